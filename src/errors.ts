@@ -1,0 +1,7 @@
+/**
+ * Thrown when options passed to a slotwise constructor or function are invalid. The message names
+ * the option, what was expected and what was given.
+ */
+export class SlotwiseOptionsError extends TypeError {
+  override name = 'SlotwiseOptionsError';
+}

@@ -1,0 +1,202 @@
+import type { Logger } from '@temporalio/common';
+import {
+  type CustomSlotSupplier,
+  DefaultLogger,
+  type SlotInfo,
+  type SlotMarkUsedContext,
+  type SlotReleaseContext,
+  type SlotReserveContext,
+} from '@temporalio/worker';
+import { checkName } from './option-checks.js';
+import { PermitLedger, type PermitRecord } from './permit-ledger.js';
+import type { ReservationContext, SlotwisePermit, SupplierListener, SupplierSnapshot } from './types.js';
+
+/** Options every slotwise supplier accepts. */
+export interface SupplierBaseOptions {
+  /**
+   * Name of this supplier instance: put on its permits, its log lines and the `supplier` label of its
+   * metrics. Give each instance a distinct name.
+   * @default `${kind}-${n}`, numbered per kind in creation order (`fixed-1`, `fixed-2`, ...)
+   */
+  name?: string;
+  /**
+   * Where errors caught in supplier callbacks are logged (they are never thrown to core).
+   * @default a `DefaultLogger` at `WARN` level, writing to stderr
+   */
+  logger?: Logger;
+  /**
+   * Monotonic clock in milliseconds, for tests.
+   * @default performance.now
+   */
+  now?: () => number;
+}
+
+/** Option keys of {@link SupplierBaseOptions}, for unknown-key checks in subclasses. */
+export const SUPPLIER_BASE_OPTION_KEYS = ['name', 'logger', 'now'] as const;
+
+const instancesPerKind = new Map<string, number>();
+
+/**
+ * The shared implementation of Temporal's `CustomSlotSupplier` contract on top of one
+ * {@link PermitLedger}. Subclasses supply only their admission rule ({@link admit}), their
+ * {@link capacity}, and optionally `onUsed`/`onReleased` hooks (for per-task cost accounting).
+ *
+ * Every callback is contained: `tryReserveSlot`, `markSlotUsed` and `releaseSlot` never throw, and
+ * `reserveSlot` rejects only with the abort reason or after logging. Errors are logged and counted
+ * in {@link SupplierSnapshot.errors}.
+ */
+export abstract class LedgerSlotSupplier<X extends object = object> implements CustomSlotSupplier<SlotInfo> {
+  readonly type = 'custom' as const;
+  /** The permit ledger of this supplier. */
+  protected readonly ledger: PermitLedger<X>;
+  #warnedSmallWorkflowCapacity = false;
+
+  protected constructor(kind: string, options: SupplierBaseOptions = {}) {
+    const n = (instancesPerKind.get(kind) ?? 0) + 1;
+    instancesPerKind.set(kind, n);
+    const name = options.name === undefined ? `${kind}-${n}` : checkName(kind, options.name);
+    this.ledger = new PermitLedger<X>({
+      name,
+      logger: options.logger ?? new DefaultLogger('WARN'),
+      admit: (request) => this.#admit(request),
+      ...(options.now ? { now: options.now } : {}),
+    });
+  }
+
+  /** This supplier's name. */
+  get name(): string {
+    return this.ledger.name;
+  }
+
+  /**
+   * Decides whether one more permit may be issued now, reading cached state only. Returns extra
+   * permit fields (`{}` for none), or `null` to make the reservation wait.
+   */
+  protected abstract admit(request: ReservationContext): X | null;
+
+  /** The most permits that may be outstanding right now, or `null` when unbounded. */
+  protected abstract capacity(): number | null;
+
+  /** Called after a permit is marked used (the task type is known from here on). */
+  protected onUsed(_record: PermitRecord<X>): void {}
+
+  /** Called after a permit is released, for any reason. */
+  protected onReleased(_record: PermitRecord<X>): void {}
+
+  /** @inheritDoc */
+  reserveSlot(ctx: SlotReserveContext, abortSignal: AbortSignal): Promise<SlotwisePermit & X> {
+    try {
+      return this.ledger.reserve(this.#request(ctx), abortSignal);
+    } catch (error) {
+      this.ledger.reportError('reserveSlot', error);
+      return Promise.reject(error);
+    }
+  }
+
+  /** @inheritDoc */
+  tryReserveSlot(ctx: SlotReserveContext): (SlotwisePermit & X) | null {
+    try {
+      return this.ledger.tryReserve(this.#request(ctx));
+    } catch (error) {
+      this.ledger.reportError('tryReserveSlot', error);
+      return null;
+    }
+  }
+
+  /** @inheritDoc */
+  markSlotUsed(ctx: SlotMarkUsedContext<SlotInfo>): void {
+    try {
+      const record = this.ledger.recordOf(ctx?.permit);
+      if (record === undefined) {
+        this.#reportStrayPermit('markSlotUsed', ctx?.permit);
+      } else if (this.ledger.markUsed(record.permit, ctx.slotInfo) !== undefined) {
+        this.onUsed(record);
+      } else if (record.releaseReason !== 'manual') {
+        // A manual release may overtake core's (asynchronous) mark-used; anything else is a bug.
+        this.ledger.reportError(
+          'markSlotUsed',
+          new Error(`permit #${record.permit.id} is already ${record.state}, cannot mark it used`),
+        );
+      }
+    } catch (error) {
+      this.ledger.reportError('markSlotUsed', error);
+    }
+  }
+
+  /** @inheritDoc */
+  releaseSlot(ctx: SlotReleaseContext<SlotInfo>): void {
+    this.#release('releaseSlot', ctx?.permit);
+  }
+
+  /**
+   * Hands the capacity of `permit` back now, while its task may still be running (manual slot
+   * release). The later release from core is then a no-op. Returns `false` if the permit was
+   * already released or is not this supplier's. Never throws.
+   */
+  releaseEarly(permit: unknown): boolean {
+    return this.#release('releaseEarly', permit, 'manual');
+  }
+
+  /** Registers a listener for this supplier's events (metrics use this); returns the unsubscribe function. */
+  subscribe(listener: SupplierListener): () => void {
+    return this.ledger.subscribe(listener);
+  }
+
+  /** Counts and capacity right now. */
+  snapshot(): SupplierSnapshot {
+    return {
+      name: this.ledger.name,
+      capacity: this.capacity(),
+      issued: this.ledger.issued,
+      used: this.ledger.used,
+      waiting: this.ledger.waiting,
+      errors: this.ledger.errors,
+    };
+  }
+
+  #release(where: string, permit: unknown, reason?: 'manual'): boolean {
+    try {
+      const record = this.ledger.recordOf(permit);
+      if (record === undefined) {
+        this.#reportStrayPermit(where, permit);
+        return false;
+      }
+      if (!this.ledger.release(permit, reason)) return false; // a second release is a no-op
+      this.onReleased(record);
+      return true;
+    } catch (error) {
+      this.ledger.reportError(where, error);
+      return false;
+    }
+  }
+
+  #admit(request: ReservationContext): X | null {
+    if (request.slotType === 'workflow' && !this.#warnedSmallWorkflowCapacity) {
+      const capacity = this.capacity();
+      if (capacity !== null && capacity < 2) {
+        this.#warnedSmallWorkflowCapacity = true;
+        this.ledger.logger.warn(
+          `slotwise supplier '${this.name}' serves workflow tasks with capacity ${capacity}: core needs at least 2 workflow slots (one sticky, one non-sticky) or the worker can stall`,
+        );
+      }
+    }
+    return this.admit(request);
+  }
+
+  #request(ctx: SlotReserveContext): ReservationContext {
+    if (typeof ctx !== 'object' || ctx === null || typeof ctx.slotType !== 'string') {
+      throw new TypeError(`expected a SlotReserveContext with a slotType, got ${String(ctx)}`);
+    }
+    return ctx;
+  }
+
+  #reportStrayPermit(where: string, permit: unknown): void {
+    const id = typeof permit === 'object' && permit !== null ? (permit as { id?: unknown }).id : undefined;
+    this.ledger.reportError(
+      where,
+      new Error(
+        `permit ${id === undefined ? String(permit) : `#${String(id)}`} was not issued by this supplier`,
+      ),
+    );
+  }
+}

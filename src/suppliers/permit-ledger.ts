@@ -1,0 +1,358 @@
+import type { Logger } from '@temporalio/common';
+import type { SlotInfo } from '@temporalio/worker';
+import type {
+  PermitState,
+  ReleaseReason,
+  ReservationContext,
+  ReservationResult,
+  SlotType,
+  SlotwisePermit,
+  SupplierEvent,
+  SupplierListener,
+} from './types.js';
+import { WaiterQueue } from './waiter-queue.js';
+
+/**
+ * Decides whether one more permit may be issued now. Called synchronously on the hot path: it must
+ * read cached state only. Returns the extra fields to put on the permit (`{}` for none), or `null`
+ * when the reservation has to wait.
+ */
+export type AdmitFn<X extends object> = (request: ReservationContext) => X | null;
+
+/** What the ledger knows about one permit. */
+export interface PermitRecord<X extends object = object> {
+  readonly permit: SlotwisePermit & X;
+  state: PermitState;
+  /** Set by `markUsed`: the task running on the permit. */
+  slotInfo: SlotInfo | undefined;
+  /** Clock reading (ms) when the permit was issued. */
+  readonly issuedAt: number;
+  /** Clock reading (ms) when the permit was marked used. */
+  usedAt: number | undefined;
+  /** Why it was released, once it is. */
+  releaseReason: ReleaseReason | undefined;
+}
+
+/** Options of a {@link PermitLedger}. */
+export interface PermitLedgerOptions<X extends object> {
+  /** Name of the owning supplier, put on every permit. */
+  name: string;
+  /** The owning supplier's admission rule. */
+  admit: AdmitFn<X>;
+  /** Where internal errors go. */
+  logger: Logger;
+  /**
+   * Monotonic clock in milliseconds.
+   * @default performance.now
+   */
+  now?: () => number;
+}
+
+interface Waiter<X extends object> {
+  readonly request: ReservationContext;
+  readonly key: string;
+  readonly enqueuedAt: number;
+  readonly signal: AbortSignal;
+  readonly onAbort: () => void;
+  readonly resolve: (permit: SlotwisePermit & X) => void;
+  readonly reject: (reason: unknown) => void;
+}
+
+let nextPermitId = 1;
+
+const groupKey = (request: ReservationContext): string => `${request.slotType}\u0000${request.taskQueue}`;
+
+/**
+ * The one permit state machine and waiter queue that every slotwise supplier is built on.
+ *
+ * A permit moves `reserved -> used -> released` or `reserved -> released`; releasing twice is a
+ * no-op. Waiting reservations are grouped by `(slotType, taskQueue)` and served round-robin across
+ * groups (FIFO within one), each time the owner's {@link AdmitFn} lets one more through. A
+ * reservation aborted while waiting is removed and rejected with `signal.reason`; one aborted after
+ * its permit was granted gets the permit taken back, because core never saw it.
+ *
+ * An admit function that throws is logged and counted, and the reservation waits for the next
+ * wake-up: nothing the owner does wrong reaches core as an exception.
+ *
+ * @example
+ * ```ts
+ * import { DefaultLogger } from '@temporalio/worker';
+ * let free = 1;
+ * const ledger = new PermitLedger({
+ *   name: 'demo',
+ *   logger: new DefaultLogger('WARN'),
+ *   admit: () => (ledger.issued < free ? {} : null),
+ * });
+ * const permit = ledger.tryReserve({ slotType: 'activity', taskQueue: 'q' });
+ * ledger.tryReserve({ slotType: 'activity', taskQueue: 'q' }); // => null
+ * ledger.release(permit!); // => true
+ * ```
+ */
+export class PermitLedger<X extends object = object> {
+  readonly name: string;
+  readonly logger: Logger;
+  readonly #admit: AdmitFn<X>;
+  readonly #now: () => number;
+  readonly #records = new WeakMap<object, PermitRecord<X>>();
+  readonly #live = new Set<PermitRecord<X>>();
+  readonly #detachAbort = new Map<PermitRecord<X>, () => void>();
+  readonly #waiters = new WaiterQueue<Waiter<X>>();
+  readonly #listeners = new Set<SupplierListener>();
+  #used = 0;
+  #errors = 0;
+  #waking = false;
+  #wakeAgain = false;
+
+  constructor(options: PermitLedgerOptions<X>) {
+    this.name = options.name;
+    this.logger = options.logger;
+    this.#admit = options.admit;
+    this.#now = options.now ?? (() => performance.now());
+  }
+
+  /** Permits issued and not yet released. */
+  get issued(): number {
+    return this.#live.size;
+  }
+
+  /** Issued permits that are marked used. */
+  get used(): number {
+    return this.#used;
+  }
+
+  /** Pending reservations. */
+  get waiting(): number {
+    return this.#waiters.size;
+  }
+
+  /** Errors reported through {@link reportError} since creation. */
+  get errors(): number {
+    return this.#errors;
+  }
+
+  /** Live (issued, not released) permit records. */
+  records(): IterableIterator<PermitRecord<X>> {
+    return this.#live.values();
+  }
+
+  /** Waiting reservations per `(slotType, taskQueue)`. */
+  waitingByGroup(): Array<{ slotType: SlotType; taskQueue: string; waiting: number }> {
+    return [...this.#waiters.countsByKey()].map(([key, waiting]) => {
+      const [slotType, taskQueue] = key.split('\u0000') as [SlotType, string];
+      return { slotType, taskQueue, waiting };
+    });
+  }
+
+  /** The record of `permit` (live or released), or `undefined` for a permit this ledger never issued. */
+  recordOf(permit: unknown): PermitRecord<X> | undefined {
+    return typeof permit === 'object' && permit !== null ? this.#records.get(permit) : undefined;
+  }
+
+  /** Registers a listener for every event; returns a function that removes it. */
+  subscribe(listener: SupplierListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Resolves with a permit as soon as the admit rule lets this reservation through. */
+  reserve(request: ReservationContext, signal: AbortSignal): Promise<SlotwisePermit & X> {
+    if (signal.aborted) {
+      this.#emitReservation('aborted', request, 0);
+      return Promise.reject(signal.reason);
+    }
+    if (this.#waiters.size === 0) {
+      const extras = this.#admitSafely(request);
+      if (extras !== null) {
+        const record = this.#issue(request, extras);
+        this.#watchAbortAfterGrant(record, signal);
+        this.#emitReservation('granted', request, 0);
+        return Promise.resolve(record.permit);
+      }
+    }
+    return new Promise((resolve, reject) => {
+      const key = groupKey(request);
+      const waiter: Waiter<X> = {
+        request,
+        key,
+        enqueuedAt: this.#now(),
+        signal,
+        resolve,
+        reject,
+        onAbort: () => {
+          if (this.#waiters.remove(key, waiter)) {
+            this.#emitReservation('aborted', request, (this.#now() - waiter.enqueuedAt) / 1000);
+            reject(signal.reason);
+          }
+        },
+      };
+      signal.addEventListener('abort', waiter.onAbort, { once: true });
+      this.#waiters.push(key, waiter);
+    });
+  }
+
+  /** Returns a permit if the admit rule lets one through now, else `null`. Never waits. */
+  tryReserve(request: ReservationContext): (SlotwisePermit & X) | null {
+    const extras = this.#waiters.size === 0 ? this.#admitSafely(request) : null;
+    if (extras === null) {
+      this.#emitReservation('eager-denied', request, 0);
+      return null;
+    }
+    const record = this.#issue(request, extras);
+    this.#emitReservation('eager-granted', request, 0);
+    return record.permit;
+  }
+
+  /**
+   * Marks `permit` used by the task `slotInfo`. Returns the record, or `undefined` when the permit
+   * is unknown or no longer reserved (nothing changes then).
+   */
+  markUsed(permit: unknown, slotInfo: SlotInfo): PermitRecord<X> | undefined {
+    const record = this.recordOf(permit);
+    if (record === undefined || record.state !== 'reserved') return undefined;
+    this.#stopWatchingAbort(record);
+    record.state = 'used';
+    record.slotInfo = slotInfo;
+    record.usedAt = this.#now();
+    this.#used++;
+    this.#emit({ type: 'used', permit: record.permit, slotInfo });
+    return record;
+  }
+
+  /**
+   * Releases `permit`. Without a `reason`, it is `normal` for a used permit and `unused` for one
+   * that never ran a task. Returns `false` (and changes nothing) for a permit that is unknown or
+   * already released; every release after the first is a no-op.
+   */
+  release(permit: unknown, reason?: ReleaseReason): boolean {
+    const record = this.recordOf(permit);
+    if (record === undefined || record.state === 'released') return false;
+    this.#stopWatchingAbort(record);
+    const wasUsed = record.state === 'used';
+    if (wasUsed) this.#used--;
+    record.state = 'released';
+    record.releaseReason = reason ?? (wasUsed ? 'normal' : 'unused');
+    this.#live.delete(record);
+    this.#emit({
+      type: 'release',
+      reason: record.releaseReason,
+      permit: record.permit,
+      slotInfo: record.slotInfo,
+      heldSeconds: (this.#now() - record.issuedAt) / 1000,
+    });
+    this.wake();
+    return true;
+  }
+
+  /**
+   * Lets waiting reservations through while the admit rule allows, round-robin across groups.
+   * Owners call it whenever capacity may have grown (a limit changed, a new reading arrived).
+   */
+  wake(): void {
+    if (this.#waking) {
+      this.#wakeAgain = true;
+      return;
+    }
+    this.#waking = true;
+    try {
+      do {
+        this.#wakeAgain = false;
+        for (let waiter = this.#waiters.peek(); waiter !== undefined; waiter = this.#waiters.peek()) {
+          const extras = this.#admitSafely(waiter.request);
+          if (extras === null) break;
+          this.#waiters.shift();
+          waiter.signal.removeEventListener('abort', waiter.onAbort);
+          const record = this.#issue(waiter.request, extras);
+          this.#watchAbortAfterGrant(record, waiter.signal);
+          this.#emitReservation('granted', waiter.request, (this.#now() - waiter.enqueuedAt) / 1000);
+          waiter.resolve(record.permit);
+        }
+      } while (this.#wakeAgain);
+    } finally {
+      this.#waking = false;
+    }
+  }
+
+  /** Logs an error caught in a supplier callback and counts it; never throws. */
+  reportError(where: string, error: unknown, meta?: Record<string, unknown>): void {
+    this.#errors++;
+    try {
+      this.logger.error(`slotwise supplier '${this.name}': error in ${where}`, {
+        ...meta,
+        error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+      });
+    } catch {
+      // A broken logger must not break the supplier.
+    }
+    this.#emit({ type: 'error', where, error });
+  }
+
+  #admitSafely(request: ReservationContext): X | null {
+    try {
+      return this.#admit(request);
+    } catch (error) {
+      this.reportError('admit', error);
+      return null;
+    }
+  }
+
+  #issue(request: ReservationContext, extras: X): PermitRecord<X> {
+    const permit = Object.freeze({
+      ...extras,
+      id: nextPermitId++,
+      supplier: this.name,
+      slotType: request.slotType as SlotType,
+      taskQueue: request.taskQueue,
+    });
+    const record: PermitRecord<X> = {
+      permit,
+      state: 'reserved',
+      slotInfo: undefined,
+      issuedAt: this.#now(),
+      usedAt: undefined,
+      releaseReason: undefined,
+    };
+    this.#records.set(permit, record);
+    this.#live.add(record);
+    return record;
+  }
+
+  /** If core aborts after we granted, the permit never reached it: take it back. */
+  #watchAbortAfterGrant(record: PermitRecord<X>, signal: AbortSignal): void {
+    const onAbort = () => {
+      this.#detachAbort.delete(record);
+      if (record.state === 'reserved') this.release(record.permit, 'reclaimed');
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    this.#detachAbort.set(record, () => signal.removeEventListener('abort', onAbort));
+  }
+
+  #stopWatchingAbort(record: PermitRecord<X>): void {
+    const detach = this.#detachAbort.get(record);
+    if (detach !== undefined) {
+      this.#detachAbort.delete(record);
+      detach();
+    }
+  }
+
+  #emitReservation(result: ReservationResult, request: ReservationContext, waitSeconds: number): void {
+    if (this.#listeners.size === 0) return;
+    this.#emit({
+      type: 'reservation',
+      result,
+      slotType: request.slotType as SlotType,
+      taskQueue: request.taskQueue,
+      waitSeconds,
+    });
+  }
+
+  #emit(event: SupplierEvent): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        if (event.type === 'error') continue; // do not recurse on a listener that throws on errors
+        this.reportError(`listener for '${event.type}' events`, error);
+      }
+    }
+  }
+}
