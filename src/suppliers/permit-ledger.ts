@@ -276,7 +276,8 @@ export class PermitLedger<X extends object = object> {
   reportError(where: string, error: unknown, meta?: Record<string, unknown>): void {
     this.#errors++;
     try {
-      this.logger.error(`slotwise supplier '${this.name}': error in ${where}`, {
+      const text = error instanceof Error ? error.message : String(error);
+      this.logger.error(`slotwise supplier '${this.name}': error in ${where}: ${text}`, {
         ...meta,
         error: error instanceof Error ? (error.stack ?? error.message) : String(error),
       });

@@ -1,0 +1,31 @@
+import { Context } from '@temporalio/activity';
+
+/** Input of {@link simulatedWork}. */
+export interface SimulatedWorkInput {
+  /** How long the work takes, in milliseconds. */
+  ms: number;
+  /** Which task of a batch this is; returned as is. */
+  index?: number;
+}
+
+/**
+ * An example activity that "works" for `ms` milliseconds (a cancellable sleep) and returns its index.
+ * The demo, the main job and the tests run it through slotwise suppliers.
+ *
+ * @example
+ * ```ts
+ * import { Worker } from '@temporalio/worker';
+ * import { simulatedWork } from 'slotwise/activities';
+ * const worker = await Worker.create({ taskQueue: 'demo', activities: { simulatedWork } });
+ * ```
+ */
+export async function simulatedWork(input: SimulatedWorkInput): Promise<number> {
+  await Context.current().sleep(input.ms);
+  return input.index ?? 0;
+}
+
+/** The example activities, by name, as a Worker's `activities` option wants them. */
+export const exampleActivities = { simulatedWork } as const;
+
+/** The type a workflow proxies the example activities with. */
+export type ExampleActivities = typeof exampleActivities;

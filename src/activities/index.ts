@@ -1,0 +1,6 @@
+export {
+  type ExampleActivities,
+  exampleActivities,
+  type SimulatedWorkInput,
+  simulatedWork,
+} from './example-activities.js';

@@ -1,0 +1,78 @@
+import { Client, Connection } from '@temporalio/client';
+import {
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type WorkerOptions,
+  type WorkerTuner,
+} from '@temporalio/worker';
+import { afterAll, inject } from 'vitest';
+
+// Keep the SDK's INFO chatter out of test output; warnings and errors still show.
+Runtime.install({ logger: new DefaultLogger('WARN') });
+
+let clientPromise: Promise<Client> | undefined;
+let nativePromise: Promise<NativeConnection> | undefined;
+
+/** A client of the dev server started by the global setup; closed after the file's tests. */
+export function testClient(): Promise<Client> {
+  clientPromise ??= Connection.connect({ address: inject('temporalAddress') }).then(
+    (connection) => new Client({ connection }),
+  );
+  return clientPromise;
+}
+
+afterAll(async () => {
+  await (await clientPromise)?.connection.close();
+  await (await nativePromise)?.close();
+});
+
+let queueCounter = 0;
+/** A task queue name no other test uses. */
+export const uniqueQueue = (label: string): string =>
+  `${label}-${process.pid}-${Date.now()}-${++queueCounter}`;
+
+/** Temporal's own fixed-size suppliers for the slot types a test does not care about. */
+export function tunerWith(
+  parts: Partial<Extract<WorkerTuner, { workflowTaskSlotSupplier: unknown }>>,
+): WorkerTuner {
+  return {
+    workflowTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
+    activityTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
+    localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
+    nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
+    ...parts,
+  };
+}
+
+/** A real Worker on the dev server, running the pre-built test workflow bundle. */
+export async function createWorker(
+  options: Omit<WorkerOptions, 'connection' | 'workflowBundle'>,
+): Promise<Worker> {
+  nativePromise ??= NativeConnection.connect({ address: inject('temporalAddress') });
+  return Worker.create({
+    connection: await nativePromise,
+    workflowBundle: { codePath: inject('workflowBundlePath') },
+    shutdownGraceTime: '5s',
+    ...options,
+  });
+}
+
+/** Counts how many calls of an async function run at once. */
+export class ConcurrencyProbe {
+  running = 0;
+  max = 0;
+  completed = 0;
+
+  async around<T>(work: () => Promise<T>): Promise<T> {
+    this.running++;
+    this.max = Math.max(this.max, this.running);
+    try {
+      return await work();
+    } finally {
+      this.running--;
+      this.completed++;
+    }
+  }
+}

@@ -1,0 +1,2 @@
+// Workflows the integration tests run: slotwise's own examples plus test-only ones.
+export { fanOutWorkflow } from '../../src/workflows/index.js';
