@@ -1,3 +1,17 @@
+export {
+  DEV_SERVER_DYNAMIC_CONFIG,
+  type DevServer,
+  type DevServerOptions,
+  freePort,
+  startDevServer,
+} from './dev-server/dev-server.js';
+export {
+  type EnsureTemporalCliOptions,
+  ensureTemporalCli,
+  slotwiseCacheDir,
+  TEMPORAL_CLI_VERSION,
+  TemporalCliNotFoundError,
+} from './dev-server/temporal-cli.js';
 export { SlotwiseOptionsError } from './errors.js';
 export { FixedSlotSupplier, type FixedSlotSupplierOptions } from './suppliers/fixed-slot-supplier.js';
 export { LedgerSlotSupplier, type SupplierBaseOptions } from './suppliers/ledger-slot-supplier.js';

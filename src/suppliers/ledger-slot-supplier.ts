@@ -44,6 +44,26 @@ const instancesPerKind = new Map<string, number>();
  * Every callback is contained: `tryReserveSlot`, `markSlotUsed` and `releaseSlot` never throw, and
  * `reserveSlot` rejects only with the abort reason or after logging. Errors are logged and counted
  * in {@link SupplierSnapshot.errors}.
+ *
+ * @example
+ * ```ts
+ * import { LedgerSlotSupplier } from 'slotwise';
+ *
+ * // Admits work only during office hours, at most 5 at once.
+ * class OfficeHoursSupplier extends LedgerSlotSupplier {
+ *   constructor() {
+ *     super('office-hours');
+ *   }
+ *   protected admit(): object | null {
+ *     const hour = new Date().getHours();
+ *     return hour >= 9 && hour < 17 && this.ledger.issued < 5 ? {} : null;
+ *   }
+ *   protected capacity(): number {
+ *     return 5;
+ *   }
+ * }
+ * new OfficeHoursSupplier().snapshot().capacity; // => 5
+ * ```
  */
 export abstract class LedgerSlotSupplier<X extends object = object> implements CustomSlotSupplier<SlotInfo> {
   readonly type = 'custom' as const;

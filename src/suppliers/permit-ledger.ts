@@ -77,6 +77,7 @@ const groupKey = (request: ReservationContext): string => `${request.slotType}\u
  * @example
  * ```ts
  * import { DefaultLogger } from '@temporalio/worker';
+ * import { PermitLedger } from 'slotwise';
  * let free = 1;
  * const ledger = new PermitLedger({
  *   name: 'demo',

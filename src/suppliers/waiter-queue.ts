@@ -5,6 +5,7 @@
  *
  * @example
  * ```ts
+ * import { WaiterQueue } from 'slotwise/internal/suppliers/waiter-queue.js';
  * const queue = new WaiterQueue<string>();
  * queue.push('a', 'a1');
  * queue.push('a', 'a2');

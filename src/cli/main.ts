@@ -1,0 +1,42 @@
+import { type CliIo, processIo, UsageError } from './cli-io.js';
+import { workerCommand } from './commands/worker.js';
+
+const COMMANDS: Record<string, { summary: string; run: (argv: string[], io: CliIo) => Promise<number> }> = {
+  worker: {
+    summary: 'run a Worker with slotwise suppliers (embedded dev server when no address is given)',
+    run: workerCommand,
+  },
+};
+
+export const MAIN_HELP = `Usage: slotwise <command> [options]
+
+Commands:
+${Object.entries(COMMANDS)
+  .map(([name, { summary }]) => `  ${name.padEnd(10)} ${summary}`)
+  .join('\n')}
+
+Run \`slotwise <command> --help\` for a command's options.`;
+
+/** Runs the slotwise CLI with `argv` (without node and script); returns the exit code. */
+export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.out(MAIN_HELP);
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    io.err(`slotwise: unknown command ${JSON.stringify(name)}.\n\n${MAIN_HELP}`);
+    return 2;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.err(error.message);
+      return 2;
+    }
+    io.err(`slotwise ${name}: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
+}

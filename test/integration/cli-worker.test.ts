@@ -1,0 +1,75 @@
+import { spawnSync } from 'node:child_process';
+import { connect } from 'node:net';
+import { describe, expect, inject, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+
+describe('slotwise worker (the main job)', () => {
+  it('main() runs a burst through FixedSlotSupplier slots on a given server and exits 0', async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await main(
+      [
+        'worker',
+        '--address',
+        inject('temporalAddress'),
+        '--task-queue',
+        `cli-${process.pid}`,
+        '--burst',
+        '6',
+        '--work-ms',
+        '200',
+        '--activity-slots',
+        '2',
+        '--once',
+      ],
+      { out: (l) => out.push(l), err: (l) => err.push(l), env: {} },
+    );
+    expect(err).toEqual([]);
+    expect(code).toBe(0);
+    expect(out.some((l) => /slotwise-burst-\d+ completed 6 activities/.test(l))).toBe(true);
+    expect(out.at(-1)).toBe('slotwise: worker stopped; activity slots issued 0, waiting 0');
+  });
+
+  it('main() exits 1 with a clear message when the server is unreachable', async () => {
+    const err: string[] = [];
+    const code = await main(['worker', '--address', '127.0.0.1:1'], {
+      out: () => {},
+      err: (l) => err.push(l),
+      env: {},
+    });
+    expect(code).toBe(1);
+    expect(err.join('\n')).toContain('slotwise worker: cannot reach Temporal at 127.0.0.1:1');
+  });
+
+  it('`npm start` starts an embedded dev server when no address is given, and stops it', async () => {
+    const env = { ...process.env };
+    delete env.TEMPORAL_ADDRESS;
+    const result = spawnSync(
+      'npm',
+      ['start', '--silent', '--', '--burst', '4', '--work-ms', '100', '--once'],
+      {
+        env,
+        encoding: 'utf8',
+        timeout: 90_000,
+      },
+    );
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('starting an embedded Temporal dev server');
+    expect(result.stdout).toMatch(/embedded dev server at 127\.0\.0\.1:\d+/);
+    expect(result.stdout).toMatch(/completed 4 activities/);
+    const port = Number(/embedded dev server at 127\.0\.0\.1:(\d+)/.exec(result.stdout)?.[1]);
+    // The embedded server is gone once the command returns: nothing answers on its port.
+    expect(await canConnect(port)).toBe(false);
+  });
+});
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
