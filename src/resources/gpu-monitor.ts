@@ -1,0 +1,348 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import type { Logger } from '@temporalio/common';
+import { checkKnownKeys, checkOptionsObject, optionError } from '../suppliers/option-checks.js';
+import { DistinctErrorLog, errorMessage } from './distinct-error-log.js';
+import { checkClock, checkLogger, checkOptionalInteger, MAX_TIMER_MS } from './resource-options.js';
+
+/** One GPU as reported by `nvidia-smi`. Unknown values (`[N/A]`, `[Not Supported]`) are `null`, never 0. */
+export interface GpuDevice {
+  /** The `nvidia-smi` (physical) index, not renumbered by `CUDA_VISIBLE_DEVICES`. */
+  index: number;
+  /** The device UUID, such as `GPU-5a0b...`. */
+  uuid: string;
+  /** `utilization.gpu` as a ratio in [0, 1], or `null` when unknown. */
+  utilization: number | null;
+  /** `memory.used` in bytes (reported in MiB), or `null` when unknown. */
+  memoryUsedBytes: number | null;
+  /** `memory.total` in bytes (reported in MiB), or `null` when unknown. */
+  memoryTotalBytes: number | null;
+}
+
+/** One GPU reading: the visible devices, in `CUDA_VISIBLE_DEVICES` order when it is set. */
+export interface GpuReading {
+  /** Visible devices; empty when none are visible or readings are disabled. */
+  devices: readonly GpuDevice[];
+  /** When the devices were read (or readings disabled), in milliseconds of the monitor's clock. */
+  at: number;
+  /** `true` when the latest call failed: {@link devices} are from the last good call (or empty). */
+  stale: boolean;
+  /** `true` when `nvidia-smi` is not installed: no further calls are made. */
+  disabled: boolean;
+  /** The latest call's error message, `null` after a good call. */
+  error: string | null;
+}
+
+/** Options of a {@link GpuMonitor}. */
+export interface GpuMonitorOptions {
+  /**
+   * The program to run, looked up on `env.PATH` unless it is a path.
+   * @default 'nvidia-smi'
+   */
+  command?: string;
+  /**
+   * Environment of the child process; its `PATH` finds {@link command} and its
+   * `CUDA_VISIBLE_DEVICES` (comma-separated indices, UUIDs or UUID prefixes; `''` for none; unset for
+   * all) selects the devices reported. Read on every call, so later changes to the object apply.
+   * @default process.env
+   */
+  env?: NodeJS.ProcessEnv;
+  /**
+   * How long one call may take, in milliseconds, before the process (and its process group) is
+   * killed and the call counts as failed.
+   * @default 2000
+   */
+  timeoutMs?: number;
+  /**
+   * Where the missing-GPU line and failures (once per distinct message) are logged.
+   * @default new DefaultLogger('WARN')
+   */
+  logger?: Logger;
+  /**
+   * Monotonic clock in milliseconds, for {@link GpuReading.at}.
+   * @default performance.now
+   */
+  now?: () => number;
+}
+
+const OWNER = 'GpuMonitor';
+const OPTION_KEYS = ['command', 'env', 'timeoutMs', 'logger', 'now'];
+const MAX_OUTPUT_BYTES = 1 << 20;
+const MIB = 1024 * 1024;
+
+/** The arguments of each `nvidia-smi` call. */
+export const NVIDIA_SMI_ARGS: readonly string[] = [
+  '--query-gpu=index,uuid,utilization.gpu,memory.used,memory.total',
+  '--format=csv,noheader,nounits',
+];
+
+/**
+ * Reads GPUs by running `nvidia-smi --query-gpu=index,uuid,utilization.gpu,memory.used,memory.total
+ * --format=csv,noheader,nounits` asynchronously, with a timeout and never two calls in flight.
+ *
+ * - `nvidia-smi` missing (`ENOENT`): one log line, "no GPU: nvidia-smi not found on PATH, GPU
+ *   readings disabled", and no further calls; readings say `disabled: true`.
+ * - A non-zero exit or unparsable output: logged once per distinct message and counted; the last
+ *   good devices are kept, marked `stale`.
+ * - A call still running after `timeoutMs`: its process group is killed (SIGKILL); a failure as above.
+ *
+ * @example
+ * ```ts
+ * import { GpuMonitor } from 'slotwise';
+ *
+ * const gpu = new GpuMonitor({ timeoutMs: 2000 });
+ * await gpu.sample();
+ * // => { devices: [{ index: 0, uuid: 'GPU-...', utilization: 0.37, memoryUsedBytes: 12944670720,
+ * //      memoryTotalBytes: 85520809984 }], stale: false, disabled: false, error: null, at: 1234.5 }
+ * gpu.latest(); // the same object, without I/O
+ * ```
+ */
+export class GpuMonitor {
+  readonly #command: string;
+  readonly #env: NodeJS.ProcessEnv;
+  readonly #timeoutMs: number;
+  readonly #logger: Logger;
+  readonly #now: () => number;
+  readonly #errors: DistinctErrorLog;
+  #latest: GpuReading | null = null;
+  #inFlight: Promise<GpuReading | null> | null = null;
+  #child: ChildProcess | null = null;
+  #disabled = false;
+  #cancelled = false;
+
+  constructor(options: GpuMonitorOptions = {}) {
+    checkOptionsObject(OWNER, options);
+    checkKnownKeys(OWNER, options, OPTION_KEYS);
+    if (options.command !== undefined && (typeof options.command !== 'string' || options.command === '')) {
+      optionError(OWNER, 'command', 'a non-empty string', options.command);
+    }
+    this.#command = options.command ?? 'nvidia-smi';
+    if (options.env !== undefined && (typeof options.env !== 'object' || options.env === null)) {
+      optionError(OWNER, 'env', 'an object of environment variables', options.env);
+    }
+    this.#env = options.env ?? process.env;
+    this.#timeoutMs = checkOptionalInteger(OWNER, 'timeoutMs', options.timeoutMs, 2000, 1, MAX_TIMER_MS);
+    this.#logger = checkLogger(OWNER, options.logger);
+    this.#now = checkClock(OWNER, options.now);
+    this.#errors = new DistinctErrorLog(this.#logger);
+  }
+
+  /** The latest reading, `null` before the first call completes. Does no I/O. */
+  latest(): GpuReading | null {
+    return this.#latest;
+  }
+
+  /** `true` once `nvidia-smi` was found missing; {@link sample} then spawns nothing. */
+  get disabled(): boolean {
+    return this.#disabled;
+  }
+
+  /** `true` while a call is running. */
+  get busy(): boolean {
+    return this.#inFlight !== null;
+  }
+
+  /** How many calls failed (non-zero exit, timeout, bad output, spawn error other than ENOENT). */
+  get errors(): number {
+    return this.#errors.count;
+  }
+
+  /**
+   * Runs `nvidia-smi` once and resolves with the new {@link latest} reading. While a call is in
+   * flight, returns that call's promise instead of starting another. Never rejects.
+   */
+  sample(): Promise<GpuReading | null> {
+    if (this.#disabled) return Promise.resolve(this.#latest);
+    if (!this.#inFlight) {
+      this.#inFlight = this.#run().finally(() => {
+        this.#inFlight = null;
+      });
+    }
+    return this.#inFlight;
+  }
+
+  /**
+   * Kills a call in flight, which then resolves with the previous reading, unchanged and not counted
+   * as an error. Later calls to {@link sample} work as before. Idempotent.
+   */
+  close(): void {
+    if (this.#child === null) return;
+    this.#cancelled = true;
+    killGroup(this.#child);
+  }
+
+  #run(): Promise<GpuReading | null> {
+    return new Promise((resolve) => {
+      let settled = false;
+      let timer: NodeJS.Timeout | undefined;
+      const output: Buffer[] = [];
+      let outputBytes = 0;
+      const finish = (result: { devices: GpuDevice[] } | { error: string } | 'missing') => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.#child = null;
+        if (this.#cancelled) this.#cancelled = false;
+        else this.#record(result);
+        resolve(this.#latest);
+      };
+
+      let child: ChildProcess;
+      try {
+        child = spawn(this.#command, NVIDIA_SMI_ARGS, {
+          env: this.#env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+          detached: process.platform !== 'win32', // own process group, so a hang is killed whole
+          windowsHide: true,
+        });
+      } catch (error) {
+        finish({ error: `${this.#command} could not be started: ${errorMessage(error)}` });
+        return;
+      }
+      this.#child = child;
+      timer = setTimeout(() => {
+        killGroup(child);
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+        finish({ error: `${this.#command} timed out after ${this.#timeoutMs} ms and was killed` });
+      }, this.#timeoutMs);
+      const collect = (chunk: Buffer) => {
+        if (outputBytes >= MAX_OUTPUT_BYTES) return;
+        output.push(chunk);
+        outputBytes += chunk.length;
+      };
+      const stderr: Buffer[] = [];
+      child.stdout?.on('data', collect);
+      child.stderr?.on('data', (chunk: Buffer) => {
+        if (stderr.length < 16) stderr.push(chunk);
+      });
+      child.on('error', (error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') finish('missing');
+        else finish({ error: `${this.#command} could not be started: ${error.message}` });
+      });
+      child.on('close', (code, signal) => {
+        const stdout = Buffer.concat(output).toString('utf8');
+        if (code !== 0) {
+          const detail = firstLine(Buffer.concat(stderr).toString('utf8')) ?? firstLine(stdout);
+          const status = code === null ? `was killed by ${signal}` : `exited with code ${code}`;
+          finish({ error: `${this.#command} ${status}${detail ? `: ${detail}` : ''}` });
+          return;
+        }
+        try {
+          const devices = filterVisibleDevices(parseNvidiaSmiCsv(stdout), this.#env.CUDA_VISIBLE_DEVICES);
+          finish({ devices });
+        } catch (error) {
+          finish({ error: `${this.#command} output could not be parsed: ${errorMessage(error)}` });
+        }
+      });
+    });
+  }
+
+  #record(result: { devices: GpuDevice[] } | { error: string } | 'missing'): void {
+    const at = this.#now();
+    if (result === 'missing') {
+      this.#disabled = true;
+      this.#latest = { devices: [], at, stale: false, disabled: true, error: `${this.#command} not found` };
+      try {
+        this.#logger.warn(`no GPU: ${this.#command} not found on PATH, GPU readings disabled`);
+      } catch {
+        // A broken logger must not break sampling.
+      }
+      return;
+    }
+    if ('devices' in result) {
+      this.#latest = { devices: result.devices, at, stale: false, disabled: false, error: null };
+      return;
+    }
+    this.#errors.report(`GPU reading failed: ${result.error}`, { command: this.#command });
+    const previous = this.#latest;
+    this.#latest = {
+      devices: previous?.devices ?? [],
+      at: previous?.at ?? at,
+      stale: true,
+      disabled: false,
+      error: result.error,
+    };
+  }
+}
+
+function killGroup(child: ChildProcess): void {
+  try {
+    if (child.pid !== undefined && process.platform !== 'win32') process.kill(-child.pid, 'SIGKILL');
+    else child.kill('SIGKILL');
+  } catch {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+function firstLine(text: string): string | null {
+  const line = text
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => l !== '');
+  return line === undefined ? null : line.slice(0, 200);
+}
+
+/** A field value is unknown when `nvidia-smi` prints `[N/A]`, `[Not Supported]`, `N/A` or nothing. */
+function parseField(text: string, scale: number): number | null {
+  const value = text.trim();
+  if (value === '' || value.startsWith('[') || /^n\/?a$/i.test(value)) return null;
+  const number = Number(value);
+  if (!Number.isFinite(number)) throw new Error(`not a number: ${JSON.stringify(value)}`);
+  return number * scale;
+}
+
+/**
+ * Parses `nvidia-smi --query-gpu=index,uuid,utilization.gpu,memory.used,memory.total
+ * --format=csv,noheader,nounits` output. Throws on a line without five fields.
+ */
+export function parseNvidiaSmiCsv(text: string): GpuDevice[] {
+  const devices: GpuDevice[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    const fields = line.split(',').map((field) => field.trim());
+    const index = Number(fields[0]);
+    if (fields.length !== 5 || fields[0] === '' || !Number.isInteger(index) || !fields[1]) {
+      throw new Error(`unexpected line ${JSON.stringify(line.slice(0, 200))}`);
+    }
+    devices.push({
+      index,
+      uuid: fields[1],
+      utilization: parseField(fields[2]!, 1 / 100),
+      memoryUsedBytes: parseField(fields[3]!, MIB),
+      memoryTotalBytes: parseField(fields[4]!, MIB),
+    });
+  }
+  return devices;
+}
+
+/**
+ * Applies `CUDA_VISIBLE_DEVICES` the way CUDA does: `undefined` keeps every device; otherwise a
+ * comma-separated list of indices, UUIDs or unambiguous UUID prefixes (`GPU-5a0b`), in that order,
+ * stopping at the first entry that matches no device (so `-1` or `''` hides all). Duplicates are
+ * dropped.
+ */
+export function filterVisibleDevices(
+  devices: readonly GpuDevice[],
+  visible: string | undefined,
+): GpuDevice[] {
+  if (visible === undefined) return [...devices];
+  const chosen: GpuDevice[] = [];
+  for (const raw of visible.split(',')) {
+    const entry = raw.trim();
+    let device: GpuDevice | undefined;
+    if (/^\d+$/.test(entry)) {
+      device = devices.find((d) => d.index === Number(entry));
+    } else if (entry !== '') {
+      const prefix = entry.toLowerCase();
+      const matches = devices.filter((d) => d.uuid.toLowerCase().startsWith(prefix));
+      device = matches.length === 1 ? matches[0] : undefined;
+    }
+    if (device === undefined) break;
+    if (!chosen.includes(device)) chosen.push(device);
+  }
+  return chosen;
+}

@@ -1,0 +1,293 @@
+import type { Logger } from '@temporalio/common';
+import { checkKnownKeys, checkOptionsObject, optionError } from '../suppliers/option-checks.js';
+import { CpuMonitor, type CpuMonitorOptions, type CpuReading } from './cpu-monitor.js';
+import { DistinctErrorLog, errorMessage } from './distinct-error-log.js';
+import { GpuMonitor, type GpuMonitorOptions, type GpuReading } from './gpu-monitor.js';
+import { MemoryMonitor, type MemoryMonitorOptions, type MemoryReading } from './memory-monitor.js';
+import {
+  checkClock,
+  checkLogger,
+  checkOptionalInteger,
+  checkRoot,
+  MAX_TIMER_MS,
+} from './resource-options.js';
+
+/** The latest readings held by a {@link ResourceSampler}. Treat it as read-only. */
+export interface ResourceSample {
+  /** Increases by one with every new sample (a CPU/memory tick or a GPU result); `0` before the first. */
+  seq: number;
+  /** When this sample was published, in milliseconds of the sampler's clock. */
+  at: number;
+  /** The latest CPU reading; `null` when CPU is not sampled or before two ticks have passed. */
+  cpu: CpuReading | null;
+  /** The latest memory reading; `null` when memory is not sampled or before the first tick. */
+  memory: MemoryReading | null;
+  /** The latest GPU reading; `null` when GPUs are not sampled or before the first call returns. */
+  gpu: GpuReading | null;
+  /** Errors so far: failed reads (CPU, memory, GPU) and listeners that threw. */
+  errors: number;
+}
+
+/** Called with each new {@link ResourceSample}. Must not throw (throws are logged and counted). */
+export type ResourceSampleListener = (sample: ResourceSample) => void;
+
+/** Options of a {@link ResourceSampler}. */
+export interface ResourceSamplerOptions {
+  /**
+   * Milliseconds between CPU and memory samples.
+   * @default 250
+   */
+  intervalMs?: number;
+  /**
+   * Milliseconds between `nvidia-smi` calls (a call still in flight skips a tick).
+   * @default 1000
+   */
+  gpuIntervalMs?: number;
+  /**
+   * Directory standing for `/`, passed to the CPU and memory monitors this sampler creates.
+   * @default '/'
+   */
+  root?: string;
+  /**
+   * A {@link CpuMonitor}, options to create one, or `false` to not sample CPU.
+   * @default {} (a CpuMonitor with default options)
+   */
+  cpu?: CpuMonitor | CpuMonitorOptions | false;
+  /**
+   * A {@link MemoryMonitor}, options to create one, or `false` to not sample memory.
+   * @default {} (a MemoryMonitor with default options)
+   */
+  memory?: MemoryMonitor | MemoryMonitorOptions | false;
+  /**
+   * A {@link GpuMonitor}, options to create one, or `false` to not sample GPUs.
+   * @default false
+   */
+  gpu?: GpuMonitor | GpuMonitorOptions | false;
+  /**
+   * Where read errors (once per distinct message) are logged; also given to monitors it creates.
+   * @default new DefaultLogger('WARN')
+   */
+  logger?: Logger;
+  /**
+   * Monotonic clock in milliseconds; also given to monitors it creates.
+   * @default performance.now
+   */
+  now?: () => number;
+}
+
+const OWNER = 'ResourceSampler';
+const OPTION_KEYS = ['intervalMs', 'gpuIntervalMs', 'root', 'cpu', 'memory', 'gpu', 'logger', 'now'];
+
+/**
+ * The one place resources are read. A background timer (unref'd, so it never keeps the process
+ * alive) reads CPU and memory every `intervalMs` and runs `nvidia-smi` every `gpuIntervalMs`;
+ * consumers read the cached {@link latest} sample synchronously and never do I/O themselves.
+ *
+ * Lifecycle is explicit: {@link start} and {@link stop} are idempotent, and whoever creates the
+ * sampler starts and stops it (suppliers sharing it only read {@link latest} or {@link subscribe}).
+ * A stopped sampler keeps its last sample and can be started again.
+ *
+ * A reader that throws does not stop sampling: the error is logged once per distinct message and
+ * counted in {@link ResourceSample.errors}, and the previous reading is kept with `stale: true`.
+ *
+ * @example
+ * ```ts
+ * import { ResourceSampler } from 'slotwise';
+ *
+ * const sampler = new ResourceSampler({ intervalMs: 250, memory: { scope: 'cgroup' } });
+ * const unsubscribe = sampler.subscribe((sample) => console.log(sample.memory?.ratio));
+ * sampler.start();
+ * sampler.latest().memory?.worstRecentRatio; // => 0.42, from the cache
+ * unsubscribe();
+ * sampler.stop();
+ * ```
+ */
+export class ResourceSampler {
+  readonly #intervalMs: number;
+  readonly #gpuIntervalMs: number;
+  readonly #now: () => number;
+  readonly #errors: DistinctErrorLog;
+  readonly #cpu: CpuMonitor | null;
+  readonly #memory: MemoryMonitor | null;
+  readonly #gpu: GpuMonitor | null;
+  readonly #listeners = new Set<{ listener: ResourceSampleListener }>();
+  #timer: NodeJS.Timeout | null = null;
+  #gpuTimer: NodeJS.Timeout | null = null;
+  #latest: ResourceSample;
+
+  constructor(options: ResourceSamplerOptions = {}) {
+    checkOptionsObject(OWNER, options);
+    checkKnownKeys(OWNER, options, OPTION_KEYS);
+    this.#intervalMs = checkOptionalInteger(OWNER, 'intervalMs', options.intervalMs, 250, 1, MAX_TIMER_MS);
+    this.#gpuIntervalMs = checkOptionalInteger(
+      OWNER,
+      'gpuIntervalMs',
+      options.gpuIntervalMs,
+      1000,
+      1,
+      MAX_TIMER_MS,
+    );
+    const root = options.root === undefined ? {} : { root: checkRoot(OWNER, options.root) };
+    const logger = checkLogger(OWNER, options.logger);
+    this.#now = checkClock(OWNER, options.now);
+    const now = { now: this.#now };
+    this.#errors = new DistinctErrorLog(logger);
+    this.#cpu = monitor(
+      options.cpu ?? {},
+      'cpu',
+      CpuMonitor,
+      (o) => new CpuMonitor({ ...root, ...now, ...o }),
+    );
+    this.#memory = monitor(
+      options.memory ?? {},
+      'memory',
+      MemoryMonitor,
+      (o) => new MemoryMonitor({ ...root, ...now, ...o }),
+    );
+    this.#gpu = monitor(
+      options.gpu ?? false,
+      'gpu',
+      GpuMonitor,
+      (o) => new GpuMonitor({ logger, ...now, ...o }),
+    );
+    this.#latest = Object.freeze({ seq: 0, at: this.#now(), cpu: null, memory: null, gpu: null, errors: 0 });
+  }
+
+  /** The CPU monitor, or `null` when CPU is not sampled. */
+  get cpu(): CpuMonitor | null {
+    return this.#cpu;
+  }
+
+  /** The memory monitor, or `null` when memory is not sampled. */
+  get memory(): MemoryMonitor | null {
+    return this.#memory;
+  }
+
+  /** The GPU monitor, or `null` when GPUs are not sampled. */
+  get gpu(): GpuMonitor | null {
+    return this.#gpu;
+  }
+
+  /** `true` between {@link start} and {@link stop}. */
+  get running(): boolean {
+    return this.#timer !== null;
+  }
+
+  /** The cached latest sample. Synchronous, does no I/O, never throws. */
+  latest(): ResourceSample {
+    return this.#latest;
+  }
+
+  /**
+   * Calls `listener` with every new sample until the returned function is called. The returned
+   * unsubscribe function is idempotent.
+   */
+  subscribe(listener: ResourceSampleListener): () => void {
+    if (typeof listener !== 'function') optionError(OWNER, 'listener', 'a function', listener);
+    const entry = { listener };
+    this.#listeners.add(entry);
+    return () => {
+      this.#listeners.delete(entry);
+    };
+  }
+
+  /**
+   * Takes one sample now and starts the timers. Idempotent: a second call while running does
+   * nothing.
+   */
+  start(): void {
+    if (this.#timer !== null) return;
+    this.#timer = setInterval(() => this.sampleNow(), this.#intervalMs);
+    this.#timer.unref?.();
+    this.sampleNow();
+    const gpu = this.#gpu;
+    if (gpu !== null) {
+      this.#gpuTimer = setInterval(() => {
+        if (gpu.disabled && this.#gpuTimer !== null) clearInterval(this.#gpuTimer);
+        else if (!gpu.busy) void this.sampleGpu();
+      }, this.#gpuIntervalMs);
+      this.#gpuTimer.unref?.();
+      void this.sampleGpu();
+    }
+  }
+
+  /**
+   * Stops the timers, kills an `nvidia-smi` call in flight and closes file handles (they re-open if
+   * sampled again). The last sample stays readable. Idempotent.
+   */
+  stop(): void {
+    if (this.#timer !== null) clearInterval(this.#timer);
+    if (this.#gpuTimer !== null) clearInterval(this.#gpuTimer);
+    this.#timer = null;
+    this.#gpuTimer = null;
+    this.#cpu?.close();
+    this.#memory?.close();
+    this.#gpu?.close();
+  }
+
+  /**
+   * Reads CPU and memory synchronously now, publishes the new sample to listeners and returns it.
+   * What each timer tick does; for tests and for callers that need a fresh value. Never throws.
+   */
+  sampleNow(): ResourceSample {
+    const previous = this.#latest;
+    const cpu = this.#cpu ? this.#read('CPU', () => this.#cpu!.read(), previous.cpu) : null;
+    const memory = this.#memory ? this.#read('memory', () => this.#memory!.read(), previous.memory) : null;
+    return this.#publish(cpu, memory, previous.gpu);
+  }
+
+  /**
+   * Runs `nvidia-smi` now (or joins the call in flight), publishes the new sample and returns it.
+   * Resolves with the current sample at once when GPUs are not sampled. Never rejects.
+   */
+  async sampleGpu(): Promise<ResourceSample> {
+    if (this.#gpu === null) return this.#latest;
+    const reading = await this.#gpu.sample();
+    const current = this.#latest;
+    if (reading === current.gpu) return current;
+    return this.#publish(current.cpu, current.memory, reading);
+  }
+
+  #read<T extends { stale: boolean }>(what: string, read: () => T | null, previous: T | null): T | null {
+    try {
+      return read() ?? previous;
+    } catch (error) {
+      this.#errors.report(`${OWNER}: ${what} reading failed: ${errorMessage(error)}`);
+      return previous === null ? null : { ...previous, stale: true };
+    }
+  }
+
+  #publish(cpu: CpuReading | null, memory: MemoryReading | null, gpu: GpuReading | null): ResourceSample {
+    const sample = Object.freeze({
+      seq: this.#latest.seq + 1,
+      at: this.#now(),
+      cpu,
+      memory,
+      gpu,
+      errors: this.#errors.count + (this.#gpu?.errors ?? 0),
+    });
+    this.#latest = sample;
+    for (const { listener } of [...this.#listeners]) {
+      try {
+        listener(sample);
+      } catch (error) {
+        this.#errors.report(`${OWNER}: a sample listener threw: ${errorMessage(error)}`);
+      }
+    }
+    return sample;
+  }
+}
+
+function monitor<M, O extends object>(
+  value: unknown,
+  option: string,
+  type: new (options: O) => M,
+  create: (options: O) => M,
+): M | null {
+  if (value === false) return null;
+  if (value instanceof type) return value;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    optionError(OWNER, option, `a ${type.name}, ${type.name} options or \`false\``, value);
+  }
+  return create(value as O);
+}

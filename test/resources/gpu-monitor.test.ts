@@ -1,0 +1,267 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { SlotwiseOptionsError } from '../../src/errors.js';
+import {
+  filterVisibleDevices,
+  type GpuDevice,
+  GpuMonitor,
+  parseNvidiaSmiCsv,
+} from '../../src/resources/gpu-monitor.js';
+import { cleanupTempDirs, gpuEnv, nvidiaSmiDir, recordingLogger, tempDir } from './fixtures/fake-root.js';
+
+afterEach(cleanupTempDirs);
+
+const MiB = 1024 * 1024;
+const UUID0 = 'GPU-00000000-fake-0000-0000-000000000000';
+const UUID1 = 'GPU-00000001-fake-0000-0000-000000000001';
+const GPU0: GpuDevice = {
+  index: 0,
+  uuid: UUID0,
+  utilization: 0.37,
+  memoryUsedBytes: 12345 * MiB,
+  memoryTotalBytes: 81559 * MiB,
+};
+const GPU1: GpuDevice = {
+  index: 1,
+  uuid: UUID1,
+  utilization: 0,
+  memoryUsedBytes: 0,
+  memoryTotalBytes: 81559 * MiB,
+};
+
+/** Whether process `pid` exists. */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether any process of group `pgid` still runs (zombies excluded: an orphaned `sleep` is reaped by
+ * init, which can take seconds in some containers). Reads /proc, so Linux only.
+ */
+function groupRunning(pgid: number): boolean {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    const [state, , group] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(group) === pgid && state !== 'Z') return true;
+  }
+  return false;
+}
+
+describe('GpuMonitor', () => {
+  it.each([
+    [
+      { timeoutMs: 0 },
+      'GpuMonitor: expected `timeoutMs` to be an integer in [1, 2147483647], got `0` (number).',
+    ],
+    [{ command: '' }, 'GpuMonitor: expected `command` to be a non-empty string, got `""` (string).'],
+    [{ env: 'PATH=/bin' }, 'GpuMonitor: expected `env` to be an object of environment variables, got'],
+    [{ logger: console.log }, 'GpuMonitor: expected `logger` to be a Logger (an object with trace, debug'],
+  ])('constructor() rejects %j with a precise message', (options, message) => {
+    const attempt = () => new GpuMonitor(options as never);
+    expect(attempt).toThrow(SlotwiseOptionsError);
+    expect(attempt).toThrow(message);
+  });
+
+  it('sample() reads two devices with the documented query', async () => {
+    const log = join(tempDir(), 'calls.log');
+    const monitor = new GpuMonitor({ env: gpuEnv({ FAKE_NVSMI_LOG: log }), now: () => 42 });
+    const reading = await monitor.sample();
+    expect(reading).toEqual({ devices: [GPU0, GPU1], at: 42, stale: false, disabled: false, error: null });
+    expect(monitor.latest()).toBe(reading);
+    expect(readFileSync(log, 'utf8')).toBe(
+      '--query-gpu=index,uuid,utilization.gpu,memory.used,memory.total --format=csv,noheader,nounits\n',
+    );
+  });
+
+  it('sample() reads [N/A] and [Not Supported] as null, never 0', async () => {
+    const env = gpuEnv({
+      FAKE_GPU0_UTIL: '[N/A]',
+      FAKE_GPU0_MEMUSED: '[Not Supported]',
+      FAKE_GPU1_MEMTOTAL: '[N/A]',
+    });
+    const reading = await new GpuMonitor({ env }).sample();
+    expect(reading?.devices).toEqual([
+      { ...GPU0, utilization: null, memoryUsedBytes: null },
+      { ...GPU1, memoryTotalBytes: null },
+    ]);
+  });
+
+  it('sample() logs a failing nvidia-smi once per distinct error and keeps the last good reading stale', async () => {
+    const logger = recordingLogger();
+    const env = gpuEnv();
+    const monitor = new GpuMonitor({ env, logger });
+    const good = await monitor.sample();
+
+    env.FAKE_NVSMI_FAIL = '9';
+    await monitor.sample();
+    const failed = await monitor.sample();
+    expect(failed).toEqual({
+      devices: good!.devices,
+      at: good!.at,
+      stale: true,
+      disabled: false,
+      error:
+        "nvidia-smi exited with code 9: NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.",
+    });
+    expect(monitor.errors).toBe(2);
+    expect(logger.lines).toEqual([
+      {
+        level: 'warn',
+        message:
+          "GPU reading failed: nvidia-smi exited with code 9: NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.",
+      },
+    ]);
+
+    env.FAKE_NVSMI_FAIL = '3';
+    await monitor.sample();
+    expect(logger.lines).toHaveLength(2);
+    expect(logger.lines[1]!.message).toContain('exited with code 3');
+
+    delete env.FAKE_NVSMI_FAIL;
+    expect(await monitor.sample()).toMatchObject({ devices: [GPU0, GPU1], stale: false, error: null });
+    expect(monitor.errors).toBe(3);
+  });
+
+  it('sample() reports a failure before any good reading as stale with no devices', async () => {
+    const monitor = new GpuMonitor({ env: gpuEnv({ FAKE_NVSMI_FAIL: '2' }), logger: recordingLogger() });
+    expect(await monitor.sample()).toMatchObject({ devices: [], stale: true, disabled: false });
+  });
+
+  it('sample() kills a hung nvidia-smi at its timeout', async () => {
+    const logger = recordingLogger();
+    const pidFile = join(tempDir(), 'pid');
+    const env = gpuEnv({ FAKE_NVSMI_SLEEP: '30' }, nvidiaSmiDir({ pidFile }));
+    const monitor = new GpuMonitor({ env, timeoutMs: 300, logger });
+    const reading = await monitor.sample();
+    expect(reading).toMatchObject({
+      devices: [],
+      stale: true,
+      error: 'nvidia-smi timed out after 300 ms and was killed',
+    });
+    expect(logger.lines.map((l) => l.message)).toEqual([
+      'GPU reading failed: nvidia-smi timed out after 300 ms and was killed',
+    ]);
+    expect(monitor.busy).toBe(false);
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    // The whole process group (the fake's shell and its `sleep`) was killed.
+    await vi.waitFor(() => expect(groupRunning(pid)).toBe(false), { timeout: 2000, interval: 20 });
+    await vi.waitFor(() => expect(isAlive(pid)).toBe(false), { timeout: 2000, interval: 20 });
+  });
+
+  it('close() kills a call in flight without counting or logging an error', async () => {
+    const logger = recordingLogger();
+    const pidFile = join(tempDir(), 'pid');
+    const env = gpuEnv({ FAKE_NVSMI_SLEEP: '30' }, nvidiaSmiDir({ pidFile }));
+    const monitor = new GpuMonitor({ env, logger });
+    const call = monitor.sample();
+    await vi.waitFor(() => expect(existsSync(pidFile) && readFileSync(pidFile, 'utf8') !== '').toBe(true));
+    monitor.close();
+    monitor.close();
+    expect(await call).toBeNull();
+    expect(monitor.errors).toBe(0);
+    expect(logger.lines).toEqual([]);
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    await vi.waitFor(() => expect(groupRunning(pid)).toBe(false), { timeout: 2000, interval: 20 });
+
+    delete env.FAKE_NVSMI_SLEEP;
+    expect((await monitor.sample())?.devices).toEqual([GPU0, GPU1]);
+  });
+
+  it('sample() disables GPU readings with one log line when nvidia-smi is not on PATH', async () => {
+    const logger = recordingLogger();
+    const emptyDir = tempDir();
+    const env: NodeJS.ProcessEnv = { PATH: emptyDir };
+    const monitor = new GpuMonitor({ env, logger, now: () => 5 });
+    expect(await monitor.sample()).toEqual({
+      devices: [],
+      at: 5,
+      stale: false,
+      disabled: true,
+      error: 'nvidia-smi not found',
+    });
+    expect(monitor.disabled).toBe(true);
+    expect(logger.lines).toEqual([
+      { level: 'warn', message: 'no GPU: nvidia-smi not found on PATH, GPU readings disabled' },
+    ]);
+
+    // Installing it later changes nothing: no further spawns.
+    const log = join(tempDir(), 'calls.log');
+    env.PATH = nvidiaSmiDir();
+    env.FAKE_NVSMI_LOG = log;
+    await monitor.sample();
+    expect(existsSync(log)).toBe(false);
+    expect(logger.lines).toHaveLength(1);
+    expect(monitor.errors).toBe(0);
+  });
+
+  it('sample() never runs two calls in flight', async () => {
+    const log = join(tempDir(), 'calls.log');
+    const monitor = new GpuMonitor({ env: gpuEnv({ FAKE_NVSMI_LOG: log, FAKE_NVSMI_SLEEP: '0.2' }) });
+    const first = monitor.sample();
+    expect(monitor.busy).toBe(true);
+    expect(monitor.sample()).toBe(first);
+    expect(monitor.sample()).toBe(first);
+    expect((await first)?.devices).toHaveLength(2);
+    expect(readFileSync(log, 'utf8').trim().split('\n')).toHaveLength(1);
+  });
+
+  it.each([
+    ['1', [GPU1]],
+    ['1,0', [GPU1, GPU0]],
+    ['0,0', [GPU0]],
+    ['0,7,1', [GPU0]],
+    ['-1', []],
+    ['', []],
+  ])('sample() honours CUDA_VISIBLE_DEVICES=%j by index', async (visible, expected) => {
+    const reading = await new GpuMonitor({ env: gpuEnv({ CUDA_VISIBLE_DEVICES: visible }) }).sample();
+    expect(reading).toMatchObject({ devices: expected, stale: false });
+  });
+
+  it.each([
+    [UUID1, [GPU1]],
+    [`${UUID1},${UUID0}`, [GPU1, GPU0]],
+    ['GPU-00000001', [GPU1]],
+    ['gpu-00000000-FAKE', [GPU0]],
+    ['GPU-0000000', []], // ambiguous prefix
+    ['GPU-ffff', []],
+  ])('sample() honours CUDA_VISIBLE_DEVICES=%j by uuid or uuid prefix', async (visible, expected) => {
+    const reading = await new GpuMonitor({ env: gpuEnv({ CUDA_VISIBLE_DEVICES: visible }) }).sample();
+    expect(reading?.devices).toEqual(expected);
+  });
+
+  it('sample() reports zero devices when nvidia-smi lists none', async () => {
+    const reading = await new GpuMonitor({ env: gpuEnv({ FAKE_GPUS: '0' }) }).sample();
+    expect(reading).toMatchObject({ devices: [], stale: false, error: null });
+  });
+});
+
+describe('nvidia-smi parsing', () => {
+  it('parseNvidiaSmiCsv() converts percent to a ratio and MiB to bytes', () => {
+    expect(parseNvidiaSmiCsv('3, GPU-abc, 50, 1024, [N/A]\n\n')).toEqual([
+      { index: 3, uuid: 'GPU-abc', utilization: 0.5, memoryUsedBytes: 1024 * MiB, memoryTotalBytes: null },
+    ]);
+  });
+
+  it('parseNvidiaSmiCsv() throws on a malformed line', () => {
+    expect(() => parseNvidiaSmiCsv('No devices were found\n')).toThrow(
+      'unexpected line "No devices were found"',
+    );
+    expect(() => parseNvidiaSmiCsv('0, GPU-abc, lots, 1, 2\n')).toThrow('not a number: "lots"');
+  });
+
+  it('filterVisibleDevices() keeps every device when CUDA_VISIBLE_DEVICES is unset', () => {
+    expect(filterVisibleDevices([GPU0, GPU1], undefined)).toEqual([GPU0, GPU1]);
+  });
+});
