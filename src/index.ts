@@ -13,14 +13,56 @@ export {
   TemporalCliNotFoundError,
 } from './dev-server/temporal-cli.js';
 export { SlotwiseOptionsError } from './errors.js';
+export {
+  CGROUP_V1_UNLIMITED_BYTES,
+  type CgroupLayout,
+  type CgroupVersion,
+  CpuMonitor,
+  type CpuMonitorOptions,
+  type CpuReading,
+  type CpuSource,
+  type DescribeHostOptions,
+  describeHost,
+  detectCgroup,
+  type GpuDevice,
+  type GpuInventory,
+  GpuMonitor,
+  type GpuMonitorOptions,
+  type GpuReading,
+  type HostInventory,
+  MemoryMonitor,
+  type MemoryMonitorOptions,
+  type MemoryReading,
+  type MemoryScope,
+  type MemorySource,
+  type ResourceSample,
+  type ResourceSampleListener,
+  ResourceSampler,
+  type ResourceSamplerOptions,
+} from './resources/index.js';
+export { CpuSlotSupplier, type CpuSlotSupplierOptions } from './suppliers/cpu-slot-supplier.js';
 export { FixedSlotSupplier, type FixedSlotSupplierOptions } from './suppliers/fixed-slot-supplier.js';
+export {
+  type GpuAssignment,
+  type GpuPermitFields,
+  GpuSlotSupplier,
+  type GpuSlotSupplierOptions,
+} from './suppliers/gpu-slot-supplier.js';
 export { LedgerSlotSupplier, type SupplierBaseOptions } from './suppliers/ledger-slot-supplier.js';
+export { MemorySlotSupplier, type MemorySlotSupplierOptions } from './suppliers/memory-slot-supplier.js';
 export {
   type AdmitFn,
   PermitLedger,
   type PermitLedgerOptions,
   type PermitRecord,
 } from './suppliers/permit-ledger.js';
+export {
+  type ChargedCost,
+  ResourceSlotSupplier,
+  type ResourceSupplierOptions,
+  type ResourceSupplierSnapshot,
+} from './suppliers/resource-slot-supplier.js';
+export { COST_DIMENSIONS, type CostDimension, type TaskCost, type TaskCosts } from './suppliers/task-cost.js';
 export type {
   PermitState,
   ReleaseReason,

@@ -1,0 +1,227 @@
+import { SlotwiseOptionsError } from '../errors.js';
+import type { GpuDevice } from '../resources/gpu-monitor.js';
+import { type ResourceSample, ResourceSampler } from '../resources/sampler.js';
+import { checkInteger } from './option-checks.js';
+import type { PermitRecord } from './permit-ledger.js';
+import { ResourceGate } from './resource-gate.js';
+import {
+  ResourceSlotSupplier,
+  type ResourceSupplierOptions,
+  type ResourceSupplierSnapshot,
+} from './resource-slot-supplier.js';
+import type { ReservationContext } from './types.js';
+
+/** The GPU a permit is assigned: read it from `currentSlot()` or the permit to pin the task to it. */
+export interface GpuAssignment {
+  /** `nvidia-smi` index of the device. */
+  index: number;
+  /** Device UUID (stable across reboots and `CUDA_VISIBLE_DEVICES` renumbering). */
+  uuid: string;
+}
+
+/** Extra fields on a {@link GpuSlotSupplier} permit. */
+export interface GpuPermitFields {
+  gpu: GpuAssignment;
+}
+
+/** Options of a {@link GpuSlotSupplier}. */
+export interface GpuSlotSupplierOptions extends ResourceSupplierOptions {
+  /**
+   * Permits per device at most.
+   * @default 1
+   */
+  slotsPerDevice?: number;
+  /**
+   * Environment for `nvidia-smi` (its `PATH` and `CUDA_VISIBLE_DEVICES`). Only without a `sampler`.
+   * @default process.env
+   */
+  env?: NodeJS.ProcessEnv;
+  /**
+   * The `nvidia-smi` program. Only without a `sampler`.
+   * @default 'nvidia-smi'
+   */
+  nvidiaSmi?: string;
+  /**
+   * Milliseconds between `nvidia-smi` calls. Only without a `sampler`.
+   * @default 1000
+   */
+  sampleIntervalMs?: number;
+}
+
+const OWNER = 'GpuSlotSupplier';
+const OWN_SAMPLER_KEYS = ['env', 'nvidiaSmi', 'sampleIntervalMs'] as const;
+
+/**
+ * Assigns each permit a GPU: among the visible devices (`CUDA_VISIBLE_DEVICES` is honoured) with
+ * fewer than `slotsPerDevice` permits, room for the declared `gpus` fraction, and projected
+ * device memory under `targetUtilization`, the least loaded by memory, then by utilization. The
+ * device is carried on the permit as `gpu: { index, uuid }`. Without `nvidia-smi` no device is
+ * visible, one line says so, and no permit is issued beyond `minSlots` (default 0).
+ *
+ * @example
+ * ```ts
+ * import { GpuSlotSupplier } from 'slotwise';
+ *
+ * const gpus = new GpuSlotSupplier({
+ *   slotsPerDevice: 2,
+ *   targetUtilization: 0.9,
+ *   costs: { activities: { infer: { gpuMemoryBytes: 6 * 1024 ** 3 } } },
+ * });
+ * // tuner: { activityTaskSlotSupplier: gpus, ... }
+ * gpus.snapshot().readings.gpus; // => [{ index: 0, uuid: 'GPU-…', utilization: 0.3, ..., permits: 1 }]
+ * gpus.close();
+ * ```
+ */
+export class GpuSlotSupplier extends ResourceSlotSupplier<GpuPermitFields> {
+  readonly #slotsPerDevice: number;
+  readonly #gates = new Map<string, ResourceGate>();
+  #warnedNoDevice = false;
+
+  constructor(options: GpuSlotSupplierOptions = {}) {
+    if (options?.sampler !== undefined) {
+      for (const key of OWN_SAMPLER_KEYS) {
+        if (options[key] !== undefined) {
+          throw new SlotwiseOptionsError(
+            `${OWNER}: \`${key}\` applies only when the supplier creates its own sampler; configure the sampler's GPU monitor instead.`,
+          );
+        }
+      }
+    }
+    const slotsPerDevice =
+      options?.slotsPerDevice === undefined
+        ? 1
+        : checkInteger(OWNER, 'slotsPerDevice', options.slotsPerDevice, 1);
+    super(
+      'gpu',
+      OWNER,
+      options,
+      ['slotsPerDevice', ...OWN_SAMPLER_KEYS],
+      { minSlots: 0, settleMs: 2000 },
+      () =>
+        new ResourceSampler({
+          cpu: false,
+          memory: false,
+          gpuIntervalMs: options?.sampleIntervalMs ?? 1000,
+          gpu: {
+            ...(options?.env ? { env: options.env } : {}),
+            ...(options?.nvidiaSmi ? { command: options.nvidiaSmi } : {}),
+            ...(options?.logger ? { logger: options.logger } : {}),
+          },
+          ...(options?.logger ? { logger: options.logger } : {}),
+        }),
+    );
+    if (this.sampler.gpu === null) {
+      throw new SlotwiseOptionsError(
+        `${OWNER}: expected \`sampler\` to sample GPUs, but it was created without gpu.`,
+      );
+    }
+    this.#slotsPerDevice = slotsPerDevice;
+  }
+
+  protected admitResources(
+    _request: ReservationContext,
+    sample: ResourceSample,
+    force: boolean,
+  ): GpuPermitFields | null {
+    const devices = sample.gpu?.devices ?? [];
+    if (devices.length === 0) {
+      if (sample.gpu !== null && !this.#warnedNoDevice) {
+        this.#warnedNoDevice = true;
+        this.ledger.logger.warn(
+          `slotwise supplier '${this.name}': no GPU is visible, so no GPU permit can be issued`,
+        );
+      }
+      return null;
+    }
+    let best: { device: GpuDevice; load: number; utilization: number } | undefined;
+    for (const device of devices) {
+      const records = this.#recordsOn(device.uuid);
+      if (records.length >= this.#slotsPerDevice) continue;
+      if (!this.#fractionFits(records)) continue;
+      const memory = memoryOf(device);
+      let load = 0;
+      if (memory !== null) {
+        const gate = this.#gate(device.uuid);
+        const input = this.gateInput(gate, 'gpuMemoryBytes', memory, records);
+        if (!force && !gate.admits(input)) continue;
+        load = gate.project(input) / memory.limit;
+      }
+      const utilization = device.utilization ?? 0;
+      if (!best || load < best.load || (load === best.load && utilization < best.utilization)) {
+        best = { device, load, utilization };
+      }
+    }
+    return best ? { gpu: { index: best.device.index, uuid: best.device.uuid } } : null;
+  }
+
+  protected observe(sample: ResourceSample): void {
+    for (const device of sample.gpu?.devices ?? []) {
+      const memory = memoryOf(device);
+      if (memory === null) continue;
+      const { running, unsettled } = this.runningCounts(this.#recordsOn(device.uuid));
+      this.#gate(device.uuid).observe(memory.used, running, unsettled);
+    }
+  }
+
+  protected capacity(): number {
+    let fit = 0;
+    for (const device of this.sampler.latest().gpu?.devices ?? []) {
+      const records = this.#recordsOn(device.uuid);
+      let more = this.#slotsPerDevice - records.length;
+      const memory = memoryOf(device);
+      if (memory !== null) {
+        const gate = this.#gate(device.uuid);
+        const input = this.gateInput(gate, 'gpuMemoryBytes', memory, records);
+        const room = this.target * memory.limit - gate.project({ ...input, estimate: 0 });
+        if (input.estimate) more = Math.min(more, Math.floor(room / input.estimate));
+      }
+      fit += Math.max(0, more);
+    }
+    return this.clampCapacity(fit);
+  }
+
+  protected readings(sample: ResourceSample): ResourceSupplierSnapshot['readings'] {
+    return {
+      gpus: (sample.gpu?.devices ?? []).map((device) => ({
+        index: device.index,
+        uuid: device.uuid,
+        utilization: device.utilization,
+        memoryUsedBytes: device.memoryUsedBytes,
+        memoryTotalBytes: device.memoryTotalBytes,
+        permits: this.#recordsOn(device.uuid).length,
+      })),
+    };
+  }
+
+  /** Declared `gpus` fractions on a device must leave room for one more task's. */
+  #fractionFits(records: PermitRecord<GpuPermitFields>[]): boolean {
+    const next = this.costs.default?.gpus;
+    let total = next ?? 0;
+    let declared = next !== undefined;
+    for (const record of records) {
+      const gpus = this.chargeOf(record, 'gpus');
+      if (gpus !== undefined) declared = true;
+      total += gpus ?? 0;
+    }
+    return !declared || total <= 1 + 1e-9;
+  }
+
+  #recordsOn(uuid: string): PermitRecord<GpuPermitFields>[] {
+    return [...this.ledger.records()].filter((record) => record.permit.gpu.uuid === uuid);
+  }
+
+  #gate(uuid: string): ResourceGate {
+    let gate = this.#gates.get(uuid);
+    if (!gate) {
+      gate = new ResourceGate(this.target, this.hysteresis);
+      this.#gates.set(uuid, gate);
+    }
+    return gate;
+  }
+}
+
+function memoryOf(device: GpuDevice): { used: number; limit: number } | null {
+  return device.memoryUsedBytes === null || device.memoryTotalBytes === null || device.memoryTotalBytes <= 0
+    ? null
+    : { used: device.memoryUsedBytes, limit: device.memoryTotalBytes };
+}

@@ -1,0 +1,106 @@
+import { SlotwiseOptionsError } from '../errors.js';
+import type { MemoryScope } from '../resources/memory-monitor.js';
+import { type ResourceSample, ResourceSampler } from '../resources/sampler.js';
+import type { ResourceSupplierOptions, ResourceSupplierSnapshot } from './resource-slot-supplier.js';
+import { SingleResourceSlotSupplier } from './single-resource-slot-supplier.js';
+
+/** Options of a {@link MemorySlotSupplier}. */
+export interface MemorySlotSupplierOptions extends ResourceSupplierOptions {
+  /**
+   * Whose memory to measure: the container's cgroup (working set = usage - inactive_file, against
+   * its limit), the whole host, or this process's RSS. Only without a `sampler` (configure the
+   * sampler's memory monitor instead).
+   * @default 'cgroup'
+   */
+  scope?: MemoryScope;
+  /**
+   * Measure against this many bytes instead of the cgroup limit or host total. Only without a `sampler`.
+   * @default the cgroup limit, else the host's total memory
+   */
+  limitBytes?: number;
+  /**
+   * Milliseconds between samples of the sampler this supplier creates. Only without a `sampler`.
+   * @default 100
+   */
+  sampleIntervalMs?: number;
+}
+
+const OWNER = 'MemorySlotSupplier';
+
+/**
+ * Issues permits while the projected memory working set stays under `targetUtilization` of the
+ * limit. It reads the worst sample of the last second (a hard limit is never smoothed), counts
+ * permits issued since then at their declared (or learned) size, and charges declared
+ * `memoryBytes` per task type at mark-used.
+ *
+ * @example
+ * ```ts
+ * import { MemorySlotSupplier } from 'slotwise';
+ *
+ * const memory = new MemorySlotSupplier({
+ *   targetUtilization: 0.8,
+ *   costs: { activities: { renderVideo: { memoryBytes: 2 * 1024 ** 3 } } },
+ * });
+ * // tuner: { activityTaskSlotSupplier: memory, ... }
+ * memory.snapshot().readings.memory; // => { usedBytes: 1.2e9, limitBytes: 8.5e9, ratio: 0.14 }
+ * memory.close();
+ * ```
+ */
+export class MemorySlotSupplier extends SingleResourceSlotSupplier {
+  protected readonly dimension = 'memoryBytes' as const;
+
+  constructor(options: MemorySlotSupplierOptions = {}) {
+    if (options?.sampler !== undefined) {
+      for (const key of ['scope', 'limitBytes', 'sampleIntervalMs'] as const) {
+        if (options[key] !== undefined) {
+          throw new SlotwiseOptionsError(
+            `${OWNER}: \`${key}\` applies only when the supplier creates its own sampler; set it on the sampler's memory monitor instead.`,
+          );
+        }
+      }
+    }
+    super(
+      'memory',
+      OWNER,
+      options,
+      ['scope', 'limitBytes', 'sampleIntervalMs'],
+      { minSlots: 1, settleMs: 1000 },
+      () =>
+        new ResourceSampler({
+          intervalMs: options?.sampleIntervalMs ?? 100,
+          cpu: false,
+          gpu: false,
+          memory: {
+            ...(options?.scope !== undefined ? { scope: options.scope } : {}),
+            ...(options?.limitBytes !== undefined ? { limitBytes: options.limitBytes } : {}),
+          },
+          ...(options?.logger ? { logger: options.logger } : {}),
+        }),
+    );
+    if (this.sampler.memory === null) {
+      throw new SlotwiseOptionsError(
+        `${OWNER}: expected \`sampler\` to sample memory, but it was created with memory: false.`,
+      );
+    }
+  }
+
+  protected reading(sample: ResourceSample): { used: number; limit: number } | null {
+    return memoryReading(sample);
+  }
+
+  protected readings(sample: ResourceSample): ResourceSupplierSnapshot['readings'] {
+    const memory = sample.memory;
+    return {
+      memory: memory
+        ? { usedBytes: memory.usedBytes, limitBytes: memory.limitBytes, ratio: memory.ratio }
+        : null,
+    };
+  }
+}
+
+/** Used bytes (the worst of the recent window: never smooth a hard limit) and the limit. */
+function memoryReading(sample: ResourceSample): { used: number; limit: number } | null {
+  const memory = sample.memory;
+  if (memory === null) return null;
+  return { used: memory.worstRecentRatio * memory.limitBytes, limit: memory.limitBytes };
+}
