@@ -40,6 +40,12 @@ export {
   ResourceSampler,
   type ResourceSamplerOptions,
 } from './resources/index.js';
+export {
+  type CompositePermitFields,
+  CompositeSlotSupplier,
+  type CompositeSlotSupplierOptions,
+  type CompositeSupplierSnapshot,
+} from './suppliers/composite-slot-supplier.js';
 export { CpuSlotSupplier, type CpuSlotSupplierOptions } from './suppliers/cpu-slot-supplier.js';
 export { FixedSlotSupplier, type FixedSlotSupplierOptions } from './suppliers/fixed-slot-supplier.js';
 export {

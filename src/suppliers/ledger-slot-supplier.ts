@@ -79,6 +79,7 @@ export abstract class LedgerSlotSupplier<X extends object = object> implements C
       name,
       logger: options.logger ?? new DefaultLogger('WARN'),
       admit: (request) => this.#admit(request),
+      onReleased: (record) => this.onReleased(record),
       ...(options.now ? { now: options.now } : {}),
     });
   }
@@ -100,7 +101,7 @@ export abstract class LedgerSlotSupplier<X extends object = object> implements C
   /** Called after a permit is marked used (the task type is known from here on). */
   protected onUsed(_record: PermitRecord<X>): void {}
 
-  /** Called after a permit is released, for any reason. */
+  /** Called after a permit is released, for any reason (also when the ledger takes back an aborted one). */
   protected onReleased(_record: PermitRecord<X>): void {}
 
   /** @inheritDoc */
@@ -157,6 +158,22 @@ export abstract class LedgerSlotSupplier<X extends object = object> implements C
     return this.#release('releaseEarly', permit, 'manual');
   }
 
+  /**
+   * Takes back a permit that was handed out but never reached core (released as `reclaimed`).
+   * Composite suppliers use it to undo a partial take. Never throws.
+   */
+  takeBack(permit: unknown): boolean {
+    return this.#release('takeBack', permit, 'reclaimed');
+  }
+
+  /**
+   * Calls `listener` whenever capacity may have grown (a release, a new reading, a limit change);
+   * returns the function that stops it.
+   */
+  onCapacityChange(listener: () => void): () => void {
+    return this.ledger.onWake(listener);
+  }
+
   /** Registers a listener for this supplier's events (metrics use this); returns the unsubscribe function. */
   subscribe(listener: SupplierListener): () => void {
     return this.ledger.subscribe(listener);
@@ -174,16 +191,14 @@ export abstract class LedgerSlotSupplier<X extends object = object> implements C
     };
   }
 
-  #release(where: string, permit: unknown, reason?: 'manual'): boolean {
+  #release(where: string, permit: unknown, reason?: 'manual' | 'reclaimed'): boolean {
     try {
       const record = this.ledger.recordOf(permit);
       if (record === undefined) {
         this.#reportStrayPermit(where, permit);
         return false;
       }
-      if (!this.ledger.release(permit, reason)) return false; // a second release is a no-op
-      this.onReleased(record);
-      return true;
+      return this.ledger.release(permit, reason); // a second release is a no-op
     } catch (error) {
       this.ledger.reportError(where, error);
       return false;

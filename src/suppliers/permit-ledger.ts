@@ -46,6 +46,11 @@ export interface PermitLedgerOptions<X extends object> {
    * @default performance.now
    */
   now?: () => number;
+  /**
+   * Called after every release, whatever its reason (also when an aborted reservation's permit is
+   * taken back). Errors are reported, not thrown.
+   */
+  onReleased?: (record: PermitRecord<X>) => void;
 }
 
 interface Waiter<X extends object> {
@@ -59,6 +64,10 @@ interface Waiter<X extends object> {
 }
 
 let nextPermitId = 1;
+
+/** Names the supplier callback a release came through, for error messages. */
+const where = (reason: ReleaseReason): string =>
+  reason === 'manual' ? 'releaseEarly' : reason === 'reclaimed' ? 'abort after grant' : 'releaseSlot';
 
 const groupKey = (request: ReservationContext): string => `${request.slotType}\u0000${request.taskQueue}`;
 
@@ -94,6 +103,8 @@ export class PermitLedger<X extends object = object> {
   readonly logger: Logger;
   readonly #admit: AdmitFn<X>;
   readonly #now: () => number;
+  readonly #onReleased: ((record: PermitRecord<X>) => void) | undefined;
+  readonly #wakeListeners = new Set<() => void>();
   readonly #records = new WeakMap<object, PermitRecord<X>>();
   readonly #live = new Set<PermitRecord<X>>();
   readonly #detachAbort = new Map<PermitRecord<X>, () => void>();
@@ -109,6 +120,7 @@ export class PermitLedger<X extends object = object> {
     this.logger = options.logger;
     this.#admit = options.admit;
     this.#now = options.now ?? (() => performance.now());
+    this.#onReleased = options.onReleased;
   }
 
   /** Permits issued and not yet released. */
@@ -147,6 +159,15 @@ export class PermitLedger<X extends object = object> {
   /** The record of `permit` (live or released), or `undefined` for a permit this ledger never issued. */
   recordOf(permit: unknown): PermitRecord<X> | undefined {
     return typeof permit === 'object' && permit !== null ? this.#records.get(permit) : undefined;
+  }
+
+  /**
+   * Registers `listener` to run after every {@link wake} (capacity may have grown); returns a
+   * function that removes it. Composite suppliers use this to hear about their parts.
+   */
+  onWake(listener: () => void): () => void {
+    this.#wakeListeners.add(listener);
+    return () => this.#wakeListeners.delete(listener);
   }
 
   /** Registers a listener for every event; returns a function that removes it. */
@@ -233,6 +254,13 @@ export class PermitLedger<X extends object = object> {
     record.state = 'released';
     record.releaseReason = reason ?? (wasUsed ? 'normal' : 'unused');
     this.#live.delete(record);
+    if (this.#onReleased) {
+      try {
+        this.#onReleased(record);
+      } catch (error) {
+        this.reportError(where(record.releaseReason), error);
+      }
+    }
     this.#emit({
       type: 'release',
       reason: record.releaseReason,
@@ -270,6 +298,13 @@ export class PermitLedger<X extends object = object> {
       } while (this.#wakeAgain);
     } finally {
       this.#waking = false;
+    }
+    for (const listener of this.#wakeListeners) {
+      try {
+        listener();
+      } catch (error) {
+        this.reportError('wake listener', error);
+      }
     }
   }
 

@@ -1,0 +1,133 @@
+import { SlotwiseOptionsError } from '../errors.js';
+import type { GpuAssignment } from './gpu-slot-supplier.js';
+import { LedgerSlotSupplier, type SupplierBaseOptions } from './ledger-slot-supplier.js';
+import { checkKnownKeys, checkOptionsObject, describeValue } from './option-checks.js';
+import type { PermitRecord } from './permit-ledger.js';
+import type { ReservationContext, SlotwisePermit, SupplierSnapshot } from './types.js';
+
+/** Extra fields on a {@link CompositeSlotSupplier} permit. */
+export interface CompositePermitFields {
+  /** The permit taken from each part, in the order of the parts. */
+  parts: readonly SlotwisePermit[];
+  /** The GPU assigned by a `GpuSlotSupplier` part, if there is one. */
+  gpu?: GpuAssignment;
+}
+
+/** Options of a {@link CompositeSlotSupplier}. */
+export type CompositeSlotSupplierOptions = SupplierBaseOptions;
+
+/** A composite's snapshot: its own counts plus each part's snapshot. */
+export interface CompositeSupplierSnapshot extends SupplierSnapshot {
+  parts: SupplierSnapshot[];
+}
+
+const OWNER = 'CompositeSlotSupplier';
+
+/**
+ * Issues a permit only when every part admits one, taking all of them at once: no part holds
+ * capacity while another is waited for, so composites that share parts cannot deadlock. Each new
+ * reading or release in a part wakes the composite's waiters. Marking used, releasing (core's,
+ * early, or after an abort) apply to every part, so per-task costs are charged in each.
+ *
+ * A composite takes from a part only when that part's own queue is empty: direct waiters of a
+ * part go first.
+ *
+ * @example
+ * ```ts
+ * import { CompositeSlotSupplier, FixedSlotSupplier, MemorySlotSupplier } from 'slotwise';
+ *
+ * const memory = new MemorySlotSupplier({ targetUtilization: 0.8 });
+ * const atMost8 = new FixedSlotSupplier({ slots: 8 });
+ * const both = new CompositeSlotSupplier([atMost8, memory]);
+ * // tuner: { activityTaskSlotSupplier: both, ... }
+ * both.snapshot().parts.length; // => 2
+ * memory.close();
+ * ```
+ */
+export class CompositeSlotSupplier extends LedgerSlotSupplier<CompositePermitFields> {
+  readonly #parts: readonly LedgerSlotSupplier[];
+  readonly #stopListening: Array<() => void>;
+  #takingParts = false;
+
+  constructor(parts: readonly LedgerSlotSupplier[], options: CompositeSlotSupplierOptions = {}) {
+    if (!Array.isArray(parts) || parts.length === 0) {
+      throw new SlotwiseOptionsError(
+        `${OWNER}: expected a non-empty array of slotwise suppliers, got ${describeValue(parts)}.`,
+      );
+    }
+    parts.forEach((part, i) => {
+      if (!(part instanceof LedgerSlotSupplier)) {
+        throw new SlotwiseOptionsError(
+          `${OWNER}: expected part ${i} to be a slotwise supplier (FixedSlotSupplier, CpuSlotSupplier, ...), got ${describeValue(part)}.`,
+        );
+      }
+      if (parts.indexOf(part) !== i) {
+        throw new SlotwiseOptionsError(`${OWNER}: part ${i} ('${part.name}') is listed twice.`);
+      }
+    });
+    checkOptionsObject(OWNER, options, true);
+    checkKnownKeys(OWNER, options ?? {}, ['name', 'logger', 'now']);
+    super('composite', options);
+    this.#parts = [...parts];
+    this.#stopListening = parts.map((part) =>
+      part.onCapacityChange(() => {
+        if (!this.#takingParts) this.ledger.wake();
+      }),
+    );
+  }
+
+  /** The parts, in order. */
+  get parts(): readonly LedgerSlotSupplier[] {
+    return this.#parts;
+  }
+
+  /** Stops listening to the parts (it does not close them: they may be shared). */
+  close(): void {
+    for (const stop of this.#stopListening) stop();
+  }
+
+  protected admit(request: ReservationContext): CompositePermitFields | null {
+    const taken: SlotwisePermit[] = [];
+    this.#takingParts = true;
+    try {
+      for (const part of this.#parts) {
+        const permit = part.tryReserveSlot(request as Parameters<LedgerSlotSupplier['tryReserveSlot']>[0]);
+        if (permit === null) {
+          for (const [i, got] of taken.entries()) this.#parts[i]!.takeBack(got);
+          return null;
+        }
+        taken.push(permit);
+      }
+    } finally {
+      this.#takingParts = false;
+    }
+    const gpu = taken.map((permit) => (permit as { gpu?: GpuAssignment }).gpu).find((g) => g !== undefined);
+    return gpu ? { parts: taken, gpu } : { parts: taken };
+  }
+
+  protected capacity(): number | null {
+    const bounded = this.#parts
+      .map((part) => part.snapshot().capacity)
+      .filter((c): c is number => c !== null);
+    return bounded.length === 0 ? null : Math.min(...bounded);
+  }
+
+  protected override onUsed(record: PermitRecord<CompositePermitFields>): void {
+    record.permit.parts.forEach((permit, i) => {
+      this.#parts[i]!.markSlotUsed({ permit, slotInfo: record.slotInfo! });
+    });
+  }
+
+  protected override onReleased(record: PermitRecord<CompositePermitFields>): void {
+    record.permit.parts.forEach((permit, i) => {
+      const part = this.#parts[i]!;
+      if (record.releaseReason === 'manual') part.releaseEarly(permit);
+      else if (record.releaseReason === 'reclaimed') part.takeBack(permit);
+      else part.releaseSlot(record.slotInfo ? { permit, slotInfo: record.slotInfo } : { permit });
+    });
+  }
+
+  override snapshot(): CompositeSupplierSnapshot {
+    return { ...super.snapshot(), parts: this.#parts.map((part) => part.snapshot()) };
+  }
+}

@@ -1,0 +1,172 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { SlotwiseOptionsError } from '../../src/errors.js';
+import { CompositeSlotSupplier } from '../../src/suppliers/composite-slot-supplier.js';
+import { FixedSlotSupplier } from '../../src/suppliers/fixed-slot-supplier.js';
+import type { SlotwisePermit } from '../../src/suppliers/types.js';
+import { activityInfo, flush, reserveCtx, track } from '../helpers/fakes.js';
+import { describeSupplierContract } from './supplier-contract.js';
+
+describeSupplierContract(
+  'CompositeSlotSupplier',
+  (capacity, logger) =>
+    new CompositeSlotSupplier(
+      [new FixedSlotSupplier({ slots: capacity }), new FixedSlotSupplier({ slots: capacity + 3 })],
+      {
+        logger,
+      },
+    ),
+);
+
+const signal = () => new AbortController().signal;
+const counts = (s: FixedSlotSupplier) => {
+  const { issued, used, waiting } = s.snapshot();
+  return { issued, used, waiting };
+};
+
+describe('CompositeSlotSupplier', () => {
+  it('constructor() rejects an empty list, a non-supplier part and a part listed twice', () => {
+    const a = new FixedSlotSupplier({ slots: 1 });
+    expect(() => new CompositeSlotSupplier([])).toThrow(SlotwiseOptionsError);
+    expect(() => new CompositeSlotSupplier([])).toThrow(
+      'CompositeSlotSupplier: expected a non-empty array of slotwise suppliers, got `[]` (array).',
+    );
+    expect(() => new CompositeSlotSupplier([a, { type: 'fixed-size', numSlots: 2 } as never])).toThrow(
+      'CompositeSlotSupplier: expected part 1 to be a slotwise supplier (FixedSlotSupplier, CpuSlotSupplier, ...), got `{"type":"fixed-size","numSlots":2}` (object).',
+    );
+    expect(() => new CompositeSlotSupplier([a, a])).toThrow(
+      `CompositeSlotSupplier: part 1 ('${a.name}') is listed twice.`,
+    );
+  });
+
+  it('reserveSlot() holds no part while another part is full', async () => {
+    const wide = new FixedSlotSupplier({ slots: 3 });
+    const narrow = new FixedSlotSupplier({ slots: 1 });
+    const both = new CompositeSlotSupplier([wide, narrow]);
+    const first = await both.reserveSlot(reserveCtx(), signal());
+    const second = track(both.reserveSlot(reserveCtx(), signal()));
+    await flush();
+    expect(second.settled()).toBe(false);
+    expect([counts(wide), counts(narrow)]).toEqual([
+      { issued: 1, used: 0, waiting: 0 },
+      { issued: 1, used: 0, waiting: 0 },
+    ]);
+    both.releaseSlot({ permit: first });
+    await flush();
+    expect(second.settled()).toBe(true);
+    expect([wide.snapshot().issued, narrow.snapshot().issued, both.snapshot().issued]).toEqual([1, 1, 1]);
+  });
+
+  it('reserveSlot() is woken when a part gains capacity', async () => {
+    const a = new FixedSlotSupplier({ slots: 1 });
+    const b = new FixedSlotSupplier({ slots: 1 });
+    const both = new CompositeSlotSupplier([a, b]);
+    const direct = await b.reserveSlot(reserveCtx(), signal());
+    const waiting = track(both.reserveSlot(reserveCtx(), signal()));
+    await flush();
+    expect(waiting.settled()).toBe(false);
+    b.setSlots(2);
+    await flush();
+    expect(waiting.settled()).toBe(true);
+    b.releaseSlot({ permit: direct });
+    expect([counts(a).issued, counts(b).issued]).toEqual([1, 1]);
+  });
+
+  it('markSlotUsed() and releaseSlot() apply to every part', async () => {
+    const a = new FixedSlotSupplier({ slots: 2 });
+    const b = new FixedSlotSupplier({ slots: 2 });
+    const both = new CompositeSlotSupplier([a, b]);
+    const permit = await both.reserveSlot(reserveCtx(), signal());
+    expect(permit.parts).toHaveLength(2);
+    both.markSlotUsed({ permit, slotInfo: activityInfo() });
+    expect([counts(a), counts(b)]).toEqual([
+      { issued: 1, used: 1, waiting: 0 },
+      { issued: 1, used: 1, waiting: 0 },
+    ]);
+    both.releaseSlot({ permit, slotInfo: activityInfo() });
+    both.releaseSlot({ permit, slotInfo: activityInfo() });
+    expect([counts(a), counts(b), both.snapshot().errors, a.snapshot().errors]).toEqual([
+      { issued: 0, used: 0, waiting: 0 },
+      { issued: 0, used: 0, waiting: 0 },
+      0,
+      0,
+    ]);
+  });
+
+  it('reserveSlot() aborted after the grant gives every part back', async () => {
+    const a = new FixedSlotSupplier({ slots: 1 });
+    const b = new FixedSlotSupplier({ slots: 1 });
+    const both = new CompositeSlotSupplier([a, b]);
+    const controller = new AbortController();
+    await both.reserveSlot(reserveCtx(), controller.signal);
+    controller.abort('Request Cancelled');
+    expect([counts(a).issued, counts(b).issued, both.snapshot().issued]).toEqual([0, 0, 0]);
+  });
+
+  it('releaseEarly() releases every part early', async () => {
+    const a = new FixedSlotSupplier({ slots: 1 });
+    const both = new CompositeSlotSupplier([a]);
+    const reasons: string[] = [];
+    a.subscribe((e) => e.type === 'release' && reasons.push(e.reason));
+    const permit = await both.reserveSlot(reserveCtx(), signal());
+    both.markSlotUsed({ permit, slotInfo: activityInfo() });
+    expect(both.releaseEarly(permit)).toBe(true);
+    both.releaseSlot({ permit, slotInfo: activityInfo() });
+    expect(reasons).toEqual(['manual']);
+    expect(counts(a)).toEqual({ issued: 0, used: 0, waiting: 0 });
+  });
+
+  it('reserveSlot() lets a part’s own waiters go first', async () => {
+    const a = new FixedSlotSupplier({ slots: 1 });
+    const both = new CompositeSlotSupplier([a]);
+    const held = await a.reserveSlot(reserveCtx(), signal());
+    const direct = track(a.reserveSlot(reserveCtx(), signal()));
+    const viaComposite = track(both.reserveSlot(reserveCtx(), signal()));
+    a.releaseSlot({ permit: held });
+    await flush();
+    expect([direct.settled(), viaComposite.settled()]).toEqual([true, false]);
+  });
+
+  it('reserveSlot() never deadlocks two composites that share parts in opposite order', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.boolean(), fc.nat(3)), { minLength: 1, maxLength: 40 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 3 }),
+        async (plan, slotsA, slotsB) => {
+          const a = new FixedSlotSupplier({ slots: slotsA });
+          const b = new FixedSlotSupplier({ slots: slotsB });
+          const ab = new CompositeSlotSupplier([a, b]);
+          const ba = new CompositeSlotSupplier([b, a]);
+          const held: Array<{ owner: CompositeSlotSupplier; permit: SlotwisePermit }> = [];
+          const pending: Array<Promise<void>> = [];
+          for (const [useAb, releases] of plan) {
+            const owner = useAb ? ab : ba;
+            pending.push(
+              owner.reserveSlot(reserveCtx(), signal()).then((permit) => void held.push({ owner, permit })),
+            );
+            await flush();
+            for (let i = 0; i < releases && held.length > 0; i++) {
+              const { owner: o, permit } = held.shift()!;
+              o.releaseSlot({ permit });
+              await flush();
+            }
+            // Never more permits out in a part than its slots.
+            expect(a.snapshot().issued).toBeLessThanOrEqual(slotsA);
+            expect(b.snapshot().issued).toBeLessThanOrEqual(slotsB);
+          }
+          // Drain: releasing everything must let every reservation through.
+          while (held.length > 0 || ab.snapshot().waiting + ba.snapshot().waiting > 0) {
+            const next = held.shift();
+            if (!next) throw new Error('deadlock: waiters remain with nothing held');
+            next.owner.releaseSlot({ permit: next.permit });
+            await flush();
+          }
+          await Promise.all(pending);
+          expect([a.snapshot().issued, b.snapshot().issued]).toEqual([0, 0]);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
