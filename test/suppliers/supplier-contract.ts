@@ -11,8 +11,14 @@ import {
   track,
 } from '../helpers/fakes.js';
 
+/** The public face of any slotwise supplier, whatever extra fields its permits carry. */
+export type AnySupplier = Pick<
+  LedgerSlotSupplier,
+  'type' | 'name' | 'reserveSlot' | 'tryReserveSlot' | 'markSlotUsed' | 'releaseSlot' | 'snapshot'
+>;
+
 /** Builds a supplier under test that admits exactly `capacity` permits at once. */
-export type SupplierFactory = (capacity: number, logger: RecordingLogger) => LedgerSlotSupplier;
+export type SupplierFactory = (capacity: number, logger: RecordingLogger) => AnySupplier;
 
 /**
  * The contract every slotwise supplier keeps (Temporal's CustomSlotSupplier plus slotwise's own
@@ -24,7 +30,7 @@ export function describeSupplierContract(label: string, factory: SupplierFactory
       const logger = recordingLogger();
       return { supplier: factory(capacity, logger), logger };
     };
-    const reserve = (s: LedgerSlotSupplier, queue = 'q', signal = new AbortController().signal) =>
+    const reserve = (s: AnySupplier, queue = 'q', signal = new AbortController().signal) =>
       s.reserveSlot(reserveCtx(queue), signal);
 
     it("has type 'custom' and the four contract methods", () => {
