@@ -114,7 +114,7 @@ export class CompositeSlotSupplier extends LedgerSlotSupplier<CompositePermitFie
 
   protected override onUsed(record: PermitRecord<CompositePermitFields>): void {
     record.permit.parts.forEach((permit, i) => {
-      this.#parts[i]!.markSlotUsed({ permit, slotInfo: record.slotInfo! });
+      this.#parts[i]!.markPartUsed(permit, record.slotInfo!);
     });
   }
 

@@ -9,6 +9,7 @@ import {
 } from '@temporalio/worker';
 import { checkName } from './option-checks.js';
 import { PermitLedger, type PermitRecord } from './permit-ledger.js';
+import { slotPairing } from './slot-pairing.js';
 import type { ReservationContext, SlotwisePermit, SupplierListener, SupplierSnapshot } from './types.js';
 
 /** Options every slotwise supplier accepts. */
@@ -79,7 +80,10 @@ export abstract class LedgerSlotSupplier<X extends object = object> implements C
       name,
       logger: options.logger ?? new DefaultLogger('WARN'),
       admit: (request) => this.#admit(request),
-      onReleased: (record) => this.onReleased(record),
+      onReleased: (record) => {
+        if (record.slotInfo !== undefined) slotPairing.forget(record.permit);
+        this.onReleased(record);
+      },
       ...(options.now ? { now: options.now } : {}),
     });
   }
@@ -126,11 +130,29 @@ export abstract class LedgerSlotSupplier<X extends object = object> implements C
 
   /** @inheritDoc */
   markSlotUsed(ctx: SlotMarkUsedContext<SlotInfo>): void {
+    this.#markUsed(ctx, true);
+  }
+
+  /**
+   * Marks a permit used on behalf of a composite supplier: like {@link markSlotUsed}, but the
+   * permit is not offered for pairing with the running activity (the composite's own permit is).
+   */
+  markPartUsed(permit: unknown, slotInfo: SlotInfo): void {
+    this.#markUsed({ permit, slotInfo } as SlotMarkUsedContext<SlotInfo>, false);
+  }
+
+  #markUsed(ctx: SlotMarkUsedContext<SlotInfo>, announce: boolean): void {
     try {
       const record = this.ledger.recordOf(ctx?.permit);
       if (record === undefined) {
         this.#reportStrayPermit('markSlotUsed', ctx?.permit);
       } else if (this.ledger.markUsed(record.permit, ctx.slotInfo) !== undefined) {
+        if (announce) {
+          slotPairing.publish(record.permit, ctx.slotInfo, {
+            releaseEarly: () => this.releaseEarly(record.permit),
+            isHeld: () => record.state !== 'released',
+          });
+        }
         this.onUsed(record);
       } else if (record.releaseReason !== 'manual') {
         // A manual release may overtake core's (asynchronous) mark-used; anything else is a bug.
@@ -222,6 +244,7 @@ export abstract class LedgerSlotSupplier<X extends object = object> implements C
     if (typeof ctx !== 'object' || ctx === null || typeof ctx.slotType !== 'string') {
       throw new TypeError(`expected a SlotReserveContext with a slotType, got ${String(ctx)}`);
     }
+    slotPairing.serve(ctx.slotType, ctx.taskQueue);
     return ctx;
   }
 

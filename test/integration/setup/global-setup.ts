@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
@@ -34,7 +34,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
       workflowsPath: resolve('test/integration/workflows.ts'),
       logger: { trace() {}, debug() {}, info() {}, warn: log, error: log, log() {} },
     });
-    const workflowBundlePath = join(outDir, 'workflow-bundle.js');
+    // Per run: concurrent runs on one machine must not read each other's half-written bundle.
+    const workflowBundlePath = join(outDir, `workflow-bundle-${process.pid}.js`);
     writeFileSync(workflowBundlePath, code);
     log(`slotwise: bundled test workflows in ${Date.now() - started} ms`);
     project.provide('temporalAddress', server.address);
@@ -44,6 +45,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     throw error;
   }
   return async () => {
+    rmSync(join(outDir, `workflow-bundle-${process.pid}.js`), { force: true });
     process.removeListener('SIGINT', stopOnSignal);
     process.removeListener('SIGTERM', stopOnSignal);
     await server.stop();

@@ -1,0 +1,56 @@
+import type { Context } from '@temporalio/activity';
+import type { ActivityInterceptors, ActivityInterceptorsFactory } from '@temporalio/worker';
+import { type SlotClaim, slotPairing } from '../suppliers/slot-pairing.js';
+
+/** Claims of running activities, by their context. */
+const claims = new WeakMap<Context, SlotClaim>();
+
+/** The pairing claim of the activity running in `context`, if slotwise's interceptor is installed. */
+export function claimOf(context: Context): SlotClaim | undefined {
+  return claims.get(context);
+}
+
+/**
+ * The activity interceptor slotwise needs for {@link currentSlot} and {@link releaseSlot}: it
+ * pairs each activity execution with the permit core marked used for it (per task queue and
+ * activity type, in order), and forgets the pairing when the activity ends. Install it on every
+ * Worker whose activity (or local activity) slots come from a slotwise supplier;
+ * `withSlotwise()` does it for you.
+ *
+ * @example
+ * ```ts
+ * import { Worker } from '@temporalio/worker';
+ * import { FixedSlotSupplier } from 'slotwise';
+ * import { slotwiseActivityInterceptor } from 'slotwise/activities';
+ *
+ * const worker = await Worker.create({
+ *   taskQueue: 'work',
+ *   activities: {},
+ *   interceptors: { activity: [slotwiseActivityInterceptor] },
+ *   tuner: {
+ *     activityTaskSlotSupplier: new FixedSlotSupplier({ slots: 4 }),
+ *     workflowTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
+ *     localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
+ *     nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
+ *   },
+ * });
+ * ```
+ */
+export const slotwiseActivityInterceptor: ActivityInterceptorsFactory = (context): ActivityInterceptors => {
+  const { taskQueue, activityType, isLocal } = context.info;
+  const key = { taskQueue, activityType, isLocal };
+  // Claim now, while the Worker constructs activities in the order it received them.
+  const claim = slotPairing.claim(key);
+  claims.set(context, claim);
+  return {
+    inbound: {
+      async execute(input, next) {
+        try {
+          return await next(input);
+        } finally {
+          if (claim.slot === undefined) slotPairing.withdraw(key, claim);
+        }
+      },
+    },
+  };
+};
