@@ -151,6 +151,8 @@ export abstract class LedgerSlotSupplier<X extends object = object> implements C
           slotPairing.publish(record.permit, ctx.slotInfo, {
             releaseEarly: () => this.releaseEarly(record.permit),
             isHeld: () => record.state !== 'released',
+            waiting: () => this.ledger.waiting,
+            subscribe: (listener) => this.subscribe(listener),
           });
         }
         this.onUsed(record);

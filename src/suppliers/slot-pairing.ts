@@ -1,5 +1,5 @@
 import type { SlotInfo } from '@temporalio/worker';
-import type { SlotwisePermit } from './types.js';
+import type { SlotwisePermit, SupplierListener } from './types.js';
 
 /** A permit core marked used for an activity, and the supplier that issued it. */
 export interface UsedActivityPermit {
@@ -8,6 +8,10 @@ export interface UsedActivityPermit {
   readonly releaseEarly: () => boolean;
   /** Whether the permit is still held (not released by core, early, or taken back). */
   readonly isHeld: () => boolean;
+  /** How many reservations wait on the issuing supplier now (work that would start if a slot freed). */
+  readonly waiting: () => number;
+  /** Calls `listener` on each of the issuing supplier's events; returns the unsubscribe function. */
+  readonly subscribe: (listener: SupplierListener) => () => void;
 }
 
 /** An activity execution waiting to learn its permit. */

@@ -9,7 +9,7 @@ const permit = (taskQueue = 'q'): SlotwisePermit => ({
   slotType: 'activity',
   taskQueue,
 });
-const used = { releaseEarly: () => true, isHeld: () => true };
+const used = { releaseEarly: () => true, isHeld: () => true, waiting: () => 0, subscribe: () => () => {} };
 const key = (activityType: string, taskQueue = 'q', isLocal = false) => ({
   activityType,
   taskQueue,
