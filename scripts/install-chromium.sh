@@ -1,5 +1,5 @@
 #!/bin/sh
-# Installs Debian's chromium for the live-page browser test (test/metrics/live-page.browser.test.ts).
+# Installs Debian's chromium for the live-page browser test (test/metrics/live-page.test.ts).
 # Idempotent: does nothing when /usr/bin/chromium is already there. Needs root (or sudo).
 set -eu
 

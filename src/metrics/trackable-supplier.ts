@@ -1,0 +1,68 @@
+import type { SupplierListener, SupplierSnapshot } from '../suppliers/types.js';
+
+/** One GPU as a resource supplier last read it; `null` is unknown (`[N/A]`), never 0. */
+export interface GpuReadingSnapshot {
+  /** The device index `nvidia-smi` reports. */
+  index: number;
+  /** The device UUID (`GPU-...`). */
+  uuid: string;
+  /** Utilization as a ratio (0-1), or `null` when unknown. */
+  utilization: number | null;
+  /** Memory in use, in bytes, or `null` when unknown. */
+  memoryUsedBytes: number | null;
+  /** Memory on the device, in bytes, or `null` when unknown. */
+  memoryTotalBytes: number | null;
+}
+
+/** The readings a resource supplier (CPU, memory, GPU) may add to its snapshot. */
+export interface ResourceReadingsSnapshot {
+  /** CPU utilization as a ratio of `usableCores` (0-1), and the cores it is measured against. */
+  cpu?: { utilization: number; usableCores: number };
+  /** Memory working set and the limit it is measured against, in bytes. */
+  memory?: { usedBytes: number; limitBytes: number };
+  /** One entry per visible GPU. */
+  gpus?: readonly GpuReadingSnapshot[];
+}
+
+/** The cost a resource supplier charged to the tasks running on it, per dimension. */
+export interface ChargedCostSnapshot {
+  /** CPU cores. */
+  cpu?: number;
+  /** Memory, in bytes. */
+  memoryBytes?: number;
+  /** Whole GPUs. */
+  gpus?: number;
+  /** GPU memory, in bytes. */
+  gpuMemoryBytes?: number;
+}
+
+/**
+ * A {@link SupplierSnapshot} with the optional fields resource suppliers add. Metrics read them when
+ * present and skip them otherwise, so fixed suppliers need not know about them.
+ */
+export interface MetricsSnapshot extends SupplierSnapshot {
+  /** Cached readings the supplier admits against. */
+  readings?: ResourceReadingsSnapshot;
+  /** Cost charged to the tasks now running. */
+  charged?: ChargedCostSnapshot;
+}
+
+/**
+ * What {@link SlotwiseMetrics.track} needs from a supplier: every slotwise supplier (a
+ * `LedgerSlotSupplier`) has it; tests may pass any object of this shape.
+ *
+ * @example
+ * ```ts
+ * import { FixedSlotSupplier, type TrackableSupplier } from 'slotwise';
+ * const supplier: TrackableSupplier = new FixedSlotSupplier({ slots: 2, name: 'io' });
+ * supplier.snapshot().capacity; // => 2
+ * ```
+ */
+export interface TrackableSupplier {
+  /** The supplier's name: the `supplier` label. */
+  readonly name: string;
+  /** Counts, capacity and (for resource suppliers) readings right now; read on every scrape. */
+  snapshot(): MetricsSnapshot;
+  /** Registers an event listener; returns the function that removes it. */
+  subscribe(listener: SupplierListener): () => void;
+}
