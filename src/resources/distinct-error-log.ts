@@ -8,6 +8,15 @@ const MAX_DISTINCT_MESSAGES = 100;
  * are only counted.
  *
  * Internal: not exported from the package.
+ *
+ * @example
+ * ```ts
+ * import { DefaultLogger } from '@temporalio/worker';
+ * import { DistinctErrorLog } from 'slotwise/internal/resources/distinct-error-log.js';
+ * const errors = new DistinctErrorLog(new DefaultLogger('WARN'));
+ * errors.report('cannot read /proc/meminfo'); // logged
+ * errors.report('cannot read /proc/meminfo'); // only counted
+ * ```
  */
 export class DistinctErrorLog {
   readonly #logger: Logger;

@@ -9,6 +9,14 @@ const INITIAL_BUFFER_BYTES = 4096;
  * once before the error is thrown.
  *
  * Internal: not exported from the package.
+ *
+ * @example
+ * ```ts
+ * import { SyncFile } from 'slotwise/internal/resources/sync-file.js';
+ * const meminfo = new SyncFile('/proc/meminfo');
+ * meminfo.read().startsWith('MemTotal:'); // => true, read afresh on every call
+ * meminfo.close();
+ * ```
  */
 export class SyncFile {
   /** Absolute path of the file. */
@@ -70,7 +78,16 @@ export class SyncFile {
   }
 }
 
-/** A set of {@link SyncFile}s keyed by path, so each file is opened at most once. */
+/**
+ * A set of {@link SyncFile}s keyed by path, so each file is opened at most once.
+ *
+ * @example
+ * ```ts
+ * import { SyncFiles } from 'slotwise/internal/resources/sync-file.js';
+ * const files = new SyncFiles();
+ * files.get('/proc/stat') === files.get('/proc/stat'); // => true
+ * ```
+ */
 export class SyncFiles {
   #files = new Map<string, SyncFile>();
 

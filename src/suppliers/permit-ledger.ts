@@ -88,7 +88,7 @@ const groupKey = (request: ReservationContext): string => `${request.slotType}\u
  * import { DefaultLogger } from '@temporalio/worker';
  * import { PermitLedger } from 'slotwise';
  * let free = 1;
- * const ledger = new PermitLedger({
+ * const ledger: PermitLedger = new PermitLedger({
  *   name: 'demo',
  *   logger: new DefaultLogger('WARN'),
  *   admit: () => (ledger.issued < free ? {} : null),

@@ -99,6 +99,29 @@ export interface ResourceDefaults {
  * The shared machinery of resource-aware suppliers: `minSlots`/`maxSlots`, the ramp throttle,
  * per-task cost charged at mark-used, the count of permits too recent to show in readings, and
  * wake-ups on every new sample. Subclasses decide the resource part in {@link admitResources}.
+ *
+ * @example
+ * ```ts
+ * import { ResourceSlotSupplier, ResourceSampler, type ResourceSample } from 'slotwise';
+ *
+ * // Admits while fewer than 4 tasks run per usable core, as the sampler sees the cores.
+ * class PerCoreSupplier extends ResourceSlotSupplier {
+ *   constructor() {
+ *     super('per-core', 'PerCoreSupplier', {}, [], { minSlots: 1, settleMs: 0 }, () => new ResourceSampler({ memory: false }));
+ *   }
+ *   protected admitResources(_request: unknown, sample: ResourceSample, force: boolean) {
+ *     return force || this.ledger.issued < 4 * (sample.cpu?.usableCores ?? 1) ? {} : null;
+ *   }
+ *   protected observe() {}
+ *   protected readings(sample: ResourceSample) {
+ *     return { cpu: sample.cpu && { utilization: sample.cpu.utilization, usableCores: sample.cpu.usableCores } };
+ *   }
+ *   protected capacity() {
+ *     return 4 * (this.sampler.latest().cpu?.usableCores ?? 1);
+ *   }
+ * }
+ * new PerCoreSupplier().close();
+ * ```
  */
 export abstract class ResourceSlotSupplier<X extends object = object> extends LedgerSlotSupplier<X> {
   /** Where readings come from. */
