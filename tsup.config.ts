@@ -7,6 +7,7 @@ export default defineConfig([
       index: 'src/index.ts',
       'workflows/index': 'src/workflows/index.ts',
       'activities/index': 'src/activities/index.ts',
+      'client/index': 'src/client/index.ts',
     },
     format: ['esm', 'cjs'],
     dts: true,

@@ -1,6 +1,32 @@
+export { ActivityContextError } from './activity-context.js';
+export { cancellationSignal, isCancellation, isCancelled, throwIfCancelled } from './cancellation.js';
+export { type CurrentSlot, currentSlot, releaseSlot, SlotPairingError } from './current-slot.js';
 export {
   type ExampleActivities,
   exampleActivities,
   type SimulatedWorkInput,
   simulatedWork,
 } from './example-activities.js';
+export {
+  CommandFailedError,
+  type ExecFileCancellableOptions,
+  type ExecFileResult,
+  execFileCancellable,
+} from './exec-file-cancellable.js';
+export {
+  type ShutdownGracefullyOptions,
+  type ShutdownReport,
+  shutdownGracefully,
+} from './graceful-shutdown.js';
+export {
+  type HeartbeatLoop,
+  type HeartbeatLoopOptions,
+  startHeartbeatLoop,
+  withHeartbeats,
+} from './heartbeat-loop.js';
+export { slotwiseActivityInterceptor } from './slot-interceptor.js';
+export {
+  type RunInWorkerThreadOptions,
+  runInWorkerThread,
+  type WorkerThreadModuleTask,
+} from './worker-thread.js';

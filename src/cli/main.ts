@@ -1,4 +1,5 @@
 import { type CliIo, processIo, UsageError } from './cli-io.js';
+import { cancelCommand } from './commands/cancel.js';
 import { workerCommand } from './commands/worker.js';
 
 const COMMANDS: Record<string, { summary: string; run: (argv: string[], io: CliIo) => Promise<number> }> = {

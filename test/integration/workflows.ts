@@ -1,2 +1,3 @@
 // Workflows the integration tests run: slotwise's own examples plus test-only ones.
 export { fanOutWorkflow } from '../../src/workflows/index.js';
+export * from './workflows/cancellation.js';

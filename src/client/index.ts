@@ -1,0 +1,9 @@
+// Client-side helpers: run them wherever a @temporalio/client Client is available.
+export {
+  type CancelOutcome,
+  type CancelWorkflowsOptions,
+  type CancelWorkflowsProgress,
+  type CancelWorkflowsResult,
+  type CancelWorkflowsTarget,
+  cancelWorkflows,
+} from './cancel-workflows.js';
