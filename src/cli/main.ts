@@ -1,11 +1,23 @@
 import { type CliIo, processIo, UsageError } from './cli-io.js';
 import { cancelCommand } from './commands/cancel.js';
+import { demoCommand } from './commands/demo.js';
 import { workerCommand } from './commands/worker.js';
 
 const COMMANDS: Record<string, { summary: string; run: (argv: string[], io: CliIo) => Promise<number> }> = {
   worker: {
     summary: 'run a Worker with slotwise suppliers (embedded dev server when no address is given)',
     run: workerCommand,
+  },
+  demo: { summary: 'a short workload that makes slots fill and drain, with a live page', run: demoCommand },
+  cancel: {
+    summary: 'cancel many workflow runs by ids or by a visibility query (--dry-run to preview)',
+    // cancelCommand writes whole chunks that end in newlines; CliIo writes lines.
+    run: (argv, io) =>
+      cancelCommand(argv, {
+        env: io.env,
+        out: (text) => io.out(text.replace(/\n$/, '')),
+        err: (text) => io.err(text.replace(/\n$/, '')),
+      }),
   },
 };
 

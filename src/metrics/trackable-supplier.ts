@@ -17,9 +17,9 @@ export interface GpuReadingSnapshot {
 /** The readings a resource supplier (CPU, memory, GPU) may add to its snapshot. */
 export interface ResourceReadingsSnapshot {
   /** CPU utilization as a ratio of `usableCores` (0-1), and the cores it is measured against. */
-  cpu?: { utilization: number; usableCores: number };
+  cpu?: { utilization: number; usableCores: number } | null;
   /** Memory working set and the limit it is measured against, in bytes. */
-  memory?: { usedBytes: number; limitBytes: number };
+  memory?: { usedBytes: number; limitBytes: number } | null;
   /** One entry per visible GPU. */
   gpus?: readonly GpuReadingSnapshot[];
 }

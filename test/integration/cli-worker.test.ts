@@ -73,3 +73,38 @@ function canConnect(port: number): Promise<boolean> {
     socket.once('error', () => resolve(false));
   });
 }
+
+describe('slotwise demo', () => {
+  it('main() runs bursts through slotwise slots, prints progress and the live page URL, and exits 0', async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await main(
+      [
+        'demo',
+        '--address',
+        inject('temporalAddress'),
+        '--rounds',
+        '2',
+        '--tasks',
+        '6',
+        '--work-ms',
+        '100',
+        '--linger-ms',
+        '0',
+      ],
+      { out: (l) => out.push(l), err: (l) => err.push(l), env: {} },
+    );
+    expect(err).toEqual([]);
+    expect(code).toBe(0);
+    expect(
+      out.some((l) =>
+        /^slotwise demo: live page http:\/\/127\.0\.0\.1:\d+\/ {2}\(Prometheus metrics: http:\/\/127\.0\.0\.1:\d+\/metrics\)$/.test(
+          l,
+        ),
+      ),
+    ).toBe(true);
+    expect(out).toContain('slotwise demo: burst 1/2 complete: 6/6 done; slots draining');
+    expect(out).toContain('slotwise demo: burst 2/2 complete: 12/12 done; slots draining');
+    expect(out.at(-1)).toBe('slotwise demo: done: 12 activities through 4 slots; issued 0, waiting 0');
+  });
+});

@@ -27,7 +27,7 @@ Options:
   -h, --help               show this help`;
 
 /** Finds the example workflows module next to this file, built (.js) or from source (.ts). */
-function exampleWorkflowsPath(): string {
+export function exampleWorkflowsPath(): string {
   for (const candidate of ['../../workflows/index.js', '../../workflows/index.ts', '../workflows/index.js']) {
     const path = fileURLToPath(new URL(candidate, import.meta.url));
     if (existsSync(path)) return path;
