@@ -1,2 +1,24 @@
 // Everything exported here runs inside Temporal's workflow sandbox: no Node imports, ever.
+export { concurrencyControllerWorkflow } from './concurrency/controller-workflow.js';
+export { ConcurrencyOptionsError, ConcurrencyRejectedError } from './concurrency/errors.js';
+export {
+  type ConcurrencyExampleInput,
+  concurrencyExampleWorkflow,
+  type SingleFlightResult,
+  singleFlightExampleWorkflow,
+} from './concurrency/examples.js';
+export { DEFAULT_CONTROLLER_SETTINGS, type WithConcurrencyOptions } from './concurrency/options.js';
+export { concurrencyControllerId, concurrencyStateQuery } from './concurrency/signals.js';
+export {
+  type ConcurrencyControllerInput,
+  type ConcurrencyControllerResult,
+  type ConcurrencyControllerSettings,
+  type ConcurrencyControllerSnapshot,
+  type ConcurrencyPolicy,
+  type ConcurrencyRunningRun,
+  type ConcurrencyRunRef,
+  type ConcurrencyStats,
+  ConcurrencyStrategy,
+} from './concurrency/types.js';
+export { withConcurrency } from './concurrency/with-concurrency.js';
 export { type FanOutInput, fanOutWorkflow } from './example-workflows.js';

@@ -1,3 +1,4 @@
 // Workflows the integration tests run: slotwise's own examples plus test-only ones.
 export { fanOutWorkflow } from '../../src/workflows/index.js';
 export * from './workflows/cancellation.js';
+export * from './workflows/concurrency.js';

@@ -1,0 +1,225 @@
+import type {
+  ConcurrencyEffect,
+  ConcurrencyGrantState,
+  ConcurrencyPolicy,
+  ConcurrencyRequest,
+  ConcurrencyRunningRun,
+  ConcurrencyRunRef,
+} from './types.js';
+
+const placeholderPolicy: ConcurrencyPolicy = { strategy: 'GROUP_ROUND_ROBIN', maxRuns: 1 };
+
+/**
+ * A fresh grant state: nothing granted, nothing waiting.
+ *
+ * @example
+ * ```ts
+ * import { ConcurrencyGrants, emptyGrantState } from 'slotwise/internal/workflows/concurrency/grant-state.js';
+ * const grants = new ConcurrencyGrants(emptyGrantState({ strategy: 'CANCEL_NEWEST', maxRuns: 2 }));
+ * grants.idle; // => true
+ * ```
+ */
+export function emptyGrantState(policy: ConcurrencyPolicy = placeholderPolicy): ConcurrencyGrantState {
+  return {
+    policy: { ...policy },
+    running: [],
+    queued: [],
+    lastGrant: [],
+    stats: { granted: 0, released: 0, cancelled: 0, rejected: 0, reclaimed: 0 },
+  };
+}
+
+const refOf = ({ requestId, key, workflowId, runId }: ConcurrencyRunRef): ConcurrencyRunRef => ({
+  requestId,
+  key,
+  workflowId,
+  runId,
+});
+
+/**
+ * The grant logic of one concurrency group, with no I/O and no clock of its own: given requests
+ * and releases it decides which runs hold a grant, which wait, and which must be cancelled or
+ * refused, and returns those decisions as {@link ConcurrencyEffect}s for the controller workflow to
+ * carry out. Deterministic, so it runs unchanged inside the workflow sandbox and in property tests.
+ *
+ * - Waiting runs are granted while their key has fewer than `maxRuns` and the group fewer than
+ *   `groupMaxRuns` grants; among keys that have room, the key granted longest ago (never-granted
+ *   keys first, by their oldest request) goes next, one grant per turn: round-robin across keys.
+ *   Within a key, oldest request first.
+ * - `CANCEL_NEWEST`: a request for a key whose granted plus waiting runs reach `maxRuns` is
+ *   refused. `CANCEL_IN_PROGRESS`: the oldest of the key's runs not already being cancelled (granted
+ *   ones first, then waiting ones) are cancelled until the new one fits; a cancelled granted run
+ *   keeps its grant until it is released, so the key never exceeds its limit.
+ *
+ * Invariants, under any sequence of calls: at most `maxRuns` runs of a key and at most
+ * `groupMaxRuns` runs in all hold a grant; no waiting run could be granted (work-conserving); a
+ * run is granted at most once. The state is plain JSON ({@link ConcurrencyGrants.state}) and is
+ * mutated in place.
+ *
+ * @example
+ * ```ts
+ * import { ConcurrencyGrants } from 'slotwise/internal/workflows/concurrency/grant-state.js';
+ * const grants = new ConcurrencyGrants();
+ * const policy = { strategy: 'GROUP_ROUND_ROBIN', maxRuns: 1 } as const;
+ * const run = (n: number) => ({ requestId: `r${n}`, key: 'a', workflowId: `w${n}`, runId: 'x' });
+ * grants.request({ ...run(1), policy }, 0); // => [{ type: 'grant', run: run(1) }]
+ * grants.request({ ...run(2), policy }, 0); // => [] (r2 waits)
+ * grants.release('r1', 5); // => [{ type: 'grant', run: run(2) }]
+ * ```
+ */
+export class ConcurrencyGrants {
+  /** The state, mutated in place; hand it to a continue-as-new as is. */
+  readonly state: ConcurrencyGrantState;
+
+  /** Starts from `state` (taken over, not copied), or from an empty state. */
+  constructor(state?: ConcurrencyGrantState) {
+    this.state = state ?? emptyGrantState();
+  }
+
+  /** No run holds a grant and none waits. */
+  get idle(): boolean {
+    return this.state.running.length === 0 && this.state.queued.length === 0;
+  }
+
+  /** How many runs of `key` hold a grant (including ones asked to cancel). */
+  runningFor(key: string): number {
+    let count = 0;
+    for (const run of this.state.running) if (run.key === key) count++;
+    return count;
+  }
+
+  /** How many runs of `key` wait for a grant. */
+  queuedFor(key: string): number {
+    let count = 0;
+    for (const run of this.state.queued) if (run.key === key) count++;
+    return count;
+  }
+
+  /** Runs holding a grant, per key. */
+  runningPerKey(): Record<string, number> {
+    return Object.fromEntries(this.countRunning());
+  }
+
+  /** The run holding a grant under `requestId`, if any. */
+  findRunning(requestId: string): ConcurrencyRunningRun | undefined {
+    return this.state.running.find((run) => run.requestId === requestId);
+  }
+
+  /**
+   * Applies a new request at workflow time `now` (epoch ms). The request's policy becomes the
+   * group's. A request already granted or waiting (same `requestId`) changes nothing.
+   */
+  request(request: ConcurrencyRequest, now: number): ConcurrencyEffect[] {
+    const { state } = this;
+    const known = (run: ConcurrencyRunRef) => run.requestId === request.requestId;
+    if (state.running.some(known) || state.queued.some(known)) return [];
+    state.policy = { ...request.policy };
+    const run = refOf(request);
+    const { strategy, maxRuns } = state.policy;
+    const effects: ConcurrencyEffect[] = [];
+    if (strategy === 'CANCEL_NEWEST') {
+      const taken = this.runningFor(run.key) + this.queuedFor(run.key);
+      if (taken >= maxRuns) {
+        state.stats.rejected++;
+        const reason = `key ${JSON.stringify(run.key)} already has ${taken} of ${maxRuns} runs (CANCEL_NEWEST)`;
+        return [{ type: 'reject', run, reason }];
+      }
+    } else if (strategy === 'CANCEL_IN_PROGRESS') {
+      // The key's runs not already on their way out, oldest first: granted ones were granted before
+      // any waiting one asked.
+      const live: Array<{ run: ConcurrencyRunRef; granted?: ConcurrencyRunningRun }> = [
+        ...state.running
+          .filter((r) => r.key === run.key && !r.cancelRequested)
+          .map((r) => ({ run: r, granted: r })),
+        ...state.queued.filter((r) => r.key === run.key).map((r) => ({ run: r })),
+      ];
+      while (live.length >= maxRuns) {
+        const victim = live.shift()!;
+        state.stats.cancelled++;
+        if (victim.granted) victim.granted.cancelRequested = true;
+        else this.dequeue(victim.run.requestId);
+        effects.push({ type: 'cancel', run: refOf(victim.run), queued: !victim.granted });
+      }
+    }
+    state.queued.push(run);
+    effects.push(...this.schedule(now));
+    return effects;
+  }
+
+  /**
+   * Frees the grant (or drops the waiting request) under `requestId` at workflow time `now`, and
+   * grants what can now run. `reclaimed` marks a run the controller found closed. Unknown ids are a
+   * no-op, so releases are idempotent.
+   */
+  release(requestId: string, now: number, reclaimed = false): ConcurrencyEffect[] {
+    const { state } = this;
+    const index = state.running.findIndex((run) => run.requestId === requestId);
+    if (index >= 0) {
+      const [run] = state.running.splice(index, 1);
+      state.stats.released++;
+      if (reclaimed) state.stats.reclaimed++;
+      this.forgetIfInactive(run!.key);
+      return this.schedule(now);
+    }
+    this.dequeue(requestId);
+    return [];
+  }
+
+  /** Runs that have held their grant for at least `minAgeMs` at `now`: the ones worth checking. */
+  probeTargets(now: number, minAgeMs: number): ConcurrencyRunRef[] {
+    return this.state.running.filter((run) => now - run.grantedAt >= minAgeMs).map(refOf);
+  }
+
+  private countRunning(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const run of this.state.running) counts.set(run.key, (counts.get(run.key) ?? 0) + 1);
+    return counts;
+  }
+
+  /** Grants waiting runs, one per turn, to the key with room that was granted longest ago. */
+  private schedule(now: number): ConcurrencyEffect[] {
+    const { state } = this;
+    const { maxRuns, groupMaxRuns } = state.policy;
+    const running = this.countRunning();
+    const lastGrant = new Map(state.lastGrant.map(({ key, grant }) => [key, grant]));
+    const effects: ConcurrencyEffect[] = [];
+    while (groupMaxRuns === undefined || state.running.length < groupMaxRuns) {
+      let best: { index: number; served: number } | undefined;
+      const seen = new Set<string>();
+      for (let index = 0; index < state.queued.length; index++) {
+        const { key } = state.queued[index]!;
+        if (seen.has(key)) continue; // only a key's oldest request competes
+        seen.add(key);
+        if ((running.get(key) ?? 0) >= maxRuns) continue;
+        const served = lastGrant.get(key) ?? -1;
+        if (best === undefined || served < best.served) best = { index, served };
+      }
+      if (best === undefined) break;
+      const [run] = state.queued.splice(best.index, 1);
+      const { key } = run!;
+      state.running.push({ ...run!, grantedAt: now, cancelRequested: false });
+      running.set(key, (running.get(key) ?? 0) + 1);
+      state.stats.granted++;
+      lastGrant.set(key, state.stats.granted);
+      effects.push({ type: 'grant', run: run! });
+    }
+    state.lastGrant = [...lastGrant].map(([key, grant]) => ({ key, grant }));
+    return effects;
+  }
+
+  private dequeue(requestId: string): void {
+    const { state } = this;
+    const index = state.queued.findIndex((run) => run.requestId === requestId);
+    if (index < 0) return;
+    const [run] = state.queued.splice(index, 1);
+    this.forgetIfInactive(run!.key);
+  }
+
+  /** Drops the round-robin memory of a key with nothing granted or waiting, keeping the state bounded. */
+  private forgetIfInactive(key: string): void {
+    const { state } = this;
+    if (state.running.some((r) => r.key === key) || state.queued.some((r) => r.key === key)) return;
+    const index = state.lastGrant.findIndex((entry) => entry.key === key);
+    if (index >= 0) state.lastGrant.splice(index, 1);
+  }
+}

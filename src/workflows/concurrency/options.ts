@@ -1,0 +1,177 @@
+import { ConcurrencyOptionsError } from './errors.js';
+import { type ConcurrencyControllerSettings, type ConcurrencyPolicy, ConcurrencyStrategy } from './types.js';
+
+/**
+ * Options of {@link withConcurrency}.
+ *
+ * @example
+ * ```ts
+ * import type { WithConcurrencyOptions } from 'slotwise/workflows';
+ * const options: WithConcurrencyOptions = {
+ *   group: 'reports',
+ *   key: 'tenant-a',
+ *   maxRuns: 2,
+ *   groupMaxRuns: 10,
+ *   controller: { taskQueue: 'concurrency-control', probeIntervalMs: 30_000 },
+ * };
+ * ```
+ */
+export interface WithConcurrencyOptions {
+  /**
+   * The concurrency group: one controller workflow (id `slotwise-concurrency:<group>`) grants the
+   * runs of all keys of a group. A non-empty string of at most 200 characters.
+   */
+  group: string;
+  /** The concurrency key within the group (a user, a tenant, a resource). A string of at most 400 characters. */
+  key: string;
+  /** Most runs of one key that run at once. An integer >= 1. */
+  maxRuns: number;
+  /**
+   * What to do with a new run for a key at its limit; see {@link ConcurrencyStrategy}.
+   * @default 'GROUP_ROUND_ROBIN'
+   */
+  strategy?: ConcurrencyStrategy;
+  /**
+   * Most runs of the whole group that run at once, over all keys. An integer >= 1.
+   * @default no group-wide limit
+   */
+  groupMaxRuns?: number;
+  /** Where and how the group's controller workflow runs. */
+  controller?: {
+    /**
+     * Task queue of the controller workflow when a run has to start it. Its Workers must register
+     * {@link concurrencyControllerWorkflow}.
+     * @default the task queue of the calling workflow
+     */
+    taskQueue?: string;
+  } & Partial<ConcurrencyControllerSettings>;
+}
+
+/**
+ * Controller settings used where a request does not say otherwise.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_CONTROLLER_SETTINGS } from 'slotwise/workflows';
+ * DEFAULT_CONTROLLER_SETTINGS; // => { probeIntervalMs: 10_000, idleTimeoutMs: 60_000, maxHistoryEvents: 2_000 }
+ * ```
+ */
+export const DEFAULT_CONTROLLER_SETTINGS: Readonly<ConcurrencyControllerSettings> = Object.freeze({
+  probeIntervalMs: 10_000,
+  idleTimeoutMs: 60_000,
+  maxHistoryEvents: 2_000,
+});
+
+/**
+ * {@link WithConcurrencyOptions} checked and split into what the controller needs.
+ *
+ * @example
+ * ```ts
+ * import type { ResolvedConcurrencyOptions } from 'slotwise/internal/workflows/concurrency/options.js';
+ * const resolved: ResolvedConcurrencyOptions = {
+ *   group: 'g',
+ *   key: 'k',
+ *   policy: { strategy: 'GROUP_ROUND_ROBIN', maxRuns: 1 },
+ *   settings: {},
+ *   controllerTaskQueue: undefined,
+ * };
+ * ```
+ */
+export interface ResolvedConcurrencyOptions {
+  /** The concurrency group. */
+  group: string;
+  /** The concurrency key. */
+  key: string;
+  /** Limits and strategy, sent with the request. */
+  policy: ConcurrencyPolicy;
+  /** Controller settings the caller set, sent with the request. */
+  settings: Partial<ConcurrencyControllerSettings>;
+  /** Task queue for a controller this run starts; `undefined` for the caller's own. */
+  controllerTaskQueue: string | undefined;
+}
+
+const owner = 'withConcurrency';
+
+function describe(value: unknown): string {
+  if (value === undefined) return '`undefined`';
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  if (text.length > 60) text = `${text.slice(0, 57)}...`;
+  return `\`${text}\` (${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value})`;
+}
+
+function fail(option: string, expected: string, value: unknown, hint = ''): never {
+  throw new ConcurrencyOptionsError(
+    `${owner}: expected \`${option}\` to be ${expected}, got ${describe(value)}.${hint ? ` ${hint}` : ''}`,
+  );
+}
+
+function integer(option: string, value: unknown, min: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+    fail(option, `an integer >= ${min}`, value);
+  }
+  return value;
+}
+
+function text(option: string, value: unknown, maxLength: number, allowEmpty: boolean): string {
+  if (typeof value !== 'string' || (!allowEmpty && value === '') || value.length > maxLength) {
+    fail(option, `a ${allowEmpty ? '' : 'non-empty '}string of at most ${maxLength} characters`, value);
+  }
+  return value;
+}
+
+/**
+ * Checks {@link WithConcurrencyOptions}; throws a {@link ConcurrencyOptionsError} naming the first bad option.
+ *
+ * @example
+ * ```ts
+ * import { resolveConcurrencyOptions } from 'slotwise/internal/workflows/concurrency/options.js';
+ * resolveConcurrencyOptions({ group: 'g', key: 'k', maxRuns: 2 }).policy;
+ * // => { strategy: 'GROUP_ROUND_ROBIN', maxRuns: 2 }
+ * resolveConcurrencyOptions({ group: 'g', key: 'k', maxRuns: 2, strategy: 'cancel-newest' as never });
+ * // => throws ConcurrencyOptionsError: ... Did you mean 'CANCEL_NEWEST'?
+ * ```
+ */
+export function resolveConcurrencyOptions(options: WithConcurrencyOptions): ResolvedConcurrencyOptions {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new ConcurrencyOptionsError(`${owner}: expected an options object, got ${describe(options)}.`);
+  }
+  const group = text('group', options.group, 200, false);
+  const key = text('key', options.key, 400, true);
+  const maxRuns = integer('maxRuns', options.maxRuns, 1);
+  const strategy = options.strategy ?? ConcurrencyStrategy.GROUP_ROUND_ROBIN;
+  const strategies = Object.values(ConcurrencyStrategy) as string[];
+  if (!strategies.includes(strategy)) {
+    const upper = typeof strategy === 'string' ? strategy.toUpperCase().replace(/[- ]/g, '_') : '';
+    fail(
+      'strategy',
+      `one of ${strategies.map((s) => `'${s}'`).join(', ')}`,
+      strategy,
+      strategies.includes(upper) ? `Did you mean '${upper}'?` : '',
+    );
+  }
+  const policy: ConcurrencyPolicy = { strategy, maxRuns };
+  if (options.groupMaxRuns !== undefined)
+    policy.groupMaxRuns = integer('groupMaxRuns', options.groupMaxRuns, 1);
+  const controller = options.controller ?? {};
+  if (typeof controller !== 'object' || controller === null) fail('controller', 'an object', controller);
+  const settings: Partial<ConcurrencyControllerSettings> = {};
+  if (controller.probeIntervalMs !== undefined) {
+    settings.probeIntervalMs = integer('controller.probeIntervalMs', controller.probeIntervalMs, 100);
+  }
+  if (controller.idleTimeoutMs !== undefined) {
+    settings.idleTimeoutMs = integer('controller.idleTimeoutMs', controller.idleTimeoutMs, 0);
+  }
+  if (controller.maxHistoryEvents !== undefined) {
+    settings.maxHistoryEvents = integer('controller.maxHistoryEvents', controller.maxHistoryEvents, 100);
+  }
+  const controllerTaskQueue =
+    controller.taskQueue === undefined
+      ? undefined
+      : text('controller.taskQueue', controller.taskQueue, 1000, false);
+  return { group, key, policy, settings, controllerTaskQueue };
+}

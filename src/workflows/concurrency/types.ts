@@ -1,0 +1,341 @@
+// Types shared by withConcurrency() (the holder side) and the controller workflow. Plain data only:
+// everything here crosses a signal or a continue-as-new as JSON.
+
+/**
+ * What a concurrency group does with a new run for a key that is already at its `maxRuns` limit.
+ *
+ * - `GROUP_ROUND_ROBIN`: the new run waits; waiting runs are granted round-robin across keys, so one
+ *   busy key cannot starve the others.
+ * - `CANCEL_IN_PROGRESS`: the new run takes the place of the oldest run of that key: the controller
+ *   cancels the oldest one's workflow and grants the new run once the cancelled one has let go.
+ * - `CANCEL_NEWEST`: the new run is refused: `withConcurrency()` throws a
+ *   {@link ConcurrencyRejectedError} in it and the running ones carry on.
+ *
+ * @example
+ * ```ts
+ * import { proxyActivities } from '@temporalio/workflow';
+ * import { ConcurrencyStrategy, withConcurrency } from 'slotwise/workflows';
+ *
+ * const { deploy } = proxyActivities<{ deploy(service: string): Promise<void> }>({
+ *   startToCloseTimeout: '10 minutes',
+ * });
+ *
+ * // A newer deploy of a service replaces the one in progress.
+ * export async function deployWorkflow(service: string): Promise<void> {
+ *   await withConcurrency(
+ *     { group: 'deploys', key: service, maxRuns: 1, strategy: ConcurrencyStrategy.CANCEL_IN_PROGRESS },
+ *     () => deploy(service),
+ *   );
+ * }
+ * ```
+ */
+export const ConcurrencyStrategy = {
+  GROUP_ROUND_ROBIN: 'GROUP_ROUND_ROBIN',
+  CANCEL_IN_PROGRESS: 'CANCEL_IN_PROGRESS',
+  CANCEL_NEWEST: 'CANCEL_NEWEST',
+} as const;
+
+/**
+ * One of the {@link ConcurrencyStrategy} names.
+ *
+ * @example
+ * ```ts
+ * import type { ConcurrencyStrategy } from 'slotwise/workflows';
+ * const strategy: ConcurrencyStrategy = 'CANCEL_NEWEST';
+ * ```
+ */
+export type ConcurrencyStrategy = (typeof ConcurrencyStrategy)[keyof typeof ConcurrencyStrategy];
+
+/**
+ * The limits of one concurrency group. Every run of a group should pass the same values; when they
+ * differ, the most recent request's values apply from then on (runs already granted keep their grant).
+ *
+ * @example
+ * ```ts
+ * import type { ConcurrencyPolicy } from 'slotwise/workflows';
+ * // 2 runs per tenant, 10 in all, tenants served in turn.
+ * const policy: ConcurrencyPolicy = { strategy: 'GROUP_ROUND_ROBIN', maxRuns: 2, groupMaxRuns: 10 };
+ * ```
+ */
+export interface ConcurrencyPolicy {
+  /** What to do with a new run for a key at its limit. */
+  strategy: ConcurrencyStrategy;
+  /** Most runs of one key that hold a grant at once. An integer >= 1. */
+  maxRuns: number;
+  /**
+   * Most runs of the whole group (all keys) that hold a grant at once. Runs under their key's limit
+   * but over this one wait, whatever the strategy, and are granted round-robin across keys.
+   * @default no group-wide limit
+   */
+  groupMaxRuns?: number;
+}
+
+/**
+ * How a concurrency controller workflow runs. Each request may carry new values (the `controller`
+ * option of {@link withConcurrency}); the latest win.
+ *
+ * @example
+ * ```ts
+ * import { type ConcurrencyControllerSettings, DEFAULT_CONTROLLER_SETTINGS } from 'slotwise/workflows';
+ * // Find terminated runs within about a minute, at one probe signal per held grant per 30 s.
+ * const settings: ConcurrencyControllerSettings = { ...DEFAULT_CONTROLLER_SETTINGS, probeIntervalMs: 30_000 };
+ * ```
+ */
+export interface ConcurrencyControllerSettings {
+  /**
+   * How often, in milliseconds, the controller checks that the runs holding a grant are still open
+   * (a signal to each run that has held its grant at least this long). A run that ended without
+   * releasing (terminated, timed out) loses its grant at the next check.
+   * @default 10_000
+   */
+  probeIntervalMs: number;
+  /**
+   * How long, in milliseconds, the controller stays open with no run granted or waiting before it
+   * completes. The next request starts a new one.
+   * @default 60_000
+   */
+  idleTimeoutMs: number;
+  /**
+   * The controller continues as new (carrying its queued and running state) once its history has
+   * this many events, or earlier when the server suggests it.
+   * @default 2_000
+   */
+  maxHistoryEvents: number;
+}
+
+/**
+ * One run's identity in a group: the request made by one `withConcurrency()` call.
+ *
+ * @example
+ * ```ts
+ * import type { ConcurrencyRunRef } from 'slotwise/workflows';
+ * const run: ConcurrencyRunRef = { requestId: 'report-7/0f3c.../1', key: 'tenant-a', workflowId: 'report-7', runId: '0f3c...' };
+ * ```
+ */
+export interface ConcurrencyRunRef {
+  /** Unique per `withConcurrency()` call: `workflowId/runId/sequence`. */
+  requestId: string;
+  /** The concurrency key within the group. */
+  key: string;
+  /** Workflow id of the run that asked. */
+  workflowId: string;
+  /** Run id of the run that asked; signals and cancellations target exactly this run. */
+  runId: string;
+}
+
+/**
+ * The request signal a run sends to its group's controller.
+ *
+ * @example
+ * ```ts
+ * import type { ConcurrencyRequest } from 'slotwise/internal/workflows/concurrency/types.js';
+ * const request: ConcurrencyRequest = {
+ *   requestId: 'report-7/0f3c/1',
+ *   key: 'tenant-a',
+ *   workflowId: 'report-7',
+ *   runId: '0f3c',
+ *   policy: { strategy: 'GROUP_ROUND_ROBIN', maxRuns: 2 },
+ * };
+ * ```
+ */
+export interface ConcurrencyRequest extends ConcurrencyRunRef {
+  /** The group's limits as this run sees them. */
+  policy: ConcurrencyPolicy;
+  /** Controller settings this run asks for; missing ones keep their current value. */
+  settings?: Partial<ConcurrencyControllerSettings>;
+}
+
+/**
+ * A run that holds a grant, as the controller's state query lists it.
+ *
+ * @example
+ * ```ts
+ * import { Client } from '@temporalio/client';
+ * import { concurrencyControllerId, concurrencyStateQuery } from 'slotwise/workflows';
+ * const client = new Client();
+ * const { running } = await client.workflow.getHandle(concurrencyControllerId('reports')).query(concurrencyStateQuery);
+ * const oldest = running[0]; // => { key: 'tenant-a', workflowId: 'report-7', grantedAt: 1767225600000, cancelRequested: false, ... }
+ * ```
+ */
+export interface ConcurrencyRunningRun extends ConcurrencyRunRef {
+  /** Workflow time of the grant, in epoch milliseconds. */
+  grantedAt: number;
+  /** The controller has asked this run's workflow to cancel (`CANCEL_IN_PROGRESS`). */
+  cancelRequested: boolean;
+}
+
+/**
+ * Counters of a group since its controller first started (they survive continue-as-new).
+ *
+ * @example
+ * ```ts
+ * import { Client } from '@temporalio/client';
+ * import { concurrencyControllerId, concurrencyStateQuery } from 'slotwise/workflows';
+ * const client = new Client();
+ * const { stats } = await client.workflow.getHandle(concurrencyControllerId('reports')).query(concurrencyStateQuery);
+ * // => { granted: 120, released: 118, cancelled: 0, rejected: 0, reclaimed: 1 }
+ * ```
+ */
+export interface ConcurrencyStats {
+  /** Runs granted. */
+  granted: number;
+  /** Grants given back: released by the run, or found closed by the controller. */
+  released: number;
+  /** Runs whose workflow the controller asked to cancel (`CANCEL_IN_PROGRESS`). */
+  cancelled: number;
+  /** Runs refused at their key's limit (`CANCEL_NEWEST`). */
+  rejected: number;
+  /** Grants freed because the controller found the run closed without releasing. */
+  reclaimed: number;
+}
+
+/**
+ * The whole grant state of a group: plain JSON, carried across continue-as-new.
+ *
+ * @example
+ * ```ts
+ * import { emptyGrantState } from 'slotwise/internal/workflows/concurrency/grant-state.js';
+ * import type { ConcurrencyGrantState } from 'slotwise/internal/workflows/concurrency/types.js';
+ * const state: ConcurrencyGrantState = emptyGrantState({ strategy: 'CANCEL_NEWEST', maxRuns: 1 });
+ * JSON.parse(JSON.stringify(state)); // => the same state: it survives continue-as-new
+ * ```
+ */
+export interface ConcurrencyGrantState {
+  /** The limits in force. */
+  policy: ConcurrencyPolicy;
+  /** Runs holding a grant, oldest grant first. */
+  running: ConcurrencyRunningRun[];
+  /** Runs waiting for a grant, oldest request first. */
+  queued: ConcurrencyRunRef[];
+  /**
+   * Round-robin memory: for each key with runs granted or waiting, the `stats.granted` count at its
+   * latest grant. The key served longest ago (or never) goes next. Keys with nothing granted or
+   * waiting are forgotten.
+   */
+  lastGrant: Array<{ key: string; grant: number }>;
+  /** Counters. */
+  stats: ConcurrencyStats;
+}
+
+/**
+ * What the controller must do after a change of its grant state.
+ *
+ * @example
+ * ```ts
+ * import type { ConcurrencyEffect } from 'slotwise/internal/workflows/concurrency/types.js';
+ * const run = { requestId: 'w/r/1', key: 'k', workflowId: 'w', runId: 'r' };
+ * const effects: ConcurrencyEffect[] = [{ type: 'grant', run }, { type: 'cancel', run, queued: false }];
+ * ```
+ */
+export type ConcurrencyEffect =
+  /** Tell the run it may go. */
+  | { type: 'grant'; run: ConcurrencyRunRef }
+  /** Cancel the run's workflow (`CANCEL_IN_PROGRESS`); `queued` when it never got a grant. */
+  | { type: 'cancel'; run: ConcurrencyRunRef; queued: boolean }
+  /** Tell the run it is refused (`CANCEL_NEWEST`). */
+  | { type: 'reject'; run: ConcurrencyRunRef; reason: string };
+
+/**
+ * The controller's answer to a request, signalled to the run that asked.
+ *
+ * @example
+ * ```ts
+ * import type { ConcurrencyDecision } from 'slotwise/internal/workflows/concurrency/types.js';
+ * const decision: ConcurrencyDecision = { requestId: 'w/r/1', outcome: 'rejected', reason: 'key "k" is full' };
+ * ```
+ */
+export interface ConcurrencyDecision {
+  /** The request this answers. */
+  requestId: string;
+  /** `granted`: run now. `rejected`: refused, `reason` says why. */
+  outcome: 'granted' | 'rejected';
+  /** Why a run was rejected. */
+  reason?: string;
+}
+
+/**
+ * Input of the controller workflow (first start and every continue-as-new). `withConcurrency()`
+ * starts the controller itself; starting one by hand only needs the group.
+ *
+ * @example
+ * ```ts
+ * import { Client } from '@temporalio/client';
+ * import { concurrencyControllerId, type ConcurrencyControllerInput } from 'slotwise/workflows';
+ * const client = new Client();
+ * const input: ConcurrencyControllerInput = { group: 'reports', settings: { idleTimeoutMs: 3_600_000 } };
+ * await client.workflow.start('concurrencyControllerWorkflow', {
+ *   taskQueue: 'reports',
+ *   workflowId: concurrencyControllerId('reports'),
+ *   args: [input],
+ * });
+ * ```
+ */
+export interface ConcurrencyControllerInput {
+  /** The group this controller serves. */
+  group: string;
+  /** Grant state carried over; absent on a first start. */
+  state?: ConcurrencyGrantState;
+  /** Requests not yet applied (the request that started the controller). */
+  requests?: ConcurrencyRequest[];
+  /** Decided effects not yet sent (deferred by a continue-as-new). */
+  outbox?: ConcurrencyEffect[];
+  /** Settings in force. */
+  settings?: Partial<ConcurrencyControllerSettings>;
+  /** How many times this controller has continued as new. @default 0 */
+  generation?: number;
+}
+
+/**
+ * What the controller's state query ({@link concurrencyStateQuery}) returns.
+ *
+ * @example
+ * ```ts
+ * import { Client } from '@temporalio/client';
+ * import { type ConcurrencyControllerSnapshot, concurrencyControllerId, concurrencyStateQuery } from 'slotwise/workflows';
+ * const client = new Client();
+ * const snapshot: ConcurrencyControllerSnapshot = await client.workflow
+ *   .getHandle(concurrencyControllerId('reports'))
+ *   .query(concurrencyStateQuery);
+ * snapshot.runningPerKey; // => { 'tenant-a': 2, 'tenant-b': 1 }
+ * snapshot.queued.length; // => 14
+ * ```
+ */
+export interface ConcurrencyControllerSnapshot {
+  /** The group this controller serves. */
+  group: string;
+  /** How many times this controller has continued as new. */
+  generation: number;
+  /** The limits in force. */
+  policy: ConcurrencyPolicy;
+  /** Settings in force. */
+  settings: ConcurrencyControllerSettings;
+  /** Runs holding a grant, oldest grant first. */
+  running: ConcurrencyRunningRun[];
+  /** Runs waiting for a grant, oldest request first. */
+  queued: ConcurrencyRunRef[];
+  /** Runs holding a grant, per key. */
+  runningPerKey: Record<string, number>;
+  /** Counters. */
+  stats: ConcurrencyStats;
+}
+
+/**
+ * What the controller returns when it completes after being idle.
+ *
+ * @example
+ * ```ts
+ * import { Client } from '@temporalio/client';
+ * import { type ConcurrencyControllerResult, concurrencyControllerId } from 'slotwise/workflows';
+ * const client = new Client();
+ * const result: ConcurrencyControllerResult = await client.workflow.getHandle(concurrencyControllerId('reports')).result();
+ * // => { group: 'reports', generation: 3, stats: { granted: 5000, released: 5000, ... } }
+ * ```
+ */
+export interface ConcurrencyControllerResult {
+  /** The group this controller served. */
+  group: string;
+  /** How many times it continued as new. */
+  generation: number;
+  /** Counters over its whole life. */
+  stats: ConcurrencyStats;
+}

@@ -1,0 +1,336 @@
+import { Context } from '@temporalio/activity';
+import { type Client, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure, TerminatedFailure, TimeoutFailure } from '@temporalio/common';
+import type { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { WithConcurrencyOptions } from '../../src/workflows/concurrency/options.js';
+import { concurrencyControllerId, concurrencyStateQuery } from '../../src/workflows/concurrency/signals.js';
+import type {
+  ConcurrencyControllerResult,
+  ConcurrencyControllerSnapshot,
+} from '../../src/workflows/concurrency/types.js';
+import { createWorker, testClient, uniqueQueue } from './helpers.js';
+
+// One Worker serves every test of this file (Worker start/stop dominates short tests); each test
+// uses its own concurrency group. The Worker's `simulatedWork` records, per concurrency key, how
+// many activities run at once: the work itself, not the controller's bookkeeping.
+
+/** Per-key concurrency of the `simulatedWork` activity, keyed through the calling workflow's id. */
+class KeyedConcurrency {
+  readonly keyOf = new Map<string, string>();
+  readonly started: string[] = [];
+  readonly ended: string[] = [];
+  private readonly running = new Map<string, number>();
+  private readonly peak = new Map<string, number>();
+
+  begin(workflowId: string): void {
+    const key = this.key(workflowId);
+    const now = (this.running.get(key) ?? 0) + 1;
+    this.running.set(key, now);
+    this.peak.set(key, Math.max(this.peak.get(key) ?? 0, now));
+    this.started.push(workflowId);
+  }
+
+  end(workflowId: string): void {
+    const key = this.key(workflowId);
+    this.running.set(key, this.running.get(key)! - 1);
+    this.ended.push(workflowId);
+  }
+
+  /** The most activities of `key` that ran at once. */
+  max(key: string): number {
+    return this.peak.get(key) ?? 0;
+  }
+
+  runningNow(key: string): number {
+    return this.running.get(key) ?? 0;
+  }
+
+  private key(workflowId: string): string {
+    const key = this.keyOf.get(workflowId);
+    if (key === undefined) throw new Error(`no key recorded for workflow ${workflowId}`);
+    return key;
+  }
+}
+
+const recorder = new KeyedConcurrency();
+const taskQueue = uniqueQueue('concurrency');
+let client: Client;
+let worker: Worker;
+let workerRun: Promise<void>;
+
+beforeAll(async () => {
+  client = await testClient();
+  worker = await createWorker({
+    taskQueue,
+    // Cancellation reaches an activity through heartbeats; answer them quickly.
+    defaultHeartbeatThrottleInterval: '50ms',
+    maxHeartbeatThrottleInterval: '50ms',
+    activities: {
+      simulatedWork: async ({ ms, index }: { ms: number; index?: number }) => {
+        const context = Context.current();
+        const workflowId = context.info.workflowExecution?.workflowId ?? '';
+        recorder.begin(workflowId);
+        try {
+          const deadline = Date.now() + ms;
+          for (let left = ms; left > 0; left = deadline - Date.now()) {
+            context.heartbeat();
+            await context.sleep(Math.min(left, 50));
+          }
+          if ((index ?? 0) < 0) throw ApplicationFailure.nonRetryable('injected failure', 'InjectedFailure');
+          return index ?? 0;
+        } finally {
+          recorder.end(workflowId);
+        }
+      },
+    },
+  });
+  workerRun = worker.run();
+});
+
+afterAll(async () => {
+  worker?.shutdown();
+  await workerRun;
+});
+
+/** Fast settings so tests see probes and idle exits within seconds. */
+const fastController = { probeIntervalMs: 500, idleTimeoutMs: 1_000 };
+
+let runCounter = 0;
+/** Starts `concurrencyExampleWorkflow` (or `workflowType`) for `key` in `concurrency.group`. */
+async function startRun(
+  concurrency: WithConcurrencyOptions,
+  workMs: number,
+  options: { index?: number; workflowType?: string; workflowExecutionTimeout?: string } = {},
+): Promise<WorkflowHandle> {
+  const workflowId = `${concurrency.group}--${concurrency.key}--${++runCounter}`;
+  recorder.keyOf.set(workflowId, `${concurrency.group}/${concurrency.key}`);
+  return client.workflow.start(options.workflowType ?? 'concurrencyExampleWorkflow', {
+    taskQueue,
+    workflowId,
+    args: [{ concurrency, workMs, index: options.index ?? runCounter }],
+    ...(options.workflowExecutionTimeout
+      ? { workflowExecutionTimeout: options.workflowExecutionTimeout }
+      : {}),
+  });
+}
+
+const snapshotOf = (group: string): Promise<ConcurrencyControllerSnapshot> =>
+  client.workflow.getHandle(concurrencyControllerId(group)).query(concurrencyStateQuery);
+
+/** The controller's result once it has gone idle and completed (following continue-as-new). */
+const controllerResult = (group: string): Promise<ConcurrencyControllerResult> =>
+  client.workflow.getHandle(concurrencyControllerId(group)).result();
+
+/** Polls `check` every 50 ms until it returns true; fails after `timeoutMs`. */
+async function until(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 20_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+const started = (handle: WorkflowHandle) => recorder.started.includes(handle.workflowId);
+
+/** The `index` a run was started with (its run number, unless given). */
+const indexOf = (handle: WorkflowHandle) => Number(handle.workflowId.split('--').pop());
+
+/** The failure a workflow ended with: the cause of its WorkflowFailedError. */
+async function failureOf(handle: WorkflowHandle): Promise<unknown> {
+  const error = await handle.result().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(WorkflowFailedError);
+  return (error as WorkflowFailedError).cause;
+}
+
+describe('withConcurrency() across a real Worker and a real controller workflow', () => {
+  it('withConcurrency() runs 100 workflows over 5 keys with exactly maxRuns = 2 at once per key, all complete, across continue-as-new', async () => {
+    const group = uniqueQueue('rr-100');
+    const keys = ['k0', 'k1', 'k2', 'k3', 'k4'];
+    const concurrency = (key: string): WithConcurrencyOptions => ({
+      group,
+      key,
+      maxRuns: 2,
+      strategy: 'GROUP_ROUND_ROBIN',
+      controller: { ...fastController, maxHistoryEvents: 300 },
+    });
+    const began = Date.now();
+    const handles = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => startRun(concurrency(keys[i % 5]!), 150, { index: i })),
+    );
+    const results = await Promise.all(handles.map((h) => h.result()));
+    const elapsedMs = Date.now() - began;
+    expect(results).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    expect(recorder.ended.filter((id) => id.startsWith(`${group}--`))).toHaveLength(100);
+    expect(keys.map((key) => recorder.max(`${group}/${key}`))).toEqual([2, 2, 2, 2, 2]);
+    const result = await controllerResult(group);
+    expect(result.stats).toEqual({ granted: 100, released: 100, cancelled: 0, rejected: 0, reclaimed: 0 });
+    expect(result.generation).toBeGreaterThanOrEqual(1);
+    console.log(
+      `slotwise: 100 runs over 5 keys (maxRuns 2, 150 ms each) in ${elapsedMs} ms; ` +
+        `controller continued as new ${result.generation} times`,
+    );
+  });
+
+  it('withConcurrency() grants round-robin across keys under groupMaxRuns: a, b, c, a, b, c, ...', async () => {
+    const group = uniqueQueue('rr-fair');
+    const concurrency = (key: string): WithConcurrencyOptions => ({
+      group,
+      key,
+      maxRuns: 5,
+      groupMaxRuns: 1,
+      controller: fastController,
+    });
+    // One long run of key x holds the only group slot while the others queue in a known order:
+    // all of a, then all of b, then all of c.
+    const holder = await startRun(concurrency('x'), 3_000);
+    await until('the holder works', () => started(holder));
+    const handles: WorkflowHandle[] = [];
+    let queued = 0;
+    for (const [key, count] of [
+      ['a', 6],
+      ['b', 3],
+      ['c', 3],
+    ] as const) {
+      for (let i = 0; i < count; i++) handles.push(await startRun(concurrency(key), 100));
+      queued += count;
+      await until(`${queued} runs wait`, async () => (await snapshotOf(group)).queued.length === queued);
+    }
+    await Promise.all([holder, ...handles].map((h) => h.result()));
+    const order = recorder.started
+      .filter((id) => id.startsWith(`${group}--`))
+      .map((id) => recorder.keyOf.get(id)!.split('/')[1]);
+    expect(order.join('')).toBe('xabcabcabcaaa');
+    expect(recorder.max(`${group}/x`) + recorder.max(`${group}/a`)).toBe(2);
+    expect((await controllerResult(group)).stats).toMatchObject({ granted: 13, released: 13 });
+  });
+
+  it('withConcurrency() with CANCEL_IN_PROGRESS cancels the running run and runs the new one after it has stopped', async () => {
+    const group = uniqueQueue('cancel-in-progress');
+    const concurrency: WithConcurrencyOptions = {
+      group,
+      key: 'deploy',
+      maxRuns: 1,
+      strategy: 'CANCEL_IN_PROGRESS',
+      controller: fastController,
+    };
+    const first = await startRun(concurrency, 60_000);
+    await until('the first run works', () => started(first));
+    const second = await startRun(concurrency, 100);
+    expect(await failureOf(first)).toBeInstanceOf(CancelledFailure);
+    expect(await second.result()).toBe(indexOf(second));
+    expect((await first.describe()).status.name).toBe('CANCELLED');
+    expect(recorder.max(`${group}/deploy`)).toBe(1);
+    // The first run's activity ended before the second one's began.
+    expect(recorder.ended.indexOf(first.workflowId)).toBeLessThan(
+      recorder.started.indexOf(second.workflowId),
+    );
+    // Freed by the cancelled run's own release, not by a probe.
+    expect((await controllerResult(group)).stats).toEqual({
+      granted: 2,
+      released: 2,
+      cancelled: 1,
+      rejected: 0,
+      reclaimed: 0,
+    });
+  });
+
+  it('withConcurrency() with CANCEL_NEWEST refuses a new run for a full key with ConcurrencyRejectedError', async () => {
+    const group = uniqueQueue('cancel-newest');
+    const concurrency: WithConcurrencyOptions = {
+      group,
+      key: 'refresh',
+      maxRuns: 1,
+      strategy: 'CANCEL_NEWEST',
+      controller: fastController,
+    };
+    const running = await startRun(concurrency, 1_500);
+    await until('the first run works', () => started(running));
+    const refused = await startRun(concurrency, 100);
+    const skipped = await startRun(concurrency, 100, { workflowType: 'singleFlightExampleWorkflow' });
+    const failure = await failureOf(refused);
+    expect(failure).toBeInstanceOf(ApplicationFailure);
+    expect(failure).toMatchObject({ type: 'ConcurrencyRejectedError', nonRetryable: true });
+    expect((failure as Error).message).toBe(
+      `withConcurrency: run refused by group "${group}": key "refresh" already has 1 of 1 runs (CANCEL_NEWEST)`,
+    );
+    expect(await skipped.result()).toMatchObject({ ran: false });
+    expect(await running.result()).toBe(indexOf(running));
+    // Once the key is free again, a new run is granted.
+    const later = await startRun(concurrency, 50, { workflowType: 'singleFlightExampleWorkflow' });
+    expect(await later.result()).toEqual({ ran: true, index: indexOf(later) });
+    expect(recorder.max(`${group}/refresh`)).toBe(1);
+    expect((await controllerResult(group)).stats).toEqual({
+      granted: 2,
+      released: 2,
+      cancelled: 0,
+      rejected: 2,
+      reclaimed: 0,
+    });
+  });
+
+  it('withConcurrency() frees the grant of a failed run, and of a run cancelled while it waits', async () => {
+    const group = uniqueQueue('fail-and-give-up');
+    const concurrency: WithConcurrencyOptions = { group, key: 'k', maxRuns: 1, controller: fastController };
+    const failing = await startRun(concurrency, 2_000, { index: -1 });
+    await until('the failing run works', () => started(failing));
+    const waiting = await startRun(concurrency, 100);
+    const next = await startRun(concurrency, 100);
+    await until('two runs wait behind the failing one', async () => {
+      const { queued } = await snapshotOf(group).catch(() => ({ queued: [] }));
+      return queued.length === 2;
+    });
+    await waiting.cancel();
+    await until(
+      'the cancelled run no longer waits',
+      async () => (await snapshotOf(group)).queued.length === 1,
+    );
+    expect(await failureOf(waiting)).toBeInstanceOf(CancelledFailure);
+    expect(((await failureOf(failing)) as Error).cause).toMatchObject({ type: 'InjectedFailure' });
+    expect(await next.result()).toBe(indexOf(next));
+    expect(started(waiting)).toBe(false);
+    expect((await controllerResult(group)).stats).toEqual({
+      granted: 2,
+      released: 2,
+      cancelled: 0,
+      rejected: 0,
+      reclaimed: 0,
+    });
+  });
+
+  it('withConcurrency() frees the grant of a terminated run and of a timed-out run: the controller probe finds them', async () => {
+    const group = uniqueQueue('terminated');
+    const concurrency: WithConcurrencyOptions = { group, key: 'k', maxRuns: 1, controller: fastController };
+    const terminated = await startRun(concurrency, 60_000);
+    await until('the first run works', () => started(terminated));
+    const timedOut = await startRun(concurrency, 60_000, { workflowExecutionTimeout: '5s' });
+    const last = await startRun(concurrency, 100);
+    await until('both later runs wait', async () => (await snapshotOf(group)).queued.length === 2);
+    const terminatedAt = Date.now();
+    await terminated.terminate('operator');
+    await until('the timed-out run works', () => started(timedOut));
+    const reclaimMs = Date.now() - terminatedAt;
+    expect(await failureOf(terminated)).toBeInstanceOf(TerminatedFailure);
+    expect(await failureOf(timedOut)).toBeInstanceOf(TimeoutFailure);
+    expect(await last.result()).toBe(indexOf(last));
+    // Terminated and timed-out workflows run no cleanup; their activities are left running (the
+    // next heartbeat finds the workflow gone). Both grants came back through the probe.
+    expect((await controllerResult(group)).stats).toEqual({
+      granted: 3,
+      released: 3,
+      cancelled: 0,
+      rejected: 0,
+      reclaimed: 2,
+    });
+    console.log(
+      `slotwise: a terminated run's grant was reclaimed ${reclaimMs} ms after terminate (probe 500 ms)`,
+    );
+  });
+});

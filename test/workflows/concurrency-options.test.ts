@@ -1,0 +1,104 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { describe, expect, it } from 'vitest';
+import { ConcurrencyOptionsError, ConcurrencyRejectedError } from '../../src/workflows/concurrency/errors.js';
+import {
+  resolveConcurrencyOptions,
+  type WithConcurrencyOptions,
+} from '../../src/workflows/concurrency/options.js';
+
+const base: WithConcurrencyOptions = { group: 'g', key: 'k', maxRuns: 2 };
+
+const messageOf = (options: unknown): string => {
+  try {
+    resolveConcurrencyOptions(options as WithConcurrencyOptions);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConcurrencyOptionsError);
+    return (error as Error).message;
+  }
+  throw new Error('expected resolveConcurrencyOptions() to throw');
+};
+
+describe('resolveConcurrencyOptions', () => {
+  it('resolveConcurrencyOptions() defaults the strategy to GROUP_ROUND_ROBIN and splits policy and settings', () => {
+    expect(resolveConcurrencyOptions(base)).toEqual({
+      group: 'g',
+      key: 'k',
+      policy: { strategy: 'GROUP_ROUND_ROBIN', maxRuns: 2 },
+      settings: {},
+      controllerTaskQueue: undefined,
+    });
+    expect(
+      resolveConcurrencyOptions({
+        ...base,
+        key: '',
+        strategy: 'CANCEL_NEWEST',
+        groupMaxRuns: 5,
+        controller: { taskQueue: 'ctl', probeIntervalMs: 500, idleTimeoutMs: 0, maxHistoryEvents: 300 },
+      }),
+    ).toEqual({
+      group: 'g',
+      key: '',
+      policy: { strategy: 'CANCEL_NEWEST', maxRuns: 2, groupMaxRuns: 5 },
+      settings: { probeIntervalMs: 500, idleTimeoutMs: 0, maxHistoryEvents: 300 },
+      controllerTaskQueue: 'ctl',
+    });
+  });
+
+  it('resolveConcurrencyOptions() names the bad option, the expectation and the value', () => {
+    expect(messageOf({ ...base, maxRuns: 0 })).toBe(
+      'withConcurrency: expected `maxRuns` to be an integer >= 1, got `0` (number).',
+    );
+    expect(messageOf({ ...base, maxRuns: '2' })).toBe(
+      'withConcurrency: expected `maxRuns` to be an integer >= 1, got `"2"` (string).',
+    );
+    expect(messageOf({ ...base, group: '' })).toBe(
+      'withConcurrency: expected `group` to be a non-empty string of at most 200 characters, got `""` (string).',
+    );
+    expect(messageOf({ ...base, key: 7 })).toBe(
+      'withConcurrency: expected `key` to be a string of at most 400 characters, got `7` (number).',
+    );
+    expect(messageOf({ ...base, strategy: 'cancel-newest' })).toBe(
+      "withConcurrency: expected `strategy` to be one of 'GROUP_ROUND_ROBIN', 'CANCEL_IN_PROGRESS', 'CANCEL_NEWEST', got `\"cancel-newest\"` (string). Did you mean 'CANCEL_NEWEST'?",
+    );
+    expect(messageOf({ ...base, groupMaxRuns: 1.5 })).toBe(
+      'withConcurrency: expected `groupMaxRuns` to be an integer >= 1, got `1.5` (number).',
+    );
+    expect(messageOf({ ...base, controller: { probeIntervalMs: 10 } })).toBe(
+      'withConcurrency: expected `controller.probeIntervalMs` to be an integer >= 100, got `10` (number).',
+    );
+    expect(messageOf(null)).toBe('withConcurrency: expected an options object, got `null` (null).');
+  });
+
+  it('resolveConcurrencyOptions() throws a non-retryable ApplicationFailure of type ConcurrencyOptionsError', () => {
+    try {
+      resolveConcurrencyOptions({ ...base, maxRuns: -1 });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ApplicationFailure);
+      expect(error).toMatchObject({
+        name: 'ConcurrencyOptionsError',
+        type: 'ConcurrencyOptionsError',
+        nonRetryable: true,
+      });
+    }
+  });
+});
+
+describe('ConcurrencyRejectedError', () => {
+  it('ConcurrencyRejectedError is a non-retryable ApplicationFailure naming the group, key and reason', () => {
+    const error = new ConcurrencyRejectedError('reports', 'user-1', 'key "user-1" already has 1 of 1 runs');
+    expect(error).toBeInstanceOf(ApplicationFailure);
+    expect(error).toBeInstanceOf(ConcurrencyRejectedError);
+    expect(error).toMatchObject({
+      name: 'ConcurrencyRejectedError',
+      type: 'ConcurrencyRejectedError',
+      nonRetryable: true,
+      group: 'reports',
+      key: 'user-1',
+      details: [{ group: 'reports', key: 'user-1' }],
+    });
+    expect(error.message).toBe(
+      'withConcurrency: run refused by group "reports": key "user-1" already has 1 of 1 runs',
+    );
+  });
+});
