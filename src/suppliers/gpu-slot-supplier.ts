@@ -125,7 +125,8 @@ export class GpuSlotSupplier extends ResourceSlotSupplier<GpuPermitFields> {
   ): GpuPermitFields | null {
     const devices = sample.gpu?.devices ?? [];
     if (devices.length === 0) {
-      if (sample.gpu !== null && !this.#warnedNoDevice) {
+      // A missing nvidia-smi was already reported, once, by the GPU monitor.
+      if (sample.gpu !== null && !sample.gpu.disabled && !this.#warnedNoDevice) {
         this.#warnedNoDevice = true;
         this.ledger.logger.warn(
           `slotwise supplier '${this.name}': no GPU is visible, so no GPU permit can be issued`,
@@ -158,7 +159,10 @@ export class GpuSlotSupplier extends ResourceSlotSupplier<GpuPermitFields> {
     for (const device of sample.gpu?.devices ?? []) {
       const memory = memoryOf(device);
       if (memory === null) continue;
-      const { running, unsettled } = this.runningCounts(this.#recordsOn(device.uuid));
+      const { running, unsettled } = this.runningCounts(
+        this.#recordsOn(device.uuid),
+        (record) => record.permit.gpu.uuid === device.uuid,
+      );
       this.#gate(device.uuid).observe(memory.used, running, unsettled);
     }
   }
@@ -193,13 +197,16 @@ export class GpuSlotSupplier extends ResourceSlotSupplier<GpuPermitFields> {
     };
   }
 
-  /** Declared `gpus` fractions on a device must leave room for one more task's. */
+  /**
+   * Declared `gpus` fractions on a device must leave room for one more task's. A permit still
+   * waiting for its task counts at the default fraction, as the next one does.
+   */
   #fractionFits(records: PermitRecord<GpuPermitFields>[]): boolean {
     const next = this.costs.default?.gpus;
     let total = next ?? 0;
     let declared = next !== undefined;
     for (const record of records) {
-      const gpus = this.chargeOf(record, 'gpus');
+      const gpus = this.chargeOf(record, 'gpus') ?? (record.state === 'reserved' ? next : undefined);
       if (gpus !== undefined) declared = true;
       total += gpus ?? 0;
     }

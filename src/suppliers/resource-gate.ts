@@ -10,6 +10,12 @@ export interface GateInput {
   unsettledCount: number;
   /** Declared cost of the tasks running now. */
   charged: number;
+  /**
+   * The part of {@link unsettled} no declared cost covers (permits still waiting for a task, tasks of
+   * a type without a declared cost): it is not in {@link charged}, so it adds to the floor too.
+   * @default 0
+   */
+  uncharged?: number;
   /** Expected usage of the permit being decided, `null` when nothing is known about it yet. */
   estimate: number | null;
 }
@@ -19,9 +25,10 @@ export interface GateInput {
  * ratio, with hysteresis: once it said no, usage has to fall `hysteresis` below the target before
  * it says yes again, so admission does not flap around the target.
  *
- * The projection is `max(used + unsettled, baseline + charged) + estimate`: readings plus what
- * they cannot show yet (permits admitted since the last sample), but never less than the idle
- * baseline plus the declared cost of what runs (tasks that have not allocated yet). With no
+ * The projection is `max(used + unsettled, baseline + charged + uncharged) + estimate`: readings
+ * plus what they cannot show yet (permits admitted since the last sample), but never less than the
+ * idle baseline plus the declared cost of what runs (tasks that have not allocated yet) plus the
+ * estimate of recent permits no declared cost covers. With no
  * estimate (no declared cost, nothing learned), permits are admitted one at a time, each waiting
  * until the previous one shows in the readings.
  *
@@ -63,11 +70,14 @@ export class ResourceGate {
   }
 
   /**
-   * Learns from a new reading: the idle baseline while no task runs, the usage per running
-   * task while every running task shows in the readings.
+   * Learns from a new reading: the idle baseline while no task runs and none ended too recently
+   * to have left the readings (`unsettledCount` counts those), and never above a reading (tasks
+   * use nothing below zero); the usage per running task while every running task shows in the
+   * readings.
    */
   observe(used: number, running: number, unsettledCount: number): void {
-    if (running === 0 || this.#baseline === null) this.#baseline = used;
+    const idle = running === 0 && unsettledCount === 0;
+    if (this.#baseline === null || idle || used < this.#baseline) this.#baseline = used;
     if (running > 0 && unsettledCount === 0) {
       const sample = Math.max(0, used - this.#baseline) / running;
       this.#perTask = this.#perTask === null ? sample : this.#perTask + 0.3 * (sample - this.#perTask);
@@ -81,7 +91,7 @@ export class ResourceGate {
 
   /** The projected usage if one more permit were admitted (see the class docs). */
   project(input: GateInput): number {
-    const floor = (this.#baseline ?? input.used) + input.charged;
+    const floor = (this.#baseline ?? input.used) + input.charged + (input.uncharged ?? 0);
     return Math.max(input.used + input.unsettled, floor) + (input.estimate ?? 0);
   }
 

@@ -89,6 +89,16 @@ export interface ResourceSupplierSnapshot extends SupplierSnapshot {
   charged: ChargedCost;
 }
 
+/** The limits of a resource supplier that {@link ResourceSlotSupplier.setLimits} can change while it runs. */
+export interface ResourceLimits {
+  /** Permits issued regardless of readings. */
+  minSlots?: number;
+  /** Permits issued at most. */
+  maxSlots?: number;
+  /** Ratio of the limit that projected usage must stay under, in (0, 1]. */
+  targetUtilization?: number;
+}
+
 /** Defaults a concrete supplier gives its options. */
 export interface ResourceDefaults {
   minSlots: number;
@@ -128,12 +138,11 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
   protected readonly sampler: ResourceSampler;
   /** Declared per-task costs. */
   protected readonly costs: Readonly<TaskCosts>;
-  /** The target ratio in (0, 1]. */
-  protected readonly target: number;
   /** The hysteresis ratio. */
   protected readonly hysteresis: number;
-  protected readonly minSlots: number;
-  protected readonly maxSlots: number;
+  #target: number;
+  #minSlots: number;
+  #maxSlots: number;
   readonly #owner: string;
   readonly #rampThrottleMs: number;
   readonly #settleMs: number;
@@ -141,6 +150,8 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
   readonly #unsubscribe: () => void;
   readonly #clock: () => number;
   #lastGrantAt = Number.NEGATIVE_INFINITY;
+  /** Used permits released in the last `settleMs`, oldest first. */
+  readonly #recentReleases: Array<{ record: PermitRecord<X>; at: number }> = [];
   #rampTimer: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -177,9 +188,9 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
     }
     super(kind, opts);
     this.#owner = owner;
-    this.minSlots = minSlots;
-    this.maxSlots = maxSlots;
-    this.target = target;
+    this.#minSlots = minSlots;
+    this.#maxSlots = maxSlots;
+    this.#target = target;
     this.hysteresis = hysteresis;
     this.#rampThrottleMs = rampThrottleMs;
     this.#settleMs = settleMs;
@@ -197,6 +208,50 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
     });
     // Start after the subclass constructor has run: the first sample calls its hooks.
     if (this.#ownsSampler) queueMicrotask(() => this.#closed || this.sampler.start());
+  }
+
+  /** The target ratio in (0, 1]. */
+  protected get target(): number {
+    return this.#target;
+  }
+
+  protected get minSlots(): number {
+    return this.#minSlots;
+  }
+
+  protected get maxSlots(): number {
+    return this.#maxSlots;
+  }
+
+  /** The limits in force now. */
+  get limits(): Required<ResourceLimits> {
+    return { minSlots: this.#minSlots, maxSlots: this.#maxSlots, targetUtilization: this.#target };
+  }
+
+  /**
+   * Changes limits while the supplier runs (config hot reload). Permits in flight are kept: a lower
+   * `maxSlots` only stops new permits until enough are released, a higher one lets waiting
+   * reservations through at once. An invalid combination throws and changes nothing.
+   */
+  setLimits(limits: ResourceLimits): void {
+    const owner = this.#owner;
+    checkOptionsObject(owner, limits);
+    checkKnownKeys(owner, limits, ['minSlots', 'maxSlots', 'targetUtilization']);
+    const minSlots =
+      limits.minSlots === undefined ? this.#minSlots : checkInteger(owner, 'minSlots', limits.minSlots, 0);
+    const maxSlots =
+      limits.maxSlots === undefined ? this.#maxSlots : checkInteger(owner, 'maxSlots', limits.maxSlots, 1);
+    if (maxSlots < minSlots) {
+      optionError(owner, 'maxSlots', `an integer >= minSlots (${minSlots})`, maxSlots);
+    }
+    const target = checkRatio(owner, 'targetUtilization', limits.targetUtilization, this.#target);
+    if (!(this.hysteresis < target)) {
+      optionError(owner, 'targetUtilization', `a ratio above hysteresis (${this.hysteresis})`, target);
+    }
+    this.#minSlots = minSlots;
+    this.#maxSlots = maxSlots;
+    this.#target = target;
+    this.ledger.wake();
   }
 
   /** Stops listening to the sampler (and stops it if this supplier created it) and any timer. */
@@ -237,9 +292,14 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
     return this.#granted(this.admitResources(request, sample, false));
   }
 
-  /** Whether `record`'s task may not show in readings yet. */
+  /**
+   * Whether `record`'s task may not show in readings yet: a permit still waiting for its task (core
+   * reserves one before each poll, and an idle queue keeps it waiting for as long as the poll lasts,
+   * after which it may receive a task at any moment), or one whose task started less than
+   * `settleMs` ago.
+   */
   protected isUnsettled(record: PermitRecord<X>): boolean {
-    return this.#clock() - (record.usedAt ?? record.issuedAt) < this.#settleMs;
+    return record.state === 'reserved' || this.#clock() - (record.usedAt ?? record.issuedAt) < this.#settleMs;
   }
 
   /** The declared cost in `dimension` charged for `record`; `undefined` before it is used or when undeclared. */
@@ -257,9 +317,12 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
     reading: { used: number; limit: number },
     records: Iterable<PermitRecord<X>>,
   ): GateInput {
+    // A gate copies the target when it is created; follow changes made by setLimits.
+    if (gate.target !== this.#target) (gate as { target: number }).target = this.#target;
     const estimate = gate.estimate(this.costs.default?.[dimension]);
     let unsettled = 0;
     let unsettledCount = 0;
+    let uncharged = 0;
     let charged = 0;
     for (const record of records) {
       const charge = this.chargeOf(record, dimension);
@@ -267,20 +330,45 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
       if (this.isUnsettled(record)) {
         unsettledCount++;
         unsettled += charge ?? estimate ?? 0;
+        if (charge === undefined) uncharged += estimate ?? 0;
       }
     }
-    return { used: reading.used, limit: reading.limit, unsettled, unsettledCount, charged, estimate };
+    return {
+      used: reading.used,
+      limit: reading.limit,
+      unsettled,
+      unsettledCount,
+      charged,
+      uncharged,
+      estimate,
+    };
   }
 
-  /** How many of `records` are used, and how many are too recent to show in readings. */
-  protected runningCounts(records: Iterable<PermitRecord<X>>): { running: number; unsettled: number } {
+  /**
+   * How many of `records` are used, and how many of those are too recent to show in readings, plus
+   * the used permits (those `released` selects) released less than `settleMs` ago: their tasks may
+   * still show. Permits waiting for a task use nothing, so they count in neither.
+   */
+  protected runningCounts(
+    records: Iterable<PermitRecord<X>>,
+    released: (record: PermitRecord<X>) => boolean = () => true,
+  ): { running: number; unsettled: number } {
     let running = 0;
     let unsettled = 0;
     for (const record of records) {
-      if (record.state === 'used') running++;
+      if (record.state !== 'used') continue;
+      running++;
       if (this.isUnsettled(record)) unsettled++;
     }
+    this.#forgetOldReleases();
+    for (const { record } of this.#recentReleases) if (released(record)) unsettled++;
     return { running, unsettled };
+  }
+
+  /** Remembers when a permit that ran a task was released (see {@link runningCounts}). */
+  protected override onReleased(record: PermitRecord<X>): void {
+    this.#forgetOldReleases();
+    if (record.usedAt !== undefined) this.#recentReleases.push({ record, at: this.#clock() });
   }
 
   /** Declared cost of the running tasks, per dimension. */
@@ -320,6 +408,13 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
   #granted(extras: X | null): X | null {
     if (extras !== null) this.#lastGrantAt = this.#clock();
     return extras;
+  }
+
+  #forgetOldReleases(): void {
+    const now = this.#clock();
+    while (this.#recentReleases.length > 0 && now - this.#recentReleases[0]!.at >= this.#settleMs) {
+      this.#recentReleases.shift();
+    }
   }
 
   #wakeIn(ms: number): void {

@@ -1,0 +1,326 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { SlotwiseOptionsError } from '../../src/errors.js';
+import { ResourceSampler } from '../../src/resources/sampler.js';
+import { CpuSlotSupplier, type CpuSlotSupplierOptions } from '../../src/suppliers/cpu-slot-supplier.js';
+import type { SlotwisePermit } from '../../src/suppliers/types.js';
+import { activityInfo, flush, reserveCtx, track } from '../helpers/fakes.js';
+import { cleanupTempDirs, fakeRoot, procStat } from '../resources/fixtures/fake-root.js';
+import { FakeSampler } from './fixtures/fake-sampler.js';
+
+const signal = () => new AbortController().signal;
+const open: CpuSlotSupplier[] = [];
+
+/** A CPU supplier on a fake sampler and the fake clock; closed after each test. */
+function cpuSupplier(options: CpuSlotSupplierOptions = {}) {
+  const sampler = new FakeSampler({ cpu: true });
+  const supplier = new CpuSlotSupplier({ sampler: sampler.asSampler, now: () => Date.now(), ...options });
+  open.push(supplier);
+  return { supplier, sampler };
+}
+
+/** `n` reservations made at once. */
+function burst(supplier: CpuSlotSupplier, n: number) {
+  return Array.from({ length: n }, () => track(supplier.reserveSlot(reserveCtx(), signal())));
+}
+
+const grantedOf = (reservations: ReturnType<typeof burst>) =>
+  reservations.filter((r) => r.settled()).map((r) => r.value() as SlotwisePermit);
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  vi.setSystemTime(0);
+});
+
+afterEach(() => {
+  for (const supplier of open.splice(0)) supplier.close();
+  vi.useRealTimers();
+  cleanupTempDirs();
+});
+
+describe('CpuSlotSupplier', () => {
+  it.each([
+    [
+      { targetUtilization: 80 },
+      'CpuSlotSupplier: expected `targetUtilization` to be a ratio in (0, 1], got `80` (number). Did you mean 0.8?',
+    ],
+    [
+      { targetUtilization: 0 },
+      'CpuSlotSupplier: expected `targetUtilization` to be a ratio in (0, 1], got `0` (number).',
+    ],
+    [
+      { minSlots: 4, maxSlots: 2 },
+      'CpuSlotSupplier: expected `maxSlots` to be an integer >= minSlots (4), got `2` (number).',
+    ],
+    [{ minSlots: -1 }, 'CpuSlotSupplier: expected `minSlots` to be an integer >= 0, got `-1` (number).'],
+    [{ maxSlots: 0 }, 'CpuSlotSupplier: expected `maxSlots` to be an integer >= 1, got `0` (number).'],
+    [
+      { targetUtilization: 0.5, hysteresis: 0.5 },
+      'CpuSlotSupplier: expected `hysteresis` to be a ratio in [0, targetUtilization) = [0, 0.5), got `0.5` (number).',
+    ],
+    [
+      { rampThrottleMs: -5 },
+      'CpuSlotSupplier: expected `rampThrottleMs` to be a number of milliseconds >= 0, got `-5` (number).',
+    ],
+    [
+      { settleMs: '1s' },
+      'CpuSlotSupplier: expected `settleMs` to be a number of milliseconds >= 0, got `"1s"` (string).',
+    ],
+    [
+      { costs: { default: { cpu: -1 } } },
+      'CpuSlotSupplier: expected `costs.default.cpu` to be a finite number >= 0, got `-1` (number).',
+    ],
+    [
+      { costs: { activities: { render: { cores: 2 } } } },
+      'CpuSlotSupplier: `costs.activities.render`: unknown option `cores`. Known options: cpu, memoryBytes, gpus, gpuMemoryBytes.',
+    ],
+    [{ target: 0.8 }, 'CpuSlotSupplier: unknown option `target`. Did you mean `targetUtilization`?'],
+    [{ sampler: {} }, 'CpuSlotSupplier: expected `sampler` to be a ResourceSampler, got `{}` (object).'],
+  ])('constructor() rejects %j with a precise message', (options, message) => {
+    const attempt = () => new CpuSlotSupplier(options as never);
+    expect(attempt).toThrow(SlotwiseOptionsError);
+    expect(attempt).toThrow(message);
+  });
+
+  it('constructor() rejects sampleIntervalMs next to a sampler, and a sampler without CPU', () => {
+    const sampler = new FakeSampler({ cpu: true });
+    expect(() => new CpuSlotSupplier({ sampler: sampler.asSampler, sampleIntervalMs: 50 })).toThrow(
+      'CpuSlotSupplier: `sampleIntervalMs` applies only when the supplier creates its own sampler; set `intervalMs` on the sampler instead.',
+    );
+    const memoryOnly = new FakeSampler({ memory: true });
+    expect(() => new CpuSlotSupplier({ sampler: memoryOnly.asSampler })).toThrow(
+      'CpuSlotSupplier: expected `sampler` to sample CPU, but it was created with cpu: false.',
+    );
+  });
+
+  it('constructor() starts the sampler it creates, and close() stops it; a given sampler is left alone', async () => {
+    const start = vi.spyOn(ResourceSampler.prototype, 'start').mockImplementation(() => {});
+    const stop = vi.spyOn(ResourceSampler.prototype, 'stop').mockImplementation(() => {});
+    try {
+      const own = new CpuSlotSupplier({ sampleIntervalMs: 50 });
+      expect(start).toHaveBeenCalledTimes(0); // after construction completes, in a microtask
+      await flush();
+      expect(start).toHaveBeenCalledTimes(1);
+      own.close();
+      expect(stop).toHaveBeenCalledTimes(1);
+      const { supplier, sampler } = cpuSupplier();
+      await flush();
+      expect(sampler.listeners).toBe(1);
+      supplier.close();
+      expect([sampler.starts, sampler.stops, sampler.listeners]).toEqual([0, 0, 0]);
+      expect(stop).toHaveBeenCalledTimes(1);
+    } finally {
+      start.mockRestore();
+      stop.mockRestore();
+    }
+  });
+
+  it('reserveSlot() grants minSlots before any reading and on a saturated host, and no more', async () => {
+    const { supplier, sampler } = cpuSupplier({ minSlots: 2, rampThrottleMs: 0 });
+    const first = burst(supplier, 3);
+    await flush();
+    expect(grantedOf(first)).toHaveLength(2);
+    sampler.cpuBusy(4); // 100 % of 4 cores
+    await flush();
+    expect(grantedOf(first)).toHaveLength(2);
+    expect(supplier.snapshot()).toMatchObject({ issued: 2, waiting: 1 });
+  });
+
+  it('reserveSlot() stops at maxSlots on an idle host', async () => {
+    const { supplier, sampler } = cpuSupplier({
+      minSlots: 0,
+      maxSlots: 3,
+      rampThrottleMs: 0,
+      costs: { default: { cpu: 0.25 } },
+    });
+    sampler.cpuBusy(0);
+    const reservations = burst(supplier, 5);
+    await flush();
+    expect(grantedOf(reservations)).toHaveLength(3);
+    sampler.cpuBusy(0);
+    await flush();
+    expect(supplier.snapshot()).toMatchObject({ issued: 3, waiting: 2, capacity: 3 });
+  });
+
+  it('reserveSlot() spaces grants above minSlots by rampThrottleMs, and the timer wakes the waiter', async () => {
+    const { supplier, sampler } = cpuSupplier({
+      minSlots: 1,
+      rampThrottleMs: 100,
+      costs: { default: { cpu: 0.25 } },
+    });
+    sampler.cpuBusy(0);
+    const reservations = burst(supplier, 5);
+    await flush();
+    const counts: number[] = [grantedOf(reservations).length];
+    for (const step of [99, 1, 99, 1, 100, 100, 100]) {
+      await vi.advanceTimersByTimeAsync(step); // no new sample: only the ramp timer wakes waiters
+      counts.push(grantedOf(reservations).length);
+    }
+    expect(counts).toEqual([1, 1, 2, 2, 3, 4, 5, 5]);
+    expect(sampler.latest().seq).toBe(1);
+  });
+
+  it('reserveSlot() grants only what the projection allows on a burst, until readings catch up', async () => {
+    // 4 cores, target 0.75 = 3 cores, 0.5 busy, 0.75 declared per task: 0.5 + 3 x 0.75 = 2.75 <= 3.
+    const { supplier, sampler } = cpuSupplier({
+      minSlots: 0,
+      rampThrottleMs: 0,
+      targetUtilization: 0.75,
+      costs: { default: { cpu: 0.75 } },
+    });
+    sampler.cpuBusy(0.5);
+    const reservations = burst(supplier, 10);
+    await flush();
+    const permits = grantedOf(reservations);
+    expect(permits).toHaveLength(3);
+    sampler.cpuBusy(0.5); // the new tasks do not show yet
+    await flush();
+    expect(grantedOf(reservations)).toHaveLength(3);
+    for (const permit of permits) supplier.markSlotUsed({ permit, slotInfo: activityInfo() });
+    await vi.advanceTimersByTimeAsync(1500);
+    sampler.cpuBusy(2.75); // now they do
+    await flush();
+    expect(grantedOf(reservations)).toHaveLength(3);
+    supplier.releaseSlot({ permit: permits[0]! });
+    sampler.cpuBusy(2); // 2 + 0.75 <= 3 - 0.05 x 4 (the gate had closed)
+    await flush();
+    expect(grantedOf(reservations)).toHaveLength(4);
+    expect(supplier.snapshot()).toMatchObject({ issued: 3, used: 2, waiting: 6 });
+  });
+
+  it('reserveSlot() keeps counting permits that wait for a task, however long they wait (idle pollers)', async () => {
+    // Core reserves a slot before each poll: on an idle queue, permits sit reserved for minutes and
+    // then all receive tasks at once. Each must count until its task shows in the readings.
+    const { supplier, sampler } = cpuSupplier({
+      minSlots: 0,
+      rampThrottleMs: 0,
+      targetUtilization: 0.75,
+      costs: { default: { cpu: 0.75 } },
+    });
+    sampler.cpuBusy(0.5);
+    const reservations = burst(supplier, 10);
+    await flush();
+    expect(grantedOf(reservations)).toHaveLength(3);
+    for (let t = 0; t < 60_000; t += 100) {
+      await vi.advanceTimersByTimeAsync(100);
+      sampler.cpuBusy(0.5);
+    }
+    const permits = grantedOf(reservations);
+    expect(permits).toHaveLength(3);
+    for (const permit of permits) supplier.markSlotUsed({ permit, slotInfo: activityInfo() });
+    sampler.cpuBusy(0.5);
+    await flush();
+    expect(grantedOf(reservations)).toHaveLength(3); // 0.5 + 3 x 0.75 (charged) + 0.75 > 3
+  });
+
+  it('reserveSlot() without a cost probes one permit at a time, then admits by the learned use', async () => {
+    const { supplier, sampler } = cpuSupplier({ minSlots: 0, rampThrottleMs: 0, targetUtilization: 0.75 });
+    sampler.cpuBusy(0.5); // idle baseline: 0.5 core
+    const reservations = burst(supplier, 10);
+    await flush();
+    const [probe] = grantedOf(reservations);
+    expect(grantedOf(reservations)).toHaveLength(1);
+    supplier.markSlotUsed({ permit: probe!, slotInfo: activityInfo() });
+    for (let t = 0; t < 1400; t += 100) {
+      await vi.advanceTimersByTimeAsync(100);
+      sampler.cpuBusy(1); // the task shows, but it is younger than settleMs (1500)
+    }
+    await flush();
+    expect(grantedOf(reservations)).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(100);
+    sampler.cpuBusy(1); // settled: learns 0.5 core per task; 1 + 4 x 0.5 <= 3
+    await flush();
+    expect(grantedOf(reservations)).toHaveLength(5);
+    expect(supplier.snapshot().capacity).toBe(5);
+  });
+
+  it('tryReserveSlot() keeps the gate closed until use falls hysteresis below the target (no flapping)', () => {
+    // 4 cores, target 0.75 = 3 cores, hysteresis 0.125 = 0.5 core: reopens at a projection <= 2.5.
+    const options = {
+      minSlots: 0,
+      rampThrottleMs: 0,
+      targetUtilization: 0.75,
+      costs: { default: { cpu: 0.5 } },
+    };
+    const damped = cpuSupplier({ ...options, hysteresis: 0.125 });
+    const flapping = cpuSupplier({ ...options, hysteresis: 0 });
+    /** One reading, then one eager reservation (handed straight back): was it granted? */
+    const decide = ({ supplier, sampler }: typeof damped, busy: number) => {
+      sampler.cpuBusy(busy);
+      const permit = supplier.tryReserveSlot(reserveCtx());
+      if (permit) supplier.releaseSlot({ permit });
+      return permit !== null;
+    };
+    const readings = [2.75, 2.375, 2.625, 2.375, 2.625, 2.375, 2.625, 2.375];
+    // With hysteresis nothing is granted while readings swing around the target...
+    expect(readings.map((busy) => decide(damped, busy))).toEqual(readings.map(() => false));
+    // ...without it, every dip under the target lets one through (2.375 + 0.5 <= 3).
+    expect(readings.map((busy) => decide(flapping, busy))).toEqual(readings.map((busy) => busy < 2.5));
+    expect(decide(damped, 2.125)).toBe(false); // 2.625 > 2.5
+    expect(decide(damped, 2)).toBe(true); // 2.5 <= 2.5: open again
+    expect(decide(damped, 2.375)).toBe(true); // open: back to the target itself
+  });
+
+  it('markSlotUsed() charges the declared cost of the task type; releaseSlot() refunds it', async () => {
+    const { supplier, sampler } = cpuSupplier({
+      minSlots: 3,
+      costs: { default: { cpu: 0.25 }, activities: { render: { cpu: 2 } }, workflows: { wf: { cpu: 0.5 } } },
+    });
+    sampler.cpuBusy(0);
+    const charged = () => supplier.snapshot().charged;
+    const reservations = burst(supplier, 3);
+    await flush();
+    const [render, other, idle] = grantedOf(reservations);
+    expect(charged()).toEqual({ cpu: 0, memoryBytes: 0, gpus: 0, gpuMemoryBytes: 0 });
+    supplier.markSlotUsed({ permit: render!, slotInfo: activityInfo('render') });
+    expect(charged()).toEqual({ cpu: 2, memoryBytes: 0, gpus: 0, gpuMemoryBytes: 0 });
+    supplier.markSlotUsed({ permit: other!, slotInfo: activityInfo('resize') });
+    expect(charged().cpu).toBe(2.25);
+    supplier.releaseSlot({ permit: idle! }); // never used: nothing was charged for it
+    expect(charged().cpu).toBe(2.25);
+    supplier.releaseSlot({ permit: render!, slotInfo: activityInfo('render') });
+    supplier.releaseSlot({ permit: render!, slotInfo: activityInfo('render') }); // no-op
+    expect(charged().cpu).toBe(0.25);
+    supplier.releaseSlot({ permit: other!, slotInfo: activityInfo('resize') });
+    expect(charged()).toEqual({ cpu: 0, memoryBytes: 0, gpus: 0, gpuMemoryBytes: 0 });
+    expect(supplier.snapshot()).toMatchObject({ issued: 0, used: 0, errors: 0 });
+  });
+
+  it('snapshot() reports the latest CPU reading, null before the first', () => {
+    const { supplier, sampler } = cpuSupplier();
+    expect(supplier.snapshot().readings).toEqual({ cpu: null });
+    sampler.cpuBusy(1.5, 2);
+    expect(supplier.snapshot().readings).toEqual({ cpu: { utilization: 0.75, usableCores: 2 } });
+  });
+
+  it('reads a real ResourceSampler over a fake /proc: a busy host holds a reservation until it idles', async () => {
+    let clock = 0;
+    const root = fakeRoot({ 'proc/stat': procStat(1000, 3000, 4) });
+    const sampler = new ResourceSampler({ root: root.root, memory: false, now: () => clock });
+    const supplier = new CpuSlotSupplier({
+      sampler,
+      now: () => clock,
+      minSlots: 0,
+      rampThrottleMs: 0,
+      costs: { default: { cpu: 0.5 } },
+    });
+    open.push(supplier);
+    const tick = (busy: number, idle: number) => {
+      clock += 100;
+      root.write('proc/stat', procStat(busy, idle, 4));
+      return sampler.sampleNow();
+    };
+    sampler.sampleNow(); // the CPU monitor's baseline: no reading yet
+    const waiter = track(supplier.reserveSlot(reserveCtx(), signal()));
+    expect(tick(1090, 3010).cpu).toMatchObject({ utilization: 0.9, usableCores: 4 }); // 3.6 + 0.5 > 3.2
+    await flush();
+    expect(waiter.settled()).toBe(false);
+    // Idle ticks: utilization decays by exp(-100/500) per tick: 0.737 (3.45 > 3.0), then 0.603 (2.91 <= 3.0).
+    tick(1090, 3110);
+    await flush();
+    expect(waiter.settled()).toBe(false);
+    tick(1090, 3210);
+    await flush();
+    expect(waiter.settled()).toBe(true);
+    expect(supplier.snapshot().readings.cpu?.utilization).toBeCloseTo(0.9 * Math.exp(-0.4), 12);
+  });
+});

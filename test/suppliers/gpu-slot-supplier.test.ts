@@ -1,0 +1,346 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { SlotwiseOptionsError } from '../../src/errors.js';
+import { ResourceSampler } from '../../src/resources/sampler.js';
+import {
+  type GpuPermitFields,
+  GpuSlotSupplier,
+  type GpuSlotSupplierOptions,
+} from '../../src/suppliers/gpu-slot-supplier.js';
+import type { SlotwisePermit } from '../../src/suppliers/types.js';
+import { activityInfo, flush, recordingLogger, reserveCtx, track } from '../helpers/fakes.js';
+import { cleanupTempDirs, gpuEnv, tempDir } from '../resources/fixtures/fake-root.js';
+import { FakeSampler, fakeUuid, GiB, MiB } from './fixtures/fake-sampler.js';
+
+type GpuPermit = SlotwisePermit & GpuPermitFields;
+
+const signal = () => new AbortController().signal;
+const open: GpuSlotSupplier[] = [];
+
+/** A GPU supplier on a fake sampler and the fake clock; closed after each test. */
+function gpuSupplier(options: GpuSlotSupplierOptions = {}) {
+  const sampler = new FakeSampler({ gpu: true });
+  const supplier = new GpuSlotSupplier({ sampler: sampler.asSampler, now: () => Date.now(), ...options });
+  open.push(supplier);
+  return { supplier, sampler };
+}
+
+function burst(supplier: GpuSlotSupplier, n: number) {
+  return Array.from({ length: n }, () => track(supplier.reserveSlot(reserveCtx(), signal())));
+}
+
+const grantedOf = (reservations: ReturnType<typeof burst>) =>
+  reservations.filter((r) => r.settled()).map((r) => r.value() as GpuPermit);
+
+/** How many of `permits` each device index holds. */
+const perDevice = (permits: GpuPermit[]) => {
+  const counts: Record<number, number> = {};
+  for (const permit of permits) counts[permit.gpu.index] = (counts[permit.gpu.index] ?? 0) + 1;
+  return counts;
+};
+
+afterEach(() => {
+  for (const supplier of open.splice(0)) supplier.close();
+  vi.useRealTimers();
+  cleanupTempDirs();
+});
+
+describe('GpuSlotSupplier', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+    vi.setSystemTime(0);
+  });
+
+  it.each([
+    [
+      { targetUtilization: 90 },
+      'GpuSlotSupplier: expected `targetUtilization` to be a ratio in (0, 1], got `90` (number). Did you mean 0.9?',
+    ],
+    [
+      { slotsPerDevice: 0 },
+      'GpuSlotSupplier: expected `slotsPerDevice` to be an integer >= 1, got `0` (number).',
+    ],
+    [
+      { costs: { default: { gpus: -0.5 } } },
+      'GpuSlotSupplier: expected `costs.default.gpus` to be a finite number >= 0, got `-0.5` (number).',
+    ],
+    [{ slots: 2 }, 'GpuSlotSupplier: unknown option `slots`. Did you mean `slotsPerDevice`?'],
+  ])('constructor() rejects %j with a precise message', (options, message) => {
+    const attempt = () => new GpuSlotSupplier(options as never);
+    expect(attempt).toThrow(SlotwiseOptionsError);
+    expect(attempt).toThrow(message);
+  });
+
+  it('constructor() rejects own-sampler options next to a sampler, and a sampler without GPUs', () => {
+    const sampler = new FakeSampler({ gpu: true });
+    for (const [key, value] of [
+      ['env', {}],
+      ['nvidiaSmi', '/usr/bin/nvidia-smi'],
+      ['sampleIntervalMs', 500],
+    ] as const) {
+      expect(() => new GpuSlotSupplier({ sampler: sampler.asSampler, [key]: value })).toThrow(
+        `GpuSlotSupplier: \`${key}\` applies only when the supplier creates its own sampler; configure the sampler's GPU monitor instead.`,
+      );
+    }
+    const cpuOnly = new FakeSampler({ cpu: true });
+    expect(() => new GpuSlotSupplier({ sampler: cpuOnly.asSampler })).toThrow(
+      'GpuSlotSupplier: expected `sampler` to sample GPUs, but it was created without gpu.',
+    );
+  });
+
+  it('reserveSlot() spreads permits over both devices, least loaded by memory first, slotsPerDevice each', async () => {
+    const { supplier, sampler } = gpuSupplier({
+      slotsPerDevice: 2,
+      rampThrottleMs: 0,
+      costs: { default: { gpuMemoryBytes: 10 * GiB } },
+    });
+    sampler.gpus([
+      { index: 0, memoryUsedBytes: 12 * GiB },
+      { index: 1, memoryUsedBytes: 0 },
+    ]);
+    const reservations = burst(supplier, 5);
+    await flush();
+    const permits = grantedOf(reservations);
+    // Projected: GPU1 10 < GPU0 22; GPU1 20 < 22; GPU1 is full (2); GPU0 twice.
+    expect(permits.map((p) => p.gpu)).toEqual([
+      { index: 1, uuid: fakeUuid(1) },
+      { index: 1, uuid: fakeUuid(1) },
+      { index: 0, uuid: fakeUuid(0) },
+      { index: 0, uuid: fakeUuid(0) },
+    ]);
+    expect(supplier.snapshot()).toMatchObject({ issued: 4, waiting: 1, capacity: 4 });
+    expect(supplier.snapshot().readings.gpus?.map((g) => g.permits)).toEqual([2, 2]);
+    supplier.releaseSlot({ permit: permits[2]! });
+    await flush();
+    expect(grantedOf(reservations)[4]?.gpu.index).toBe(0);
+  });
+
+  it('reserveSlot() breaks a memory tie by utilization', async () => {
+    const { supplier, sampler } = gpuSupplier({ slotsPerDevice: 4, rampThrottleMs: 0 });
+    sampler.gpus([
+      { index: 0, utilization: 0.9 },
+      { index: 1, utilization: 0.1 },
+    ]);
+    expect((await supplier.reserveSlot(reserveCtx(), signal())).gpu.index).toBe(1);
+  });
+
+  it('reserveSlot() stops at the memory target on each device, and recovers when memory is freed', async () => {
+    // 80 GiB devices, target 0.5 = 40 GiB (36 to reopen), 10 GiB declared per task; another tenant
+    // holds 35 GiB of GPU0.
+    const { supplier, sampler } = gpuSupplier({
+      slotsPerDevice: 8,
+      rampThrottleMs: 0,
+      targetUtilization: 0.5,
+      costs: { default: { gpuMemoryBytes: 10 * GiB } },
+    });
+    sampler.gpus([
+      { index: 0, memoryUsedBytes: 35 * GiB },
+      { index: 1, memoryUsedBytes: 5 * GiB },
+    ]);
+    const reservations = burst(supplier, 10);
+    await flush();
+    const permits = grantedOf(reservations);
+    expect(perDevice(permits)).toEqual({ 1: 3 }); // 35 + 10 > 40; 5 + 3 x 10 <= 40
+    for (const permit of permits) supplier.markSlotUsed({ permit, slotInfo: activityInfo() });
+    await vi.advanceTimersByTimeAsync(2000); // settled, and the readings show the tasks
+    sampler.gpus([
+      { index: 0, memoryUsedBytes: 35 * GiB },
+      { index: 1, memoryUsedBytes: 35 * GiB },
+    ]);
+    await flush();
+    expect(grantedOf(reservations)).toHaveLength(3);
+    // The tenant frees GPU0: 10 <= 36 reopens it, then 20, 30, 40 <= 40.
+    sampler.gpus([
+      { index: 0, memoryUsedBytes: 0 },
+      { index: 1, memoryUsedBytes: 35 * GiB },
+    ]);
+    await flush();
+    expect(perDevice(grantedOf(reservations))).toEqual({ 0: 4, 1: 3 });
+    // A task on GPU1 ends; only once the reading shows its memory freed does GPU1 take another.
+    supplier.releaseSlot({ permit: permits[0]!, slotInfo: activityInfo() });
+    await flush();
+    expect(grantedOf(reservations)).toHaveLength(7);
+    sampler.gpus([
+      { index: 0, memoryUsedBytes: 0 },
+      { index: 1, memoryUsedBytes: 25 * GiB },
+    ]);
+    await flush();
+    expect(perDevice(grantedOf(reservations))).toEqual({ 0: 4, 1: 4 }); // 25 + 10 <= 36; then 45
+    expect(supplier.snapshot()).toMatchObject({ issued: 7, used: 2, waiting: 2 });
+    expect(supplier.snapshot().charged).toEqual({
+      cpu: 0,
+      memoryBytes: 0,
+      gpus: 0,
+      gpuMemoryBytes: 20 * GiB,
+    });
+  });
+
+  it('reserveSlot() holds declared GPU fractions per device, counting permits still waiting for a task', async () => {
+    const { supplier, sampler } = gpuSupplier({
+      slotsPerDevice: 4,
+      rampThrottleMs: 0,
+      costs: { default: { gpus: 0.5, gpuMemoryBytes: GiB }, activities: { train: { gpus: 1 } } },
+    });
+    sampler.gpus([{ index: 0 }, { index: 1 }]);
+    const reservations = burst(supplier, 8);
+    await flush();
+    const permits = grantedOf(reservations);
+    expect(perDevice(permits)).toEqual({ 0: 2, 1: 2 });
+    const onZero = permits.filter((p) => p.gpu.index === 0);
+    supplier.markSlotUsed({ permit: onZero[0]!, slotInfo: activityInfo('infer') });
+    supplier.releaseSlot({ permit: onZero[1]! });
+    await flush();
+    expect(perDevice(grantedOf(reservations))).toEqual({ 0: 3, 1: 2 });
+    expect(supplier.snapshot().charged.gpus).toBe(0.5);
+  });
+
+  it('reserveSlot() grants nothing while no GPU is visible, and says so once', async () => {
+    const logger = recordingLogger();
+    const { supplier, sampler } = gpuSupplier({ logger });
+    const reservations = burst(supplier, 3);
+    await flush();
+    expect(logger.messages('warn')).toEqual([]); // no reading yet: nothing to say
+    sampler.gpus([]); // e.g. CUDA_VISIBLE_DEVICES hides every device
+    sampler.gpus([]);
+    expect(supplier.tryReserveSlot(reserveCtx())).toBeNull();
+    await flush();
+    expect(grantedOf(reservations)).toHaveLength(0);
+    expect(logger.messages('warn')).toEqual([
+      `slotwise supplier '${supplier.name}': no GPU is visible, so no GPU permit can be issued`,
+    ]);
+    expect(supplier.snapshot()).toMatchObject({ issued: 0, waiting: 3, capacity: 0, readings: { gpus: [] } });
+  });
+
+  it('markSlotUsed() charges GPU memory and fractions per task type; releaseSlot() refunds them', async () => {
+    const { supplier, sampler } = gpuSupplier({
+      minSlots: 2,
+      slotsPerDevice: 2,
+      costs: { default: { gpus: 0.25 }, activities: { train: { gpus: 1, gpuMemoryBytes: 40 * GiB } } },
+    });
+    sampler.gpus([{ index: 0 }, { index: 1 }]);
+    const train = await supplier.reserveSlot(reserveCtx(), signal());
+    const infer = await supplier.reserveSlot(reserveCtx(), signal());
+    supplier.markSlotUsed({ permit: train, slotInfo: activityInfo('train') });
+    supplier.markSlotUsed({ permit: infer, slotInfo: activityInfo('infer') });
+    expect(supplier.snapshot().charged).toEqual({
+      cpu: 0,
+      memoryBytes: 0,
+      gpus: 1.25,
+      gpuMemoryBytes: 40 * GiB,
+    });
+    supplier.releaseSlot({ permit: train, slotInfo: activityInfo('train') });
+    expect(supplier.snapshot().charged).toEqual({ cpu: 0, memoryBytes: 0, gpus: 0.25, gpuMemoryBytes: 0 });
+  });
+
+  it('snapshot() reports each device with its permits', async () => {
+    const { supplier, sampler } = gpuSupplier({ minSlots: 1 });
+    expect(supplier.snapshot().readings).toEqual({ gpus: [] });
+    sampler.gpus([
+      { index: 0, utilization: 0.37, memoryUsedBytes: 12345 * MiB, memoryTotalBytes: 81559 * MiB },
+      { index: 1, utilization: null, memoryUsedBytes: null },
+    ]);
+    await supplier.reserveSlot(reserveCtx(), signal());
+    expect(supplier.snapshot().readings).toEqual({
+      gpus: [
+        {
+          index: 0,
+          uuid: fakeUuid(0),
+          utilization: 0.37,
+          memoryUsedBytes: 12345 * MiB,
+          memoryTotalBytes: 81559 * MiB,
+          permits: 0,
+        },
+        {
+          index: 1,
+          uuid: fakeUuid(1),
+          utilization: null,
+          memoryUsedBytes: null,
+          memoryTotalBytes: 80 * GiB,
+          permits: 1,
+        },
+      ],
+    });
+  });
+});
+
+describe('GpuSlotSupplier over the fake nvidia-smi', () => {
+  /** A sampler running the fake `nvidia-smi` with `env`, sampled by hand with `sampleGpu()`. */
+  function fakeGpus(env: NodeJS.ProcessEnv, options: GpuSlotSupplierOptions = {}) {
+    const logger = recordingLogger();
+    const sampler = new ResourceSampler({ cpu: false, memory: false, gpu: { env, logger }, logger });
+    const supplier = new GpuSlotSupplier({ sampler, logger, rampThrottleMs: 0, ...options });
+    open.push(supplier);
+    return { supplier, sampler, logger };
+  }
+
+  it('spreads permits over both devices, stops at the memory target, and recovers when memory is freed', async () => {
+    // The fake's defaults: GPU0 12345 of 81559 MiB used, GPU1 0. Target 0.5 = 40779.5 MiB; 16 GiB per task.
+    const env = gpuEnv();
+    const { supplier, sampler } = fakeGpus(env, {
+      slotsPerDevice: 4,
+      targetUtilization: 0.5,
+      settleMs: 0,
+      costs: { default: { gpuMemoryBytes: 16 * GiB } },
+    });
+    await sampler.sampleGpu();
+    const reservations = burst(supplier, 6);
+    await flush();
+    const permits = grantedOf(reservations);
+    // GPU1 16384 < GPU0 28729; then GPU0 28729 < GPU1 32768; then GPU1 32768; GPU0 45113 and GPU1 49152 are over.
+    expect(permits.map((p) => p.gpu.index)).toEqual([1, 0, 1]);
+    for (const permit of permits) supplier.markSlotUsed({ permit, slotInfo: activityInfo() });
+    env.FAKE_GPU0_MEMUSED = String(12345 + 16384);
+    env.FAKE_GPU1_MEMUSED = String(2 * 16384);
+    await sampler.sampleGpu();
+    await flush();
+    expect(grantedOf(reservations)).toHaveLength(3);
+    // The task on GPU0 ends; GPU0 takes another only once nvidia-smi shows its memory freed.
+    supplier.releaseSlot({ permit: permits[1]!, slotInfo: activityInfo() });
+    await sampler.sampleGpu();
+    await flush();
+    expect(grantedOf(reservations)).toHaveLength(3);
+    env.FAKE_GPU0_MEMUSED = '12345';
+    await sampler.sampleGpu();
+    await flush();
+    expect(grantedOf(reservations).map((p) => p.gpu.index)).toEqual([1, 0, 1, 0]);
+    expect(supplier.snapshot().readings.gpus?.map((g) => [g.memoryUsedBytes, g.permits])).toEqual([
+      [12345 * MiB, 1],
+      [32768 * MiB, 2],
+    ]);
+  });
+
+  it.each([
+    ['1', [1]],
+    ['1,0', [1, 0]],
+    [fakeUuid(1), [1]],
+    ['GPU-00000000', [0]],
+  ])('honours CUDA_VISIBLE_DEVICES=%j', async (visible, indices) => {
+    const { supplier, sampler } = fakeGpus(gpuEnv({ CUDA_VISIBLE_DEVICES: visible }), {
+      slotsPerDevice: 3,
+      costs: { default: { gpuMemoryBytes: GiB } },
+    });
+    await sampler.sampleGpu();
+    const reservations = burst(supplier, 8);
+    await flush();
+    expect(
+      Object.keys(perDevice(grantedOf(reservations)))
+        .map(Number)
+        .sort(),
+    ).toEqual([...indices].sort());
+    expect(grantedOf(reservations)).toHaveLength(3 * indices.length);
+    expect(supplier.snapshot().readings.gpus?.map((g) => g.index)).toEqual(indices);
+  });
+
+  it('without nvidia-smi: no permit beyond minSlots, and one log line', async () => {
+    const { supplier, sampler, logger } = fakeGpus({ PATH: tempDir('slotwise-empty-bin-') });
+    await sampler.sampleGpu();
+    const reservations = burst(supplier, 3);
+    expect(supplier.tryReserveSlot(reserveCtx())).toBeNull();
+    await sampler.sampleGpu();
+    await flush();
+    expect(grantedOf(reservations)).toHaveLength(0);
+    expect(logger.entries.map((e) => `${e.level}: ${e.message}`)).toEqual([
+      'warn: no GPU: nvidia-smi not found on PATH, GPU readings disabled',
+    ]);
+    expect(supplier.snapshot()).toMatchObject({ issued: 0, waiting: 3, errors: 0, readings: { gpus: [] } });
+  });
+});

@@ -1,0 +1,241 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { SlotwiseOptionsError } from '../../src/errors.js';
+import { ResourceSampler } from '../../src/resources/sampler.js';
+import {
+  MemorySlotSupplier,
+  type MemorySlotSupplierOptions,
+} from '../../src/suppliers/memory-slot-supplier.js';
+import type { SlotwisePermit } from '../../src/suppliers/types.js';
+import { activityInfo, flush, reserveCtx, track, workflowInfo } from '../helpers/fakes.js';
+import { cleanupTempDirs, fakeRoot } from '../resources/fixtures/fake-root.js';
+import { FakeSampler, GiB, MiB } from './fixtures/fake-sampler.js';
+
+const signal = () => new AbortController().signal;
+const open: MemorySlotSupplier[] = [];
+
+/** A memory supplier on a fake sampler and the fake clock; closed after each test. */
+function memorySupplier(options: MemorySlotSupplierOptions = {}) {
+  const sampler = new FakeSampler({ memory: true });
+  const supplier = new MemorySlotSupplier({ sampler: sampler.asSampler, now: () => Date.now(), ...options });
+  open.push(supplier);
+  return { supplier, sampler };
+}
+
+function burst(supplier: MemorySlotSupplier, n: number) {
+  return Array.from({ length: n }, () => track(supplier.reserveSlot(reserveCtx(), signal())));
+}
+
+const grantedOf = (reservations: ReturnType<typeof burst>) =>
+  reservations.filter((r) => r.settled()).map((r) => r.value() as SlotwisePermit);
+
+const zero = { cpu: 0, memoryBytes: 0, gpus: 0, gpuMemoryBytes: 0 };
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  vi.setSystemTime(0);
+});
+
+afterEach(() => {
+  for (const supplier of open.splice(0)) supplier.close();
+  vi.useRealTimers();
+  cleanupTempDirs();
+});
+
+describe('MemorySlotSupplier', () => {
+  it.each([
+    [
+      { targetUtilization: 80 },
+      'MemorySlotSupplier: expected `targetUtilization` to be a ratio in (0, 1], got `80` (number). Did you mean 0.8?',
+    ],
+    [
+      { costs: { default: { memoryBytes: '1GiB' } } },
+      'MemorySlotSupplier: expected `costs.default.memoryBytes` to be a finite number >= 0, got `"1GiB"` (string).',
+    ],
+    [
+      { costs: { activities: [] } },
+      'MemorySlotSupplier: expected `costs.activities` to be an object of costs by type, got `[]` (array).',
+    ],
+    [{ scope: 'pod' }, "MemoryMonitor: expected `scope` to be one of 'cgroup', 'host', 'process', got"],
+    [{ limitBytes: 0 }, 'MemoryMonitor: expected `limitBytes` to be an integer >= 1, got `0` (number).'],
+    [{ limit: 5 }, 'MemorySlotSupplier: unknown option `limit`. Did you mean `limitBytes`?'],
+  ])('constructor() rejects %j with a precise message', (options, message) => {
+    const attempt = () => new MemorySlotSupplier(options as never);
+    expect(attempt).toThrow(SlotwiseOptionsError);
+    expect(attempt).toThrow(message);
+  });
+
+  it('constructor() rejects own-sampler options next to a sampler, and a sampler without memory', () => {
+    const sampler = new FakeSampler({ memory: true });
+    for (const key of ['scope', 'limitBytes', 'sampleIntervalMs'] as const) {
+      const value = key === 'scope' ? 'process' : 1000;
+      expect(() => new MemorySlotSupplier({ sampler: sampler.asSampler, [key]: value })).toThrow(
+        `MemorySlotSupplier: \`${key}\` applies only when the supplier creates its own sampler; set it on the sampler's memory monitor instead.`,
+      );
+    }
+    const cpuOnly = new FakeSampler({ cpu: true });
+    expect(() => new MemorySlotSupplier({ sampler: cpuOnly.asSampler })).toThrow(
+      'MemorySlotSupplier: expected `sampler` to sample memory, but it was created with memory: false.',
+    );
+  });
+
+  it('reserveSlot() decides on the worst reading of the recent window, not the latest', async () => {
+    // 4 GiB limit, target 0.75 = 3 GiB, 0.5 GiB declared per task.
+    const { supplier, sampler } = memorySupplier({
+      minSlots: 0,
+      rampThrottleMs: 0,
+      targetUtilization: 0.75,
+      costs: { default: { memoryBytes: GiB / 2 } },
+    });
+    sampler.memoryUsed(GiB, 4 * GiB, 3 * GiB); // 1 GiB now, 3 GiB a moment ago
+    const reservations = burst(supplier, 4);
+    await flush();
+    expect(grantedOf(reservations)).toHaveLength(0);
+    sampler.memoryUsed(GiB, 4 * GiB); // the spike left the window: 1 + 4 x 0.5 <= 3
+    await flush();
+    expect(grantedOf(reservations)).toHaveLength(4);
+  });
+
+  it('reserveSlot() grants only what fits on a burst, counting each new permit at its declared size', async () => {
+    const { supplier, sampler } = memorySupplier({
+      minSlots: 1,
+      rampThrottleMs: 0,
+      targetUtilization: 0.75,
+      costs: { default: { memoryBytes: GiB / 2 } },
+    });
+    sampler.memoryUsed(GiB, 4 * GiB);
+    const reservations = burst(supplier, 10);
+    await flush();
+    // The minSlots permit is forced but counted: 1 + 0.5 (forced) + 3 x 0.5 <= 3; a fifth would be 3.5.
+    expect(grantedOf(reservations)).toHaveLength(4);
+    sampler.memoryUsed(GiB, 4 * GiB);
+    await flush();
+    expect(grantedOf(reservations)).toHaveLength(4);
+    expect(supplier.snapshot()).toMatchObject({ issued: 4, waiting: 6, capacity: 4 });
+  });
+
+  it('reserveSlot() waits while charged cost plus readings would exceed the target', async () => {
+    // 16 GiB limit, target 0.75 = 12 GiB (11.2 GiB to reopen), 2 GiB in use; render tasks declare 4 GiB
+    // but have not allocated yet, so the readings do not show them: the charged cost must.
+    const { supplier, sampler } = memorySupplier({
+      minSlots: 0,
+      rampThrottleMs: 0,
+      targetUtilization: 0.75,
+      costs: { default: { memoryBytes: GiB }, activities: { render: { memoryBytes: 4 * GiB } } },
+    });
+    sampler.memoryUsed(2 * GiB, 16 * GiB);
+    const renders = burst(supplier, 2);
+    await flush();
+    for (const permit of grantedOf(renders)) {
+      supplier.markSlotUsed({ permit, slotInfo: activityInfo('render') });
+    }
+    expect(supplier.snapshot().charged).toEqual({ ...zero, memoryBytes: 8 * GiB });
+    const others = burst(supplier, 10);
+    await flush();
+    // 2 + 8 (charged) + 1 + 1 <= 12; a third would make 13.
+    expect(grantedOf(others)).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(5000); // the renders settle, but still have not allocated
+    sampler.memoryUsed(2 * GiB, 16 * GiB);
+    await flush();
+    expect(grantedOf(others)).toHaveLength(2);
+    supplier.releaseSlot({ permit: grantedOf(renders)[0]!, slotInfo: activityInfo('render') });
+    await flush();
+    // 2 + 4 (charged) + 2 (waiting for tasks) + 1 <= 11.2, and then, open again, up to 12: 4 more.
+    expect(grantedOf(others)).toHaveLength(6);
+    expect(supplier.snapshot()).toMatchObject({ issued: 7, used: 1, waiting: 4 });
+  });
+
+  it('markSlotUsed() charges declared bytes by activity and workflow type; releaseSlot() refunds them', async () => {
+    const { supplier, sampler } = memorySupplier({
+      minSlots: 4,
+      costs: {
+        default: { memoryBytes: 64 * MiB },
+        activities: { render: { memoryBytes: 2 * GiB } },
+        workflows: { report: { memoryBytes: 256 * MiB } },
+      },
+    });
+    sampler.memoryUsed(GiB, 16 * GiB);
+    const reservations = burst(supplier, 4);
+    await flush();
+    const [render, report, other, idle] = grantedOf(reservations);
+    const charged = () => supplier.snapshot().charged.memoryBytes;
+    expect(supplier.snapshot().charged).toEqual(zero);
+    supplier.markSlotUsed({ permit: render!, slotInfo: activityInfo('render') });
+    supplier.markSlotUsed({ permit: report!, slotInfo: workflowInfo('report') });
+    supplier.markSlotUsed({ permit: other!, slotInfo: activityInfo('thumbnail') });
+    expect(charged()).toBe(2 * GiB + 256 * MiB + 64 * MiB);
+    supplier.releaseSlot({ permit: idle! });
+    expect(charged()).toBe(2 * GiB + 256 * MiB + 64 * MiB);
+    supplier.releaseSlot({ permit: render!, slotInfo: activityInfo('render') });
+    supplier.releaseSlot({ permit: render!, slotInfo: activityInfo('render') });
+    expect(charged()).toBe(256 * MiB + 64 * MiB);
+    supplier.releaseSlot({ permit: report!, slotInfo: workflowInfo('report') });
+    supplier.releaseSlot({ permit: other!, slotInfo: activityInfo('thumbnail') });
+    expect(supplier.snapshot()).toMatchObject({ charged: zero, issued: 0, used: 0, errors: 0 });
+  });
+
+  it('reserveSlot() learns the size of a task from readings, not from a window that still holds the last task', async () => {
+    // 4 GiB limit, target 0.75 = 3 GiB, an idle process of 1 GiB, tasks that take 1 GiB each and
+    // end before they settle; the worst-of-window reading still shows a task after it ended.
+    const { supplier, sampler } = memorySupplier({ rampThrottleMs: 0, targetUtilization: 0.75 });
+    sampler.memoryUsed(GiB, 4 * GiB);
+    const first = await supplier.reserveSlot(reserveCtx(), signal()); // minSlots
+    supplier.markSlotUsed({ permit: first, slotInfo: activityInfo() });
+    for (let t = 100; t <= 800; t += 100) {
+      await vi.advanceTimersByTimeAsync(100);
+      sampler.memoryUsed(2 * GiB, 4 * GiB);
+    }
+    supplier.releaseSlot({ permit: first, slotInfo: activityInfo() });
+    await vi.advanceTimersByTimeAsync(100);
+    sampler.memoryUsed(GiB, 4 * GiB, 2 * GiB); // freed, but still the worst of the last second
+    const second = await supplier.reserveSlot(reserveCtx(), signal()); // minSlots again
+    supplier.markSlotUsed({ permit: second, slotInfo: activityInfo() });
+    for (let t = 0; t < 1500; t += 100) {
+      await vi.advanceTimersByTimeAsync(100);
+      sampler.memoryUsed(2 * GiB, 4 * GiB);
+    }
+    const reservations = burst(supplier, 10);
+    await flush();
+    // Learned: 1 GiB per task over the idle 1 GiB; 2 + 1 <= 3, 2 + 1 + 1 > 3.
+    expect(grantedOf(reservations)).toHaveLength(1);
+  });
+
+  it('snapshot() reports the latest memory reading, null before the first', () => {
+    const { supplier, sampler } = memorySupplier();
+    expect(supplier.snapshot().readings).toEqual({ memory: null });
+    sampler.memoryUsed(GiB, 4 * GiB, 3 * GiB);
+    expect(supplier.snapshot().readings).toEqual({
+      memory: { usedBytes: GiB, limitBytes: 4 * GiB, ratio: 0.25 },
+    });
+  });
+
+  it("reads a real ResourceSampler over a fake /proc/self/status with scope 'process' and limitBytes", async () => {
+    const clock = 0;
+    const status = (rssKb: number) => `Name:\tnode\nVmRSS:\t ${rssKb} kB\n`;
+    const root = fakeRoot({ 'proc/self/status': status(512 * 1024) }); // 512 MiB
+    const sampler = new ResourceSampler({
+      root: root.root,
+      cpu: false,
+      memory: { scope: 'process', limitBytes: 2 * GiB, windowMs: 500 },
+      now: () => clock,
+    });
+    const supplier = new MemorySlotSupplier({
+      sampler,
+      now: () => clock,
+      minSlots: 0,
+      rampThrottleMs: 0,
+      costs: { default: { memoryBytes: 256 * MiB } },
+    });
+    open.push(supplier);
+    sampler.sampleNow();
+    expect(supplier.snapshot().readings.memory).toEqual({
+      usedBytes: 512 * MiB,
+      limitBytes: 2 * GiB,
+      ratio: 0.25,
+    });
+    // target 0.8 of 2 GiB = 1638.4 MiB: 512 + 4 x 256 = 1536 fits, a fifth would be 1792.
+    const reservations = burst(supplier, 6);
+    await flush();
+    expect(grantedOf(reservations)).toHaveLength(4);
+    expect(supplier.snapshot().capacity).toBe(4);
+  });
+});
