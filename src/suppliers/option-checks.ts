@@ -4,6 +4,7 @@ import { SlotwiseOptionsError } from '../errors.js';
 export function describeValue(value: unknown): string {
   if (value === null) return '`null`';
   if (value === undefined) return '`undefined`';
+  if (typeof value === 'number' && !Number.isFinite(value)) return `\`${value}\` (number)`;
   let text: string;
   try {
     text = typeof value === 'string' ? JSON.stringify(value) : String(JSON.stringify(value) ?? value);

@@ -82,3 +82,24 @@ describe('FixedSlotSupplier', () => {
     expect(supplier.snapshot()).toMatchObject({ issued: 1, used: 0, errors: 0 });
   });
 });
+
+describe('option messages', () => {
+  it('describeValue() shows NaN and Infinity as themselves', async () => {
+    const { describeValue } = await import('../../src/suppliers/option-checks.js');
+    expect([describeValue(Number.NaN), describeValue(Number.POSITIVE_INFINITY)]).toEqual([
+      '`NaN` (number)',
+      '`Infinity` (number)',
+    ]);
+  });
+
+  it('checkRatio() suggests a ratio only for whole percentages', async () => {
+    const { checkRatio } = await import('../../src/suppliers/option-ratio.js');
+    expect(() => checkRatio('X', 'targetUtilization', 80)).toThrow(
+      'X: expected `targetUtilization` to be a ratio in (0, 1], got `80` (number). Did you mean 0.8?',
+    );
+    expect(() => checkRatio('X', 'targetUtilization', 1.5)).toThrow(
+      'X: expected `targetUtilization` to be a ratio in (0, 1], got `1.5` (number).',
+    );
+    expect(() => checkRatio('X', 'targetUtilization', 1.5)).not.toThrow('Did you mean');
+  });
+});
