@@ -1,6 +1,16 @@
 export { ActivityContextError } from './activity-context.js';
 export { cancellationSignal, isCancellation, isCancelled, throwIfCancelled } from './cancellation.js';
 export { type CurrentSlot, currentSlot, releaseSlot, SlotPairingError } from './current-slot.js';
+export { type EvictableWaitOptions, evictableWait, lastCheckpoint, type Truthy } from './evictable-wait.js';
+export { EVICTION_FAILURE_TYPE, type EvictionReason, isEvictionFailure } from './eviction-failure.js';
+export {
+  type EvictionEvent,
+  type EvictionListener,
+  type EvictionStats,
+  evictAllWaiting,
+  evictionStats,
+  onEviction,
+} from './eviction-registry.js';
 export {
   type ExampleActivities,
   exampleActivities,

@@ -21,4 +21,10 @@ export {
   ConcurrencyStrategy,
 } from './concurrency/types.js';
 export { withConcurrency } from './concurrency/with-concurrency.js';
+export {
+  EVICTION_FAILURE_TYPE,
+  type EvictableActivityOptions,
+  evictableRetryPolicy,
+  proxyEvictableActivities,
+} from './evictable-activity.js';
 export { type FanOutInput, fanOutWorkflow } from './example-workflows.js';

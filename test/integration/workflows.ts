@@ -2,3 +2,4 @@
 export { fanOutWorkflow } from '../../src/workflows/index.js';
 export * from './workflows/cancellation.js';
 export * from './workflows/concurrency.js';
+export * from './workflows/eviction.js';

@@ -1,0 +1,74 @@
+import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
+
+/**
+ * The `type` of the `ApplicationFailure` an evicted {@link evictableWait} ends its attempt with. A retry
+ * policy must not list it in `nonRetryableErrorTypes`; `proxyEvictableActivities()` from
+ * `slotwise/workflows` makes sure of that.
+ *
+ * @example
+ * ```ts
+ * import { EVICTION_FAILURE_TYPE } from 'slotwise/activities';
+ *
+ * EVICTION_FAILURE_TYPE; // => 'SlotwiseEvicted'
+ * ```
+ */
+export const EVICTION_FAILURE_TYPE = 'SlotwiseEvicted';
+
+/**
+ * Why a waiting activity gave its slot back.
+ * - `ttl`: it waited its `ttlMs` without interruption.
+ * - `capacity`: its supplier had waiting reservations and new work in the task queue backlog.
+ * - `shutdown`: the Worker shuts down.
+ */
+export type EvictionReason = 'ttl' | 'capacity' | 'shutdown';
+
+/** The first detail of an eviction failure. */
+export interface EvictionFailureDetails {
+  /** Why the attempt was evicted. */
+  reason: EvictionReason;
+  /** How long the attempt waited before it was evicted, in milliseconds. */
+  waitedMs: number;
+}
+
+/**
+ * The failure an evicted attempt throws: retryable, `BENIGN` (the Worker logs it at debug level and
+ * counts no failure metric), retried after `retryDelayMs` whatever the retry policy's intervals say.
+ */
+export function evictionFailure(details: EvictionFailureDetails, retryDelayMs: number): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: EVICTION_FAILURE_TYPE,
+    message: `evicted (${details.reason}) after waiting ${Math.round(details.waitedMs)} ms; the next attempt starts in ${retryDelayMs} ms at the earliest and resumes from the last heartbeat checkpoint`,
+    nonRetryable: false,
+    details: [details],
+    nextRetryDelay: retryDelayMs,
+    category: ApplicationFailureCategory.BENIGN,
+  });
+}
+
+/**
+ * Whether `error` is (or was caused by) the failure of an evicted {@link evictableWait}: in an activity,
+ * the error `evictableWait` rejects with; in a client or workflow, an `ActivityFailure` whose last
+ * attempt was evicted.
+ *
+ * @example
+ * ```ts
+ * import { evictableWait, isEvictionFailure } from 'slotwise/activities';
+ *
+ * export async function awaitApproval(isApproved: () => boolean): Promise<void> {
+ *   try {
+ *     await evictableWait(isApproved, { ttlMs: 60_000 });
+ *   } catch (error) {
+ *     if (isEvictionFailure(error)) console.log('evicted, Temporal retries'); // => logs on eviction
+ *     throw error; // always rethrow: the retry resumes the wait
+ *   }
+ * }
+ * ```
+ */
+export function isEvictionFailure(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 8 && current instanceof Error; depth++) {
+    if (current instanceof ApplicationFailure && current.type === EVICTION_FAILURE_TYPE) return true;
+    current = current.cause;
+  }
+  return false;
+}

@@ -1,0 +1,634 @@
+import { asyncLocalStorage, Context, type Info } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
+import {
+  ActivityCancellationDetails,
+  ApplicationFailure,
+  ApplicationFailureCategory,
+  CancelledFailure,
+  noopMetricMeter,
+} from '@temporalio/common';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { evictableWait, lastCheckpoint } from '../../src/activities/evictable-wait.js';
+import { EVICTION_FAILURE_TYPE, isEvictionFailure } from '../../src/activities/eviction-failure.js';
+import {
+  type EvictableWaiter,
+  type EvictionEvent,
+  EvictionRegistry,
+  evictAllWaiting,
+  evictionRegistry,
+  evictionStats,
+  onEviction,
+  pickCapacityVictims,
+} from '../../src/activities/eviction-registry.js';
+import { slotwiseActivityInterceptor } from '../../src/activities/slot-interceptor.js';
+import { FixedSlotSupplier } from '../../src/suppliers/fixed-slot-supplier.js';
+import type { SlotwisePermit } from '../../src/suppliers/types.js';
+import {
+  evictableRetryPolicy,
+  EVICTION_FAILURE_TYPE as WORKFLOW_EVICTION_FAILURE_TYPE,
+} from '../../src/workflows/evictable-activity.js';
+import { type RecordingLogger, recordingLogger, reserveCtx, track } from '../helpers/fakes.js';
+
+let activityCounter = 0;
+let testCounter = 0;
+/** The task queue of this test's activities: evicted waits of earlier tests must not count here. */
+let queue = 'unit-evict-0';
+
+interface FakeActivity {
+  readonly context: Context;
+  readonly heartbeats: unknown[];
+  readonly logger: RecordingLogger;
+  readonly activityType: string;
+  run<T>(fn: () => T): T;
+  /** Cancels the way the Worker does; `workerShutdown` mirrors a cancel sent at Worker shutdown. */
+  cancel(reason: string, details?: ConstructorParameters<typeof ActivityCancellationDetails>[0]): void;
+}
+
+/**
+ * A real activity `Context` as the Worker builds it, with the Worker's parts (heartbeat sink, cancel,
+ * client) in the test's hands. Unit tests of our own logic only: integration tests use real Workers.
+ */
+function fakeActivity(
+  options: { attempt?: number; heartbeatDetails?: unknown; activityType?: string; isLocal?: boolean } = {},
+): FakeActivity {
+  const n = ++activityCounter;
+  const activityType = options.activityType ?? `unitWait${n}`;
+  const controller = new AbortController();
+  const heartbeats: unknown[] = [];
+  const logger = recordingLogger();
+  const holder: { details?: ActivityCancellationDetails } = {};
+  let rejectCancelled: (error: unknown) => void = () => {};
+  const cancelled = new Promise<never>((_, reject) => {
+    rejectCancelled = reject;
+  });
+  cancelled.catch(() => undefined);
+  const info = {
+    activityType,
+    activityId: `a${n}`,
+    activityNamespace: 'default',
+    taskQueue: queue,
+    attempt: options.attempt ?? 1,
+    isLocal: options.isLocal ?? false,
+    heartbeatDetails: options.heartbeatDetails,
+    heartbeatTimeoutMs: undefined,
+    workflowExecution: { workflowId: `wf${n}`, runId: 'run' },
+  } as unknown as Info;
+  const context = new Context(
+    info,
+    cancelled,
+    controller.signal,
+    (details?: unknown) => heartbeats.push(details),
+    {} as Client, // the unit tests replace the backlog probe, so the client is never called
+    logger,
+    noopMetricMeter,
+    holder as ConstructorParameters<typeof Context>[7],
+  );
+  return {
+    context,
+    heartbeats,
+    logger,
+    activityType,
+    run: (fn) => asyncLocalStorage.run(context, fn),
+    cancel(reason, details) {
+      holder.details = new ActivityCancellationDetails(details);
+      const error = new CancelledFailure(reason);
+      controller.abort(error);
+      rejectCancelled(error);
+    },
+  };
+}
+
+/** Runs an activity whose slot comes from `supplier`: claimed by the interceptor, marked used by "core". */
+function pairedActivity(
+  supplier: FixedSlotSupplier,
+  options: Parameters<typeof fakeActivity>[0] = {},
+): FakeActivity & { permit: SlotwisePermit } {
+  const activity = fakeActivity(options);
+  slotwiseActivityInterceptor(activity.context);
+  const permit = supplier.tryReserveSlot(reserveCtx(queue)) as SlotwisePermit;
+  supplier.markSlotUsed({ permit, slotInfo: { type: 'activity', activityType: activity.activityType } });
+  return { ...activity, permit };
+}
+
+function failureOf(error: unknown): ApplicationFailure {
+  expect(error).toBeInstanceOf(ApplicationFailure);
+  return error as ApplicationFailure;
+}
+
+/** Advances fake time by `ms`, then lets the capacity check's promise chain (backlog read, decision) finish. */
+async function elapse(ms: number): Promise<void> {
+  await vi.advanceTimersByTimeAsync(ms);
+  for (let i = 0; i < 20; i++) await Promise.resolve();
+}
+
+let events: EvictionEvent[];
+let stopListening: () => void;
+let backlog: number;
+
+beforeEach(() => {
+  vi.useFakeTimers({
+    toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date', 'performance'],
+  });
+  events = [];
+  stopListening = onEviction((event) => events.push(event));
+  backlog = 0;
+  queue = `unit-evict-${++testCounter}`;
+  evictionRegistry.probe = async () => backlog;
+});
+
+afterEach(() => {
+  evictAllWaiting(); // no wait outlives its test
+  stopListening();
+  vi.useRealTimers();
+});
+
+describe('evictableWait()', () => {
+  it('evictableWait() returns the first truthy value of check, calling it every pollIntervalMs', async () => {
+    const activity = fakeActivity();
+    const calls: number[] = [];
+    const values = [0, '', null, { ready: true }];
+    const wait = track(
+      activity.run(() =>
+        evictableWait(
+          () => {
+            calls.push(Date.now());
+            return values.shift();
+          },
+          { pollIntervalMs: 500, capacityEviction: false },
+        ),
+      ),
+    );
+    const start = Date.now();
+    await elapse(1499);
+    expect(wait.settled()).toBe(false);
+    await elapse(1);
+    expect(wait.value()).toEqual({ ready: true });
+    expect(calls.map((t) => t - start)).toEqual([0, 500, 1000, 1500]);
+    expect(evictionStats().waiting).toBe(0);
+  });
+
+  it('evictableWait() returns at once, without waiting, when check is already true', async () => {
+    const activity = fakeActivity();
+    await expect(activity.run(() => evictableWait(async () => 42))).resolves.toBe(42);
+    expect(events).toEqual([]);
+  });
+
+  it('evictableWait() heartbeats its checkpoint, and the previous attempt’s when none is given', async () => {
+    const first = fakeActivity();
+    const wait1 = track(
+      first.run(() => evictableWait(() => false, { checkpoint: { step: 2 }, capacityEviction: false })),
+    );
+    await elapse(2000);
+    expect(first.heartbeats).toEqual([{ step: 2 }, { step: 2 }, { step: 2 }]);
+    const second = fakeActivity({ attempt: 2, heartbeatDetails: { step: 2 } });
+    let step = 3;
+    const wait2 = track(
+      second.run(() =>
+        evictableWait(() => false, { checkpoint: () => ({ step: step++ }), capacityEviction: false }),
+      ),
+    );
+    const third = fakeActivity({ attempt: 2, heartbeatDetails: { step: 7 } });
+    const wait3 = track(third.run(() => evictableWait(() => false, { capacityEviction: false })));
+    await elapse(1000);
+    expect(second.heartbeats).toEqual([{ step: 3 }, { step: 4 }]);
+    expect(third.heartbeats).toEqual([{ step: 7 }, { step: 7 }]);
+    expect(evictAllWaiting()).toBe(3);
+    await elapse(0);
+    expect([wait1, wait2, wait3].map((w) => isEvictionFailure(w.error()))).toEqual([true, true, true]);
+  });
+
+  it('evictableWait() evicts after ttlMs of waiting with a retryable, benign SlotwiseEvicted failure', async () => {
+    const before = evictionStats().evictions;
+    const activity = fakeActivity();
+    const wait = track(
+      activity.run(() => evictableWait(() => false, { ttlMs: 5000, capacityEviction: false })),
+    );
+    await elapse(4999);
+    expect(wait.settled()).toBe(false);
+    expect(evictionStats().waiting).toBe(1);
+    await elapse(1);
+    const failure = failureOf(wait.error());
+    expect(failure.type).toBe(EVICTION_FAILURE_TYPE);
+    expect(failure.nonRetryable).toBe(false);
+    expect(failure.nextRetryDelay).toBe(1000);
+    expect(failure.category).toBe(ApplicationFailureCategory.BENIGN);
+    expect(failure.details).toEqual([{ reason: 'ttl', waitedMs: 5000 }]);
+    expect(events).toEqual([
+      {
+        reason: 'ttl',
+        supplier: undefined,
+        namespace: 'default',
+        taskQueue: queue,
+        activityType: activity.activityType,
+        activityId: activity.context.info.activityId,
+        workflowId: activity.context.info.workflowExecution!.workflowId,
+        attempt: 1,
+        priority: 0,
+        waitedMs: 5000,
+        retryDelayMs: 1000,
+      },
+    ]);
+    expect(evictionStats()).toEqual({ waiting: 0, evictions: { ...before, ttl: before.ttl + 1 } });
+    // The heartbeat loop stopped with the wait: no beat after the eviction.
+    const beats = activity.heartbeats.length;
+    await elapse(5000);
+    expect(activity.heartbeats.length).toBe(beats);
+  });
+
+  it('evictableWait() doubles the retry delay with each attempt, up to maxRetryDelayMs', async () => {
+    const delays: number[] = [];
+    for (const attempt of [1, 2, 3, 6, 7]) {
+      const activity = fakeActivity({ attempt });
+      const wait = track(
+        activity.run(() =>
+          evictableWait(() => false, {
+            ttlMs: 10,
+            retryDelayMs: 500,
+            maxRetryDelayMs: 20_000,
+            capacityEviction: false,
+          }),
+        ),
+      );
+      await elapse(10);
+      delays.push(failureOf(wait.error()).nextRetryDelay as number);
+    }
+    expect(delays).toEqual([500, 1000, 2000, 16_000, 20_000]);
+  });
+
+  it("evictableWait() turns the Worker's WORKER_SHUTDOWN cancellation into a shutdown eviction", async () => {
+    const activity = fakeActivity();
+    const wait = track(activity.run(() => evictableWait(() => false, { capacityEviction: false })));
+    await elapse(3000);
+    activity.cancel('WORKER_SHUTDOWN', { workerShutdown: true });
+    await elapse(0);
+    const failure = failureOf(wait.error());
+    expect(failure.type).toBe('SlotwiseEvicted');
+    expect(failure.details).toEqual([{ reason: 'shutdown', waitedMs: 3000 }]);
+    expect(events.map((e) => e.reason)).toEqual(['shutdown']);
+  });
+
+  it('evictableWait() rejects with the CancelledFailure on any other cancellation, and counts no eviction', async () => {
+    const activity = fakeActivity();
+    const wait = track(activity.run(() => evictableWait(() => false)));
+    await elapse(100);
+    activity.cancel('CANCELLED', { cancelRequested: true });
+    await elapse(0);
+    expect(wait.error()).toBeInstanceOf(CancelledFailure);
+    expect((wait.error() as Error).message).toBe('CANCELLED');
+    expect(events).toEqual([]);
+    expect(evictionStats().waiting).toBe(0);
+  });
+
+  it('evictableWait() rejects with the error check throws, sync or async', async () => {
+    const activity = fakeActivity();
+    let calls = 0;
+    const wait = track(
+      activity.run(() =>
+        evictableWait(() => {
+          if (++calls === 3) throw new Error('lost the job');
+          return false;
+        }),
+      ),
+    );
+    await elapse(2000);
+    expect((wait.error() as Error).message).toBe('lost the job');
+    const asyncWait = activity.run(() => evictableWait(() => Promise.reject(new RangeError('no'))));
+    await expect(asyncWait).rejects.toThrow(RangeError);
+    expect(evictionStats().waiting).toBe(0);
+    expect(events).toEqual([]);
+  });
+
+  it('evictableWait() validates its options and names the one that is wrong', async () => {
+    const activity = fakeActivity();
+    const attempt = (options: unknown) =>
+      activity.run(() => evictableWait(() => true, options as Parameters<typeof evictableWait>[1]));
+    await expect(attempt({ pollIntervalMs: 0 })).rejects.toThrow(
+      'evictableWait: expected `pollIntervalMs` to be a number of milliseconds in [1, 2147483647], got `0` (number).',
+    );
+    await expect(attempt({ ttlMs: -5 })).rejects.toThrow(
+      'evictableWait: expected `ttlMs` to be a number of milliseconds in [1, 2147483647] or Infinity, got `-5` (number).',
+    );
+    await expect(attempt({ priority: '1' })).rejects.toThrow(
+      'evictableWait: expected `priority` to be a finite number (lower values are evicted first), got `"1"` (string).',
+    );
+    await expect(attempt({ capacityEviction: 'yes' })).rejects.toThrow(
+      'evictableWait: expected `capacityEviction` to be a boolean, got `"yes"` (string).',
+    );
+    await expect(attempt({ retryDelayMs: 5000, maxRetryDelayMs: 1000 })).rejects.toThrow(
+      'evictableWait: expected `maxRetryDelayMs` (1000) to be at least `retryDelayMs` (5000).',
+    );
+    await expect(attempt({ ttl: 5 })).rejects.toThrow(
+      'evictableWait: unknown option `ttl`. Did you mean `ttlMs`?',
+    );
+    await expect(activity.run(() => evictableWait('ready' as never))).rejects.toThrow(
+      'evictableWait: expected `check` to be a function, got `"ready"` (string).',
+    );
+    await expect(evictableWait(() => true)).rejects.toThrow(
+      'evictableWait() must be called inside a Temporal activity',
+    );
+    expect(evictionStats().waiting).toBe(0);
+  });
+});
+
+describe('evictableWait() capacity eviction', () => {
+  it('evictableWait() evicts the lowest-priority wait when a reservation waits and the backlog has a task', async () => {
+    const supplier = new FixedSlotSupplier({ slots: 2 });
+    const high = pairedActivity(supplier);
+    const low = pairedActivity(supplier);
+    const highWait = track(high.run(() => evictableWait(() => false, { priority: 5 })));
+    await elapse(100);
+    const lowWait = track(low.run(() => evictableWait(() => false, { priority: 1 })));
+    const reservation = track(supplier.reserveSlot(reserveCtx(queue), new AbortController().signal));
+    // A poller waits, but nothing is queued: no eviction.
+    await elapse(1000);
+    expect(lowWait.settled()).toBe(false);
+    expect(supplier.snapshot()).toMatchObject({ issued: 2, waiting: 1 });
+    // New work arrives: the next check (every 250 ms) evicts the priority-1 wait and frees its slot.
+    backlog = 1;
+    await elapse(250);
+    expect(failureOf(lowWait.error()).details).toEqual([{ reason: 'capacity', waitedMs: 1150 }]);
+    expect(reservation.settled()).toBe(true);
+    expect(highWait.settled()).toBe(false);
+    expect(supplier.snapshot()).toMatchObject({ issued: 2, used: 1, waiting: 0 });
+    expect(events.map((e) => [e.reason, e.priority, e.supplier])).toEqual([['capacity', 1, supplier.name]]);
+  });
+
+  it('evictableWait() evicts the longest-waiting of equal priorities, one per waiting reservation', async () => {
+    const supplier = new FixedSlotSupplier({ slots: 3 });
+    const [a, b, c] = [pairedActivity(supplier), pairedActivity(supplier), pairedActivity(supplier)];
+    const waitB = track(b.run(() => evictableWait(() => false)));
+    await elapse(10);
+    const waitA = track(a.run(() => evictableWait(() => false)));
+    await elapse(10);
+    const waitC = track(c.run(() => evictableWait(() => false)));
+    track(supplier.reserveSlot(reserveCtx(queue), new AbortController().signal));
+    backlog = 5; // more tasks than waiting reservations: still one eviction per reservation
+    await elapse(250);
+    expect([waitA, waitB, waitC].map((w) => w.settled())).toEqual([false, true, false]);
+    expect(events.map((e) => e.activityType)).toEqual([b.activityType]);
+  });
+
+  it('evictableWait() with capacityEviction false holds its slot while new work waits', async () => {
+    const supplier = new FixedSlotSupplier({ slots: 1 });
+    const holder = pairedActivity(supplier);
+    let done = false;
+    const wait = track(holder.run(() => evictableWait(() => done && 'ok', { capacityEviction: false })));
+    const reservation = track(supplier.reserveSlot(reserveCtx(queue), new AbortController().signal));
+    backlog = 3;
+    await elapse(5000);
+    expect(wait.settled()).toBe(false);
+    expect(reservation.settled()).toBe(false);
+    done = true;
+    await elapse(1000);
+    expect(wait.value()).toBe('ok');
+    expect(events).toEqual([]);
+  });
+
+  it('evictableWait() does not let the retry of an evicted wait evict a wait of equal or higher priority', async () => {
+    const supplier = new FixedSlotSupplier({ slots: 2 });
+    const keeper = pairedActivity(supplier);
+    const evicted = pairedActivity(supplier);
+    const pending = evictionRegistry.pendingResumes();
+    track(keeper.run(() => evictableWait(() => false, { priority: 5 })));
+    const lowWait = track(evicted.run(() => evictableWait(() => false, { priority: 1 })));
+    track(supplier.reserveSlot(reserveCtx(queue), new AbortController().signal));
+    backlog = 1;
+    await elapse(250);
+    expect(isEvictionFailure(lowWait.error())).toBe(true);
+    expect(evictionRegistry.pendingResumes()).toBe(pending + 1);
+    // The freed slot's poller took the new task; another poller waits.
+    backlog = 0;
+    track(supplier.reserveSlot(reserveCtx(queue), new AbortController().signal));
+    await elapse(1000);
+    // The 1 s retry delay is over: the evicted wait's retry is in the backlog. It is not new work for
+    // the priority-5 wait, so it waits for a free slot.
+    backlog = 1;
+    await elapse(5000);
+    expect(events.map((e) => e.priority)).toEqual([1]);
+    // One more task on top of the retry is new work.
+    backlog = 2;
+    await elapse(250);
+    expect(events.map((e) => e.priority)).toEqual([1, 5]);
+  });
+
+  it('evictableWait() counts the backlog as new work again once an evicted wait stayed out of it for 5 s', async () => {
+    const supplier = new FixedSlotSupplier({ slots: 2 });
+    const keeper = pairedActivity(supplier);
+    const other = pairedActivity(supplier);
+    track(keeper.run(() => evictableWait(() => false, { priority: 5 })));
+    track(other.run(() => evictableWait(() => false, { priority: 1 })));
+    track(supplier.reserveSlot(reserveCtx(queue), new AbortController().signal));
+    backlog = 1;
+    await elapse(250); // evicts the priority-1 wait; its retry is due 1 s later
+    backlog = 0; // ... and never shows up here (another Worker ran it)
+    track(supplier.reserveSlot(reserveCtx(queue), new AbortController().signal));
+    await elapse(1000 + 5000);
+    backlog = 1; // so this task is new work, not that retry
+    await elapse(250);
+    expect(events.map((e) => e.priority)).toEqual([1, 5]);
+  });
+
+  it('evictableWait() forgets an evicted wait once its retry registers again', async () => {
+    const supplier = new FixedSlotSupplier({ slots: 1 });
+    const pending = evictionRegistry.pendingResumes();
+    const first = pairedActivity(supplier, { activityType: 'resumeMe' });
+    const wait = track(first.run(() => evictableWait(() => false, { ttlMs: 100 })));
+    await elapse(100);
+    expect(isEvictionFailure(wait.error())).toBe(true);
+    expect(evictionRegistry.pendingResumes()).toBe(pending + 1);
+    const retry = fakeActivity({ attempt: 2, activityType: 'resumeMe' });
+    // Same workflow run and activity id as the evicted attempt.
+    Object.assign(retry.context.info, {
+      activityId: first.context.info.activityId,
+      workflowExecution: first.context.info.workflowExecution,
+    });
+    const resumed = track(retry.run(() => evictableWait(() => 'done')));
+    await elapse(0);
+    expect(resumed.value()).toBe('done');
+    expect(evictionRegistry.pendingResumes()).toBe(pending);
+  });
+
+  it('evictableWait() in local activities counts waiting local-activity reservations as new work', async () => {
+    const supplier = new FixedSlotSupplier({ slots: 1 });
+    const local = fakeActivity({ isLocal: true });
+    slotwiseActivityInterceptor(local.context);
+    const permit = supplier.tryReserveSlot(reserveCtx(queue, 'local-activity')) as SlotwisePermit;
+    supplier.markSlotUsed({ permit, slotInfo: { type: 'local-activity', activityType: local.activityType } });
+    const wait = track(local.run(() => evictableWait(() => false)));
+    const reservation = track(
+      supplier.reserveSlot(reserveCtx(queue, 'local-activity'), new AbortController().signal),
+    );
+    evictionRegistry.probe = async () => {
+      throw new Error('local activities have no backlog to read');
+    };
+    await elapse(250);
+    expect(isEvictionFailure(wait.error())).toBe(true);
+    expect(reservation.settled()).toBe(true);
+  });
+
+  it('evictableWait() warns once when the backlog cannot be read, and evicts nothing', async () => {
+    const supplier = new FixedSlotSupplier({ slots: 1 });
+    const holder = pairedActivity(supplier);
+    const wait = track(holder.run(() => evictableWait(() => false)));
+    track(supplier.reserveSlot(reserveCtx(queue), new AbortController().signal));
+    evictionRegistry.probe = async () => {
+      throw new Error('PERMISSION_DENIED');
+    };
+    await elapse(1000);
+    expect(wait.settled()).toBe(false);
+    expect(holder.logger.messages('warn')).toEqual([
+      `slotwise: cannot read the backlog of task queue "${queue}"; capacity eviction waits until it can`,
+    ]);
+  });
+
+  it('evictableWait() warns when the activity slots do not come from a slotwise supplier', async () => {
+    const activity = fakeActivity();
+    slotwiseActivityInterceptor(activity.context); // claimed, but no slotwise supplier serves the queue
+    const wait = track(activity.run(() => evictableWait(() => false, { ttlMs: 50 })));
+    await elapse(50);
+    expect(isEvictionFailure(wait.error())).toBe(true);
+    expect(activity.logger.messages('warn')).toEqual([
+      `slotwise: evictableWait() cannot be evicted for capacity: the activity slots of task queue "${queue}" do not come from a slotwise supplier (TTL and shutdown still evict)`,
+    ]);
+  });
+
+  it('evictableWait() warns when the activity interceptor is missing, and still evicts by TTL', async () => {
+    const activity = fakeActivity();
+    const wait = track(activity.run(() => evictableWait(() => false, { ttlMs: 50 })));
+    await elapse(50);
+    expect(isEvictionFailure(wait.error())).toBe(true);
+    expect(activity.logger.messages('warn')[0]).toMatch(
+      /^slotwise: evictableWait\(\) cannot be evicted for capacity without slotwise's activity interceptor/,
+    );
+  });
+});
+
+describe('pickCapacityVictims()', () => {
+  const waiter = (name: string, priority: number, since: number) =>
+    ({ priority, since, info: { activityId: name } }) as unknown as EvictableWaiter;
+  const names = (victims: EvictableWaiter[]) => victims.map((w) => w.info.activityId);
+  const all = [waiter('a', 2, 0), waiter('b', 1, 30), waiter('c', 1, 10), waiter('d', 3, 0)];
+
+  it('pickCapacityVictims() takes the lowest priority first, then the longest waiting', () => {
+    expect(names(pickCapacityVictims(all, { waiting: 4, backlog: 4, resumePriorities: [] }))).toEqual([
+      'c',
+      'b',
+      'a',
+      'd',
+    ]);
+  });
+
+  it('pickCapacityVictims() evicts one wait per waiting reservation that has a backlog task', () => {
+    expect(names(pickCapacityVictims(all, { waiting: 2, backlog: 9, resumePriorities: [] }))).toEqual([
+      'c',
+      'b',
+    ]);
+    expect(names(pickCapacityVictims(all, { waiting: 9, backlog: 1, resumePriorities: [] }))).toEqual(['c']);
+    expect(pickCapacityVictims(all, { waiting: 3, backlog: 0, resumePriorities: [] })).toEqual([]);
+    expect(pickCapacityVictims(all, { waiting: 0, backlog: 3, resumePriorities: [] })).toEqual([]);
+  });
+
+  it('pickCapacityVictims() lets a resumed wait displace only waits of strictly lower priority', () => {
+    expect(pickCapacityVictims(all, { waiting: 1, backlog: 1, resumePriorities: [1] })).toEqual([]);
+    expect(names(pickCapacityVictims(all, { waiting: 2, backlog: 2, resumePriorities: [2, 1] }))).toEqual([
+      'c',
+    ]);
+    expect(names(pickCapacityVictims(all, { waiting: 3, backlog: 3, resumePriorities: [5, 5] }))).toEqual([
+      'c',
+      'b',
+      'a',
+    ]);
+  });
+});
+
+describe('EvictionRegistry', () => {
+  it('EvictionRegistry.onEviction() keeps calling the other listeners when one throws', () => {
+    const registry = new EvictionRegistry({ now: () => 7 });
+    const logger = recordingLogger();
+    const seen: string[] = [];
+    registry.onEviction(() => {
+      throw new Error('broken listener');
+    });
+    const stop = registry.onEviction((event) => seen.push(event.reason));
+    const waiter: EvictableWaiter = {
+      priority: 0,
+      capacityEviction: false,
+      since: 2,
+      info: {
+        namespace: 'default',
+        taskQueue: 'q',
+        activityType: 't',
+        activityId: '1',
+        workflowId: 'w',
+        attempt: 1,
+        isLocal: false,
+        resumeKey: 'k',
+      },
+      logger,
+      slot: () => undefined,
+      client: () => undefined,
+      evict: () => 250,
+    };
+    registry.add(waiter);
+    expect(registry.evict(waiter, 'ttl')).toBe(true);
+    expect(registry.evict(waiter, 'ttl')).toBe(false);
+    expect(seen).toEqual(['ttl']);
+    expect(logger.messages('warn')).toEqual(['slotwise: an eviction listener threw']);
+    stop();
+    registry.add(waiter);
+    expect(registry.evictAll('shutdown')).toBe(1);
+    expect(seen).toEqual(['ttl']);
+    expect(registry.stats()).toEqual({ waiting: 0, evictions: { ttl: 1, capacity: 0, shutdown: 1 } });
+  });
+});
+
+describe('lastCheckpoint()', () => {
+  it("lastCheckpoint() returns the previous attempt's heartbeat details", () => {
+    expect(fakeActivity().run(() => lastCheckpoint())).toBeUndefined();
+    const resumed = fakeActivity({ attempt: 3, heartbeatDetails: { page: 12 } });
+    expect(resumed.run(() => lastCheckpoint<{ page: number }>()?.page)).toBe(12);
+    expect(() => lastCheckpoint()).toThrow('lastCheckpoint() must be called inside a Temporal activity');
+  });
+});
+
+describe('isEvictionFailure()', () => {
+  it('isEvictionFailure() recognises the eviction failure and errors caused by it', () => {
+    const evicted = ApplicationFailure.create({ type: EVICTION_FAILURE_TYPE, message: 'evicted' });
+    expect(isEvictionFailure(evicted)).toBe(true);
+    expect(isEvictionFailure(new Error('activity failed', { cause: evicted }))).toBe(true);
+    expect(isEvictionFailure(ApplicationFailure.create({ type: 'Other' }))).toBe(false);
+    expect(isEvictionFailure('SlotwiseEvicted')).toBe(false);
+  });
+});
+
+describe('evictableRetryPolicy()', () => {
+  it('evictableRetryPolicy() uses the failure type the activities throw', () => {
+    expect(WORKFLOW_EVICTION_FAILURE_TYPE).toBe(EVICTION_FAILURE_TYPE);
+  });
+
+  it('evictableRetryPolicy() keeps evictions retryable and adds attempts for them', () => {
+    expect(evictableRetryPolicy()).toEqual({
+      initialInterval: '1 second',
+      backoffCoefficient: 2,
+      maximumInterval: '1 minute',
+    });
+    expect(
+      evictableRetryPolicy({
+        maximumAttempts: 3,
+        initialInterval: '5s',
+        nonRetryableErrorTypes: ['BadInput', 'SlotwiseEvicted'],
+      }),
+    ).toEqual({
+      initialInterval: '5s',
+      backoffCoefficient: 2,
+      maximumInterval: '1 minute',
+      maximumAttempts: 103,
+      nonRetryableErrorTypes: ['BadInput'],
+    });
+    expect(evictableRetryPolicy({ maximumAttempts: 0 }, 5).maximumAttempts).toBe(0);
+    expect(evictableRetryPolicy({ maximumAttempts: 1 }, 5).maximumAttempts).toBe(6);
+    expect(() => evictableRetryPolicy({}, -1)).toThrow(
+      'evictableRetryPolicy: expected `evictionAttempts` to be an integer >= 0, got `-1`.',
+    );
+  });
+});

@@ -1,0 +1,295 @@
+import { Context } from '@temporalio/activity';
+import type { WorkflowHandle } from '@temporalio/client';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { evictableWait, lastCheckpoint } from '../../src/activities/evictable-wait.js';
+import { type EvictionEvent, evictionStats, onEviction } from '../../src/activities/eviction-registry.js';
+import { slotwiseActivityInterceptor } from '../../src/activities/slot-interceptor.js';
+import { FixedSlotSupplier } from '../../src/suppliers/fixed-slot-supplier.js';
+import { createWorker, testClient, tunerWith, uniqueQueue } from './helpers.js';
+
+/** The external conditions the waiting activities check, by name. */
+const flags = new Map<string, boolean>();
+/** What each activity attempt saw when it started. */
+let attempts: Array<{ name: string; attempt: number; checkpoint: unknown }>;
+/** Names of activities that did their (non-idempotent) preparation. */
+let preparations: string[];
+/** When each `quick` activity started, by name (performance.now()). */
+let quickStarted: Map<string, number>;
+/** When each `waitForFlag` activity's wait ended, by name (performance.now()). */
+let waitEnded: Map<string, number>;
+let events: Array<EvictionEvent & { at: number }>;
+let stopListening: () => void;
+
+interface WaitInput {
+  name: string;
+  priority?: number;
+  capacityEviction?: boolean;
+  ttlMs?: number;
+  retryDelayMs?: number;
+}
+
+const activities = {
+  /** Prepares once (skipped on resume by checkpoint), then waits for its flag. */
+  async waitForFlag(input: WaitInput): Promise<string> {
+    const { attempt } = Context.current().info;
+    const checkpoint = lastCheckpoint<{ prepared: string }>();
+    attempts.push({ name: input.name, attempt, checkpoint: checkpoint ?? null });
+    let prepared = checkpoint?.prepared;
+    if (prepared === undefined) {
+      preparations.push(input.name);
+      prepared = `prepared in attempt ${attempt}`;
+    }
+    const result = await evictableWait(() => flags.get(input.name) === true && `${input.name}: ${prepared}`, {
+      pollIntervalMs: 100,
+      checkpoint: { prepared },
+      priority: input.priority ?? 0,
+      capacityEviction: input.capacityEviction ?? true,
+      ...(input.ttlMs ? { ttlMs: input.ttlMs } : {}),
+      retryDelayMs: input.retryDelayMs ?? 500,
+    });
+    waitEnded.set(input.name, performance.now());
+    return result;
+  },
+  async quick(name: string): Promise<string> {
+    quickStarted.set(name, performance.now());
+    return name;
+  },
+};
+
+async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The activity attempts the workflow's history shows: one scheduled call, and the started attempt. */
+async function historyOf(handle: WorkflowHandle) {
+  const history = await handle.fetchHistory();
+  const events = history.events ?? [];
+  const started = events.find(
+    (e) => e.activityTaskStartedEventAttributes,
+  )?.activityTaskStartedEventAttributes;
+  return {
+    scheduled: events.filter((e) => e.activityTaskScheduledEventAttributes).length,
+    completed: events.filter((e) => e.activityTaskCompletedEventAttributes).length,
+    failed: events.filter((e) => e.activityTaskFailedEventAttributes).length,
+    startedAttempt: started?.attempt,
+    lastFailureType: started?.lastFailure?.applicationFailureInfo?.type,
+  };
+}
+
+beforeEach(() => {
+  flags.clear();
+  attempts = [];
+  preparations = [];
+  quickStarted = new Map();
+  waitEnded = new Map();
+  events = [];
+  stopListening = onEviction((event) => events.push({ ...event, at: performance.now() }));
+});
+
+afterEach(() => stopListening());
+
+describe('evictableWait() on a real Worker', () => {
+  it('evictableWait() evicts the lower-priority waiter for new work, which later resumes from its checkpoint', async () => {
+    const client = await testClient();
+    const taskQueue = uniqueQueue('evict-capacity');
+    const supplier = new FixedSlotSupplier({ slots: 2 });
+    const worker = await createWorker({
+      taskQueue,
+      tuner: tunerWith({ activityTaskSlotSupplier: supplier }),
+      interceptors: { activity: [slotwiseActivityInterceptor] },
+      activities,
+    });
+    const start = (id: string, activity: string, args: unknown[]) =>
+      client.workflow.start('evictableCallWorkflow', {
+        taskQueue,
+        workflowId: `${taskQueue}-${id}`,
+        args: [{ activity, args }],
+      });
+    await worker.runUntil(async () => {
+      const high = await start('high', 'waitForFlag', [{ name: 'high', priority: 5 }]);
+      await until(() => evictionStats().waiting === 1, 'the first waits');
+      const low = await start('low', 'waitForFlag', [{ name: 'low', priority: 1 }]);
+      await until(
+        () => evictionStats().waiting === 2 && supplier.snapshot().waiting > 0,
+        'both wait, slots full',
+      );
+      await sleep(500); // pollers wait on the full supplier: not new work, nothing is evicted
+      expect(events).toEqual([]);
+
+      const newWorkAt = performance.now();
+      const newWork = await start('new', 'quick', ['new']);
+      expect(await newWork.result()).toBe('new');
+      expect(events.map((e) => [e.reason, e.workflowId, e.attempt, e.priority, e.supplier])).toEqual([
+        ['capacity', low.workflowId, 1, 1, supplier.name],
+      ]);
+      const evictionLatencyMs = events[0]!.at - newWorkAt;
+      console.log(`eviction latency: ${evictionLatencyMs.toFixed(0)} ms after the new workflow was started`);
+      expect(evictionLatencyMs).toBeLessThan(2000);
+      expect(quickStarted.get('new')!).toBeGreaterThan(events[0]!.at);
+
+      flags.set('high', true);
+      flags.set('low', true);
+      expect(await high.result()).toBe('high: prepared in attempt 1');
+      expect(await low.result()).toBe('low: prepared in attempt 1');
+      expect(attempts).toEqual([
+        { name: 'high', attempt: 1, checkpoint: null },
+        { name: 'low', attempt: 1, checkpoint: null },
+        { name: 'low', attempt: 2, checkpoint: { prepared: 'prepared in attempt 1' } },
+      ]);
+      expect(preparations).toEqual(['high', 'low']);
+      expect(await historyOf(low)).toEqual({
+        scheduled: 1,
+        completed: 1,
+        failed: 0,
+        startedAttempt: 2,
+        lastFailureType: 'SlotwiseEvicted',
+      });
+      expect((await historyOf(high)).startedAttempt).toBe(1);
+      expect(events).toHaveLength(1);
+    });
+    expect(supplier.snapshot()).toMatchObject({ issued: 0, used: 0, waiting: 0, errors: 0 });
+  });
+
+  it('evictableWait() gives the slot back after its TTL, and the retry resumes from the checkpoint', async () => {
+    const client = await testClient();
+    const taskQueue = uniqueQueue('evict-ttl');
+    const supplier = new FixedSlotSupplier({ slots: 1 });
+    const worker = await createWorker({
+      taskQueue,
+      tuner: tunerWith({ activityTaskSlotSupplier: supplier }),
+      interceptors: { activity: [slotwiseActivityInterceptor] },
+      activities,
+    });
+    await worker.runUntil(async () => {
+      const waiter = await client.workflow.start('evictableCallWorkflow', {
+        taskQueue,
+        workflowId: `${taskQueue}-waiter`,
+        args: [
+          {
+            activity: 'waitForFlag',
+            args: [{ name: 'ttl', ttlMs: 1000, capacityEviction: false, retryDelayMs: 1500 }],
+          },
+        ],
+      });
+      await until(() => evictionStats().waiting === 1, 'the waiter waits');
+      const other = await client.workflow.start('evictableCallWorkflow', {
+        taskQueue,
+        workflowId: `${taskQueue}-other`,
+        args: [{ activity: 'quick', args: ['other'] }],
+      });
+      expect(await other.result()).toBe('other');
+      // The other task could run only once the TTL freed the one slot.
+      expect(events.map((e) => [e.reason, e.workflowId, e.attempt])).toEqual([['ttl', waiter.workflowId, 1]]);
+      expect(events[0]!.waitedMs).toBeGreaterThanOrEqual(1000);
+      expect(quickStarted.get('other')!).toBeGreaterThan(events[0]!.at);
+      flags.set('ttl', true); // before the retry (1.5 s after the eviction): attempt 2 finds it true
+      expect(await waiter.result()).toBe('ttl: prepared in attempt 1');
+      expect(attempts).toEqual([
+        { name: 'ttl', attempt: 1, checkpoint: null },
+        { name: 'ttl', attempt: 2, checkpoint: { prepared: 'prepared in attempt 1' } },
+      ]);
+      expect(await historyOf(waiter)).toMatchObject({ scheduled: 1, startedAttempt: 2 });
+    });
+    expect(supplier.snapshot()).toMatchObject({ issued: 0, used: 0, waiting: 0, errors: 0 });
+  });
+
+  it('evictableWait() with capacityEviction false holds its slot: new work waits until it completes', async () => {
+    const client = await testClient();
+    const taskQueue = uniqueQueue('evict-never');
+    const supplier = new FixedSlotSupplier({ slots: 2 });
+    const worker = await createWorker({
+      taskQueue,
+      tuner: tunerWith({ activityTaskSlotSupplier: supplier }),
+      interceptors: { activity: [slotwiseActivityInterceptor] },
+      activities,
+    });
+    await worker.runUntil(async () => {
+      const handles = await Promise.all(
+        ['first', 'second'].map((name) =>
+          client.workflow.start('evictableCallWorkflow', {
+            taskQueue,
+            workflowId: `${taskQueue}-${name}`,
+            args: [{ activity: 'waitForFlag', args: [{ name, capacityEviction: false }] }],
+          }),
+        ),
+      );
+      await until(() => evictionStats().waiting === 2, 'both wait');
+      const newWork = await client.workflow.start('evictableCallWorkflow', {
+        taskQueue,
+        workflowId: `${taskQueue}-new`,
+        args: [{ activity: 'quick', args: ['new'] }],
+      });
+      await sleep(2500); // longer than a capacity eviction takes
+      expect(quickStarted.has('new')).toBe(false);
+      expect(supplier.snapshot()).toMatchObject({ issued: 2, used: 2 });
+      flags.set('first', true);
+      expect(await handles[0]!.result()).toBe('first: prepared in attempt 1');
+      expect(await newWork.result()).toBe('new');
+      expect(quickStarted.get('new')!).toBeGreaterThan(waitEnded.get('first')!);
+      flags.set('second', true);
+      expect(await handles[1]!.result()).toBe('second: prepared in attempt 1');
+    });
+    expect(events).toEqual([]);
+    expect(attempts.map((a) => [a.name, a.attempt]).sort()).toEqual([
+      ['first', 1],
+      ['second', 1],
+    ]);
+    expect(supplier.snapshot()).toMatchObject({ issued: 0, used: 0, waiting: 0, errors: 0 });
+  });
+
+  it('evictableWait() evicts every waiting activity when the Worker shuts down; another Worker resumes them', async () => {
+    const client = await testClient();
+    const taskQueue = uniqueQueue('evict-shutdown');
+    const tuner = () => tunerWith({ activityTaskSlotSupplier: new FixedSlotSupplier({ slots: 2 }) });
+    const first = await createWorker({
+      taskQueue,
+      tuner: tuner(),
+      interceptors: { activity: [slotwiseActivityInterceptor] },
+      activities,
+      shutdownGraceTime: '300ms',
+    });
+    const running = first.run();
+    const handles = await Promise.all(
+      [
+        { name: 'evictable', capacityEviction: true },
+        { name: 'holder', capacityEviction: false },
+      ].map((input) =>
+        client.workflow.start('evictableCallWorkflow', {
+          taskQueue,
+          workflowId: `${taskQueue}-${input.name}`,
+          args: [{ activity: 'waitForFlag', args: [input] }],
+        }),
+      ),
+    );
+    await until(() => evictionStats().waiting === 2, 'both wait');
+    const shutdownAt = performance.now();
+    first.shutdown();
+    await running;
+    // The Worker cancels its activities with WORKER_SHUTDOWN once the 300 ms grace time is over.
+    expect(events.map((e) => e.reason)).toEqual(['shutdown', 'shutdown']);
+    expect(events.map((e) => e.workflowId).sort()).toEqual(handles.map((h) => h.workflowId).sort());
+    expect(events.every((e) => e.at - shutdownAt >= 300)).toBe(true);
+
+    flags.set('evictable', true);
+    flags.set('holder', true);
+    const second = await createWorker({
+      taskQueue,
+      tuner: tuner(),
+      interceptors: { activity: [slotwiseActivityInterceptor] },
+      activities,
+    });
+    const results = await second.runUntil(Promise.all(handles.map((h) => h.result())));
+    expect(results).toEqual(['evictable: prepared in attempt 1', 'holder: prepared in attempt 1']);
+    expect(preparations.sort()).toEqual(['evictable', 'holder']);
+    expect(attempts.filter((a) => a.attempt === 2).map((a) => a.checkpoint)).toEqual([
+      { prepared: 'prepared in attempt 1' },
+      { prepared: 'prepared in attempt 1' },
+    ]);
+  });
+});
