@@ -45,6 +45,7 @@ export const METRIC_NAMES = {
   reservationsTotal: 'slotwise_reservations_total',
   reservationWaitSeconds: 'slotwise_reservation_wait_seconds',
   releasesTotal: 'slotwise_releases_total',
+  evictionsTotal: 'slotwise_evictions_total',
   permitHoldSeconds: 'slotwise_permit_hold_seconds',
   supplierErrorsTotal: 'slotwise_supplier_errors_total',
   cpuUtilizationRatio: 'slotwise_cpu_utilization_ratio',
@@ -167,6 +168,13 @@ export const METRIC_DEFINITIONS: readonly MetricDefinition[] = [
     'counter',
     'events',
     'Permits released by reason: normal (ran a task), unused (poll ended without a task), manual (released early by the task), reclaimed (granted after core aborted the reservation).',
+    ['reason'],
+  ),
+  define(
+    'evictionsTotal',
+    'counter',
+    'events',
+    'Waiting activities evicted from their slot by evictableWait(), by reason: ttl, capacity, shutdown.',
     ['reason'],
   ),
   define(

@@ -1,6 +1,7 @@
 import type { Logger } from '@temporalio/common';
 import { DefaultLogger, type SlotInfo } from '@temporalio/worker';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { onEviction } from '../activities/eviction-registry.js';
 import { SlotwiseOptionsError } from '../errors.js';
 import {
   checkKnownKeys,
@@ -328,7 +329,16 @@ export class SlotwiseMetrics {
       unsubscribe: () => {},
     };
     this.#tracked.set(name, tracked);
-    tracked.unsubscribe = supplier.subscribe((event) => this.#onEvent(tracked, event));
+    const stopEvents = supplier.subscribe((event) => this.#onEvent(tracked, event));
+    const stopEvictions = onEviction((event) => {
+      if (event.supplier !== tracked.name) return;
+      const labels = this.#groupLabels(tracked, 'activity', event.taskQueue);
+      this.#counter('evictionsTotal').inc({ ...labels, reason: event.reason });
+    });
+    tracked.unsubscribe = () => {
+      stopEvents();
+      stopEvictions();
+    };
     return () => this.#untrack(tracked);
   }
 

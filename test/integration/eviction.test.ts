@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { evictableWait, lastCheckpoint } from '../../src/activities/evictable-wait.js';
 import { type EvictionEvent, evictionStats, onEviction } from '../../src/activities/eviction-registry.js';
 import { slotwiseActivityInterceptor } from '../../src/activities/slot-interceptor.js';
+import { SlotwiseMetrics } from '../../src/metrics/supplier-metrics.js';
 import { FixedSlotSupplier } from '../../src/suppliers/fixed-slot-supplier.js';
 import { createWorker, testClient, tunerWith, uniqueQueue } from './helpers.js';
 
@@ -99,6 +100,8 @@ describe('evictableWait() on a real Worker', () => {
     const client = await testClient();
     const taskQueue = uniqueQueue('evict-capacity');
     const supplier = new FixedSlotSupplier({ slots: 2 });
+    const metrics = new SlotwiseMetrics();
+    metrics.track(supplier, { taskQueue });
     const worker = await createWorker({
       taskQueue,
       tuner: tunerWith({ activityTaskSlotSupplier: supplier }),
@@ -131,6 +134,10 @@ describe('evictableWait() on a real Worker', () => {
       const evictionLatencyMs = events[0]!.at - newWorkAt;
       console.log(`eviction latency: ${evictionLatencyMs.toFixed(0)} ms after the new workflow was started`);
       expect(evictionLatencyMs).toBeLessThan(2000);
+      const evictions = await metrics.registry.getSingleMetric('slotwise_evictions_total')!.get();
+      expect(evictions.values.map((v) => [v.labels.reason, v.labels.supplier, v.value])).toEqual([
+        ['capacity', supplier.name, 1],
+      ]);
       expect(quickStarted.get('new')!).toBeGreaterThan(events[0]!.at);
 
       flags.set('high', true);
