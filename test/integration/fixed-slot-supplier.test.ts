@@ -50,12 +50,26 @@ describe('FixedSlotSupplier in a real Worker', () => {
         tuner: tunerWith({ activityTaskSlotSupplier: supplier, workflowTaskSlotSupplier: workflowSupplier }),
         activities: { simulatedWork: ({ ms }: { ms: number }) => sleep(ms).then(() => 0) },
       });
+      // A stalled cycle fails with the counts that explain it (a leaked permit starves the next one).
+      let stalled: NodeJS.Timeout | undefined;
       await worker.runUntil(
-        client.workflow.execute('fanOutWorkflow', {
-          taskQueue,
-          workflowId: taskQueue,
-          args: [{ tasks: 3, workMs: 20 }],
-        }),
+        Promise.race([
+          client.workflow.execute('fanOutWorkflow', {
+            taskQueue,
+            workflowId: taskQueue,
+            args: [{ tasks: 3, workMs: 20 }],
+          }),
+          new Promise((_, reject) => {
+            stalled = setTimeout(() => {
+              const counts = [supplier, workflowSupplier].map((s) => JSON.stringify(s.snapshot()));
+              reject(
+                new Error(
+                  `cycle ${cycle} stalled for 30 s; after earlier cycles ${JSON.stringify(after)}; now ${counts.join(' ')}`,
+                ),
+              );
+            }, 30_000);
+          }),
+        ]).finally(() => clearTimeout(stalled)),
       );
       for (const s of [supplier, workflowSupplier]) {
         const { issued, waiting, used } = s.snapshot();
