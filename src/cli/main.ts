@@ -1,12 +1,22 @@
 import { type CliIo, processIo, UsageError } from './cli-io.js';
 import { cancelCommand } from './commands/cancel.js';
 import { demoCommand } from './commands/demo.js';
+import { doctorCommand } from './commands/doctor.js';
+import { validateCommand } from './commands/validate.js';
 import { workerCommand } from './commands/worker.js';
 
 const COMMANDS: Record<string, { summary: string; run: (argv: string[], io: CliIo) => Promise<number> }> = {
   worker: {
     summary: 'run a Worker with slotwise suppliers (embedded dev server when no address is given)',
     run: workerCommand,
+  },
+  validate: {
+    summary: 'check a config file and print the effective limits, or every error',
+    run: validateCommand,
+  },
+  doctor: {
+    summary: 'what slotwise sees here: cgroups, cores, memory, GPUs, Temporal CLI and server',
+    run: doctorCommand,
   },
   demo: { summary: 'a short workload that makes slots fill and drain, with a live page', run: demoCommand },
   cancel: {

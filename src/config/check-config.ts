@@ -1,0 +1,230 @@
+import {
+  type EffectiveConfig,
+  type EffectiveSupplier,
+  effectiveConfig,
+  slotwiseSuppliersOf,
+} from './effective-config.js';
+import { formatValue } from './format-value.js';
+import {
+  CONFIG_SLOT_TYPES,
+  type SlotwiseConfig,
+  type SlotwiseSupplierSpec,
+  type SupplierSpec,
+} from './schema.js';
+
+/** A problem found by {@link checkConfig}, at a path given as segments. */
+export interface CheckIssue {
+  path: (string | number)[];
+  message: string;
+}
+
+const WORKFLOW_NOTE = 'as it serves workflow tasks (core holds a sticky and a non-sticky workflow slot)';
+
+/**
+ * The checks that span several fields of a config that passed the schema: shared suppliers exist,
+ * do not contain themselves and are named by their key; supplier names are distinct; minimum <=
+ * maximum; hysteresis below the target; and Temporal's constraints: at least 2 workflow slots, and
+ * one set of targets for every `temporal-resource-based` supplier (core runs one controller per
+ * Worker). Returns every problem; the effective config when there is none.
+ *
+ * @example
+ * ```ts
+ * import { checkConfig } from 'slotwise/internal/config/check-config.js';
+ * checkConfig({ workflow: { supplier: { type: 'fixed', slots: 1 } } }).issues;
+ * // => [{ path: ['workflow', 'supplier', 'slots'], message: 'expected an integer >= 2, as it serves workflow tasks (...), got 1' }]
+ * ```
+ */
+export function checkConfig(config: SlotwiseConfig): {
+  issues: CheckIssue[];
+  effective: EffectiveConfig | null;
+} {
+  const issues = checkReferences(config);
+  if (issues.length > 0) return { issues, effective: null };
+  const effective = effectiveConfig(config);
+  checkNames(effective, issues);
+  for (const node of slotwiseSuppliersOf(effective)) {
+    if (node.type === 'cpu' || node.type === 'memory' || node.type === 'gpu') {
+      if (node.maxSlots < node.minSlots) {
+        issues.push({
+          path: [...at(node.path), 'maxSlots'],
+          message: `expected an integer >= minSlots (${node.minSlots}), got ${node.maxSlots}`,
+        });
+      }
+      if (!(node.hysteresis < node.targetUtilization)) {
+        issues.push({
+          path: [...at(node.path), 'hysteresis'],
+          message: `expected a ratio in [0, targetUtilization) = [0, ${node.targetUtilization}), got ${node.hysteresis}`,
+        });
+      }
+    }
+  }
+  let targets: { path: string; cpu: number; memory: number } | undefined;
+  for (const slotType of CONFIG_SLOT_TYPES) {
+    const node = effective[slotType];
+    if (node.type !== 'temporal-resource-based') continue;
+    if (node.maximumSlots < node.minimumSlots) {
+      issues.push({
+        path: [...at(node.path), 'maximumSlots'],
+        message: `expected an integer >= minimumSlots (${node.minimumSlots}), got ${node.maximumSlots}`,
+      });
+    }
+    if (targets === undefined) {
+      targets = { path: node.path, cpu: node.targetCpuUsage, memory: node.targetMemoryUsage };
+      continue;
+    }
+    for (const [key, expected, got] of [
+      ['targetCpuUsage', targets.cpu, node.targetCpuUsage],
+      ['targetMemoryUsage', targets.memory, node.targetMemoryUsage],
+    ] as const) {
+      if (expected !== got) {
+        issues.push({
+          path: [...at(node.path), key],
+          message: `expected ${expected}, the ${key} of ${targets.path} (a Worker runs one resource-based controller, so every temporal-resource-based supplier has the same targets), got ${got}`,
+        });
+      }
+    }
+  }
+  checkWorkflow(effective.workflow, issues);
+  return { issues, effective: issues.length === 0 ? effective : null };
+}
+
+/** Shared suppliers: named by their key, every reference resolves, no composite contains itself. */
+function checkReferences(config: SlotwiseConfig): CheckIssue[] {
+  const issues: CheckIssue[] = [];
+  const specs = config.suppliers ?? {};
+  const names = Object.keys(specs);
+  const checkRef = (name: string, path: (string | number)[]) => {
+    if (specs[name] !== undefined) return true;
+    issues.push({
+      path,
+      message:
+        names.length === 0
+          ? `expected the name of a shared supplier, got ${formatValue(name)}, but there are none: define it under \`suppliers\``
+          : `expected the name of a shared supplier (${names.join(', ')}), got ${formatValue(name)}`,
+    });
+    return false;
+  };
+  const walk = (spec: SupplierSpec, path: (string | number)[]) => {
+    if (typeof spec === 'string') {
+      checkRef(spec, path);
+      return;
+    }
+    if (spec.type !== 'composite') return;
+    const seen = new Map<string, number>();
+    spec.parts.forEach((part, i) => {
+      const partPath = [...path, 'parts', i];
+      if (typeof part === 'string') {
+        const first = seen.get(part);
+        if (first !== undefined) {
+          issues.push({
+            path: partPath,
+            message: `expected each part once, but ${formatValue(part)} is also parts[${first}]`,
+          });
+        }
+        seen.set(part, i);
+      }
+      walk(part, partPath);
+    });
+  };
+  for (const [name, spec] of Object.entries(specs)) {
+    if (spec.name !== undefined) {
+      issues.push({
+        path: ['suppliers', name, 'name'],
+        message: `expected no \`name\`: a shared supplier is named by its key (${formatValue(name)})`,
+      });
+    }
+    walk(spec, ['suppliers', name]);
+  }
+  for (const slotType of CONFIG_SLOT_TYPES) {
+    const section = config[slotType];
+    if (section) walk(section.supplier, [slotType, 'supplier']);
+  }
+  if (issues.length > 0) return issues;
+  // Cycles: a shared composite that contains itself through other shared suppliers.
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (name: string, trail: string[]): void => {
+    if (state.get(name) === 'done') return;
+    state.set(name, 'visiting');
+    const refs = directRefs(specs[name]!);
+    for (const { ref, path } of refs) {
+      if (state.get(ref) === 'visiting') {
+        const cycle = [...trail.slice(trail.indexOf(ref)), name, ref];
+        issues.push({
+          path: ['suppliers', name, ...path],
+          message: `expected a supplier that does not contain itself, got ${formatValue(ref)}: ${cycle.join(' -> ')}`,
+        });
+      } else {
+        visit(ref, [...trail, name]);
+      }
+    }
+    state.set(name, 'done');
+  };
+  for (const name of names) visit(name, []);
+  return issues;
+}
+
+/** The shared names a spec's composite parts name, with their paths relative to the spec. */
+function directRefs(
+  spec: SlotwiseSupplierSpec,
+  path: (string | number)[] = [],
+): { ref: string; path: (string | number)[] }[] {
+  if (spec.type !== 'composite') return [];
+  return spec.parts.flatMap((part, i) =>
+    typeof part === 'string'
+      ? [{ ref: part, path: [...path, 'parts', i] }]
+      : directRefs(part, [...path, 'parts', i]),
+  );
+}
+
+function checkNames(effective: EffectiveConfig, issues: CheckIssue[]): void {
+  const byName = new Map<string, string>();
+  for (const node of slotwiseSuppliersOf(effective)) {
+    const first = byName.get(node.name);
+    if (first === undefined) {
+      byName.set(node.name, node.path);
+      continue;
+    }
+    issues.push({
+      path: node.defaults.includes('name') ? at(node.path) : [...at(node.path), 'name'],
+      message: `expected a distinct name, but ${formatValue(node.name)} is also the name of ${first}: give each supplier its own \`name\``,
+    });
+  }
+}
+
+/** Core needs two workflow slots: every part of the workflow supplier must allow at least 2. */
+function checkWorkflow(node: EffectiveSupplier, issues: CheckIssue[]): void {
+  const low = (key: string, value: number) =>
+    issues.push({
+      path: [...at(node.path), key],
+      message: `expected an integer >= 2, ${WORKFLOW_NOTE}, got ${value}`,
+    });
+  switch (node.type) {
+    case 'fixed':
+      if (node.slots < 2) low('slots', node.slots);
+      break;
+    case 'temporal-fixed-size':
+      if (node.numSlots < 2) low('numSlots', node.numSlots);
+      break;
+    case 'temporal-resource-based':
+      if (node.minimumSlots < 2) low('minimumSlots', node.minimumSlots);
+      if (node.maximumSlots < 2) low('maximumSlots', node.maximumSlots);
+      break;
+    case 'composite':
+      for (const part of node.parts) checkWorkflow(part, issues);
+      break;
+    default:
+      if (node.minSlots < 2) low('minSlots', node.minSlots);
+      if (node.maxSlots < 2) low('maxSlots', node.maxSlots);
+  }
+}
+
+/** Segments of a formatted path (`activity.supplier.parts[0]` -> `['activity', 'supplier', 'parts', 0]`). */
+function at(path: string): (string | number)[] {
+  const segments: (string | number)[] = [];
+  for (const match of path.matchAll(/([^.[\]]+)|\[(\d+)\]|\["((?:[^"\\]|\\.)*)"\]/g)) {
+    if (match[1] !== undefined) segments.push(match[1]);
+    else if (match[2] !== undefined) segments.push(Number(match[2]));
+    else segments.push(JSON.parse(`"${match[3]}"`) as string);
+  }
+  return segments;
+}

@@ -1,0 +1,382 @@
+import type { MemoryScope } from '../resources/memory-monitor.js';
+import type { TaskCosts } from '../suppliers/task-cost.js';
+import { formatConfigPath } from './config-path.js';
+import {
+  CONFIG_SLOT_TYPES,
+  type ConfigSlotType,
+  type SlotwiseConfig,
+  type SlotwiseSupplierSpec,
+  type SupplierSpec,
+} from './schema.js';
+
+/** Slots of Temporal's fixed-size supplier for a slot type the config leaves out (the SDK's defaults). */
+export const DEFAULT_TEMPORAL_SLOTS: Readonly<Record<ConfigSlotType, number>> = {
+  workflow: 40,
+  activity: 100,
+  localActivity: 100,
+};
+
+/** Slots of the Nexus supplier: Temporal's fixed-size (custom Nexus suppliers are not supported). */
+export const NEXUS_SLOTS = 100;
+
+/** The default name of the supplier of each slot type. */
+export const DEFAULT_SUPPLIER_NAMES: Readonly<Record<ConfigSlotType, string>> = {
+  workflow: 'workflow',
+  activity: 'activity',
+  localActivity: 'local-activity',
+};
+
+interface EffectiveBase {
+  /** Where it is defined: `activity.supplier`, `suppliers.gpuPool`, `activity.supplier.parts[1]`. */
+  path: string;
+  /** The settings that were not written and took their default. */
+  defaults: readonly string[];
+}
+
+/** A FixedSlotSupplier, as it will be built. */
+export interface EffectiveFixedSupplier extends EffectiveBase {
+  type: 'fixed';
+  name: string;
+  /** Defined under `suppliers` (one instance for every slot type and composite naming it). */
+  shared: boolean;
+  slots: number;
+}
+
+/** A CpuSlotSupplier, MemorySlotSupplier or GpuSlotSupplier, as it will be built. */
+export interface EffectiveResourceSupplier extends EffectiveBase {
+  type: 'cpu' | 'memory' | 'gpu';
+  name: string;
+  shared: boolean;
+  minSlots: number;
+  maxSlots: number;
+  targetUtilization: number;
+  hysteresis: number;
+  rampThrottleMs: number;
+  settleMs: number;
+  /** Permits per device (GPU suppliers), else `null`. */
+  slotsPerDevice: number | null;
+  /** Declared task costs (sizes in bytes). */
+  costs: TaskCosts;
+  /** Where the costs come from (`activity.costs`, `...supplier.costs`), `null` for none. */
+  costsPath: string | null;
+}
+
+/** A CompositeSlotSupplier, as it will be built. */
+export interface EffectiveCompositeSupplier extends EffectiveBase {
+  type: 'composite';
+  name: string;
+  shared: boolean;
+  /** The parts; a shared part is the very object in {@link EffectiveConfig.shared}. */
+  parts: readonly EffectiveSlotwiseSupplier[];
+}
+
+/** One of slotwise's suppliers. */
+export type EffectiveSlotwiseSupplier =
+  | EffectiveFixedSupplier
+  | EffectiveResourceSupplier
+  | EffectiveCompositeSupplier;
+
+/** Temporal's `{ type: 'fixed-size', numSlots }`. */
+export interface EffectiveTemporalFixedSize extends EffectiveBase {
+  type: 'temporal-fixed-size';
+  numSlots: number;
+}
+
+/** Temporal's `{ type: 'resource-based', ... }`. */
+export interface EffectiveTemporalResourceBased extends EffectiveBase {
+  type: 'temporal-resource-based';
+  targetCpuUsage: number;
+  targetMemoryUsage: number;
+  minimumSlots: number;
+  maximumSlots: number;
+  rampThrottleMs: number;
+}
+
+/** Any supplier of a slot type, with every default filled in. */
+export type EffectiveSupplier =
+  | EffectiveSlotwiseSupplier
+  | EffectiveTemporalFixedSize
+  | EffectiveTemporalResourceBased;
+
+/** The one sampler of a config, as it will be built. */
+export interface EffectiveSampler {
+  intervalMs: number;
+  gpuIntervalMs: number;
+  /** Whether CPU is sampled (a cpu supplier exists). */
+  cpu: boolean;
+  /** Memory sampling (a memory supplier exists), else `null`. */
+  memory: { scope: MemoryScope; limitBytes: number | null } | null;
+  /** GPU sampling (a gpu supplier exists), else `null`. */
+  gpu: { nvidiaSmi: string } | null;
+  defaults: readonly string[];
+}
+
+/** A config with every default filled in: what {@link buildTuner} builds and `slotwise validate` prints. */
+export interface EffectiveConfig {
+  workflow: EffectiveSupplier;
+  activity: EffectiveSupplier;
+  localActivity: EffectiveSupplier;
+  /** Always Temporal's fixed-size supplier. */
+  nexus: EffectiveTemporalFixedSize;
+  /** Shared suppliers by name, in the order written. */
+  shared: Readonly<Record<string, EffectiveSlotwiseSupplier>>;
+  /** The sampler, or `null` when no cpu, memory or gpu supplier needs one. */
+  sampler: EffectiveSampler | null;
+  metrics: { listen: string | false };
+  temporal: { address: string | null; namespace: string | null; taskQueue: string | null };
+}
+
+interface NodeContext {
+  path: (string | number)[];
+  defaultName: string;
+  shared: boolean;
+  forWorkflow: boolean;
+  costs: { value: TaskCosts; path: string } | null;
+}
+
+/**
+ * Fills in every default of a validated config: supplier names, resource limits (2 minimum slots
+ * for workflow tasks), Temporal's defaults for slot types left out, the sampler each resource
+ * supplier reads. Shared suppliers appear once, referenced from every place that names them.
+ *
+ * @example
+ * ```ts
+ * import { effectiveConfig, parseConfig } from 'slotwise';
+ *
+ * const effective = effectiveConfig(parseConfig({ activity: { supplier: { type: 'memory' } } }));
+ * effective.activity; // => { type: 'memory', name: 'activity', minSlots: 1, maxSlots: 1000, targetUtilization: 0.8, ... }
+ * effective.workflow; // => { type: 'temporal-fixed-size', numSlots: 40, defaults: ['type', 'numSlots'], ... }
+ * ```
+ */
+export function effectiveConfig(config: SlotwiseConfig): EffectiveConfig {
+  const specs = config.suppliers ?? {};
+  const forWorkflow = sharedNamesUnder(config.workflow?.supplier, specs);
+  const shared = new Map<string, EffectiveSlotwiseSupplier>();
+  const resolve = (name: string): EffectiveSlotwiseSupplier => {
+    const done = shared.get(name);
+    if (done) return done;
+    const spec = specs[name];
+    if (spec === undefined)
+      throw new Error(`slotwise config: no shared supplier named ${JSON.stringify(name)}`);
+    const node = slotwiseNode(
+      spec,
+      {
+        path: ['suppliers', name],
+        defaultName: name,
+        shared: true,
+        forWorkflow: forWorkflow.has(name),
+        costs: null,
+      },
+      resolve,
+    );
+    shared.set(name, node);
+    return node;
+  };
+  for (const name of Object.keys(specs)) resolve(name);
+
+  const slotTypes = {} as Record<ConfigSlotType, EffectiveSupplier>;
+  for (const slotType of CONFIG_SLOT_TYPES) {
+    const section = config[slotType];
+    const path = formatConfigPath([slotType, 'supplier']);
+    if (section === undefined) {
+      slotTypes[slotType] = {
+        type: 'temporal-fixed-size',
+        path,
+        numSlots: DEFAULT_TEMPORAL_SLOTS[slotType],
+        defaults: ['type', 'numSlots'],
+      };
+      continue;
+    }
+    const spec: SupplierSpec = section.supplier;
+    if (typeof spec === 'string') {
+      slotTypes[slotType] = resolve(spec);
+    } else if (spec.type === 'temporal-fixed-size') {
+      slotTypes[slotType] = { type: spec.type, path, numSlots: spec.numSlots, defaults: [] };
+    } else if (spec.type === 'temporal-resource-based') {
+      const workflow = slotType === 'workflow';
+      const defaults: string[] = [];
+      const pick = <T>(key: string, value: T | undefined, fallback: T): T => {
+        if (value !== undefined) return value;
+        defaults.push(key);
+        return fallback;
+      };
+      slotTypes[slotType] = {
+        type: spec.type,
+        path,
+        targetCpuUsage: spec.targetCpuUsage,
+        targetMemoryUsage: spec.targetMemoryUsage,
+        minimumSlots: pick('minimumSlots', spec.minimumSlots, workflow ? 2 : 1),
+        maximumSlots: pick('maximumSlots', spec.maximumSlots, workflow ? 1000 : 2000),
+        rampThrottleMs: pick('rampThrottleMs', spec.rampThrottleMs, workflow ? 10 : 50),
+        defaults,
+      };
+    } else {
+      slotTypes[slotType] = slotwiseNode(
+        spec,
+        {
+          path: [slotType, 'supplier'],
+          defaultName: DEFAULT_SUPPLIER_NAMES[slotType],
+          shared: false,
+          forWorkflow: slotType === 'workflow',
+          costs: section.costs ? { value: section.costs, path: formatConfigPath([slotType, 'costs']) } : null,
+        },
+        resolve,
+      );
+    }
+  }
+
+  const all = [...Object.values(slotTypes), ...shared.values()];
+  const uses = (type: string) => all.some((node) => containsType(node, type));
+  const sampler = config.sampler ?? {};
+  const samplerDefaults: string[] = [];
+  const pick = <T>(key: string, value: T | undefined, fallback: T): T => {
+    if (value !== undefined) return value;
+    samplerDefaults.push(key);
+    return fallback;
+  };
+  const needed = uses('cpu') || uses('memory') || uses('gpu');
+  return {
+    ...slotTypes,
+    nexus: { type: 'temporal-fixed-size', path: 'nexus', numSlots: NEXUS_SLOTS, defaults: ['numSlots'] },
+    shared: Object.fromEntries(Object.keys(specs).map((name) => [name, shared.get(name)!])),
+    sampler: needed
+      ? {
+          intervalMs: pick('intervalMs', sampler.intervalMs, 100),
+          gpuIntervalMs: pick('gpuIntervalMs', sampler.gpuIntervalMs, 1000),
+          cpu: uses('cpu'),
+          memory: uses('memory')
+            ? {
+                scope: pick('memory.scope', sampler.memory?.scope, 'cgroup'),
+                limitBytes: pick<number | null>('memory.limitBytes', sampler.memory?.limitBytes, null),
+              }
+            : null,
+          gpu: uses('gpu')
+            ? { nvidiaSmi: pick('gpu.nvidiaSmi', sampler.gpu?.nvidiaSmi, 'nvidia-smi') }
+            : null,
+          defaults: samplerDefaults,
+        }
+      : null,
+    metrics: { listen: config.metrics?.listen ?? false },
+    temporal: {
+      address: config.temporal?.address ?? null,
+      namespace: config.temporal?.namespace ?? null,
+      taskQueue: config.temporal?.taskQueue ?? null,
+    },
+  };
+}
+
+/**
+ * Every distinct slotwise supplier of an effective config (shared ones once), parents before
+ * their parts, in the order: workflow, activity, local activity, then shared suppliers.
+ *
+ * @example
+ * ```ts
+ * import { effectiveConfig, parseConfig, slotwiseSuppliersOf } from 'slotwise';
+ * const effective = effectiveConfig(parseConfig({ activity: { supplier: { type: 'fixed', slots: 2 } } }));
+ * slotwiseSuppliersOf(effective).map((s) => s.name); // => ['activity']
+ * ```
+ */
+export function slotwiseSuppliersOf(effective: EffectiveConfig): EffectiveSlotwiseSupplier[] {
+  const seen = new Set<EffectiveSlotwiseSupplier>();
+  const visit = (node: EffectiveSupplier): void => {
+    if (node.type === 'temporal-fixed-size' || node.type === 'temporal-resource-based' || seen.has(node))
+      return;
+    seen.add(node);
+    if (node.type === 'composite') node.parts.forEach(visit);
+  };
+  for (const slotType of CONFIG_SLOT_TYPES) visit(effective[slotType]);
+  for (const node of Object.values(effective.shared)) visit(node);
+  return [...seen];
+}
+
+const RESOURCE_DEFAULTS = {
+  cpu: { minSlots: 1, settleMs: 1500 },
+  memory: { minSlots: 1, settleMs: 1000 },
+  gpu: { minSlots: 0, settleMs: 2000 },
+} as const;
+
+function slotwiseNode(
+  spec: SlotwiseSupplierSpec,
+  context: NodeContext,
+  resolve: (name: string) => EffectiveSlotwiseSupplier,
+): EffectiveSlotwiseSupplier {
+  const path = formatConfigPath(context.path);
+  const name = spec.name ?? context.defaultName;
+  const defaults: string[] = spec.name === undefined ? ['name'] : [];
+  const pick = <T>(key: string, value: T | undefined, fallback: T): T => {
+    if (value !== undefined) return value;
+    defaults.push(key);
+    return fallback;
+  };
+  switch (spec.type) {
+    case 'fixed':
+      return { type: 'fixed', path, name, shared: context.shared, slots: spec.slots, defaults };
+    case 'composite': {
+      const counts = new Map<string, number>();
+      for (const part of spec.parts) {
+        if (typeof part !== 'string') counts.set(part.type, (counts.get(part.type) ?? 0) + 1);
+      }
+      const ordinals = new Map<string, number>();
+      const parts = spec.parts.map((part, i) => {
+        if (typeof part === 'string') return resolve(part);
+        const ordinal = (ordinals.get(part.type) ?? 0) + 1;
+        ordinals.set(part.type, ordinal);
+        const suffix = (counts.get(part.type) ?? 0) > 1 ? `${part.type}-${ordinal}` : part.type;
+        return slotwiseNode(
+          part,
+          {
+            ...context,
+            path: [...context.path, 'parts', i],
+            defaultName: `${name}-${suffix}`,
+            shared: false,
+          },
+          resolve,
+        );
+      });
+      return { type: 'composite', path, name, shared: context.shared, parts, defaults };
+    }
+    default: {
+      const kind = RESOURCE_DEFAULTS[spec.type];
+      const costs = spec.costs
+        ? { value: spec.costs, path: formatConfigPath([...context.path, 'costs']) }
+        : context.costs;
+      return {
+        type: spec.type,
+        path,
+        name,
+        shared: context.shared,
+        minSlots: pick('minSlots', spec.minSlots, context.forWorkflow ? 2 : kind.minSlots),
+        maxSlots: pick('maxSlots', spec.maxSlots, 1000),
+        targetUtilization: pick('targetUtilization', spec.targetUtilization, 0.8),
+        hysteresis: pick('hysteresis', spec.hysteresis, 0.05),
+        rampThrottleMs: pick('rampThrottleMs', spec.rampThrottleMs, 50),
+        settleMs: pick('settleMs', spec.settleMs, kind.settleMs),
+        slotsPerDevice: spec.type === 'gpu' ? pick('slotsPerDevice', spec.slotsPerDevice, 1) : null,
+        costs: costs?.value ?? {},
+        costsPath: costs?.path ?? null,
+        defaults,
+      };
+    }
+  }
+}
+
+/** Names of the shared suppliers a spec uses, directly or through composites and other shared ones. */
+function sharedNamesUnder(
+  spec: SupplierSpec | undefined,
+  specs: Readonly<Record<string, SlotwiseSupplierSpec>>,
+  found = new Set<string>(),
+): Set<string> {
+  if (spec === undefined) return found;
+  if (typeof spec === 'string') {
+    if (found.has(spec)) return found;
+    found.add(spec);
+    return sharedNamesUnder(specs[spec], specs, found);
+  }
+  if (spec.type === 'composite') for (const part of spec.parts) sharedNamesUnder(part, specs, found);
+  return found;
+}
+
+function containsType(node: EffectiveSupplier, type: string): boolean {
+  if (node.type === type) return true;
+  return node.type === 'composite' && node.parts.some((part) => containsType(part, type));
+}

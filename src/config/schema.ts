@@ -1,0 +1,444 @@
+import { z } from 'zod';
+import { BYTE_SIZE_PATTERN, parseByteSize } from './byte-size.js';
+import { formatValue } from './format-value.js';
+
+// The zod schema of a slotwise config file. Every object is strict (an unknown key is an error),
+// every leaf says in words what it expects, and the JSON Schema shipped in `schema/` is generated
+// from it (`scripts/generate-json-schema.ts`). Checks that span several fields (names, references,
+// Temporal's constraints) are in `check-config.ts`.
+
+type ErrorFn = (issue: { input?: unknown }) => string;
+
+/** An error function: "expected <what>, got <value>[. <hint>]", or "..., but it is missing". */
+function expecting(what: string, hint: (input: unknown) => string = () => ''): ErrorFn {
+  return (issue) => {
+    if (issue.input === undefined) return `expected ${what}, but it is missing`;
+    const note = hint(issue.input);
+    return `expected ${what}, got ${formatValue(issue.input)}${note ? `. ${note}` : ''}`;
+  };
+}
+
+const integer = (min: number, what = `an integer >= ${min}`) => {
+  const error = expecting(what);
+  return z.number({ error }).int({ error }).min(min, { error });
+};
+
+const nonNegative = (what: string) => {
+  const error = expecting(what);
+  return z.number({ error }).min(0, { error });
+};
+
+const percentHint = (input: unknown) =>
+  typeof input === 'number' && input > 1 && input <= 100 ? `Did you mean ${input / 100}?` : '';
+
+/** A ratio in (0, 1]; `80` is rejected with "Did you mean 0.8?". */
+const ratio = () => {
+  const error = expecting('a ratio in (0, 1]', percentHint);
+  return z.number({ error }).gt(0, { error }).lte(1, { error });
+};
+
+const milliseconds = () => integer(0, 'a whole number of milliseconds >= 0');
+
+const SIZE_EXPECTED = 'a size: a number of bytes or a string like "512MiB" or "2GiB"';
+
+/** A size: bytes as a number, or a string such as `"512MiB"`, `"2GiB"`, `"100MB"`; parsed to bytes. */
+const byteSize = (() => {
+  const error = expecting(SIZE_EXPECTED);
+  return z
+    .union([z.int({ error }).min(0, { error }), z.string({ error }).regex(BYTE_SIZE_PATTERN, { error })], {
+      error,
+    })
+    .transform((value) => parseByteSize(value) ?? 0)
+    .meta({
+      id: 'byteSize',
+      description:
+        'Bytes: a number, or a string with a unit: B, kB/KB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024), e.g. "512MiB", "1.5 GiB".',
+    });
+})();
+
+const supplierName = () =>
+  z
+    .string({ error: expecting('a name (a string)') })
+    .min(1, { error: expecting('a non-empty name') })
+    .max(100, { error: expecting('a name of at most 100 characters') })
+    .meta({
+      description:
+        'Name of the supplier: put on its permits, log lines and the `supplier` label of its metrics. Distinct across the config. Default: the slot type for the supplier of a slot type ("activity", "local-activity", "workflow"), "<parent>-<type>" for a composite part.',
+    });
+
+/** What one task of a type is expected to use at most. */
+export const taskCostSchema = z
+  .strictObject({
+    cpu: nonNegative('a number of CPU cores >= 0')
+      .optional()
+      .meta({ description: 'CPU cores (1 = one core busy).' }),
+    memoryBytes: byteSize.optional().meta({ description: 'Memory: bytes, or a size like "512MiB".' }),
+    gpus: nonNegative('a number of GPUs >= 0')
+      .optional()
+      .meta({ description: 'GPUs; fractions share a device (0.5 lets two such tasks share one).' }),
+    gpuMemoryBytes: byteSize
+      .optional()
+      .meta({ description: 'GPU memory on the assigned device: bytes, or a size like "6GiB".' }),
+  })
+  .meta({
+    id: 'taskCost',
+    description: 'Declared cost of one task. Every field is optional; absent means not declared.',
+  });
+
+/** Declared per-task costs, charged by resource suppliers when a task starts running on a slot. */
+export const taskCostsSchema = z
+  .strictObject({
+    default: taskCostSchema
+      .optional()
+      .meta({ description: 'Cost of any task without a more specific entry.' }),
+    activities: z
+      .record(z.string(), taskCostSchema, { error: expecting('a mapping of activity type to cost') })
+      .optional()
+      .meta({ description: 'Cost by activity type (activities and local activities).' }),
+    workflows: z
+      .record(z.string(), taskCostSchema, { error: expecting('a mapping of workflow type to cost') })
+      .optional()
+      .meta({ description: 'Cost by workflow type (workflow tasks).' }),
+  })
+  .meta({
+    id: 'taskCosts',
+    description:
+      'Declared per-task costs, charged by cpu, memory and gpu suppliers when core marks a slot used (the task type is known only then) and refunded at release.',
+  });
+
+const resourceOptions = {
+  name: supplierName().optional(),
+  minSlots: integer(0).optional().meta({
+    description: 'Permits issued regardless of readings. Default 1 (gpu: 0; 2 for workflow tasks).',
+  }),
+  maxSlots: integer(1).optional().meta({ description: 'Permits issued at most. Default 1000.' }),
+  targetUtilization: ratio().optional().meta({
+    description:
+      'Ratio of the limit (usable cores, memory limit, device memory) projected usage must stay under, in (0, 1]: 0.8, not 80. Default 0.8.',
+  }),
+  hysteresis: (() => {
+    const error = expecting('a ratio in [0, 1)');
+    return z.number({ error }).min(0, { error }).lt(1, { error });
+  })()
+    .optional()
+    .meta({
+      description:
+        'Once usage reached the target, how far below it (ratio of the limit) it must fall before permits are issued again; below targetUtilization. Default 0.05.',
+    }),
+  rampThrottleMs: milliseconds()
+    .optional()
+    .meta({ description: 'Milliseconds between two permits issued above minSlots. Default 50.' }),
+  settleMs: milliseconds().optional().meta({
+    description:
+      'Milliseconds a new permit counts on top of the readings until its task shows in them. Default 1500 (cpu), 1000 (memory), 2000 (gpu).',
+  }),
+  costs: taskCostsSchema
+    .optional()
+    .meta({ description: "Costs for this supplier; replaces the slot type's `costs`." }),
+};
+
+/** `{ type: 'fixed', slots }`: a FixedSlotSupplier. */
+export const fixedSupplierSpecSchema = z
+  .strictObject({
+    type: z.literal('fixed'),
+    name: supplierName().optional(),
+    slots: integer(1).meta({
+      description:
+        'Permits outstanding at once at most (at least 2 for workflow tasks). Changes live on reload.',
+    }),
+  })
+  .meta({ description: 'At most `slots` permits at once (FixedSlotSupplier).' });
+
+/** `{ type: 'cpu', ... }`: a CpuSlotSupplier on the shared sampler. */
+export const cpuSupplierSpecSchema = z
+  .strictObject({ type: z.literal('cpu'), ...resourceOptions })
+  .meta({ description: 'Permits while projected CPU use stays under targetUtilization (CpuSlotSupplier).' });
+
+/** `{ type: 'memory', ... }`: a MemorySlotSupplier on the shared sampler. */
+export const memorySupplierSpecSchema = z
+  .strictObject({ type: z.literal('memory'), ...resourceOptions })
+  .meta({
+    description:
+      'Permits while the projected memory working set stays under targetUtilization of the limit (MemorySlotSupplier). Scope and limit are set once for all under sampler.memory.',
+  });
+
+/** `{ type: 'gpu', ... }`: a GpuSlotSupplier on the shared sampler. */
+export const gpuSupplierSpecSchema = z
+  .strictObject({
+    type: z.literal('gpu'),
+    ...resourceOptions,
+    slotsPerDevice: integer(1).optional().meta({ description: 'Permits per device at most. Default 1.' }),
+  })
+  .meta({ description: 'Assigns each permit a GPU with room for it (GpuSlotSupplier).' });
+
+/** The name of a shared supplier: a key of `suppliers`. */
+export const sharedSupplierRefSchema = z
+  .string()
+  .meta({ description: 'The name of a shared supplier (a key of `suppliers`): one instance, one budget.' });
+
+const SLOTWISE_TYPES = ['fixed', 'cpu', 'memory', 'gpu', 'composite'] as const;
+const TEMPORAL_TYPES = ['temporal-fixed-size', 'temporal-resource-based'] as const;
+
+/** The error of a `type` no supplier has, given the object that has it. */
+const typeError =
+  (types: readonly string[]) =>
+  (issue: { input?: unknown }): string =>
+    expecting(`one of ${types.join(', ')}`, (type) =>
+      typeof type === 'string' && type.startsWith('temporal-') && !types.includes(type)
+        ? "Temporal's own suppliers can only be the supplier of a slot type, not a composite part or a shared supplier."
+        : '',
+    )({ input: (issue.input as { type?: unknown } | undefined)?.type });
+
+/** `{ type: 'composite', parts }`: a CompositeSlotSupplier that admits only when every part does. */
+export const compositeSupplierSpecSchema = z
+  .strictObject({
+    type: z.literal('composite'),
+    name: supplierName().optional(),
+    get parts(): z.ZodArray<typeof supplierPartSchema> {
+      const error = expecting('a non-empty list of suppliers');
+      return z.array(supplierPartSchema, { error }).min(1, { error });
+    },
+  })
+  .meta({
+    id: 'compositeSupplier',
+    description:
+      'Issues a permit only when every part admits one, taking all at once (CompositeSlotSupplier).',
+  });
+
+/** One of slotwise's own suppliers (they can be shared and be parts of a composite). */
+export const slotwiseSupplierSpecSchema = z
+  .discriminatedUnion(
+    'type',
+    [
+      fixedSupplierSpecSchema,
+      cpuSupplierSpecSchema,
+      memorySupplierSpecSchema,
+      gpuSupplierSpecSchema,
+      compositeSupplierSpecSchema,
+    ],
+    { error: typeError(SLOTWISE_TYPES) },
+  )
+  .meta({ id: 'slotwiseSupplier' });
+
+/** A part of a composite: a slotwise supplier, or the name of a shared one. */
+export const supplierPartSchema = z
+  .union([slotwiseSupplierSpecSchema, sharedSupplierRefSchema], {
+    error: expecting(
+      `a supplier: a mapping with \`type\` (${SLOTWISE_TYPES.join(', ')}) or the name of a shared supplier`,
+    ),
+  })
+  .meta({ id: 'supplierPart' });
+
+/** `{ type: 'temporal-fixed-size', numSlots }`: Temporal's own fixed-size supplier. */
+export const temporalFixedSizeSpecSchema = z
+  .strictObject({
+    type: z.literal('temporal-fixed-size'),
+    numSlots: integer(1).meta({ description: 'Slots (at least 2 for workflow tasks).' }),
+  })
+  .meta({ description: "Temporal's own fixed-size supplier: { type: 'fixed-size', numSlots }." });
+
+/** `{ type: 'temporal-resource-based', ... }`: Temporal's own resource-based supplier. */
+export const temporalResourceBasedSpecSchema = z
+  .strictObject({
+    type: z.literal('temporal-resource-based'),
+    targetCpuUsage: ratio().meta({
+      description: 'Target CPU usage in (0, 1]; the same in every temporal-resource-based supplier.',
+    }),
+    targetMemoryUsage: ratio().meta({
+      description: 'Target memory usage in (0, 1]; the same in every temporal-resource-based supplier.',
+    }),
+    minimumSlots: integer(0)
+      .optional()
+      .meta({ description: 'Slots issued regardless of usage. Default 2 (workflow), 1 (activities).' }),
+    maximumSlots: integer(1)
+      .optional()
+      .meta({ description: 'Slots at most. Default 1000 (workflow), 2000 (activities).' }),
+    rampThrottleMs: milliseconds().optional().meta({
+      description: 'Milliseconds between slots above the minimum. Default 10 (workflow), 50 (activities).',
+    }),
+  })
+  .meta({ description: "Temporal's own resource-based supplier (PID controllers on CPU and memory)." });
+
+/** Any supplier a slot type can use. */
+export const supplierSpecSchema = z
+  .union(
+    [
+      z.discriminatedUnion(
+        'type',
+        [
+          fixedSupplierSpecSchema,
+          cpuSupplierSpecSchema,
+          memorySupplierSpecSchema,
+          gpuSupplierSpecSchema,
+          compositeSupplierSpecSchema,
+          temporalFixedSizeSpecSchema,
+          temporalResourceBasedSpecSchema,
+        ],
+        { error: typeError([...SLOTWISE_TYPES, ...TEMPORAL_TYPES]) },
+      ),
+      sharedSupplierRefSchema,
+    ],
+    {
+      error: expecting(
+        `a supplier: a mapping with \`type\` (${[...SLOTWISE_TYPES, ...TEMPORAL_TYPES].join(', ')}) or the name of a shared supplier`,
+      ),
+    },
+  )
+  .meta({ id: 'supplier' });
+
+/** The supplier of one slot type and the costs its resource suppliers charge. */
+export const slotTypeConfigSchema = z.strictObject({
+  supplier: supplierSpecSchema,
+  costs: taskCostsSchema
+    .optional()
+    .meta({ description: "Costs charged by this slot type's cpu/memory/gpu suppliers that set none." }),
+});
+
+const LISTEN_PATTERN = /^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):(\d{1,5})$/;
+const LISTEN_EXPECTED = '"host:port" (e.g. "127.0.0.1:9464") or false';
+
+/** The one sampler all resource suppliers built from a config read. */
+export const samplerConfigSchema = z.strictObject({
+  intervalMs: integer(1, 'a whole number of milliseconds >= 1')
+    .optional()
+    .meta({ description: 'Milliseconds between CPU and memory samples. Default 100.' }),
+  gpuIntervalMs: integer(1, 'a whole number of milliseconds >= 1')
+    .optional()
+    .meta({ description: 'Milliseconds between nvidia-smi calls. Default 1000.' }),
+  memory: z
+    .strictObject({
+      scope: z
+        .enum(['cgroup', 'host', 'process'], { error: expecting('one of "cgroup", "host", "process"') })
+        .optional()
+        .meta({
+          description:
+            "Whose memory: the container's cgroup (working set against its limit), the whole host, or this process's RSS. Default cgroup.",
+        }),
+      limitBytes: byteSize
+        .refine((bytes) => bytes >= 1, { error: expecting('a size of at least 1 byte') })
+        .optional()
+        .meta({ description: 'Measure against this limit instead of the cgroup limit or host total.' }),
+    })
+    .optional(),
+  gpu: z
+    .strictObject({
+      nvidiaSmi: z
+        .string({ error: expecting('a program name or path') })
+        .min(1, { error: expecting('a program name or path') })
+        .optional()
+        .meta({ description: 'The nvidia-smi program. Default "nvidia-smi" on PATH.' }),
+    })
+    .optional(),
+});
+
+/**
+ * A whole slotwise config file (zod 4). Prefer {@link parseConfig}, which words every problem with
+ * its path and adds the checks that span several fields.
+ *
+ * @example
+ * ```ts
+ * import { slotwiseConfigSchema } from 'slotwise';
+ * slotwiseConfigSchema.safeParse({ activity: { supplier: { type: 'fixed', slots: 4 } } }).success; // => true
+ * ```
+ */
+export const slotwiseConfigSchema = z
+  .strictObject({
+    $schema: z.string().optional().meta({ description: 'The JSON Schema of this file, for editors.' }),
+    sampler: samplerConfigSchema.optional().meta({
+      description: 'The one ResourceSampler every cpu, memory and gpu supplier of this config reads.',
+    }),
+    suppliers: z
+      .record(
+        z.string().min(1, { error: expecting('a non-empty supplier name') }),
+        slotwiseSupplierSpecSchema,
+        { error: expecting('a mapping of supplier name to supplier') },
+      )
+      .optional()
+      .meta({
+        description:
+          'Shared suppliers by name. A slot type (or composite part) that names one uses that very instance: one budget across slot types.',
+      }),
+    workflow: slotTypeConfigSchema
+      .optional()
+      .meta({ description: 'Workflow task slots. Default: temporal-fixed-size with 40 slots.' }),
+    activity: slotTypeConfigSchema
+      .optional()
+      .meta({ description: 'Activity task slots. Default: temporal-fixed-size with 100 slots.' }),
+    localActivity: slotTypeConfigSchema
+      .optional()
+      .meta({ description: 'Local activity slots. Default: temporal-fixed-size with 100 slots.' }),
+    metrics: z
+      .strictObject({
+        listen: z
+          .union(
+            [
+              z
+                .string({ error: expecting(LISTEN_EXPECTED) })
+                .regex(LISTEN_PATTERN, { error: expecting(LISTEN_EXPECTED), abort: true })
+                .refine((listen) => Number(listen.slice(listen.lastIndexOf(':') + 1)) <= 65535, {
+                  error: expecting(LISTEN_EXPECTED, () => 'The port is above 65535.'),
+                }),
+              z.literal(false, { error: expecting(LISTEN_EXPECTED) }),
+            ],
+            { error: expecting(LISTEN_EXPECTED) },
+          )
+          .optional()
+          .meta({ description: 'Address of the /metrics HTTP server, or false for none. Default false.' }),
+      })
+      .optional(),
+    temporal: z
+      .strictObject({
+        address: z
+          .string({ error: expecting('"host:port"') })
+          .min(1, { error: expecting('"host:port"') })
+          .optional()
+          .meta({
+            description:
+              'Temporal frontend "host:port". Default: $TEMPORAL_ADDRESS, else an embedded dev server.',
+          }),
+        namespace: z
+          .string({ error: expecting('a namespace name') })
+          .min(1, { error: expecting('a namespace name') })
+          .optional()
+          .meta({ description: 'Temporal namespace. Default "default".' }),
+        taskQueue: z
+          .string({ error: expecting('a task queue name') })
+          .min(1, { error: expecting('a task queue name') })
+          .optional()
+          .meta({ description: 'Task queue the worker polls.' }),
+      })
+      .optional(),
+  })
+  .meta({
+    title: 'slotwise config',
+    description:
+      'Slot suppliers for a Temporal Worker: one per slot type, shared suppliers, the resource sampler, metrics and the Temporal connection. Unknown keys are errors.',
+  });
+
+/** A slotwise config after validation (sizes in bytes). */
+export type SlotwiseConfig = z.output<typeof slotwiseConfigSchema>;
+/** A slotwise config as written (sizes may be strings like `"512MiB"`). */
+export type SlotwiseConfigInput = z.input<typeof slotwiseConfigSchema>;
+/** The supplier of a slot type: a spec, or the name of a shared supplier. */
+export type SupplierSpec = z.output<typeof supplierSpecSchema>;
+/** One of slotwise's own suppliers: fixed, cpu, memory, gpu or composite. */
+export type SlotwiseSupplierSpec = z.output<typeof slotwiseSupplierSpecSchema>;
+/** `{ type: 'fixed', slots }`. */
+export type FixedSupplierSpec = z.output<typeof fixedSupplierSpecSchema>;
+/** `{ type: 'cpu' | 'memory' | 'gpu', ... }`. */
+export type ResourceSupplierSpec =
+  | z.output<typeof cpuSupplierSpecSchema>
+  | z.output<typeof memorySupplierSpecSchema>
+  | z.output<typeof gpuSupplierSpecSchema>;
+/** `{ type: 'composite', parts }`. */
+export type CompositeSupplierSpec = z.output<typeof compositeSupplierSpecSchema>;
+/** `{ type: 'temporal-fixed-size', numSlots }`. */
+export type TemporalFixedSizeSpec = z.output<typeof temporalFixedSizeSpecSchema>;
+/** `{ type: 'temporal-resource-based', ... }`. */
+export type TemporalResourceBasedSpec = z.output<typeof temporalResourceBasedSpecSchema>;
+/** The section of one slot type: `{ supplier, costs? }`. */
+export type SlotTypeConfig = z.output<typeof slotTypeConfigSchema>;
+/** The config keys of the slot types slotwise tunes. */
+export type ConfigSlotType = 'workflow' | 'activity' | 'localActivity';
+/** The slot type keys, in the order they are reported. */
+export const CONFIG_SLOT_TYPES: readonly ConfigSlotType[] = ['workflow', 'activity', 'localActivity'];
