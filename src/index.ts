@@ -166,3 +166,4 @@ export type {
   SupplierListener,
   SupplierSnapshot,
 } from './suppliers/types.js';
+export { type SlotwiseWorker, type WithSlotwiseOptions, withSlotwise } from './worker/with-slotwise.js';

@@ -1,25 +1,36 @@
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, type LogLevel, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { exampleActivities } from '../../activities/example-activities.js';
+import { ConfigError } from '../../config/config-error.js';
+import type { ReloadResult } from '../../config/config-watcher.js';
+import { loadConfig } from '../../config/load-config.js';
+import type { SlotwiseConfigInput } from '../../config/schema.js';
 import { type DevServer, startDevServer } from '../../dev-server/dev-server.js';
-import { FixedSlotSupplier } from '../../suppliers/fixed-slot-supplier.js';
+import type { SupplierSnapshot } from '../../suppliers/types.js';
+import { type SlotwiseWorker, withSlotwise } from '../../worker/with-slotwise.js';
 import { type CliIo, UsageError } from '../cli-io.js';
 import { intFlag, parseCommandArgs } from '../parse-args.js';
 
 export const WORKER_HELP = `Usage: slotwise worker [options]
 
-Runs a Temporal Worker whose activity and workflow slots come from slotwise suppliers, with
-slotwise's example workflows and activities registered. Without --address or TEMPORAL_ADDRESS it
-starts an embedded Temporal dev server (in memory) and says where it is.
+Runs a Temporal Worker whose slots come from slotwise suppliers: from --config, or a
+FixedSlotSupplier per slot type. Registers slotwise's example workflows and activities unless
+--workflows/--activities name your own. Without an address (flag, config temporal.address or
+TEMPORAL_ADDRESS) it starts an embedded Temporal dev server (in memory) and says where it is.
+With a config file, limits reload when the file changes or on SIGHUP.
 
 Options:
-  --address <host:port>    Temporal frontend (default: $TEMPORAL_ADDRESS, else an embedded dev server)
-  --namespace <name>       Temporal namespace (default: $TEMPORAL_NAMESPACE, else "default")
-  --task-queue <name>      task queue to poll (default: "slotwise-example")
-  --activity-slots <n>     FixedSlotSupplier size for activities (default: 4)
-  --workflow-slots <n>     FixedSlotSupplier size for workflow tasks (default: 10, at least 2)
+  --config <file>          slotwise config (YAML or JSON; see \`slotwise validate\`)
+  --address <host:port>    Temporal frontend (default: config temporal.address, $TEMPORAL_ADDRESS, else embedded)
+  --namespace <name>       Temporal namespace (default: config, $TEMPORAL_NAMESPACE, else "default")
+  --task-queue <name>      task queue to poll (default: config temporal.taskQueue, else "slotwise-example")
+  --activities <module>    a module whose exported functions are the activities (default: slotwise's examples)
+  --workflows <path>       the workflows file for the Worker's bundle (default: slotwise's example workflows)
+  --activity-slots <n>     without --config: FixedSlotSupplier size for activities (default: 4)
+  --workflow-slots <n>     without --config: FixedSlotSupplier size for workflow tasks (default: 10, at least 2)
   --burst <n>              start one fanOutWorkflow of n activities once the worker runs (default: 0)
   --work-ms <ms>           how long each burst activity works (default: 500)
   --once                   shut down after the burst completes (default: run until SIGINT/SIGTERM)
@@ -35,12 +46,35 @@ export function exampleWorkflowsPath(): string {
   throw new Error('cannot find slotwise example workflows next to the CLI');
 }
 
+/** The activities a module exports: its exported functions, by name. */
+async function activitiesFrom(module: string): Promise<Record<string, (...args: never[]) => unknown>> {
+  const url = /^[a-z]+:/i.test(module) ? module : pathToFileURL(resolve(module)).href;
+  let loaded: Record<string, unknown>;
+  try {
+    loaded = (await import(url)) as Record<string, unknown>;
+  } catch (error) {
+    throw new UsageError(
+      `slotwise worker: cannot load --activities ${JSON.stringify(module)}: ${errorText(error)}`,
+    );
+  }
+  const functions = Object.entries(loaded).filter(([, value]) => typeof value === 'function');
+  if (functions.length === 0) {
+    throw new UsageError(`slotwise worker: --activities ${JSON.stringify(module)} exports no functions.`);
+  }
+  return Object.fromEntries(functions) as Record<string, (...args: never[]) => unknown>;
+}
+
+const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
 /** `slotwise worker`: the main job. Returns the exit code. */
 export async function workerCommand(argv: string[], io: CliIo): Promise<number> {
   const { values } = parseCommandArgs('worker', argv, {
+    config: { type: 'string' },
     address: { type: 'string' },
     namespace: { type: 'string' },
     'task-queue': { type: 'string' },
+    activities: { type: 'string' },
+    workflows: { type: 'string' },
     'activity-slots': { type: 'string' },
     'workflow-slots': { type: 'string' },
     burst: { type: 'string' },
@@ -52,6 +86,14 @@ export async function workerCommand(argv: string[], io: CliIo): Promise<number> 
     io.out(WORKER_HELP);
     return 0;
   }
+  if (
+    values.config !== undefined &&
+    (values['activity-slots'] !== undefined || values['workflow-slots'] !== undefined)
+  ) {
+    throw new UsageError(
+      'slotwise worker: --activity-slots and --workflow-slots apply only without --config; set the sizes in the config.',
+    );
+  }
   const activitySlots = intFlag('worker', 'activity-slots', values['activity-slots'], 1) ?? 4;
   const workflowSlots = intFlag('worker', 'workflow-slots', values['workflow-slots'], 2) ?? 10;
   const burst = intFlag('worker', 'burst', values.burst, 0) ?? 0;
@@ -62,13 +104,32 @@ export async function workerCommand(argv: string[], io: CliIo): Promise<number> 
       `slotwise worker: --log-level must be one of TRACE, DEBUG, INFO, WARN, ERROR, got ${JSON.stringify(values['log-level'])}.`,
     );
   }
-  const taskQueue = values['task-queue'] ?? 'slotwise-example';
-  const namespace = values.namespace ?? io.env.TEMPORAL_NAMESPACE ?? 'default';
-  let address = values.address ?? io.env.TEMPORAL_ADDRESS;
+  if (values.workflows !== undefined && !existsSync(values.workflows)) {
+    throw new UsageError(`slotwise worker: --workflows ${JSON.stringify(values.workflows)} does not exist.`);
+  }
+  let config: SlotwiseConfigInput;
+  if (values.config !== undefined) {
+    try {
+      config = (await loadConfig(values.config, { env: io.env })).config;
+    } catch (error) {
+      io.err(error instanceof ConfigError ? error.message : `slotwise worker: ${errorText(error)}`);
+      return 1;
+    }
+  } else {
+    config = {
+      activity: { supplier: { type: 'fixed', slots: activitySlots, name: 'activities' } },
+      workflow: { supplier: { type: 'fixed', slots: workflowSlots, name: 'workflows' } },
+    };
+  }
+  const activities =
+    values.activities !== undefined ? await activitiesFrom(values.activities) : exampleActivities;
+  const taskQueue = values['task-queue'] ?? config.temporal?.taskQueue ?? 'slotwise-example';
+  const namespace = values.namespace ?? config.temporal?.namespace ?? io.env.TEMPORAL_NAMESPACE ?? 'default';
+  let address = values.address ?? config.temporal?.address ?? io.env.TEMPORAL_ADDRESS;
   let devServer: DevServer | undefined;
   if (!address) {
     io.out(
-      'slotwise: no --address or TEMPORAL_ADDRESS given: starting an embedded Temporal dev server (in memory)',
+      'slotwise: no --address, config temporal.address or TEMPORAL_ADDRESS given: starting an embedded Temporal dev server (in memory)',
     );
     devServer = await startDevServer({ log: io.out });
     address = devServer.address;
@@ -84,57 +145,95 @@ export async function workerCommand(argv: string[], io: CliIo): Promise<number> 
     try {
       connection = await NativeConnection.connect({ address });
     } catch (error) {
-      io.err(
-        `slotwise worker: cannot reach Temporal at ${address}: ${error instanceof Error ? error.message : String(error)}`,
-      );
+      io.err(`slotwise worker: cannot reach Temporal at ${address}: ${errorText(error)}`);
       return 1;
     }
-    const activities = new FixedSlotSupplier({ slots: activitySlots, name: 'activities' });
-    const workflows = new FixedSlotSupplier({ slots: workflowSlots, name: 'workflows' });
-    const worker = await Worker.create({
-      connection,
-      namespace,
-      taskQueue,
-      workflowsPath: exampleWorkflowsPath(),
-      activities: exampleActivities,
-      tuner: {
-        activityTaskSlotSupplier: activities,
-        workflowTaskSlotSupplier: workflows,
-        localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
-        nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
-      },
-    });
-    io.out(`slotwise: worker polling task queue "${taskQueue}" in namespace "${namespace}" at ${address}`);
-    io.out(
-      `slotwise: activity slots: FixedSlotSupplier(${activitySlots}); workflow slots: FixedSlotSupplier(${workflowSlots})`,
-    );
-    let lastLine = '';
-    const progress = setInterval(() => {
-      const a = activities.snapshot();
-      const line = `slotwise: activity slots ${a.used} used / ${a.issued} issued / ${a.capacity} capacity, ${a.waiting} waiting`;
-      if (line !== lastLine) io.out(line);
-      lastLine = line;
-    }, 1000);
+    let slotwise: SlotwiseWorker;
     try {
-      const burstDone = burst > 0 ? startBurst(address, namespace, taskQueue, burst, workMs, io) : undefined;
-      if (burstDone && values.once) await worker.runUntil(burstDone);
-      else {
-        if (!burst)
-          io.out(
-            `slotwise: start work with: temporal workflow start --address ${address} --task-queue ${taskQueue} --type fanOutWorkflow --input '{"tasks":30,"workMs":500}'`,
-          );
-        await worker.run();
+      slotwise = await withSlotwise(
+        {
+          connection,
+          namespace,
+          taskQueue,
+          workflowsPath: values.workflows ?? exampleWorkflowsPath(),
+          activities,
+        },
+        values.config ?? config,
+        { env: io.env, onReload: (result) => io.out(`slotwise: config reloaded: ${describeReload(result)}`) },
+      );
+    } catch (error) {
+      await connection.close();
+      io.err(error instanceof ConfigError ? error.message : `slotwise worker: ${errorText(error)}`);
+      return 1;
+    }
+    try {
+      const worker = await Worker.create(slotwise.options);
+      io.out(`slotwise: worker polling task queue "${taskQueue}" in namespace "${namespace}" at ${address}`);
+      for (const [slotType, supplier] of Object.entries(slotwise.built.effective)) {
+        if (['workflow', 'activity', 'localActivity'].includes(slotType))
+          io.out(`slotwise: ${slotType} slots: ${describeSupplier(supplier)}`);
       }
+      if (slotwise.metricsServer)
+        io.out(
+          `slotwise: metrics at ${slotwise.metricsServer.url}metrics, live page at ${slotwise.metricsServer.url}`,
+        );
+      const activitySupplier = slotwise.built.tuner.activityTaskSlotSupplier;
+      let lastLine = '';
+      const progress = setInterval(() => {
+        if (!('snapshot' in activitySupplier)) return;
+        const a = (activitySupplier as { snapshot(): SupplierSnapshot }).snapshot();
+        const line = `slotwise: activity slots ${a.used} used / ${a.issued} issued / ${a.capacity ?? 'unbounded'} capacity, ${a.waiting} waiting`;
+        if (line !== lastLine) io.out(line);
+        lastLine = line;
+      }, 1000);
+      try {
+        const burstDone =
+          burst > 0 ? startBurst(address, namespace, taskQueue, burst, workMs, io) : undefined;
+        if (burstDone && values.once) await worker.runUntil(burstDone);
+        else {
+          if (!burst) {
+            io.out(
+              `slotwise: start work with: temporal workflow start --address ${address} --task-queue ${taskQueue} --type fanOutWorkflow --input '{"tasks":30,"workMs":500}'`,
+            );
+          }
+          await worker.run();
+        }
+      } finally {
+        clearInterval(progress);
+      }
+      if ('snapshot' in activitySupplier) {
+        const a = (activitySupplier as { snapshot(): SupplierSnapshot }).snapshot();
+        io.out(`slotwise: worker stopped; activity slots issued ${a.issued}, waiting ${a.waiting}`);
+      } else {
+        io.out('slotwise: worker stopped');
+      }
+      return 0;
     } finally {
-      clearInterval(progress);
+      await slotwise.close();
       await connection.close();
     }
-    const a = activities.snapshot();
-    io.out(`slotwise: worker stopped; activity slots issued ${a.issued}, waiting ${a.waiting}`);
-    return 0;
   } finally {
     await devServer?.stop();
   }
+}
+
+function describeSupplier(spec: unknown): string {
+  const s = (spec as { supplier?: Record<string, unknown> }).supplier ?? (spec as Record<string, unknown>);
+  const { type, name, slots, numSlots, targetUtilization, parts } = s as Record<string, unknown>;
+  const detail = [
+    name !== undefined ? `name ${String(name)}` : '',
+    slots !== undefined ? `${String(slots)} slots` : '',
+    numSlots !== undefined ? `${String(numSlots)} slots` : '',
+    targetUtilization !== undefined ? `target ${String(targetUtilization)}` : '',
+    Array.isArray(parts) ? `${parts.length} parts` : '',
+  ].filter(Boolean);
+  return `${String(type)}${detail.length ? ` (${detail.join(', ')})` : ''}`;
+}
+
+function describeReload(result: ReloadResult): string {
+  const applied = result.applied.map((c) => `${c.path}: ${String(c.from)} -> ${String(c.to)}`);
+  const restart = result.restartRequired.map((c) => `${c.path} needs a restart (${c.message})`);
+  return [...applied, ...restart].join('; ') || 'no limit changed';
 }
 
 async function startBurst(

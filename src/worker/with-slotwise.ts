@@ -1,0 +1,136 @@
+import type { Logger } from '@temporalio/common';
+import type { WorkerOptions } from '@temporalio/worker';
+import { slotwiseActivityInterceptor } from '../activities/slot-interceptor.js';
+import { type BuiltTuner, buildTuner } from '../config/build-tuner.js';
+import { type ConfigWatcher, type ReloadResult, watchConfig } from '../config/config-watcher.js';
+import { parseListenAddress } from '../config/listen-address.js';
+import { loadConfig } from '../config/load-config.js';
+import type { SlotwiseConfigInput } from '../config/schema.js';
+import { type MetricsServer, startMetricsServer } from '../metrics/metrics-server.js';
+import { SlotwiseMetrics } from '../metrics/supplier-metrics.js';
+
+/** Options of {@link withSlotwise}. */
+export interface WithSlotwiseOptions {
+  /**
+   * Where config reloads and errors are logged.
+   * @default the suppliers' default logger
+   */
+  logger?: Logger;
+  /**
+   * Metrics to track the suppliers on (for example one sharing your registry).
+   * @default a new SlotwiseMetrics on a fresh registry, namespace from the Worker options
+   */
+  metrics?: SlotwiseMetrics;
+  /**
+   * When `config` is a file path: reload limits when the file changes or on SIGHUP.
+   * @default true
+   */
+  watch?: boolean;
+  /** Called after each reload attempt that applied a valid file. */
+  onReload?: (result: ReloadResult) => void;
+  /** Environment for `SLOTWISE_*` overrides. @default process.env */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** What {@link withSlotwise} returns: Worker options to pass on, and what to close afterwards. */
+export interface SlotwiseWorker {
+  /** The Worker options with slotwise's tuner and activity interceptor. Pass them to `Worker.create`. */
+  options: WorkerOptions;
+  /** The suppliers built from the config. */
+  built: BuiltTuner;
+  /** The metrics tracking every slotwise supplier. */
+  metrics: SlotwiseMetrics;
+  /** The `/metrics` server, when the config sets `metrics.listen`. */
+  metricsServer: MetricsServer | undefined;
+  /** The config file watcher, when `config` was a path and `watch` is on. */
+  watcher: ConfigWatcher | undefined;
+  /** Stops the watcher, the metrics server, metrics tracking and the sampler. Call after the Worker stopped. */
+  close(): Promise<void>;
+}
+
+/**
+ * Adds slotwise to Worker options you already have: the `tuner` built from `config` (a config
+ * object, or the path of a YAML/JSON file, watched for hot reload), the activity interceptor that
+ * `currentSlot()`, `releaseSlot()` and `evictableWait()` need (after your own interceptors), and
+ * metrics for every slotwise supplier (served on `metrics.listen` when the config sets it).
+ *
+ * @example
+ * ```ts
+ * import { NativeConnection, Worker } from '@temporalio/worker';
+ * import { withSlotwise } from 'slotwise';
+ *
+ * const slotwise = await withSlotwise(
+ *   { connection: await NativeConnection.connect(), taskQueue: 'work', activities: {} },
+ *   'slotwise.yaml',
+ * );
+ * const worker = await Worker.create(slotwise.options);
+ * await worker.run();
+ * await slotwise.close();
+ * ```
+ */
+export async function withSlotwise(
+  workerOptions: Omit<WorkerOptions, 'tuner'>,
+  config: SlotwiseConfigInput | string,
+  options: WithSlotwiseOptions = {},
+): Promise<SlotwiseWorker> {
+  const path = typeof config === 'string' ? config : undefined;
+  const parsed: SlotwiseConfigInput =
+    typeof config === 'string'
+      ? (await loadConfig(config, { env: options.env ?? process.env })).config
+      : config;
+  const built = buildTuner(parsed, {
+    ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.env ? { env: options.env } : {}),
+  });
+  const cleanups: Array<() => Promise<void> | void> = [() => built.close()];
+  const close = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  };
+  try {
+    const metrics =
+      options.metrics ?? new SlotwiseMetrics({ namespace: workerOptions.namespace ?? 'default' });
+    for (const supplier of built.suppliers.values()) {
+      const untrack = metrics.track(supplier, { taskQueue: workerOptions.taskQueue });
+      cleanups.push(untrack);
+    }
+    let metricsServer: MetricsServer | undefined;
+    const listen = built.config.metrics?.listen;
+    if (typeof listen === 'string') {
+      const address = parseListenAddress(listen);
+      if (address === null)
+        throw new Error(`metrics.listen: expected "host:port", got ${JSON.stringify(listen)}`);
+      metricsServer = await startMetricsServer({ metrics, host: address.host, port: address.port });
+      const server = metricsServer;
+      cleanups.push(() => server.close());
+    }
+    let watcher: ConfigWatcher | undefined;
+    if (path !== undefined && options.watch !== false) {
+      watcher = watchConfig(path, built, {
+        ...(options.logger ? { logger: options.logger } : {}),
+        ...(options.onReload ? { onReload: options.onReload } : {}),
+        ...(options.env ? { env: options.env } : {}),
+      });
+      const w = watcher;
+      cleanups.push(() => w.close());
+    }
+    const interceptors = workerOptions.interceptors ?? {};
+    return {
+      options: {
+        ...workerOptions,
+        tuner: built.tuner,
+        interceptors: {
+          ...interceptors,
+          activity: [...(interceptors.activity ?? []), slotwiseActivityInterceptor],
+        },
+      },
+      built,
+      metrics,
+      metricsServer,
+      watcher,
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}

@@ -1,0 +1,144 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Context } from '@temporalio/activity';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { describe, expect, inject, it } from 'vitest';
+import { currentSlot } from '../../src/activities/current-slot.js';
+import { main } from '../../src/cli/main.js';
+import { withSlotwise } from '../../src/worker/with-slotwise.js';
+import { testClient, uniqueQueue } from './helpers.js';
+
+describe('withSlotwise()', () => {
+  it('withSlotwise() wires the configured tuner, the activity interceptor and metrics into a real Worker', async () => {
+    const client = await testClient();
+    const taskQueue = uniqueQueue('with-slotwise');
+    const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
+    const seen: string[] = [];
+    let running = 0;
+    let max = 0;
+    const slotwise = await withSlotwise(
+      {
+        connection,
+        taskQueue,
+        workflowBundle: { codePath: inject('workflowBundlePath') },
+        activities: {
+          simulatedWork: async ({ ms }: { ms: number }) => {
+            running++;
+            max = Math.max(max, running);
+            await Context.current().sleep(ms);
+            seen.push(currentSlot()?.supplier ?? 'unpaired');
+            running--;
+            return 0;
+          },
+        },
+      },
+      {
+        activity: { supplier: { type: 'fixed', slots: 2, name: 'acts' } },
+        workflow: { supplier: { type: 'fixed', slots: 4, name: 'wfs' } },
+        metrics: { listen: '127.0.0.1:0' },
+      },
+    );
+    try {
+      const worker = await Worker.create(slotwise.options);
+      await worker.runUntil(
+        client.workflow.execute('fanOutWorkflow', {
+          taskQueue,
+          workflowId: taskQueue,
+          args: [{ tasks: 8, workMs: 100 }],
+        }),
+      );
+      expect(max).toBe(2);
+      expect(seen).toEqual(Array.from({ length: 8 }, () => 'acts'));
+      const text = await (await fetch(`${slotwise.metricsServer!.url}metrics`)).text();
+      expect(text).toContain(
+        `slotwise_slots_capacity{namespace="default",task_queue="${taskQueue}",worker_type="ActivityWorker",supplier="acts"} 2`,
+      );
+      expect(text).toMatch(/slotwise_releases_total\{[^}]*supplier="acts",reason="normal"\} 8/);
+      expect(slotwise.built.suppliers.get('acts')!.snapshot()).toMatchObject({
+        issued: 0,
+        used: 0,
+        waiting: 0,
+      });
+    } finally {
+      await slotwise.close();
+      await connection.close();
+    }
+  });
+});
+
+describe('slotwise worker --config', () => {
+  it('main() runs a Worker from a config file, with metrics, and exits 0', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'slotwise-cli-config-'));
+    const file = join(dir, 'slotwise.yaml');
+    writeFileSync(
+      file,
+      [
+        'activity:',
+        '  supplier: { type: fixed, slots: 2, name: acts }',
+        'metrics:',
+        '  listen: "127.0.0.1:0"',
+        '',
+      ].join('\n'),
+    );
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await main(
+      [
+        'worker',
+        '--config',
+        file,
+        '--address',
+        inject('temporalAddress'),
+        '--task-queue',
+        uniqueQueue('cli-config'),
+        '--burst',
+        '4',
+        '--work-ms',
+        '50',
+        '--once',
+      ],
+      { out: (l) => out.push(l), err: (l) => err.push(l), env: {} },
+    );
+    expect(err).toEqual([]);
+    expect(code).toBe(0);
+    expect(out).toContain('slotwise: activity slots: fixed (name acts, 2 slots)');
+    expect(
+      out.some((l) =>
+        /^slotwise: metrics at http:\/\/127\.0\.0\.1:\d+\/metrics, live page at http:\/\/127\.0\.0\.1:\d+\/$/.test(
+          l,
+        ),
+      ),
+    ).toBe(true);
+    expect(out.some((l) => /completed 4 activities/.test(l))).toBe(true);
+    expect(out.at(-1)).toBe('slotwise: worker stopped; activity slots issued 0, waiting 0');
+  });
+
+  it('main() exits 1 with the config error, naming the file and path', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'slotwise-cli-config-'));
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'activity:\n  supplier: { type: memory, targetUtilization: 80 }\n');
+    const err: string[] = [];
+    const code = await main(['worker', '--config', file], {
+      out: () => {},
+      err: (l) => err.push(l),
+      env: {},
+    });
+    expect(code).toBe(1);
+    expect(err.join('\n')).toContain(
+      `${file}: activity.supplier.targetUtilization: expected a ratio in (0, 1], got 80`,
+    );
+    expect(err.join('\n')).toContain('Did you mean 0.8?');
+  });
+
+  it('main() refuses --activity-slots together with --config', async () => {
+    const err: string[] = [];
+    const code = await main(['worker', '--config', 'x.yaml', '--activity-slots', '3'], {
+      out: () => {},
+      err: (l) => err.push(l),
+      env: {},
+    });
+    expect(code).toBe(2);
+    expect(err.join('\n')).toContain('--activity-slots and --workflow-slots apply only without --config');
+  });
+});
