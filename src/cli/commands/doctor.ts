@@ -7,6 +7,7 @@ import { ensureTemporalCli, TEMPORAL_CLI_VERSION } from '../../dev-server/tempor
 import { describeHost, type HostInventory } from '../../resources/host-inventory.js';
 import { type CliIo, UsageError } from '../cli-io.js';
 import { intFlag, parseCommandArgs } from '../parse-args.js';
+import { textTable } from '../text-table.js';
 
 /** The text of `slotwise doctor --help`. */
 export const DOCTOR_HELP = `Usage: slotwise doctor [options]
@@ -89,7 +90,7 @@ export async function doctorCommand(argv: string[], io: CliIo): Promise<number> 
   } else {
     io.out('slotwise doctor: what slotwise sees on this host');
     io.out('');
-    for (const line of table([
+    for (const line of textTable([
       ['CHECK', 'STATUS', 'DETAIL'],
       ...checks.map((c) => [c.check, c.status, c.detail]),
     ])) {
@@ -274,14 +275,3 @@ async function checkServer(address: string | undefined, timeoutMs: number): Prom
 }
 
 const round = (n: number): number => Math.round(n * 100) / 100;
-
-/** Columns padded to their widest cell, two spaces apart, no trailing spaces. */
-function table(rows: readonly (readonly string[])[]): string[] {
-  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
-  return rows.map((row) =>
-    row
-      .map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!)))
-      .join('  ')
-      .trimEnd(),
-  );
-}

@@ -7,6 +7,7 @@ import { CONFIG_SLOT_TYPES, type ConfigSlotType } from '../../config/schema.js';
 import type { TaskCost, TaskCosts } from '../../suppliers/task-cost.js';
 import { type CliIo, UsageError } from '../cli-io.js';
 import { parseCommandArgs } from '../parse-args.js';
+import { textTable } from '../text-table.js';
 
 /** The text of `slotwise validate --help`. */
 export const VALIDATE_HELP = `Usage: slotwise validate <config> [options]
@@ -81,7 +82,7 @@ export async function validateCommand(argv: string[], io: CliIo): Promise<number
   if (overrides.length > 0) {
     io.out('');
     io.out('environment overrides');
-    for (const line of table([
+    for (const line of textTable([
       ['VARIABLE', 'SETS', 'VALUE'],
       ...overrides.map((o) => [o.variable, o.path, JSON.stringify(o.value)]),
     ])) {
@@ -100,7 +101,7 @@ function describeEffective(effective: EffectiveConfig): string[] {
     lines.push('', `${slotType}: ${SLOT_TYPE_TITLES[slotType]} (${slotType}.supplier)`);
     const rows: string[][] = [['SUPPLIER', 'SETTING', 'VALUE']];
     supplierRows(node, 0, rows);
-    for (const line of table(rows)) lines.push(`  ${line}`);
+    for (const line of textTable(rows)) lines.push(`  ${line}`);
   }
   const shared = Object.values(effective.shared);
   if (shared.length > 0) {
@@ -120,7 +121,7 @@ function describeEffective(effective: EffectiveConfig): string[] {
       for (const [i, part] of node.parts.entries()) visit(part, `${node.path}.parts[${i}]`);
     }
     lines.push('', 'shared suppliers');
-    for (const line of table([
+    for (const line of textTable([
       ['NAME', 'USED BY'],
       ...shared.map((node) => [
         node.name,
@@ -131,7 +132,7 @@ function describeEffective(effective: EffectiveConfig): string[] {
     }
   }
   lines.push('', 'nexus tasks');
-  for (const line of table([
+  for (const line of textTable([
     ['SUPPLIER', 'SETTING', 'VALUE'],
     ['temporal-fixed-size', 'numSlots', `${effective.nexus.numSlots} (always)`],
   ])) {
@@ -171,7 +172,7 @@ function describeEffective(effective: EffectiveConfig): string[] {
   other.push(['temporal.namespace', effective.temporal.namespace ?? 'not set ("default")']);
   other.push(['temporal.taskQueue', effective.temporal.taskQueue ?? 'not set']);
   lines.push('', 'other settings');
-  for (const line of table(other)) lines.push(`  ${line}`);
+  for (const line of textTable(other)) lines.push(`  ${line}`);
   return lines;
 }
 
@@ -240,15 +241,4 @@ function formatCost(cost: TaskCost): string {
   if (cost.gpus !== undefined) parts.push(`gpus ${cost.gpus}`);
   if (cost.gpuMemoryBytes !== undefined) parts.push(`gpuMemoryBytes ${formatByteSize(cost.gpuMemoryBytes)}`);
   return parts.length > 0 ? parts.join(', ') : 'nothing declared';
-}
-
-/** Columns padded to their widest cell, two spaces apart, no trailing spaces. */
-function table(rows: readonly (readonly string[])[]): string[] {
-  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
-  return rows.map((row) =>
-    row
-      .map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!)))
-      .join('  ')
-      .trimEnd(),
-  );
 }
