@@ -113,19 +113,20 @@ describe('currentSlot() and releaseSlot() in a real Worker', () => {
     expect(() => releaseSlot()).toThrow('releaseSlot() must be called inside a Temporal activity');
     const client = await testClient();
     const errors: string[] = [];
-    const attempt = () => {
+    const attempt = async () => {
       try {
         releaseSlot();
         errors.push('no error');
       } catch (error) {
         errors.push(`${(error as Error).name}: ${(error as Error).message}`);
       }
+      return 0;
     };
     const bare = uniqueQueue('no-interceptor');
     const bareWorker = await createWorker({
       taskQueue: bare,
       tuner: tunerWith({ activityTaskSlotSupplier: new FixedSlotSupplier({ slots: 1 }) }),
-      activities: { simulatedWork: async () => (attempt(), 0) },
+      activities: { simulatedWork: attempt },
     });
     await bareWorker.runUntil(
       client.workflow.execute('fanOutWorkflow', {
@@ -139,7 +140,7 @@ describe('currentSlot() and releaseSlot() in a real Worker', () => {
       taskQueue: builtIn,
       tuner: tunerWith({}),
       interceptors: { activity: [slotwiseActivityInterceptor] },
-      activities: { simulatedWork: async () => (attempt(), 0) },
+      activities: { simulatedWork: attempt },
     });
     await builtInWorker.runUntil(
       client.workflow.execute('fanOutWorkflow', {
