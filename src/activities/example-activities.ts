@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import { countPrimes, renderThenUpload, waitForFile } from './feature-examples.js';
 
 /** Input of {@link simulatedWork}. */
 export interface SimulatedWorkInput {
@@ -25,7 +26,13 @@ export async function simulatedWork(input: SimulatedWorkInput): Promise<number> 
 }
 
 /** The example activities, by name, as a Worker's `activities` option wants them. */
-export const exampleActivities = { simulatedWork } as const;
+export const exampleActivities = { simulatedWork, renderThenUpload, countPrimes, waitForFile } as const;
+
+/** The activities the feature examples proxy. */
+export type FeatureExampleActivities = Pick<
+  typeof exampleActivities,
+  'renderThenUpload' | 'countPrimes' | 'waitForFile'
+>;
 
 /** The type a workflow proxies the example activities with. */
 export type ExampleActivities = typeof exampleActivities;

@@ -11,6 +11,7 @@ export {
   evictionStats,
   onEviction,
 } from './eviction-registry.js';
+export type { FeatureExampleActivities } from './example-activities.js';
 export {
   type ExampleActivities,
   exampleActivities,
@@ -23,6 +24,13 @@ export {
   type ExecFileResult,
   execFileCancellable,
 } from './exec-file-cancellable.js';
+export {
+  countPrimes,
+  type RenderThenUploadInput,
+  renderThenUpload,
+  type WaitForFileInput,
+  waitForFile,
+} from './feature-examples.js';
 export {
   type ShutdownGracefullyOptions,
   type ShutdownReport,

@@ -28,3 +28,4 @@ export {
   proxyEvictableActivities,
 } from './evictable-activity.js';
 export { type FanOutInput, fanOutWorkflow } from './example-workflows.js';
+export { countPrimesWorkflow, renderJobsWorkflow, waitForFileWorkflow } from './feature-examples.js';

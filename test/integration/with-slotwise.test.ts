@@ -142,3 +142,27 @@ describe('slotwise worker --config', () => {
     expect(err.join('\n')).toContain('--activity-slots and --workflow-slots apply only without --config');
   });
 });
+
+describe('slotwise worker --config with a busy metrics port', () => {
+  it('main() exits 1 and names the port when metrics.listen is in use', async () => {
+    const { createServer } = await import('node:net');
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const dir = mkdtempSync(join(tmpdir(), 'slotwise-cli-config-'));
+      const file = join(dir, 'slotwise.yaml');
+      writeFileSync(file, `metrics:\n  listen: "127.0.0.1:${port}"\n`);
+      const err: string[] = [];
+      const code = await main(['worker', '--config', file, '--address', inject('temporalAddress')], {
+        out: () => {},
+        err: (l) => err.push(l),
+        env: {},
+      });
+      expect(code).toBe(1);
+      expect(err.join('\n')).toContain(`metrics port ${port} on 127.0.0.1 is already in use`);
+    } finally {
+      blocker.close();
+    }
+  });
+});

@@ -1,5 +1,10 @@
 // Workflows the integration tests run: slotwise's own examples plus test-only ones.
-export { fanOutWorkflow } from '../../src/workflows/index.js';
+export {
+  countPrimesWorkflow,
+  fanOutWorkflow,
+  renderJobsWorkflow,
+  waitForFileWorkflow,
+} from '../../src/workflows/index.js';
 export * from './workflows/cancellation.js';
 export * from './workflows/concurrency.js';
 export * from './workflows/eviction.js';
