@@ -1,0 +1,332 @@
+// Scenario 4: CPU target tracking under a 1-core cgroup quota.
+//
+// The Worker runs in a cgroup limited to one core. Activities burn CPU in worker threads (so the
+// process can demand more than one core), each at about a quarter core. CpuSlotSupplier (target
+// 0.8) against Temporal's resource-based tuner with targetCpuUsage 0.8: mean and spread of the
+// cgroup's utilization over time, and throughput. Also records which of them sees the quota.
+import { join } from 'node:path';
+import { CgroupUnavailableError } from './lib/cgroup.js';
+import { type CgroupRunResult, runInCgroup } from './lib/cgroup-run.js';
+import { calibrateBurn } from './lib/cpu-burner.js';
+import { writeChart } from './lib/png.js';
+import { RESULTS_DIR, type ScenarioResult } from './lib/results.js';
+import {
+  finish,
+  isMain,
+  newResult,
+  rotate,
+  runAsScript,
+  type ScenarioContext,
+  startNoise,
+} from './lib/scenario.js';
+import { fmt, fmtSummary, mean, median, ratioSummary, stdev, summarize } from './lib/stats.js';
+import type { Contender } from './lib/suppliers.js';
+import { withBenchEnv } from './lib/temporal.js';
+
+const TARGET = 0.8;
+const QUOTA_CORES = 1;
+const WINDOW_S = 0.5;
+
+/** A task profile: `cycles` x (burn `BURN_MS` + sleep `SLEEP_MS`), about a quarter core while it runs. */
+interface Profile {
+  id: 'long' | 'short';
+  cycles: number;
+}
+
+const BURN_MS = 20;
+const SLEEP_MS = 60;
+const TASK_CORES = BURN_MS / (BURN_MS + SLEEP_MS);
+const PROFILES: Profile[] = [
+  { id: 'long', cycles: 38 }, // ~3 s per task: longer than CpuSlotSupplier's 1.5 s settle time
+  { id: 'short', cycles: 10 }, // 0.8 s per task: shorter than the settle time
+];
+
+interface CpuContender extends Contender {
+  profile: Profile;
+}
+
+function profileSeconds(p: Profile): number {
+  return (p.cycles * (BURN_MS + SLEEP_MS)) / 1000;
+}
+
+function contenders(): CpuContender[] {
+  const out: CpuContender[] = [];
+  for (const profile of PROFILES) {
+    const tag = `${profile.id}, ${profileSeconds(profile).toFixed(1)} s tasks`;
+    if (profile.id === 'long') {
+      out.push({
+        id: `slotwise-cpu-learned-${profile.id}`,
+        label: `CpuSlotSupplier ${TARGET}, no cost (${tag})`,
+        builtIn: false,
+        profile,
+        spec: { kind: 'slotwise-cpu', options: { targetUtilization: TARGET } },
+      });
+    }
+    out.push(
+      {
+        id: `slotwise-cpu-cost-${profile.id}`,
+        label: `CpuSlotSupplier ${TARGET}, cost ${TASK_CORES} (${tag})`,
+        builtIn: false,
+        profile,
+        spec: {
+          kind: 'slotwise-cpu',
+          options: { targetUtilization: TARGET, costs: { default: { cpu: TASK_CORES } } },
+        },
+      },
+      {
+        id: `builtin-resource-${profile.id}`,
+        label: `Temporal resource-based ${TARGET} (${tag})`,
+        builtIn: true,
+        profile,
+        spec: { kind: 'resource-based', targetCpuUsage: TARGET, targetMemoryUsage: 0.95 },
+      },
+    );
+  }
+  return out;
+}
+
+/** Utilization of the quota per `WINDOW_S` window, from the cgroup's CPU counter: [t, ratio]. */
+function utilization(r: CgroupRunResult): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  let prev = r.series.find((p) => p.cpuMs !== null);
+  if (!prev) return out;
+  for (const p of r.series) {
+    if (p.cpuMs === null || p.t - prev.t < WINDOW_S) continue;
+    out.push([p.t, (p.cpuMs - prev.cpuMs!) / ((p.t - prev.t) * 1000) / QUOTA_CORES]);
+    prev = p;
+  }
+  return out;
+}
+
+interface Tracking {
+  meanUtil: number;
+  sdUtil: number;
+  /** Root mean square of (utilization - target): distance from the target, oscillation included. */
+  rmsError: number;
+  /** Share of windows at >= 95% of the quota (throttled). */
+  saturated: number;
+  tasksPerMin: number;
+}
+
+function tracking(r: CgroupRunResult, steadyFromS: number): Tracking {
+  const u = utilization(r).filter(([t]) => t >= steadyFromS && t <= r.seconds);
+  const values = u.map(([, v]) => v);
+  const ends = r.events.filter((e) => e.type === 'end').map((e) => (e.t - r.t0) / 1000);
+  const inWindow = ends.filter((t) => t >= steadyFromS && t <= r.seconds).length;
+  return {
+    meanUtil: mean(values),
+    sdUtil: stdev(values),
+    rmsError: values.length
+      ? Math.sqrt(values.reduce((a, v) => a + (v - TARGET) ** 2, 0) / values.length)
+      : Number.NaN,
+    saturated: values.length ? values.filter((v) => v >= 0.95).length / values.length : Number.NaN,
+    tasksPerMin: (inWindow / Math.max(1e-9, r.seconds - steadyFromS)) * 60,
+  };
+}
+
+/** Runs scenario 4 and writes bench/results/cpu-tracking.json (+ cpu-tracking.png). */
+export async function runCpuTracking(ctx: ScenarioContext): Promise<ScenarioResult> {
+  const { args } = ctx;
+  const durationMs = args.quick ? 9000 : 15_000;
+  const steadyFromS = args.quick ? 3 : 4;
+  return withBenchEnv(ctx.env, async (env) => {
+    const noise = await startNoise();
+    const perMs = calibrateBurn();
+    const burnIterations = Math.round(perMs * BURN_MS);
+    const list = contenders();
+    const settings = {
+      quotaCores: QUOTA_CORES,
+      target: TARGET,
+      durationMs,
+      steadyFromS,
+      task: { burnMs: BURN_MS, sleepMs: SLEEP_MS, burnIterations, coresWhenAlone: TASK_CORES },
+      profiles: PROFILES.map((p) => ({ ...p, seconds: profileSeconds(p), cpuMsPerTask: p.cycles * BURN_MS })),
+      windowS: WINDOW_S,
+    };
+    const base = newResult('cpu-tracking', args, settings);
+    const runs: CgroupRunResult[] = [];
+    try {
+      for (let round = 0; round < args.rounds; round++) {
+        for (const c of rotate(list, round)) {
+          const r = await runInCgroup({
+            env,
+            contender: c,
+            round,
+            cgroup: { cpuQuotaCores: QUOTA_CORES },
+            workflow: {
+              type: 'burstWorkflow',
+              input: {
+                activity: 'burnCpu',
+                count: 400,
+                args: { cycles: c.profile.cycles, burnIterations, sleepMs: SLEEP_MS },
+              },
+            },
+            durationMs,
+          });
+          runs.push(r);
+          const t = tracking(r, steadyFromS);
+          console.log(
+            `  cpu-tracking: round ${round + 1} ${c.label}: utilization ${fmt(t.meanUtil, 3)} +- ${fmt(t.sdUtil, 3)} of the quota, ${fmt(t.tasksPerMin, 0)} tasks/min`,
+          );
+        }
+      }
+    } catch (error) {
+      if (!(error instanceof CgroupUnavailableError)) throw error;
+      console.log(`  cpu-tracking: SKIPPED - cannot create a CPU cgroup: ${error.message}`);
+      return finish(
+        {
+          ...base,
+          noise: { ...noise.probe.stop(), idleHostCpuBusyBefore: noise.idle },
+          skipped: [
+            { what: 'scenario 4 (CPU tracking)', reason: `cannot create a CPU cgroup: ${error.message}` },
+          ],
+        },
+        args,
+      );
+    }
+
+    const byC = (id: string) => runs.filter((r) => r.contender === id).sort((a, b) => a.round - b.round);
+    const refOf = (c: CpuContender) =>
+      byC(`builtin-resource-${c.profile.id}`).map((r) => tracking(r, steadyFromS));
+    const rows = list.map((c) => {
+      const ref = refOf(c);
+      const ts = byC(c.id).map((r) => tracking(r, steadyFromS));
+      return [
+        c.label,
+        fmtSummary(summarize(ts.map((t) => t.meanUtil)), 3),
+        fmtSummary(summarize(ts.map((t) => t.sdUtil)), 3),
+        fmtSummary(summarize(ts.map((t) => t.rmsError)), 3),
+        fmtSummary(summarize(ts.map((t) => t.saturated * 100)), 0, '%'),
+        fmtSummary(summarize(ts.map((t) => t.tasksPerMin)), 0),
+        c.builtIn
+          ? '1'
+          : fmtSummary(
+              ratioSummary(
+                ts.map((t) => t.tasksPerMin),
+                ref.map((t) => t.tasksPerMin),
+              ),
+              2,
+            ),
+        sawQuota(c, byC(c.id)),
+      ];
+    });
+
+    const verdict: ScenarioResult['verdict'] = [];
+    for (const c of list.filter((x) => !x.builtIn)) {
+      const ref = refOf(c);
+      const refErr = median(ref.map((t) => t.rmsError));
+      const ts = byC(c.id).map((r) => tracking(r, steadyFromS));
+      const err = median(ts.map((t) => t.rmsError));
+      verdict.push({
+        target: `${c.label}: tracks the ${TARGET} target closer than the built-in (rms error)`,
+        met: err < refErr,
+        note: `median rms error ${fmt(err, 3)} vs built-in ${fmt(refErr, 3)}; mean util ${fmt(median(ts.map((t) => t.meanUtil)), 3)} vs ${fmt(median(ref.map((t) => t.meanUtil)), 3)}; spread (sd) ${fmt(median(ts.map((t) => t.sdUtil)), 3)} vs ${fmt(median(ref.map((t) => t.sdUtil)), 3)}; tasks/min ratio ${fmt(
+          ratioSummary(
+            ts.map((t) => t.tasksPerMin),
+            ref.map((t) => t.tasksPerMin),
+          ).median,
+          2,
+        )}`,
+      });
+    }
+
+    const charts: string[] = [];
+    const lastRound = args.rounds - 1;
+    if (args.write) {
+      for (const profile of PROFILES) {
+        const chartFile = join(RESULTS_DIR, `cpu-tracking-${profile.id}${args.quick ? '.quick' : ''}.png`);
+        const members = list.filter((c) => c.profile.id === profile.id);
+        writeChart(chartFile, {
+          title: `Scenario 4 (${profile.id} tasks, ${((profile.cycles * (BURN_MS + SLEEP_MS)) / 1000).toFixed(1)} s each): cgroup CPU use / ${QUOTA_CORES}-core quota, ${WINDOW_S} s windows, target ${TARGET} (round ${lastRound + 1})`,
+          xLabel: 'seconds since 400 CPU tasks were scheduled',
+          yLabel: 'CPU used / quota',
+          yRange: [0, 1.2],
+          series: members.map((c) => {
+            const r = runs.find((x) => x.contender === c.id && x.round === lastRound);
+            return { label: c.label, points: r ? utilization(r) : [] };
+          }),
+          rules: [
+            { axis: 'y', at: 1, label: 'quota', color: [0, 0, 0] },
+            { axis: 'y', at: TARGET, label: `target ${TARGET}`, color: [120, 120, 120] },
+            { axis: 'x', at: steadyFromS, label: 'steady state from here', color: [160, 160, 160] },
+          ],
+        });
+        charts.push(`results/${chartFile.split('/').pop()}`);
+      }
+    }
+
+    const result: ScenarioResult = {
+      ...base,
+      noise: { ...noise.probe.stop(), idleHostCpuBusyBefore: noise.idle },
+      tables: [
+        {
+          title: `Scenario 4 - CPU target tracking: worker in a cgroup with a ${QUOTA_CORES}-core quota, 400 tasks of N x (${BURN_MS} ms burn + ${SLEEP_MS} ms sleep) in worker threads (N = 38: long, 10: short), ${durationMs / 1000} s runs; median [min..max] of ${args.rounds} interleaved rounds`,
+          headers: [
+            'activity supplier',
+            'mean util',
+            'sd util',
+            'rms error',
+            'time at quota',
+            'tasks/min',
+            'vs built-in',
+            'quota seen?',
+          ],
+          rows,
+          notes: [
+            `util = cgroup CPU time / (wall time x ${QUOTA_CORES} core), per ${WINDOW_S} s window, over t >= ${steadyFromS} s (after ramp-up); time at quota = windows >= 0.95; rms error = sqrt(mean((util - ${TARGET})^2)), which counts oscillation as well as offset.`,
+            'tasks/min = completions in the steady window (the work per task is fixed); a supplier that runs hundreds of tasks at once completes few of them in a short window even at full CPU. "vs built-in" compares within the same task profile.',
+            'quota seen?: slotwise = usable cores and source its CpuMonitor reported; built-in = its own cpu usage % (resource_slots_cpu_usage) next to the true cgroup utilization.',
+          ],
+        },
+      ],
+      verdict,
+      rounds_data: runs.map(({ events, supplierSamples, coreSamples, series, ...rest }) => ({
+        ...rest,
+        tracking: tracking({ events, supplierSamples, coreSamples, series, ...rest }, steadyFromS),
+        utilization: utilization({ events, supplierSamples, coreSamples, series, ...rest }),
+        coreCpuPercent: coreSamples.map((c) => [(c.t - rest.t0) / 1000, c.cpuPercent]),
+        supplier: supplierSamples
+          .filter((_, i) => i % 2 === 0)
+          .map((x) => [
+            (x.t - rest.t0) / 1000,
+            x.supplier?.issued,
+            x.supplier?.readings?.cpu?.utilization,
+            x.supplier?.readings?.cpu?.usableCores,
+          ]),
+      })),
+      charts,
+    };
+    return finish(result, args);
+  });
+}
+
+function sawQuota(c: Contender, rs: CgroupRunResult[]): string {
+  if (c.spec.kind === 'slotwise-cpu') {
+    const cores = rs.flatMap((r) =>
+      r.supplierSamples.map((x) => x.supplier?.readings?.cpu?.usableCores ?? Number.NaN),
+    );
+    const m = median(cores);
+    return Number.isFinite(m) ? `yes: ${fmt(m, 2)} core${m === 1 ? '' : 's'}` : 'no reading';
+  }
+  if (c.spec.kind === 'resource-based') {
+    const seen: number[] = [];
+    const truth: number[] = [];
+    for (const r of rs) {
+      const u = utilization(r);
+      for (const s of r.coreSamples) {
+        const t = (s.t - r.t0) / 1000;
+        if (s.cpuPercent === undefined || t < 2) continue;
+        const near = u.find(([ut]) => Math.abs(ut - t) <= WINDOW_S);
+        if (!near) continue;
+        seen.push(s.cpuPercent / 100);
+        truth.push(near[1]);
+      }
+    }
+    return seen.length
+      ? `no: reads ${fmt(median(seen), 2)} when quota use is ${fmt(median(truth), 2)}`
+      : 'no gauge';
+  }
+  return '-';
+}
+
+if (isMain(import.meta.url)) runAsScript(runCpuTracking);

@@ -1,0 +1,51 @@
+/** Options every benchmark script understands. */
+export interface BenchArgs {
+  /** `--quick`: short settings for a smoke run (numbers are not meant to be recorded). */
+  quick: boolean;
+  /** `--rounds N`: how many interleaved rounds (default 3; at least 1). */
+  rounds: number;
+  /** `--no-write`: do not write bench/results (for trying things out). */
+  write: boolean;
+  /** `--only a,b` (run-all only): scenario names to run. */
+  only: string[] | null;
+}
+
+/** Parses `argv` (default `process.argv.slice(2)`); unknown flags are an error. */
+export function parseBenchArgs(argv: readonly string[] = process.argv.slice(2)): BenchArgs {
+  const args: BenchArgs = { quick: false, rounds: 3, write: true, only: null };
+  let roundsGiven = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const [flag, inline] = arg.split('=', 2) as [string, string | undefined];
+    const value = () => inline ?? argv[++i];
+    switch (flag) {
+      case '--quick':
+        args.quick = true;
+        break;
+      case '--rounds': {
+        const n = Number(value());
+        if (!Number.isInteger(n) || n < 1) throw new Error(`--rounds expects an integer >= 1, got ${arg}`);
+        args.rounds = n;
+        roundsGiven = true;
+        break;
+      }
+      case '--no-write':
+        args.write = false;
+        break;
+      case '--only':
+        args.only = (value() ?? '').split(',').filter(Boolean);
+        break;
+      case '--help':
+      case '-h':
+        console.log(
+          'usage: tsx bench/<script>.ts [--quick] [--rounds N] [--no-write] [--only hot-path,throughput,...]',
+        );
+        process.exit(0);
+        break;
+      default:
+        throw new Error(`unknown option ${arg} (try --help)`);
+    }
+  }
+  if (args.quick && !roundsGiven) args.rounds = 3;
+  return args;
+}

@@ -1,0 +1,185 @@
+import type { WorkflowHandle } from '@temporalio/client';
+import type { ActivityEvent } from './activities.js';
+import { BenchCgroup, type BenchCgroupOptions } from './cgroup.js';
+import type { ChildMessage } from './child-protocol.js';
+import { type ChildExit, type ChildWorker, spawnWorkerChild } from './child-worker.js';
+import type { Contender } from './suppliers.js';
+import { type BenchEnv, uniqueQueue } from './temporal.js';
+import type { BurstInput, PacedInput } from './workflows.js';
+
+/** One reading of the cgroup taken by the parent. */
+export interface CgroupPoint {
+  /** Seconds since the workflow started. */
+  t: number;
+  usageBytes: number | null;
+  workingSetBytes: number | null;
+  /** CPU time of the cgroup so far, ms. */
+  cpuMs: number | null;
+}
+
+/** What one contender did in one run inside its own cgroup. */
+export interface CgroupRunResult {
+  contender: string;
+  round: number;
+  /** Epoch ms when the workflow was started (t = 0 of the series). */
+  t0: number;
+  /** Seconds from t0 to the end of the run (completion, death or time limit). */
+  seconds: number;
+  scheduled: number;
+  started: number;
+  completed: number;
+  /** Seconds from t0 to the last completion. */
+  lastCompletionS: number | null;
+  workflowCompleted: boolean;
+  /** OOM kills the kernel counted in the cgroup. */
+  oomKills: number | null;
+  /** The worker died (any signal or code) before the run ended. */
+  workerDied: boolean;
+  exit: ChildExit | null;
+  limitBytes: number | null;
+  peakWorkingSetBytes: number;
+  kernelPeakUsageBytes: number | null;
+  series: CgroupPoint[];
+  events: ActivityEvent[];
+  supplierSamples: ChildWorker['samples'];
+  coreSamples: ChildWorker['core'];
+  childCgroup: Extract<ChildMessage, { type: 'ready' }>['cgroup'] | null;
+  errors: string[];
+}
+
+/** How to run one contender in a cgroup. */
+export interface CgroupRunOptions {
+  env: BenchEnv;
+  contender: Contender;
+  round: number;
+  cgroup: Omit<BenchCgroupOptions, 'name'>;
+  /** The workflow that brings the work, or `null` when `during` schedules it (see `scheduled`). */
+  workflow:
+    | { type: 'burstWorkflow'; input: BurstInput }
+    | { type: 'pacedWorkflow'; input: PacedInput }
+    | null;
+  /** How many activities are scheduled, when `workflow` is `null`. */
+  scheduled?: () => number;
+  /** Stop after this long even if work remains (the run then ends "by time"). */
+  durationMs: number;
+  /** Parent-side polling interval of the cgroup. @default 50 */
+  pollMs?: number;
+  /**
+   * Runs alongside from t0 (e.g. an outside process that grabs memory). The run also ends when
+   * `finished` resolves; `cleanup` is called once it has ended, before the worker is stopped.
+   */
+  during?: (run: { t0: number; cgroup: BenchCgroup; child: ChildWorker; taskQueue: string }) => {
+    finished: Promise<void>;
+    cleanup(): void;
+    /** Called after the worker has stopped (e.g. to terminate workflows it was serving). */
+    afterStop?(): Promise<void>;
+  };
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Creates a cgroup, starts the contender's Worker inside it, starts the workflow, polls the cgroup
+ * until the workflow completes, the worker dies or `durationMs` passes, then tears everything down
+ * (worker, workflow, cgroup). Throws {@link CgroupUnavailableError} when no cgroup can be made.
+ */
+export async function runInCgroup(options: CgroupRunOptions): Promise<CgroupRunResult> {
+  const { env, contender } = options;
+  const taskQueue = uniqueQueue(`cg-${contender.id}`);
+  const cgroup = BenchCgroup.create({ ...options.cgroup, name: `slotwise-bench-${taskQueue}` });
+  let child: ChildWorker | undefined;
+  let handle: WorkflowHandle | undefined;
+  const series: CgroupPoint[] = [];
+  let poll: NodeJS.Timeout | undefined;
+  try {
+    child = await spawnWorkerChild({ env, spec: contender.spec, taskQueue, cgroup });
+    const ready = await Promise.race([
+      child.ready,
+      sleep(90_000).then(() => {
+        throw new Error(`${contender.label}: the worker child was not ready after 90 s`);
+      }),
+    ]);
+    const t0 = Date.now();
+    let peak = 0;
+    const pollOnce = () => {
+      const m = cgroup.memory();
+      if (m) peak = Math.max(peak, m.workingSetBytes);
+      series.push({
+        t: (Date.now() - t0) / 1000,
+        usageBytes: m?.usageBytes ?? null,
+        workingSetBytes: m?.workingSetBytes ?? null,
+        cpuMs: cgroup.cpuUsageMs(),
+      });
+    };
+    pollOnce();
+    poll = setInterval(pollOnce, options.pollMs ?? 50);
+    if (options.workflow) {
+      handle = await env.client.workflow.start(options.workflow.type, {
+        taskQueue,
+        workflowId: taskQueue,
+        args: [options.workflow.input],
+      });
+    }
+    let workflowCompleted = false;
+    const result = handle
+      ? handle.result().then(
+          () => {
+            workflowCompleted = true;
+          },
+          () => {},
+        )
+      : new Promise<void>(() => {});
+    let died = false;
+    const exited = child.exited.then(() => {
+      died = true;
+    });
+    const during = options.during?.({ t0, cgroup, child, taskQueue });
+    const finished = during?.finished.catch((error) => {
+      child?.errors.push(`during: ${String(error)}`);
+    });
+    await Promise.race([result, exited, sleep(options.durationMs), ...(finished ? [finished] : [])]);
+    const endT = (Date.now() - t0) / 1000;
+    const diedDuringRun = died;
+    during?.cleanup();
+    clearInterval(poll);
+    poll = undefined;
+    pollOnce();
+    const oomKills = cgroup.oomKills();
+    const kernelPeak = cgroup.peakUsageBytes();
+    const limit = cgroup.memory()?.limitBytes ?? null;
+    const exit = diedDuringRun ? await child.exited : null;
+    if (!diedDuringRun) await child.stop(2000);
+    if (handle && !workflowCompleted) await handle.terminate('benchmark run ended').catch(() => {});
+    await during?.afterStop?.();
+    const events = child.events;
+    const ends = events.filter((e) => e.type === 'end');
+    const lastEnd = ends.length ? Math.max(...ends.map((e) => e.t)) : null;
+    return {
+      contender: contender.id,
+      round: options.round,
+      t0,
+      seconds: endT,
+      scheduled: options.workflow?.input.count ?? options.scheduled?.() ?? 0,
+      started: events.filter((e) => e.type === 'start').length,
+      completed: ends.length,
+      lastCompletionS: lastEnd === null ? null : (lastEnd - t0) / 1000,
+      workflowCompleted,
+      oomKills,
+      workerDied: diedDuringRun,
+      exit,
+      limitBytes: limit,
+      peakWorkingSetBytes: peak,
+      kernelPeakUsageBytes: kernelPeak,
+      series,
+      events,
+      supplierSamples: child.samples,
+      coreSamples: child.core,
+      childCgroup: ready.cgroup,
+      errors: child.errors,
+    };
+  } finally {
+    if (poll) clearInterval(poll);
+    if (child && child.process.exitCode === null && child.process.signalCode === null) await child.stop(2000);
+    await cgroup.remove();
+  }
+}

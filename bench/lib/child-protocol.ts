@@ -1,0 +1,33 @@
+import type { CgroupLayout } from '../../src/resources/cgroup.js';
+import type { ResourceSupplierSnapshot } from '../../src/suppliers/resource-slot-supplier.js';
+import type { ActivityEvent } from './activities.js';
+import type { SupplierSpec } from './suppliers.js';
+
+/** What the parent passes to bench/lib/worker-child.ts (JSON in `BENCH_CHILD_CONFIG`). */
+export interface ChildConfig {
+  address: string;
+  taskQueue: string;
+  bundlePath: string;
+  spec: SupplierSpec;
+  /** Milliseconds between supplier snapshots sent to the parent. */
+  sampleMs: number;
+  /** Port of core's Prometheus endpoint in the child. */
+  metricsPort: number;
+}
+
+/** A slotwise supplier's counts and readings, as the child sees them. */
+export interface SupplierSample {
+  issued: number;
+  used: number;
+  waiting: number;
+  capacity: number | null;
+  readings: ResourceSupplierSnapshot['readings'];
+}
+
+/** Messages from the child. */
+export type ChildMessage =
+  | { type: 'ready'; pid: number; cgroup: CgroupLayout }
+  | { type: 'event'; event: ActivityEvent }
+  | { type: 'sample'; t: number; supplier?: SupplierSample }
+  | { type: 'core'; t: number; memPercent?: number; cpuPercent?: number }
+  | { type: 'error'; message: string };

@@ -1,0 +1,93 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection } from '@temporalio/worker';
+import { type DevServer, startDevServer } from '../../src/dev-server/dev-server.js';
+import { BENCH_DIR } from './results.js';
+
+/** A dev server, a client and the bundled benchmark workflows, shared by the scenarios of one run. */
+export interface BenchEnv {
+  address: string;
+  client: Client;
+  /** Bundled bench/lib/workflows.ts, in memory and on disk (for child processes). */
+  bundleCode: string;
+  bundlePath: string;
+  /** A native connection for Workers in this process (created on first use, closed by {@link close}). */
+  nativeConnection(): Promise<NativeConnection>;
+  /** Stops what {@link startBenchEnv} started. */
+  close(): Promise<void>;
+}
+
+const quietLogger = {
+  trace() {},
+  debug() {},
+  info() {},
+  warn: (m: string) => console.warn(m),
+  error: (m: string) => console.error(m),
+  log() {},
+};
+
+/** Starts a dev server (in memory), connects a client and bundles the workflows. */
+export async function startBenchEnv(): Promise<BenchEnv> {
+  const dir = mkdtempSync(join(tmpdir(), 'slotwise-bench-'));
+  let server: DevServer | undefined;
+  try {
+    server = await startDevServer({
+      logFile: join(dir, 'temporal-dev-server.log'),
+      log: (line) => console.log(line),
+    });
+    const connection = await Connection.connect({ address: server.address });
+    const client = new Client({ connection });
+    const { code } = await bundleWorkflowCode({
+      workflowsPath: join(BENCH_DIR, 'lib/workflows.ts'),
+      logger: quietLogger,
+    });
+    const bundlePath = join(dir, 'workflow-bundle.js');
+    writeFileSync(bundlePath, code);
+    const s = server;
+    let native: Promise<NativeConnection> | undefined;
+    return {
+      address: s.address,
+      client,
+      bundleCode: code,
+      bundlePath,
+      nativeConnection() {
+        native ??= NativeConnection.connect({ address: s.address });
+        return native;
+      },
+      async close() {
+        if (native) await (await native).close();
+        await connection.close();
+        await s.stop();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** Runs `fn` with `env`, or with a fresh environment that is closed afterwards. */
+export async function withBenchEnv<T>(
+  env: BenchEnv | undefined,
+  fn: (env: BenchEnv) => Promise<T>,
+): Promise<T> {
+  if (env) return fn(env);
+  const own = await startBenchEnv();
+  const stop = () => void own.close().finally(() => process.exit(130));
+  process.once('SIGINT', stop);
+  try {
+    return await fn(own);
+  } finally {
+    process.removeListener('SIGINT', stop);
+    await own.close();
+  }
+}
+
+/** A task queue name unique to this process and call. */
+export function uniqueQueue(prefix: string): string {
+  return `${prefix}-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+}

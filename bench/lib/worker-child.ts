@@ -1,0 +1,117 @@
+// A Temporal Worker in its own process, driven by a benchmark parent over IPC. The parent may start
+// it inside a cgroup (bench/lib/cgroup.ts), so slotwise's cgroup readers see that cgroup.
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { detectCgroup } from '../../src/resources/cgroup.js';
+import type { ResourceSupplierSnapshot } from '../../src/suppliers/resource-slot-supplier.js';
+import { benchActivities, closeActivityResources, onActivityEvent } from './activities.js';
+import type { ChildConfig, ChildMessage } from './child-protocol.js';
+import { benchTuner, buildActivitySupplier } from './suppliers.js';
+
+const send = (message: ChildMessage) => {
+  if (process.connected) process.send?.(message);
+};
+
+async function main(): Promise<void> {
+  const config = JSON.parse(process.env.BENCH_CHILD_CONFIG ?? '') as ChildConfig;
+  Runtime.install({
+    logger: new DefaultLogger('WARN'),
+    telemetryOptions: {
+      metrics: { prometheus: { bindAddress: `127.0.0.1:${config.metricsPort}` } },
+    },
+  });
+  const built = buildActivitySupplier(config.spec);
+  if (process.env.BENCH_DEBUG_SUPPLIER) {
+    built.slotwise?.subscribe((event) => {
+      const { type, ...rest } = event as { type: string } & Record<string, unknown>;
+      console.error(
+        `[supplier ${(performance.now() / 1000).toFixed(2)}] ${type} ${JSON.stringify(rest, (k, v) => (k === 'error' ? String(v) : v))}`,
+      );
+    });
+  }
+  onActivityEvent((event) => send({ type: 'event', event }));
+  const connection = await NativeConnection.connect({ address: config.address });
+  const worker = await Worker.create({
+    connection,
+    taskQueue: config.taskQueue,
+    workflowBundle: { codePath: config.bundlePath },
+    activities: benchActivities,
+    tuner: benchTuner(built.supplier),
+    shutdownGraceTime: '1s',
+  });
+
+  const sampleTimer = setInterval(() => {
+    const snapshot = built.slotwise?.snapshot() as ResourceSupplierSnapshot | undefined;
+    send({
+      type: 'sample',
+      t: Date.now(),
+      ...(snapshot
+        ? {
+            supplier: {
+              issued: snapshot.issued,
+              used: snapshot.used,
+              waiting: snapshot.waiting,
+              capacity: snapshot.capacity,
+              readings: snapshot.readings ?? {},
+            },
+          }
+        : {}),
+    });
+  }, config.sampleMs);
+  const coreTimer = setInterval(() => void scrapeCore(config.metricsPort), 1000);
+
+  process.on('message', (message: { type?: string }) => {
+    if (message?.type === 'stop') worker.shutdown();
+  });
+  process.on('disconnect', () => {
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+  });
+
+  const layout = detectCgroup();
+  send({ type: 'ready', pid: process.pid, cgroup: layout });
+  try {
+    await worker.run();
+  } finally {
+    clearInterval(sampleTimer);
+    clearInterval(coreTimer);
+    built.close();
+    onActivityEvent(null);
+    await closeActivityResources();
+    await connection.close();
+  }
+}
+
+const CORE_GAUGE = /^(?:\w+_)?resource_slots_(mem|cpu)_usage(?:\{[^}]*\})?\s+([-+0-9.eE]+)/;
+
+/** Reads the resource-based tuner's own view (percent) from core's Prometheus endpoint. */
+async function scrapeCore(port: number): Promise<void> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    let mem: number | undefined;
+    let cpu: number | undefined;
+    for (const line of text.split('\n')) {
+      const m = CORE_GAUGE.exec(line);
+      if (!m) continue;
+      if (m[1] === 'mem') mem = Number(m[2]);
+      else cpu = Number(m[2]);
+    }
+    if (mem !== undefined || cpu !== undefined) {
+      send({
+        type: 'core',
+        t: Date.now(),
+        ...(mem !== undefined ? { memPercent: mem } : {}),
+        ...(cpu !== undefined ? { cpuPercent: cpu } : {}),
+      });
+    }
+  } catch {
+    // the endpoint may not be up yet
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    send({ type: 'error', message: String(error?.stack ?? error) });
+    console.error(error);
+    process.exit(1);
+  },
+);
