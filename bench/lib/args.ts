@@ -2,7 +2,7 @@
 export interface BenchArgs {
   /** `--quick`: short settings for a smoke run (numbers are not meant to be recorded). */
   quick: boolean;
-  /** `--rounds N`: how many interleaved rounds (default 3; at least 1). */
+  /** `--rounds N`: how many interleaved rounds (default 3, or 1 with `--quick`; at least 1). */
   rounds: number;
   /** `--no-write`: do not write bench/results (for trying things out). */
   write: boolean;
@@ -46,6 +46,6 @@ export function parseBenchArgs(argv: readonly string[] = process.argv.slice(2)):
         throw new Error(`unknown option ${arg} (try --help)`);
     }
   }
-  if (args.quick && !roundsGiven) args.rounds = 3;
+  if (args.quick && !roundsGiven) args.rounds = 1;
   return args;
 }
