@@ -152,6 +152,8 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
   #lastGrantAt = Number.NEGATIVE_INFINITY;
   /** Used permits released in the last `settleMs`, oldest first. */
   readonly #recentReleases: Array<{ record: PermitRecord<X>; at: number }> = [];
+  /** Index of the first release in {@link #recentReleases} that has not expired. */
+  #recentHead = 0;
   #rampTimer: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -361,7 +363,9 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
       if (this.isUnsettled(record)) unsettled++;
     }
     this.#forgetOldReleases();
-    for (const { record } of this.#recentReleases) if (released(record)) unsettled++;
+    for (let i = this.#recentHead; i < this.#recentReleases.length; i++) {
+      if (released(this.#recentReleases[i]!.record)) unsettled++;
+    }
     return { running, unsettled };
   }
 
@@ -412,8 +416,15 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
 
   #forgetOldReleases(): void {
     const now = this.#clock();
-    while (this.#recentReleases.length > 0 && now - this.#recentReleases[0]!.at >= this.#settleMs) {
-      this.#recentReleases.shift();
+    // Releases are in time order: advance a head index past the expired ones and compact only when
+    // half the array is dead, so dropping n releases costs O(n), not O(n^2) as shift() would.
+    const releases = this.#recentReleases;
+    while (this.#recentHead < releases.length && now - releases[this.#recentHead]!.at >= this.#settleMs) {
+      this.#recentHead++;
+    }
+    if (this.#recentHead > 0 && this.#recentHead * 2 >= releases.length) {
+      releases.splice(0, this.#recentHead);
+      this.#recentHead = 0;
     }
   }
 
