@@ -230,6 +230,7 @@ export abstract class LedgerSlotSupplier<X extends object = object> implements C
   }
 
   #admit(request: ReservationContext): X | null {
+    if (request.slotType === 'workflow' && this.#lastWorkflowSlotForOtherKind(request)) return null;
     if (request.slotType === 'workflow' && !this.#warnedSmallWorkflowCapacity) {
       const capacity = this.capacity();
       if (capacity !== null && capacity < 2) {
@@ -240,6 +241,25 @@ export abstract class LedgerSlotSupplier<X extends object = object> implements C
       }
     }
     return this.admit(request);
+  }
+
+  /**
+   * Core needs a sticky and a non-sticky workflow poll to make progress: a long sticky poll that
+   * holds the last slot starves the non-sticky one (and the other way round). So the last slot of a
+   * task queue's workflow permits is kept for the kind that has none.
+   */
+  #lastWorkflowSlotForOtherKind(request: ReservationContext): boolean {
+    const capacity = this.capacity();
+    if (capacity === null || capacity < 2) return false;
+    const sticky = request.isSticky === true;
+    let same = 0;
+    for (const record of this.ledger.records()) {
+      const { slotType, taskQueue } = record.permit;
+      if (slotType !== 'workflow' || taskQueue !== request.taskQueue) continue;
+      if (record.permit.sticky !== sticky) return false;
+      same++;
+    }
+    return same >= capacity - 1;
   }
 
   #request(ctx: SlotReserveContext): ReservationContext {

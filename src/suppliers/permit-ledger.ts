@@ -69,7 +69,9 @@ let nextPermitId = 1;
 const where = (reason: ReleaseReason): string =>
   reason === 'manual' ? 'releaseEarly' : reason === 'reclaimed' ? 'abort after grant' : 'releaseSlot';
 
-const groupKey = (request: ReservationContext): string => `${request.slotType}\u0000${request.taskQueue}`;
+// Sticky and non-sticky workflow polls wait apart: core needs one of each to make progress.
+const groupKey = (request: ReservationContext): string =>
+  `${request.slotType}\u0000${request.taskQueue}\u0000${request.isSticky === true ? 'sticky' : ''}`;
 
 /**
  * The one permit state machine and waiter queue that every slotwise supplier is built on.
@@ -191,7 +193,7 @@ export class PermitLedger<X extends object = object> {
         return Promise.resolve(record.permit);
       }
     }
-    return new Promise((resolve, reject) => {
+    const waiting = new Promise<SlotwisePermit & X>((resolve, reject) => {
       const key = groupKey(request);
       const waiter: Waiter<X> = {
         request,
@@ -210,6 +212,10 @@ export class PermitLedger<X extends object = object> {
       signal.addEventListener('abort', waiter.onAbort, { once: true });
       this.#waiters.push(key, waiter);
     });
+    // Waiters ahead in other groups may be refused where this one is admitted (a workflow poll of
+    // the kind that has no slot): let the admit rule look at every group's head now.
+    if (this.#waiters.size > 1) this.wake();
+    return waiting;
   }
 
   /** Returns a permit if the admit rule lets one through now, else `null`. Never waits. */
@@ -285,10 +291,19 @@ export class PermitLedger<X extends object = object> {
     try {
       do {
         this.#wakeAgain = false;
-        for (let waiter = this.#waiters.peek(); waiter !== undefined; waiter = this.#waiters.peek()) {
-          const extras = this.#admitSafely(waiter.request);
-          if (extras === null) break;
-          this.#waiters.shift();
+        for (;;) {
+          // The first group in turn order whose head the admit rule lets through.
+          let waiter: Waiter<X> | undefined;
+          let extras: X | null = null;
+          for (const head of this.#waiters.heads()) {
+            extras = this.#admitSafely(head.request);
+            if (extras !== null) {
+              waiter = head;
+              break;
+            }
+          }
+          if (waiter === undefined || extras === null) break;
+          this.#waiters.take(waiter.key, waiter);
           waiter.signal.removeEventListener('abort', waiter.onAbort);
           const record = this.#issue(waiter.request, extras);
           this.#watchAbortAfterGrant(record, waiter.signal);
@@ -339,6 +354,7 @@ export class PermitLedger<X extends object = object> {
       supplier: this.name,
       slotType: request.slotType as SlotType,
       taskQueue: request.taskQueue,
+      sticky: request.isSticky === true,
     });
     const record: PermitRecord<X> = {
       permit,

@@ -16,6 +16,8 @@ export interface SlotwisePermit extends SlotPermit {
   readonly slotType: SlotType;
   /** The task queue of the reservation that produced it. */
   readonly taskQueue: string;
+  /** Whether it was reserved for a sticky workflow-task poll. */
+  readonly sticky: boolean;
 }
 
 /** The life of a permit: `reserved -> used -> released` or `reserved -> released`. */

@@ -42,6 +42,11 @@ export class WaiterQueue<T> {
     return key === undefined ? undefined : this.#groups.get(key)?.[0];
   }
 
+  /** The head item of each waiting group, in turn order. */
+  heads(): T[] {
+    return this.#turns.map((key) => this.#groups.get(key)![0]!);
+  }
+
   /** Removes and returns the item whose turn is next; its group moves to the back of the turns. */
   shift(): T | undefined {
     const key = this.#turns.shift();
@@ -52,6 +57,21 @@ export class WaiterQueue<T> {
     if (group.length > 0) this.#turns.push(key);
     else this.#groups.delete(key);
     return item;
+  }
+
+  /**
+   * Removes the head `item` of group `key` as if it were served: its group moves to the back of the
+   * turns (or leaves them when emptied). Returns whether it was that group's head.
+   */
+  take(key: string, item: T): boolean {
+    const group = this.#groups.get(key);
+    if (group === undefined || group[0] !== item) return false;
+    group.shift();
+    this.#size--;
+    this.#turns.splice(this.#turns.indexOf(key), 1);
+    if (group.length > 0) this.#turns.push(key);
+    else this.#groups.delete(key);
+    return true;
   }
 
   /** Removes `item` from group `key`; returns whether it was there. Turn order of others is kept. */

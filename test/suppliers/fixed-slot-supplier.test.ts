@@ -103,3 +103,22 @@ describe('option messages', () => {
     expect(() => checkRatio('X', 'targetUtilization', 1.5)).not.toThrow('Did you mean');
   });
 });
+
+describe('workflow slots', () => {
+  it('reserveSlot() keeps the last workflow slot for the poll kind (sticky or not) that has none', async () => {
+    const supplier = new FixedSlotSupplier({ slots: 3 });
+    const sticky = () =>
+      supplier.reserveSlot(reserveCtx('q', 'workflow', true), new AbortController().signal);
+    const normal = () =>
+      supplier.reserveSlot(reserveCtx('q', 'workflow', false), new AbortController().signal);
+    await sticky();
+    await sticky();
+    const third = track(sticky());
+    const other = track(normal());
+    await flush();
+    // A third sticky poll would leave core no non-sticky slot: the non-sticky one, queued later, goes first.
+    expect([third.settled(), other.settled()]).toEqual([false, true]);
+    expect(supplier.snapshot()).toMatchObject({ issued: 3, waiting: 1 });
+    expect(supplier.tryReserveSlot(reserveCtx('other-queue', 'workflow', true))).toBeNull();
+  });
+});

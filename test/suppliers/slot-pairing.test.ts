@@ -8,6 +8,7 @@ const permit = (taskQueue = 'q'): SlotwisePermit => ({
   supplier: 's',
   slotType: 'activity',
   taskQueue,
+  sticky: false,
 });
 const used = { releaseEarly: () => true, isHeld: () => true, waiting: () => 0, subscribe: () => () => {} };
 const key = (activityType: string, taskQueue = 'q', isLocal = false) => ({
