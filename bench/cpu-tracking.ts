@@ -12,6 +12,7 @@ import { writeChart } from './lib/png.js';
 import { RESULTS_DIR, type ScenarioResult } from './lib/results.js';
 import {
   finish,
+  finishSkipped,
   isMain,
   newResult,
   rotate,
@@ -172,16 +173,12 @@ export async function runCpuTracking(ctx: ScenarioContext): Promise<ScenarioResu
       }
     } catch (error) {
       if (!(error instanceof CgroupUnavailableError)) throw error;
-      console.log(`  cpu-tracking: SKIPPED - cannot create a CPU cgroup: ${error.message}`);
-      return finish(
-        {
-          ...base,
-          noise: { ...noise.probe.stop(), idleHostCpuBusyBefore: noise.idle },
-          skipped: [
-            { what: 'scenario 4 (CPU tracking)', reason: `cannot create a CPU cgroup: ${error.message}` },
-          ],
-        },
+      return finishSkipped(
+        base,
+        noise,
         args,
+        { label: 'cpu-tracking', what: 'scenario 4 (CPU tracking)', cgroup: 'CPU' },
+        error,
       );
     }
 

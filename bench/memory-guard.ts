@@ -12,6 +12,7 @@ import { writeChart } from './lib/png.js';
 import { RESULTS_DIR, type ScenarioResult } from './lib/results.js';
 import {
   finish,
+  finishSkipped,
   isMain,
   newResult,
   rotate,
@@ -164,16 +165,12 @@ export async function runMemoryGuard(ctx: ScenarioContext): Promise<ScenarioResu
       calibration = await calibrateBestFixed(env, s);
     } catch (error) {
       if (!(error instanceof CgroupUnavailableError)) throw error;
-      console.log(`  memory-guard: SKIPPED - cannot create a memory cgroup: ${error.message}`);
-      return finish(
-        {
-          ...base,
-          noise: { ...noise.probe.stop(), idleHostCpuBusyBefore: noise.idle },
-          skipped: [
-            { what: 'scenario 3 (memory guard)', reason: `cannot create a memory cgroup: ${error.message}` },
-          ],
-        },
+      return finishSkipped(
+        base,
+        noise,
         args,
+        { label: 'memory-guard', what: 'scenario 3 (memory guard)', cgroup: 'memory' },
+        error,
       );
     }
     const list = contenders(s, calibration.best);

@@ -15,6 +15,7 @@ import { PALETTE, writeChart } from './lib/png.js';
 import { RESULTS_DIR, type ScenarioResult } from './lib/results.js';
 import {
   finish,
+  finishSkipped,
   isMain,
   newResult,
   rotate,
@@ -194,16 +195,12 @@ export async function runReaction(ctx: ScenarioContext): Promise<ScenarioResult>
       }
     } catch (error) {
       if (!(error instanceof CgroupUnavailableError)) throw error;
-      console.log(`  reaction: SKIPPED - cannot create a memory cgroup: ${error.message}`);
-      return finish(
-        {
-          ...base,
-          noise: { ...noise.probe.stop(), idleHostCpuBusyBefore: noise.idle },
-          skipped: [
-            { what: 'scenario 5 (reaction)', reason: `cannot create a memory cgroup: ${error.message}` },
-          ],
-        },
+      return finishSkipped(
+        base,
+        noise,
         args,
+        { label: 'reaction', what: 'scenario 5 (reaction)', cgroup: 'memory' },
+        error,
       );
     }
 

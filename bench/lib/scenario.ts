@@ -96,3 +96,26 @@ export function runAsScript(fn: (ctx: ScenarioContext) => Promise<unknown>): voi
     },
   );
 }
+
+/**
+ * Finishes a scenario that cannot run here (no cgroup of the kind it needs): prints why and writes
+ * a result whose only content is the skip and the noise measured.
+ */
+export function finishSkipped(
+  base: Omit<ScenarioResult, 'noise'>,
+  noise: { idle: number; probe: NoiseProbe },
+  args: BenchArgs,
+  scenario: { label: string; what: string; cgroup: string },
+  error: Error,
+): ScenarioResult {
+  const reason = `cannot create a ${scenario.cgroup} cgroup: ${error.message}`;
+  console.log(`  ${scenario.label}: SKIPPED - ${reason}`);
+  return finish(
+    {
+      ...base,
+      noise: { ...noise.probe.stop(), idleHostCpuBusyBefore: noise.idle },
+      skipped: [{ what: scenario.what, reason }],
+    },
+    args,
+  );
+}
