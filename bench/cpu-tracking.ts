@@ -4,25 +4,19 @@
 // process can demand more than one core), each at about a quarter core. CpuSlotSupplier (target
 // 0.8) against Temporal's resource-based tuner with targetCpuUsage 0.8: mean and spread of the
 // cgroup's utilization over time, and throughput. Also records which of them sees the quota.
-import { join } from 'node:path';
-import { CgroupUnavailableError } from './lib/cgroup.js';
-import { type CgroupRunResult, runInCgroup } from './lib/cgroup-run.js';
+import { type CgroupRunResult, probeCpuQuota, runInCgroup } from './lib/cgroup-run.js';
 import { calibrateBurn } from './lib/cpu-burner.js';
-import { writeChart } from './lib/png.js';
-import { RESULTS_DIR, type ScenarioResult } from './lib/results.js';
+import { runAsScript } from './lib/runner.js';
 import {
-  finish,
-  finishSkipped,
   isMain,
-  newResult,
+  precondition,
   rotate,
-  runAsScript,
+  type Scenario,
   type ScenarioContext,
-  startNoise,
+  type ScenarioReport,
 } from './lib/scenario.js';
 import { fmt, fmtSummary, mean, median, ratioSummary, stdev, summarize } from './lib/stats.js';
 import type { Contender } from './lib/suppliers.js';
-import { withBenchEnv } from './lib/temporal.js';
 
 const TARGET = 0.8;
 const QUOTA_CORES = 1;
@@ -125,176 +119,235 @@ function tracking(r: CgroupRunResult, steadyFromS: number): Tracking {
   };
 }
 
-/** Runs scenario 4 and writes bench/results/cpu-tracking.json (+ cpu-tracking.png). */
-export async function runCpuTracking(ctx: ScenarioContext): Promise<ScenarioResult> {
-  const { args } = ctx;
+/** Scenario 4: how closely CPU use tracks a 0.8 target under a 1-core cgroup quota. */
+export const cpuTracking: Scenario = {
+  name: 'cpu-tracking',
+  title: '4 CPU tracking',
+  run: runCpuTracking,
+};
+
+async function runCpuTracking(ctx: ScenarioContext): Promise<ScenarioReport> {
+  const { args, log } = ctx;
+  const env = await ctx.env();
   const durationMs = args.quick ? 9000 : 15_000;
   const steadyFromS = args.quick ? 3 : 4;
-  return withBenchEnv(ctx.env, async (env) => {
-    const noise = await startNoise();
-    const perMs = calibrateBurn();
-    const burnIterations = Math.round(perMs * BURN_MS);
-    const list = contenders();
-    const settings = {
-      quotaCores: QUOTA_CORES,
-      target: TARGET,
-      durationMs,
-      steadyFromS,
-      task: { burnMs: BURN_MS, sleepMs: SLEEP_MS, burnIterations, coresWhenAlone: TASK_CORES },
-      profiles: PROFILES.map((p) => ({ ...p, seconds: profileSeconds(p), cpuMsPerTask: p.cycles * BURN_MS })),
-      windowS: WINDOW_S,
-    };
-    const base = newResult('cpu-tracking', args, settings);
-    const runs: CgroupRunResult[] = [];
-    try {
-      for (let round = 0; round < args.rounds; round++) {
-        for (const c of rotate(list, round)) {
-          const r = await runInCgroup({
-            env,
-            contender: c,
-            round,
-            cgroup: { cpuQuotaCores: QUOTA_CORES },
-            workflow: {
-              type: 'burstWorkflow',
-              input: {
-                activity: 'burnCpu',
-                count: 400,
-                args: { cycles: c.profile.cycles, burnIterations, sleepMs: SLEEP_MS },
-              },
-            },
-            durationMs,
-          });
-          runs.push(r);
-          const t = tracking(r, steadyFromS);
-          console.log(
-            `  cpu-tracking: round ${round + 1} ${c.label}: utilization ${fmt(t.meanUtil, 3)} +- ${fmt(t.sdUtil, 3)} of the quota, ${fmt(t.tasksPerMin, 0)} tasks/min`,
-          );
-        }
-      }
-    } catch (error) {
-      if (!(error instanceof CgroupUnavailableError)) throw error;
-      return finishSkipped(
-        base,
-        noise,
-        args,
-        { label: 'cpu-tracking', what: 'scenario 4 (CPU tracking)', cgroup: 'CPU' },
-        error,
+  const perMs = calibrateBurn();
+  const burnIterations = Math.round(perMs * BURN_MS);
+  const list = contenders();
+  const settings = {
+    quotaCores: QUOTA_CORES,
+    target: TARGET,
+    durationMs,
+    steadyFromS,
+    task: { burnMs: BURN_MS, sleepMs: SLEEP_MS, burnIterations, coresWhenAlone: TASK_CORES },
+    profiles: PROFILES.map((p) => ({ ...p, seconds: profileSeconds(p), cpuMsPerTask: p.cycles * BURN_MS })),
+    windowS: WINDOW_S,
+  };
+  const runs: CgroupRunResult[] = [];
+  // Before each round: can the cgroup get its quota at all on this (shared) machine right now?
+  const quotaProbes: number[] = [];
+  for (let round = 0; round < args.rounds; round++) {
+    const got = await probeCpuQuota(QUOTA_CORES, args.quick ? 1000 : 2000);
+    quotaProbes.push(got);
+    log(`round ${round + 1}: a busy loop in the cgroup got ${fmt(got, 2)} of its ${QUOTA_CORES}-core quota`);
+    for (const c of rotate(list, round)) {
+      const r = await runInCgroup({
+        env,
+        contender: c,
+        round,
+        cgroup: { cpuQuotaCores: QUOTA_CORES },
+        workflow: {
+          type: 'burstWorkflow',
+          input: {
+            activity: 'burnCpu',
+            count: 400,
+            args: { cycles: c.profile.cycles, burnIterations, sleepMs: SLEEP_MS },
+          },
+        },
+        durationMs,
+      });
+      runs.push(r);
+      const t = tracking(r, steadyFromS);
+      log(
+        `round ${round + 1} ${c.label}: utilization ${fmt(t.meanUtil, 3)} +- ${fmt(t.sdUtil, 3)} of the quota, ${fmt(t.tasksPerMin, 0)} tasks/min`,
       );
     }
+  }
 
-    const byC = (id: string) => runs.filter((r) => r.contender === id).sort((a, b) => a.round - b.round);
-    const refOf = (c: CpuContender) =>
-      byC(`builtin-resource-${c.profile.id}`).map((r) => tracking(r, steadyFromS));
-    const rows = list.map((c) => {
-      const ref = refOf(c);
-      const ts = byC(c.id).map((r) => tracking(r, steadyFromS));
-      return [
-        c.label,
-        fmtSummary(summarize(ts.map((t) => t.meanUtil)), 3),
-        fmtSummary(summarize(ts.map((t) => t.sdUtil)), 3),
-        fmtSummary(summarize(ts.map((t) => t.rmsError)), 3),
-        fmtSummary(summarize(ts.map((t) => t.saturated * 100)), 0, '%'),
-        fmtSummary(summarize(ts.map((t) => t.tasksPerMin)), 0),
-        c.builtIn
-          ? '1'
-          : fmtSummary(
-              ratioSummary(
-                ts.map((t) => t.tasksPerMin),
-                ref.map((t) => t.tasksPerMin),
-              ),
-              2,
+  const byC = (id: string) => runs.filter((r) => r.contender === id).sort((a, b) => a.round - b.round);
+  const refOf = (c: CpuContender) =>
+    byC(`builtin-resource-${c.profile.id}`).map((r) => tracking(r, steadyFromS));
+  const rows = list.map((c) => {
+    const ref = refOf(c);
+    const ts = byC(c.id).map((r) => tracking(r, steadyFromS));
+    return [
+      c.label,
+      fmtSummary(summarize(ts.map((t) => t.meanUtil)), 3),
+      fmtSummary(summarize(ts.map((t) => t.sdUtil)), 3),
+      fmtSummary(summarize(ts.map((t) => t.rmsError)), 3),
+      fmtSummary(summarize(ts.map((t) => t.saturated * 100)), 0, '%'),
+      fmtSummary(summarize(ts.map((t) => t.tasksPerMin)), 0),
+      c.builtIn
+        ? '1'
+        : fmtSummary(
+            ratioSummary(
+              ts.map((t) => t.tasksPerMin),
+              ref.map((t) => t.tasksPerMin),
             ),
-        sawQuota(c, byC(c.id)),
-      ];
-    });
-
-    const verdict: ScenarioResult['verdict'] = [];
-    for (const c of list.filter((x) => !x.builtIn)) {
-      const ref = refOf(c);
-      const refErr = median(ref.map((t) => t.rmsError));
-      const ts = byC(c.id).map((r) => tracking(r, steadyFromS));
-      const err = median(ts.map((t) => t.rmsError));
-      verdict.push({
-        target: `${c.label}: tracks the ${TARGET} target closer than the built-in (rms error)`,
-        met: err < refErr,
-        note: `median rms error ${fmt(err, 3)} vs built-in ${fmt(refErr, 3)}; mean util ${fmt(median(ts.map((t) => t.meanUtil)), 3)} vs ${fmt(median(ref.map((t) => t.meanUtil)), 3)}; spread (sd) ${fmt(median(ts.map((t) => t.sdUtil)), 3)} vs ${fmt(median(ref.map((t) => t.sdUtil)), 3)}; tasks/min ratio ${fmt(
-          ratioSummary(
-            ts.map((t) => t.tasksPerMin),
-            ref.map((t) => t.tasksPerMin),
-          ).median,
-          2,
-        )}`,
-      });
-    }
-
-    const charts: string[] = [];
-    const lastRound = args.rounds - 1;
-    if (args.write) {
-      for (const profile of PROFILES) {
-        const chartFile = join(RESULTS_DIR, `cpu-tracking-${profile.id}${args.quick ? '.quick' : ''}.png`);
-        const members = list.filter((c) => c.profile.id === profile.id);
-        writeChart(chartFile, {
-          title: `Scenario 4 (${profile.id} tasks, ${((profile.cycles * (BURN_MS + SLEEP_MS)) / 1000).toFixed(1)} s each): cgroup CPU use / ${QUOTA_CORES}-core quota, ${WINDOW_S} s windows, target ${TARGET} (round ${lastRound + 1})`,
-          xLabel: 'seconds since 400 CPU tasks were scheduled',
-          yLabel: 'CPU used / quota',
-          yRange: [0, 1.2],
-          series: members.map((c) => {
-            const r = runs.find((x) => x.contender === c.id && x.round === lastRound);
-            return { label: c.label, points: r ? utilization(r) : [] };
-          }),
-          rules: [
-            { axis: 'y', at: 1, label: 'quota', color: [0, 0, 0] },
-            { axis: 'y', at: TARGET, label: `target ${TARGET}`, color: [120, 120, 120] },
-            { axis: 'x', at: steadyFromS, label: 'steady state from here', color: [160, 160, 160] },
-          ],
-        });
-        charts.push(`results/${chartFile.split('/').pop()}`);
-      }
-    }
-
-    const result: ScenarioResult = {
-      ...base,
-      noise: { ...noise.probe.stop(), idleHostCpuBusyBefore: noise.idle },
-      tables: [
-        {
-          title: `Scenario 4 - CPU target tracking: worker in a cgroup with a ${QUOTA_CORES}-core quota, 400 tasks of N x (${BURN_MS} ms burn + ${SLEEP_MS} ms sleep) in worker threads (N = 38: long, 10: short), ${durationMs / 1000} s runs; median [min..max] of ${args.rounds} interleaved rounds`,
-          headers: [
-            'activity supplier',
-            'mean util',
-            'sd util',
-            'rms error',
-            'time at quota',
-            'tasks/min',
-            'vs built-in',
-            'quota seen?',
-          ],
-          rows,
-          notes: [
-            `util = cgroup CPU time / (wall time x ${QUOTA_CORES} core), per ${WINDOW_S} s window, over t >= ${steadyFromS} s (after ramp-up); time at quota = windows >= 0.95; rms error = sqrt(mean((util - ${TARGET})^2)), which counts oscillation as well as offset.`,
-            'tasks/min = completions in the steady window (the work per task is fixed); a supplier that runs hundreds of tasks at once completes few of them in a short window even at full CPU. "vs built-in" compares within the same task profile.',
-            'quota seen?: slotwise = usable cores and source its CpuMonitor reported; built-in = its own cpu usage % (resource_slots_cpu_usage) next to the true cgroup utilization.',
-          ],
-        },
-      ],
-      verdict,
-      rounds_data: runs.map(({ events, supplierSamples, coreSamples, series, ...rest }) => ({
-        ...rest,
-        tracking: tracking({ events, supplierSamples, coreSamples, series, ...rest }, steadyFromS),
-        utilization: utilization({ events, supplierSamples, coreSamples, series, ...rest }),
-        coreCpuPercent: coreSamples.map((c) => [(c.t - rest.t0) / 1000, c.cpuPercent]),
-        supplier: supplierSamples
-          .filter((_, i) => i % 2 === 0)
-          .map((x) => [
-            (x.t - rest.t0) / 1000,
-            x.supplier?.issued,
-            x.supplier?.readings?.cpu?.utilization,
-            x.supplier?.readings?.cpu?.usableCores,
-          ]),
-      })),
-      charts,
-    };
-    return finish(result, args);
+            2,
+          ),
+      sawQuota(c, byC(c.id)),
+    ];
   });
+
+  const verdicts: ScenarioReport['verdicts'] = [];
+  const figures: ScenarioReport['figures'] = [];
+  for (const c of list.filter((x) => !x.builtIn)) {
+    const ref = refOf(c);
+    const refErr = median(ref.map((t) => t.rmsError));
+    const ts = byC(c.id).map((r) => tracking(r, steadyFromS));
+    const err = median(ts.map((t) => t.rmsError));
+    const tpmRatio = ratioSummary(
+      ts.map((t) => t.tasksPerMin),
+      ref.map((t) => t.tasksPerMin),
+    ).median;
+    verdicts.push({
+      target: `${c.label}: tracks the ${TARGET} target closer than the built-in (rms error)`,
+      met: err < refErr,
+      note: `median rms error ${fmt(err, 3)} vs built-in ${fmt(refErr, 3)}; mean util ${fmt(median(ts.map((t) => t.meanUtil)), 3)} vs ${fmt(median(ref.map((t) => t.meanUtil)), 3)}; spread (sd) ${fmt(median(ts.map((t) => t.sdUtil)), 3)} vs ${fmt(median(ref.map((t) => t.sdUtil)), 3)}; tasks/min ratio ${fmt(tpmRatio, 2)}`,
+    });
+    figures.push(
+      {
+        id: `mean-util/${c.id}`,
+        label: `${c.label}: mean utilization`,
+        value: median(ts.map((t) => t.meanUtil)),
+        unit: 'ratio',
+        digits: 3,
+      },
+      {
+        id: `rms-error/${c.id}`,
+        label: `${c.label}: rms error around ${TARGET}`,
+        value: err,
+        unit: 'ratio',
+        digits: 3,
+      },
+    );
+  }
+  for (const c of list.filter((x) => x.builtIn)) {
+    const ts = byC(c.id).map((r) => tracking(r, steadyFromS));
+    figures.push(
+      {
+        id: `mean-util/${c.id}`,
+        label: `${c.label}: mean utilization`,
+        value: median(ts.map((t) => t.meanUtil)),
+        unit: 'ratio',
+        digits: 3,
+      },
+      {
+        id: `rms-error/${c.id}`,
+        label: `${c.label}: rms error around ${TARGET}`,
+        value: median(ts.map((t) => t.rmsError)),
+        unit: 'ratio',
+        digits: 3,
+      },
+    );
+  }
+
+  // Preconditions: without them the utilization above says nothing about the suppliers.
+  const noCounter = runs.filter((r) => !r.series.some((p) => p.cpuMs !== null));
+  const idle = runs.filter((r) => r.started === 0);
+  const starved = quotaProbes.filter((got) => got < 0.9);
+  const preconditions = [
+    precondition(
+      `the cgroup can get its ${QUOTA_CORES}-core quota on this machine (a busy loop in it gets >= 0.9 of the quota before each round)`,
+      starved.length === 0,
+      `got ${quotaProbes.map((g) => fmt(g, 2)).join(', ')} of the quota${starved.length ? ': the host was too busy to measure tracking' : ''}`,
+    ),
+    precondition(
+      "the cgroup's CPU counter was read in every run",
+      noCounter.length === 0,
+      noCounter.length === 0
+        ? `${runs.length} runs`
+        : noCounter.map((r) => `${r.contender} round ${r.round + 1}`).join(', '),
+    ),
+    precondition(
+      'every Worker started activities',
+      idle.length === 0,
+      idle.length === 0
+        ? `${runs.length} runs`
+        : idle
+            .map(
+              (r) =>
+                `${r.contender} round ${r.round + 1}: none started (${r.errors.join('; ') || 'no error'})`,
+            )
+            .join(', '),
+    ),
+  ];
+
+  const lastRound = args.rounds - 1;
+  const charts = PROFILES.map((profile) => ({
+    name: `cpu-tracking-${profile.id}`,
+    spec: {
+      title: `Scenario 4 (${profile.id} tasks, ${((profile.cycles * (BURN_MS + SLEEP_MS)) / 1000).toFixed(1)} s each): cgroup CPU use / ${QUOTA_CORES}-core quota, ${WINDOW_S} s windows, target ${TARGET} (round ${lastRound + 1})`,
+      xLabel: 'seconds since 400 CPU tasks were scheduled',
+      yLabel: 'CPU used / quota',
+      yRange: [0, 1.2] as [number, number],
+      series: list
+        .filter((c) => c.profile.id === profile.id)
+        .map((c) => {
+          const r = runs.find((x) => x.contender === c.id && x.round === lastRound);
+          return { label: c.label, points: r ? utilization(r) : [] };
+        }),
+      rules: [
+        { axis: 'y' as const, at: 1, label: 'quota', color: '#000' },
+        { axis: 'y' as const, at: TARGET, label: `target ${TARGET}`, color: '#777' },
+        { axis: 'x' as const, at: steadyFromS, label: 'steady state from here', color: '#aaa' },
+      ],
+    },
+  }));
+
+  return {
+    settings: { ...settings, quotaProbes },
+    preconditions,
+    tables: [
+      {
+        title: `Scenario 4 - CPU target tracking: worker in a cgroup with a ${QUOTA_CORES}-core quota, 400 tasks of N x (${BURN_MS} ms burn + ${SLEEP_MS} ms sleep) in worker threads (N = 38: long, 10: short), ${durationMs / 1000} s runs; median [min..max] of ${args.rounds} interleaved rounds`,
+        headers: [
+          'activity supplier',
+          'mean util',
+          'sd util',
+          'rms error',
+          'time at quota',
+          'tasks/min',
+          'vs built-in',
+          'quota seen?',
+        ],
+        rows,
+        notes: [
+          `util = cgroup CPU time / (wall time x ${QUOTA_CORES} core), per ${WINDOW_S} s window, over t >= ${steadyFromS} s (after ramp-up); time at quota = windows >= 0.95; rms error = sqrt(mean((util - ${TARGET})^2)), which counts oscillation as well as offset.`,
+          'tasks/min = completions in the steady window (the work per task is fixed); a supplier that runs hundreds of tasks at once completes few of them in a short window even at full CPU. "vs built-in" compares within the same task profile.',
+          'quota seen?: slotwise = usable cores and source its CpuMonitor reported; built-in = its own cpu usage % (resource_slots_cpu_usage) next to the true cgroup utilization.',
+        ],
+      },
+    ],
+    verdicts,
+    figures,
+    charts,
+    data: runs.map(({ events, supplierSamples, coreSamples, series, ...rest }) => ({
+      ...rest,
+      tracking: tracking({ events, supplierSamples, coreSamples, series, ...rest }, steadyFromS),
+      utilization: utilization({ events, supplierSamples, coreSamples, series, ...rest }),
+      coreCpuPercent: coreSamples.map((c) => [(c.t - rest.t0) / 1000, c.cpuPercent]),
+      supplier: supplierSamples
+        .filter((_, i) => i % 2 === 0)
+        .map((x) => [
+          (x.t - rest.t0) / 1000,
+          x.supplier?.issued,
+          x.supplier?.readings?.cpu?.utilization,
+          x.supplier?.readings?.cpu?.usableCores,
+        ]),
+    })),
+  };
 }
 
 function sawQuota(c: Contender, rs: CgroupRunResult[]): string {
@@ -326,4 +379,4 @@ function sawQuota(c: Contender, rs: CgroupRunResult[]): string {
   return '-';
 }
 
-if (isMain(import.meta.url)) runAsScript(runCpuTracking);
+if (isMain(import.meta.url)) runAsScript(cpuTracking);

@@ -15,16 +15,8 @@ import { CpuSlotSupplier } from '../src/suppliers/cpu-slot-supplier.js';
 import { FixedSlotSupplier } from '../src/suppliers/fixed-slot-supplier.js';
 import { GpuSlotSupplier } from '../src/suppliers/gpu-slot-supplier.js';
 import { MemorySlotSupplier } from '../src/suppliers/memory-slot-supplier.js';
-import type { ScenarioResult } from './lib/results.js';
-import {
-  finish,
-  isMain,
-  newResult,
-  rotate,
-  runAsScript,
-  type ScenarioContext,
-  startNoise,
-} from './lib/scenario.js';
+import { runAsScript } from './lib/runner.js';
+import { isMain, rotate, type Scenario, type ScenarioContext, type ScenarioReport } from './lib/scenario.js';
 import {
   fmt,
   fmtInt,
@@ -264,15 +256,19 @@ function sampleCostUs(n: number): number {
   return median(times);
 }
 
-/** Runs scenario 1 and writes bench/results/hot-path.json. */
-export async function runHotPath(ctx: ScenarioContext): Promise<ScenarioResult> {
-  const { args } = ctx;
+/** Scenario 1: reserve/mark/release cycles per second and the sampler's event-loop delay. */
+export const hotPath: Scenario = {
+  name: 'hot-path',
+  title: '1 hot path',
+  run: runHotPath,
+};
+
+async function runHotPath(ctx: ScenarioContext): Promise<ScenarioReport> {
+  const { args, log } = ctx;
   const cycleMs = args.quick ? 150 : 400;
   const delayMs = args.quick ? 600 : 2000;
   const heldLevels = [0, 16];
   const dir = mkdtempSync(join(tmpdir(), 'slotwise-bench-hot-'));
-  const noise = await startNoise();
-  const base = newResult('hot-path', args, { cycleMs, delayMs, heldLevels, batch: 50 });
   try {
     const contenders = await buildContenders(dir);
     // Warm-up (JIT) of every path, not recorded.
@@ -292,7 +288,7 @@ export async function runHotPath(ctx: ScenarioContext): Promise<ScenarioResult> 
           }
         }
       }
-      process.stdout.write(`  hot-path: round ${round + 1}/${args.rounds} done\n`);
+      log(`round ${round + 1}/${args.rounds} done`);
     }
 
     // Event-loop delay while a sampler runs, interleaved with no sampler.
@@ -373,9 +369,9 @@ export async function runHotPath(ctx: ScenarioContext): Promise<ScenarioResult> 
         .filter((c) => c.id !== 'floor')
         .map((c) => median(rates.get(`${c.id}/async/16` as Key) ?? [])),
     );
-    const result: ScenarioResult = {
-      ...base,
-      noise: { ...noise.probe.stop(), idleHostCpuBusyBefore: noise.idle },
+    return {
+      settings: { cycleMs, delayMs, heldLevels, batch: 50 },
+      preconditions: [],
       tables: [
         {
           title: `Scenario 1a - hot path: reserve -> markUsed -> release, thousand cycles/s, median [min..max] of ${args.rounds} interleaved rounds; ratio = per-round ratio to the inline semaphore (floor), median`,
@@ -412,14 +408,31 @@ export async function runHotPath(ctx: ScenarioContext): Promise<ScenarioResult> 
           ],
         },
       ],
-      verdict: [
+      verdicts: [
         {
           target: 'hot path: a supplier call stays far below the cost of a poll (no target in the issue)',
           met: null,
           note: `slowest slotwise async path ${fmt(1e6 / slowestAsync, 2)} us/cycle; a Temporal poll round trip is ~1 ms`,
         },
       ],
-      rounds_data: {
+      figures: [
+        {
+          id: 'slowest-cycle-us',
+          label: 'slowest slotwise reserve+mark+release (async, 16 held)',
+          value: 1e6 / slowestAsync,
+          unit: 'us',
+        },
+        {
+          id: 'sampler-p99-added-ms',
+          label: 'event-loop p99 added by a CPU+memory sampler at 100 ms',
+          value:
+            median((delays.get('cpu-mem-100ms') ?? []).map((d) => d.p99Ms)) -
+            median(noneDelay.map((d) => d.p99Ms)),
+          unit: 'ms',
+          digits: 3,
+        },
+      ],
+      data: {
         cyclesPerSecond: Object.fromEntries(rates),
         eventLoopDelay: Object.fromEntries(delays),
         sampleCostUsMedian: perSampleUs,
@@ -429,10 +442,9 @@ export async function runHotPath(ctx: ScenarioContext): Promise<ScenarioResult> 
         ),
       },
     };
-    return finish(result, args);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-if (isMain(import.meta.url)) runAsScript(runHotPath);
+if (isMain(import.meta.url)) runAsScript(hotPath);

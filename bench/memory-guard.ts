@@ -5,24 +5,19 @@
 // without a declared per-task cost) against Temporal's resource-based tuner with the same memory
 // target, a fixed size that looked safe (limit / task size) and the largest fixed size that never
 // OOMed here. Peak working set / limit, OOM kills, tasks completed per minute.
-import { join } from 'node:path';
-import { CgroupUnavailableError } from './lib/cgroup.js';
 import { type CgroupRunResult, runInCgroup } from './lib/cgroup-run.js';
-import { writeChart } from './lib/png.js';
-import { RESULTS_DIR, type ScenarioResult } from './lib/results.js';
+import { runAsScript } from './lib/runner.js';
 import {
-  finish,
-  finishSkipped,
   isMain,
-  newResult,
+  precondition,
   rotate,
-  runAsScript,
+  type Scenario,
   type ScenarioContext,
-  startNoise,
+  type ScenarioReport,
 } from './lib/scenario.js';
 import { fmt, fmtSummary, median, ratioSummary, summarize } from './lib/stats.js';
 import type { Contender } from './lib/suppliers.js';
-import { type BenchEnv, withBenchEnv } from './lib/temporal.js';
+import type { BenchEnv } from './lib/temporal.js';
 
 const MIB = 1024 ** 2;
 const GIB = 1024 ** 3;
@@ -128,7 +123,8 @@ async function runOne(env: BenchEnv, s: MemoryGuardSettings, c: Contender, round
 async function calibrateBestFixed(
   env: BenchEnv,
   s: MemoryGuardSettings,
-): Promise<{ best: number; tried: unknown[] }> {
+  log: (line: string) => void,
+): Promise<{ best: number; found: boolean; tried: unknown[] }> {
   const tried: unknown[] = [];
   for (let k = Math.floor(s.limitBytes / s.taskBytes) - 1; k >= 1; k--) {
     const c: Contender = {
@@ -145,176 +141,224 @@ async function calibrateBestFixed(
       completed: r.completed,
       peakRatio: r.peakWorkingSetBytes / s.limitBytes,
     });
-    console.log(
-      `  memory-guard: calibration fixed-size ${k}: ${bad ? 'OOM / incomplete' : 'ok'}, peak ${fmt(r.peakWorkingSetBytes / s.limitBytes, 3)} of limit`,
+    log(
+      `calibration fixed-size ${k}: ${bad ? 'OOM / incomplete' : 'ok'}, peak ${fmt(r.peakWorkingSetBytes / s.limitBytes, 3)} of limit`,
     );
-    if (!bad) return { best: k, tried };
+    if (!bad) return { best: k, found: true, tried };
   }
-  return { best: 1, tried };
+  return { best: 1, found: false, tried };
 }
 
-/** Runs scenario 3 and writes bench/results/memory-guard.json (+ memory-guard.png). */
-export async function runMemoryGuard(ctx: ScenarioContext): Promise<ScenarioResult> {
-  const { args } = ctx;
+/** Scenario 3: OOM kills and peak memory of a burst in a memory-limited cgroup. */
+export const memoryGuard: Scenario = {
+  name: 'memory-guard',
+  title: '3 memory guard',
+  run: runMemoryGuard,
+};
+
+async function runMemoryGuard(ctx: ScenarioContext): Promise<ScenarioReport> {
+  const { args, log } = ctx;
+  const env = await ctx.env();
   const s = memoryGuardSettings(args.quick);
-  return withBenchEnv(ctx.env, async (env) => {
-    const noise = await startNoise();
-    const base = newResult('memory-guard', args, { ...s });
-    let calibration: Awaited<ReturnType<typeof calibrateBestFixed>>;
-    try {
-      calibration = await calibrateBestFixed(env, s);
-    } catch (error) {
-      if (!(error instanceof CgroupUnavailableError)) throw error;
-      return finishSkipped(
-        base,
-        noise,
-        args,
-        { label: 'memory-guard', what: 'scenario 3 (memory guard)', cgroup: 'memory' },
-        error,
+  const calibration = await calibrateBestFixed(env, s, log);
+  const list = contenders(s, calibration.best);
+  const runs: CgroupRunResult[] = [];
+  for (let round = 0; round < args.rounds; round++) {
+    for (const c of rotate(list, round)) {
+      const r = await runOne(env, s, c, round);
+      runs.push(r);
+      log(
+        `round ${round + 1} ${c.label}: peak ${fmt(r.peakWorkingSetBytes / s.limitBytes, 3)} of limit, ${oomed(r) ? 'OOM KILLED' : 'no OOM'}, ${r.completed}/${r.scheduled} done, ${fmt(tasksPerMinute(r), 1)} tasks/min`,
       );
     }
-    const list = contenders(s, calibration.best);
-    const runs: CgroupRunResult[] = [];
-    for (let round = 0; round < args.rounds; round++) {
-      for (const c of rotate(list, round)) {
-        const r = await runOne(env, s, c, round);
-        runs.push(r);
-        console.log(
-          `  memory-guard: round ${round + 1} ${c.label}: peak ${fmt(r.peakWorkingSetBytes / s.limitBytes, 3)} of limit, ${oomed(r) ? 'OOM KILLED' : 'no OOM'}, ${r.completed}/${r.scheduled} done, ${fmt(tasksPerMinute(r), 1)} tasks/min`,
-        );
-      }
-    }
+  }
 
-    const byC = (id: string) => runs.filter((r) => r.contender === id).sort((a, b) => a.round - b.round);
-    const best = byC('builtin-fixed-best');
-    const bestTpm = best.map(tasksPerMinute);
-    const rows = list.map((c) => {
-      const rs = byC(c.id);
-      const peaks = rs.map((r) => r.peakWorkingSetBytes / s.limitBytes);
-      const kpeaks = rs.map((r) => (r.kernelPeakUsageBytes ?? Number.NaN) / s.limitBytes);
-      const tpm = rs.map(tasksPerMinute);
-      const ooms = rs.filter(oomed).length;
-      const completed = rs.map((r) => r.completed);
-      const seen = whatItSaw(c, rs);
-      return [
-        c.label,
-        fmtSummary(summarize(peaks), 3),
-        fmtSummary(summarize(kpeaks), 3),
-        `${ooms}/${rs.length}`,
-        `${fmt(median(completed), 0)}/${s.tasks}`,
-        fmtSummary(summarize(tpm), 1),
-        c.id === 'builtin-fixed-best' ? '1' : fmtSummary(ratioSummary(tpm, bestTpm), 2),
-        seen,
-      ];
-    });
-
-    // Verdicts against the issue's targets.
-    const verdict: ScenarioResult['verdict'] = [];
-    for (const id of ['slotwise-memory-cost', 'slotwise-memory-learned', 'slotwise-memory-default']) {
-      const rs = byC(id);
-      const c = list.find((x) => x.id === id)!;
-      const ooms = rs.filter(oomed).length;
-      const maxPeak = Math.max(...rs.map((r) => r.peakWorkingSetBytes / s.limitBytes));
-      const ratio = ratioSummary(rs.map(tasksPerMinute), bestTpm);
-      verdict.push({
-        target: `${c.label}: zero OOM kills and peak below the limit`,
-        met: ooms === 0 && maxPeak < 1,
-        note: `${ooms} OOM kills in ${rs.length} runs, highest peak ${fmt(maxPeak, 3)} of limit`,
-      });
-      verdict.push({
-        target: `${c.label}: >= 0.9 of the tasks/min of the best fixed size that never OOMs`,
-        met: ratio.median >= 0.9,
-        note: `median ratio ${fmt(ratio.median, 2)} [${fmt(ratio.min, 2)}..${fmt(ratio.max, 2)}] vs fixed-size ${calibration.best}`,
-      });
-    }
-    const rb = byC('builtin-resource');
-    verdict.push({
-      target: 'built-in resource-based overshoots (for comparison)',
-      met: null,
-      note: `${rb.filter(oomed).length}/${rb.length} runs OOM-killed, highest peak ${fmt(Math.max(...rb.map((r) => r.peakWorkingSetBytes / s.limitBytes)), 3)} of limit`,
-    });
-    const bestOoms = best.filter(oomed).length;
-    if (bestOoms > 0) {
-      verdict.push({
-        target: `fixed-size ${calibration.best} never OOMs`,
-        met: false,
-        note: `it OOMed in ${bestOoms}/${best.length} recorded runs after passing calibration: the "best fixed size" is not reliably safe here`,
-      });
-    }
-
-    // Chart: working set / limit over time, last round.
-    const charts: string[] = [];
-    const lastRound = args.rounds - 1;
-    const chartFile = join(RESULTS_DIR, `memory-guard${args.quick ? '.quick' : ''}.png`);
-    if (args.write) {
-      writeChart(chartFile, {
-        title: `Scenario 3: cgroup working set / ${fmt(s.limitBytes / GIB, 0)} GiB limit, ${s.tasks} x ${s.taskBytes / MIB} MiB tasks held ${s.holdMs / 1000} s (round ${lastRound + 1})`,
-        xLabel: 'seconds since the burst was scheduled',
-        yLabel: 'working set / limit',
-        yRange: [0, 1.1],
-        series: list.map((c) => {
-          const r = runs.find((x) => x.contender === c.id && x.round === lastRound);
-          return {
-            label: `${c.label}${r && oomed(r) ? ' (OOM killed)' : ''}`,
-            points: (r?.series ?? [])
-              .filter((p) => p.workingSetBytes !== null)
-              .map((p) => [p.t, p.workingSetBytes! / s.limitBytes] as const),
-          };
-        }),
-        rules: [
-          { axis: 'y', at: 1, label: 'limit', color: [0, 0, 0] },
-          { axis: 'y', at: s.target, label: `target ${s.target}`, color: [120, 120, 120] },
-        ],
-      });
-      charts.push(`results/${chartFile.split('/').pop()}`);
-    }
-
-    const result: ScenarioResult = {
-      ...base,
-      settings: {
-        ...s,
-        naiveFixed: Math.floor(s.limitBytes / s.taskBytes),
-        bestFixed: calibration.best,
-        calibration: calibration.tried,
-      },
-      noise: { ...noise.probe.stop(), idleHostCpuBusyBefore: noise.idle },
-      tables: [
-        {
-          title: `Scenario 3 - memory guard: worker in a cgroup with a ${fmt(s.limitBytes / GIB, 0)} GiB limit, burst of ${s.tasks} activities x ${s.taskBytes / MIB} MiB held ${s.holdMs / 1000} s; median [min..max] of ${args.rounds} interleaved rounds`,
-          headers: [
-            'activity supplier',
-            'peak WS/limit',
-            'kernel peak/limit',
-            'OOM runs',
-            'done',
-            'tasks/min',
-            'vs best fixed',
-            'what it read',
-          ],
-          rows,
-          notes: [
-            'WS = working set (usage - inactive_file), polled every 50 ms by the parent; kernel peak = memory.max_usage_in_bytes (v1) / memory.peak (v2).',
-            `OOM runs = runs where the kernel OOM-killed the worker; "done" = activities completed before the run ended (or the worker died).`,
-            `tasks/min = completed / time to the last completion (or to the kill); "vs best fixed" = per-round ratio to fixed-size ${calibration.best}.`,
-            `Fixed ${Math.floor(s.limitBytes / s.taskBytes)} is limit / task size, the size that looks safe on paper; fixed ${calibration.best} was the largest that finished ${2} x size tasks without OOM in calibration.`,
-            'what it read: slotwise = the limit its cgroup reader found; built-in = the highest memory usage % core reported (resource_slots_mem_usage).',
-          ],
-        },
-      ],
-      verdict,
-      rounds_data: runs.map(({ events, supplierSamples, coreSamples, ...rest }) => ({
-        ...rest,
-        series: rest.series.filter((_, i) => i % 4 === 0),
-        activityStarts: events.filter((e) => e.type === 'start').map((e) => (e.t - rest.t0) / 1000),
-        coreMemPercent: coreSamples.map((c) => [(c.t - rest.t0) / 1000, c.memPercent]),
-        supplierReadings: supplierSamples
-          .filter((_, i) => i % 4 === 0)
-          .map((x) => [(x.t - rest.t0) / 1000, x.supplier?.issued, x.supplier?.readings?.memory?.ratio]),
-      })),
-      charts,
-    };
-    return finish(result, args);
+  const byC = (id: string) => runs.filter((r) => r.contender === id).sort((a, b) => a.round - b.round);
+  const best = byC('builtin-fixed-best');
+  const bestTpm = best.map(tasksPerMinute);
+  const rows = list.map((c) => {
+    const rs = byC(c.id);
+    const peaks = rs.map((r) => r.peakWorkingSetBytes / s.limitBytes);
+    const kpeaks = rs.map((r) => (r.kernelPeakUsageBytes ?? Number.NaN) / s.limitBytes);
+    const tpm = rs.map(tasksPerMinute);
+    const ooms = rs.filter(oomed).length;
+    const completed = rs.map((r) => r.completed);
+    const seen = whatItSaw(c, rs);
+    return [
+      c.label,
+      fmtSummary(summarize(peaks), 3),
+      fmtSummary(summarize(kpeaks), 3),
+      `${ooms}/${rs.length}`,
+      `${fmt(median(completed), 0)}/${s.tasks}`,
+      fmtSummary(summarize(tpm), 1),
+      c.id === 'builtin-fixed-best' ? '1' : fmtSummary(ratioSummary(tpm, bestTpm), 2),
+      seen,
+    ];
   });
+
+  // Verdicts against the issue's targets.
+  const verdicts: ScenarioReport['verdicts'] = [];
+  const figures: ScenarioReport['figures'] = [];
+  for (const id of ['slotwise-memory-cost', 'slotwise-memory-learned', 'slotwise-memory-default']) {
+    const rs = byC(id);
+    const c = list.find((x) => x.id === id)!;
+    const ooms = rs.filter(oomed).length;
+    const maxPeak = Math.max(...rs.map((r) => r.peakWorkingSetBytes / s.limitBytes));
+    const ratio = ratioSummary(rs.map(tasksPerMinute), bestTpm);
+    verdicts.push({
+      target: `${c.label}: zero OOM kills and peak below the limit`,
+      met: ooms === 0 && maxPeak < 1,
+      note: `${ooms} OOM kills in ${rs.length} runs, highest peak ${fmt(maxPeak, 3)} of limit`,
+    });
+    verdicts.push({
+      target: `${c.label}: >= 0.9 of the tasks/min of the best fixed size that never OOMs`,
+      met: ratio.median >= 0.9,
+      note: `median ratio ${fmt(ratio.median, 2)} [${fmt(ratio.min, 2)}..${fmt(ratio.max, 2)}] vs fixed-size ${calibration.best}`,
+    });
+    figures.push(
+      { id: `oom-runs/${id}`, label: `${c.label}: OOM-killed runs`, value: ooms, unit: 'runs', digits: 0 },
+      {
+        id: `peak/${id}`,
+        label: `${c.label}: highest peak / limit`,
+        value: maxPeak,
+        unit: 'ratio',
+        digits: 3,
+      },
+      {
+        id: `tpm-ratio/${id}`,
+        label: `${c.label}: tasks/min vs best fixed`,
+        value: ratio.median,
+        unit: 'ratio',
+      },
+    );
+  }
+  const rb = byC('builtin-resource');
+  verdicts.push({
+    target: 'built-in resource-based overshoots (for comparison)',
+    met: null,
+    note: `${rb.filter(oomed).length}/${rb.length} runs OOM-killed, highest peak ${fmt(Math.max(...rb.map((r) => r.peakWorkingSetBytes / s.limitBytes)), 3)} of limit`,
+  });
+  figures.push({
+    id: 'oom-runs/builtin-resource',
+    label: 'Temporal resource-based: OOM-killed runs',
+    value: rb.filter(oomed).length,
+    unit: 'runs',
+    digits: 0,
+  });
+  const bestOoms = best.filter(oomed).length;
+  if (bestOoms > 0) {
+    verdicts.push({
+      target: `fixed-size ${calibration.best} never OOMs`,
+      met: false,
+      note: `it OOMed in ${bestOoms}/${best.length} recorded runs after passing calibration: the "best fixed size" is not reliably safe here`,
+    });
+  }
+
+  // Preconditions: without them the numbers above say nothing about the memory guard.
+  const naive = byC('builtin-fixed-naive');
+  const naivePressed = naive.filter((r) => oomed(r) || r.peakWorkingSetBytes / s.limitBytes >= 0.95);
+  const wrongLimit = runs.filter((r) => r.limitBytes !== s.limitBytes);
+  const idle = runs.filter((r) => r.started === 0);
+  const preconditions = [
+    precondition(
+      'every cgroup had the memory limit set',
+      wrongLimit.length === 0,
+      wrongLimit.length === 0
+        ? `${fmt(s.limitBytes / GIB, 2)} GiB in ${runs.length} runs`
+        : wrongLimit
+            .map((r) => `${r.contender} round ${r.round + 1}: ${r.limitBytes ?? 'no limit'}`)
+            .join(', '),
+    ),
+    precondition(
+      `the burst presses on the limit (fixed-size ${Math.floor(s.limitBytes / s.taskBytes)} OOMs or peaks >= 0.95 of it in every round)`,
+      naive.length > 0 && naivePressed.length === naive.length,
+      `${naivePressed.length}/${naive.length} rounds; peaks ${naive.map((r) => fmt(r.peakWorkingSetBytes / s.limitBytes, 3)).join(', ')}`,
+    ),
+    precondition(
+      'calibration found a fixed size that finishes without an OOM kill',
+      calibration.found,
+      calibration.found ? `fixed-size ${calibration.best}` : 'every size down to 1 OOMed or did not finish',
+    ),
+    precondition(
+      'every Worker started activities',
+      idle.length === 0,
+      idle.length === 0
+        ? `${runs.length} runs`
+        : idle
+            .map(
+              (r) =>
+                `${r.contender} round ${r.round + 1}: none started (${r.errors.join('; ') || 'no error'})`,
+            )
+            .join(', '),
+    ),
+  ];
+
+  // Chart: working set / limit over time, last round.
+  const lastRound = args.rounds - 1;
+  const chart = {
+    title: `Scenario 3: cgroup working set / ${fmt(s.limitBytes / GIB, 0)} GiB limit, ${s.tasks} x ${s.taskBytes / MIB} MiB tasks held ${s.holdMs / 1000} s (round ${lastRound + 1})`,
+    xLabel: 'seconds since the burst was scheduled',
+    yLabel: 'working set / limit',
+    yRange: [0, 1.1] as [number, number],
+    series: list.map((c) => {
+      const r = runs.find((x) => x.contender === c.id && x.round === lastRound);
+      return {
+        label: `${c.label}${r && oomed(r) ? ' (OOM killed)' : ''}`,
+        points: (r?.series ?? [])
+          .filter((p) => p.workingSetBytes !== null)
+          .map((p) => [p.t, p.workingSetBytes! / s.limitBytes] as const),
+      };
+    }),
+    rules: [
+      { axis: 'y' as const, at: 1, label: 'limit', color: '#000' },
+      { axis: 'y' as const, at: s.target, label: `target ${s.target}`, color: '#777' },
+    ],
+  };
+
+  return {
+    settings: {
+      ...s,
+      naiveFixed: Math.floor(s.limitBytes / s.taskBytes),
+      bestFixed: calibration.best,
+      calibration: calibration.tried,
+    },
+    preconditions,
+    tables: [
+      {
+        title: `Scenario 3 - memory guard: worker in a cgroup with a ${fmt(s.limitBytes / GIB, 0)} GiB limit, burst of ${s.tasks} activities x ${s.taskBytes / MIB} MiB held ${s.holdMs / 1000} s; median [min..max] of ${args.rounds} interleaved rounds`,
+        headers: [
+          'activity supplier',
+          'peak WS/limit',
+          'kernel peak/limit',
+          'OOM runs',
+          'done',
+          'tasks/min',
+          'vs best fixed',
+          'what it read',
+        ],
+        rows,
+        notes: [
+          'WS = working set (usage - inactive_file), polled every 50 ms by the parent; kernel peak = memory.max_usage_in_bytes (v1) / memory.peak (v2).',
+          `OOM runs = runs where the kernel OOM-killed the worker; "done" = activities completed before the run ended (or the worker died).`,
+          `tasks/min = completed / time to the last completion (or to the kill); "vs best fixed" = per-round ratio to fixed-size ${calibration.best}.`,
+          `Fixed ${Math.floor(s.limitBytes / s.taskBytes)} is limit / task size, the size that looks safe on paper; fixed ${calibration.best} was the largest that finished ${2} x size tasks without OOM in calibration.`,
+          'what it read: slotwise = the limit its cgroup reader found; built-in = the highest memory usage % core reported (resource_slots_mem_usage).',
+        ],
+      },
+    ],
+    verdicts,
+    figures,
+    charts: [{ name: 'memory-guard', spec: chart }],
+    data: runs.map(({ events, supplierSamples, coreSamples, ...rest }) => ({
+      ...rest,
+      series: rest.series.filter((_, i) => i % 4 === 0),
+      activityStarts: events.filter((e) => e.type === 'start').map((e) => (e.t - rest.t0) / 1000),
+      coreMemPercent: coreSamples.map((c) => [(c.t - rest.t0) / 1000, c.memPercent]),
+      supplierReadings: supplierSamples
+        .filter((_, i) => i % 4 === 0)
+        .map((x) => [(x.t - rest.t0) / 1000, x.supplier?.issued, x.supplier?.readings?.memory?.ratio]),
+    })),
+  };
 }
 
 function whatItSaw(c: Contender, rs: CgroupRunResult[]): string {
@@ -334,4 +378,4 @@ function whatItSaw(c: Contender, rs: CgroupRunResult[]): string {
   return '-';
 }
 
-if (isMain(import.meta.url)) runAsScript(runMemoryGuard);
+if (isMain(import.meta.url)) runAsScript(memoryGuard);

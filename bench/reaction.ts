@@ -7,25 +7,20 @@
 // Temporal's resource-based tuner with the same target (both with minimum slots 0, so that "stop
 // admitting" is possible at all).
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
-import { CgroupUnavailableError } from './lib/cgroup.js';
 import { type CgroupRunResult, runInCgroup } from './lib/cgroup-run.js';
-import { PALETTE, writeChart } from './lib/png.js';
-import { RESULTS_DIR, type ScenarioResult } from './lib/results.js';
+import { runAsScript } from './lib/runner.js';
 import {
-  finish,
-  finishSkipped,
   isMain,
-  newResult,
+  precondition,
   rotate,
-  runAsScript,
+  type Scenario,
   type ScenarioContext,
-  startNoise,
+  type ScenarioReport,
 } from './lib/scenario.js';
 import { fmt, fmtSummary, median, summarize } from './lib/stats.js';
 import type { Contender } from './lib/suppliers.js';
-import { withBenchEnv } from './lib/temporal.js';
+import { PALETTE } from './lib/svg-chart.js';
 
 const MIB = 1024 ** 2;
 const GIB = 1024 ** 3;
@@ -89,9 +84,16 @@ process.stdout.write('ready\\n');
 setInterval(() => chunks.length, 1000);
 `;
 
-/** Runs scenario 5 and writes bench/results/reaction.json (+ reaction.png). */
-export async function runReaction(ctx: ScenarioContext): Promise<ScenarioResult> {
-  const { args } = ctx;
+/** Scenario 5: how fast admission stops once another process takes most of the memory. */
+export const reaction: Scenario = {
+  name: 'reaction',
+  title: '5 reaction',
+  run: runReaction,
+};
+
+async function runReaction(ctx: ScenarioContext): Promise<ScenarioReport> {
+  const { args, log } = ctx;
+  const env = await ctx.env();
   const limitBytes = 4 * GIB;
   const taskBytes = 64 * MIB;
   const holdMs = 1000;
@@ -101,231 +103,272 @@ export async function runReaction(ctx: ScenarioContext): Promise<ScenarioResult>
   const quietS = 2;
   const hogBytes = 3392 * MIB; // 3.3 GiB: with the worker's own ~0.15 GiB, above the 0.8 target even with no task running
   const list = contenders(taskBytes);
-  return withBenchEnv(ctx.env, async (env) => {
-    const noise = await startNoise();
-    const settings = {
-      limitBytes,
-      taskBytes,
-      holdMs,
-      intervalMs,
-      stepAtMs,
-      windowMs,
-      hogBytes,
-      target: TARGET,
-      quietS,
-    };
-    const base = newResult('reaction', args, settings);
-    const runs: Array<CgroupRunResult & { reaction: Reaction }> = [];
-    try {
-      for (let round = 0; round < args.rounds; round++) {
-        for (const c of rotate(list, round)) {
-          const step: Step = { hogStartS: Number.NaN, hogReadyS: null, crossedS: null };
-          let scheduled = 0;
-          const r = await runInCgroup({
-            env,
-            contender: c,
-            round,
-            cgroup: { memoryLimitBytes: limitBytes },
-            // Started from here, one single-activity workflow every intervalMs: workflow timers on the
-            // dev server fire about once a second, too coarse to pace a stream.
-            workflow: null,
-            scheduled: () => scheduled,
-            durationMs: stepAtMs + windowMs + 30_000,
-            during: ({ t0, cgroup, taskQueue }) => {
-              let hog: ReturnType<typeof spawn> | undefined;
-              let stopped = false;
-              const handles: WorkflowHandle[] = [];
-              const driver = setInterval(() => {
-                const index = scheduled++;
-                env.client.workflow
-                  .start('burstWorkflow', {
-                    taskQueue,
-                    workflowId: `${taskQueue}-${index}`,
-                    args: [
-                      { activity: 'holdMemory', count: 1, first: index, args: { bytes: taskBytes, holdMs } },
-                    ],
-                  })
-                  .then(
-                    (h) => handles.push(h),
-                    () => {},
-                  );
-              }, intervalMs);
-              const finished = (async () => {
-                await new Promise((r) => setTimeout(r, stepAtMs));
-                if (stopped) return;
-                const [command, hogArgs] = cgroup.wrap(process.execPath, ['-e', HOG, String(hogBytes)]);
-                step.hogStartS = (Date.now() - t0) / 1000;
-                const h = spawn(command, hogArgs, { stdio: ['ignore', 'pipe', 'inherit'] });
-                hog = h;
-                await new Promise<void>((resolve, reject) => {
-                  h.stdout?.on('data', (d: Buffer) => {
-                    if (d.toString().includes('ready') && step.hogReadyS === null) {
-                      step.hogReadyS = (Date.now() - t0) / 1000;
-                      resolve();
-                    }
-                  });
-                  h.on('exit', (code, signal) =>
-                    reject(new Error(`the memory hog exited early (${code ?? signal})`)),
-                  );
-                });
-                // The window is measured from the moment the other process holds all its memory.
-                await new Promise((r) => setTimeout(r, windowMs));
-              })();
-              return {
-                finished,
-                cleanup() {
-                  stopped = true;
-                  clearInterval(driver);
-                  hog?.kill('SIGKILL');
-                },
-                async afterStop() {
-                  await Promise.all(handles.map((h) => h.terminate('benchmark run ended').catch(() => {})));
-                },
-              };
+  const settings = {
+    limitBytes,
+    taskBytes,
+    holdMs,
+    intervalMs,
+    stepAtMs,
+    windowMs,
+    hogBytes,
+    target: TARGET,
+    quietS,
+  };
+  const runs: Array<CgroupRunResult & { reaction: Reaction }> = [];
+  for (let round = 0; round < args.rounds; round++) {
+    for (const c of rotate(list, round)) {
+      const step: Step = { hogStartS: Number.NaN, hogReadyS: null, crossedS: null };
+      let scheduled = 0;
+      const r = await runInCgroup({
+        env,
+        contender: c,
+        round,
+        cgroup: { memoryLimitBytes: limitBytes },
+        // Started from here, one single-activity workflow every intervalMs: workflow timers on the
+        // dev server fire about once a second, too coarse to pace a stream.
+        workflow: null,
+        scheduled: () => scheduled,
+        durationMs: stepAtMs + windowMs + 30_000,
+        during: ({ t0, cgroup, taskQueue }) => {
+          let hog: ReturnType<typeof spawn> | undefined;
+          let stopped = false;
+          const handles: WorkflowHandle[] = [];
+          const driver = setInterval(() => {
+            const index = scheduled++;
+            env.client.workflow
+              .start('burstWorkflow', {
+                taskQueue,
+                workflowId: `${taskQueue}-${index}`,
+                args: [
+                  { activity: 'holdMemory', count: 1, first: index, args: { bytes: taskBytes, holdMs } },
+                ],
+              })
+              .then(
+                (h) => handles.push(h),
+                () => {},
+              );
+          }, intervalMs);
+          const finished = (async () => {
+            await new Promise((r) => setTimeout(r, stepAtMs));
+            if (stopped) return;
+            const [command, hogArgs] = cgroup.wrap(process.execPath, ['-e', HOG, String(hogBytes)]);
+            step.hogStartS = (Date.now() - t0) / 1000;
+            const h = spawn(command, hogArgs, { stdio: ['ignore', 'pipe', 'inherit'] });
+            hog = h;
+            await new Promise<void>((resolve, reject) => {
+              h.stdout?.on('data', (d: Buffer) => {
+                if (d.toString().includes('ready') && step.hogReadyS === null) {
+                  step.hogReadyS = (Date.now() - t0) / 1000;
+                  resolve();
+                }
+              });
+              h.on('exit', (code, signal) =>
+                reject(new Error(`the memory hog exited early (${code ?? signal})`)),
+              );
+            });
+            // The window is measured from the moment the other process holds all its memory.
+            await new Promise((r) => setTimeout(r, windowMs));
+          })();
+          return {
+            finished,
+            cleanup() {
+              stopped = true;
+              clearInterval(driver);
+              hog?.kill('SIGKILL');
             },
-          });
-          const reaction = react(r, step, limitBytes, quietS);
-          runs.push({ ...r, reaction });
-          console.log(
-            `  reaction: round ${round + 1} ${c.label}: crossed target at ${fmt(step.crossedS ?? Number.NaN, 2)} s, ` +
-              `last admission ${reaction.lastAdmissionAfterCrossS === null ? 'none after' : `${fmt(reaction.lastAdmissionAfterCrossS, 2)} s after`}, ` +
-              `${reaction.admissionsAfterCross} admissions after, ${reaction.stopped ? 'stopped' : 'KEPT ADMITTING'}${reaction.oom ? ', OOM' : ''}`,
-          );
-        }
-      }
-    } catch (error) {
-      if (!(error instanceof CgroupUnavailableError)) throw error;
-      return finishSkipped(
-        base,
-        noise,
-        args,
-        { label: 'reaction', what: 'scenario 5 (reaction)', cgroup: 'memory' },
-        error,
+            async afterStop() {
+              await Promise.all(handles.map((h) => h.terminate('benchmark run ended').catch(() => {})));
+            },
+          };
+        },
+      });
+      const reaction = react(r, step, limitBytes, quietS);
+      runs.push({ ...r, reaction });
+      log(
+        `round ${round + 1} ${c.label}: crossed target at ${fmt(step.crossedS ?? Number.NaN, 2)} s, ` +
+          `last admission ${reaction.lastAdmissionAfterCrossS === null ? 'none after' : `${fmt(reaction.lastAdmissionAfterCrossS, 2)} s after`}, ` +
+          `${reaction.admissionsAfterCross} admissions after, ${reaction.stopped ? 'stopped' : 'KEPT ADMITTING'}${reaction.oom ? ', OOM' : ''}`,
       );
     }
-
-    const byC = (id: string) => runs.filter((r) => r.contender === id).sort((a, b) => a.round - b.round);
-    const windowAfter = (r: (typeof runs)[number]) => r.seconds - (r.reaction.step.crossedS ?? r.seconds);
-    const rows = list.map((c) => {
-      const rs = byC(c.id);
-      const stopped = rs.filter((r) => r.reaction.stopped).length;
-      // A run that kept admitting has no "last admission": count it as the whole window (a lower bound).
-      const times = rs.map((r) =>
-        r.reaction.stopped ? Math.max(0, r.reaction.lastAdmissionAfterCrossS ?? 0) : windowAfter(r),
-      );
-      const idle = rs.filter((r) => r.reaction.admissionsBeforeStep === 0).length;
-      return [
-        c.label,
-        `${rs.length - idle}/${rs.length}`,
-        `${stopped}/${rs.length}`,
-        `${stopped === rs.length ? '' : '>= '}${fmtSummary(summarize(times), 2, ' s')}`,
-        fmtSummary(summarize(rs.map((r) => r.reaction.admissionsAfterCross)), 0),
-        fmtSummary(summarize(rs.map((r) => r.peakWorkingSetBytes / limitBytes)), 3),
-        `${rs.filter((r) => r.reaction.oom).length}/${rs.length}`,
-        fmtSummary(
-          summarize(rs.map((r) => (r.reaction.step.hogReadyS ?? Number.NaN) - r.reaction.step.hogStartS)),
-          2,
-          ' s',
-        ),
-      ];
-    });
-    const ours = byC('slotwise-memory');
-    const ref = byC('builtin-resource');
-    const oursT = median(ours.map((r) => Math.max(0, r.reaction.lastAdmissionAfterCrossS ?? 0)));
-    const verdict: ScenarioResult['verdict'] = [
+  }
+  const byC = (id: string) => runs.filter((r) => r.contender === id).sort((a, b) => a.round - b.round);
+  const windowAfter = (r: (typeof runs)[number]) => r.seconds - (r.reaction.step.crossedS ?? r.seconds);
+  const rows = list.map((c) => {
+    const rs = byC(c.id);
+    const stopped = rs.filter((r) => r.reaction.stopped).length;
+    // A run that kept admitting has no "last admission": count it as the whole window (a lower bound).
+    const times = rs.map((r) =>
+      r.reaction.stopped ? Math.max(0, r.reaction.lastAdmissionAfterCrossS ?? 0) : windowAfter(r),
+    );
+    const idle = rs.filter((r) => r.reaction.admissionsBeforeStep === 0).length;
+    return [
+      c.label,
+      `${rs.length - idle}/${rs.length}`,
+      `${stopped}/${rs.length}`,
+      `${stopped === rs.length ? '' : '>= '}${fmtSummary(summarize(times), 2, ' s')}`,
+      fmtSummary(summarize(rs.map((r) => r.reaction.admissionsAfterCross)), 0),
+      fmtSummary(summarize(rs.map((r) => r.peakWorkingSetBytes / limitBytes)), 3),
+      `${rs.filter((r) => r.reaction.oom).length}/${rs.length}`,
+      fmtSummary(
+        summarize(rs.map((r) => (r.reaction.step.hogReadyS ?? Number.NaN) - r.reaction.step.hogStartS)),
+        2,
+        ' s',
+      ),
+    ];
+  });
+  const ours = byC('slotwise-memory');
+  const ref = byC('builtin-resource');
+  const oursT = median(ours.map((r) => Math.max(0, r.reaction.lastAdmissionAfterCrossS ?? 0)));
+  const verdicts: ScenarioReport['verdicts'] = [
+    {
+      target: 'slotwise stops admitting after the step, sooner than the built-in',
+      met:
+        ours.every((r) => r.reaction.stopped) &&
+        (ref.some((r) => !r.reaction.stopped) ||
+          oursT < median(ref.map((r) => Math.max(0, r.reaction.lastAdmissionAfterCrossS ?? 0)))),
+      note: `slotwise stopped in ${ours.filter((r) => r.reaction.stopped).length}/${ours.length} runs (median ${fmt(oursT, 2)} s after crossing); built-in stopped in ${ref.filter((r) => r.reaction.stopped).length}/${ref.length} (${ref.filter((r) => r.reaction.admissionsBeforeStep === 0).length} of them had stopped before the step)`,
+    },
+  ];
+  const figures: ScenarioReport['figures'] = list.flatMap((c) => {
+    const rs = byC(c.id);
+    return [
       {
-        target: 'slotwise stops admitting after the step, sooner than the built-in',
-        met:
-          ours.every((r) => r.reaction.stopped) &&
-          (ref.some((r) => !r.reaction.stopped) ||
-            oursT < median(ref.map((r) => Math.max(0, r.reaction.lastAdmissionAfterCrossS ?? 0)))),
-        note: `slotwise stopped in ${ours.filter((r) => r.reaction.stopped).length}/${ours.length} runs (median ${fmt(oursT, 2)} s after crossing); built-in stopped in ${ref.filter((r) => r.reaction.stopped).length}/${ref.length} (${ref.filter((r) => r.reaction.admissionsBeforeStep === 0).length} of them had stopped before the step)`,
+        id: `stopped-runs/${c.id}`,
+        label: `${c.label}: runs that stopped admitting`,
+        value: rs.filter((r) => r.reaction.stopped).length,
+        unit: 'runs',
+        digits: 0,
+      },
+      {
+        id: `admissions-after/${c.id}`,
+        label: `${c.label}: admissions after crossing the target`,
+        value: median(rs.map((r) => r.reaction.admissionsAfterCross)),
+        unit: 'tasks',
+        digits: 0,
+      },
+      {
+        id: `oom-runs/${c.id}`,
+        label: `${c.label}: OOM-killed runs`,
+        value: rs.filter((r) => r.reaction.oom).length,
+        unit: 'runs',
+        digits: 0,
       },
     ];
-
-    const charts: string[] = [];
-    const lastRound = args.rounds - 1;
-    const chartFile = join(RESULTS_DIR, `reaction${args.quick ? '.quick' : ''}.png`);
-    if (args.write) {
-      const series = list.flatMap((c, i) => {
-        const r = runs.find((x) => x.contender === c.id && x.round === lastRound);
-        if (!r) return [];
-        const starts = r.events.filter((e) => e.type === 'start').map((e) => (e.t - r.t0) / 1000);
-        const color = PALETTE[(i * 3) % PALETTE.length]!;
-        const short = c.builtIn ? 'built-in resource-based' : 'slotwise MemorySlotSupplier';
-        return [
-          {
-            label: `${short}: working set / limit`,
-            color,
-            points: r.series
-              .filter((p) => p.workingSetBytes !== null)
-              .map((p) => [p.t, p.workingSetBytes! / limitBytes] as const),
-          },
-          {
-            label: `${short}: admissions (activity starts)`,
-            color,
-            points: starts.map((t) => [t, 0.04 + 0.05 * i] as const),
-            markers: true,
-          },
-        ];
-      });
-      const stepT = runs.find((x) => x.round === lastRound)?.reaction.step.hogStartS ?? stepAtMs / 1000;
-      writeChart(chartFile, {
-        title: `Scenario 5: a sidecar takes ${fmt(hogBytes / GIB, 1)} GiB of a ${limitBytes / GIB} GiB cgroup at ~${fmt(stepT, 1)} s; 64 MiB tasks every ${intervalMs} ms (round ${lastRound + 1})`,
-        xLabel: 'seconds since the task stream started',
-        yLabel: 'working set / limit',
-        yRange: [0, 1.1],
-        series,
-        rules: [
-          { axis: 'y', at: 1, label: 'limit', color: [0, 0, 0] },
-          { axis: 'y', at: TARGET, label: `target ${TARGET}`, color: [120, 120, 120] },
-          { axis: 'x', at: stepT, label: 'step', color: [90, 90, 90] },
-        ],
-      });
-      charts.push(`results/${chartFile.split('/').pop()}`);
-    }
-
-    const result: ScenarioResult = {
-      ...base,
-      noise: { ...noise.probe.stop(), idleHostCpuBusyBefore: noise.idle },
-      tables: [
-        {
-          title: `Scenario 5 - reaction: steady ${taskBytes / MIB} MiB tasks every ${intervalMs} ms in a ${limitBytes / GIB} GiB cgroup; at ${stepAtMs / 1000} s another process takes ${fmt(hogBytes / GIB, 1)} GiB and keeps it; median [min..max] of ${args.rounds} interleaved rounds`,
-          headers: [
-            'activity supplier',
-            'admitting before',
-            'stopped',
-            'target crossed -> last admission',
-            'admissions after',
-            'peak WS/limit',
-            'OOM',
-            'hog fill time',
-          ],
-          rows,
-          notes: [
-            'Admission = an activity starting. "target crossed" = first parent poll (50 ms) with working set >= target after the other process started.',
-            `stopped = no admission in the last ${quietS} s of the ${windowMs / 1000} s window that starts once the other process holds all its memory; a run that kept admitting counts as the whole window (">=").`,
-            "Permits reserved by pollers before the step can still receive a task after it: that part of the delay is core's, for any supplier.",
-            'admitting before = runs with admissions in the 2 s before the step; a run that had already stopped (the built-in also gates on host CPU, which other jobs on this machine keep busy) shows no reaction at all.',
-          ],
-        },
-      ],
-      verdict,
-      rounds_data: runs.map(({ events, supplierSamples, coreSamples, series, ...rest }) => ({
-        ...rest,
-        admissions: events.filter((e) => e.type === 'start').map((e) => (e.t - rest.t0) / 1000),
-        series: series.filter((_, i) => i % 2 === 0).map((p) => [p.t, p.workingSetBytes]),
-        coreMemPercent: coreSamples.map((c) => [(c.t - rest.t0) / 1000, c.memPercent]),
-        supplier: supplierSamples.map((x) => [
-          (x.t - rest.t0) / 1000,
-          x.supplier?.issued,
-          x.supplier?.readings?.memory?.ratio,
-        ]),
-      })),
-      charts,
-    };
-    return finish(result, args);
   });
+
+  // Preconditions: the step has to happen, and each supplier has to be admitting when it does.
+  const runName = (r: (typeof runs)[number]) => `${r.contender} round ${r.round + 1}`;
+  const noHog = runs.filter((r) => r.reaction.step.hogReadyS === null);
+  const noCross = runs.filter((r) => r.reaction.step.crossedS === null);
+  const idleBefore = runs.filter((r) => r.reaction.admissionsBeforeStep === 0);
+  const preconditions = [
+    precondition(
+      `the other process took its ${fmt(hogBytes / GIB, 1)} GiB in every run`,
+      noHog.length === 0,
+      noHog.length === 0
+        ? `in ${fmtSummary(summarize(runs.map((r) => (r.reaction.step.hogReadyS ?? Number.NaN) - r.reaction.step.hogStartS)), 2, ' s')}`
+        : noHog
+            .map(
+              (r) =>
+                `${runName(r)}: never held it (${r.errors.filter((e) => e.includes('hog')).join('; ') || 'no error reported'}), peak ${fmt(r.peakWorkingSetBytes / limitBytes, 2)} of the limit`,
+            )
+            .join(', '),
+    ),
+    precondition(
+      `the working set crossed the ${TARGET} target after the step in every run`,
+      noCross.length === 0,
+      noCross.length === 0
+        ? `at ${fmtSummary(summarize(runs.map((r) => r.reaction.step.crossedS ?? Number.NaN)), 2, ' s')}`
+        : noCross
+            .map((r) => `${runName(r)}: peak ${fmt(r.peakWorkingSetBytes / limitBytes, 2)} of the limit`)
+            .join(', '),
+    ),
+    precondition(
+      'every supplier was admitting the stream in the 2 s before the step (else there is no reaction to time)',
+      idleBefore.length === 0,
+      idleBefore.length === 0
+        ? `${runs.length} runs`
+        : `no admissions in ${idleBefore.map(runName).join(', ')}`,
+    ),
+  ];
+
+  const lastRound = args.rounds - 1;
+  const series = list.flatMap((c, i) => {
+    const r = runs.find((x) => x.contender === c.id && x.round === lastRound);
+    if (!r) return [];
+    const starts = r.events.filter((e) => e.type === 'start').map((e) => (e.t - r.t0) / 1000);
+    const color = PALETTE[(i * 3) % PALETTE.length]!;
+    const short = c.builtIn ? 'built-in resource-based' : 'slotwise MemorySlotSupplier';
+    return [
+      {
+        label: `${short}: working set / limit`,
+        color,
+        points: r.series
+          .filter((p) => p.workingSetBytes !== null)
+          .map((p) => [p.t, p.workingSetBytes! / limitBytes] as const),
+      },
+      {
+        label: `${short}: admissions (activity starts)`,
+        color,
+        points: starts.map((t) => [t, 0.04 + 0.05 * i] as const),
+        markers: true,
+      },
+    ];
+  });
+  const stepT = runs.find((x) => x.round === lastRound)?.reaction.step.hogStartS ?? stepAtMs / 1000;
+  const chart = {
+    title: `Scenario 5: a sidecar takes ${fmt(hogBytes / GIB, 1)} GiB of a ${limitBytes / GIB} GiB cgroup at ~${fmt(stepT, 1)} s; 64 MiB tasks every ${intervalMs} ms (round ${lastRound + 1})`,
+    xLabel: 'seconds since the task stream started',
+    yLabel: 'working set / limit',
+    yRange: [0, 1.1] as [number, number],
+    series,
+    rules: [
+      { axis: 'y' as const, at: 1, label: 'limit', color: '#000' },
+      { axis: 'y' as const, at: TARGET, label: `target ${TARGET}`, color: '#777' },
+      { axis: 'x' as const, at: stepT, label: 'step', color: '#5a5a5a' },
+    ],
+  };
+
+  return {
+    settings,
+    preconditions,
+    tables: [
+      {
+        title: `Scenario 5 - reaction: steady ${taskBytes / MIB} MiB tasks every ${intervalMs} ms in a ${limitBytes / GIB} GiB cgroup; at ${stepAtMs / 1000} s another process takes ${fmt(hogBytes / GIB, 1)} GiB and keeps it; median [min..max] of ${args.rounds} interleaved rounds`,
+        headers: [
+          'activity supplier',
+          'admitting before',
+          'stopped',
+          'target crossed -> last admission',
+          'admissions after',
+          'peak WS/limit',
+          'OOM',
+          'hog fill time',
+        ],
+        rows,
+        notes: [
+          'Admission = an activity starting. "target crossed" = first parent poll (50 ms) with working set >= target after the other process started.',
+          `stopped = no admission in the last ${quietS} s of the ${windowMs / 1000} s window that starts once the other process holds all its memory; a run that kept admitting counts as the whole window (">=").`,
+          "Permits reserved by pollers before the step can still receive a task after it: that part of the delay is core's, for any supplier.",
+          'admitting before = runs with admissions in the 2 s before the step; a run that had already stopped (the built-in also gates on host CPU, which other jobs on this machine keep busy) shows no reaction at all.',
+        ],
+      },
+    ],
+    verdicts,
+    figures,
+    charts: [{ name: 'reaction', spec: chart }],
+    data: runs.map(({ events, supplierSamples, coreSamples, series, ...rest }) => ({
+      ...rest,
+      admissions: events.filter((e) => e.type === 'start').map((e) => (e.t - rest.t0) / 1000),
+      series: series.filter((_, i) => i % 2 === 0).map((p) => [p.t, p.workingSetBytes]),
+      coreMemPercent: coreSamples.map((c) => [(c.t - rest.t0) / 1000, c.memPercent]),
+      supplier: supplierSamples.map((x) => [
+        (x.t - rest.t0) / 1000,
+        x.supplier?.issued,
+        x.supplier?.readings?.memory?.ratio,
+      ]),
+    })),
+  };
 }
 
 function react(r: CgroupRunResult, step: Step, limitBytes: number, quietS: number): Reaction {
@@ -350,4 +393,4 @@ function react(r: CgroupRunResult, step: Step, limitBytes: number, quietS: numbe
   };
 }
 
-if (isMain(import.meta.url)) runAsScript(runReaction);
+if (isMain(import.meta.url)) runAsScript(reaction);

@@ -5,19 +5,11 @@
 // schedule-to-start latency (activity start minus the attempt's scheduled time, from activity info).
 import type { WorkflowHandle } from '@temporalio/client';
 import { spawnWorkerChild } from './lib/child-worker.js';
-import type { ScenarioResult } from './lib/results.js';
-import {
-  finish,
-  isMain,
-  newResult,
-  rotate,
-  runAsScript,
-  type ScenarioContext,
-  startNoise,
-} from './lib/scenario.js';
-import { fmt, fmtSummary, quantile, ratioSummary, summarize } from './lib/stats.js';
+import { runAsScript } from './lib/runner.js';
+import { isMain, precondition, rotate, type Scenario, type ScenarioContext } from './lib/scenario.js';
+import { fmt, fmtSummary, median, quantile, ratioSummary, summarize } from './lib/stats.js';
 import type { Contender } from './lib/suppliers.js';
-import { type BenchEnv, uniqueQueue, withBenchEnv } from './lib/temporal.js';
+import { type BenchEnv, uniqueQueue } from './lib/temporal.js';
 
 /** One run of one contender. */
 interface ThroughputRun {
@@ -145,21 +137,16 @@ async function runOnce(
   }
 }
 
-/** Runs scenario 2 and writes bench/results/throughput.json. */
-export async function runThroughput(ctx: ScenarioContext): Promise<ScenarioResult> {
-  const { args } = ctx;
-  const tasks = args.quick ? 400 : 2000;
-  const workflows = 20;
-  const workMs = 10;
-  return withBenchEnv(ctx.env, async (env) => {
-    const noise = await startNoise();
-    const base = newResult('throughput', args, {
-      tasks,
-      slots: SLOTS,
-      workflows,
-      workMs,
-      workflowTaskSlots: 20,
-    });
+/** Scenario 2: tasks/s and schedule-to-start, slotwise FixedSlotSupplier against fixed-size. */
+export const throughput: Scenario = {
+  name: 'throughput',
+  title: '2 throughput',
+  async run(ctx: ScenarioContext) {
+    const { args, log } = ctx;
+    const env = await ctx.env();
+    const tasks = args.quick ? 400 : 2000;
+    const workflows = 20;
+    const workMs = 10;
     // Warm-up: JIT, server caches, one Worker each; not recorded.
     const limitMs = args.quick ? 30_000 : 60_000;
     for (const c of THROUGHPUT_CONTENDERS) await runOnce(env, c, Math.min(200, tasks), 10, workMs, limitMs);
@@ -168,8 +155,8 @@ export async function runThroughput(ctx: ScenarioContext): Promise<ScenarioResul
       for (const c of rotate(THROUGHPUT_CONTENDERS, round)) {
         const r = await runOnce(env, c, tasks, workflows, workMs, limitMs);
         runs.push({ contender: c.id, round, ...r });
-        console.log(
-          `  throughput: round ${round + 1} ${c.label}: ${r.hung ? `HUNG (${r.completed}/${tasks} done in ${limitMs / 1000} s), ` : ''}${fmt(r.tasksPerSecond, 0)} tasks/s, schedule-to-start p50 ${fmt(r.scheduleToStartP50Ms, 0)} ms p99 ${fmt(r.scheduleToStartP99Ms, 0)} ms`,
+        log(
+          `round ${round + 1} ${c.label}: ${r.hung ? `HUNG (${r.completed}/${tasks} done in ${limitMs / 1000} s), ` : ''}${fmt(r.tasksPerSecond, 0)} tasks/s, schedule-to-start p50 ${fmt(r.scheduleToStartP50Ms, 0)} ms p99 ${fmt(r.scheduleToStartP99Ms, 0)} ms`,
         );
       }
     }
@@ -198,8 +185,8 @@ export async function runThroughput(ctx: ScenarioContext): Promise<ScenarioResul
     for (const c of hangContenders) {
       const r = await runOnce(env, c, hangTasks, 1, workMs, hangLimitMs);
       hangChecks.push({ contender: c.id, completed: r.completed, hung: r.hung, seconds: r.seconds });
-      console.log(
-        `  throughput: one workflow scheduling ${hangTasks} activities, ${c.label}: ${r.hung ? `HUNG: ${r.completed}/${hangTasks} done after ${hangLimitMs / 1000} s` : `done in ${fmt(r.seconds, 1)} s`}`,
+      log(
+        `one workflow scheduling ${hangTasks} activities, ${c.label}: ${r.hung ? `HUNG: ${r.completed}/${hangTasks} done after ${hangLimitMs / 1000} s` : `done in ${fmt(r.seconds, 1)} s`}`,
       );
     }
 
@@ -240,9 +227,34 @@ export async function runThroughput(ctx: ScenarioContext): Promise<ScenarioResul
     const eager = ratios['slotwise-fixed-eager']!.tp;
     const slotwiseHang = hangChecks.find((h) => h.contender === 'slotwise-fixed-eager');
     const builtinHang = hangChecks.find((h) => h.contender === 'builtin-fixed-eager');
-    const result: ScenarioResult = {
-      ...base,
-      noise: { ...noise.probe.stop(), idleHostCpuBusyBefore: noise.idle },
+    const builtinHung = runs.filter((r) => r.contender.startsWith('builtin-') && r.hung);
+    return {
+      settings: {
+        tasks,
+        slots: SLOTS,
+        workflows,
+        workMs,
+        workflowTaskSlots: 20,
+        limitMs,
+        hangTasks,
+        hangSlots,
+      },
+      preconditions: [
+        precondition(
+          `every Temporal fixed-size run completes its ${tasks} activities (the reference works)`,
+          builtinHung.length === 0,
+          builtinHung.length === 0
+            ? `${runs.filter((r) => r.contender.startsWith('builtin-')).length} runs completed`
+            : `${builtinHung.map((r) => `${r.contender} round ${r.round + 1}: ${r.completed}/${tasks}`).join(', ')} after ${limitMs / 1000} s`,
+        ),
+        precondition(
+          `Temporal fixed-size(${hangSlots}) completes the one-workflow check (the reference works)`,
+          builtinHang !== undefined && !builtinHang.hung,
+          builtinHang?.hung
+            ? `${builtinHang.completed}/${hangTasks} after ${hangLimitMs / 1000} s`
+            : `completed in ${fmt(builtinHang?.seconds ?? Number.NaN, 1)} s`,
+        ),
+      ],
       tables: [
         {
           title: `Scenario 2 - throughput: ${tasks} activities (${workMs} ms each) through ${SLOTS} slots, real Worker (own process) + dev server; median [min..max] of ${args.rounds} interleaved rounds`,
@@ -267,7 +279,7 @@ export async function runThroughput(ctx: ScenarioContext): Promise<ScenarioResul
           ],
         },
       ],
-      verdict: [
+      verdicts: [
         {
           target: 'slotwise FixedSlotSupplier >= 0.95 of fixed-size tasks/s (eager dispatch off)',
           met: main.median >= 0.95,
@@ -285,10 +297,32 @@ export async function runThroughput(ctx: ScenarioContext): Promise<ScenarioResul
           note: `slotwise ${slotwiseHang?.hung ? `hung: ${slotwiseHang.completed}/${hangTasks} done after ${hangLimitMs / 1000} s` : 'completed'}; built-in ${builtinHang?.hung ? 'hung' : 'completed'}`,
         },
       ],
-      rounds_data: { runs, hangChecks },
+      figures: [
+        ...THROUGHPUT_CONTENDERS.map((c) => ({
+          id: `tasks-per-s/${c.id}`,
+          label: `${c.label}: tasks/s`,
+          value: median(of(c.id, 'tasksPerSecond')),
+          unit: 'tasks/s',
+          digits: 0,
+        })),
+        {
+          id: 'ratio/eager-off',
+          label: 'tasks/s ratio, eager off',
+          value: main.median,
+          unit: 'ratio',
+          digits: 3,
+        },
+        {
+          id: 'ratio/eager-on',
+          label: 'tasks/s ratio, eager on',
+          value: eager.median,
+          unit: 'ratio',
+          digits: 3,
+        },
+      ],
+      data: { runs, hangChecks },
     };
-    return finish(result, args);
-  });
-}
+  },
+};
 
-if (isMain(import.meta.url)) runAsScript(runThroughput);
+if (isMain(import.meta.url)) runAsScript(throughput);

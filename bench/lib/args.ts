@@ -1,23 +1,38 @@
 /** Options every benchmark script understands. */
 export interface BenchArgs {
-  /** `--quick`: short settings for a smoke run (numbers are not meant to be recorded). */
+  /**
+   * `--quick`: the shortest form of every scenario, a smoke run that proves the scripts still
+   * work (CI runs it). Its figures are never quoted.
+   */
   quick: boolean;
   /** `--rounds N`: how many interleaved rounds (default 3, or 1 with `--quick`; at least 1). */
   rounds: number;
-  /** `--no-write`: do not write bench/results (for trying things out). */
+  /** `--no-write`: write no files (for trying things out). */
   write: boolean;
+  /**
+   * `--out DIR`: where results go (default bench/results, or bench/results/tmp/quick with
+   * `--quick`, which git ignores).
+   */
+  out: string | null;
   /** `--only a,b` (run-all only): scenario names to run. */
   only: string[] | null;
 }
 
+export const USAGE =
+  'usage: tsx bench/<script>.ts [--quick] [--rounds N] [--no-write] [--out DIR] [--only permit-cost,throughput,...]';
+
 /** Parses `argv` (default `process.argv.slice(2)`); unknown flags are an error. */
 export function parseBenchArgs(argv: readonly string[] = process.argv.slice(2)): BenchArgs {
-  const args: BenchArgs = { quick: false, rounds: 3, write: true, only: null };
+  const args: BenchArgs = { quick: false, rounds: 3, write: true, out: null, only: null };
   let roundsGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const [flag, inline] = arg.split('=', 2) as [string, string | undefined];
-    const value = () => inline ?? argv[++i];
+    const value = () => {
+      const v = inline ?? argv[++i];
+      if (v === undefined || v === '') throw new Error(`${flag} expects a value (try --help)`);
+      return v;
+    };
     switch (flag) {
       case '--quick':
         args.quick = true;
@@ -32,14 +47,15 @@ export function parseBenchArgs(argv: readonly string[] = process.argv.slice(2)):
       case '--no-write':
         args.write = false;
         break;
+      case '--out':
+        args.out = value();
+        break;
       case '--only':
-        args.only = (value() ?? '').split(',').filter(Boolean);
+        args.only = value().split(',').filter(Boolean);
         break;
       case '--help':
       case '-h':
-        console.log(
-          'usage: tsx bench/<script>.ts [--quick] [--rounds N] [--no-write] [--only hot-path,throughput,...]',
-        );
+        console.log(USAGE);
         process.exit(0);
         break;
       default:

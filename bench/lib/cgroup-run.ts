@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { ActivityEvent } from './activities.js';
 import { BenchCgroup, type BenchCgroupOptions } from './cgroup.js';
@@ -180,6 +181,30 @@ export async function runInCgroup(options: CgroupRunOptions): Promise<CgroupRunR
   } finally {
     if (poll) clearInterval(poll);
     if (child && child.process.exitCode === null && child.process.signalCode === null) await child.stop(2000);
+    await cgroup.remove();
+  }
+}
+
+/**
+ * What share of a `cores` CPU quota a cgroup gets right now: runs `ceil(cores) + 1` busy loops in
+ * a fresh cgroup for `ms` and divides its CPU time by `ms x cores`. On a quiet machine this is
+ * ~1.0; well below it, other load leaves the cgroup less than its quota and a CPU-tracking result
+ * measures the machine, not the supplier. Throws {@link CgroupUnavailableError} like
+ * {@link runInCgroup}.
+ */
+export async function probeCpuQuota(cores: number, ms: number): Promise<number> {
+  const cgroup = BenchCgroup.create({ cpuQuotaCores: cores, name: uniqueQueue('slotwise-bench-probe') });
+  try {
+    const [command, args] = cgroup.wrap('sh', ['-c', 'while :; do :; done']);
+    for (let i = 0; i < Math.ceil(cores) + 1; i++) spawn(command, args, { stdio: 'ignore' }).unref();
+    await sleep(250);
+    const from = cgroup.cpuUsageMs();
+    const t = performance.now();
+    await sleep(ms);
+    const to = cgroup.cpuUsageMs();
+    if (from === null || to === null) return Number.NaN;
+    return (to - from) / ((performance.now() - t) * cores);
+  } finally {
     await cgroup.remove();
   }
 }

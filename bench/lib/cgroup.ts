@@ -1,11 +1,12 @@
 import { existsSync, mkdirSync, readFileSync, realpathSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseKeyedNumber } from '../../src/resources/cgroup.js';
+import { ScenarioUnavailableError } from './scenario.js';
 
 const ROOT = '/sys/fs/cgroup';
 
 /** Why a benchmark cgroup could not be created (the scenario is skipped with this reason). */
-export class CgroupUnavailableError extends Error {
+export class CgroupUnavailableError extends ScenarioUnavailableError {
   override name = 'CgroupUnavailableError';
 }
 

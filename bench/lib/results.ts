@@ -1,15 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus, hostname, loadavg, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TEMPORAL_CLI_VERSION } from '../../src/dev-server/temporal-cli.js';
 import { detectCgroup } from '../../src/resources/cgroup.js';
-import type { Table } from './table.js';
 
 /** Directory of bench/ (this file is bench/lib/results.ts). */
 export const BENCH_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-/** Where results JSON and charts go. */
+/** Where full runs write results JSON and charts by default. */
 export const RESULTS_DIR = join(BENCH_DIR, 'results');
 
 /** The machine and software a result was measured on. */
@@ -137,37 +136,4 @@ function readStat(): { busy: number; total: number } | null {
 
 function round(v: number): number {
   return Math.round(v * 1000) / 1000;
-}
-
-/** The JSON document each scenario writes to bench/results/<scenario>.json. */
-export interface ScenarioResult {
-  scenario: string;
-  quick: boolean;
-  rounds: number;
-  machine: MachineInfo;
-  noise: ReturnType<NoiseProbe['stop']> & { idleHostCpuBusyBefore: number };
-  settings: Record<string, unknown>;
-  /** Printed summary tables. */
-  tables: Table[];
-  /** Did slotwise meet the issue's target for this scenario (null when there is none). */
-  verdict: { target: string; met: boolean | null; note: string }[];
-  /** Raw per-round measurements. */
-  rounds_data: unknown;
-  /** PNG charts written, relative to bench/. */
-  charts: string[];
-  /** Contenders or whole scenario skipped, with the reason. */
-  skipped: { what: string; reason: string }[];
-}
-
-/** Writes `result` to bench/results/<scenario>.json (or `<scenario>.quick.json` for quick runs). */
-export function writeResult(result: ScenarioResult): string {
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  const file = join(RESULTS_DIR, `${result.scenario}${result.quick ? '.quick' : ''}.json`);
-  writeFileSync(file, `${JSON.stringify(result, jsonReplacer, 2)}\n`);
-  return file;
-}
-
-function jsonReplacer(_key: string, value: unknown): unknown {
-  if (typeof value === 'number' && !Number.isFinite(value)) return null;
-  return value;
 }

@@ -1,15 +1,87 @@
+// What a benchmark scenario is, as bench/lib/runner.ts runs it. A scenario file only measures and
+// reports; the runner owns the dev server, the noise probe, skips, INVALID, printing and writing.
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { type BenchArgs, parseBenchArgs } from './args.js';
-import { hostCpuBusy, machineInfo, NoiseProbe, type ScenarioResult, writeResult } from './results.js';
-import { printTable } from './table.js';
+import type { BenchArgs } from './args.js';
+import type { ChartSpec } from './svg-chart.js';
+import type { Table } from './table.js';
 import type { BenchEnv } from './temporal.js';
 
-/** What a scenario gets from its caller (its own script or bench/run-all.ts). */
+/** One benchmark scenario. */
+export interface Scenario {
+  /** File-name id: `results/<name>.json`, `--only <name>`. */
+  name: string;
+  /** Short title for the summary ("3 memory guard"). */
+  title: string;
+  /** Measures and reports. Throw {@link ScenarioUnavailableError} when it cannot run here. */
+  run(ctx: ScenarioContext): Promise<ScenarioReport>;
+}
+
+/** What the runner gives a scenario. */
 export interface ScenarioContext {
   args: BenchArgs;
-  /** A shared dev server; scenarios that need one start their own when absent. */
-  env?: BenchEnv;
+  /** The run's dev server, client and workflow bundle (started on first call, shared by the run). */
+  env(): Promise<BenchEnv>;
+  /** Prints one progress line, prefixed with the scenario name. */
+  log(line: string): void;
+}
+
+/**
+ * Something the scenario needs to have happened for its numbers to mean anything: the step it
+ * applies, the load it creates, the calibration it relies on. One that did not hold makes the
+ * scenario INVALID: its targets are then neither met nor missed.
+ */
+export interface Precondition {
+  what: string;
+  held: boolean;
+  /** What was observed (shown either way; the reason when it did not hold). */
+  detail: string;
+}
+
+/** A target of the issue and whether slotwise met it (`null`: no target, for comparison only). */
+export interface Verdict {
+  target: string;
+  met: boolean | null;
+  note: string;
+}
+
+/**
+ * A headline number of the scenario (a median over rounds), kept so that two full runs can be
+ * compared figure by figure (bench/record.ts).
+ */
+export interface Figure {
+  /** Stable id, unique within the scenario: `tasks-per-s-ratio/50`. */
+  id: string;
+  label: string;
+  value: number;
+  /** `'us'`, `'ms'`, `'ratio'`, `'tasks/s'`, ... */
+  unit: string;
+  /** Decimal places when printed. @default 2 */
+  digits?: number;
+}
+
+/** What a scenario hands back to the runner. */
+export interface ScenarioReport {
+  /** Everything that shapes the measurement (sizes, durations, targets). */
+  settings: Record<string, unknown>;
+  preconditions: Precondition[];
+  tables: Table[];
+  verdicts: Verdict[];
+  figures: Figure[];
+  /** Charts, written as `<name>.svg` next to the JSON. */
+  charts?: Array<{ name: string; spec: ChartSpec }>;
+  /** Raw per-round measurements, written to the JSON. */
+  data: unknown;
+}
+
+/** The scenario cannot run on this machine (no root, no cgroup controller...): it is SKIPPED. */
+export class ScenarioUnavailableError extends Error {
+  override name = 'ScenarioUnavailableError';
+}
+
+/** A precondition: `held` with what was observed. */
+export function precondition(what: string, held: boolean, detail: string): Precondition {
+  return { what, held, detail };
 }
 
 /** `true` when the module at `metaUrl` is the script node was started with. */
@@ -27,95 +99,4 @@ export function isMain(metaUrl: string): boolean {
 export function rotate<T>(items: readonly T[], round: number): T[] {
   const k = items.length === 0 ? 0 : round % items.length;
   return [...items.slice(k), ...items.slice(0, k)];
-}
-
-/** Measures the noise before a scenario and keeps sampling host CPU while it runs. */
-export async function startNoise(): Promise<{ idle: number; probe: NoiseProbe }> {
-  const idle = await hostCpuBusy(1000);
-  return { idle, probe: new NoiseProbe().start(1000) };
-}
-
-/** Builds the result skeleton of a scenario. */
-export function newResult(
-  scenario: string,
-  args: BenchArgs,
-  settings: Record<string, unknown>,
-): Omit<ScenarioResult, 'noise'> {
-  return {
-    scenario,
-    quick: args.quick,
-    rounds: args.rounds,
-    machine: machineInfo(),
-    settings,
-    tables: [],
-    verdict: [],
-    rounds_data: [],
-    charts: [],
-    skipped: [],
-  };
-}
-
-/** Prints the tables, verdicts and skips of `result`, and writes its JSON unless `--no-write`. */
-export function finish(result: ScenarioResult, args: BenchArgs): ScenarioResult {
-  for (const table of result.tables) printTable(table);
-  for (const v of result.verdict) {
-    const mark = v.met === null ? 'n/a ' : v.met ? 'MET ' : 'MISS';
-    console.log(`  [${mark}] ${v.target}: ${v.note}`);
-  }
-  for (const s of result.skipped) console.log(`  [SKIPPED] ${s.what}: ${s.reason}`);
-  const n = result.noise;
-  console.log(
-    `  noise: host CPU busy ${pct(result.noise.idleHostCpuBusyBefore)} before (idle probe), ` +
-      `${pct(n.hostCpuBusyMean)} mean / ${pct(n.hostCpuBusyMax)} max during; loadavg ${result.machine.loadavgAtStart.join(' ')} -> ${n.loadavgAtEnd.join(' ')}`,
-  );
-  if (args.write) {
-    const file = writeResult(result);
-    console.log(`  wrote ${file}`);
-  }
-  return result;
-}
-
-function pct(v: number): string {
-  return Number.isFinite(v) ? `${(v * 100).toFixed(0)}%` : '-';
-}
-
-/** Runs a scenario as a script: parses argv, runs, exits 1 on error. */
-export function runAsScript(fn: (ctx: ScenarioContext) => Promise<unknown>): void {
-  let args: BenchArgs;
-  try {
-    args = parseBenchArgs();
-  } catch (error) {
-    console.error(String((error as Error).message));
-    process.exit(2);
-  }
-  fn({ args }).then(
-    () => process.exit(0),
-    (error) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
-}
-
-/**
- * Finishes a scenario that cannot run here (no cgroup of the kind it needs): prints why and writes
- * a result whose only content is the skip and the noise measured.
- */
-export function finishSkipped(
-  base: Omit<ScenarioResult, 'noise'>,
-  noise: { idle: number; probe: NoiseProbe },
-  args: BenchArgs,
-  scenario: { label: string; what: string; cgroup: string },
-  error: Error,
-): ScenarioResult {
-  const reason = `cannot create a ${scenario.cgroup} cgroup: ${error.message}`;
-  console.log(`  ${scenario.label}: SKIPPED - ${reason}`);
-  return finish(
-    {
-      ...base,
-      noise: { ...noise.probe.stop(), idleHostCpuBusyBefore: noise.idle },
-      skipped: [{ what: scenario.what, reason }],
-    },
-    args,
-  );
 }

@@ -70,23 +70,6 @@ export async function startBenchEnv(): Promise<BenchEnv> {
   }
 }
 
-/** Runs `fn` with `env`, or with a fresh environment that is closed afterwards. */
-export async function withBenchEnv<T>(
-  env: BenchEnv | undefined,
-  fn: (env: BenchEnv) => Promise<T>,
-): Promise<T> {
-  if (env) return fn(env);
-  const own = await startBenchEnv();
-  const stop = () => void own.close().finally(() => process.exit(130));
-  process.once('SIGINT', stop);
-  try {
-    return await fn(own);
-  } finally {
-    process.removeListener('SIGINT', stop);
-    await own.close();
-  }
-}
-
 /** A task queue name unique to this process and call. */
 export function uniqueQueue(prefix: string): string {
   return `${prefix}-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
