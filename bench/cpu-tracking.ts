@@ -9,6 +9,7 @@ import { calibrateBurn } from './lib/cpu-burner.js';
 import { runAsScript } from './lib/runner.js';
 import {
   isMain,
+  machineAllows,
   precondition,
   rotate,
   type Scenario,
@@ -258,7 +259,7 @@ async function runCpuTracking(ctx: ScenarioContext): Promise<ScenarioReport> {
   const idle = runs.filter((r) => r.started === 0);
   const starved = quotaProbes.filter((got) => got < 0.9);
   const preconditions = [
-    precondition(
+    machineAllows(
       `the cgroup can get its ${QUOTA_CORES}-core quota on this machine (a busy loop in it gets >= 0.9 of the quota before each round)`,
       starved.length === 0,
       `got ${quotaProbes.map((g) => fmt(g, 2)).join(', ')} of the quota${starved.length ? ': the host was too busy to measure tracking' : ''}`,

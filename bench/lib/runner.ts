@@ -222,7 +222,9 @@ async function runOne(
 function report(result: ScenarioResult): void {
   for (const table of result.tables) printTable(table);
   for (const p of result.preconditions) {
-    console.log(`  [${p.held ? 'holds' : 'DOES NOT HOLD'}] ${p.what}: ${p.detail}`);
+    console.log(
+      `  [${p.held ? 'holds' : 'DOES NOT HOLD'}] ${p.kind === 'environment' ? '(machine) ' : ''}${p.what}: ${p.detail}`,
+    );
   }
   for (const v of result.verdicts) console.log(`  [${v.result}] ${v.target}: ${v.note}`);
   if (result.status !== 'ok') console.log(`  ${result.scenario} ${result.status}: ${result.reason}`);

@@ -36,6 +36,13 @@ export interface Precondition {
   held: boolean;
   /** What was observed (shown either way; the reason when it did not hold). */
   detail: string;
+  /**
+   * `scenario`: the script itself must make it hold (a step it applies, a load it creates); when it
+   * does not, the script is broken, even in a `--quick` smoke run. `environment`: it depends on the
+   * machine's load at the time (a busy host can starve a cgroup of its quota); a smoke run on a busy
+   * CI machine may miss it without anything being broken.
+   */
+  kind: 'scenario' | 'environment';
 }
 
 /** A target of the issue and whether slotwise met it (`null`: no target, for comparison only). */
@@ -79,9 +86,14 @@ export class ScenarioUnavailableError extends Error {
   override name = 'ScenarioUnavailableError';
 }
 
-/** A precondition: `held` with what was observed. */
+/** A precondition the scenario itself must make hold (see {@link Precondition.kind}). */
 export function precondition(what: string, held: boolean, detail: string): Precondition {
-  return { what, held, detail };
+  return { what, held, detail, kind: 'scenario' };
+}
+
+/** A precondition that depends on how busy the machine is (see {@link Precondition.kind}). */
+export function machineAllows(what: string, held: boolean, detail: string): Precondition {
+  return { what, held, detail, kind: 'environment' };
 }
 
 /** `true` when the module at `metaUrl` is the script node was started with. */
