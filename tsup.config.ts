@@ -2,7 +2,9 @@ import { defineConfig } from 'tsup';
 
 export default defineConfig([
   {
-    // The library: ESM and CommonJS, each with its own type declarations.
+    // The library: ESM and CommonJS, each with its own type declarations. Code shared by several
+    // entry points goes into shared chunks (one copy per module format); process-wide state lives
+    // on globalThis (src/process-state.ts), so a program loading both formats still has one.
     entry: {
       index: 'src/index.ts',
       'workflows/index': 'src/workflows/index.ts',
@@ -14,7 +16,7 @@ export default defineConfig([
     sourcemap: true,
     shims: true,
     target: 'node20',
-    splitting: false,
+    splitting: true,
   },
   {
     // The `slotwise` command.

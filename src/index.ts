@@ -166,4 +166,8 @@ export type {
   SupplierListener,
   SupplierSnapshot,
 } from './suppliers/types.js';
+export {
+  type SlotwiseWorkerOptionsSettings,
+  slotwiseWorkerOptions,
+} from './worker/slotwise-worker-options.js';
 export { type SlotwiseWorker, type WithSlotwiseOptions, withSlotwise } from './worker/with-slotwise.js';

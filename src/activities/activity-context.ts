@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import { brandClass } from '../class-brand.js';
 
 /**
  * Thrown when a slotwise activity helper is called where no Temporal activity is running: at module
@@ -17,6 +18,7 @@ import { Context } from '@temporalio/activity';
 export class ActivityContextError extends Error {
   override name = 'ActivityContextError';
 }
+brandClass(ActivityContextError, 'ActivityContextError');
 
 /** The running activity's context, or `undefined` outside an activity. */
 export function currentActivityContext(): Context | undefined {

@@ -1,3 +1,4 @@
+import { brandClass } from '../class-brand.js';
 import type { GpuAssignment } from '../suppliers/gpu-slot-supplier.js';
 import { slotPairing } from '../suppliers/slot-pairing.js';
 import { requireActivityContext } from './activity-context.js';
@@ -7,6 +8,7 @@ import { claimOf } from './slot-interceptor.js';
 export class SlotPairingError extends Error {
   override name = 'SlotPairingError';
 }
+brandClass(SlotPairingError, 'SlotPairingError');
 
 /** The running activity's permit, as {@link currentSlot} returns it. */
 export interface CurrentSlot {

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Client } from '@temporalio/client';
 import type { Logger } from '@temporalio/common';
+import { processWide } from '../process-state.js';
 import type { UsedActivityPermit } from '../suppliers/slot-pairing.js';
 import type { SupplierEvent } from '../suppliers/types.js';
 import type { EvictionReason } from './eviction-failure.js';
@@ -413,8 +414,11 @@ export class EvictionRegistry {
   }
 }
 
-/** The process-wide registry {@link evictableWait} uses. */
-export const evictionRegistry = new EvictionRegistry();
+/** The process-wide registry {@link evictableWait} uses (one for every copy of slotwise in the process). */
+export const evictionRegistry: EvictionRegistry = processWide(
+  'evictionRegistry',
+  () => new EvictionRegistry(),
+);
 
 /**
  * Calls `listener` on every eviction of an {@link evictableWait} in this process (for metrics and

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { brandClass } from '../class-brand.js';
 import { SlotwiseOptionsError } from '../errors.js';
 import {
   checkKnownKeys,
@@ -78,6 +79,7 @@ export class CommandFailedError extends Error {
     this.stderr = details.stderr;
   }
 }
+brandClass(CommandFailedError, 'CommandFailedError');
 
 const OWNER = 'execFileCancellable';
 const KNOWN_KEYS = [

@@ -1,9 +1,10 @@
 import type { Context } from '@temporalio/activity';
 import type { ActivityInterceptors, ActivityInterceptorsFactory } from '@temporalio/worker';
+import { processWide } from '../process-state.js';
 import { type SlotClaim, slotPairing } from '../suppliers/slot-pairing.js';
 
-/** Claims of running activities, by their context. */
-const claims = new WeakMap<Context, SlotClaim>();
+/** Claims of running activities, by their context (one map for every copy of slotwise in the process). */
+const claims = processWide('activityClaims', () => new WeakMap<Context, SlotClaim>());
 
 /** The pairing claim of the activity running in `context`, if slotwise's interceptor is installed. */
 export function claimOf(context: Context): SlotClaim | undefined {
@@ -37,6 +38,8 @@ export function claimOf(context: Context): SlotClaim | undefined {
  * ```
  */
 export const slotwiseActivityInterceptor: ActivityInterceptorsFactory = (context): ActivityInterceptors => {
+  // Installed twice (by hand and by withSlotwise(), or from two builds of slotwise): claim once.
+  if (claims.has(context)) return {};
   const { taskQueue, activityType, isLocal } = context.info;
   const key = { taskQueue, activityType, isLocal };
   // Claim now, while the Worker constructs activities in the order it received them.

@@ -1,3 +1,4 @@
+import { brandClass } from '../class-brand.js';
 /** One problem found in a config. */
 export interface ConfigIssue {
   /** Where in the config: `activity.supplier.targetUtilization`, `parts[0]`; `''` for the whole file. */
@@ -46,6 +47,7 @@ export class ConfigError extends Error {
     this.issues = issues;
   }
 }
+brandClass(ConfigError, 'ConfigError');
 
 /**
  * Renders one issue as a line: `<source>[:line:column]: [<VARIABLE> (<path>)|<path>]: <message>`.

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { brandClass } from '../class-brand.js';
 
 /** The Temporal CLI release slotwise builds when none is installed (DESIGN.md §5). */
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
@@ -11,6 +12,7 @@ const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal';
 export class TemporalCliNotFoundError extends Error {
   override name = 'TemporalCliNotFoundError';
 }
+brandClass(TemporalCliNotFoundError, 'TemporalCliNotFoundError');
 
 /** Options of {@link ensureTemporalCli}. */
 export interface EnsureTemporalCliOptions {

@@ -1,3 +1,4 @@
+import { brandClass } from '../class-brand.js';
 /**
  * Thrown by {@link startMetricsServer} when another process (or server) already listens on the port.
  * The message says which address, and how to choose another.
@@ -31,3 +32,4 @@ export class MetricsPortInUseError extends Error {
     );
   }
 }
+brandClass(MetricsPortInUseError, 'MetricsPortInUseError');

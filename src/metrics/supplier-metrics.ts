@@ -2,6 +2,7 @@ import type { Logger } from '@temporalio/common';
 import { DefaultLogger, type SlotInfo } from '@temporalio/worker';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { onEviction } from '../activities/eviction-registry.js';
+import { brandClass } from '../class-brand.js';
 import { SlotwiseOptionsError } from '../errors.js';
 import {
   checkKnownKeys,
@@ -585,3 +586,4 @@ export class SlotwiseMetrics {
     return this.#metrics.get(key) as Histogram<string>;
   }
 }
+brandClass(SlotwiseMetrics, 'SlotwiseMetrics');

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { brandClass } from '../class-brand.js';
 import { checkKnownKeys, checkOptionsObject } from '../suppliers/option-checks.js';
 import { type CgroupLayout, detectCgroup, readCpuQuotaCores, readCpuUsageMs } from './cgroup.js';
 import { type CpuTimes, osCpuTimes, parseProcStat } from './proc.js';
@@ -179,3 +180,4 @@ export class CpuMonitor {
     return this.#last;
   }
 }
+brandClass(CpuMonitor, 'CpuMonitor');

@@ -1,5 +1,6 @@
 import { freemem, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { brandClass } from '../class-brand.js';
 import { checkInteger, checkKnownKeys, checkOptionsObject } from '../suppliers/option-checks.js';
 import { type CgroupLayout, type CgroupMemory, detectCgroup, readCgroupMemory } from './cgroup.js';
 import { type HostMemory, parseMeminfo, parseVmRssBytes } from './proc.js';
@@ -207,3 +208,4 @@ export class MemoryMonitor {
     return { usedBytes: process.memoryUsage.rss(), source: 'os' };
   }
 }
+brandClass(MemoryMonitor, 'MemoryMonitor');

@@ -1,4 +1,5 @@
 import type { Logger } from '@temporalio/common';
+import { brandClass } from '../class-brand.js';
 import { checkKnownKeys, checkOptionsObject, optionError } from '../suppliers/option-checks.js';
 import { CpuMonitor, type CpuMonitorOptions, type CpuReading } from './cpu-monitor.js';
 import { DistinctErrorLog, errorMessage } from './distinct-error-log.js';
@@ -277,6 +278,7 @@ export class ResourceSampler {
     return sample;
   }
 }
+brandClass(ResourceSampler, 'ResourceSampler');
 
 function monitor<M, O extends object>(
   value: unknown,

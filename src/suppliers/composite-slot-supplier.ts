@@ -1,3 +1,4 @@
+import { brandClass } from '../class-brand.js';
 import { SlotwiseOptionsError } from '../errors.js';
 import type { GpuAssignment } from './gpu-slot-supplier.js';
 import { LedgerSlotSupplier, type SupplierBaseOptions } from './ledger-slot-supplier.js';
@@ -131,3 +132,4 @@ export class CompositeSlotSupplier extends LedgerSlotSupplier<CompositePermitFie
     return { ...super.snapshot(), parts: this.#parts.map((part) => part.snapshot()) };
   }
 }
+brandClass(CompositeSlotSupplier, 'CompositeSlotSupplier');

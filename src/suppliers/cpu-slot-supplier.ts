@@ -1,3 +1,4 @@
+import { brandClass } from '../class-brand.js';
 import { SlotwiseOptionsError } from '../errors.js';
 import { type ResourceSample, ResourceSampler } from '../resources/sampler.js';
 import type { ResourceSupplierOptions, ResourceSupplierSnapshot } from './resource-slot-supplier.js';
@@ -69,6 +70,7 @@ export class CpuSlotSupplier extends SingleResourceSlotSupplier {
     return { cpu: cpu ? { utilization: cpu.utilization, usableCores: cpu.usableCores } : null };
   }
 }
+brandClass(CpuSlotSupplier, 'CpuSlotSupplier');
 
 /** Busy cores (smoothed) and usable cores. */
 function cpuReading(sample: ResourceSample): { used: number; limit: number } | null {

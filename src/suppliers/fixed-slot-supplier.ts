@@ -1,3 +1,4 @@
+import { brandClass } from '../class-brand.js';
 import {
   LedgerSlotSupplier,
   SUPPLIER_BASE_OPTION_KEYS,
@@ -69,3 +70,4 @@ export class FixedSlotSupplier extends LedgerSlotSupplier {
     return this.#slots;
   }
 }
+brandClass(FixedSlotSupplier, 'FixedSlotSupplier');

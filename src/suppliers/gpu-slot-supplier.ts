@@ -1,3 +1,4 @@
+import { brandClass } from '../class-brand.js';
 import { SlotwiseOptionsError } from '../errors.js';
 import type { GpuDevice } from '../resources/gpu-monitor.js';
 import { type ResourceSample, ResourceSampler } from '../resources/sampler.js';
@@ -226,6 +227,7 @@ export class GpuSlotSupplier extends ResourceSlotSupplier<GpuPermitFields> {
     return gate;
   }
 }
+brandClass(GpuSlotSupplier, 'GpuSlotSupplier');
 
 function memoryOf(device: GpuDevice): { used: number; limit: number } | null {
   return device.memoryUsedBytes === null || device.memoryTotalBytes === null || device.memoryTotalBytes <= 0

@@ -7,6 +7,8 @@ import {
   type SlotReleaseContext,
   type SlotReserveContext,
 } from '@temporalio/worker';
+import { brandClass } from '../class-brand.js';
+import { processWide } from '../process-state.js';
 import { checkName } from './option-checks.js';
 import { PermitLedger, type PermitRecord } from './permit-ledger.js';
 import { slotPairing } from './slot-pairing.js';
@@ -35,7 +37,8 @@ export interface SupplierBaseOptions {
 /** Option keys of {@link SupplierBaseOptions}, for unknown-key checks in subclasses. */
 export const SUPPLIER_BASE_OPTION_KEYS = ['name', 'logger', 'now'] as const;
 
-const instancesPerKind = new Map<string, number>();
+/** Suppliers created so far per kind, for default names; shared by every copy of slotwise. */
+const instancesPerKind = processWide('suppliersPerKind', () => new Map<string, number>());
 
 /**
  * The shared implementation of Temporal's `CustomSlotSupplier` contract on top of one
@@ -280,3 +283,4 @@ export abstract class LedgerSlotSupplier<X extends object = object> implements C
     );
   }
 }
+brandClass(LedgerSlotSupplier, 'LedgerSlotSupplier');

@@ -1,3 +1,4 @@
+import { brandClass } from '../class-brand.js';
 import { SlotwiseOptionsError } from '../errors.js';
 import type { MemoryScope } from '../resources/memory-monitor.js';
 import { type ResourceSample, ResourceSampler } from '../resources/sampler.js';
@@ -97,6 +98,7 @@ export class MemorySlotSupplier extends SingleResourceSlotSupplier {
     };
   }
 }
+brandClass(MemorySlotSupplier, 'MemorySlotSupplier');
 
 /** Used bytes (the worst of the recent window: never smooth a hard limit) and the limit. */
 function memoryReading(sample: ResourceSample): { used: number; limit: number } | null {

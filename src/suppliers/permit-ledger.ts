@@ -1,5 +1,7 @@
 import type { Logger } from '@temporalio/common';
 import type { SlotInfo } from '@temporalio/worker';
+import { brandClass } from '../class-brand.js';
+import { processWide } from '../process-state.js';
 import type {
   PermitState,
   ReleaseReason,
@@ -63,7 +65,8 @@ interface Waiter<X extends object> {
   readonly reject: (reason: unknown) => void;
 }
 
-let nextPermitId = 1;
+/** Permit ids are unique in the process, across every copy of slotwise. */
+const permitIds = processWide('permitIds', () => ({ next: 1 }));
 
 /** Names the supplier callback a release came through, for error messages. */
 const where = (reason: ReleaseReason): string =>
@@ -350,7 +353,7 @@ export class PermitLedger<X extends object = object> {
   #issue(request: ReservationContext, extras: X): PermitRecord<X> {
     const permit = Object.freeze({
       ...extras,
-      id: nextPermitId++,
+      id: permitIds.next++,
       supplier: this.name,
       slotType: request.slotType as SlotType,
       taskQueue: request.taskQueue,
@@ -409,3 +412,4 @@ export class PermitLedger<X extends object = object> {
     }
   }
 }
+brandClass(PermitLedger, 'PermitLedger');

@@ -1,3 +1,4 @@
+import { brandClass } from '../class-brand.js';
 import type { ResourceSample, ResourceSampler } from '../resources/sampler.js';
 import {
   LedgerSlotSupplier,
@@ -437,6 +438,7 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
     this.#rampTimer.unref();
   }
 }
+brandClass(ResourceSlotSupplier, 'ResourceSlotSupplier');
 
 function nonNegative(owner: string, option: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;

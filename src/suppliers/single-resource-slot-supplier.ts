@@ -1,3 +1,4 @@
+import { brandClass } from '../class-brand.js';
 import type { ResourceSample } from '../resources/sampler.js';
 import { ResourceGate } from './resource-gate.js';
 import { ResourceSlotSupplier } from './resource-slot-supplier.js';
@@ -73,3 +74,4 @@ export abstract class SingleResourceSlotSupplier extends ResourceSlotSupplier {
     return input.estimate ? this.clampCapacity(room / input.estimate) : this.maxSlots;
   }
 }
+brandClass(SingleResourceSlotSupplier, 'SingleResourceSlotSupplier');

@@ -1,4 +1,5 @@
 import type { SlotInfo } from '@temporalio/worker';
+import { processWide } from '../process-state.js';
 import type { SlotwisePermit, SupplierListener } from './types.js';
 
 /** A permit core marked used for an activity, and the supplier that issued it. */
@@ -137,5 +138,5 @@ function pushTo<T>(map: Map<string, T[]>, key: string, item: T): void {
   else map.set(key, [item]);
 }
 
-/** The process-wide pairing registry. */
-export const slotPairing = new SlotPairing();
+/** The process-wide pairing registry (one for every copy of slotwise in the process). */
+export const slotPairing: SlotPairing = processWide('slotPairing', () => new SlotPairing());

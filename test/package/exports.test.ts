@@ -1,55 +1,77 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { bundleWorkflowCode } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { installedPackage } from './installed-package.js';
 
-const root = resolve('.');
-let consumer: string;
+const tsc = resolve('node_modules/typescript/bin/tsc');
 
-const run = (file: string, args: string[]) => execFileSync(file, args, { cwd: consumer, encoding: 'utf8' });
-
-// Builds the package as published and uses it from a consumer project, the way users do.
-beforeAll(() => {
-  execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'pipe' });
-  consumer = mkdtempSync(join(tmpdir(), 'slotwise-consumer-'));
-  mkdirSync(join(consumer, 'node_modules'));
-  symlinkSync(root, join(consumer, 'node_modules', 'slotwise'), 'dir');
-  // The Temporal SDK is a peer dependency: the consumer has its own copy.
-  symlinkSync(
-    join(root, 'node_modules', '@temporalio'),
-    join(consumer, 'node_modules', '@temporalio'),
-    'dir',
-  );
-}, 120_000);
-
-afterAll(() => rmSync(consumer, { recursive: true, force: true }));
-
-describe('the published package', () => {
-  it('require() loads slotwise and its subpaths from CommonJS', () => {
-    const out = run(process.execPath, [
+describe('the installed package', () => {
+  it('require() loads slotwise and its subpaths from CommonJS', async () => {
+    const result = await installedPackage().exec(process.execPath, [
       '-e',
-      `const s = require('slotwise'); const w = require('slotwise/workflows'); const a = require('slotwise/activities');
+      `const s = require('slotwise'); const w = require('slotwise/workflows'); const a = require('slotwise/activities'); const c = require('slotwise/client');
        const supplier = new s.FixedSlotSupplier({ slots: 2 });
-       console.log(JSON.stringify([supplier.type, supplier.snapshot().capacity, typeof w.fanOutWorkflow, typeof a.simulatedWork]));`,
+       console.log(JSON.stringify([supplier.type, supplier.snapshot().capacity, typeof w.fanOutWorkflow, typeof a.simulatedWork, typeof c.cancelWorkflows]));`,
     ]);
-    expect(JSON.parse(out)).toEqual(['custom', 2, 'function', 'function']);
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout)).toEqual(['custom', 2, 'function', 'function', 'function']);
   });
 
-  it('import loads slotwise and its subpaths from ESM', () => {
-    const out = run(process.execPath, [
+  it('import loads slotwise and its subpaths from ESM', async () => {
+    const result = await installedPackage().exec(process.execPath, [
       '--input-type=module',
       '-e',
       `import { FixedSlotSupplier, SlotwiseOptionsError } from 'slotwise'; import { fanOutWorkflow } from 'slotwise/workflows';
+       import { cancelWorkflows } from 'slotwise/client';
        let message = ''; try { new FixedSlotSupplier({ slots: 0 }); } catch (e) { message = e instanceof SlotwiseOptionsError ? e.name : 'other'; }
-       console.log(JSON.stringify([new FixedSlotSupplier({ slots: 1 }).type, typeof fanOutWorkflow, message]));`,
+       console.log(JSON.stringify([new FixedSlotSupplier({ slots: 1 }).type, typeof fanOutWorkflow, typeof cancelWorkflows, message]));`,
     ]);
-    expect(JSON.parse(out)).toEqual(['custom', 'function', 'SlotwiseOptionsError']);
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout)).toEqual(['custom', 'function', 'function', 'SlotwiseOptionsError']);
   });
 
-  it('ships types that check in CommonJS and ESM consumers', () => {
-    const source = `import { FixedSlotSupplier, type SupplierSnapshot } from 'slotwise';
+  it('one process loading both builds shares one state and one class identity', async () => {
+    const result = await installedPackage().exec(process.execPath, [
+      '--input-type=module',
+      '-e',
+      `import { createRequire } from 'node:module';
+       import * as esm from 'slotwise';
+       const cjs = createRequire(process.cwd() + '/x.js')('slotwise');
+       const fromCjs = new cjs.FixedSlotSupplier({ slots: 1 });
+       const fromEsm = new esm.FixedSlotSupplier({ slots: 1 });
+       const composite = new esm.CompositeSlotSupplier([fromCjs]);
+       let error; try { new cjs.FixedSlotSupplier({ slots: 0 }); } catch (e) { error = e; }
+       console.log(JSON.stringify([
+         esm.FixedSlotSupplier === cjs.FixedSlotSupplier,
+         fromCjs instanceof esm.FixedSlotSupplier,
+         fromEsm instanceof cjs.LedgerSlotSupplier,
+         error instanceof esm.SlotwiseOptionsError,
+         Number(fromEsm.name.split('-')[1]) - Number(fromCjs.name.split('-')[1]),
+         composite.snapshot().parts.length,
+       ]));`,
+    ]);
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout)).toEqual([false, true, true, true, 1, 1]);
+  });
+
+  it('slotwise/workflows bundles for the workflow sandbox (no Node modules) in the consumer', () => {
+    const code = readFileSync(installedPackage().workflowBundlePath, 'utf8');
+    expect(code).toContain('fanOutWorkflow');
+    expect(code).toContain('concurrencyControllerWorkflow');
+  });
+
+  it('`slotwise --help` runs from the installed bin', async () => {
+    const result = await installedPackage().slotwiseBin(['--help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Usage: slotwise <command>');
+  });
+});
+
+/** A consumer source that uses every entry point's types. */
+const typedConsumer = `import { FixedSlotSupplier, type SupplierSnapshot, slotwiseWorkerOptions } from 'slotwise';
+import { currentSlot, type CurrentSlot } from 'slotwise/activities';
+import { withConcurrency } from 'slotwise/workflows';
+import { cancelWorkflows } from 'slotwise/client';
 import type { WorkerTuner } from '@temporalio/worker';
 const supplier = new FixedSlotSupplier({ slots: 3 });
 const snapshot: SupplierSnapshot = supplier.snapshot();
@@ -59,42 +81,51 @@ export const tuner: WorkerTuner = {
   localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: 5 },
   nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: 5 },
 };
+export const options = slotwiseWorkerOptions({ taskQueue: 'q', tuner });
 export const capacity: number | null = snapshot.capacity;
+export const slot: () => CurrentSlot | undefined = currentSlot;
+export const helpers = [withConcurrency, cancelWorkflows];
 // @ts-expect-error slots must be a number
 new FixedSlotSupplier({ slots: '3' });
 `;
-    writeFileSync(join(consumer, 'consumer.cts'), source);
-    writeFileSync(join(consumer, 'consumer.mts'), source);
-    writeFileSync(
-      join(consumer, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          module: 'nodenext',
-          moduleResolution: 'nodenext',
-          strict: true,
-          noEmit: true,
-          skipLibCheck: true,
-          types: [],
-        },
-        files: ['consumer.cts', 'consumer.mts'],
+
+const RESOLUTIONS = [
+  { moduleResolution: 'node16', module: 'node16', files: ['consumer.cts', 'consumer.mts'] },
+  { moduleResolution: 'bundler', module: 'esnext', files: ['consumer.ts'] },
+  // The older resolution ignores "exports": typesVersions maps the subpaths.
+  { moduleResolution: 'node', module: 'commonjs', files: ['consumer.ts'] },
+];
+
+describe('the installed types', () => {
+  it('every entry point resolves and type-checks under moduleResolution node16, bundler and node', async () => {
+    const pkg = installedPackage();
+    // One tsc per resolution, in parallel: each loads the Temporal SDK's types, which takes a while.
+    const results = await Promise.all(
+      RESOLUTIONS.map(async ({ moduleResolution, module, files }) => {
+        const dir = `types-${moduleResolution}`;
+        for (const file of files) pkg.writeFile(join(dir, file), typedConsumer);
+        pkg.writeFile(
+          join(dir, 'tsconfig.json'),
+          JSON.stringify({
+            compilerOptions: {
+              module,
+              moduleResolution,
+              target: 'es2022',
+              strict: true,
+              noEmit: true,
+              skipLibCheck: true,
+              types: [],
+              ignoreDeprecations: '5.0',
+            },
+            files,
+          }),
+        );
+        const result = await pkg.exec(process.execPath, [tsc, '-p', join(pkg.consumerDir, dir)]);
+        return { moduleResolution, code: result.code, errors: result.stdout };
       }),
     );
-    expect(() =>
-      run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', '.']),
-    ).not.toThrow();
-  });
-
-  it('slotwise/workflows bundles for the workflow sandbox (no Node modules)', async () => {
-    writeFileSync(join(consumer, 'workflows.mjs'), "export { fanOutWorkflow } from 'slotwise/workflows';\n");
-    const { code } = await bundleWorkflowCode({
-      workflowsPath: join(consumer, 'workflows.mjs'),
-      logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} },
-    });
-    expect(code).toContain('fanOutWorkflow');
-  });
-
-  it('bin `slotwise --help` runs from the built CLI', () => {
-    const out = run(process.execPath, [join(root, 'dist/cli/bin.js'), '--help']);
-    expect(out).toContain('Usage: slotwise <command>');
+    expect(results).toEqual(
+      RESOLUTIONS.map(({ moduleResolution }) => ({ moduleResolution, code: 0, errors: '' })),
+    );
   });
 });

@@ -1,0 +1,84 @@
+import type { Logger } from '@temporalio/common';
+import { DefaultLogger, type WorkerOptions, type WorkerTuner } from '@temporalio/worker';
+import { slotwiseActivityInterceptor } from '../activities/slot-interceptor.js';
+
+/** Options of {@link slotwiseWorkerOptions}. */
+export interface SlotwiseWorkerOptionsSettings {
+  /**
+   * Where the warning about a kept `maxEagerActivityReservationsPerWorkflowTask` goes.
+   * @default a `DefaultLogger` at `WARN` level, writing to stderr
+   */
+  logger?: Logger;
+}
+
+/** Whether a custom supplier (slotwise's or any other) serves the activity slots of `tuner`. */
+export function customActivitySupplier(tuner: WorkerTuner | undefined): boolean {
+  const supplier = (tuner as { activityTaskSlotSupplier?: { type?: unknown } } | undefined)
+    ?.activityTaskSlotSupplier;
+  return supplier?.type === 'custom';
+}
+
+/** The warning logged when a caller keeps eager activity reservations on with a custom supplier. */
+export function eagerDispatchRiskWarning(value: number): string {
+  return (
+    `slotwise: maxEagerActivityReservationsPerWorkflowTask is ${value} while a custom slot supplier serves activity slots. ` +
+    'With @temporalio/core-bridge 1.24, a workflow task that schedules 128 or more activities while fewer than 3 activity ' +
+    'slots are free stops the whole Worker (an SDK bug: every tryReserveSlot call waits on the Node event loop, and the ' +
+    '128th call of one workflow task is never answered). Set it to 0 unless you know your workflows never do that.'
+  );
+}
+
+/**
+ * Worker options made safe for slotwise suppliers, for Workers you wire by hand (`withSlotwise()`
+ * does the same for you):
+ *
+ * - when a custom slot supplier serves activity slots, `maxEagerActivityReservationsPerWorkflowTask`
+ *   becomes `0` (eager activity dispatch off). With Temporal's TypeScript SDK 1.24, a workflow task
+ *   that schedules 128 or more activities while fewer than 3 activity slots are free otherwise stops
+ *   the whole Worker (see the README's "Known issue"). A value you set yourself is kept, with one
+ *   warning naming the risk when it is not 0;
+ * - slotwise's activity interceptor is added after yours (needed by `currentSlot()`, `releaseSlot()`
+ *   and `evictableWait()`; adding it twice is harmless).
+ *
+ * Returns new options; the ones passed in are not changed.
+ *
+ * @example
+ * ```ts
+ * import { NativeConnection, Worker } from '@temporalio/worker';
+ * import { FixedSlotSupplier, slotwiseWorkerOptions } from 'slotwise';
+ *
+ * const options = slotwiseWorkerOptions({
+ *   connection: await NativeConnection.connect({ address: 'localhost:7233' }),
+ *   taskQueue: 'work',
+ *   activities: {},
+ *   tuner: {
+ *     activityTaskSlotSupplier: new FixedSlotSupplier({ slots: 4 }),
+ *     workflowTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
+ *     localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
+ *     nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
+ *   },
+ * });
+ * options.maxEagerActivityReservationsPerWorkflowTask; // => 0
+ * const worker = await Worker.create(options);
+ * ```
+ */
+export function slotwiseWorkerOptions(
+  options: WorkerOptions,
+  settings: SlotwiseWorkerOptionsSettings = {},
+): WorkerOptions {
+  const result: WorkerOptions = { ...options };
+  if (customActivitySupplier(options.tuner)) {
+    const chosen = options.maxEagerActivityReservationsPerWorkflowTask;
+    if (chosen === undefined) {
+      result.maxEagerActivityReservationsPerWorkflowTask = 0;
+    } else if (chosen !== 0) {
+      (settings.logger ?? new DefaultLogger('WARN')).warn(eagerDispatchRiskWarning(chosen));
+    }
+  }
+  const interceptors = options.interceptors ?? {};
+  const activity = interceptors.activity ?? [];
+  if (!activity.includes(slotwiseActivityInterceptor)) {
+    result.interceptors = { ...interceptors, activity: [...activity, slotwiseActivityInterceptor] };
+  }
+  return result;
+}

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { installedPackage, MODULE_FORMATS } from './installed-package.js';
+
+interface SlotView {
+  supplier: string;
+  permitId: number;
+  releasedEarly: boolean;
+}
+
+interface ManualReleaseResult {
+  results: [
+    {
+      order: 0;
+      slot: SlotView | null;
+      released: boolean;
+      releasedAgain: boolean;
+      secondRan: boolean;
+      slotAfterRelease: SlotView | null;
+    },
+    { order: 1; slot: SlotView | null },
+  ];
+  snapshot: { issued: number; used: number; waiting: number; errors: number };
+}
+
+interface CapacityEvictionResult {
+  quickResult: string;
+  waiterResult: string;
+  events: Array<[string, string]>;
+  attempts: number[];
+  evictionSeries: string[];
+  snapshot: { issued: number; used: number; waiting: number; errors: number };
+}
+
+describe.each(MODULE_FORMATS)('the installed package, loaded as %s', (format) => {
+  it('releaseSlot() lets a second activity start on a 1-slot FixedSlotSupplier while the first runs; currentSlot() returns the permit', async () => {
+    const { results, snapshot } = await installedPackage().runScenario<ManualReleaseResult>(
+      'manual-release.mjs',
+      format,
+    );
+    const [first, second] = results;
+    expect(first).toEqual({
+      order: 0,
+      slot: { supplier: 'one-slot', permitId: expect.any(Number), releasedEarly: false },
+      released: true,
+      releasedAgain: false,
+      secondRan: true,
+      slotAfterRelease: { supplier: 'one-slot', permitId: first.slot?.permitId, releasedEarly: true },
+    });
+    expect(second).toEqual({
+      order: 1,
+      slot: { supplier: 'one-slot', permitId: expect.any(Number), releasedEarly: false },
+    });
+    expect(second.slot?.permitId).not.toBe(first.slot?.permitId);
+    expect(snapshot).toMatchObject({ issued: 0, used: 0, waiting: 0, errors: 0 });
+  });
+
+  it('evictableWait() is evicted for capacity when new work arrives, and the eviction is counted in slotwise_evictions_total', async () => {
+    const result = await installedPackage().runScenario<CapacityEvictionResult>(
+      'capacity-eviction.mjs',
+      format,
+    );
+    expect(result).toEqual({
+      quickResult: 'quick',
+      waiterResult: 'waiter done',
+      events: [['capacity', 'evictable-slot']],
+      attempts: [1, 2],
+      evictionSeries: [expect.stringMatching(/supplier="evictable-slot",reason="capacity"\} 1$/)],
+      snapshot: expect.objectContaining({ issued: 0, used: 0, waiting: 0, errors: 0 }),
+    });
+  });
+});
