@@ -94,12 +94,18 @@ describe('execFileCancellable', () => {
 
   it('execFileCancellable() sends SIGKILL after killGraceMs to a child that ignores SIGTERM', async () => {
     const controller = new AbortController();
+    const readyFile = join(tmpdir(), `slotwise-ignores-sigterm-${process.pid}-${Date.now()}`);
     const running = execFileCancellable(
       node,
-      ['-e', "process.on('SIGTERM', () => {}); console.log('ready'); setInterval(() => {}, 1000)"],
-      { signal: controller.signal, killGraceMs: 200 },
+      [
+        '-e',
+        "process.on('SIGTERM', () => {}); require('node:fs').writeFileSync(process.env.READY_FILE, 'ready'); setInterval(() => {}, 1000)",
+      ],
+      { signal: controller.signal, killGraceMs: 200, env: { ...process.env, READY_FILE: readyFile } },
     );
-    await sleep(300);
+    // Abort only once the child ignores SIGTERM: on a busy machine it may take a while to start.
+    while (!(await readFile(readyFile, 'utf8').catch(() => ''))) await sleep(10);
+    await rm(readyFile, { force: true });
     const started = Date.now();
     controller.abort(new Error('stop'));
     await expect(running).rejects.toThrow('stop');
