@@ -301,8 +301,8 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
    * after which it may receive a task at any moment), or one whose task started less than
    * `settleMs` ago.
    */
-  protected isUnsettled(record: PermitRecord<X>): boolean {
-    return record.state === 'reserved' || this.#clock() - (record.usedAt ?? record.issuedAt) < this.#settleMs;
+  protected isUnsettled(record: PermitRecord<X>, now: number = this.#clock()): boolean {
+    return record.state === 'reserved' || now - (record.usedAt ?? record.issuedAt) < this.#settleMs;
   }
 
   /** The declared cost in `dimension` charged for `record`; `undefined` before it is used or when undeclared. */
@@ -327,10 +327,12 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
     let unsettledCount = 0;
     let uncharged = 0;
     let charged = 0;
+    // One clock read per decision: reading it per live permit was most of the decision's time.
+    const now = this.#clock();
     for (const record of records) {
       const charge = this.chargeOf(record, dimension);
       charged += charge ?? 0;
-      if (this.isUnsettled(record)) {
+      if (this.isUnsettled(record, now)) {
         unsettledCount++;
         unsettled += charge ?? estimate ?? 0;
         if (charge === undefined) uncharged += estimate ?? 0;
@@ -358,10 +360,11 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
   ): { running: number; unsettled: number } {
     let running = 0;
     let unsettled = 0;
+    const now = this.#clock();
     for (const record of records) {
       if (record.state !== 'used') continue;
       running++;
-      if (this.isUnsettled(record)) unsettled++;
+      if (this.isUnsettled(record, now)) unsettled++;
     }
     this.#forgetOldReleases();
     for (let i = this.#recentHead; i < this.#recentReleases.length; i++) {
