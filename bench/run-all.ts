@@ -2,16 +2,16 @@
 // (summary.json and summary.md next to the scenario results). `npm run bench`, or
 // `npm run bench -- --quick` for the smoke run CI does.
 import { cpuTracking } from './cpu-tracking.js';
-import { hotPath } from './hot-path.js';
 import { parseBenchArgs } from './lib/args.js';
 import { exitCodeOf, runScenarios } from './lib/runner.js';
 import type { Scenario } from './lib/scenario.js';
 import { memoryGuard } from './memory-guard.js';
+import { permitCost } from './permit-cost.js';
 import { reaction } from './reaction.js';
 import { throughput } from './throughput.js';
 
 /** Every scenario, in the order a full run measures them. */
-const SCENARIOS: readonly Scenario[] = [hotPath, throughput, memoryGuard, cpuTracking, reaction];
+const SCENARIOS: readonly Scenario[] = [permitCost, throughput, memoryGuard, cpuTracking, reaction];
 
 async function main(): Promise<number> {
   const args = parseBenchArgs();
