@@ -31,14 +31,14 @@ export interface MemoryGuardSettings {
   target: number;
 }
 
+/**
+ * The settings of a run. The quick (smoke) form halves the cgroup and the task, so that the burst
+ * still presses on the limit in a few seconds per contender.
+ */
 export function memoryGuardSettings(quick: boolean): MemoryGuardSettings {
-  return {
-    limitBytes: 2 * GIB,
-    taskBytes: 256 * MIB,
-    holdMs: quick ? 2000 : 2500,
-    tasks: quick ? 12 : 21,
-    target: 0.9,
-  };
+  return quick
+    ? { limitBytes: 1 * GIB, taskBytes: 128 * MIB, holdMs: 1000, tasks: 10, target: 0.9 }
+    : { limitBytes: 2 * GIB, taskBytes: 256 * MIB, holdMs: 2500, tasks: 21, target: 0.9 };
 }
 
 function contenders(s: MemoryGuardSettings, bestFixed: number): Contender[] {

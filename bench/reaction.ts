@@ -105,8 +105,8 @@ async function runReaction(ctx: ScenarioContext): Promise<ScenarioReport> {
   const taskBytes = 64 * MIB;
   const holdMs = 1000;
   const intervalMs = 200;
-  const stepAtMs = args.quick ? 4000 : 6000;
-  const windowMs = args.quick ? 6000 : 9000;
+  const stepAtMs = args.quick ? 3000 : 6000;
+  const windowMs = args.quick ? 4000 : 9000;
   const quietS = 2;
   const hogBytes = 3392 * MIB; // 3.3 GiB: with the worker's own ~0.15 GiB, above the 0.8 target even with no task running
   const list = contenders(taskBytes);

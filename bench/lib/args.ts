@@ -16,14 +16,16 @@ export interface BenchArgs {
   out: string | null;
   /** `--only a,b` (run-all only): scenario names to run. */
   only: string[] | null;
+  /** `--address HOST:PORT`: use this Temporal server instead of starting a dev server. */
+  address: string | null;
 }
 
 export const USAGE =
-  'usage: tsx bench/<script>.ts [--quick] [--rounds N] [--no-write] [--out DIR] [--only permit-cost,throughput,...]';
+  'usage: tsx bench/<script>.ts [--quick] [--rounds N] [--no-write] [--out DIR] [--only permit-cost,throughput,...] [--address HOST:PORT]';
 
 /** Parses `argv` (default `process.argv.slice(2)`); unknown flags are an error. */
 export function parseBenchArgs(argv: readonly string[] = process.argv.slice(2)): BenchArgs {
-  const args: BenchArgs = { quick: false, rounds: 3, write: true, out: null, only: null };
+  const args: BenchArgs = { quick: false, rounds: 3, write: true, out: null, only: null, address: null };
   let roundsGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -49,6 +51,9 @@ export function parseBenchArgs(argv: readonly string[] = process.argv.slice(2)):
         break;
       case '--out':
         args.out = value();
+        break;
+      case '--address':
+        args.address = value();
         break;
       case '--only':
         args.only = value().split(',').filter(Boolean);

@@ -108,7 +108,7 @@ export async function runScenarios(
     for (const scenario of scenarios) {
       console.log(`\n=== ${scenario.name} ===`);
       const { result, charts } = await runOne(scenario, args, () => {
-        env ??= startBenchEnv();
+        env ??= startBenchEnv(args.address);
         return env;
       });
       results.push(result);

@@ -2,19 +2,16 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection } from '@temporalio/worker';
+import { bundleWorkflowCode } from '@temporalio/worker';
 import { type DevServer, startDevServer } from '../../src/dev-server/dev-server.js';
 import { BENCH_DIR } from './results.js';
 
-/** A dev server, a client and the bundled benchmark workflows, shared by the scenarios of one run. */
+/** A Temporal server, a client and the bundled benchmark workflows, shared by the scenarios of one run. */
 export interface BenchEnv {
   address: string;
   client: Client;
-  /** Bundled bench/lib/workflows.ts, in memory and on disk (for child processes). */
-  bundleCode: string;
+  /** Bundled bench/lib/workflows.ts, on disk (for the Worker child processes). */
   bundlePath: string;
-  /** A native connection for Workers in this process (created on first use, closed by {@link close}). */
-  nativeConnection(): Promise<NativeConnection>;
   /** Stops what {@link startBenchEnv} started. */
   close(): Promise<void>;
 }
@@ -28,16 +25,22 @@ const quietLogger = {
   log() {},
 };
 
-/** Starts a dev server (in memory), connects a client and bundles the workflows. */
-export async function startBenchEnv(): Promise<BenchEnv> {
+/**
+ * Starts a dev server (in memory), or uses the one at `address` (left running), connects a client
+ * and bundles the workflows.
+ */
+export async function startBenchEnv(address: string | null = null): Promise<BenchEnv> {
   const dir = mkdtempSync(join(tmpdir(), 'slotwise-bench-'));
   let server: DevServer | undefined;
   try {
-    server = await startDevServer({
-      logFile: join(dir, 'temporal-dev-server.log'),
-      log: (line) => console.log(line),
-    });
-    const connection = await Connection.connect({ address: server.address });
+    server = address
+      ? undefined
+      : await startDevServer({
+          logFile: join(dir, 'temporal-dev-server.log'),
+          log: (line) => console.log(line),
+        });
+    const serverAddress = server?.address ?? address!;
+    const connection = await Connection.connect({ address: serverAddress });
     const client = new Client({ connection });
     const { code } = await bundleWorkflowCode({
       workflowsPath: join(BENCH_DIR, 'lib/workflows.ts'),
@@ -46,20 +49,13 @@ export async function startBenchEnv(): Promise<BenchEnv> {
     const bundlePath = join(dir, 'workflow-bundle.js');
     writeFileSync(bundlePath, code);
     const s = server;
-    let native: Promise<NativeConnection> | undefined;
     return {
-      address: s.address,
+      address: serverAddress,
       client,
-      bundleCode: code,
       bundlePath,
-      nativeConnection() {
-        native ??= NativeConnection.connect({ address: s.address });
-        return native;
-      },
       async close() {
-        if (native) await (await native).close();
         await connection.close();
-        await s.stop();
+        await s?.stop();
         rmSync(dir, { recursive: true, force: true });
       },
     };

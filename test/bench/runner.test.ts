@@ -98,7 +98,7 @@ describe('runScenarios()', () => {
     rmSync(out, { recursive: true, force: true });
   });
 
-  const args = (): BenchArgs => ({ quick: true, rounds: 1, write: true, out, only: null });
+  const args = (): BenchArgs => ({ quick: true, rounds: 1, write: true, out, only: null, address: null });
   const scenario = (name: string, run: () => Promise<ScenarioReport>): Scenario => ({
     name,
     title: name,
