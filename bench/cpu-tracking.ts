@@ -130,8 +130,8 @@ export const cpuTracking: Scenario = {
 async function runCpuTracking(ctx: ScenarioContext): Promise<ScenarioReport> {
   const { args, log } = ctx;
   const env = await ctx.env();
-  const durationMs = args.quick ? 6000 : 15_000;
-  const steadyFromS = args.quick ? 2 : 4;
+  const durationMs = args.quick ? 4000 : 15_000;
+  const steadyFromS = args.quick ? 1.5 : 4;
   const perMs = calibrateBurn();
   const burnIterations = Math.round(perMs * BURN_MS);
   const list = contenders();

@@ -37,7 +37,7 @@ export interface MemoryGuardSettings {
  */
 export function memoryGuardSettings(quick: boolean): MemoryGuardSettings {
   return quick
-    ? { limitBytes: 1 * GIB, taskBytes: 128 * MIB, holdMs: 1000, tasks: 10, target: 0.9 }
+    ? { limitBytes: 1 * GIB, taskBytes: 128 * MIB, holdMs: 500, tasks: 8, target: 0.9 }
     : { limitBytes: 2 * GIB, taskBytes: 256 * MIB, holdMs: 2500, tasks: 21, target: 0.9 };
 }
 

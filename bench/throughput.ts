@@ -175,7 +175,7 @@ async function runThroughput(ctx: ScenarioContext): Promise<ScenarioReport> {
   // past 128 calls in one completion the Worker used to stop for good.
   const hangTasks = args.quick ? 200 : 400;
   const hangSlots = 2;
-  const hangLimitMs = args.quick ? 15_000 : 20_000;
+  const hangLimitMs = args.quick ? 8000 : 20_000;
   const hangChecks: Array<{ contender: string; completed: number; hung: boolean; seconds: number }> = [];
   const hangContenders: ThroughputContender[] = [
     {
