@@ -20,6 +20,7 @@ import {
   floorContender,
   frozenContenders,
   frozenHost,
+  GPU_WEIGH_MAX as GPU_MAX,
   type PermitContender,
 } from './lib/permit-contenders.js';
 import type { PermitMemory } from './lib/permit-memory-child.js';
@@ -217,7 +218,7 @@ async function runPermitCost(ctx: ScenarioContext): Promise<ScenarioReport> {
   const { args, log } = ctx;
   const samples = args.quick ? 1500 : 10_000;
   const windowMs = args.quick ? 500 : 3000;
-  const weighN = args.quick ? 10_000 : 100_000;
+  const weighN = args.quick ? 2000 : 100_000;
   const dir = mkdtempSync(join(tmpdir(), 'slotwise-bench-permit-'));
   try {
     // 1a: decision time.
@@ -450,7 +451,7 @@ function report(m: {
             .join(', '),
     ),
     precondition(
-      `the weighing held exactly ${m.weighN} permits, then ${m.weighN} waiting reservations, and ended with none`,
+      `the weighing held exactly N permits, then N waiting reservations, and ended with none (N = ${m.weighN}, GPU ${Math.min(m.weighN, GPU_MAX)})`,
       badWeights.length === 0,
       badWeights.length === 0
         ? `${weights.length} weighings`
@@ -502,6 +503,7 @@ function report(m: {
         notes: [
           "A permit is reserved and marked used, and held by the caller as core holds it; a waiting reservation is a pending reserveSlot with its own AbortSignal (the signal is allocated before the baseline: it is core's, not the supplier's).",
           'Resource suppliers here admit by count (minSlots = maxSlots), so the gate does not turn 100k admissions quadratic; what a permit weighs does not depend on it.',
+          `GpuSlotSupplier is weighed over at most ${GPU_MAX} of each: it picks a device for every permit by walking (and copying) all live permits, even within minSlots, so 100k admissions would take O(n^2).`,
         ],
       },
     ],

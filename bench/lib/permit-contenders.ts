@@ -126,6 +126,12 @@ export function frozenHost(dir: string): { root: string; nvidiaSmi: string; adva
   return { root, nvidiaSmi, advanceCpu: () => writeFileSync(join(root, 'proc/stat'), stat(1100, 9900)) };
 }
 
+/**
+ * The most permits GpuSlotSupplier is weighed over: it picks a device for every permit by walking
+ * (and copying) every live permit, even within minSlots, so holding 100k would take O(n^2).
+ */
+export const GPU_WEIGH_MAX = 10_000;
+
 /** How the frozen contenders gate: see {@link frozenContenders}. */
 export interface FrozenOptions {
   /** Permits that may be outstanding at once (maxSlots). */

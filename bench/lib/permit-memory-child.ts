@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { frozenContenders, type PermitContender } from './permit-contenders.js';
+import { frozenContenders, GPU_WEIGH_MAX as GPU_MAX, type PermitContender } from './permit-contenders.js';
 
 /** Heap bytes per outstanding permit and per waiting reservation of one contender. */
 export interface PermitMemory {
@@ -90,12 +90,15 @@ async function main(): Promise<void> {
     const big = await frozenContenders(join(dir, 'big'), { maxSlots: n, mode: 'count' });
     const one = await frozenContenders(join(dir, 'one'), { maxSlots: 1, mode: 'count' });
     for (let i = 0; i < big.length; i++) {
-      const permits = await weighPermits(big[i]!, n);
-      const waiters = await weighWaiters(one[i]!, n);
+      // GpuSlotSupplier picks a device for every permit by walking (and copying) every live permit,
+      // even within minSlots: holding 100k of them would take O(n^2), so it is weighed over fewer.
+      const count = big[i]!.id === 'gpu' ? Math.min(n, GPU_MAX) : n;
+      const permits = await weighPermits(big[i]!, count);
+      const waiters = await weighWaiters(one[i]!, count);
       const result: PermitMemory = {
         id: big[i]!.id,
         label: big[i]!.label,
-        n,
+        n: count,
         bytesPerPermit: permits.bytes,
         bytesPerWaiter: waiters.bytes,
         counts: {
