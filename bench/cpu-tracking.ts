@@ -4,7 +4,7 @@
 // process can demand more than one core), each at about a quarter core. CpuSlotSupplier (target
 // 0.8) against Temporal's resource-based tuner with targetCpuUsage 0.8: mean and spread of the
 // cgroup's utilization over time, and throughput. Also records which of them sees the quota.
-import { type CgroupRunResult, probeCpuQuota, runInCgroup } from './lib/cgroup-run.js';
+import { type CgroupRunResult, probeCpuQuota, runInCgroup, workerPreconditions } from './lib/cgroup-run.js';
 import { calibrateBurn } from './lib/cpu-burner.js';
 import { runAsScript } from './lib/runner.js';
 import {
@@ -256,7 +256,6 @@ async function runCpuTracking(ctx: ScenarioContext): Promise<ScenarioReport> {
 
   // Preconditions: without them the utilization above says nothing about the suppliers.
   const noCounter = runs.filter((r) => !r.series.some((p) => p.cpuMs !== null));
-  const idle = runs.filter((r) => r.started === 0);
   const starved = quotaProbes.filter((got) => got < 0.9);
   const preconditions = [
     machineAllows(
@@ -271,18 +270,7 @@ async function runCpuTracking(ctx: ScenarioContext): Promise<ScenarioReport> {
         ? `${runs.length} runs`
         : noCounter.map((r) => `${r.contender} round ${r.round + 1}`).join(', '),
     ),
-    precondition(
-      'every Worker started activities',
-      idle.length === 0,
-      idle.length === 0
-        ? `${runs.length} runs`
-        : idle
-            .map(
-              (r) =>
-                `${r.contender} round ${r.round + 1}: none started (${r.errors.join('; ') || 'no error'})`,
-            )
-            .join(', '),
-    ),
+    ...workerPreconditions(runs),
   ];
 
   const lastRound = args.rounds - 1;

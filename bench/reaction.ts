@@ -8,7 +8,7 @@
 // admitting" is possible at all).
 import { spawn } from 'node:child_process';
 import type { WorkflowHandle } from '@temporalio/client';
-import { type CgroupRunResult, runInCgroup } from './lib/cgroup-run.js';
+import { type CgroupRunResult, runInCgroup, workerPreconditions } from './lib/cgroup-run.js';
 import { runAsScript } from './lib/runner.js';
 import {
   isMain,
@@ -284,6 +284,7 @@ async function runReaction(ctx: ScenarioContext): Promise<ScenarioReport> {
     `${runName(r)}: ${r.reaction.step.hogEnd ?? 'still allocating'} with ${fmt(r.reaction.step.hogBytesHeld / GIB, 2)} GiB held, ${r.oomKills ?? 0} OOM kills, peak ${fmt(r.peakWorkingSetBytes / limitBytes, 2)} of the limit`;
   const hogFill = `in ${fmtSummary(summarize(runs.map((r) => (r.reaction.step.hogReadyS ?? Number.NaN) - r.reaction.step.hogStartS)), 2, ' s')}`;
   const preconditions = [
+    ...workerPreconditions(runs),
     precondition(
       `the other process was not killed before it held its ${fmt(hogBytes / GIB, 1)} GiB (worker + sidecar fit in the limit)`,
       hogDied.length === 0,

@@ -4,6 +4,7 @@ import type { ActivityEvent } from './activities.js';
 import { BenchCgroup, type BenchCgroupOptions } from './cgroup.js';
 import type { ChildMessage } from './child-protocol.js';
 import { type ChildExit, type ChildWorker, spawnWorkerChild } from './child-worker.js';
+import { machineAllows, type Precondition, precondition } from './scenario.js';
 import type { Contender } from './suppliers.js';
 import { type BenchEnv, uniqueQueue } from './temporal.js';
 import type { BurstInput, PacedInput } from './workflows.js';
@@ -207,4 +208,31 @@ export async function probeCpuQuota(cores: number, ms: number): Promise<number> 
   } finally {
     await cgroup.remove();
   }
+}
+
+/**
+ * Preconditions every cgroup scenario shares: each Worker came up without reporting an error (else
+ * the script is broken), and each started activities within its run (a Worker that did not, yet
+ * reported nothing, was starved by a busy machine).
+ */
+export function workerPreconditions(runs: readonly CgroupRunResult[]): Precondition[] {
+  const name = (r: CgroupRunResult) => `${r.contender} round ${r.round + 1}`;
+  const failed = runs.filter((r) => r.errors.some((e) => !e.startsWith('during:')));
+  const idle = runs.filter((r) => r.started === 0 && !failed.includes(r));
+  return [
+    precondition(
+      'every Worker came up without reporting an error',
+      failed.length === 0,
+      failed.length === 0
+        ? `${runs.length} runs`
+        : failed.map((r) => `${name(r)}: ${r.errors.join('; ')}`).join(', '),
+    ),
+    machineAllows(
+      'every Worker started activities within its run',
+      idle.length === 0,
+      idle.length === 0
+        ? `${runs.length} runs`
+        : `none started in ${idle.map((r) => `${name(r)} (${r.seconds.toFixed(1)} s)`).join(', ')}`,
+    ),
+  ];
 }
