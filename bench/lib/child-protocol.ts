@@ -9,6 +9,12 @@ export interface ChildConfig {
   taskQueue: string;
   bundlePath: string;
   spec: SupplierSpec;
+  /**
+   * `true`: pass the Worker options as they are. Otherwise a slotwise supplier's Worker is wired as
+   * slotwise tells users to (`slotwiseWorkerOptions()`: eager activity reservations off, slotwise's
+   * activity interceptor added); Temporal's suppliers never are.
+   */
+  raw: boolean;
   /** Milliseconds between supplier snapshots sent to the parent. */
   sampleMs: number;
   /** Port of core's Prometheus endpoint in the child. */

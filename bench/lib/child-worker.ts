@@ -34,6 +34,8 @@ export interface ChildWorker {
 export async function spawnWorkerChild(options: {
   env: BenchEnv;
   spec: SupplierSpec;
+  /** Wire the Worker without `slotwiseWorkerOptions()` (see {@link ChildConfig.raw}). @default false */
+  raw?: boolean;
   taskQueue: string;
   cgroup?: BenchCgroup;
   sampleMs?: number;
@@ -43,6 +45,7 @@ export async function spawnWorkerChild(options: {
     taskQueue: options.taskQueue,
     bundlePath: options.env.bundlePath,
     spec: options.spec,
+    raw: options.raw ?? false,
     sampleMs: options.sampleMs ?? 250,
     metricsPort: await freePort(),
   };

@@ -1,8 +1,9 @@
 // A Temporal Worker in its own process, driven by a benchmark parent over IPC. The parent may start
 // it inside a cgroup (bench/lib/cgroup.ts), so slotwise's cgroup readers see that cgroup.
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { detectCgroup } from '../../src/resources/cgroup.js';
 import type { ResourceSupplierSnapshot } from '../../src/suppliers/resource-slot-supplier.js';
+import { slotwiseWorkerOptions } from '../../src/worker/slotwise-worker-options.js';
 import { benchActivities, closeActivityResources, onActivityEvent } from './activities.js';
 import type { ChildConfig, ChildMessage } from './child-protocol.js';
 import { benchTuner, buildActivitySupplier } from './suppliers.js';
@@ -30,14 +31,17 @@ async function main(): Promise<void> {
   }
   onActivityEvent((event) => send({ type: 'event', event }));
   const connection = await NativeConnection.connect({ address: config.address });
-  const worker = await Worker.create({
+  const options: WorkerOptions = {
     connection,
     taskQueue: config.taskQueue,
     workflowBundle: { codePath: config.bundlePath },
     activities: benchActivities,
     tuner: benchTuner(built.supplier),
     shutdownGraceTime: '1s',
-  });
+  };
+  const worker = await Worker.create(
+    built.slotwise && !config.raw ? slotwiseWorkerOptions(options) : options,
+  );
 
   const sampleTimer = setInterval(() => {
     const snapshot = built.slotwise?.snapshot() as ResourceSupplierSnapshot | undefined;
