@@ -22,7 +22,9 @@
  * - `exec()` and `slotwiseBin()` run any command, or the installed `slotwise` bin, in the consumer
  *   project, with `TEMPORAL_ADDRESS` set to the dev server.
  *
- * Set `SLOTWISE_KEEP_CONSUMER=1` to keep the consumer project after the run (its path is logged).
+ * Set `SLOTWISE_KEEP_CONSUMER=1` to keep the consumer project after the run (its path is logged), and
+ * `SLOTWISE_REUSE_CONSUMER=<that path>` to run against it again without building and installing (fast
+ * while writing a test; the package in it is as old as that run, so never in CI).
  */
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';

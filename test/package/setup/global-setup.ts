@@ -52,13 +52,15 @@ async function step<T>(log: (line: string) => void, what: string, work: () => Pr
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   mkdirSync(outDir, { recursive: true });
   const log = (line: string) => console.log(line);
-  const work = mkdtempSync(join(tmpdir(), 'slotwise-package-'));
+  const reuse = process.env.SLOTWISE_REUSE_CONSUMER;
+  const work = reuse === undefined ? mkdtempSync(join(tmpdir(), 'slotwise-package-')) : resolve(reuse, '..');
   const consumer = join(work, 'consumer');
-  mkdirSync(consumer);
+  if (reuse === undefined) mkdirSync(consumer);
   let serverStarting: ReturnType<typeof startDevServer> | undefined;
   const cleanup = async () => {
     await (await serverStarting?.catch(() => undefined))?.stop();
-    if (process.env.SLOTWISE_KEEP_CONSUMER === undefined) rmSync(work, { recursive: true, force: true });
+    if (process.env.SLOTWISE_KEEP_CONSUMER === undefined && reuse === undefined)
+      rmSync(work, { recursive: true, force: true });
     else log(`slotwise package tests: consumer project kept at ${consumer}`);
   };
   try {
@@ -72,34 +74,44 @@ export default async function setup(project: TestProject): Promise<() => Promise
     );
     serverStarting.catch(() => {});
 
-    writeFileSync(
-      join(consumer, 'package.json'),
-      `${JSON.stringify({ name: 'slotwise-consumer', version: '1.0.0', private: true }, null, 2)}\n`,
-    );
-    const npmInstall = (packages: string[]) =>
-      run(
-        'npm',
-        ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', ...packages],
-        {
-          cwd: consumer,
-          maxBuffer: 16 * 1024 * 1024,
-        },
+    let tarball: string;
+    if (reuse !== undefined) {
+      // A consumer kept by an earlier run (SLOTWISE_KEEP_CONSUMER): no build, no install.
+      log(`slotwise package tests: reusing ${consumer} (SLOTWISE_REUSE_CONSUMER): its package may be stale`);
+      tarball =
+        readdirSync(join(consumer, '..'))
+          .map((name) => join(consumer, '..', name))
+          .find((p) => p.endsWith('.tgz')) ?? '';
+    } else {
+      writeFileSync(
+        join(consumer, 'package.json'),
+        `${JSON.stringify({ name: 'slotwise-consumer', version: '1.0.0', private: true }, null, 2)}\n`,
       );
-    // The peers install while the package builds; the tarball joins them afterwards.
-    const [, peersInstalled] = await Promise.all([
-      step(log, 'built dist/', () => run('npm', ['run', '--silent', 'build'], { cwd: root })),
-      step(log, `installed ${PEERS.join(', ')}`, () => npmInstall(PEERS)).then(
-        () => undefined,
-        (error: unknown) => error,
-      ),
-    ]);
-    if (peersInstalled !== undefined) throw peersInstalled;
-    const packed = await step(log, 'packed the tarball', () =>
-      run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: root }),
-    );
-    const [{ filename }] = JSON.parse(packed.stdout) as [{ filename: string }];
-    const tarball = join(work, filename);
-    await step(log, `installed ${filename}`, () => npmInstall([tarball, ...PEERS]));
+      const npmInstall = (packages: string[]) =>
+        run(
+          'npm',
+          ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', ...packages],
+          {
+            cwd: consumer,
+            maxBuffer: 16 * 1024 * 1024,
+          },
+        );
+      // The peers install while the package builds; the tarball joins them afterwards.
+      const [, peersInstalled] = await Promise.all([
+        step(log, 'built dist/', () => run('npm', ['run', '--silent', 'build'], { cwd: root })),
+        step(log, `installed ${PEERS.join(', ')}`, () => npmInstall(PEERS)).then(
+          () => undefined,
+          (error: unknown) => error,
+        ),
+      ]);
+      if (peersInstalled !== undefined) throw peersInstalled;
+      const packed = await step(log, 'packed the tarball', () =>
+        run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: root }),
+      );
+      const [{ filename }] = JSON.parse(packed.stdout) as [{ filename: string }];
+      tarball = join(work, filename);
+      await step(log, `installed ${filename}`, () => npmInstall([tarball, ...PEERS]));
+    }
 
     for (const name of readdirSync(join(root, 'test', 'package', 'fixtures'))) {
       copyFileSync(join(root, 'test', 'package', 'fixtures', name), join(consumer, name));
