@@ -31,7 +31,9 @@ const OWNER = 'CompositeSlotSupplier';
  * early, or after an abort) apply to every part, so per-task costs are charged in each.
  *
  * A composite takes from a part only when that part's own queue is empty: direct waiters of a
- * part go first.
+ * part go first. A part's events, and so its metrics, count only what core did through the
+ * composite (the permits it got, used and released); the composite's own tries and take-backs are
+ * not reported there.
  *
  * @example
  * ```ts
@@ -70,6 +72,12 @@ export class CompositeSlotSupplier extends LedgerSlotSupplier<CompositePermitFie
     checkKnownKeys(OWNER, options ?? {}, ['name', 'logger', 'now']);
     super('composite', options);
     this.#parts = [...parts];
+    // Each permit core gets from the composite holds one permit of every part: report it there too.
+    this.subscribe((event) => {
+      if (event.type === 'reservation' && (event.result === 'granted' || event.result === 'eager-granted')) {
+        for (const part of this.#parts) part.reportCompositeGrant(event.result, event, event.waitSeconds);
+      }
+    });
     this.#stopListening = parts.map((part) =>
       part.onCapacityChange(() => {
         if (!this.#takingParts) this.ledger.wake();
@@ -92,9 +100,9 @@ export class CompositeSlotSupplier extends LedgerSlotSupplier<CompositePermitFie
     this.#takingParts = true;
     try {
       for (const part of this.#parts) {
-        const permit = part.tryReserveSlot(request as Parameters<LedgerSlotSupplier['tryReserveSlot']>[0]);
+        const permit = part.takeForComposite(request);
         if (permit === null) {
-          for (const [i, got] of taken.entries()) this.#parts[i]!.takeBack(got);
+          for (const [i, got] of taken.entries()) this.#parts[i]!.returnToComposite(got);
           return null;
         }
         taken.push(permit);

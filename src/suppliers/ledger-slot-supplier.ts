@@ -9,10 +9,18 @@ import {
 } from '@temporalio/worker';
 import { brandClass } from '../class-brand.js';
 import { processWide } from '../process-state.js';
+import { EagerRefusalWatch } from './eager-refusal-watch.js';
 import { checkName } from './option-checks.js';
 import { PermitLedger, type PermitRecord } from './permit-ledger.js';
 import { slotPairing } from './slot-pairing.js';
-import type { ReservationContext, SlotwisePermit, SupplierListener, SupplierSnapshot } from './types.js';
+import type {
+  ReservationContext,
+  SlotType,
+  SlotwisePermit,
+  SupplierEvent,
+  SupplierListener,
+  SupplierSnapshot,
+} from './types.js';
 
 /** Options every slotwise supplier accepts. */
 export interface SupplierBaseOptions {
@@ -74,6 +82,11 @@ export abstract class LedgerSlotSupplier<X extends object = object> implements C
   /** The permit ledger of this supplier. */
   protected readonly ledger: PermitLedger<X>;
   #warnedSmallWorkflowCapacity = false;
+  /** While above 0, this supplier's events reach no listener: a composite is trying it as a part. */
+  #quiet = 0;
+  /** Listeners of {@link subscribe}, for the events reported on behalf of a composite. */
+  readonly #listeners = new Set<SupplierListener>();
+  readonly #eagerRefusals: EagerRefusalWatch;
 
   protected constructor(kind: string, options: SupplierBaseOptions = {}) {
     const n = (instancesPerKind.get(kind) ?? 0) + 1;
@@ -89,6 +102,7 @@ export abstract class LedgerSlotSupplier<X extends object = object> implements C
       },
       ...(options.now ? { now: options.now } : {}),
     });
+    this.#eagerRefusals = new EagerRefusalWatch(name, this.ledger.logger);
   }
 
   /** This supplier's name. */
@@ -123,11 +137,63 @@ export abstract class LedgerSlotSupplier<X extends object = object> implements C
 
   /** @inheritDoc */
   tryReserveSlot(ctx: SlotReserveContext): (SlotwisePermit & X) | null {
+    let permit: (SlotwisePermit & X) | null = null;
     try {
-      return this.ledger.tryReserve(this.#request(ctx));
+      permit = this.ledger.tryReserve(this.#request(ctx));
     } catch (error) {
       this.ledger.reportError('tryReserveSlot', error);
+    }
+    if (ctx?.slotType === 'activity') this.#eagerRefusals.record(permit !== null);
+    return permit;
+  }
+
+  /**
+   * For a composite supplier trying its parts: a permit if this supplier admits one now, like
+   * {@link tryReserveSlot}, but reported to no listener. The composite reports on each part what
+   * core does with the composite's permit ({@link reportCompositeGrant}, releases, marks), so a
+   * part's metrics count only that, not the composite's tries. Never throws.
+   */
+  takeForComposite(request: ReservationContext): (SlotwisePermit & X) | null {
+    this.#quiet++;
+    try {
+      return this.ledger.tryReserve(request);
+    } catch (error) {
+      this.ledger.reportError('takeForComposite', error);
       return null;
+    } finally {
+      this.#quiet--;
+    }
+  }
+
+  /** For a composite supplier: gives back a permit of {@link takeForComposite} that never reached core, silently. */
+  returnToComposite(permit: unknown): boolean {
+    this.#quiet++;
+    try {
+      return this.#release('returnToComposite', permit, 'reclaimed');
+    } finally {
+      this.#quiet--;
+    }
+  }
+
+  /** For a composite supplier: reports on this part that core got a composite permit built on one of its permits. */
+  reportCompositeGrant(
+    result: 'granted' | 'eager-granted',
+    request: ReservationContext,
+    waitSeconds: number,
+  ): void {
+    const event: SupplierEvent = {
+      type: 'reservation',
+      result,
+      slotType: request.slotType as SlotType,
+      taskQueue: request.taskQueue,
+      waitSeconds,
+    };
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.ledger.reportError("listener for 'reservation' events", error);
+      }
     }
   }
 
@@ -203,7 +269,14 @@ export abstract class LedgerSlotSupplier<X extends object = object> implements C
 
   /** Registers a listener for this supplier's events (metrics use this); returns the unsubscribe function. */
   subscribe(listener: SupplierListener): () => void {
-    return this.ledger.subscribe(listener);
+    this.#listeners.add(listener);
+    const stop = this.ledger.subscribe((event) => {
+      if (this.#quiet === 0) listener(event);
+    });
+    return () => {
+      this.#listeners.delete(listener);
+      stop();
+    };
   }
 
   /** Counts and capacity right now. */

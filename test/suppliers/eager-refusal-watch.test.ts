@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { EAGER_STALL_CALLS, EagerRefusalWatch } from '../../src/suppliers/eager-refusal-watch.js';
+import { FixedSlotSupplier } from '../../src/suppliers/fixed-slot-supplier.js';
+import { recordingLogger, reserveCtx } from '../helpers/fakes.js';
+
+describe('EagerRefusalWatch', () => {
+  it('record() logs one error at the 128th refusal in a row, and no more', () => {
+    const logger = recordingLogger();
+    const watch = new EagerRefusalWatch('acts', logger);
+    for (let i = 0; i < EAGER_STALL_CALLS - 1; i++) watch.record(false);
+    expect(logger.messages('error')).toEqual([]);
+    watch.record(false);
+    expect(logger.messages('error')).toHaveLength(1);
+    expect(logger.messages('error')[0]).toContain(
+      "slotwise supplier 'acts' refused 128 eager activity reservations in a row",
+    );
+    expect(logger.messages('error')[0]).toContain('maxEagerActivityReservationsPerWorkflowTask: 0');
+    for (let i = 0; i < 300; i++) watch.record(false);
+    expect(logger.messages('error')).toHaveLength(1);
+  });
+
+  it('record() starts the run over after a grant', () => {
+    const logger = recordingLogger();
+    const watch = new EagerRefusalWatch('acts', logger);
+    for (let i = 0; i < 100; i++) watch.record(false);
+    watch.record(true);
+    expect(watch.refusalsInARow).toBe(0);
+    for (let i = 0; i < 127; i++) watch.record(false);
+    expect(logger.messages('error')).toEqual([]);
+  });
+});
+
+describe('the eager refusal run on a supplier', () => {
+  it('tryReserveSlot() for activities logs the stall error once at 128 refusals, answering null each time', () => {
+    const logger = recordingLogger();
+    const supplier = new FixedSlotSupplier({ slots: 1, logger });
+    expect(supplier.tryReserveSlot(reserveCtx('q', 'activity'))).not.toBeNull();
+    const answers = Array.from({ length: 200 }, () => supplier.tryReserveSlot(reserveCtx('q', 'activity')));
+    expect(answers.every((answer) => answer === null)).toBe(true);
+    expect(logger.messages('error')).toHaveLength(1);
+    expect(logger.messages('error')[0]).toContain('refused 128 eager activity reservations in a row');
+    expect(supplier.snapshot()).toMatchObject({ issued: 1, errors: 0 });
+  });
+
+  it('tryReserveSlot() for workflow and local-activity slots is not counted', () => {
+    const logger = recordingLogger();
+    const supplier = new FixedSlotSupplier({ slots: 1, logger });
+    supplier.tryReserveSlot(reserveCtx('q', 'local-activity'));
+    for (let i = 0; i < 200; i++) {
+      supplier.tryReserveSlot(reserveCtx('q', 'local-activity'));
+      supplier.tryReserveSlot(reserveCtx('q', 'workflow'));
+    }
+    expect(logger.messages('error')).toEqual([]);
+  });
+});
