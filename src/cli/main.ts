@@ -4,6 +4,7 @@ import { demoCommand } from './commands/demo.js';
 import { doctorCommand } from './commands/doctor.js';
 import { validateCommand } from './commands/validate.js';
 import { workerCommand } from './commands/worker.js';
+import { closestMatch } from './parse-args.js';
 
 const COMMANDS: Record<string, { summary: string; run: (argv: string[], io: CliIo) => Promise<number> }> = {
   worker: {
@@ -49,7 +50,10 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
   }
   const command = COMMANDS[name];
   if (!command) {
-    io.err(`slotwise: unknown command ${JSON.stringify(name)}.\n\n${MAIN_HELP}`);
+    const guess = closestMatch(name, Object.keys(COMMANDS));
+    io.err(
+      `slotwise: unknown command ${JSON.stringify(name)}.${guess ? ` Did you mean \`slotwise ${guess}\`?` : ''}\n\n${MAIN_HELP}`,
+    );
     return 2;
   }
   try {

@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 
@@ -20,6 +22,21 @@ describe('slotwise CLI', () => {
     expect(t.err.join('\n')).toContain('slotwise: unknown command "frobnicate"');
   });
 
+  it('main() suggests the command an unknown one was probably meant to be', async () => {
+    const t = io();
+    expect(await main(['valdate', 'x.yaml'], t.io)).toBe(2);
+    expect(t.err[0]).toMatch(/^slotwise: unknown command "valdate". Did you mean `slotwise validate`\?/);
+    const far = io();
+    expect(await main(['frobnicate'], far.io)).toBe(2);
+    expect(far.err[0]).not.toContain('Did you mean');
+  });
+
+  it('main() suggests the flag an unknown cancel flag was probably meant to be', async () => {
+    const t = io();
+    expect(await main(['cancel', '--concurency', '3', '--ids', 'a'], t.io)).toBe(2);
+    expect(t.err.join('\n')).toContain("unknown option '--concurency'. Did you mean --concurrency?");
+  });
+
   it('main() prints worker --help and exits 0', async () => {
     const t = io();
     expect(await main(['worker', '--help'], t.io)).toBe(0);
@@ -27,7 +44,26 @@ describe('slotwise CLI', () => {
   });
 
   it.each([
-    [['--bogus'], "slotwise worker: Unknown option '--bogus'"],
+    [['--bogus'], 'slotwise worker: unknown option --bogus. Run `slotwise worker --help` for usage.'],
+    [['--burts', '3'], 'slotwise worker: unknown option --burts. Did you mean --burst?'],
+    [
+      ['--activity-slot', '3'],
+      'slotwise worker: unknown option --activity-slot. Did you mean --activity-slots?',
+    ],
+    [
+      ['--burst', '-1'],
+      'slotwise worker: --burst needs a value, got "-1", which reads as an option (write --burst=-1 to pass it).',
+    ],
+    [['--burst=-1'], 'slotwise worker: --burst must be an integer >= 0, got "-1".'],
+    [['--burst', '1e3'], 'slotwise worker: --burst must be an integer >= 0, got "1e3".'],
+    [['--activity-slots', '0x10'], 'slotwise worker: --activity-slots must be an integer >= 1, got "0x10".'],
+    [['--burst'], 'slotwise worker: --burst needs a value. Run `slotwise worker --help` for usage.'],
+    [['--once=yes'], 'slotwise worker: --once takes no value.'],
+    [['--once'], 'slotwise worker: --once exits when the burst completes, so it needs --burst <n> (n >= 1)'],
+    [
+      ['--workflows', 'no/such/workflows.js'],
+      'slotwise worker: --workflows "no/such/workflows.js" does not exist (looked for ',
+    ],
     [['--activity-slots', '0'], 'slotwise worker: --activity-slots must be an integer >= 1, got "0".'],
     [['--workflow-slots', '1'], 'slotwise worker: --workflow-slots must be an integer >= 2, got "1".'],
     [['--burst', 'many'], 'slotwise worker: --burst must be an integer >= 0, got "many".'],
@@ -40,4 +76,24 @@ describe('slotwise CLI', () => {
     expect(await main(['worker', ...argv], t.io)).toBe(2);
     expect(t.err.join('\n')).toContain(message);
   });
+});
+
+describe('the slotwise bin', () => {
+  it('exits quietly when its reader closes the pipe (`slotwise ... | head`)', async () => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', resolve('src/cli/bin.ts'), 'validate', '--help'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    child.stdout.destroy(); // the reader is gone before the first write
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    const code = await new Promise<number | null>((done) => child.on('close', done));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+  }, 60_000);
 });

@@ -6,6 +6,7 @@ import {
   type CancelWorkflowsTarget,
   cancelWorkflows,
 } from '../../client/cancel-workflows.js';
+import { closestMatch } from '../parse-args.js';
 
 /** Where {@link cancelCommand} writes and what it reads. */
 export interface CancelCommandIo {
@@ -74,7 +75,11 @@ function parse(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs | { help: tru
     if (error instanceof UsageError) throw error;
     // parseArgs messages read "Unknown option '--x'. To specify a positional argument starting with...".
     const message = error instanceof Error ? (error.message.split('. ')[0] ?? error.message) : String(error);
-    throw new UsageError(message.replace(/^Unknown option/, 'unknown option'));
+    const unknown = /^Unknown option '(--[^']+)'/.exec(message)?.[1];
+    const guess = unknown === undefined ? undefined : closestMatch(unknown, CANCEL_FLAGS);
+    throw new UsageError(
+      message.replace(/^Unknown option/, 'unknown option') + (guess ? `. Did you mean ${guess}?` : ''),
+    );
   }
   if (values.help) return { help: true };
   const query = values.query;
@@ -117,22 +122,21 @@ function parse(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs | { help: tru
   };
 }
 
+const CANCEL_OPTIONS = {
+  query: { type: 'string' },
+  ids: { type: 'string', multiple: true },
+  address: { type: 'string' },
+  namespace: { type: 'string' },
+  concurrency: { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  yes: { type: 'boolean', short: 'y' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const CANCEL_FLAGS = Object.keys(CANCEL_OPTIONS).map((name) => `--${name}`);
+
 function parseOptions(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: true,
-    options: {
-      query: { type: 'string' },
-      ids: { type: 'string', multiple: true },
-      address: { type: 'string' },
-      namespace: { type: 'string' },
-      concurrency: { type: 'string' },
-      'dry-run': { type: 'boolean' },
-      yes: { type: 'boolean', short: 'y' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  return parseArgs({ args: argv, strict: true, allowPositionals: true, options: CANCEL_OPTIONS });
 }
 
 function describeTarget(target: CancelWorkflowsTarget): string {

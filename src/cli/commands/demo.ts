@@ -1,16 +1,19 @@
 import { Context } from '@temporalio/activity';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { slotwiseActivityInterceptor } from '../../activities/slot-interceptor.js';
 import { type DevServer, startDevServer } from '../../dev-server/dev-server.js';
 import { startMetricsServer } from '../../metrics/metrics-server.js';
 import { SlotwiseMetrics } from '../../metrics/supplier-metrics.js';
 import { CompositeSlotSupplier } from '../../suppliers/composite-slot-supplier.js';
 import { FixedSlotSupplier } from '../../suppliers/fixed-slot-supplier.js';
 import { MemorySlotSupplier } from '../../suppliers/memory-slot-supplier.js';
+import { slotwiseWorkerOptions } from '../../worker/slotwise-worker-options.js';
 import type { CliIo } from '../cli-io.js';
 import { intFlag, parseCommandArgs } from '../parse-args.js';
 import { exampleWorkflowsPath } from './worker.js';
+
+/** What each demo task allocates, and declares to the memory supplier. */
+const DEMO_TASK_BYTES = 8 * 1024 * 1024;
 
 export const DEMO_HELP = `Usage: slotwise demo [options]
 
@@ -63,7 +66,15 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
     address = devServer.address;
   }
   const fixed = new FixedSlotSupplier({ slots, name: 'demo-fixed' });
-  const memory = new MemorySlotSupplier({ name: 'demo-memory', scope: 'host', targetUtilization: 0.95 });
+  // Every demo task declares what it allocates, so admission is exact from the first task. Without
+  // a declared cost the supplier probes one task at a time until tasks show in the readings, which
+  // 8 MiB tasks shorter than its settleMs (1 s) never do: the demo ran one task at a time.
+  const memory = new MemorySlotSupplier({
+    name: 'demo-memory',
+    scope: 'host',
+    targetUtilization: 0.95,
+    costs: { default: { memoryBytes: DEMO_TASK_BYTES } },
+  });
   const activities = new CompositeSlotSupplier([fixed, memory], { name: 'demo-activities' });
   const metrics = new SlotwiseMetrics();
   const taskQueue = `slotwise-demo-${process.pid}`;
@@ -89,26 +100,35 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
       return 1;
     }
     let done = 0;
-    const worker = await Worker.create({
-      connection,
-      taskQueue,
-      workflowsPath: exampleWorkflowsPath(),
-      interceptors: { activity: [slotwiseActivityInterceptor] },
-      activities: {
-        simulatedWork: async ({ ms, index }: { ms: number; index?: number }) => {
-          const buffer = Buffer.alloc(8 * 1024 * 1024, 1); // a little real memory per task
-          await Context.current().sleep(ms);
-          done++;
-          return (index ?? 0) + buffer.length * 0;
+    let running = 0;
+    let mostAtOnce = 0;
+    const worker = await Worker.create(
+      slotwiseWorkerOptions({
+        connection,
+        taskQueue,
+        workflowsPath: exampleWorkflowsPath(),
+        activities: {
+          simulatedWork: async ({ ms, index }: { ms: number; index?: number }) => {
+            running++;
+            mostAtOnce = Math.max(mostAtOnce, running);
+            try {
+              const buffer = Buffer.alloc(DEMO_TASK_BYTES, 1); // the memory it declares
+              await Context.current().sleep(ms);
+              done++;
+              return (index ?? 0) + buffer.length * 0;
+            } finally {
+              running--;
+            }
+          },
         },
-      },
-      tuner: {
-        activityTaskSlotSupplier: activities,
-        workflowTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
-        localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
-        nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
-      },
-    });
+        tuner: {
+          activityTaskSlotSupplier: activities,
+          workflowTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
+          localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
+          nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
+        },
+      }),
+    );
     const client = new Client({ connection: clientConnection });
     await worker.runUntil(async () => {
       for (let round = 1; round <= rounds; round++) {
@@ -138,7 +158,7 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
     });
     const s = activities.snapshot();
     io.out(
-      `slotwise demo: done: ${done} activities through ${slots} slots; issued ${s.issued}, waiting ${s.waiting}`,
+      `slotwise demo: done: ${done} activities through ${slots} slots, at most ${mostAtOnce} at once; issued ${s.issued}, waiting ${s.waiting}`,
     );
     return 0;
   } finally {

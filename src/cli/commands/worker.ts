@@ -33,7 +33,7 @@ Options:
   --workflow-slots <n>     without --config: FixedSlotSupplier size for workflow tasks (default: 10, at least 2)
   --burst <n>              start one fanOutWorkflow of n activities once the worker runs (default: 0)
   --work-ms <ms>           how long each burst activity works (default: 500)
-  --once                   shut down after the burst completes (default: run until SIGINT/SIGTERM)
+  --once                   shut down after the burst completes; needs --burst (default: run until SIGINT/SIGTERM)
   --log-level <level>      Temporal SDK log level: TRACE, DEBUG, INFO, WARN, ERROR (default: WARN)
   -h, --help               show this help`;
 
@@ -97,6 +97,11 @@ export async function workerCommand(argv: string[], io: CliIo): Promise<number> 
   const activitySlots = intFlag('worker', 'activity-slots', values['activity-slots'], 1) ?? 4;
   const workflowSlots = intFlag('worker', 'workflow-slots', values['workflow-slots'], 2) ?? 10;
   const burst = intFlag('worker', 'burst', values.burst, 0) ?? 0;
+  if (values.once && burst === 0) {
+    throw new UsageError(
+      'slotwise worker: --once exits when the burst completes, so it needs --burst <n> (n >= 1); without --once the worker runs until SIGINT/SIGTERM.',
+    );
+  }
   const workMs = intFlag('worker', 'work-ms', values['work-ms'], 0) ?? 500;
   const logLevel = (values['log-level'] ?? 'WARN').toUpperCase();
   if (!['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'].includes(logLevel)) {
@@ -104,8 +109,12 @@ export async function workerCommand(argv: string[], io: CliIo): Promise<number> 
       `slotwise worker: --log-level must be one of TRACE, DEBUG, INFO, WARN, ERROR, got ${JSON.stringify(values['log-level'])}.`,
     );
   }
-  if (values.workflows !== undefined && !existsSync(values.workflows)) {
-    throw new UsageError(`slotwise worker: --workflows ${JSON.stringify(values.workflows)} does not exist.`);
+  // Relative to the current directory (the SDK would look next to the file it writes beside it).
+  const workflowsPath = values.workflows === undefined ? undefined : resolve(values.workflows);
+  if (values.workflows !== undefined && workflowsPath !== undefined && !existsSync(workflowsPath)) {
+    throw new UsageError(
+      `slotwise worker: --workflows ${JSON.stringify(values.workflows)} does not exist (looked for ${workflowsPath}).`,
+    );
   }
   let config: SlotwiseConfigInput;
   if (values.config !== undefined) {
@@ -155,7 +164,7 @@ export async function workerCommand(argv: string[], io: CliIo): Promise<number> 
           connection,
           namespace,
           taskQueue,
-          workflowsPath: values.workflows ?? exampleWorkflowsPath(),
+          workflowsPath: workflowsPath ?? exampleWorkflowsPath(),
           activities,
         },
         values.config ?? config,
@@ -191,9 +200,13 @@ export async function workerCommand(argv: string[], io: CliIo): Promise<number> 
           burst > 0 ? startBurst(address, namespace, taskQueue, burst, workMs, io) : undefined;
         if (burstDone && values.once) await worker.runUntil(burstDone);
         else {
-          if (!burst) {
+          if (!burst && workflowsPath === undefined) {
             io.out(
               `slotwise: start work with: temporal workflow start --address ${address} --task-queue ${taskQueue} --type fanOutWorkflow --input '{"tasks":30,"workMs":500}'`,
+            );
+          } else if (!burst) {
+            io.out(
+              `slotwise: start your workflows with: temporal workflow start --address ${address} --namespace ${namespace} --task-queue ${taskQueue} --type <a workflow of ${values.workflows}>`,
             );
           }
           await worker.run();
