@@ -1,3 +1,4 @@
+import { isAbsolute, resolve } from 'node:path';
 import type { Logger } from '@temporalio/common';
 import { DefaultLogger, type WorkerOptions, type WorkerTuner } from '@temporalio/worker';
 import { slotwiseActivityInterceptor } from '../activities/slot-interceptor.js';
@@ -38,7 +39,9 @@ export function eagerDispatchRiskWarning(value: number): string {
  *   the whole Worker (see the README's "Known issue"). A value you set yourself is kept, with one
  *   warning naming the risk when it is not 0;
  * - slotwise's activity interceptor is added after yours (needed by `currentSlot()`, `releaseSlot()`
- *   and `evictableWait()`; adding it twice is harmless).
+ *   and `evictableWait()`; adding it twice is harmless);
+ * - a relative `workflowsPath` is resolved against the current directory (the SDK would look for
+ *   `./src/workflows.js` in `./src/src/`).
  *
  * Returns new options; the ones passed in are not changed.
  *
@@ -74,6 +77,11 @@ export function slotwiseWorkerOptions(
     } else if (chosen !== 0) {
       (settings.logger ?? new DefaultLogger('WARN')).warn(eagerDispatchRiskWarning(chosen));
     }
+  }
+  // The SDK bundles from a path next to an entry file it writes beside the workflows file, so a
+  // relative path with a directory would be looked up twice as deep: make it absolute.
+  if (typeof options.workflowsPath === 'string' && !isAbsolute(options.workflowsPath)) {
+    result.workflowsPath = resolve(options.workflowsPath);
   }
   const interceptors = options.interceptors ?? {};
   const activity = interceptors.activity ?? [];

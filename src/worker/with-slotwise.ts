@@ -1,13 +1,14 @@
 import type { Logger } from '@temporalio/common';
-import type { WorkerOptions } from '@temporalio/worker';
-import { slotwiseActivityInterceptor } from '../activities/slot-interceptor.js';
+import { DefaultLogger, NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { type BuiltTuner, buildTuner } from '../config/build-tuner.js';
 import { type ConfigWatcher, type ReloadResult, watchConfig } from '../config/config-watcher.js';
 import { parseListenAddress } from '../config/listen-address.js';
 import { loadConfig } from '../config/load-config.js';
 import type { SlotwiseConfigInput } from '../config/schema.js';
+import { SlotwiseOptionsError } from '../errors.js';
 import { type MetricsServer, startMetricsServer } from '../metrics/metrics-server.js';
 import { SlotwiseMetrics } from '../metrics/supplier-metrics.js';
+import { slotwiseWorkerOptions } from './slotwise-worker-options.js';
 
 /** Options of {@link withSlotwise}. */
 export interface WithSlotwiseOptions {
@@ -28,13 +29,28 @@ export interface WithSlotwiseOptions {
   watch?: boolean;
   /** Called after each reload attempt that applied a valid file. */
   onReload?: (result: ReloadResult) => void;
-  /** Environment for `SLOTWISE_*` overrides. @default process.env */
+  /**
+   * Environment for `SLOTWISE_*` overrides, and `TEMPORAL_ADDRESS` / `TEMPORAL_NAMESPACE` when neither
+   * the Worker options nor the config's `temporal` section say where to connect.
+   * @default process.env
+   */
   env?: NodeJS.ProcessEnv;
 }
 
+/**
+ * The Worker options {@link withSlotwise} takes: any `WorkerOptions` but the `tuner` (it comes from
+ * the config). `connection`, `namespace` and `taskQueue` may be left out when the config's
+ * `temporal` section (or `TEMPORAL_ADDRESS` / `TEMPORAL_NAMESPACE`) gives them.
+ */
+export type SlotwiseWorkerInput = Omit<WorkerOptions, 'tuner' | 'taskQueue'> & { taskQueue?: string };
+
 /** What {@link withSlotwise} returns: Worker options to pass on, and what to close afterwards. */
 export interface SlotwiseWorker {
-  /** The Worker options with slotwise's tuner and activity interceptor. Pass them to `Worker.create`. */
+  /**
+   * The Worker options with slotwise's tuner and activity interceptor, eager activity reservations
+   * off (see {@link slotwiseWorkerOptions}) and the connection, namespace and task queue resolved.
+   * Pass them to `Worker.create`.
+   */
   options: WorkerOptions;
   /** The suppliers built from the config. */
   built: BuiltTuner;
@@ -44,7 +60,10 @@ export interface SlotwiseWorker {
   metricsServer: MetricsServer | undefined;
   /** The config file watcher, when `config` was a path and `watch` is on. */
   watcher: ConfigWatcher | undefined;
-  /** Stops the watcher, the metrics server, metrics tracking and the sampler. Call after the Worker stopped. */
+  /**
+   * Stops the watcher, the metrics server, metrics tracking and the sampler, and closes the connection
+   * withSlotwise opened (none when the Worker options had one). Call after the Worker stopped.
+   */
   close(): Promise<void>;
 }
 
@@ -53,6 +72,16 @@ export interface SlotwiseWorker {
  * object, or the path of a YAML/JSON file, watched for hot reload), the activity interceptor that
  * `currentSlot()`, `releaseSlot()` and `evictableWait()` need (after your own interceptors), and
  * metrics for every slotwise supplier (served on `metrics.listen` when the config sets it).
+ *
+ * When a slotwise supplier serves activity slots, eager activity reservations are turned off
+ * (`maxEagerActivityReservationsPerWorkflowTask: 0`): with Temporal's TypeScript SDK 1.24 a workflow
+ * task scheduling 128 or more activities while fewer than 3 slots are free stops the whole Worker
+ * otherwise. A value you set is kept, with one warning.
+ *
+ * Without a `connection` in the Worker options, it connects to the config's `temporal.address`, else
+ * `TEMPORAL_ADDRESS`, else Temporal's default (localhost:7233); `namespace` and `taskQueue` default to
+ * the config's `temporal` section (and `TEMPORAL_NAMESPACE`). A relative `workflowsPath` is resolved
+ * against the current directory.
  *
  * @example
  * ```ts
@@ -69,7 +98,7 @@ export interface SlotwiseWorker {
  * ```
  */
 export async function withSlotwise(
-  workerOptions: Omit<WorkerOptions, 'tuner'>,
+  workerOptions: SlotwiseWorkerInput,
   config: SlotwiseConfigInput | string,
   options: WithSlotwiseOptions = {},
 ): Promise<SlotwiseWorker> {
@@ -87,10 +116,32 @@ export async function withSlotwise(
     for (const cleanup of cleanups.reverse()) await cleanup();
   };
   try {
-    const metrics =
-      options.metrics ?? new SlotwiseMetrics({ namespace: workerOptions.namespace ?? 'default' });
+    const env = options.env ?? process.env;
+    const logger = options.logger ?? new DefaultLogger('WARN');
+    const temporal = built.config.temporal ?? {};
+    const taskQueue = workerOptions.taskQueue ?? temporal.taskQueue;
+    if (taskQueue === undefined) {
+      throw new SlotwiseOptionsError(
+        'withSlotwise(): no task queue: set `taskQueue` in the Worker options or `temporal.taskQueue` in the config.',
+      );
+    }
+    const namespace = workerOptions.namespace ?? temporal.namespace ?? env.TEMPORAL_NAMESPACE;
+    let connection = workerOptions.connection;
+    if (connection === undefined) {
+      const address = temporal.address ?? env.TEMPORAL_ADDRESS;
+      if (address !== undefined) {
+        const opened = await NativeConnection.connect({ address });
+        cleanups.push(() => opened.close());
+        connection = opened;
+      }
+    } else if (temporal.address !== undefined) {
+      logger.warn(
+        `slotwise: the config's temporal.address (${temporal.address}) is unused: the Worker options carry a connection`,
+      );
+    }
+    const metrics = options.metrics ?? new SlotwiseMetrics({ namespace: namespace ?? 'default' });
     for (const supplier of built.suppliers.values()) {
-      const untrack = metrics.track(supplier, { taskQueue: workerOptions.taskQueue });
+      const untrack = metrics.track(supplier, { taskQueue });
       cleanups.push(untrack);
     }
     let metricsServer: MetricsServer | undefined;
@@ -113,16 +164,17 @@ export async function withSlotwise(
       const w = watcher;
       cleanups.push(() => w.close());
     }
-    const interceptors = workerOptions.interceptors ?? {};
     return {
-      options: {
-        ...workerOptions,
-        tuner: built.tuner,
-        interceptors: {
-          ...interceptors,
-          activity: [...(interceptors.activity ?? []), slotwiseActivityInterceptor],
+      options: slotwiseWorkerOptions(
+        {
+          ...workerOptions,
+          ...(connection ? { connection } : {}),
+          ...(namespace ? { namespace } : {}),
+          taskQueue,
+          tuner: built.tuner,
         },
-      },
+        { logger },
+      ),
       built,
       metrics,
       metricsServer,

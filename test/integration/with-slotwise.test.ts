@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
@@ -63,6 +63,98 @@ describe('withSlotwise()', () => {
     } finally {
       await slotwise.close();
       await connection.close();
+    }
+  });
+});
+
+describe('withSlotwise() without a connection in the Worker options', () => {
+  it("withSlotwise() connects to the config's temporal.address, on its task queue, and closes that connection", async () => {
+    const client = await testClient();
+    const taskQueue = uniqueQueue('with-slotwise-temporal');
+    const slotwise = await withSlotwise(
+      {
+        workflowBundle: { codePath: inject('workflowBundlePath') },
+        activities: { simulatedWork: async () => 0 },
+      },
+      {
+        activity: { supplier: { type: 'fixed', slots: 2, name: 'acts' } },
+        temporal: { address: inject('temporalAddress'), taskQueue },
+      },
+      { env: {} },
+    );
+    try {
+      const worker = await Worker.create(slotwise.options);
+      const done = await worker.runUntil(
+        client.workflow.execute('fanOutWorkflow', {
+          taskQueue,
+          workflowId: taskQueue,
+          args: [{ tasks: 3, workMs: 0 }],
+        }),
+      );
+      expect(done).toBe(3);
+    } finally {
+      await slotwise.close();
+    }
+    // The connection withSlotwise opened is closed with it.
+    const opened = slotwise.options.connection as NativeConnection;
+    await expect(opened.workflowService.getSystemInfo({})).rejects.toThrow();
+  });
+
+  it('withSlotwise() connects to TEMPORAL_ADDRESS when the config has no temporal.address', async () => {
+    const client = await testClient();
+    const taskQueue = uniqueQueue('with-slotwise-env');
+    const slotwise = await withSlotwise(
+      {
+        taskQueue,
+        workflowBundle: { codePath: inject('workflowBundlePath') },
+        activities: { simulatedWork: async () => 0 },
+      },
+      { activity: { supplier: { type: 'fixed', slots: 1 } } },
+      { env: { TEMPORAL_ADDRESS: inject('temporalAddress') } },
+    );
+    try {
+      const worker = await Worker.create(slotwise.options);
+      expect(
+        await worker.runUntil(
+          client.workflow.execute('fanOutWorkflow', {
+            taskQueue,
+            workflowId: taskQueue,
+            args: [{ tasks: 2, workMs: 0 }],
+          }),
+        ),
+      ).toBe(2);
+    } finally {
+      await slotwise.close();
+    }
+  });
+
+  it('withSlotwise() bundles a relative workflowsPath with a directory in it, from the current directory', async () => {
+    const client = await testClient();
+    const taskQueue = uniqueQueue('with-slotwise-relative');
+    // Under the repository, so that @temporalio/workflow resolves from the bundle.
+    const dir = mkdtempSync(join('test-results', 'relative-workflows-'));
+    mkdirSync(join(dir, 'lib'));
+    writeFileSync(
+      join(dir, 'lib', 'workflows.js'),
+      "export async function hello(name) { return 'hello ' + name; }\n",
+    );
+    const workflowsPath = join(dir, 'lib', 'workflows.js');
+    expect(workflowsPath).toMatch(/^test-results\/relative-workflows-\w+\/lib\/workflows\.js$/);
+    const slotwise = await withSlotwise(
+      { taskQueue, workflowsPath, activities: {} },
+      { temporal: { address: inject('temporalAddress') } },
+      { env: {} },
+    );
+    try {
+      const worker = await Worker.create(slotwise.options);
+      expect(
+        await worker.runUntil(
+          client.workflow.execute('hello', { taskQueue, workflowId: taskQueue, args: ['there'] }),
+        ),
+      ).toBe('hello there');
+    } finally {
+      await slotwise.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
