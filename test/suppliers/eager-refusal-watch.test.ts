@@ -12,19 +12,35 @@ describe('EagerRefusalWatch', () => {
     watch.record(false);
     expect(logger.messages('error')).toHaveLength(1);
     expect(logger.messages('error')[0]).toContain(
-      "slotwise supplier 'acts' refused 128 eager activity reservations in a row",
+      "slotwise supplier 'acts' answered 128 eager activity reservations (tryReserveSlot) in a row with fewer than 3 permits",
     );
     expect(logger.messages('error')[0]).toContain('maxEagerActivityReservationsPerWorkflowTask: 0');
     for (let i = 0; i < 300; i++) watch.record(false);
     expect(logger.messages('error')).toHaveLength(1);
   });
 
-  it('record() starts the run over after a grant', () => {
+  it('record() counts a run with up to 2 grants in it, as one stalled workflow task makes', () => {
     const logger = recordingLogger();
     const watch = new EagerRefusalWatch('acts', logger);
-    for (let i = 0; i < 100; i++) watch.record(false);
     watch.record(true);
-    expect(watch.refusalsInARow).toBe(0);
+    watch.record(true);
+    for (let i = 0; i < 125; i++) watch.record(false);
+    expect(watch.callsInARow).toBe(127);
+    expect(logger.messages('error')).toEqual([]);
+    watch.record(false);
+    expect(logger.messages('error')).toHaveLength(1);
+  });
+
+  it('record() starts over after the third grant: core stops asking a workflow task then', () => {
+    const logger = recordingLogger();
+    const watch = new EagerRefusalWatch('acts', logger);
+    for (let round = 0; round < 10; round++) {
+      for (let i = 0; i < 50; i++) watch.record(false);
+      watch.record(true);
+      watch.record(true);
+      watch.record(true);
+    }
+    expect(watch.callsInARow).toBe(0);
     for (let i = 0; i < 127; i++) watch.record(false);
     expect(logger.messages('error')).toEqual([]);
   });
@@ -38,7 +54,7 @@ describe('the eager refusal run on a supplier', () => {
     const answers = Array.from({ length: 200 }, () => supplier.tryReserveSlot(reserveCtx('q', 'activity')));
     expect(answers.every((answer) => answer === null)).toBe(true);
     expect(logger.messages('error')).toHaveLength(1);
-    expect(logger.messages('error')[0]).toContain('refused 128 eager activity reservations in a row');
+    expect(logger.messages('error')[0]).toContain('answered 128 eager activity reservations');
     expect(supplier.snapshot()).toMatchObject({ issued: 1, errors: 0 });
   });
 
