@@ -41,22 +41,24 @@ export interface ShutdownReport {
  * @example
  * ```ts
  * import { NativeConnection, Worker } from '@temporalio/worker';
- * import { FixedSlotSupplier } from 'slotwise';
+ * import { FixedSlotSupplier, slotwiseWorkerOptions } from 'slotwise';
  * import { exampleActivities, shutdownGracefully } from 'slotwise/activities';
  *
  * const supplier = new FixedSlotSupplier({ slots: 4 });
- * const worker = await Worker.create({
- *   connection: await NativeConnection.connect(),
- *   taskQueue: 'work',
- *   activities: exampleActivities,
- *   shutdownGraceTime: '30s',
- *   tuner: {
- *     activityTaskSlotSupplier: supplier,
- *     workflowTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
- *     localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
- *     nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
- *   },
- * });
+ * const worker = await Worker.create(
+ *   slotwiseWorkerOptions({
+ *     connection: await NativeConnection.connect(),
+ *     taskQueue: 'work',
+ *     activities: exampleActivities,
+ *     shutdownGraceTime: '30s',
+ *     tuner: {
+ *       activityTaskSlotSupplier: supplier,
+ *       workflowTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
+ *       localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
+ *       nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
+ *     },
+ *   }),
+ * );
  * const running = worker.run();
  * process.once('SIGUSR2', async () => {
  *   const report = await shutdownGracefully(worker, running, { suppliers: [supplier] });

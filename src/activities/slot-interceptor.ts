@@ -16,25 +16,28 @@ export function claimOf(context: Context): SlotClaim | undefined {
  * pairs each activity execution with the permit core marked used for it (per task queue and
  * activity type, in order), and forgets the pairing when the activity ends. Install it on every
  * Worker whose activity (or local activity) slots come from a slotwise supplier;
- * `withSlotwise()` does it for you.
+ * `slotwiseWorkerOptions()` and `withSlotwise()` do it for you.
  *
  * @example
  * ```ts
  * import { Worker } from '@temporalio/worker';
- * import { FixedSlotSupplier } from 'slotwise';
+ * import { FixedSlotSupplier, slotwiseWorkerOptions } from 'slotwise';
  * import { slotwiseActivityInterceptor } from 'slotwise/activities';
  *
- * const worker = await Worker.create({
- *   taskQueue: 'work',
- *   activities: {},
- *   interceptors: { activity: [slotwiseActivityInterceptor] },
- *   tuner: {
- *     activityTaskSlotSupplier: new FixedSlotSupplier({ slots: 4 }),
- *     workflowTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
- *     localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
- *     nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
- *   },
- * });
+ * // slotwiseWorkerOptions() would add the interceptor too; with it here, it is not added twice.
+ * const worker = await Worker.create(
+ *   slotwiseWorkerOptions({
+ *     taskQueue: 'work',
+ *     activities: {},
+ *     interceptors: { activity: [slotwiseActivityInterceptor] },
+ *     tuner: {
+ *       activityTaskSlotSupplier: new FixedSlotSupplier({ slots: 4 }),
+ *       workflowTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
+ *       localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
+ *       nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
+ *     },
+ *   }),
+ * );
  * ```
  */
 export const slotwiseActivityInterceptor: ActivityInterceptorsFactory = (context): ActivityInterceptors => {

@@ -53,13 +53,13 @@ export interface BuiltTuner {
  * @example
  * ```ts
  * import { Worker } from '@temporalio/worker';
- * import { buildTuner } from 'slotwise';
+ * import { buildTuner, slotwiseWorkerOptions } from 'slotwise';
  *
  * const built = buildTuner({
  *   workflow: { supplier: { type: 'fixed', slots: 10 } },
  *   activity: { supplier: { type: 'composite', parts: [{ type: 'fixed', slots: 8 }, { type: 'memory' }] } },
  * });
- * const worker = await Worker.create({ taskQueue: 'work', activities: {}, tuner: built.tuner });
+ * const worker = await Worker.create(slotwiseWorkerOptions({ taskQueue: 'work', activities: {}, tuner: built.tuner }));
  * [...built.suppliers.keys()]; // => ['workflow', 'activity-fixed', 'activity-memory', 'activity']
  * await worker.run();
  * built.close();

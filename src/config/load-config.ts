@@ -34,7 +34,7 @@ export interface LoadedConfig extends ParsedConfig {
  * const { config, overrides } = await loadConfig('slotwise.yaml');
  * overrides; // => [{ variable: 'SLOTWISE_ACTIVITY__SUPPLIER__SLOTS', path: ['activity', 'supplier', 'slots'], value: 8 }]
  * const built = buildTuner(config);
- * // Worker.create({ ..., tuner: built.tuner })
+ * // Worker.create(slotwiseWorkerOptions({ ..., tuner: built.tuner }))
  * built.close();
  * ```
  */

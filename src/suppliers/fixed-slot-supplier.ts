@@ -21,19 +21,21 @@ const OWNER = 'FixedSlotSupplier';
  * @example
  * ```ts
  * import { Worker } from '@temporalio/worker';
- * import { FixedSlotSupplier } from 'slotwise';
+ * import { FixedSlotSupplier, slotwiseWorkerOptions } from 'slotwise';
  *
  * const activities = new FixedSlotSupplier({ slots: 3 });
- * const worker = await Worker.create({
- *   taskQueue: 'work',
- *   activities: {},
- *   tuner: {
- *     activityTaskSlotSupplier: activities,
- *     workflowTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
- *     localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
- *     nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
- *   },
- * });
+ * const worker = await Worker.create(
+ *   slotwiseWorkerOptions({
+ *     taskQueue: 'work',
+ *     activities: {},
+ *     tuner: {
+ *       activityTaskSlotSupplier: activities,
+ *       workflowTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
+ *       localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
+ *       nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
+ *     },
+ *   }),
+ * );
  * activities.snapshot(); // => { name: 'fixed-1', capacity: 3, issued: 0, used: 0, waiting: 0, errors: 0 }
  * ```
  */

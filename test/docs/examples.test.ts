@@ -65,6 +65,18 @@ describe('documentation examples', () => {
     expect(missing).toEqual([]);
   });
 
+  it('every README and TSDoc example that gives Worker.create a slotwise supplier protects it from the eager-dispatch stall', () => {
+    const unprotected = collectExamples()
+      .filter(
+        ({ code }) =>
+          /Worker\.create\(/.test(code) &&
+          /new \w+SlotSupplier\(|\.tuner\b/.test(code) &&
+          !/slotwiseWorkerOptions\(|withSlotwise\(/.test(code),
+      )
+      .map(({ source, line }) => `${source}:${line}`);
+    expect(unprotected).toEqual([]);
+  });
+
   it('README and TSDoc examples type-check against the sources', () => {
     const examples = collectExamples();
     expect(examples.length).toBeGreaterThan(5);
@@ -119,5 +131,5 @@ describe('documentation examples', () => {
       return `${example.source}:${example.line} (example ${n})`;
     });
     expect(located).toBe('');
-  }, 60_000);
+  }, 240_000);
 });
