@@ -130,7 +130,16 @@ export async function withSlotwise(
     if (connection === undefined) {
       const address = temporal.address ?? env.TEMPORAL_ADDRESS;
       if (address !== undefined) {
-        const opened = await NativeConnection.connect({ address });
+        const from = temporal.address !== undefined ? "the config's temporal.address" : 'TEMPORAL_ADDRESS';
+        let opened: NativeConnection;
+        try {
+          opened = await NativeConnection.connect({ address });
+        } catch (error) {
+          throw new Error(
+            `withSlotwise(): cannot reach Temporal at ${address} (from ${from}): ${error instanceof Error ? error.message : String(error)}`,
+            { cause: error },
+          );
+        }
         cleanups.push(() => opened.close());
         connection = opened;
       }

@@ -83,6 +83,8 @@ export interface ExecOptions {
   stdin?: string;
   /** Working directory. @default the consumer project */
   cwd?: string;
+  /** Close the read end of the process's stdout at once, as `| head` does early (stdout is then ''). */
+  closeStdout?: boolean;
 }
 
 /** The installed package, and ways to run code against it. */
@@ -119,9 +121,11 @@ export function installedPackage(): InstalledPackage {
       let stdout = '';
       let stderr = '';
       let timedOut = false;
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-        stdout += chunk;
-      });
+      if (options.closeStdout) child.stdout.destroy();
+      else
+        child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+          stdout += chunk;
+        });
       child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
         stderr += chunk;
       });

@@ -69,3 +69,29 @@ describe.each(MODULE_FORMATS)('the installed package, loaded as %s', (format) =>
     });
   });
 });
+
+interface WithSlotwiseResult {
+  completed: number;
+  mostAtOnce: number;
+  eagerReservations: number;
+  taskQueueFromConfig: boolean;
+  snapshot: { issued: number; used: number; waiting: number; errors: number };
+}
+
+describe('withSlotwise() from the installed package', () => {
+  it('withSlotwise() connects from the config and completes one workflow task of 200 activities on 2 slots under default eager dispatch', async () => {
+    const result = await installedPackage().runScenario<WithSlotwiseResult>(
+      'with-slotwise.mjs',
+      'cjs',
+      { activities: 200 },
+      { timeoutMs: 300_000 },
+    );
+    expect(result).toEqual({
+      completed: 200,
+      mostAtOnce: 2,
+      eagerReservations: 0,
+      taskQueueFromConfig: true,
+      snapshot: expect.objectContaining({ issued: 0, used: 0, waiting: 0, errors: 0 }),
+    });
+  }, 320_000);
+});

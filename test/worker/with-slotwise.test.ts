@@ -95,3 +95,16 @@ describe('withSlotwise() options', () => {
     }
   });
 });
+
+describe('withSlotwise() connecting', () => {
+  it('withSlotwise() names the address it could not reach and where it came from', async () => {
+    await expect(
+      withSlotwise({ taskQueue: 'q', activities: {} }, { temporal: { address: '127.0.0.1:1' } }, { env: {} }),
+    ).rejects.toThrow(
+      "withSlotwise(): cannot reach Temporal at 127.0.0.1:1 (from the config's temporal.address): ",
+    );
+    await expect(
+      withSlotwise({ taskQueue: 'q', activities: {} }, {}, { env: { TEMPORAL_ADDRESS: '127.0.0.1:1' } }),
+    ).rejects.toThrow('withSlotwise(): cannot reach Temporal at 127.0.0.1:1 (from TEMPORAL_ADDRESS): ');
+  }, 60_000);
+});
