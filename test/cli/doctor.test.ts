@@ -177,11 +177,7 @@ describe('slotwise doctor', () => {
     [['--address', 'localhost'], {}, 'slotwise doctor: --address must be "host:port", got "localhost".'],
     [[], { TEMPORAL_ADDRESS: 'nope' }, 'slotwise doctor: TEMPORAL_ADDRESS must be "host:port", got "nope".'],
     [['--timeout-ms', '0'], {}, 'slotwise doctor: --timeout-ms must be an integer >= 1, got "0".'],
-    [
-      ['extra'],
-      {},
-      "slotwise doctor: Unexpected argument 'extra'. This command does not take positional arguments. Run `slotwise doctor --help` for usage.",
-    ],
+    [['extra'], {}, 'slotwise doctor: unexpected argument "extra". Run `slotwise doctor --help` for usage.'],
   ])('doctorCommand() throws a UsageError (exit 2) for %j', async (argv, env, message) => {
     await expect(doctorCommand(argv, io(env).io)).rejects.toThrow(UsageError);
     await expect(doctorCommand(argv, io(env).io)).rejects.toThrow(message);
