@@ -17,7 +17,8 @@ export const BYTE_SIZE_PATTERN = /^(\d+(?:\.\d+)?) ?(B|kB|KB|MB|GB|TB|KiB|MiB|Gi
 
 /**
  * Parses a size given as a number of bytes or a string such as `"512MiB"` or `"2GB"` into whole
- * bytes (rounded down). Returns `null` when the value is neither.
+ * bytes (rounded down). Returns `null` when the value is neither, or when the bytes exceed
+ * `Number.MAX_SAFE_INTEGER` (they would no longer be exact).
  *
  * @example
  * ```ts

@@ -41,20 +41,44 @@ const milliseconds = () => integer(0, 'a whole number of milliseconds >= 0');
 
 const SIZE_EXPECTED = 'a size: a number of bytes or a string like "512MiB" or "2GiB"';
 
-/** A size: bytes as a number, or a string such as `"512MiB"`, `"2GiB"`, `"100MB"`; parsed to bytes. */
-const byteSize = (() => {
+/** The largest size a config holds: bytes must stay an exact (safe) integer. */
+const SIZE_LIMIT = `at most ${Number.MAX_SAFE_INTEGER} bytes (8 PiB - 1 B)`;
+
+const BYTE_SIZE_DESCRIPTION =
+  'Bytes: a number, or a string with a unit: B, kB/KB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024), e.g. "512MiB", "1.5 GiB". At most 2^53 - 1 bytes.';
+
+/**
+ * A size: bytes as a number, or a string such as `"512MiB"`, `"2GiB"`, `"100MB"`; parsed to whole
+ * bytes. A size that is not an exact integer in bytes (`"99999999TiB"`) or below `min` is rejected
+ * with the value as written, never turned into another number.
+ */
+const byteSize = (min: 0 | 1) => {
   const error = expecting(SIZE_EXPECTED);
+  const tooSmall = min === 0 ? error : expecting('a size of at least 1 byte');
   return z
-    .union([z.int({ error }).min(0, { error }), z.string({ error }).regex(BYTE_SIZE_PATTERN, { error })], {
-      error,
-    })
-    .transform((value) => parseByteSize(value) ?? 0)
-    .meta({
-      id: 'byteSize',
-      description:
-        'Bytes: a number, or a string with a unit: B, kB/KB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024), e.g. "512MiB", "1.5 GiB".',
+    .union(
+      [
+        z.int({ error }).min(min, { error: tooSmall }),
+        z.string({ error }).regex(BYTE_SIZE_PATTERN, { error }),
+      ],
+      { error },
+    )
+    .transform((value, ctx) => {
+      const bytes = parseByteSize(value);
+      const problem =
+        bytes === null
+          ? expecting(`a size of ${SIZE_LIMIT}`)({ input: value })
+          : bytes < min
+            ? tooSmall({ input: value })
+            : null;
+      if (problem === null) return bytes!;
+      ctx.issues.push({ code: 'custom', message: problem, input: value });
+      return z.NEVER;
     });
-})();
+};
+
+/** A size of 0 bytes or more. */
+const anyByteSize = byteSize(0).meta({ id: 'byteSize', description: BYTE_SIZE_DESCRIPTION });
 
 const supplierName = () =>
   z
@@ -72,11 +96,11 @@ export const taskCostSchema = z
     cpu: nonNegative('a number of CPU cores >= 0')
       .optional()
       .meta({ description: 'CPU cores (1 = one core busy).' }),
-    memoryBytes: byteSize.optional().meta({ description: 'Memory: bytes, or a size like "512MiB".' }),
+    memoryBytes: anyByteSize.optional().meta({ description: 'Memory: bytes, or a size like "512MiB".' }),
     gpus: nonNegative('a number of GPUs >= 0')
       .optional()
       .meta({ description: 'GPUs; fractions share a device (0.5 lets two such tasks share one).' }),
-    gpuMemoryBytes: byteSize
+    gpuMemoryBytes: anyByteSize
       .optional()
       .meta({ description: 'GPU memory on the assigned device: bytes, or a size like "6GiB".' }),
   })
@@ -314,8 +338,7 @@ export const samplerConfigSchema = z.strictObject({
           description:
             "Whose memory: the container's cgroup (working set against its limit), the whole host, or this process's RSS. Default cgroup.",
         }),
-      limitBytes: byteSize
-        .refine((bytes) => bytes >= 1, { error: expecting('a size of at least 1 byte') })
+      limitBytes: byteSize(1)
         .optional()
         .meta({ description: 'Measure against this limit instead of the cgroup limit or host total.' }),
     })

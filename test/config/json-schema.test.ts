@@ -33,7 +33,7 @@ describe('slotwise JSON Schema', () => {
     const defs = slotwiseJsonSchema().$defs as Record<string, Schema>;
     expect(defs.byteSize).toEqual({
       description:
-        'Bytes: a number, or a string with a unit: B, kB/KB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024), e.g. "512MiB", "1.5 GiB".',
+        'Bytes: a number, or a string with a unit: B, kB/KB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024), e.g. "512MiB", "1.5 GiB". At most 2^53 - 1 bytes.',
       anyOf: [
         { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
         { type: 'string', pattern: '^(\\d+(?:\\.\\d+)?) ?(B|kB|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$' },

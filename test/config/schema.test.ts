@@ -258,7 +258,11 @@ describe('slotwise config schema', () => {
     ],
     [
       { sampler: { memory: { limitBytes: '0MiB' } } },
-      line('sampler.memory.limitBytes', 'expected a size of at least 1 byte, got 0'),
+      line('sampler.memory.limitBytes', 'expected a size of at least 1 byte, got "0MiB"'),
+    ],
+    [
+      { sampler: { memory: { limitBytes: '0.5 B' } } },
+      line('sampler.memory.limitBytes', 'expected a size of at least 1 byte, got "0.5 B"'),
     ],
     [
       { sampler: { memory: { scope: 'container' } } },
@@ -266,6 +270,34 @@ describe('slotwise config schema', () => {
     ],
   ])('parseConfig() rejects a bad size or cost: %j', (data, message) => {
     expect(rejection(data)).toBe(message);
+  });
+
+  const TOO_BIG = 'expected a size of at most 9007199254740991 bytes (8 PiB - 1 B)';
+  it.each([
+    [
+      activity({ type: 'memory' }, { costs: { default: { memoryBytes: '99999999TiB' } } }),
+      line('activity.costs.default.memoryBytes', `${TOO_BIG}, got "99999999TiB"`),
+    ],
+    [
+      { sampler: { memory: { limitBytes: '8193TiB' } } },
+      line('sampler.memory.limitBytes', `${TOO_BIG}, got "8193TiB"`),
+    ],
+    [
+      activity({ type: 'gpu' }, { costs: { activities: { train: { gpuMemoryBytes: '9007199.3 GB' } } } }),
+      line('activity.costs.activities.train.gpuMemoryBytes', `${TOO_BIG}, got "9007199.3 GB"`),
+    ],
+  ])('parseConfig() rejects a size beyond 2^53 - 1 bytes with the value as written: %j', (data, message) => {
+    expect(rejection(data)).toBe(message);
+  });
+
+  it('parseConfig() accepts the largest size, 8192 TiB - 1 B, as exact bytes', () => {
+    const largest = Number.MAX_SAFE_INTEGER;
+    expect(parseConfig({ sampler: { memory: { limitBytes: largest } } }).sampler?.memory?.limitBytes).toBe(
+      largest,
+    );
+    expect(parseConfig({ sampler: { memory: { limitBytes: '8191TiB' } } }).sampler?.memory?.limitBytes).toBe(
+      8191 * 2 ** 40,
+    );
   });
 
   it.each([
