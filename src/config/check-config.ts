@@ -1,3 +1,4 @@
+import { type DataPath, involvesRepaired, repairAt } from './config-repair.js';
 import {
   type EffectiveConfig,
   type EffectiveSupplier,
@@ -16,6 +17,11 @@ import {
 export interface CheckIssue {
   path: (string | number)[];
   message: string;
+  /**
+   * The values the problem is about (`minSlots` and `maxSlots` for "maxSlots below minSlots"), when
+   * more than `path`: the problem is dropped when one of them was repaired (see `config-repair.ts`).
+   */
+  dependsOn?: DataPath[];
 }
 
 const WORKFLOW_NOTE = 'as it serves workflow tasks (core holds a sticky and a non-sticky workflow slot)';
@@ -39,21 +45,47 @@ export function checkConfig(config: SlotwiseConfig): {
   effective: EffectiveConfig | null;
 } {
   const issues = checkReferences(config);
-  if (issues.length > 0) return { issues, effective: null };
-  const effective = effectiveConfig(config);
-  checkNames(effective, issues);
+  // A reference that does not resolve (or makes a cycle) is replaced by a stand-in, so that the
+  // other checks still run and every problem is reported at once.
+  let checked = config;
+  let repaired: DataPath[] = [];
+  if (issues.length > 0) {
+    const repair = repairAt(
+      config,
+      issues.map((issue) => issue.path),
+    );
+    if (repair === null) return { issues, effective: null };
+    checked = repair.data as SlotwiseConfig;
+    repaired = repair.repaired;
+  }
+  let effective: EffectiveConfig;
+  try {
+    effective = effectiveConfig(checked);
+  } catch {
+    return { issues, effective: null };
+  }
+  const more: CheckIssue[] = [];
+  checkNames(effective, more);
   for (const node of slotwiseSuppliersOf(effective)) {
     if (node.type === 'cpu' || node.type === 'memory' || node.type === 'gpu') {
       if (node.maxSlots < node.minSlots) {
-        issues.push({
+        more.push({
           path: [...at(node.path), 'maxSlots'],
           message: `expected an integer >= minSlots (${node.minSlots}), got ${node.maxSlots}`,
+          dependsOn: [
+            [...at(node.path), 'minSlots'],
+            [...at(node.path), 'maxSlots'],
+          ],
         });
       }
       if (!(node.hysteresis < node.targetUtilization)) {
-        issues.push({
+        more.push({
           path: [...at(node.path), 'hysteresis'],
           message: `expected a ratio in [0, targetUtilization) = [0, ${node.targetUtilization}), got ${node.hysteresis}`,
+          dependsOn: [
+            [...at(node.path), 'hysteresis'],
+            [...at(node.path), 'targetUtilization'],
+          ],
         });
       }
     }
@@ -63,9 +95,13 @@ export function checkConfig(config: SlotwiseConfig): {
     const node = effective[slotType];
     if (node.type !== 'temporal-resource-based') continue;
     if (node.maximumSlots < node.minimumSlots) {
-      issues.push({
+      more.push({
         path: [...at(node.path), 'maximumSlots'],
         message: `expected an integer >= minimumSlots (${node.minimumSlots}), got ${node.maximumSlots}`,
+        dependsOn: [
+          [...at(node.path), 'minimumSlots'],
+          [...at(node.path), 'maximumSlots'],
+        ],
       });
     }
     if (targets === undefined) {
@@ -77,14 +113,21 @@ export function checkConfig(config: SlotwiseConfig): {
       ['targetMemoryUsage', targets.memory, node.targetMemoryUsage],
     ] as const) {
       if (expected !== got) {
-        issues.push({
+        more.push({
           path: [...at(node.path), key],
           message: `expected ${expected}, the ${key} of ${targets.path} (a Worker runs one resource-based controller, so every temporal-resource-based supplier has the same targets), got ${got}`,
+          dependsOn: [
+            [...at(node.path), key],
+            [...at(targets.path), key],
+          ],
         });
       }
     }
   }
-  checkWorkflow(effective.workflow, issues);
+  checkWorkflow(effective.workflow, more);
+  for (const issue of more) {
+    if (!involvesRepaired(issue.dependsOn ?? [issue.path], repaired)) issues.push(issue);
+  }
   return { issues, effective: issues.length === 0 ? effective : null };
 }
 
@@ -97,6 +140,7 @@ function checkReferences(config: SlotwiseConfig): CheckIssue[] {
     if (specs[name] !== undefined) return true;
     issues.push({
       path,
+      dependsOn: [path, ['suppliers', name]],
       message:
         names.length === 0
           ? `expected the name of a shared supplier, got ${formatValue(name)}, but there are none: define it under \`suppliers\``
@@ -139,13 +183,14 @@ function checkReferences(config: SlotwiseConfig): CheckIssue[] {
     const section = config[slotType];
     if (section) walk(section.supplier, [slotType, 'supplier']);
   }
-  if (issues.length > 0) return issues;
-  // Cycles: a shared composite that contains itself through other shared suppliers.
+  // Cycles: a shared composite that contains itself through other shared suppliers (names that
+  // do not resolve were reported above).
   const state = new Map<string, 'visiting' | 'done'>();
   const visit = (name: string, trail: string[]): void => {
-    if (state.get(name) === 'done') return;
+    const spec = specs[name];
+    if (spec === undefined || state.get(name) === 'done') return;
     state.set(name, 'visiting');
-    const refs = directRefs(specs[name]!);
+    const refs = directRefs(spec);
     for (const { ref, path } of refs) {
       if (state.get(ref) === 'visiting') {
         const cycle = [...trail.slice(trail.indexOf(ref)), name, ref];
@@ -184,8 +229,10 @@ function checkNames(effective: EffectiveConfig, issues: CheckIssue[]): void {
       byName.set(node.name, node.path);
       continue;
     }
+    const path = node.defaults.includes('name') ? at(node.path) : [...at(node.path), 'name'];
     issues.push({
-      path: node.defaults.includes('name') ? at(node.path) : [...at(node.path), 'name'],
+      path,
+      dependsOn: [path, at(first)],
       message: `expected a distinct name, but ${formatValue(node.name)} is also the name of ${first}: give each supplier its own \`name\``,
     });
   }

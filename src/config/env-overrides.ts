@@ -4,6 +4,13 @@ import { formatConfigPath } from './config-path.js';
 /** The prefix of environment variables that override config values. */
 export const ENV_OVERRIDE_PREFIX = 'SLOTWISE_';
 
+/**
+ * The `SLOTWISE_*` variables that are not config overrides: where slotwise caches the Temporal CLI,
+ * and the Chromium binary of the live page's browser test. Any other `SLOTWISE_*` variable sets a
+ * config key, so a misspelt one is an error rather than silently ignored.
+ */
+export const SLOTWISE_OTHER_VARIABLES: readonly string[] = ['SLOTWISE_CACHE_DIR', 'SLOTWISE_CHROMIUM'];
+
 /** One environment variable applied to a config. */
 export interface EnvOverride {
   /** The variable: `SLOTWISE_ACTIVITY__SUPPLIER__SLOTS`. */
@@ -25,8 +32,9 @@ export interface EnvOverridesResult {
 }
 
 /**
- * Applies `SLOTWISE_*` environment variables to config data. A variable is an override when its
- * name, after `SLOTWISE_`, is a path of at least two segments joined by `__`:
+ * Applies `SLOTWISE_*` environment variables to config data. Every such variable except
+ * {@link SLOTWISE_OTHER_VARIABLES} is an override: its name, after `SLOTWISE_`, is a path of
+ * segments joined by `__`:
  *
  * - each segment is a key in SCREAMING_SNAKE_CASE, matched against the keys already in the data
  *   ignoring case and underscores, else turned into camelCase (`LOCAL_ACTIVITY` -> `localActivity`,
@@ -36,9 +44,10 @@ export interface EnvOverridesResult {
  * - missing mappings on the way are created.
  *
  * So `SLOTWISE_ACTIVITY__SUPPLIER__SLOTS=8` sets `activity.supplier.slots` to `8` and
- * `SLOTWISE_TEMPORAL__ADDRESS=localhost:7233` sets `temporal.address`. Variables without `__`
- * (`SLOTWISE_CACHE_DIR`) are not overrides. A path the schema does not know is reported by
- * validation as an unknown key, naming the variable.
+ * `SLOTWISE_TEMPORAL__ADDRESS=localhost:7233` sets `temporal.address`, and
+ * `SLOTWISE_METRICS='{"listen":"0.0.0.0:9464"}'` sets the whole `metrics` section. A path the schema
+ * does not know (`SLOTWISE_FOO=1`, `SLOTWISE_ACTIVTY__SUPPLIER__SLOTS=8`) is reported by validation
+ * as an unknown key, naming the variable.
  *
  * @example
  * ```ts
@@ -57,7 +66,12 @@ export function applyEnvOverrides(data: unknown, env: NodeJS.ProcessEnv): EnvOve
   const overrides: EnvOverride[] = [];
   const issues: ConfigIssue[] = [];
   const variables = Object.keys(env)
-    .filter((name) => name.startsWith(ENV_OVERRIDE_PREFIX) && name.includes('__') && env[name] !== undefined)
+    .filter(
+      (name) =>
+        name.startsWith(ENV_OVERRIDE_PREFIX) &&
+        !SLOTWISE_OTHER_VARIABLES.includes(name) &&
+        env[name] !== undefined,
+    )
     .sort();
   for (const variable of variables) {
     const segments = variable.slice(ENV_OVERRIDE_PREFIX.length).split('__');

@@ -2,6 +2,7 @@
 export { type BuildTunerOptions, type BuiltTuner, buildTuner } from './build-tuner.js';
 export { parseByteSize } from './byte-size.js';
 export { ConfigError, type ConfigIssue } from './config-error.js';
+export { CONFIG_LIMITS } from './config-limits.js';
 export {
   type AppliedChange,
   type ConfigWatcher,
@@ -30,6 +31,7 @@ export {
   ENV_OVERRIDE_PREFIX,
   type EnvOverride,
   type EnvOverridesResult,
+  SLOTWISE_OTHER_VARIABLES,
 } from './env-overrides.js';
 export { parseListenAddress } from './listen-address.js';
 export { type LoadConfigOptions, type LoadedConfig, loadConfig } from './load-config.js';

@@ -1,8 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
+import { type Document, isAlias, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import { formatByteSize } from './byte-size.js';
 import { ConfigError, type ConfigIssue } from './config-error.js';
+import { CONFIG_LIMITS } from './config-limits.js';
 import { type ParsedConfig, parseConfigDetailed } from './parse-config.js';
+import { readConfigFile } from './read-config-file.js';
 
 /** Options of {@link loadConfig}. */
 export interface LoadConfigOptions {
@@ -26,6 +28,8 @@ export interface LoadedConfig extends ParsedConfig {
  * Reads a config file (YAML for `.yaml`/`.yml`, JSON for `.json`), applies `SLOTWISE_*`
  * environment overrides and validates it. Throws a {@link ConfigError} that names the file and
  * lists every problem: syntax errors with their line and column, invalid values with their path.
+ * Only a regular file (or a link to one) of at most {@link CONFIG_LIMITS}.maxBytes is read; YAML
+ * aliases, nesting and the number of values are bounded too, so a hostile file is refused quickly.
  *
  * @example
  * ```ts
@@ -40,17 +44,7 @@ export interface LoadedConfig extends ParsedConfig {
  */
 export async function loadConfig(path: string, options: LoadConfigOptions = {}): Promise<LoadedConfig> {
   const format = formatOf(path);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new ConfigError(path, [
-      {
-        path: '',
-        message: `cannot read the file: ${error instanceof Error ? error.message : String(error)}`,
-      },
-    ]);
-  }
+  const text = await readConfigFile(path);
   return parseConfigText(text, path, format, options);
 }
 
@@ -70,7 +64,27 @@ export function parseConfigText(
   format: 'yaml' | 'json',
   options: LoadConfigOptions = {},
 ): LoadedConfig {
-  const data = format === 'json' ? parseJson(text, source) : parseYaml(text, source);
+  if (text.length > CONFIG_LIMITS.maxBytes && Buffer.byteLength(text) > CONFIG_LIMITS.maxBytes) {
+    throw new ConfigError(source, [
+      {
+        path: '',
+        message: `expected a config of at most ${formatByteSize(CONFIG_LIMITS.maxBytes)}, got ${formatByteSize(Buffer.byteLength(text))}`,
+      },
+    ]);
+  }
+  let data: unknown;
+  try {
+    data = format === 'json' ? parseJson(text, source) : parseYaml(text, source);
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    // Whatever the parser throws on a file it cannot read is still a rejection of that file.
+    throw new ConfigError(source, [
+      {
+        path: '',
+        message: `cannot parse the file as ${format === 'json' ? 'JSON' : 'YAML'}: ${error instanceof Error ? error.message : String(error)}`,
+      },
+    ]);
+  }
   const env = options.env === undefined ? process.env : options.env;
   const parsed = parseConfigDetailed(data, { source, ...(env ? { env } : {}) });
   return { ...parsed, source, text };
@@ -98,16 +112,26 @@ export function formatOf(path: string): 'yaml' | 'json' {
   ]);
 }
 
+/** The `yaml` package's message when it runs out of stack on deeply nested input. */
+const STACK_EXHAUSTED = 'Maximum call stack size exceeded';
+const TOO_DEEP = `expected at most ${CONFIG_LIMITS.maxDepth} levels of mappings and lists inside one another, got more`;
+
 function parseYaml(text: string, source: string): unknown {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // Duplicate keys are found below in one pass: the package's own check compares each key with
+  // every earlier key of its mapping, which takes minutes on a file of 400k keys.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
+  const issueAt = (offset: number, message: string): ConfigIssue => {
+    const { line, col } = lineCounter.linePos(offset);
+    return { path: '', line, column: col, message };
+  };
   if (doc.errors.length > 0) {
+    if (doc.errors.some((error) => error.message.includes(STACK_EXHAUSTED))) {
+      throw new ConfigError(source, [{ path: '', message: TOO_DEEP }]);
+    }
     throw new ConfigError(
       source,
-      doc.errors.map((error): ConfigIssue => {
-        const { line, col } = lineCounter.linePos(error.pos[0]);
-        return { path: '', line, column: col, message: `YAML syntax error: ${error.message.split('\n')[0]}` };
-      }),
+      doc.errors.map((error) => issueAt(error.pos[0], `YAML syntax error: ${error.message.split('\n')[0]}`)),
     );
   }
   if (doc.contents === null) {
@@ -115,7 +139,50 @@ function parseYaml(text: string, source: string): unknown {
       { path: '', message: 'expected a mapping of settings, got an empty file' },
     ]);
   }
-  return doc.toJS({ maxAliasCount: 100 });
+  const duplicates = duplicateKeys(doc).map((offset) =>
+    issueAt(offset, 'YAML syntax error: Map keys must be unique'),
+  );
+  if (duplicates.length > 0) throw new ConfigError(source, duplicates);
+  try {
+    return doc.toJS({ maxAliasCount: CONFIG_LIMITS.maxAliasCount });
+  } catch (error) {
+    if (error instanceof ReferenceError && /alias/i.test(error.message)) {
+      throw new ConfigError(source, [
+        {
+          path: '',
+          message: `YAML aliases expand too far (more than ${CONFIG_LIMITS.maxAliasCount} alias expansions, counting aliases inside aliases): write the values out`,
+        },
+      ]);
+    }
+    if (error instanceof RangeError) throw new ConfigError(source, [{ path: '', message: TOO_DEEP }]);
+    throw error;
+  }
+}
+
+/** Offsets of the keys that repeat an earlier key of their mapping, in one pass over the document. */
+function duplicateKeys(doc: Document): number[] {
+  const found: number[] = [];
+  const stack: unknown[] = [doc.contents];
+  const seen = new Set<unknown>();
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (isAlias(node) || seen.has(node)) continue;
+    seen.add(node);
+    if (isSeq(node)) {
+      for (const item of node.items) stack.push(item);
+    } else if (isMap(node)) {
+      const keys = new Set<unknown>();
+      for (const pair of node.items) {
+        const key = pair.key as Node | null;
+        if (isScalar(key)) {
+          if (keys.has(key.value)) found.push(key.range?.[0] ?? 0);
+          keys.add(key.value);
+        }
+        stack.push(pair.key, pair.value);
+      }
+    }
+  }
+  return found.sort((a, b) => a - b);
 }
 
 function parseJson(text: string, source: string): unknown {

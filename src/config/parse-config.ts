@@ -1,9 +1,12 @@
 import type { z } from 'zod';
 import { checkConfig } from './check-config.js';
 import { ConfigError, type ConfigIssue } from './config-error.js';
+import { CONFIG_LIMITS } from './config-limits.js';
 import { formatConfigPath } from './config-path.js';
+import { type DataPath, involvesRepaired, type RepairedData, repairAt } from './config-repair.js';
+import { checkConfigShape } from './config-shape.js';
 import type { EffectiveConfig } from './effective-config.js';
-import { applyEnvOverrides, type EnvOverride } from './env-overrides.js';
+import { applyEnvOverrides, type EnvOverride, SLOTWISE_OTHER_VARIABLES } from './env-overrides.js';
 import { formatValue } from './format-value.js';
 import { type SlotwiseConfig, slotwiseConfigSchema } from './schema.js';
 
@@ -76,6 +79,8 @@ export function parseConfig(data: unknown, options: ParseConfigOptions = {}): Sl
  */
 export function parseConfigDetailed(data: unknown, options: ParseConfigOptions = {}): ParsedConfig {
   const source = options.source ?? 'config';
+  const shape = checkConfigShape(data);
+  if (shape !== null) throw new ConfigError(source, [shape]);
   let overrides: EnvOverride[] = [];
   const issues: ConfigIssue[] = [];
   if (options.env) {
@@ -83,6 +88,8 @@ export function parseConfigDetailed(data: unknown, options: ParseConfigOptions =
     data = applied.data;
     overrides = applied.overrides;
     issues.push(...applied.issues);
+    const overridden = checkConfigShape(data);
+    if (overridden !== null) throw new ConfigError(source, [...issues, overridden]);
   }
   /** The issue, naming the variable that set the value at `path` (or created an unknown key there). */
   const attribute = (path: readonly PropertyKey[], message: string, unknownKey = false): ConfigIssue => {
@@ -92,20 +99,99 @@ export function parseConfigDetailed(data: unknown, options: ParseConfigOptions =
       .filter((o) => within(path, o.path) || (unknownKey && within(o.path, path)))
       .sort((a, b) => b.path.length - a.path.length)[0];
     const issue: ConfigIssue = { path: formatConfigPath(path), message };
-    if (override) issue.variable = override.variable;
+    if (override) {
+      issue.variable = override.variable;
+      if (unknownKey && override.path.length === 1) issue.message += `. ${OTHER_VARIABLES_NOTE}`;
+    }
     return issue;
   };
   const result = slotwiseConfigSchema.safeParse(data, { error: fallbackMessage });
+  let config: SlotwiseConfig | null = result.success ? result.data : null;
+  let repaired: DataPath[] = [];
+  /** Problems found but not listed (beyond what the schema's issues were flattened into). */
+  let unlisted = 0;
   if (!result.success) {
-    for (const issue of result.error.issues) {
-      for (const flat of flatten(issue, [])) issues.push(attribute(flat.path, flat.message, flat.unknownKey));
+    const problems = flattenAll(result.error.issues);
+    for (const problem of problems.listed) {
+      issues.push(attribute(problem.path, problem.message, problem.unknownKey));
     }
-    throw new ConfigError(source, issues);
+    unlisted = problems.total - problems.listed.length;
+    if (unlisted === 0) {
+      // The checks that span fields still run on the rest, so every problem is reported at once.
+      const repair = repairUntilValid(data, problems.listed);
+      if (repair !== null) {
+        config = repair.config;
+        repaired = repair.repaired;
+      }
+    }
   }
-  const checked = checkConfig(result.data);
-  for (const issue of checked.issues) issues.push(attribute(issue.path, issue.message));
-  if (issues.length > 0 || checked.effective === null) throw new ConfigError(source, issues);
-  return { config: result.data, effective: checked.effective, overrides };
+  if (config === null) throw new ConfigError(source, capped(issues, unlisted));
+  const checked = checkConfig(config);
+  for (const issue of checked.issues) {
+    if (!involvesRepaired(issue.dependsOn ?? [issue.path], repaired)) {
+      issues.push(attribute(issue.path, issue.message));
+    }
+  }
+  if (issues.length > 0 || checked.effective === null)
+    throw new ConfigError(source, capped(issues, unlisted));
+  return { config, effective: checked.effective, overrides };
+}
+
+/** The hint on an unknown single-segment `SLOTWISE_FOO` variable. */
+const OTHER_VARIABLES_NOTE = `Every SLOTWISE_* variable sets a config key, except ${SLOTWISE_OTHER_VARIABLES.join(' and ')}`;
+
+/** Rounds of repair before giving up on the checks that span fields (each round can only fix more). */
+const REPAIR_ROUNDS = 8;
+
+/** Repairs the places of `problems` (and what the schema then still refuses) until the schema accepts. */
+function repairUntilValid(
+  data: unknown,
+  problems: readonly FlatIssue[],
+): { config: SlotwiseConfig; repaired: DataPath[] } | null {
+  let paths: DataPath[] = problems.map((problem) => problem.path as DataPath);
+  let repair: RepairedData | null = { data, repaired: [] };
+  for (let round = 0; round < REPAIR_ROUNDS; round++) {
+    repair = repairAt(repair.data, paths, repair.repaired);
+    if (repair === null) return null;
+    const again = slotwiseConfigSchema.safeParse(repair.data, { error: fallbackMessage });
+    if (again.success) return { config: again.data, repaired: repair.repaired };
+    const next = flattenAll(again.error.issues);
+    if (next.total > next.listed.length) return null;
+    paths = next.listed.map((problem) => problem.path as DataPath);
+  }
+  return null;
+}
+
+/** At most {@link CONFIG_LIMITS}.maxIssues issues, and one that counts the rest (`unlisted` more). */
+function capped(issues: ConfigIssue[], unlisted: number): ConfigIssue[] {
+  const rest = Math.max(0, issues.length - CONFIG_LIMITS.maxIssues) + unlisted;
+  return rest === 0 ? issues : [...issues.slice(0, CONFIG_LIMITS.maxIssues), moreProblems(rest)];
+}
+
+function moreProblems(count: number): ConfigIssue {
+  return {
+    path: '',
+    message: `${count} more problems not listed (only the first ${CONFIG_LIMITS.maxIssues} are)`,
+  };
+}
+
+interface FlatIssue {
+  path: PropertyKey[];
+  message: string;
+  unknownKey?: boolean;
+}
+
+/** Every zod issue flattened; only the first {@link CONFIG_LIMITS}.maxIssues are kept, all are counted. */
+function flattenAll(zodIssues: readonly z.core.$ZodIssue[]): { listed: FlatIssue[]; total: number } {
+  const listed: FlatIssue[] = [];
+  let total = 0;
+  for (const issue of zodIssues) {
+    for (const flat of flatten(issue, [])) {
+      total++;
+      if (listed.length < CONFIG_LIMITS.maxIssues) listed.push(flat);
+    }
+  }
+  return { listed, total };
 }
 
 /** One zod issue as one or more path + message pairs: unions resolved, unknown keys one per key. */
@@ -143,7 +229,11 @@ function fallbackMessage(issue: z.core.$ZodRawIssue): string | undefined {
     case 'unrecognized_keys': {
       const shape = (issue.inst as { _zod?: { def?: { shape?: object } } } | undefined)?._zod?.def?.shape;
       const known = shape ? Object.keys(shape) : [];
-      return issue.keys.map((key) => unknownKeyMessage(key, known)).join('\n');
+      // Only the listed keys get a message (with a guess, which costs): a hostile file can have 400k.
+      return issue.keys
+        .slice(0, CONFIG_LIMITS.maxIssues)
+        .map((key) => unknownKeyMessage(key, known))
+        .join('\n');
     }
     case 'invalid_type': {
       const what =

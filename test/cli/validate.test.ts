@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/cli/cli-io.js';
 import { VALIDATE_HELP, validateCommand } from '../../src/cli/commands/validate.js';
+import { aliasBomb } from '../helpers/hostile-configs.js';
 
 let dir: string;
 beforeEach(() => {
@@ -115,7 +116,8 @@ describe('slotwise validate', () => {
     expect(t.err).toEqual([
       `${path}: activity.supplier.targetUtilization: expected a ratio in (0, 1], got 80. Did you mean 0.8?`,
       `${path}: activity.supplier.slot: unknown key (expected one of: type, name, minSlots, maxSlots, targetUtilization, hysteresis, rampThrottleMs, settleMs, costs)`,
-      `slotwise validate: ${path} is invalid (2 problems)`,
+      `${path}: workflow.supplier.slots: expected an integer >= 2, as it serves workflow tasks (core holds a sticky and a non-sticky workflow slot), got 1`,
+      `slotwise validate: ${path} is invalid (3 problems)`,
     ]);
   });
 
@@ -173,6 +175,41 @@ describe('slotwise validate', () => {
       ],
     });
   });
+
+  it.each([
+    [
+      'bomb.yaml',
+      aliasBomb(),
+      'YAML aliases expand too far (more than 100 alias expansions, counting aliases inside aliases): write the values out',
+    ],
+    [
+      'deep.json',
+      `${'['.repeat(5000)}${']'.repeat(5000)}`,
+      'expected at most 64 levels of mappings and lists inside one another, got more',
+    ],
+    [
+      'deep.yaml',
+      `${'{a: '.repeat(5000)}1${'}'.repeat(5000)}\n`,
+      'expected at most 64 levels of mappings and lists inside one another, got more',
+    ],
+  ])(
+    'validateCommand() refuses a hostile %s with the file named, in text and in --json',
+    async (name, text, message) => {
+      const path = write(name, text);
+      const t = io();
+      expect(await validateCommand([path], t.io)).toBe(1);
+      expect(t.out).toEqual([]);
+      expect(t.err).toEqual([`${path}: ${message}`, `slotwise validate: ${path} is invalid (1 problem)`]);
+      const u = io();
+      expect(await validateCommand([path, '--json'], u.io)).toBe(1);
+      expect(u.err).toEqual([]);
+      expect(JSON.parse(u.out.join('\n'))).toEqual({
+        valid: false,
+        file: path,
+        errors: [{ path: '', message }],
+      });
+    },
+  );
 
   it('validateCommand() --help prints usage and exits 0', async () => {
     const t = io();

@@ -149,4 +149,24 @@ describe('parseConfig with environment overrides', () => {
       'slotwise.yaml: SLOTWISE_WORKFLOW__SUPPLIER (workflow.supplier.slots): expected an integer >= 2, as it serves workflow tasks (core holds a sticky and a non-sticky workflow slot), got 1',
     );
   });
+
+  it('parseConfig() refuses a single-segment SLOTWISE_FOO variable as an unknown key, naming it', () => {
+    expect(rejection(file, { SLOTWISE_FOO: '1', SLOTWISE_CACHE_DIR: '/tmp/cache' })).toBe(
+      'slotwise.yaml: SLOTWISE_FOO (foo): unknown key (expected one of: sampler, suppliers, workflow, activity, localActivity, metrics, temporal). Every SLOTWISE_* variable sets a config key, except SLOTWISE_CACHE_DIR and SLOTWISE_CHROMIUM',
+    );
+    expect(rejection(file, { SLOTWISE_ACTIVTY: '{}' })).toBe(
+      'slotwise.yaml: SLOTWISE_ACTIVTY (activty): unknown key; did you mean `activity`? (expected one of: sampler, suppliers, workflow, activity, localActivity, metrics, temporal). Every SLOTWISE_* variable sets a config key, except SLOTWISE_CACHE_DIR and SLOTWISE_CHROMIUM',
+    );
+  });
+
+  it('parseConfig() applies a single-segment variable naming a section, and ignores SLOTWISE_CACHE_DIR and SLOTWISE_CHROMIUM', () => {
+    const config = parseConfig(file, {
+      env: {
+        SLOTWISE_METRICS: '{"listen":"127.0.0.1:9464"}',
+        SLOTWISE_CACHE_DIR: '/tmp/cache',
+        SLOTWISE_CHROMIUM: '/usr/bin/chromium',
+      },
+    });
+    expect(config.metrics).toEqual({ listen: '127.0.0.1:9464' });
+  });
 });

@@ -1,9 +1,13 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/config-error.js';
+import { CONFIG_LIMITS } from '../../src/config/config-limits.js';
 import { loadConfig } from '../../src/config/load-config.js';
+import { parseConfig } from '../../src/config/parse-config.js';
+import { aliasBomb, unknownKeys } from '../helpers/hostile-configs.js';
 
 let dir: string;
 beforeEach(() => {
@@ -135,6 +139,108 @@ describe('loadConfig', () => {
     const path = join(dir, 'missing.yaml');
     expect((await rejection(path)).message).toBe(
       `${path}: cannot read the file: ENOENT: no such file or directory, open '${path}'`,
+    );
+  });
+
+  it('loadConfig() refuses a FIFO in place of the file at once, instead of waiting for a writer', async () => {
+    const path = join(dir, 'fifo.yaml');
+    execFileSync('mkfifo', [path]);
+    expect((await rejection(path)).message).toBe(`${path}: expected a regular file, got a FIFO (named pipe)`);
+  });
+
+  it('loadConfig() refuses a directory', async () => {
+    const path = join(dir, 'config.yaml');
+    mkdirSync(path);
+    expect((await rejection(path)).message).toBe(`${path}: expected a regular file, got a directory`);
+  });
+
+  it('loadConfig() refuses a file larger than CONFIG_LIMITS.maxBytes, naming its size', async () => {
+    const path = write('big.yaml', `# ${'x'.repeat(CONFIG_LIMITS.maxBytes)}\nactivity: {}\n`);
+    expect((await rejection(path)).message).toBe(
+      `${path}: expected a config of at most 256 KiB, got 256.02 KiB (${CONFIG_LIMITS.maxBytes + 16} bytes)`,
+    );
+  });
+
+  it('loadConfig() refuses text that is not UTF-8', async () => {
+    const path = join(dir, 'latin1.yaml');
+    writeFileSync(path, Buffer.from([0x61, 0x3a, 0x20, 0xe9, 0x0a]));
+    expect((await rejection(path)).message).toBe(
+      `${path}: expected UTF-8 text, but the file holds bytes that are not UTF-8`,
+    );
+  });
+
+  it('loadConfig() refuses a YAML alias bomb with a ConfigError naming the file', async () => {
+    const path = write('bomb.yaml', aliasBomb());
+    expect((await rejection(path)).message).toBe(
+      `${path}: YAML aliases expand too far (more than 100 alias expansions, counting aliases inside aliases): write the values out`,
+    );
+  });
+
+  it('loadConfig() accepts YAML anchors and aliases used a few times', async () => {
+    const path = write(
+      'aliases.yaml',
+      'activity:\n  supplier: { type: memory }\n  costs:\n    activities:\n      a: &big { memoryBytes: 1GiB }\n      b: *big\n      c: *big\n',
+    );
+    const { config } = await loadConfig(path, { env: {} });
+    expect(config.activity?.costs?.activities).toEqual({
+      a: { memoryBytes: 2 ** 30 },
+      b: { memoryBytes: 2 ** 30 },
+      c: { memoryBytes: 2 ** 30 },
+    });
+  });
+
+  it.each([
+    ['lists.json', `${'['.repeat(5000)}${']'.repeat(5000)}`],
+    ['objects.json', `${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}`],
+    ['lists.yaml', `${'['.repeat(5000)}${']'.repeat(5000)}\n`],
+    ['mappings.yaml', `${'{a: '.repeat(5000)}1${'}'.repeat(5000)}\n`],
+  ])(
+    'loadConfig() refuses 5000 levels of nesting (%s) with a ConfigError naming the file',
+    async (name, text) => {
+      const path = write(name, text);
+      expect((await rejection(path)).message).toBe(
+        `${path}: expected at most 64 levels of mappings and lists inside one another, got more`,
+      );
+    },
+  );
+
+  it('loadConfig() lists the first CONFIG_LIMITS.maxIssues problems and counts the rest', async () => {
+    const path = write('keys.yaml', unknownKeys(5000));
+    const error = await rejection(path);
+    expect(error.issues.length).toBe(CONFIG_LIMITS.maxIssues + 1);
+    expect(error.issues[0]).toEqual({
+      path: 'key0',
+      message:
+        'unknown key (expected one of: sampler, suppliers, workflow, activity, localActivity, metrics, temporal)',
+    });
+    expect(error.issues[CONFIG_LIMITS.maxIssues]).toEqual({
+      path: '',
+      message: '4900 more problems not listed (only the first 100 are)',
+    });
+  });
+
+  it('loadConfig() refuses a file of more than CONFIG_LIMITS.maxValues values', async () => {
+    const path = write('values.json', `{"activity": [${Array(CONFIG_LIMITS.maxValues).fill(0).join(',')}]}`);
+    expect((await rejection(path)).message).toBe(
+      `${path}: expected at most 50000 values (mappings, lists and scalars), got more`,
+    );
+  });
+
+  it('loadConfig() reports duplicate keys at any depth with line and column', async () => {
+    const path = write('dup.yaml', 'activity:\n  supplier: { type: fixed, slots: 2, slots: 3 }\n');
+    expect((await rejection(path)).message).toBe(`${path}:2:38: YAML syntax error: Map keys must be unique`);
+  });
+
+  it('parseConfig() refuses an object that contains itself', () => {
+    const part: Record<string, unknown> = { type: 'composite' };
+    part.parts = [part];
+    expect(() => parseConfig({ activity: { supplier: part } }, { source: 'code' })).toThrow(
+      new ConfigError('code', [
+        {
+          path: 'activity.supplier.parts[0]',
+          message: 'expected plain data, got a value that contains itself (activity.supplier)',
+        },
+      ]),
     );
   });
 });

@@ -544,6 +544,121 @@ describe('slotwise config cross-checks', () => {
   });
 });
 
+describe('slotwise config: every problem at once', () => {
+  it.each([
+    [
+      'a bad number and a bad shared supplier name',
+      {
+        suppliers: { pool: { type: 'fixed', slots: 4 } },
+        activity: { supplier: { type: 'fixed', slots: 0 } },
+        localActivity: { supplier: 'poool' },
+      },
+      [
+        line('activity.supplier.slots', 'expected an integer >= 1, got 0'),
+        line('localActivity.supplier', 'expected the name of a shared supplier (pool), got "poool"'),
+      ],
+    ],
+    [
+      'a bad shared supplier name and limits that contradict each other',
+      {
+        activity: { supplier: 'missing' },
+        localActivity: { supplier: { type: 'cpu', minSlots: 5, maxSlots: 3 } },
+      },
+      [
+        line(
+          'activity.supplier',
+          'expected the name of a shared supplier, got "missing", but there are none: define it under `suppliers`',
+        ),
+        line('localActivity.supplier.maxSlots', 'expected an integer >= minSlots (5), got 3'),
+      ],
+    ],
+    [
+      'a bad value, two suppliers with one name and too few workflow slots',
+      {
+        workflow: { supplier: { type: 'fixed', slots: 1, name: 'x' } },
+        activity: { supplier: { type: 'fixed', slots: 2, name: 'x' } },
+        metrics: { listen: 9464 },
+      },
+      [
+        line('metrics.listen', 'expected "host:port" (e.g. "127.0.0.1:9464") or false, got 9464'),
+        line(
+          'activity.supplier.name',
+          'expected a distinct name, but "x" is also the name of workflow.supplier: give each supplier its own `name`',
+        ),
+        line(
+          'workflow.supplier.slots',
+          'expected an integer >= 2, as it serves workflow tasks (core holds a sticky and a non-sticky workflow slot), got 1',
+        ),
+      ],
+    ],
+    [
+      'a cycle and a bad shared supplier name',
+      {
+        suppliers: {
+          a: { type: 'composite', parts: ['b'] },
+          b: { type: 'composite', parts: ['a'] },
+        },
+        activity: { supplier: 'nope' },
+      },
+      [
+        line('activity.supplier', 'expected the name of a shared supplier (a, b), got "nope"'),
+        line(
+          'suppliers.b.parts[0]',
+          'expected a supplier that does not contain itself, got "a": a -> b -> a',
+        ),
+      ],
+    ],
+    [
+      'a bad value in a composite part and a bad setting of another part',
+      {
+        activity: {
+          supplier: {
+            type: 'composite',
+            parts: [
+              { type: 'fixed', slots: -1 },
+              { type: 'memory', minSlots: 4, maxSlots: 2 },
+            ],
+          },
+        },
+      },
+      [
+        line('activity.supplier.parts[0].slots', 'expected an integer >= 1, got -1'),
+        line('activity.supplier.parts[1].maxSlots', 'expected an integer >= minSlots (4), got 2'),
+      ],
+    ],
+  ])('parseConfig() reports %s at once', (_, data, lines) => {
+    expect(rejection(data)).toBe(lines.join('\n'));
+  });
+
+  it.each([
+    [
+      'a limit compared with the default of a refused one',
+      activity({ type: 'cpu', minSlots: 5000, maxSlots: 'many' }),
+      line('activity.supplier.maxSlots', 'expected an integer >= 1, got "many"'),
+    ],
+    [
+      'names that do not resolve because `suppliers` is refused',
+      { suppliers: 5, activity: { supplier: 'pool' } },
+      line('suppliers', 'expected a mapping of supplier name to supplier, got 5'),
+    ],
+    [
+      'a refused shared supplier as a bad name',
+      { suppliers: { pool: { type: 'fixed', slots: 0 } }, activity: { supplier: 'pool' } },
+      line('suppliers.pool.slots', 'expected an integer >= 1, got 0'),
+    ],
+    [
+      'a default name that clashes once a refused name is dropped',
+      {
+        workflow: { supplier: { type: 'fixed', slots: 2, name: '' } },
+        activity: { supplier: { type: 'fixed', slots: 2, name: 'workflow' } },
+      },
+      line('workflow.supplier.name', 'expected a non-empty name, got ""'),
+    ],
+  ])('parseConfig() does not report %s', (_, data, message) => {
+    expect(rejection(data)).toBe(message);
+  });
+});
+
 describe('parseListenAddress', () => {
   it.each([
     ['127.0.0.1:9464', { host: '127.0.0.1', port: 9464 }],
