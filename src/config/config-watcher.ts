@@ -1,15 +1,18 @@
 import { type FSWatcher, watch } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
+import { lstat, readlink, realpath } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import type { Logger } from '@temporalio/common';
 import { DefaultLogger } from '@temporalio/worker';
+import { MAX_TIMER_MS } from '../resources/resource-options.js';
 import { FixedSlotSupplier } from '../suppliers/fixed-slot-supplier.js';
+import { checkInteger } from '../suppliers/option-checks.js';
 import { ResourceSlotSupplier } from '../suppliers/resource-slot-supplier.js';
 import type { BuiltTuner } from './build-tuner.js';
 import { ConfigError } from './config-error.js';
 import type { EffectiveConfig, EffectiveSupplier } from './effective-config.js';
 import { formatValue } from './format-value.js';
 import { formatOf, parseConfigText } from './load-config.js';
+import { readConfigFile } from './read-config-file.js';
 import { CONFIG_SLOT_TYPES, type SlotwiseConfig } from './schema.js';
 
 /** A limit changed in a running supplier. */
@@ -68,16 +71,29 @@ export interface WatchConfigOptions {
    */
   signal?: 'SIGHUP' | false;
   /**
-   * Milliseconds to wait after a change of the file before reading it (editors write in steps).
+   * Milliseconds to wait after a change in the file's directory before reading it (editors write in
+   * steps).
    * @default 100
    */
   debounceMs?: number;
+  /**
+   * Milliseconds a changed file must keep reading the same before it is applied: a writer that
+   * pauses mid-file does not get its first part applied. A writer that pauses longer than this can still be read half-written: write a temporary
+   * file and rename it into place (as editors and Kubernetes do), or raise this.
+   * @default 250
+   */
+  settleMs?: number;
 }
 
 /** A running {@link watchConfig}. */
 export interface ConfigWatcher {
   /** The last valid config read (the one the tuner was built from until a reload succeeds). */
   readonly config: SlotwiseConfig;
+  /**
+   * Resolves once the file's directories are watched and the file was read once (a change made
+   * before then is still seen, by that read). Never rejects.
+   */
+  readonly ready: Promise<void>;
   /**
    * Reads the file now and applies it; resolves with the result, or `null` when the file was
    * invalid (logged and passed to `onError`). Never rejects. Reloads run one at a time.
@@ -87,6 +103,12 @@ export interface ConfigWatcher {
   close(): void;
 }
 
+/** Symbolic links followed at most, as the kernel does (ELOOP beyond). */
+const MAX_LINK_HOPS = 40;
+
+/** The file as read: its text, or why it cannot be used. `key` tells two reads apart. */
+type FileState = { key: string; text: string } | { key: string; error: ConfigError };
+
 /**
  * Watches a config file (and SIGHUP) and applies new limits to the running suppliers of `built`
  * without a restart: `slots` of fixed suppliers, `minSlots`, `maxSlots` and `targetUtilization`
@@ -95,6 +117,14 @@ export interface ConfigWatcher {
  * good config stays in force. A change that cannot be applied live (a supplier's type, parts or
  * other settings; Temporal's own suppliers; the sampler, metrics or Temporal connection) is
  * logged as needing a restart, while the limits that can change still do.
+ *
+ * The watch follows the file however it is replaced: written in place, saved by an editor that
+ * writes a new file and renames it over the old one, a symbolic link to a file elsewhere (the
+ * directory of every link and of the file itself is watched), or a Kubernetes ConfigMap mount,
+ * whose files are links through a `..data` link the kubelet swaps on an update. Any change in
+ * those directories leads to a read; a file is applied only once it reads the same twice, `settleMs`
+ * apart, so a write in progress is not applied. Only a regular file
+ * of at most {@link CONFIG_LIMITS}.maxBytes is read (a FIFO in its place is refused, not waited on).
  *
  * @example
  * ```ts
@@ -114,39 +144,45 @@ export function watchConfig(
   built: BuiltTuner,
   options: WatchConfigOptions = {},
 ): ConfigWatcher {
+  const owner = 'watchConfig';
   const logger = options.logger ?? new DefaultLogger('INFO');
   const env = options.env === undefined ? process.env : options.env;
-  const debounceMs = options.debounceMs ?? 100;
+  const debounceMs = checkInteger(owner, 'debounceMs', options.debounceMs ?? 100, 0, MAX_TIMER_MS);
+  const settleMs = checkInteger(owner, 'settleMs', options.settleMs ?? 250, 0, MAX_TIMER_MS);
   const signal = options.signal === undefined ? 'SIGHUP' : options.signal;
+  const absolute = resolve(path);
   let current = built.config;
-  /** The text of the last file read, so that one write reported twice is applied once. */
-  let lastText: string | undefined;
+  /** The file state last acted on (applied or rejected), so that it is acted on once. */
+  let lastKey: string | undefined;
+  /** A new file state, read at `since`, waiting to read the same `settleMs` later. */
+  let candidate: { key: string; since: number } | undefined;
   let queue: Promise<unknown> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
+  /** Watches by real directory: the file's, and that of every link on the way to it. */
+  const watchers = new Map<string, FSWatcher>();
+  /** Directories that could not be watched, each reported once. */
+  const unwatchable = new Set<string>();
 
-  const attempt = async (force: boolean): Promise<ReloadResult | null> => {
-    let text: string;
+  const readState = async (): Promise<FileState> => {
     try {
       formatOf(path);
-      text = await readFile(path, 'utf8');
+      const text = await readConfigFile(path);
+      return { key: `text:${text}`, text };
     } catch (error) {
-      return reject(
-        error instanceof ConfigError
-          ? error
-          : new ConfigError(path, [
-              {
-                path: '',
-                message: `cannot read the file: ${error instanceof Error ? error.message : String(error)}`,
-              },
-            ]),
-      );
+      if (error instanceof ConfigError) return { key: `error:${error.message}`, error };
+      throw error;
     }
-    if (!force && text === lastText) return null;
-    lastText = text;
+  };
+
+  /** Applies (or rejects) a file state; it is then the one acted on. */
+  const act = (state: FileState): ReloadResult | null => {
+    lastKey = state.key;
+    candidate = undefined;
+    if ('error' in state) return reject(state.error);
     let next: ReturnType<typeof parseConfigText>;
     try {
-      next = parseConfigText(text, path, formatOf(path), { env });
+      next = parseConfigText(state.text, path, formatOf(path), { env });
     } catch (error) {
       if (error instanceof ConfigError) return reject(error);
       throw error;
@@ -168,8 +204,94 @@ export function watchConfig(
     return null;
   };
 
-  const enqueue = (force: boolean): Promise<ReloadResult | null> => {
-    const run = queue.then(() => (closed ? null : attempt(force)));
+  /** Whether `text` holds the config in force (the file as it was when the tuner was built). */
+  const inForce = (text: string): boolean => {
+    try {
+      return sameValue(parseConfigText(text, path, formatOf(path), { env }).config, current);
+    } catch {
+      return false;
+    }
+  };
+
+  /** Reads the file after a change; applies it once it read the same twice with no change between. */
+  const check = async (): Promise<void> => {
+    const state = await readState();
+    await rewatch();
+    if (closed || state.key === lastKey) {
+      candidate = undefined;
+      return;
+    }
+    if (lastKey === undefined && 'text' in state && inForce(state.text)) {
+      lastKey = state.key; // the first read: the file the tuner was built from
+      return;
+    }
+    const now = performance.now();
+    if (candidate?.key === state.key) {
+      // A timer may fire a little before its time by this clock: 2 ms of slack.
+      const left = candidate.since + settleMs - now;
+      if (left <= 2) act(state);
+      else schedule(left);
+      return;
+    }
+    candidate = { key: state.key, since: now };
+    logger.debug(`slotwise: ${path} changed; applying it once it reads the same for ${settleMs} ms`);
+    schedule(settleMs);
+  };
+
+  const schedule = (ms: number): void => {
+    if (closed) return;
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => {
+      timer = undefined;
+      void enqueue(check);
+    }, ms);
+    timer.unref();
+  };
+
+  const onChange = (): void => {
+    if (!closed) schedule(debounceMs);
+  };
+
+  /** Watches the directories the file is reached through now (links may point elsewhere since). */
+  const rewatch = async (): Promise<void> => {
+    const wanted = await directoriesOf(absolute);
+    if (closed) return;
+    for (const [directory, watcher] of watchers) {
+      if (!wanted.includes(directory)) {
+        watcher.close();
+        watchers.delete(directory);
+      }
+    }
+    for (const directory of wanted) {
+      if (watchers.has(directory)) continue;
+      try {
+        const watcher = watch(directory, { persistent: false }, onChange);
+        watcher.on('error', () => {
+          // The directory went away (an old ConfigMap revision): look again at where the file is.
+          watcher.close();
+          if (watchers.get(directory) === watcher) watchers.delete(directory);
+          onChange();
+        });
+        watchers.set(directory, watcher);
+        unwatchable.delete(directory);
+      } catch (error) {
+        if (unwatchable.has(directory)) continue;
+        unwatchable.add(directory);
+        logger.error(
+          `slotwise: cannot watch ${directory} for changes of ${path} (${error instanceof Error ? error.message : String(error)}); reload with SIGHUP instead`,
+        );
+      }
+    }
+    if (wanted.length === 0 && !unwatchable.has('')) {
+      unwatchable.add('');
+      logger.error(
+        `slotwise: cannot watch ${path}: its directory does not exist; reload with SIGHUP instead`,
+      );
+    }
+  };
+
+  const enqueue = <T>(job: () => Promise<T>): Promise<T | null> => {
+    const run = queue.then(() => (closed ? null : job()));
     queue = run.catch(() => undefined);
     return run.catch((error: unknown) => {
       logger.error(
@@ -179,37 +301,57 @@ export function watchConfig(
     });
   };
 
-  const onSignal = () => void enqueue(true);
-  let watcher: FSWatcher | undefined;
-  try {
-    watcher = watch(dirname(path), { persistent: false }, (_event, filename) => {
-      if (closed || (filename !== null && filename !== basename(path))) return;
-      if (timer) clearTimeout(timer);
-      timer = setTimeout(() => {
-        timer = undefined;
-        void enqueue(false);
-      }, debounceMs);
+  const reload = (): Promise<ReloadResult | null> =>
+    enqueue(async () => {
+      const state = await readState();
+      await rewatch();
+      return closed ? null : act(state);
     });
-    watcher.on('error', (error) => logger.error(`slotwise: watching ${path} failed: ${error.message}`));
-  } catch (error) {
-    logger.error(
-      `slotwise: cannot watch ${path} (${error instanceof Error ? error.message : String(error)}); reload with SIGHUP instead`,
-    );
-  }
+
+  const onSignal = () => void reload();
   if (signal) process.on(signal, onSignal);
+  const ready = enqueue(check).then(() => undefined);
   return {
     get config() {
       return current;
     },
-    reload: () => enqueue(true),
+    ready,
+    reload,
     close: () => {
       if (closed) return;
       closed = true;
       if (timer) clearTimeout(timer);
-      watcher?.close();
+      for (const watcher of watchers.values()) watcher.close();
+      watchers.clear();
       if (signal) process.removeListener(signal, onSignal);
     },
   };
+}
+
+/**
+ * The real directories a file is reached through: its own directory and, for each symbolic link on
+ * the way, the directory of the link's target (a ConfigMap file links through `..data`, which
+ * links to a revision directory). A change to any of them can change the file.
+ */
+async function directoriesOf(path: string): Promise<string[]> {
+  const directories = new Set<string>();
+  let at = path;
+  for (let hop = 0; hop <= MAX_LINK_HOPS; hop++) {
+    try {
+      directories.add(await realpath(dirname(at)));
+    } catch {
+      // The directory is gone; the ones found so far are still watched.
+    }
+    let target: string;
+    try {
+      if (!(await lstat(at)).isSymbolicLink()) break;
+      target = await readlink(at);
+    } catch {
+      break;
+    }
+    at = resolve(dirname(at), target);
+  }
+  return [...directories];
 }
 
 /** Applies the live limits of `next` to the suppliers of `built`; reports what needs a restart. */

@@ -1,14 +1,31 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type BuiltTuner, buildTuner } from '../../src/config/build-tuner.js';
 import { ConfigError } from '../../src/config/config-error.js';
-import { type ConfigWatcher, type ReloadResult, watchConfig } from '../../src/config/config-watcher.js';
+import {
+  type ConfigWatcher,
+  type ReloadResult,
+  type WatchConfigOptions,
+  watchConfig,
+} from '../../src/config/config-watcher.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import type { FixedSlotSupplier } from '../../src/suppliers/fixed-slot-supplier.js';
 import type { MemorySlotSupplier } from '../../src/suppliers/memory-slot-supplier.js';
-import { type RecordingLogger, recordingLogger, reserveCtx } from '../helpers/fakes.js';
+import { recordingLogger, reserveCtx } from '../helpers/fakes.js';
 
 let dir: string;
 const cleanup: Array<() => void> = [];
@@ -20,12 +37,24 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Writes `text` to a config file, builds its tuner and watches it; events arrive in order. */
-async function watched(text: string, env: NodeJS.ProcessEnv = {}) {
-  const path = join(dir, 'slotwise.yaml');
-  writeFileSync(path, text);
+/** A recording logger whose next debug line can be awaited (resolved before any timer runs). */
+function hookedLogger() {
+  const logger = recordingLogger();
+  const debug = logger.debug.bind(logger);
+  let hook: ((message: string) => void) | undefined;
+  logger.debug = (message: string, meta?: Record<string, unknown>) => {
+    debug(message, meta);
+    hook?.(message);
+  };
+  return Object.assign(logger, {
+    nextDebug: () => new Promise<string>((resolve) => (hook = resolve)),
+  });
+}
+
+/** Builds the tuner of the config at `path` and watches it; events arrive in order. */
+async function watching(path: string, env: NodeJS.ProcessEnv = {}, options: WatchConfigOptions = {}) {
   const built: BuiltTuner = buildTuner((await loadConfig(path, { env })).config);
-  const logger: RecordingLogger = recordingLogger();
+  const logger = hookedLogger();
   const events: Array<ReloadResult | ConfigError> = [];
   let wake: (() => void) | undefined;
   const push = (event: ReloadResult | ConfigError) => {
@@ -36,8 +65,10 @@ async function watched(text: string, env: NodeJS.ProcessEnv = {}) {
     logger,
     env,
     debounceMs: 20,
+    settleMs: 60,
     onReload: push,
     onError: push,
+    ...options,
   });
   cleanup.push(
     () => watcher.close(),
@@ -48,8 +79,23 @@ async function watched(text: string, env: NodeJS.ProcessEnv = {}) {
     while (events.length === 0) await new Promise<void>((resolve) => (wake = resolve));
     return events.shift()!;
   };
-  return { path, built, logger, watcher, next, write: (content: string) => writeFileSync(path, content) };
+  /** The capacity of the `activity` supplier now. */
+  const capacity = () => built.suppliers.get('activity')!.snapshot().capacity;
+  return { path, built, logger, watcher, next, events, capacity };
 }
+
+/** Writes `text` to a config file, builds its tuner and watches it. */
+async function watched(text: string, env: NodeJS.ProcessEnv = {}) {
+  const path = join(dir, 'slotwise.yaml');
+  writeFileSync(path, text);
+  return { ...(await watching(path, env)), write: (content: string) => writeFileSync(path, content) };
+}
+
+/** The one change a reload of FIXED(from) to FIXED(to) applies. */
+const slotsChange = (from: number, to: number) => ({
+  applied: [{ path: 'activity.supplier.slots', supplier: 'activity', from, to }],
+  restartRequired: [],
+});
 
 const FIXED = (activitySlots: number, workflowSlots = 4) =>
   `workflow:\n  supplier: { type: fixed, slots: ${workflowSlots} }\nactivity:\n  supplier: { type: fixed, slots: ${activitySlots} }\n`;
@@ -72,7 +118,7 @@ describe('watchConfig', () => {
     });
     expect(activity.snapshot()).toMatchObject({ capacity: 3, issued: 1 });
     expect(activity.tryReserveSlot(reserveCtx())).not.toBeNull();
-    expect(logger.messages()).toEqual([`slotwise: reloaded ${path}: activity.supplier.slots 1 -> 3`]);
+    expect(logger.messages('info')).toEqual([`slotwise: reloaded ${path}: activity.supplier.slots 1 -> 3`]);
   });
 
   it('watchConfig() rejects an invalid file, logs why, and keeps the last good config in force', async () => {
@@ -213,5 +259,134 @@ describe('watchConfig', () => {
       { path: 'activity.supplier.slots', supplier: 'activity', from: 1, to: 2 },
     ]);
     expect(await watcher.reload()).toMatchObject({ applied: [], restartRequired: [] });
+  });
+});
+
+/**
+ * Lays out a config the way the kubelet mounts a ConfigMap, or updates it: the files are in a
+ * revision directory, `..data` links to it, and `slotwise.yaml` links to `..data/slotwise.yaml`.
+ * An update writes a new revision, swaps `..data` with a rename, and removes the old revision.
+ */
+function configMapRevision(root: string, revision: string, text: string, previous?: string): void {
+  mkdirSync(join(root, revision));
+  writeFileSync(join(root, revision, 'slotwise.yaml'), text);
+  symlinkSync(revision, join(root, '..data_tmp'));
+  renameSync(join(root, '..data_tmp'), join(root, '..data'));
+  if (previous === undefined) symlinkSync('..data/slotwise.yaml', join(root, 'slotwise.yaml'));
+  else rmSync(join(root, previous), { recursive: true });
+}
+
+describe('watchConfig: how files get replaced', () => {
+  it('watchConfig() reloads a Kubernetes ConfigMap mount when the kubelet swaps its ..data link, every time', async () => {
+    configMapRevision(dir, '..2026_01_01_00_00_00.000000001', FIXED(1));
+    const { watcher, next, capacity } = await watching(join(dir, 'slotwise.yaml'));
+    await watcher.ready;
+    configMapRevision(dir, '..2026_01_01_00_01_00.000000002', FIXED(3), '..2026_01_01_00_00_00.000000001');
+    expect(await next()).toMatchObject(slotsChange(1, 3));
+    configMapRevision(dir, '..2026_01_01_00_02_00.000000003', FIXED(5), '..2026_01_01_00_01_00.000000002');
+    expect(await next()).toMatchObject(slotsChange(3, 5));
+    expect(capacity()).toBe(5);
+  });
+
+  it('watchConfig() reloads a file an editor saves by writing a temporary file and renaming it over the old one', async () => {
+    const { path, watcher, next, capacity } = await watched(FIXED(1));
+    await watcher.ready;
+    writeFileSync(join(dir, '.slotwise.yaml.swp'), FIXED(3));
+    renameSync(join(dir, '.slotwise.yaml.swp'), path);
+    expect(await next()).toMatchObject(slotsChange(1, 3));
+    // vim with backupcopy=no: the old file is renamed away, the new one written, the backup removed.
+    renameSync(path, `${path}~`);
+    writeFileSync(path, FIXED(4));
+    unlinkSync(`${path}~`);
+    expect(await next()).toMatchObject(slotsChange(3, 4));
+    expect(capacity()).toBe(4);
+  });
+
+  it('watchConfig() reloads a symlinked file edited where it lives, and follows the link when it is re-pointed', async () => {
+    const elsewhere = mkdtempSync(join(tmpdir(), 'slotwise-watch-target-'));
+    const later = mkdtempSync(join(tmpdir(), 'slotwise-watch-target-'));
+    cleanup.push(
+      () => rmSync(elsewhere, { recursive: true, force: true }),
+      () => rmSync(later, { recursive: true, force: true }),
+    );
+    writeFileSync(join(elsewhere, 'real.yaml'), FIXED(1));
+    symlinkSync(join(elsewhere, 'real.yaml'), join(dir, 'slotwise.yaml'));
+    const { watcher, next, capacity } = await watching(join(dir, 'slotwise.yaml'));
+    await watcher.ready;
+    writeFileSync(join(elsewhere, 'real.yaml'), FIXED(3));
+    expect(await next()).toMatchObject(slotsChange(1, 3));
+    writeFileSync(join(later, 'other.yaml'), FIXED(5));
+    symlinkSync(join(later, 'other.yaml'), join(dir, 'link.tmp'));
+    renameSync(join(dir, 'link.tmp'), join(dir, 'slotwise.yaml'));
+    expect(await next()).toMatchObject(slotsChange(3, 5));
+    writeFileSync(join(later, 'other.yaml'), FIXED(6));
+    expect(await next()).toMatchObject(slotsChange(5, 6));
+    expect(capacity()).toBe(6);
+  });
+
+  it('watchConfig() never applies the first part of a file whose writer pauses mid-file', async () => {
+    const { path, watcher, logger, next, capacity } = await watched(FIXED(2));
+    await watcher.ready;
+    const fd = openSync(path, 'w');
+    // A valid prefix: `slots: 1`, to become `slots: 16`.
+    writeSync(
+      fd,
+      'workflow:\n  supplier: { type: fixed, slots: 4 }\nactivity:\n  supplier:\n    type: fixed\n    slots: 1',
+    );
+    const first = await Promise.race([logger.nextDebug(), next()]);
+    // The watcher has read the prefix (or, before this was fixed, applied it). The rest is written
+    // synchronously from here, before any timer of the watcher can run.
+    writeSync(fd, '6\n');
+    closeSync(fd);
+    expect(first).toBe(`slotwise: ${path} changed; applying it once it reads the same for 60 ms`);
+    expect(await next()).toMatchObject(slotsChange(2, 16));
+    expect(capacity()).toBe(16);
+    expect(logger.messages('info')).toEqual([`slotwise: reloaded ${path}: activity.supplier.slots 2 -> 16`]);
+  });
+
+  it('watchConfig() ignores changes to other files of the directory', async () => {
+    const { path, watcher, logger, next, events } = await watched(FIXED(1));
+    await watcher.ready;
+    for (let i = 0; i < 20; i++) writeFileSync(join(dir, `other-${i % 3}.log`), `line ${i}\n`);
+    writeFileSync(path, FIXED(2));
+    expect(await next()).toMatchObject(slotsChange(1, 2));
+    expect(events).toEqual([]);
+    expect(logger.messages('info')).toEqual([`slotwise: reloaded ${path}: activity.supplier.slots 1 -> 2`]);
+    expect(logger.messages('error')).toEqual([]);
+  });
+
+  it('watchConfig() refuses a FIFO put in place of the file without stalling later reloads', async () => {
+    const { path, watcher, next, capacity } = await watched(FIXED(1));
+    await watcher.ready;
+    unlinkSync(path);
+    execFileSync('mkfifo', [path]);
+    const refused = await next();
+    expect(refused).toBeInstanceOf(ConfigError);
+    expect((refused as ConfigError).message).toBe(
+      `${path}: expected a regular file, got a FIFO (named pipe)`,
+    );
+    expect(await watcher.reload()).toBeNull();
+    expect((await next()) as ConfigError).toBeInstanceOf(ConfigError);
+    unlinkSync(path);
+    writeFileSync(path, FIXED(3));
+    expect(await next()).toMatchObject(slotsChange(1, 3));
+    expect(capacity()).toBe(3);
+  });
+
+  it('watchConfig() keeps the last good config while the file is missing or too large, and reloads it when it is back', async () => {
+    const { path, watcher, logger, next, capacity } = await watched(FIXED(1));
+    await watcher.ready;
+    unlinkSync(path);
+    expect(((await next()) as ConfigError).message).toBe(
+      `${path}: cannot read the file: ENOENT: no such file or directory, open '${path}'`,
+    );
+    writeFileSync(path, `${FIXED(2)}# ${'x'.repeat(300 * 1024)}\n`);
+    expect(((await next()) as ConfigError).message).toMatch(
+      new RegExp(`^${path}: expected a config of at most 256 KiB, got 300`),
+    );
+    expect(capacity()).toBe(1);
+    writeFileSync(path, FIXED(2));
+    expect(await next()).toMatchObject(slotsChange(1, 2));
+    expect(logger.messages('error').length).toBe(2);
   });
 });
