@@ -1,5 +1,15 @@
 import { extname } from 'node:path';
-import { type Document, isAlias, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import {
+  type Document,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  Lexer,
+  LineCounter,
+  type Node,
+  parseDocument,
+} from 'yaml';
 import { formatByteSize } from './byte-size.js';
 import { ConfigError, type ConfigIssue } from './config-error.js';
 import { CONFIG_LIMITS } from './config-limits.js';
@@ -117,6 +127,10 @@ const STACK_EXHAUSTED = 'Maximum call stack size exceeded';
 const TOO_DEEP = `expected at most ${CONFIG_LIMITS.maxDepth} levels of mappings and lists inside one another, got more`;
 
 function parseYaml(text: string, source: string): unknown {
+  // Flow collections nest one level per character (`[[[[`): refuse deep ones before the parser
+  // recurses into them (it runs out of stack at about 800 levels, after a second of work).
+  if (flowDepthExceeds(text, CONFIG_LIMITS.maxDepth))
+    throw new ConfigError(source, [{ path: '', message: TOO_DEEP }]);
   const lineCounter = new LineCounter();
   // Duplicate keys are found below in one pass: the package's own check compares each key with
   // every earlier key of its mapping, which takes minutes on a file of 400k keys.
@@ -157,6 +171,19 @@ function parseYaml(text: string, source: string): unknown {
     if (error instanceof RangeError) throw new ConfigError(source, [{ path: '', message: TOO_DEEP }]);
     throw error;
   }
+}
+
+/** Whether flow collections (`[...]`, `{...}`) nest deeper than `max` levels, stopping as soon as they do. */
+function flowDepthExceeds(text: string, max: number): boolean {
+  let depth = 0;
+  for (const token of new Lexer().lex(text)) {
+    if (token === '[' || token === '{') {
+      if (++depth > max) return true;
+    } else if (token === ']' || token === '}') {
+      depth--;
+    }
+  }
+  return false;
 }
 
 /** Offsets of the keys that repeat an earlier key of their mapping, in one pass over the document. */
