@@ -84,6 +84,7 @@ export {
   MetricsPortInUseError,
   type MetricsSample,
   type MetricsServer,
+  type MetricsServerLimits,
   type MetricsServerOptions,
   type MetricsSnapshot,
   type MetricType,

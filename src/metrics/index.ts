@@ -21,6 +21,7 @@ export {
 export {
   type HistoryResponse,
   type MetricsServer,
+  type MetricsServerLimits,
   type MetricsServerOptions,
   startMetricsServer,
 } from './metrics-server.js';

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { SlotwiseOptionsError } from '../errors.js';
+import { MAX_TIMER_MS } from '../resources/resource-options.js';
 import { checkInteger, checkKnownKeys, checkOptionsObject, optionError } from '../suppliers/option-checks.js';
 import { livePageHtml } from './live-page.js';
 import { DEFAULT_METRIC_PREFIX } from './metric-names.js';
@@ -55,6 +56,31 @@ export interface MetricsServerOptions {
    * @default 'slotwise'
    */
   title?: string;
+  /**
+   * Milliseconds a connection has to send a complete request (headers included, counted from the
+   * connection or the previous response); then it is closed. Bounds half-open and byte-at-a-time
+   * ("slowloris") connections.
+   * @default 10000
+   */
+  headersTimeoutMs?: number;
+  /**
+   * Milliseconds a connection may go with no traffic either way before it is closed (a keep-alive
+   * connection between requests: at most 5000).
+   * @default 15000
+   */
+  idleTimeoutMs?: number;
+  /**
+   * Connections open at once at most; one more is closed as soon as it is accepted.
+   * @default 64
+   */
+  maxConnections?: number;
+}
+
+/** The bounds a {@link MetricsServer} enforces on its connections. */
+export interface MetricsServerLimits {
+  headersTimeoutMs: number;
+  idleTimeoutMs: number;
+  maxConnections: number;
 }
 
 /** A running metrics server. */
@@ -67,6 +93,8 @@ export interface MetricsServer {
   readonly port: number;
   /** The registry `/metrics` serves. */
   readonly registry: Registry;
+  /** The bounds on its connections (see {@link MetricsServerOptions}). */
+  readonly limits: MetricsServerLimits;
   /** Stops sampling, untracks the suppliers it tracked, and closes the server and its connections. Idempotent. */
   close(): Promise<void>;
 }
@@ -94,7 +122,12 @@ const OPTION_KEYS = [
   'sampleIntervalMs',
   'historySeconds',
   'title',
+  'headersTimeoutMs',
+  'idleTimeoutMs',
+  'maxConnections',
 ];
+/** Keep-alive connections wait at most this long for the next request (Node's own default). */
+const KEEP_ALIVE_MS = 5000;
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 function urlHost(host: string): string {
@@ -136,7 +169,9 @@ function listen(server: Server, host: string, port: number): Promise<number> {
  * - `GET /api/history?since=<ms>`: the JSON the page polls ({@link HistoryResponse}).
  *
  * The server samples the registry every `sampleIntervalMs` into a ring buffer, so the page shows
- * the last `historySeconds` as soon as it loads.
+ * the last `historySeconds` as soon as it loads. It listens on 127.0.0.1 unless `host` says
+ * otherwise, serves only GET and HEAD, and bounds its connections: `maxConnections` at once, each
+ * closed when its request takes longer than `headersTimeoutMs` or it is idle for `idleTimeoutMs`.
  *
  * @throws {MetricsPortInUseError} when the port is taken.
  *
@@ -159,6 +194,17 @@ export async function startMetricsServer(options: MetricsServerOptions = {}): Pr
   const port = checkInteger(OWNER, 'port', options.port ?? 9464, 0, 65535);
   const intervalMs = checkInteger(OWNER, 'sampleIntervalMs', options.sampleIntervalMs ?? 1000, 10);
   const historySeconds = checkInteger(OWNER, 'historySeconds', options.historySeconds ?? 300, 1);
+  const limits: MetricsServerLimits = {
+    headersTimeoutMs: checkInteger(
+      OWNER,
+      'headersTimeoutMs',
+      options.headersTimeoutMs ?? 10_000,
+      1,
+      MAX_TIMER_MS,
+    ),
+    idleTimeoutMs: checkInteger(OWNER, 'idleTimeoutMs', options.idleTimeoutMs ?? 15_000, 1, MAX_TIMER_MS),
+    maxConnections: checkInteger(OWNER, 'maxConnections', options.maxConnections ?? 64, 1, 65535),
+  };
   const title = options.title ?? 'slotwise';
   if (typeof title !== 'string') optionError(OWNER, 'title', 'a string', title);
   const suppliers = options.suppliers ?? [];
@@ -253,13 +299,27 @@ export async function startMetricsServer(options: MetricsServerOptions = {}): Pr
     }
   };
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      const text = error instanceof Error ? error.message : String(error);
-      if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', `error: ${text}\n`, false);
-      else res.destroy();
-    });
-  });
+  const server = createServer(
+    {
+      // Node checks these timeouts on an interval (30 s by default): often enough that a
+      // connection is closed within a quarter of its timeout after it ran out, at most 1 s.
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.headersTimeoutMs,
+      connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
+      keepAliveTimeout: Math.min(KEEP_ALIVE_MS, limits.idleTimeoutMs),
+      maxHeaderSize: 8 * 1024,
+    },
+    (req, res) => {
+      handle(req, res).catch((error: unknown) => {
+        const text = error instanceof Error ? error.message : String(error);
+        if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', `error: ${text}\n`, false);
+        else res.destroy();
+      });
+    },
+  );
+  server.maxConnections = limits.maxConnections;
+  // A socket with no traffic for this long is destroyed (no 'timeout' listener: Node's default).
+  server.setTimeout(limits.idleTimeoutMs);
 
   await tick();
   let boundPort: number;
@@ -278,6 +338,7 @@ export async function startMetricsServer(options: MetricsServerOptions = {}): Pr
     host,
     port: boundPort,
     registry,
+    limits,
     close: () => {
       closing ??= new Promise<void>((resolve, reject) => {
         clearInterval(timer);

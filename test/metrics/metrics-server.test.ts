@@ -1,5 +1,5 @@
 import { createServer, request } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect, type Socket } from 'node:net';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SlotwiseOptionsError } from '../../src/errors.js';
@@ -43,6 +43,37 @@ function http(
     req.on('error', reject);
     req.end();
   });
+}
+
+/** A raw TCP connection to the server: what it received, and a promise of its closing. */
+async function rawConnection(
+  port: number,
+): Promise<{ socket: Socket; closed: Promise<void>; received: () => string }> {
+  const socket = connect(port, '127.0.0.1');
+  let received = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (chunk: string) => {
+    received += chunk;
+  });
+  socket.on('error', () => {
+    // ECONNRESET when the server drops the connection: seen as `closed`.
+  });
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  return { socket, closed, received: () => received };
+}
+
+/** Sends a GET on an open raw connection and resolves with the status line of the answer. */
+async function statusOn(
+  connection: Awaited<ReturnType<typeof rawConnection>>,
+  path: string,
+): Promise<string> {
+  connection.socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+  await connection.closed;
+  return connection.received().split('\r\n')[0]!;
 }
 
 /** A supplier of 3 slots, and `drive()` to take 2 of them (1 used) by hand once it is tracked. */
@@ -254,11 +285,77 @@ describe('startMetricsServer', () => {
     ],
     [
       { listen: '0.0.0.0:9464' },
-      'startMetricsServer: unknown option `listen`. Known options: metrics, registry, suppliers, host, port, prefix, sampleIntervalMs, historySeconds, title.',
+      'startMetricsServer: unknown option `listen`. Known options: metrics, registry, suppliers, host, port, prefix, sampleIntervalMs, historySeconds, title, headersTimeoutMs, idleTimeoutMs, maxConnections.',
     ],
   ])('startMetricsServer() rejects %j with a precise message', async (options, message) => {
     const attempt = startMetricsServer(options as never);
     await expect(attempt).rejects.toThrow(SlotwiseOptionsError);
     await expect(attempt).rejects.toThrow(message);
+  });
+
+  it('startMetricsServer() closes connections that send no complete request within headersTimeoutMs, even a byte at a time', async () => {
+    const server = await start({ headersTimeoutMs: 300, idleTimeoutMs: 60_000 });
+    const silent = await rawConnection(server.port);
+    const dripping = await rawConnection(server.port);
+    dripping.socket.write('GET /metrics HTTP/1.1\r\n');
+    // A header line every 50 ms: never idle, never complete.
+    const drip = setInterval(() => dripping.socket.write('X-Slow: 1\r\n'), 50);
+    try {
+      await Promise.all([silent.closed, dripping.closed]);
+    } finally {
+      clearInterval(drip);
+    }
+    expect(silent.received()).not.toContain('200 OK');
+    expect(dripping.received()).not.toContain('200 OK');
+    expect(server.limits).toEqual({ headersTimeoutMs: 300, idleTimeoutMs: 60_000, maxConnections: 64 });
+  });
+
+  it('startMetricsServer() closes a connection with no traffic for idleTimeoutMs', async () => {
+    const server = await start({ headersTimeoutMs: 60_000, idleTimeoutMs: 300 });
+    const stalled = await rawConnection(server.port);
+    stalled.socket.write('GET /metrics HTTP/1.1\r\nHost: x\r\n');
+    await stalled.closed;
+    expect(stalled.received()).not.toContain('200 OK');
+    // A complete request is still answered.
+    expect(await statusOn(await rawConnection(server.port), '/healthz')).toBe('HTTP/1.1 200 OK');
+  });
+
+  it('startMetricsServer() keeps at most maxConnections connections open and drops the next one', async () => {
+    const server = await start({ maxConnections: 3, headersTimeoutMs: 60_000, idleTimeoutMs: 60_000 });
+    const held = [];
+    for (let i = 0; i < 3; i++) held.push(await rawConnection(server.port));
+    const extra = await rawConnection(server.port);
+    await extra.closed;
+    expect(extra.received()).toBe('');
+    // The 3 held are open and served; once they are done a new connection is served too.
+    expect(await Promise.all(held.map((c) => statusOn(c, '/healthz')))).toEqual(
+      Array(3).fill('HTTP/1.1 200 OK'),
+    );
+    expect(await statusOn(await rawConnection(server.port), '/healthz')).toBe('HTTP/1.1 200 OK');
+  });
+
+  it('startMetricsServer() bounds connections to 64 by default, headers to 10 s and idle time to 15 s', async () => {
+    const server = await start({});
+    const held = [];
+    for (let i = 0; i < 64; i++) held.push(await rawConnection(server.port));
+    const extra = await rawConnection(server.port);
+    await extra.closed;
+    const statuses = await Promise.all(held.map((c) => statusOn(c, '/healthz')));
+    expect(statuses.filter((status) => status === 'HTTP/1.1 200 OK').length).toBe(64);
+    expect(server.limits).toEqual({ headersTimeoutMs: 10_000, idleTimeoutMs: 15_000, maxConnections: 64 });
+  });
+
+  it.each([
+    [
+      { headersTimeoutMs: 0 },
+      'expected `headersTimeoutMs` to be an integer in [1, 2147483647], got `0` (number).',
+    ],
+    [
+      { idleTimeoutMs: 1.5 },
+      'expected `idleTimeoutMs` to be an integer in [1, 2147483647], got `1.5` (number).',
+    ],
+    [{ maxConnections: 0 }, 'expected `maxConnections` to be an integer in [1, 65535], got `0` (number).'],
+  ])('startMetricsServer() rejects the bound %j', async (options, message) => {
+    await expect(startMetricsServer(options)).rejects.toThrow(`startMetricsServer: ${message}`);
   });
 });
