@@ -24,6 +24,9 @@ export interface CheckIssue {
   dependsOn?: DataPath[];
 }
 
+/** The longest supplier name the suppliers accept. */
+const MAX_NAME_LENGTH = 100;
+
 const WORKFLOW_NOTE = 'as it serves workflow tasks (core holds a sticky and a non-sticky workflow slot)';
 
 /**
@@ -224,6 +227,13 @@ function directRefs(
 function checkNames(effective: EffectiveConfig, issues: CheckIssue[]): void {
   const byName = new Map<string, string>();
   for (const node of slotwiseSuppliersOf(effective)) {
+    if (node.name.length > MAX_NAME_LENGTH) {
+      // Only a default name can be this long: "<composite name>-<type>".
+      issues.push({
+        path: at(node.path),
+        message: `expected a name of at most ${MAX_NAME_LENGTH} characters, but the default name of this part, ${formatValue(node.name)}, has ${node.name.length}: give it a shorter \`name\``,
+      });
+    }
     const first = byName.get(node.name);
     if (first === undefined) {
       byName.set(node.name, node.path);

@@ -212,6 +212,10 @@ function flatten(
     );
     if (matching.length === 1) return matching[0]!.flatMap((inner) => flatten(inner, path));
   }
+  if (issue.code === 'invalid_key' && issue.issues.length > 0) {
+    // A key of `suppliers` that is not a usable name: say what is wrong with the name.
+    return [{ path, message: issue.issues[0]!.message }];
+  }
   if (issue.code === 'unrecognized_keys') {
     const messages = issue.message.split('\n');
     return issue.keys.map((key, i) => ({

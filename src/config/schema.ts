@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_TIMER_MS } from '../resources/resource-options.js';
 import { BYTE_SIZE_PATTERN, parseByteSize } from './byte-size.js';
 import { formatValue } from './format-value.js';
 
@@ -18,9 +19,10 @@ function expecting(what: string, hint: (input: unknown) => string = () => ''): E
   };
 }
 
-const integer = (min: number, what = `an integer >= ${min}`) => {
+const integer = (min: number, what = `an integer >= ${min}`, max?: number) => {
   const error = expecting(what);
-  return z.number({ error }).int({ error }).min(min, { error });
+  const schema = z.number({ error }).int({ error }).min(min, { error });
+  return max === undefined ? schema : schema.max(max, { error });
 };
 
 const nonNegative = (what: string) => {
@@ -37,7 +39,9 @@ const ratio = () => {
   return z.number({ error }).gt(0, { error }).lte(1, { error });
 };
 
-const milliseconds = () => integer(0, 'a whole number of milliseconds >= 0');
+/** Milliseconds are timer delays: Node's timers take at most 2^31 - 1 ms (24.8 days). */
+const milliseconds = (min = 0) =>
+  integer(min, `a whole number of milliseconds in [${min}, ${MAX_TIMER_MS}]`, MAX_TIMER_MS);
 
 const SIZE_EXPECTED = 'a size: a number of bytes or a string like "512MiB" or "2GiB"';
 
@@ -80,15 +84,19 @@ const byteSize = (min: 0 | 1) => {
 /** A size of 0 bytes or more. */
 const anyByteSize = byteSize(0).meta({ id: 'byteSize', description: BYTE_SIZE_DESCRIPTION });
 
-const supplierName = () =>
+/** A supplier name: what the suppliers themselves accept (not blank, at most 100 characters). */
+const nameString = () =>
   z
     .string({ error: expecting('a name (a string)') })
-    .min(1, { error: expecting('a non-empty name') })
-    .max(100, { error: expecting('a name of at most 100 characters') })
-    .meta({
-      description:
-        'Name of the supplier: put on its permits, log lines and the `supplier` label of its metrics. Distinct across the config. Default: the slot type for the supplier of a slot type ("activity", "local-activity", "workflow"), "<parent>-<type>" for a composite part.',
-    });
+    .min(1, { error: expecting('a non-empty name'), abort: true })
+    .max(100, { error: expecting('a name of at most 100 characters'), abort: true })
+    .refine((name) => name.trim() !== '', { error: expecting('a name that is not blank') });
+
+const supplierName = () =>
+  nameString().meta({
+    description:
+      'Name of the supplier: put on its permits, log lines and the `supplier` label of its metrics. Distinct across the config. Default: the slot type for the supplier of a slot type ("activity", "local-activity", "workflow"), "<parent>-<type>" for a composite part.',
+  });
 
 /** What one task of a type is expected to use at most. */
 export const taskCostSchema = z
@@ -323,10 +331,10 @@ const LISTEN_EXPECTED = '"host:port" (e.g. "127.0.0.1:9464") or false';
 
 /** The one sampler all resource suppliers built from a config read. */
 export const samplerConfigSchema = z.strictObject({
-  intervalMs: integer(1, 'a whole number of milliseconds >= 1')
+  intervalMs: milliseconds(1)
     .optional()
     .meta({ description: 'Milliseconds between CPU and memory samples. Default 100.' }),
-  gpuIntervalMs: integer(1, 'a whole number of milliseconds >= 1')
+  gpuIntervalMs: milliseconds(1)
     .optional()
     .meta({ description: 'Milliseconds between nvidia-smi calls. Default 1000.' }),
   memory: z
@@ -371,11 +379,9 @@ export const slotwiseConfigSchema = z
       description: 'The one ResourceSampler every cpu, memory and gpu supplier of this config reads.',
     }),
     suppliers: z
-      .record(
-        z.string().min(1, { error: expecting('a non-empty supplier name') }),
-        slotwiseSupplierSpecSchema,
-        { error: expecting('a mapping of supplier name to supplier') },
-      )
+      .record(nameString(), slotwiseSupplierSpecSchema, {
+        error: expecting('a mapping of supplier name to supplier'),
+      })
       .optional()
       .meta({
         description:

@@ -211,7 +211,10 @@ describe('slotwise config schema', () => {
     ],
     [
       activity({ type: 'cpu', rampThrottleMs: -5 }),
-      line('activity.supplier.rampThrottleMs', 'expected a whole number of milliseconds >= 0, got -5'),
+      line(
+        'activity.supplier.rampThrottleMs',
+        'expected a whole number of milliseconds in [0, 2147483647], got -5',
+      ),
     ],
     [
       activity({ type: 'gpu', slotsPerDevice: 0 }),
@@ -223,11 +226,40 @@ describe('slotwise config schema', () => {
     ],
     [
       { sampler: { intervalMs: 0 } },
-      line('sampler.intervalMs', 'expected a whole number of milliseconds >= 1, got 0'),
+      line('sampler.intervalMs', 'expected a whole number of milliseconds in [1, 2147483647], got 0'),
     ],
     [
       activity({ type: 'fixed', name: '' }),
       `${line('activity.supplier.name', 'expected a non-empty name, got ""')}\n${line('activity.supplier.slots', 'expected an integer >= 1, but it is missing')}`,
+    ],
+    [
+      { sampler: { intervalMs: 1e12 } },
+      line(
+        'sampler.intervalMs',
+        'expected a whole number of milliseconds in [1, 2147483647], got 1000000000000',
+      ),
+    ],
+    [
+      activity({ type: 'cpu', rampThrottleMs: 2 ** 31 }),
+      line(
+        'activity.supplier.rampThrottleMs',
+        'expected a whole number of milliseconds in [0, 2147483647], got 2147483648',
+      ),
+    ],
+    [
+      activity({ type: 'fixed', slots: 2, name: '   ' }),
+      line('activity.supplier.name', 'expected a name that is not blank, got "   "'),
+    ],
+    [
+      { suppliers: { ' ': { type: 'fixed', slots: 2 } } },
+      line('suppliers[" "]', 'expected a name that is not blank, got " "'),
+    ],
+    [
+      activity({ type: 'composite', name: 'x'.repeat(97), parts: [{ type: 'fixed', slots: 2 }] }),
+      line(
+        'activity.supplier.parts[0]',
+        `expected a name of at most 100 characters, but the default name of this part, "${'x'.repeat(56)}..., has 103: give it a shorter \`name\``,
+      ),
     ],
   ])('parseConfig() rejects a bad number: %j', (data, message) => {
     expect(rejection(data)).toBe(message);
