@@ -6,10 +6,18 @@ export const ENV_OVERRIDE_PREFIX = 'SLOTWISE_';
 
 /**
  * The `SLOTWISE_*` variables that are not config overrides: where slotwise caches the Temporal CLI,
- * and the Chromium binary of the live page's browser test. Any other `SLOTWISE_*` variable sets a
- * config key, so a misspelt one is an error rather than silently ignored.
+ * and the knobs of slotwise's own tests and scripts (the live page's Chromium, the package test
+ * harness's consumer project, the controller worker's slow checks). Any other `SLOTWISE_*` variable
+ * sets a config key, so a misspelt one is an error rather than silently ignored: a new variable of
+ * this kind must be added here.
  */
-export const SLOTWISE_OTHER_VARIABLES: readonly string[] = ['SLOTWISE_CACHE_DIR', 'SLOTWISE_CHROMIUM'];
+export const SLOTWISE_OTHER_VARIABLES: readonly string[] = [
+  'SLOTWISE_CACHE_DIR',
+  'SLOTWISE_CHROMIUM',
+  'SLOTWISE_KEEP_CONSUMER',
+  'SLOTWISE_REUSE_CONSUMER',
+  'SLOTWISE_SLOW_CHECK_MS',
+];
 
 /** One environment variable applied to a config. */
 export interface EnvOverride {
