@@ -17,37 +17,41 @@ const watchMs = argument('--watch-s', 120) * 1000;
 
 const server = await startMetricsServer({ port: 0 });
 const start = performance.now();
-const closedAt: number[] = [];
+/** How long each connection lived, from its TCP connect to its close. */
+const lifetimes: number[] = [];
 const all: Promise<void>[] = [];
 for (let i = 0; i < connections; i++) {
   const socket = connect(server.port, '127.0.0.1');
   socket.on('error', () => undefined);
   socket.resume(); // consume, so that the server's FIN is seen as 'close'
+  let connectedAt = performance.now();
+  socket.once('connect', () => {
+    connectedAt = performance.now();
+  });
   all.push(
     new Promise<void>((resolve) => {
       socket.once('close', () => {
-        closedAt.push(performance.now() - start);
+        lifetimes.push(performance.now() - connectedAt);
         resolve();
       });
-      socket.once('connect', () => undefined);
     }),
   );
   // A few at a time, so the listen backlog does not refuse them before the server sees them.
   if (i % 50 === 49) await new Promise((resolve) => setTimeout(resolve, 20));
 }
 const opened = performance.now() - start;
-await new Promise((resolve) => setTimeout(resolve, 1000));
-const droppedAtOnce = closedAt.filter((t) => t < opened + 1000).length;
 await Promise.race([Promise.all(all), new Promise((resolve) => setTimeout(resolve, watchMs))]);
-const later = closedAt.filter((t) => t >= opened + 1000).sort((a, b) => a - b);
-const stillOpen = connections - closedAt.length;
+// Dropped on accept: closed long before any timeout could run out (the accept may lag on a busy
+// machine, so "at once" is anything under 5 s, half the default headers timeout).
+const dropped = lifetimes.filter((ms) => ms < 5000).length;
+const kept = lifetimes.filter((ms) => ms >= 5000).sort((a, b) => a - b);
 const seconds = (ms: number | undefined) => (ms === undefined ? '-' : `${(ms / 1000).toFixed(1)} s`);
 console.log(`connections attempted: ${connections} (opened within ${seconds(opened)})`);
-console.log(`closed by the server within 1 s of opening: ${droppedAtOnce}`);
+console.log(`closed within 5 s of connecting (dropped on accept): ${dropped}`);
 console.log(
-  `closed later: ${later.length} (first at ${seconds(later[0])}, last at ${seconds(later[later.length - 1])})`,
+  `kept, then closed: ${kept.length} (after ${seconds(kept[0])} to ${seconds(kept[kept.length - 1])})`,
 );
-console.log(`still open after ${seconds(watchMs)}: ${stillOpen}`);
+console.log(`still open after ${seconds(watchMs)}: ${connections - lifetimes.length}`);
 console.log(`limits: ${JSON.stringify(server.limits ?? 'none (before the bounds)')}`);
 await server.close();
 process.exit(0);

@@ -163,6 +163,8 @@ export function watchConfig(
   const watchers = new Map<string, FSWatcher>();
   /** Directories that could not be watched, each reported once. */
   const unwatchable = new Set<string>();
+  /** Directories whose watch failed after it started: not watched again. */
+  const failed = new Set<string>();
 
   const readState = async (): Promise<FileState> => {
     try {
@@ -213,7 +215,7 @@ export function watchConfig(
     }
   };
 
-  /** Reads the file after a change; applies it once it read the same twice with no change between. */
+  /** Reads the file after a change; applies it once it reads the same `settleMs` after it first did. */
   const check = async (): Promise<void> => {
     const state = await readState();
     await rewatch();
@@ -263,13 +265,17 @@ export function watchConfig(
       }
     }
     for (const directory of wanted) {
-      if (watchers.has(directory)) continue;
+      if (watchers.has(directory) || failed.has(directory)) continue;
       try {
         const watcher = watch(directory, { persistent: false }, onChange);
-        watcher.on('error', () => {
-          // The directory went away (an old ConfigMap revision): look again at where the file is.
+        watcher.on('error', (error) => {
+          // Not retried (it could fail again at once); read the file, which may have changed.
           watcher.close();
           if (watchers.get(directory) === watcher) watchers.delete(directory);
+          failed.add(directory);
+          logger.error(
+            `slotwise: watching ${directory} for changes of ${path} failed (${error.message}); reload with SIGHUP instead`,
+          );
           onChange();
         });
         watchers.set(directory, watcher);
