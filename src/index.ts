@@ -157,6 +157,15 @@ export {
   type ResourceSupplierOptions,
   type ResourceSupplierSnapshot,
 } from './suppliers/resource-slot-supplier.js';
+export { GROUP_LINGER_MS, type SlotGroupSnapshot } from './suppliers/slot-groups.js';
+export {
+  NO_FLOORS,
+  type PerSlotType,
+  type SlotTypeCeilings,
+  type SlotTypeFloors,
+  type SlotTypeKey,
+  TEMPORAL_FLOORS,
+} from './suppliers/slot-type-limits.js';
 export { COST_DIMENSIONS, type CostDimension, type TaskCost, type TaskCosts } from './suppliers/task-cost.js';
 export type {
   PermitState,

@@ -38,9 +38,12 @@ export interface ChargedCostSnapshot {
 
 /**
  * A {@link SupplierSnapshot} with the optional fields resource suppliers add. Metrics read them when
- * present and skip them otherwise, so fixed suppliers need not know about them.
+ * present and skip them otherwise, so fixed suppliers need not know about them. Floors and groups are
+ * optional too, for suppliers of this shape that are not slotwise's own.
  */
-export interface MetricsSnapshot extends SupplierSnapshot {
+export interface MetricsSnapshot
+  extends Omit<SupplierSnapshot, 'floors' | 'groups'>,
+    Partial<Pick<SupplierSnapshot, 'floors' | 'groups'>> {
   /** Cached readings the supplier admits against. */
   readings?: ResourceReadingsSnapshot;
   /** Cost charged to the tasks now running. */

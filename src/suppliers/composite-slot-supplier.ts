@@ -1,9 +1,14 @@
 import { brandClass } from '../class-brand.js';
 import { SlotwiseOptionsError } from '../errors.js';
 import type { GpuAssignment } from './gpu-slot-supplier.js';
-import { LedgerSlotSupplier, type SupplierBaseOptions } from './ledger-slot-supplier.js';
+import {
+  LedgerSlotSupplier,
+  SUPPLIER_BASE_OPTION_KEYS,
+  type SupplierBaseOptions,
+} from './ledger-slot-supplier.js';
 import { checkKnownKeys, checkOptionsObject, describeValue } from './option-checks.js';
 import type { PermitRecord } from './permit-ledger.js';
+import { type PerSlotType, SLOT_TYPE_KEYS } from './slot-type-limits.js';
 import type { ReservationContext, SlotwisePermit, SupplierSnapshot } from './types.js';
 
 /** Extra fields on a {@link CompositeSlotSupplier} permit. */
@@ -34,6 +39,12 @@ const OWNER = 'CompositeSlotSupplier';
  * part go first. A part's events, and so its metrics, count only what core did through the
  * composite (the permits it got, used and released); the composite's own tries and take-backs are
  * not reported there.
+ *
+ * Floors are the composite's, and hold for all parts or none: a floor permit of the composite is a
+ * floor permit in every part (no part consults its readings; each part's maximum and ceilings still
+ * hold), and any other permit goes through every part's admission rule, never a part's own floors.
+ * By default a composite's floor for a slot type is the smallest of its parts', so a part without
+ * floors (a GPU supplier with `minSlots` 0) keeps the composite from issuing unread permits.
  *
  * @example
  * ```ts
@@ -69,8 +80,8 @@ export class CompositeSlotSupplier extends LedgerSlotSupplier<CompositePermitFie
       }
     });
     checkOptionsObject(OWNER, options, true);
-    checkKnownKeys(OWNER, options ?? {}, ['name', 'logger', 'now']);
-    super('composite', options);
+    checkKnownKeys(OWNER, options ?? {}, SUPPLIER_BASE_OPTION_KEYS);
+    super('composite', options, smallestFloors(parts));
     this.#parts = [...parts];
     // Each permit core gets from the composite holds one permit of every part: report it there too.
     this.subscribe((event) => {
@@ -96,11 +107,26 @@ export class CompositeSlotSupplier extends LedgerSlotSupplier<CompositePermitFie
   }
 
   protected admit(request: ReservationContext): CompositePermitFields | null {
+    return this.#takeParts(request, false);
+  }
+
+  /** A floor permit of the composite is one in every part, or none is taken. */
+  protected override admitFloor(request: ReservationContext): CompositePermitFields | null {
+    return this.#takeParts(request, true);
+  }
+
+  /** The smallest maximum of the parts that have one. */
+  override maxPermits(): number | null {
+    const bounded = this.#parts.map((part) => part.maxPermits()).filter((m): m is number => m !== null);
+    return bounded.length === 0 ? null : Math.min(...bounded);
+  }
+
+  #takeParts(request: ReservationContext, floor: boolean): CompositePermitFields | null {
     const taken: SlotwisePermit[] = [];
     this.#takingParts = true;
     try {
       for (const part of this.#parts) {
-        const permit = part.takeForComposite(request);
+        const permit = part.takeForComposite(request, floor);
         if (permit === null) {
           for (const [i, got] of taken.entries()) this.#parts[i]!.returnToComposite(got);
           return null;
@@ -141,3 +167,10 @@ export class CompositeSlotSupplier extends LedgerSlotSupplier<CompositePermitFie
   }
 }
 brandClass(CompositeSlotSupplier, 'CompositeSlotSupplier');
+
+/** Per slot type, the smallest floor of the parts. */
+function smallestFloors(parts: readonly LedgerSlotSupplier[]): PerSlotType<number> {
+  const floors = {} as PerSlotType<number>;
+  for (const key of SLOT_TYPE_KEYS) floors[key] = Math.min(...parts.map((part) => part.floors[key]));
+  return floors;
+}

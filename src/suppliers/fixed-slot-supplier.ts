@@ -71,5 +71,10 @@ export class FixedSlotSupplier extends LedgerSlotSupplier {
   protected capacity(): number {
     return this.#slots;
   }
+
+  /** `slots`: floors never take it above that. */
+  override maxPermits(): number {
+    return this.#slots;
+  }
 }
 brandClass(FixedSlotSupplier, 'FixedSlotSupplier');

@@ -13,6 +13,14 @@ import { EagerRefusalWatch } from './eager-refusal-watch.js';
 import { checkName } from './option-checks.js';
 import { PermitLedger, type PermitRecord } from './permit-ledger.js';
 import { slotPairing } from './slot-pairing.js';
+import {
+  checkCeilings,
+  checkFloors,
+  type PerSlotType,
+  type SlotTypeCeilings,
+  type SlotTypeFloors,
+  TEMPORAL_FLOORS,
+} from './slot-type-limits.js';
 import type {
   ReservationContext,
   SlotType,
@@ -40,10 +48,28 @@ export interface SupplierBaseOptions {
    * @default performance.now
    */
   now?: () => number;
+  /**
+   * Permits each `(slot type, task queue)` this supplier serves gets whatever its readings say, so
+   * that one supplier can serve every slot type of a Worker and the Worker always has a workflow
+   * poll (sticky and non-sticky) and an activity poll. They are issued before readings are
+   * consulted, but never above the supplier's hard maximum ({@link LedgerSlotSupplier.maxPermits}),
+   * and permits above the floors leave room under that maximum for the floor permits other groups
+   * are still owed. `false` for none; keys left out take their default.
+   * @default Temporal's resource-based tuner's: `{ workflow: 2, activity: 1, localActivity: 1 }`
+   * ({@link TEMPORAL_FLOORS}); none for a resource supplier whose `minSlots` is 0 (GPU's default),
+   * which issues nothing its readings do not allow; for a composite, the smallest of its parts'.
+   */
+  floors?: SlotTypeFloors | false;
+  /**
+   * The most permits one `(slot type, task queue)` may hold at once, like Temporal's per-slot-type
+   * `maximumSlots`. Keys left out have no ceiling.
+   * @default none
+   */
+  ceilings?: SlotTypeCeilings;
 }
 
 /** Option keys of {@link SupplierBaseOptions}, for unknown-key checks in subclasses. */
-export const SUPPLIER_BASE_OPTION_KEYS = ['name', 'logger', 'now'] as const;
+export const SUPPLIER_BASE_OPTION_KEYS = ['name', 'logger', 'now', 'floors', 'ceilings'] as const;
 
 /** Suppliers created so far per kind, for default names; shared by every copy of slotwise. */
 const instancesPerKind = processWide('suppliersPerKind', () => new Map<string, number>());
@@ -88,21 +114,36 @@ export abstract class LedgerSlotSupplier<X extends object = object> implements C
   readonly #listeners = new Set<SupplierListener>();
   readonly #eagerRefusals: EagerRefusalWatch;
 
-  protected constructor(kind: string, options: SupplierBaseOptions = {}) {
+  /**
+   * @param kind names unnamed instances (`fixed-1`) and prefixes option errors
+   * @param defaultFloors the floors of slot types `options.floors` leaves out
+   */
+  protected constructor(
+    kind: string,
+    options: SupplierBaseOptions = {},
+    defaultFloors: Readonly<PerSlotType<number>> = TEMPORAL_FLOORS,
+  ) {
+    const name = options.name === undefined ? undefined : checkName(kind, options.name);
+    const owner = new.target.name || kind;
+    const floors = checkFloors(owner, options.floors, defaultFloors);
+    const ceilings = checkCeilings(owner, options.ceilings, floors);
     const n = (instancesPerKind.get(kind) ?? 0) + 1;
     instancesPerKind.set(kind, n);
-    const name = options.name === undefined ? `${kind}-${n}` : checkName(kind, options.name);
     this.ledger = new PermitLedger<X>({
-      name,
+      name: name ?? `${kind}-${n}`,
       logger: options.logger ?? new DefaultLogger('WARN'),
       admit: (request) => this.#admit(request),
+      admitFloor: (request) => this.admitFloor(request),
+      limit: () => this.maxPermits(),
+      floors,
+      ceilings,
       onReleased: (record) => {
         if (record.slotInfo !== undefined) slotPairing.forget(record.permit);
         this.onReleased(record);
       },
       ...(options.now ? { now: options.now } : {}),
     });
-    this.#eagerRefusals = new EagerRefusalWatch(name, this.ledger.logger);
+    this.#eagerRefusals = new EagerRefusalWatch(this.ledger.name, this.ledger.logger);
   }
 
   /** This supplier's name. */
@@ -118,6 +159,34 @@ export abstract class LedgerSlotSupplier<X extends object = object> implements C
 
   /** The most permits that may be outstanding right now, or `null` when unbounded. */
   protected abstract capacity(): number | null;
+
+  /**
+   * The most permits this supplier issues at once whatever its readings and floors say (a fixed
+   * supplier's `slots`, a resource supplier's `maxSlots`, the smallest of a composite's parts'), or
+   * `null` for no such bound.
+   */
+  maxPermits(): number | null {
+    return null;
+  }
+
+  /** The floor of each slot type: permits per `(slot type, task queue)` issued whatever the readings say. */
+  get floors(): Readonly<PerSlotType<number>> {
+    return this.ledger.slotGroups.floors;
+  }
+
+  /** The ceiling of each slot type (`null`: none). */
+  get ceilings(): Readonly<PerSlotType<number | null>> {
+    return this.ledger.slotGroups.ceilings;
+  }
+
+  /**
+   * Admits a floor permit, without consulting readings: returns the extra permit fields, or `null`
+   * when even a floor permit cannot be issued (no device with a free slot). Subclasses whose permits
+   * carry fields override it.
+   */
+  protected admitFloor(_request: ReservationContext): X | null {
+    return {} as X;
+  }
 
   /** Called after a permit is marked used (the task type is known from here on). */
   protected onUsed(_record: PermitRecord<X>): void {}
@@ -151,12 +220,15 @@ export abstract class LedgerSlotSupplier<X extends object = object> implements C
    * For a composite supplier trying its parts: a permit if this supplier admits one now, like
    * {@link tryReserveSlot}, but reported to no listener. The composite reports on each part what
    * core does with the composite's permit ({@link reportCompositeGrant}, releases, marks), so a
-   * part's metrics count only that, not the composite's tries. Never throws.
+   * part's metrics count only that, not the composite's tries. With `floor`, the permit is one of
+   * the composite's floor permits (readings are not consulted; this supplier's maximum and ceilings
+   * hold); otherwise it goes through this supplier's admission rule, after its own waiters. Never
+   * throws.
    */
-  takeForComposite(request: ReservationContext): (SlotwisePermit & X) | null {
+  takeForComposite(request: ReservationContext, floor = false): (SlotwisePermit & X) | null {
     this.#quiet++;
     try {
-      return this.ledger.tryReserve(request);
+      return this.ledger.tryReserve(request, floor ? 'floor' : 'admit');
     } catch (error) {
       this.ledger.reportError('takeForComposite', error);
       return null;
@@ -288,6 +360,8 @@ export abstract class LedgerSlotSupplier<X extends object = object> implements C
       used: this.ledger.used,
       waiting: this.ledger.waiting,
       errors: this.ledger.errors,
+      floors: { ...this.floors },
+      groups: this.ledger.slotGroups.snapshot(),
     };
   }
 
@@ -307,15 +381,6 @@ export abstract class LedgerSlotSupplier<X extends object = object> implements C
 
   #admit(request: ReservationContext): X | null {
     if (request.slotType === 'workflow' && this.#lastWorkflowSlotForOtherKind(request)) return null;
-    if (request.slotType === 'workflow' && !this.#warnedSmallWorkflowCapacity) {
-      const capacity = this.capacity();
-      if (capacity !== null && capacity < 2) {
-        this.#warnedSmallWorkflowCapacity = true;
-        this.ledger.logger.warn(
-          `slotwise supplier '${this.name}' serves workflow tasks with capacity ${capacity}: core needs at least 2 workflow slots (one sticky, one non-sticky) or the worker can stall`,
-        );
-      }
-    }
     return this.admit(request);
   }
 
@@ -343,7 +408,18 @@ export abstract class LedgerSlotSupplier<X extends object = object> implements C
       throw new TypeError(`expected a SlotReserveContext with a slotType, got ${String(ctx)}`);
     }
     slotPairing.serve(ctx.slotType, ctx.taskQueue);
+    if (ctx.slotType === 'workflow' && !this.#warnedSmallWorkflowCapacity) this.#warnSmallWorkflowCapacity();
     return ctx;
+  }
+
+  #warnSmallWorkflowCapacity(): void {
+    const capacity = this.maxPermits() ?? this.capacity();
+    if (capacity !== null && capacity < 2) {
+      this.#warnedSmallWorkflowCapacity = true;
+      this.ledger.logger.warn(
+        `slotwise supplier '${this.name}' serves workflow tasks with capacity ${capacity}: core needs at least 2 workflow slots (one sticky, one non-sticky) or the worker can stall`,
+      );
+    }
   }
 
   #reportStrayPermit(where: string, permit: unknown): void {

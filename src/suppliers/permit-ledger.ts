@@ -2,6 +2,8 @@ import type { Logger } from '@temporalio/common';
 import type { SlotInfo } from '@temporalio/worker';
 import { brandClass } from '../class-brand.js';
 import { processWide } from '../process-state.js';
+import { SlotGroups } from './slot-groups.js';
+import { NO_CEILINGS, NO_FLOORS, type PerSlotType } from './slot-type-limits.js';
 import type {
   PermitState,
   ReleaseReason,
@@ -53,7 +55,37 @@ export interface PermitLedgerOptions<X extends object> {
    * taken back). Errors are reported, not thrown.
    */
   onReleased?: (record: PermitRecord<X>) => void;
+  /**
+   * Permits each `(slot type, task queue)` gets without {@link admit} being asked (already checked).
+   * @default no floors
+   */
+  floors?: PerSlotType<number>;
+  /**
+   * The most permits one `(slot type, task queue)` may hold at once (already checked).
+   * @default no ceilings
+   */
+  ceilings?: PerSlotType<number | null>;
+  /**
+   * The most permits that may be out at once whatever else holds (a fixed size, `maxSlots`), or
+   * `null` for no such bound. Floor permits stay under it, and other permits leave room under it for
+   * the floor permits groups are still owed.
+   * @default () => null
+   */
+  limit?: () => number | null;
+  /**
+   * Admits a floor permit: the owner's readings are not consulted, but it may still refuse (no GPU
+   * with a free slot) or add fields to the permit. Same contract as {@link admit}.
+   * @default () => ({})
+   */
+  admitFloor?: AdmitFn<X>;
 }
+
+/**
+ * How a composite takes a permit from one of its parts: `floor` as a floor permit of the composite
+ * (the part's readings are not consulted), `admit` through the part's admission rule (its own floors
+ * do not apply: the composite decides floors for all its parts at once).
+ */
+export type PartTake = 'floor' | 'admit';
 
 interface Waiter<X extends object> {
   readonly request: ReservationContext;
@@ -85,6 +117,11 @@ const groupKey = (request: ReservationContext): string =>
  * reservation aborted while waiting is removed and rejected with `signal.reason`; one aborted after
  * its permit was granted gets the permit taken back, because core never saw it.
  *
+ * Floors come before the admit rule: while a `(slotType, taskQueue)` holds fewer permits than the
+ * floor of its slot type, its next reservation is granted without asking the admit rule (only
+ * `admitFloor`, the `limit` and the group's ceiling), even while other groups wait. Permits above the
+ * floors leave room under the `limit` for the floor permits other groups are still owed.
+ *
  * An admit function that throws is logged and counted, and the reservation waits for the next
  * wake-up: nothing the owner does wrong reaches core as an exception.
  *
@@ -114,6 +151,9 @@ export class PermitLedger<X extends object = object> {
   readonly #live = new Set<PermitRecord<X>>();
   readonly #detachAbort = new Map<PermitRecord<X>, () => void>();
   readonly #waiters = new WaiterQueue<Waiter<X>>();
+  readonly #slotGroups: SlotGroups;
+  readonly #limit: () => number | null;
+  readonly #admitFloor: AdmitFn<X>;
   readonly #listeners = new Set<SupplierListener>();
   #used = 0;
   #errors = 0;
@@ -126,6 +166,18 @@ export class PermitLedger<X extends object = object> {
     this.#admit = options.admit;
     this.#now = options.now ?? (() => performance.now());
     this.#onReleased = options.onReleased;
+    this.#slotGroups = new SlotGroups(
+      options.floors ?? NO_FLOORS,
+      options.ceilings ?? NO_CEILINGS,
+      this.#now,
+    );
+    this.#limit = options.limit ?? (() => null);
+    this.#admitFloor = options.admitFloor ?? (() => ({}) as X);
+  }
+
+  /** Floors, ceilings and permits per `(slotType, taskQueue)`. */
+  get slotGroups(): SlotGroups {
+    return this.#slotGroups;
   }
 
   /** Permits issued and not yet released. */
@@ -181,23 +233,25 @@ export class PermitLedger<X extends object = object> {
     return () => this.#listeners.delete(listener);
   }
 
-  /** Resolves with a permit as soon as the admit rule lets this reservation through. */
+  /**
+   * Resolves with a permit as soon as the group's floor or the admit rule lets this reservation
+   * through.
+   */
   reserve(request: ReservationContext, signal: AbortSignal): Promise<SlotwisePermit & X> {
     if (signal.aborted) {
       this.#emitReservation('aborted', request, 0);
       return Promise.reject(signal.reason);
     }
-    if (this.#waiters.size === 0) {
-      const extras = this.#admitSafely(request);
-      if (extras !== null) {
-        const record = this.#issue(request, extras);
-        this.#watchAbortAfterGrant(record, signal);
-        this.#emitReservation('granted', request, 0);
-        return Promise.resolve(record.permit);
-      }
+    const key = groupKey(request);
+    this.#slotGroups.touch(request);
+    const extras = this.#decideNow(request, key);
+    if (extras !== null) {
+      const record = this.#issue(request, extras);
+      this.#watchAbortAfterGrant(record, signal);
+      this.#emitReservation('granted', request, 0);
+      return Promise.resolve(record.permit);
     }
     const waiting = new Promise<SlotwisePermit & X>((resolve, reject) => {
-      const key = groupKey(request);
       const waiter: Waiter<X> = {
         request,
         key,
@@ -207,6 +261,7 @@ export class PermitLedger<X extends object = object> {
         reject,
         onAbort: () => {
           if (this.#waiters.remove(key, waiter)) {
+            this.#slotGroups.waitEnded(request);
             this.#emitReservation('aborted', request, (this.#now() - waiter.enqueuedAt) / 1000);
             reject(signal.reason);
           }
@@ -214,6 +269,7 @@ export class PermitLedger<X extends object = object> {
       };
       signal.addEventListener('abort', waiter.onAbort, { once: true });
       this.#waiters.push(key, waiter);
+      this.#slotGroups.waitStarted(request);
     });
     // Waiters ahead in other groups may be refused where this one is admitted (a workflow poll of
     // the kind that has no slot): let the admit rule look at every group's head now.
@@ -221,9 +277,20 @@ export class PermitLedger<X extends object = object> {
     return waiting;
   }
 
-  /** Returns a permit if the admit rule lets one through now, else `null`. Never waits. */
-  tryReserve(request: ReservationContext): (SlotwisePermit & X) | null {
-    const extras = this.#waiters.size === 0 ? this.#admitSafely(request) : null;
+  /**
+   * Returns a permit if the group's floor or the admit rule lets one through now, else `null`. Never
+   * waits. With `part`, a composite takes the permit as one of its parts (see {@link PartTake}).
+   */
+  tryReserve(request: ReservationContext, part?: PartTake): (SlotwisePermit & X) | null {
+    this.#slotGroups.touch(request);
+    const extras =
+      part === 'floor'
+        ? this.#decide(request, 'floor')
+        : part === 'admit'
+          ? this.#waiters.size === 0
+            ? this.#decide(request, 'admit')
+            : null
+          : this.#decideNow(request, groupKey(request));
     if (extras === null) {
       this.#emitReservation('eager-denied', request, 0);
       return null;
@@ -263,6 +330,7 @@ export class PermitLedger<X extends object = object> {
     record.state = 'released';
     record.releaseReason = reason ?? (wasUsed ? 'normal' : 'unused');
     this.#live.delete(record);
+    this.#slotGroups.released(record.permit);
     if (this.#onReleased) {
       try {
         this.#onReleased(record);
@@ -299,7 +367,7 @@ export class PermitLedger<X extends object = object> {
           let waiter: Waiter<X> | undefined;
           let extras: X | null = null;
           for (const head of this.#waiters.heads()) {
-            extras = this.#admitSafely(head.request);
+            extras = this.#decide(head.request, 'any');
             if (extras !== null) {
               waiter = head;
               break;
@@ -307,6 +375,7 @@ export class PermitLedger<X extends object = object> {
           }
           if (waiter === undefined || extras === null) break;
           this.#waiters.take(waiter.key, waiter);
+          this.#slotGroups.waitEnded(waiter.request);
           waiter.signal.removeEventListener('abort', waiter.onAbort);
           const record = this.#issue(waiter.request, extras);
           this.#watchAbortAfterGrant(record, waiter.signal);
@@ -341,11 +410,43 @@ export class PermitLedger<X extends object = object> {
     this.#emit({ type: 'error', where, error });
   }
 
-  #admitSafely(request: ReservationContext): X | null {
+  /**
+   * Decides a reservation that may go ahead of the queue: one whose group has no waiter ahead of it,
+   * and is either first of all or owed a floor permit.
+   */
+  #decideNow(request: ReservationContext, key: string): X | null {
+    if (this.#waiters.has(key)) return null;
+    if (this.#waiters.size > 0 && !this.#slotGroups.isFloorPermit(request)) return null;
+    return this.#decide(request, 'any');
+  }
+
+  /**
+   * The one admission decision: the group's ceiling, then its floor (within the limit, without the
+   * admit rule), then the admit rule for permits above the floors, which must leave room under the
+   * limit for the floor permits every group is still owed.
+   */
+  #decide(request: ReservationContext, mode: 'any' | PartTake): X | null {
     try {
-      return this.#admit(request);
+      if (this.#slotGroups.atCeiling(request)) return null;
+      const limit = this.#limit();
+      const floor = mode === 'floor' || (mode === 'any' && this.#slotGroups.isFloorPermit(request));
+      if (floor) {
+        if (limit !== null && this.#live.size >= limit) return null;
+        return this.#call('admitFloor', this.#admitFloor, request);
+      }
+      if (limit !== null && this.#live.size + 1 + this.#slotGroups.unmetAfter(request) > limit) return null;
     } catch (error) {
       this.reportError('admit', error);
+      return null;
+    }
+    return this.#call('admit', this.#admit, request);
+  }
+
+  #call(where: string, admit: AdmitFn<X>, request: ReservationContext): X | null {
+    try {
+      return admit(request);
+    } catch (error) {
+      this.reportError(where, error);
       return null;
     }
   }
@@ -369,6 +470,7 @@ export class PermitLedger<X extends object = object> {
     };
     this.#records.set(permit, record);
     this.#live.add(record);
+    this.#slotGroups.issued(permit);
     return record;
   }
 

@@ -9,6 +9,7 @@ import { checkInteger, checkKnownKeys, checkOptionsObject, optionError } from '.
 import { checkRatio } from './option-ratio.js';
 import type { PermitRecord } from './permit-ledger.js';
 import type { GateInput, ResourceGate } from './resource-gate.js';
+import { NO_FLOORS, TEMPORAL_FLOORS } from './slot-type-limits.js';
 import { type CostDimension, checkTaskCosts, declaredCost, type TaskCosts, zeroCost } from './task-cost.js';
 import type { ReservationContext, SupplierSnapshot } from './types.js';
 
@@ -189,7 +190,8 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
     ) {
       optionError(owner, 'sampler', 'a ResourceSampler', opts.sampler);
     }
-    super(kind, opts);
+    // minSlots 0 says: nothing the readings do not allow. Floors then default to none as well.
+    super(kind, opts, minSlots === 0 ? NO_FLOORS : TEMPORAL_FLOORS);
     this.#owner = owner;
     this.#minSlots = minSlots;
     this.#maxSlots = maxSlots;
@@ -281,6 +283,16 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
 
   /** The readings part of {@link snapshot}. */
   protected abstract readings(sample: ResourceSample): ResourceSupplierSnapshot['readings'];
+
+  /** `maxSlots`: floors never take it above that. */
+  override maxPermits(): number {
+    return this.#maxSlots;
+  }
+
+  /** A floor permit skips the readings as `minSlots` do (a GPU is still chosen where there is one). */
+  protected override admitFloor(request: ReservationContext): X | null {
+    return this.#granted(this.admitResources(request, this.sampler.latest(), true));
+  }
 
   protected admit(request: ReservationContext): X | null {
     const issued = this.ledger.issued;

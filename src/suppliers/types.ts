@@ -1,4 +1,6 @@
 import type { SlotInfo, SlotPermit, SlotReserveContext } from '@temporalio/worker';
+import type { SlotGroupSnapshot } from './slot-groups.js';
+import type { PerSlotType } from './slot-type-limits.js';
 
 /** The kinds of slot a slotwise supplier can serve (Temporal rejects custom Nexus suppliers). */
 export type SlotType = Exclude<SlotInfo['type'], 'nexus'>;
@@ -55,6 +57,13 @@ export interface SupplierSnapshot {
   waiting: number;
   /** Errors caught inside supplier callbacks since creation (they are logged, never thrown to core). */
   errors: number;
+  /** Permits each `(slot type, task queue)` gets whatever the readings say (see `floors`). */
+  floors: PerSlotType<number>;
+  /**
+   * Each `(slot type, task queue)` served lately (holding permits, waiting, or idle for less than a
+   * few seconds): its floor and ceiling, permits, waiters and the floor permits it is still owed.
+   */
+  groups: SlotGroupSnapshot[];
 }
 
 /** Events a supplier reports to its listeners (metrics subscribe to these). */

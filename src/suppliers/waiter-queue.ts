@@ -36,6 +36,11 @@ export class WaiterQueue<T> {
     this.#size++;
   }
 
+  /** Whether group `key` has waiting items. */
+  has(key: string): boolean {
+    return this.#groups.has(key);
+  }
+
   /** The item whose turn is next, without removing it. */
   peek(): T | undefined {
     const key = this.#turns[0];

@@ -11,7 +11,7 @@ describe('FixedSlotSupplier', () => {
     [{}, 'FixedSlotSupplier: expected `slots` to be an integer >= 1, got `undefined`.'],
     [
       { slot: 3 },
-      'FixedSlotSupplier: unknown option `slot`. Did you mean `slots`? Known options: slots, name, logger, now.',
+      'FixedSlotSupplier: unknown option `slot`. Did you mean `slots`? Known options: slots, name, logger, now, floors, ceilings.',
     ],
     [
       { slots: 3, name: '' },

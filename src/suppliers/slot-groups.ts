@@ -1,0 +1,236 @@
+import { NO_CEILINGS, type PerSlotType, slotTypeKey } from './slot-type-limits.js';
+import type { ReservationContext, SlotType } from './types.js';
+
+/** One `(slot type, task queue)` a supplier serves, as {@link SupplierSnapshot.groups} reports it. */
+export interface SlotGroupSnapshot {
+  slotType: SlotType;
+  taskQueue: string;
+  /** Permits this group gets whatever the readings say. */
+  floor: number;
+  /** The most permits this group may hold at once, or `null` for no ceiling. */
+  ceiling: number | null;
+  /** Permits of this group issued and not yet released. */
+  issued: number;
+  /** How many of {@link issued} are for sticky workflow polls (always 0 for other slot types). */
+  sticky: number;
+  /** Reservations of this group waiting. */
+  waiting: number;
+  /**
+   * Floor permits this group has not got yet: the next ones it asks for are issued without
+   * consulting readings, and other groups' permits leave room for them under the supplier's maximum.
+   */
+  unmet: number;
+}
+
+/** What a permit tells about its group. */
+interface PermitGroup {
+  readonly slotType: string;
+  readonly taskQueue: string;
+  readonly sticky: boolean;
+}
+
+interface Group {
+  readonly slotType: SlotType;
+  readonly taskQueue: string;
+  issued: number;
+  sticky: number;
+  waiting: number;
+  /** Clock reading when it last had neither a permit nor a waiter. */
+  idleSince: number;
+}
+
+/**
+ * How long a group that holds no permit and waits for none still has its floor kept free (ms).
+ * Core releases a poll's permit and reserves the next one moments later; a Worker that stopped
+ * polling a task queue stops reserving room on the supplier after this long.
+ */
+export const GROUP_LINGER_MS = 5000;
+
+const groupKey = (slotType: string, taskQueue: string): string => `${slotType}\u0000${taskQueue}`;
+
+/**
+ * The permits of each `(slot type, task queue)` a supplier serves, against the floor and ceiling of
+ * its slot type. The ledger asks it whether a reservation is a floor permit (one the group is owed
+ * whatever the readings), whether the group is at its ceiling, and how many floor permits other
+ * groups are still owed, so that permits above the floors leave room for them under the supplier's
+ * maximum.
+ *
+ * A workflow floor counts sticky and non-sticky polls together but always includes one of each:
+ * core cannot make progress without both, so with a floor of 2 a second sticky permit is not a floor
+ * permit while no non-sticky one is out.
+ *
+ * @example
+ * ```ts
+ * import { SlotGroups } from 'slotwise/internal/suppliers/slot-groups.js';
+ * const groups = new SlotGroups({ workflow: 2, activity: 1, localActivity: 1 });
+ * const sticky = { slotType: 'workflow', taskQueue: 'q', isSticky: true } as const;
+ * groups.isFloorPermit(sticky); // => true
+ * groups.issued({ slotType: 'workflow', taskQueue: 'q', sticky: true });
+ * groups.isFloorPermit(sticky); // => false (the other floor permit is the non-sticky poll's)
+ * ```
+ */
+export class SlotGroups {
+  #floors: PerSlotType<number>;
+  #ceilings: PerSlotType<number | null>;
+  readonly #now: () => number;
+  readonly #lingerMs: number;
+  readonly #groups = new Map<string, Group>();
+
+  constructor(
+    floors: PerSlotType<number>,
+    ceilings: PerSlotType<number | null> = NO_CEILINGS,
+    now: () => number = () => performance.now(),
+    lingerMs = GROUP_LINGER_MS,
+  ) {
+    this.#floors = { ...floors };
+    this.#ceilings = { ...ceilings };
+    this.#now = now;
+    this.#lingerMs = lingerMs;
+  }
+
+  /** The floor of each slot type. */
+  get floors(): Readonly<PerSlotType<number>> {
+    return this.#floors;
+  }
+
+  /** The ceiling of each slot type (`null`: none). */
+  get ceilings(): Readonly<PerSlotType<number | null>> {
+    return this.#ceilings;
+  }
+
+  /** Replaces floors and ceilings (already checked); permits in flight are kept. */
+  setLimits(floors: PerSlotType<number>, ceilings: PerSlotType<number | null>): void {
+    this.#floors = { ...floors };
+    this.#ceilings = { ...ceilings };
+  }
+
+  /** Notes that `request`'s group is asking now (it counts as served from here on). */
+  touch(request: ReservationContext): void {
+    this.#group(request.slotType, request.taskQueue);
+  }
+
+  /** Counts a permit issued. */
+  issued(permit: PermitGroup): void {
+    const group = this.#group(permit.slotType, permit.taskQueue);
+    group.issued++;
+    if (permit.sticky) group.sticky++;
+  }
+
+  /** Counts a permit released. */
+  released(permit: PermitGroup): void {
+    const group = this.#groups.get(groupKey(permit.slotType, permit.taskQueue));
+    if (group === undefined) return;
+    group.issued--;
+    if (permit.sticky) group.sticky--;
+    this.#settle(group);
+  }
+
+  /** Counts a reservation that starts waiting. */
+  waitStarted(request: ReservationContext): void {
+    this.#group(request.slotType, request.taskQueue).waiting++;
+  }
+
+  /** Counts a waiting reservation that was granted or aborted. */
+  waitEnded(request: ReservationContext): void {
+    const group = this.#groups.get(groupKey(request.slotType, request.taskQueue));
+    if (group === undefined) return;
+    group.waiting--;
+    this.#settle(group);
+  }
+
+  /** Whether a permit for `request` would be one of its group's floor permits. */
+  isFloorPermit(request: ReservationContext): boolean {
+    const group = this.#groups.get(groupKey(request.slotType, request.taskQueue));
+    const sticky = request.isSticky === true;
+    if (group === undefined)
+      return this.#unmet(request.slotType, 0, 0) > this.#unmet(request.slotType, 1, +sticky);
+    return this.#unmetOf(group) > this.#unmet(group.slotType, group.issued + 1, group.sticky + +sticky);
+  }
+
+  /** Whether `request`'s group holds as many permits as its ceiling allows. */
+  atCeiling(request: ReservationContext): boolean {
+    const key = slotTypeKey(request.slotType);
+    const ceiling = key === undefined ? null : this.#ceilings[key];
+    if (ceiling === null) return false;
+    const group = this.#groups.get(groupKey(request.slotType, request.taskQueue));
+    return (group?.issued ?? 0) >= ceiling;
+  }
+
+  /**
+   * The floor permits every group would still be owed after one more permit for `request` (not a
+   * floor permit) were issued: what permits above the floors must leave room for.
+   */
+  unmetAfter(request: ReservationContext): number {
+    const now = this.#now();
+    const requestKey = groupKey(request.slotType, request.taskQueue);
+    let total = 0;
+    for (const [key, group] of this.#groups) {
+      if (!this.#active(group, now)) {
+        this.#groups.delete(key);
+        continue;
+      }
+      total +=
+        key === requestKey
+          ? this.#unmet(group.slotType, group.issued + 1, group.sticky + +(request.isSticky === true))
+          : this.#unmetOf(group);
+    }
+    return total;
+  }
+
+  /** The groups served lately: those holding permits or waiting, and those idle for less than the linger time. */
+  snapshot(): SlotGroupSnapshot[] {
+    const now = this.#now();
+    const groups: SlotGroupSnapshot[] = [];
+    for (const [key, group] of this.#groups) {
+      if (!this.#active(group, now)) {
+        this.#groups.delete(key);
+        continue;
+      }
+      const slotKey = slotTypeKey(group.slotType);
+      groups.push({
+        slotType: group.slotType,
+        taskQueue: group.taskQueue,
+        floor: slotKey === undefined ? 0 : this.#floors[slotKey],
+        ceiling: slotKey === undefined ? null : this.#ceilings[slotKey],
+        issued: group.issued,
+        sticky: group.sticky,
+        waiting: group.waiting,
+        unmet: this.#unmetOf(group),
+      });
+    }
+    return groups;
+  }
+
+  #group(slotType: string, taskQueue: string): Group {
+    const key = groupKey(slotType, taskQueue);
+    let group = this.#groups.get(key);
+    if (group === undefined) {
+      group = { slotType: slotType as SlotType, taskQueue, issued: 0, sticky: 0, waiting: 0, idleSince: 0 };
+      this.#groups.set(key, group);
+    }
+    if (group.issued === 0 && group.waiting === 0) group.idleSince = this.#now();
+    return group;
+  }
+
+  #settle(group: Group): void {
+    if (group.issued === 0 && group.waiting === 0) group.idleSince = this.#now();
+  }
+
+  #active(group: Group, now: number): boolean {
+    return group.issued > 0 || group.waiting > 0 || now - group.idleSince < this.#lingerMs;
+  }
+
+  #unmetOf(group: Group): number {
+    return this.#unmet(group.slotType, group.issued, group.sticky);
+  }
+
+  /** Floor permits a group of `slotType` holding `issued` permits (`sticky` of them sticky) is owed. */
+  #unmet(slotType: string, issued: number, sticky: number): number {
+    const key = slotTypeKey(slotType);
+    const floor = key === undefined ? 0 : this.#floors[key];
+    if (floor === 0) return 0;
+    if (key !== 'workflow') return Math.max(0, floor - issued);
+    const kindsMissing = (sticky === 0 ? 1 : 0) + (issued - sticky === 0 ? 1 : 0);
+    return Math.max(floor - issued, kindsMissing);
+  }
+}

@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { GROUP_LINGER_MS, SlotGroups } from '../../src/suppliers/slot-groups.js';
+import { TEMPORAL_FLOORS } from '../../src/suppliers/slot-type-limits.js';
+
+const workflow = (isSticky: boolean, taskQueue = 'q') =>
+  ({ slotType: 'workflow', taskQueue, isSticky }) as const;
+const activity = (taskQueue = 'q') => ({ slotType: 'activity', taskQueue }) as const;
+const permitOf = (request: { slotType: string; taskQueue: string; isSticky?: boolean }) => ({
+  slotType: request.slotType,
+  taskQueue: request.taskQueue,
+  sticky: request.isSticky === true,
+});
+
+function issue(groups: SlotGroups, request: { slotType: string; taskQueue: string; isSticky?: boolean }) {
+  groups.touch(request as never);
+  const floor = groups.isFloorPermit(request as never);
+  groups.issued(permitOf(request));
+  return floor;
+}
+
+describe('SlotGroups', () => {
+  it('isFloorPermit() is true for an activity group below its floor only', () => {
+    const groups = new SlotGroups({ workflow: 2, activity: 2, localActivity: 0 });
+    expect([issue(groups, activity()), issue(groups, activity()), issue(groups, activity())]).toEqual([
+      true,
+      true,
+      false,
+    ]);
+    expect(groups.isFloorPermit({ slotType: 'local-activity', taskQueue: 'q' })).toBe(false);
+    expect(groups.isFloorPermit(activity('other'))).toBe(true);
+  });
+
+  it('isFloorPermit() keeps one of a workflow floor of 2 for each poll kind', () => {
+    const groups = new SlotGroups(TEMPORAL_FLOORS);
+    expect(issue(groups, workflow(true))).toBe(true);
+    expect(issue(groups, workflow(true))).toBe(false); // the other one is the non-sticky poll's
+    expect(issue(groups, workflow(false))).toBe(true);
+    expect(issue(groups, workflow(false))).toBe(false);
+  });
+
+  it('isFloorPermit() gives a workflow floor of 3 to either kind once each kind has one', () => {
+    const groups = new SlotGroups({ ...TEMPORAL_FLOORS, workflow: 3 });
+    expect([true, true, false].map(() => issue(groups, workflow(false)))).toEqual([true, true, false]);
+    expect(issue(groups, workflow(true))).toBe(true);
+    expect(issue(groups, workflow(true))).toBe(false);
+  });
+
+  it('unmetAfter() counts the floor permits every served group is still owed', () => {
+    const groups = new SlotGroups(TEMPORAL_FLOORS);
+    groups.touch(activity());
+    groups.touch(workflow(true));
+    groups.waitStarted({ slotType: 'local-activity', taskQueue: 'q' });
+    // activity 1 + workflow 2 + local activity 1; a permit for the activity group itself meets its 1.
+    expect(groups.unmetAfter(activity())).toBe(3);
+    expect(groups.unmetAfter(activity('new'))).toBe(4);
+    issue(groups, workflow(true));
+    expect(groups.unmetAfter(activity('new'))).toBe(3);
+    // A second sticky permit would not meet the non-sticky poll's floor permit.
+    expect(groups.unmetAfter(workflow(true))).toBe(3);
+  });
+
+  it('unmetAfter() forgets a group that held nothing and waited for nothing for GROUP_LINGER_MS', () => {
+    const now = { value: 0 };
+    const groups = new SlotGroups(TEMPORAL_FLOORS, undefined, () => now.value);
+    issue(groups, activity('gone'));
+    now.value = 10 * GROUP_LINGER_MS;
+    expect(groups.unmetAfter(activity('q'))).toBe(0); // it still holds its permit: floor met
+    groups.released(permitOf(activity('gone')));
+    expect(groups.snapshot().map((g) => [g.taskQueue, g.unmet])).toEqual([['gone', 1]]);
+    now.value += GROUP_LINGER_MS - 1;
+    expect(groups.unmetAfter(activity('q'))).toBe(1);
+    now.value += 1;
+    expect(groups.unmetAfter(activity('q'))).toBe(0);
+    expect(groups.snapshot()).toEqual([]);
+  });
+
+  it('atCeiling() is true once a group holds its ceiling', () => {
+    const groups = new SlotGroups(TEMPORAL_FLOORS, { workflow: null, activity: 2, localActivity: null });
+    issue(groups, activity());
+    expect(groups.atCeiling(activity())).toBe(false);
+    issue(groups, activity());
+    expect([groups.atCeiling(activity()), groups.atCeiling(activity('other'))]).toEqual([true, false]);
+    expect(groups.atCeiling(workflow(true))).toBe(false);
+  });
+
+  it('snapshot() reports floor, ceiling, permits, waiters and unmet floor per group', () => {
+    const groups = new SlotGroups(TEMPORAL_FLOORS, { workflow: 10, activity: null, localActivity: null });
+    issue(groups, workflow(true));
+    groups.waitStarted(workflow(true));
+    expect(groups.snapshot()).toEqual([
+      {
+        slotType: 'workflow',
+        taskQueue: 'q',
+        floor: 2,
+        ceiling: 10,
+        issued: 1,
+        sticky: 1,
+        waiting: 1,
+        unmet: 1,
+      },
+    ]);
+  });
+});
