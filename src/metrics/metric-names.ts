@@ -41,6 +41,8 @@ export const METRIC_NAMES = {
   slotsUsed: 'slotwise_slots_used',
   slotsAvailable: 'slotwise_slots_available',
   reservationsWaiting: 'slotwise_reservations_waiting',
+  slotsFloor: 'slotwise_slots_floor',
+  slotsFloorUnmet: 'slotwise_slots_floor_unmet',
   slotsUsedByTaskType: 'slotwise_slots_used_by_task_type',
   reservationsTotal: 'slotwise_reservations_total',
   reservationWaitSeconds: 'slotwise_reservation_wait_seconds',
@@ -107,8 +109,9 @@ const GPU_LABELS = ['gpu', 'gpu_uuid'] as const;
  * The table of every slotwise metric with its type, help text, labels and source: the single source
  * for the registry, the README table and the Grafana dashboard check.
  *
- * Label meanings: `supplier` is the supplier's name. On event-counted metrics `task_queue` and
- * `worker_type` are those of the reservation or permit counted (exact). On snapshot metrics, which a
+ * Label meanings: `supplier` is the supplier's name. On event-counted metrics and the floor metrics
+ * `task_queue` and `worker_type` are those of the reservation, permit or group counted (exact). On
+ * other snapshot metrics, which a
  * supplier reports as one total, they are the values given to `track()`, or else the task queues and
  * worker types the supplier has served so far, sorted and joined with `,` (a single value when it
  * serves one, which is what joins with Temporal's metrics).
@@ -117,7 +120,7 @@ const GPU_LABELS = ['gpu', 'gpu_uuid'] as const;
  * ```ts
  * import { METRIC_DEFINITIONS } from 'slotwise';
  * const rows = METRIC_DEFINITIONS.map((m) => `| \`${m.name}\` | ${m.type} | ${m.help} |`);
- * rows.length; // => 22
+ * rows.length; // => 25
  * METRIC_DEFINITIONS[0]!.labels; // => ['namespace', 'task_queue', 'worker_type', 'supplier']
  * ```
  */
@@ -142,6 +145,18 @@ export const METRIC_DEFINITIONS: readonly MetricDefinition[] = [
     'Permits that could be issued now: max(0, capacity - issued); absent when the supplier has no fixed bound.',
   ),
   define('reservationsWaiting', 'gauge', 'snapshot', 'reserveSlot calls waiting for a slot right now.'),
+  define(
+    'slotsFloor',
+    'gauge',
+    'snapshot',
+    'Permits this (task_queue, worker_type) gets whatever the readings say (its floor); one series per group the supplier served lately.',
+  ),
+  define(
+    'slotsFloorUnmet',
+    'gauge',
+    'snapshot',
+    'Floor permits this (task_queue, worker_type) has not got yet: issued without readings when it asks, and kept free under the supplier maximum.',
+  ),
   define(
     'slotsUsedByTaskType',
     'gauge',

@@ -145,6 +145,11 @@ const RELEASE_REASONS: readonly ReleaseReason[] = ['normal', 'unused', 'manual',
 const PROMETHEUS_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 
 const one = (value: number | null | undefined): Reading[] => [[undefined, value]];
+/** The exact labels of one `(slot type, task queue)` of a snapshot, replacing the supplier-wide ones. */
+const groupLabels = (group: { slotType: SlotType; taskQueue: string }): Labels => ({
+  task_queue: group.taskQueue,
+  worker_type: workerTypeOf(group.slotType),
+});
 const gpuLabels = (gpu: { index: number; uuid: string }): Labels => ({
   gpu: String(gpu.index),
   gpu_uuid: String(gpu.uuid),
@@ -157,6 +162,8 @@ const SNAPSHOT_READERS: Partial<Record<MetricKey, SnapshotReader>> = {
   slotsUsed: (s) => one(s.used),
   slotsAvailable: (s) => one(s.capacity === null ? null : Math.max(0, s.capacity - s.issued)),
   reservationsWaiting: (s) => one(s.waiting),
+  slotsFloor: (s) => (s.groups ?? []).map((g) => [groupLabels(g), g.floor]),
+  slotsFloorUnmet: (s) => (s.groups ?? []).map((g) => [groupLabels(g), g.unmet]),
   supplierErrorsTotal: (s) => one(s.errors),
   cpuUtilizationRatio: (s) => one(s.readings?.cpu?.utilization),
   cpuUsableCores: (s) => one(s.readings?.cpu?.usableCores),

@@ -414,6 +414,33 @@ describe('SlotwiseMetrics', () => {
     expect(await only('slotsIssued')).toEqual([3]);
   });
 
+  it('track() exports the floor and unmet floor of each (task queue, slot type) with its exact labels', async () => {
+    const { supplier } = fixedSupplier(4, 'shared');
+    const metrics = new SlotwiseMetrics({ namespace: 'ns' });
+    metrics.track(supplier);
+    const sticky = await supplier.reserveSlot(
+      reserveCtx('q', 'workflow', true),
+      new AbortController().signal,
+    );
+    supplier.tryReserveSlot(reserveCtx('q', 'activity'));
+    void supplier.reserveSlot(reserveCtx('q2', 'local-activity'), new AbortController().signal);
+    const labels = (taskQueue: string, worker_type: string) => ({
+      namespace: 'ns',
+      task_queue: taskQueue,
+      worker_type,
+      supplier: 'shared',
+    });
+    expect(await valuesOf(metrics, 'slotsFloor')).toEqual([
+      { labels: labels('q', 'WorkflowWorker'), value: 2 },
+      { labels: labels('q', 'ActivityWorker'), value: 1 },
+      { labels: labels('q2', 'LocalActivityWorker'), value: 1 },
+    ]);
+    expect((await valuesOf(metrics, 'slotsFloorUnmet')).map((s) => s.value)).toEqual([1, 0, 0]);
+    supplier.releaseSlot({ permit: sticky });
+    expect((await valuesOf(metrics, 'slotsFloorUnmet')).map((s) => s.value)).toEqual([2, 0, 0]);
+    expect(supplier.snapshot().groups.map((g) => g.unmet)).toEqual([2, 0, 0]);
+  });
+
   it('track() rejects what is not a slotwise supplier, and a second supplier with the same name', () => {
     const metrics = new SlotwiseMetrics();
     expect(() => metrics.track({ type: 'fixed-size', numSlots: 3 } as never)).toThrow(
