@@ -152,6 +152,13 @@ export {
   type PermitRecord,
 } from './suppliers/permit-ledger.js';
 export {
+  RESOURCE_BASED_DEFAULTS,
+  type ResourceBasedPreset,
+  type ResourceBasedPresetOptions,
+  type ResourceBasedSlotTypeOptions,
+  resourceBasedTuner,
+} from './suppliers/resource-based-tuner.js';
+export {
   type ChargedCost,
   ResourceSlotSupplier,
   type ResourceSupplierOptions,
