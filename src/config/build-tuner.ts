@@ -8,6 +8,7 @@ import { GpuSlotSupplier } from '../suppliers/gpu-slot-supplier.js';
 import type { LedgerSlotSupplier } from '../suppliers/ledger-slot-supplier.js';
 import { MemorySlotSupplier } from '../suppliers/memory-slot-supplier.js';
 import { ResourceSlotSupplier } from '../suppliers/resource-slot-supplier.js';
+import type { PerSlotType, SlotTypeCeilings } from '../suppliers/slot-type-limits.js';
 import type { EffectiveConfig, EffectiveSlotwiseSupplier, EffectiveSupplier } from './effective-config.js';
 import { parseConfigDetailed } from './parse-config.js';
 import type { SlotwiseConfig, SlotwiseConfigInput } from './schema.js';
@@ -29,7 +30,7 @@ export interface BuildTunerOptions {
 
 /** What {@link buildTuner} returns. */
 export interface BuiltTuner {
-  /** The `tuner` option of `Worker.create`. Nexus tasks get Temporal's fixed-size supplier of 100. */
+  /** The `tuner` option of `Worker.create`. Nexus tasks get Temporal's fixed-size supplier (100 slots; 2000 under `resourceBased`). */
   tuner: TunerHolder;
   /** slotwise's suppliers by name (composite parts and shared suppliers included), for metrics and hot reload. */
   suppliers: Map<string, LedgerSlotSupplier>;
@@ -92,13 +93,17 @@ export function buildTuner(config: SlotwiseConfigInput, options: BuildTunerOptio
     const done = built.get(node);
     if (done) return done;
     let supplier: LedgerSlotSupplier;
+    const limits = { floors: node.floors, ceilings: definedCeilings(node.ceilings) };
     if (node.type === 'fixed') {
-      supplier = new FixedSlotSupplier({ slots: node.slots, name: node.name, ...logger });
+      supplier = new FixedSlotSupplier({ slots: node.slots, name: node.name, ...limits, ...logger });
     } else if (node.type === 'composite') {
-      supplier = asLedger(new CompositeSlotSupplier(node.parts.map(build), { name: node.name, ...logger }));
+      supplier = asLedger(
+        new CompositeSlotSupplier(node.parts.map(build), { name: node.name, ...limits, ...logger }),
+      );
     } else {
       const common = {
         name: node.name,
+        ...limits,
         minSlots: node.minSlots,
         maxSlots: node.maxSlots,
         targetUtilization: node.targetUtilization,
@@ -172,6 +177,11 @@ export function buildTuner(config: SlotwiseConfigInput, options: BuildTunerOptio
       close();
     },
   };
+}
+
+/** The ceilings a config sets (`null`: none) as supplier options. */
+function definedCeilings(ceilings: PerSlotType<number | null>): SlotTypeCeilings {
+  return Object.fromEntries(Object.entries(ceilings).filter(([, c]) => c !== null)) as SlotTypeCeilings;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { SLOT_TYPE_KEYS } from '../suppliers/slot-type-limits.js';
 import { type DataPath, involvesRepaired, repairAt } from './config-repair.js';
 import {
   type EffectiveConfig,
@@ -57,10 +58,11 @@ export function checkConfig(config: SlotwiseConfig): {
       config,
       issues.map((issue) => issue.path),
     );
-    if (repair === null) return { issues, effective: null };
+    if (repair === null) return { issues: [...issues, ...checkResourceBased(config)], effective: null };
     checked = repair.data as SlotwiseConfig;
     repaired = repair.repaired;
   }
+  issues.push(...checkResourceBased(config));
   let effective: EffectiveConfig;
   try {
     effective = effectiveConfig(checked);
@@ -70,6 +72,19 @@ export function checkConfig(config: SlotwiseConfig): {
   const more: CheckIssue[] = [];
   checkNames(effective, more);
   for (const node of slotwiseSuppliersOf(effective)) {
+    for (const key of SLOT_TYPE_KEYS) {
+      const ceiling = node.ceilings[key];
+      if (ceiling !== null && ceiling < node.floors[key]) {
+        more.push({
+          path: [...at(node.path), 'ceilings', key],
+          message: `expected an integer >= the floor of ${key} (${node.floors[key]}), got ${ceiling}`,
+          dependsOn: [
+            [...at(node.path), 'ceilings', key],
+            [...at(node.path), 'floors', key],
+          ],
+        });
+      }
+    }
     if (node.type === 'cpu' || node.type === 'memory' || node.type === 'gpu') {
       if (node.maxSlots < node.minSlots) {
         more.push({
@@ -132,6 +147,34 @@ export function checkConfig(config: SlotwiseConfig): {
     if (!involvesRepaired(issue.dependsOn ?? [issue.path], repaired)) issues.push(issue);
   }
   return { issues, effective: issues.length === 0 ? effective : null };
+}
+
+/**
+ * `resourceBased` serves every slot type, so it stands alone; each slot type's maximum is at least
+ * its minimum.
+ */
+function checkResourceBased(config: SlotwiseConfig): CheckIssue[] {
+  const section = config.resourceBased;
+  if (section === undefined) return [];
+  const issues: CheckIssue[] = [];
+  for (const slotType of CONFIG_SLOT_TYPES) {
+    if (config[slotType] === undefined) continue;
+    issues.push({
+      path: [slotType],
+      message: `expected no \`${slotType}\` section next to \`resourceBased\`, which serves workflow, activity and local activity tasks: remove one of them`,
+    });
+  }
+  for (const key of SLOT_TYPE_KEYS) {
+    const option = `${key}TaskSlotOptions` as const;
+    const { minimumSlots, maximumSlots } = section[option] ?? {};
+    if (minimumSlots !== undefined && maximumSlots !== undefined && maximumSlots < minimumSlots) {
+      issues.push({
+        path: ['resourceBased', option, 'maximumSlots'],
+        message: `expected an integer >= minimumSlots (${minimumSlots}), got ${maximumSlots}`,
+      });
+    }
+  }
+  return issues;
 }
 
 /** Shared suppliers: named by their key, every reference resolves, no composite contains itself. */
@@ -248,8 +291,12 @@ function checkNames(effective: EffectiveConfig, issues: CheckIssue[]): void {
   }
 }
 
-/** Core needs two workflow slots: every part of the workflow supplier must allow at least 2. */
-function checkWorkflow(node: EffectiveSupplier, issues: CheckIssue[]): void {
+/**
+ * Core needs two workflow slots: every part of the workflow supplier must allow at least 2, and
+ * issue them whatever its readings say, through a workflow floor (one sticky and one non-sticky
+ * permit) or else `minSlots`.
+ */
+function checkWorkflow(node: EffectiveSupplier, issues: CheckIssue[], floored = false): void {
   const low = (key: string, value: number) =>
     issues.push({
       path: [...at(node.path), key],
@@ -267,10 +314,11 @@ function checkWorkflow(node: EffectiveSupplier, issues: CheckIssue[]): void {
       if (node.maximumSlots < 2) low('maximumSlots', node.maximumSlots);
       break;
     case 'composite':
-      for (const part of node.parts) checkWorkflow(part, issues);
+      // A composite's floor permits are floor permits in every part.
+      for (const part of node.parts) checkWorkflow(part, issues, floored || node.floors.workflow >= 2);
       break;
     default:
-      if (node.minSlots < 2) low('minSlots', node.minSlots);
+      if (!floored && node.floors.workflow < 2 && node.minSlots < 2) low('minSlots', node.minSlots);
       if (node.maxSlots < 2) low('maxSlots', node.maxSlots);
   }
 }

@@ -399,6 +399,10 @@ function apply(built: BuiltTuner, next: EffectiveConfig, config: SlotwiseConfig)
       changed(`${after.path}.name`, before.name, afterNode.name);
       return;
     }
+    for (const key of ['floors', 'ceilings'] as const) {
+      if (!sameValue(before[key], afterNode[key]))
+        changed(`${after.path}.${key}`, before[key], afterNode[key]);
+    }
     const supplier = built.suppliers.get(before.name);
     if (before.type === 'fixed' && afterNode.type === 'fixed') {
       if (supplier instanceof FixedSlotSupplier && supplier.slots !== afterNode.slots) {

@@ -1,4 +1,12 @@
 import type { MemoryScope } from '../resources/memory-monitor.js';
+import { resourceBasedPlan } from '../suppliers/resource-based-tuner.js';
+import {
+  NO_CEILINGS,
+  NO_FLOORS,
+  type PerSlotType,
+  SLOT_TYPE_KEYS,
+  TEMPORAL_FLOORS,
+} from '../suppliers/slot-type-limits.js';
 import type { TaskCosts } from '../suppliers/task-cost.js';
 import { formatConfigPath } from './config-path.js';
 import {
@@ -27,14 +35,25 @@ export const DEFAULT_SUPPLIER_NAMES: Readonly<Record<ConfigSlotType, string>> = 
 };
 
 interface EffectiveBase {
-  /** Where it is defined: `activity.supplier`, `suppliers.gpuPool`, `activity.supplier.parts[1]`. */
+  /**
+   * Where it is defined: `activity.supplier`, `suppliers.gpuPool`, `activity.supplier.parts[1]`;
+   * `resourceBased` and its gates `resourceBased.cpu`, `resourceBased.memory`.
+   */
   path: string;
   /** The settings that were not written and took their default. */
   defaults: readonly string[];
 }
 
+/** Floors and ceilings per slot type, every slotwise supplier has them. */
+interface EffectiveSlotTypeLimits {
+  /** Permits per (slot type, task queue) issued whatever the readings say. */
+  floors: PerSlotType<number>;
+  /** The most permits per (slot type, task queue), `null` for none. */
+  ceilings: PerSlotType<number | null>;
+}
+
 /** A FixedSlotSupplier, as it will be built. */
-export interface EffectiveFixedSupplier extends EffectiveBase {
+export interface EffectiveFixedSupplier extends EffectiveBase, EffectiveSlotTypeLimits {
   type: 'fixed';
   name: string;
   /** Defined under `suppliers` (one instance for every slot type and composite naming it). */
@@ -43,7 +62,7 @@ export interface EffectiveFixedSupplier extends EffectiveBase {
 }
 
 /** A CpuSlotSupplier, MemorySlotSupplier or GpuSlotSupplier, as it will be built. */
-export interface EffectiveResourceSupplier extends EffectiveBase {
+export interface EffectiveResourceSupplier extends EffectiveBase, EffectiveSlotTypeLimits {
   type: 'cpu' | 'memory' | 'gpu';
   name: string;
   shared: boolean;
@@ -62,7 +81,7 @@ export interface EffectiveResourceSupplier extends EffectiveBase {
 }
 
 /** A CompositeSlotSupplier, as it will be built. */
-export interface EffectiveCompositeSupplier extends EffectiveBase {
+export interface EffectiveCompositeSupplier extends EffectiveBase, EffectiveSlotTypeLimits {
   type: 'composite';
   name: string;
   shared: boolean;
@@ -175,7 +194,12 @@ export function effectiveConfig(config: SlotwiseConfig): EffectiveConfig {
   for (const name of Object.keys(specs)) resolve(name);
 
   const slotTypes = {} as Record<ConfigSlotType, EffectiveSupplier>;
+  const resourceBased = config.resourceBased ? resourceBasedNodes(config.resourceBased) : null;
   for (const slotType of CONFIG_SLOT_TYPES) {
+    if (resourceBased !== null) {
+      slotTypes[slotType] = resourceBased.supplier;
+      continue;
+    }
     const section = config[slotType];
     const path = formatConfigPath([slotType, 'supplier']);
     if (section === undefined) {
@@ -237,7 +261,16 @@ export function effectiveConfig(config: SlotwiseConfig): EffectiveConfig {
   const needed = uses('cpu') || uses('memory') || uses('gpu');
   return {
     ...slotTypes,
-    nexus: { type: 'temporal-fixed-size', path: 'nexus', numSlots: NEXUS_SLOTS, defaults: ['numSlots'] },
+    nexus:
+      resourceBased === null
+        ? { type: 'temporal-fixed-size', path: 'nexus', numSlots: NEXUS_SLOTS, defaults: ['numSlots'] }
+        : {
+            type: 'temporal-fixed-size',
+            path: 'resourceBased.nexusTaskSlotOptions',
+            numSlots: resourceBased.nexusSlots,
+            defaults:
+              config.resourceBased?.nexusTaskSlotOptions?.maximumSlots === undefined ? ['numSlots'] : [],
+          },
     shared: Object.fromEntries(Object.keys(specs).map((name) => [name, shared.get(name)!])),
     sampler: needed
       ? {
@@ -308,9 +341,24 @@ function slotwiseNode(
     defaults.push(key);
     return fallback;
   };
+  const limits = (defaultFloors: Readonly<PerSlotType<number>>): EffectiveSlotTypeLimits => {
+    if (spec.floors === undefined) defaults.push('floors');
+    if (spec.ceilings === undefined) defaults.push('ceilings');
+    const floors =
+      spec.floors === false ? { ...NO_FLOORS } : { ...defaultFloors, ...definedOnly(spec.floors ?? {}) };
+    return { floors, ceilings: { ...NO_CEILINGS, ...definedOnly(spec.ceilings ?? {}) } };
+  };
   switch (spec.type) {
     case 'fixed':
-      return { type: 'fixed', path, name, shared: context.shared, slots: spec.slots, defaults };
+      return {
+        type: 'fixed',
+        path,
+        name,
+        shared: context.shared,
+        slots: spec.slots,
+        ...limits(TEMPORAL_FLOORS),
+        defaults,
+      };
     case 'composite': {
       const counts = new Map<string, number>();
       for (const part of spec.parts) {
@@ -333,19 +381,22 @@ function slotwiseNode(
           resolve,
         );
       });
-      return { type: 'composite', path, name, shared: context.shared, parts, defaults };
+      const smallest = {} as PerSlotType<number>;
+      for (const key of SLOT_TYPE_KEYS) smallest[key] = Math.min(...parts.map((part) => part.floors[key]));
+      return { type: 'composite', path, name, shared: context.shared, parts, ...limits(smallest), defaults };
     }
     default: {
       const kind = RESOURCE_DEFAULTS[spec.type];
       const costs = spec.costs
         ? { value: spec.costs, path: formatConfigPath([...context.path, 'costs']) }
         : context.costs;
-      return {
+      const minSlots = pick('minSlots', spec.minSlots, context.forWorkflow ? 2 : kind.minSlots);
+      const node = {
         type: spec.type,
         path,
         name,
         shared: context.shared,
-        minSlots: pick('minSlots', spec.minSlots, context.forWorkflow ? 2 : kind.minSlots),
+        minSlots,
         maxSlots: pick('maxSlots', spec.maxSlots, 1000),
         targetUtilization: pick('targetUtilization', spec.targetUtilization, 0.8),
         hysteresis: pick('hysteresis', spec.hysteresis, 0.05),
@@ -354,10 +405,63 @@ function slotwiseNode(
         slotsPerDevice: spec.type === 'gpu' ? pick('slotsPerDevice', spec.slotsPerDevice, 1) : null,
         costs: costs?.value ?? {},
         costsPath: costs?.path ?? null,
-        defaults,
       };
+      return { ...node, ...limits(minSlots === 0 ? NO_FLOORS : TEMPORAL_FLOORS), defaults };
     }
   }
+}
+
+/** The keys of `values` whose value is not `undefined`. */
+function definedOnly<T extends object>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/**
+ * The `resourceBased` section as the suppliers it builds: one composite for every slot type, of a
+ * CPU gate and a memory gate, as {@link resourceBasedTuner} builds them.
+ */
+function resourceBasedNodes(section: NonNullable<SlotwiseConfig['resourceBased']>): {
+  supplier: EffectiveCompositeSupplier;
+  nexusSlots: number;
+} {
+  const plan = resourceBasedPlan(section, 'resourceBased');
+  const name = section.name ?? 'resource-based';
+  const gateDefaults = section.rampThrottleMs === undefined ? ['rampThrottleMs'] : [];
+  const gate = (type: 'cpu' | 'memory'): EffectiveResourceSupplier => ({
+    type,
+    path: `resourceBased.${type}`,
+    name: `${name}-${type}`,
+    shared: false,
+    floors: { ...NO_FLOORS },
+    ceilings: { ...NO_CEILINGS },
+    minSlots: 0,
+    maxSlots: plan.maxSlots,
+    targetUtilization: type === 'cpu' ? plan.targetCpuUsage : plan.targetMemoryUsage,
+    hysteresis: plan.hysteresis[type],
+    rampThrottleMs: plan.rampThrottleMs,
+    settleMs: RESOURCE_DEFAULTS[type].settleMs,
+    slotsPerDevice: null,
+    costs: {},
+    costsPath: null,
+    defaults: [...gateDefaults, 'hysteresis', 'settleMs', 'floors', 'ceilings'],
+  });
+  const written = (key: keyof typeof section) => section[key] !== undefined;
+  return {
+    supplier: {
+      type: 'composite',
+      path: 'resourceBased',
+      name,
+      shared: false,
+      parts: [gate('cpu'), gate('memory')],
+      floors: plan.floors,
+      ceilings: plan.ceilings,
+      defaults: [
+        ...(written('name') ? [] : ['name']),
+        ...(SLOT_TYPE_KEYS.some((key) => written(`${key}TaskSlotOptions`)) ? [] : ['floors', 'ceilings']),
+      ],
+    },
+    nexusSlots: plan.nexusSlots,
+  };
 }
 
 /** Names of the shared suppliers a spec uses, directly or through composites and other shared ones. */

@@ -138,6 +138,70 @@ export const taskCostsSchema = z
       'Declared per-task costs, charged by cpu, memory and gpu suppliers when core marks a slot used (the task type is known only then) and refunded at release.',
   });
 
+const floorValue = (what: string, least: number) => {
+  const error = expecting(what);
+  return z.number({ error }).int({ error }).min(least, { error });
+};
+
+/** Floors of a slotwise supplier: permits per (slot type, task queue) issued whatever the readings say. */
+export const floorsSchema = z
+  .union(
+    [
+      z.strictObject({
+        workflow: floorValue('0 or an integer >= 2 (one sticky and one non-sticky workflow poll)', 0)
+          .refine((n) => n !== 1, {
+            error: expecting('0 or an integer >= 2 (one sticky and one non-sticky workflow poll)'),
+          })
+          .optional()
+          .meta({
+            description:
+              'Workflow task permits per task queue, one sticky and one non-sticky among them. Default 2.',
+          }),
+        activity: floorValue('an integer >= 0', 0)
+          .optional()
+          .meta({ description: 'Activity task permits per task queue. Default 1.' }),
+        localActivity: floorValue('an integer >= 0', 0)
+          .optional()
+          .meta({ description: 'Local activity task permits per task queue. Default 1.' }),
+      }),
+      z.literal(false),
+    ],
+    {
+      error: expecting(
+        'a mapping of slot type (workflow, activity, localActivity) to a floor, or false for none',
+      ),
+    },
+  )
+  .meta({
+    id: 'floors',
+    description:
+      "Permits each (slot type, task queue) gets whatever the readings say, issued before readings are consulted and never above the supplier's maximum (slots, maxSlots); false for none. Default: workflow 2, activity 1, localActivity 1, as Temporal's resource-based tuner; none for a cpu, memory or gpu supplier whose minSlots is 0 (gpu's default); for a composite, the smallest of its parts'.",
+  });
+
+/** Ceilings of a slotwise supplier: the most permits one (slot type, task queue) holds at once. */
+export const ceilingsSchema = z
+  .strictObject({
+    workflow: floorValue('an integer >= 2', 2)
+      .optional()
+      .meta({ description: 'Workflow task permits per task queue at most.' }),
+    activity: floorValue('an integer >= 1', 1)
+      .optional()
+      .meta({ description: 'Activity task permits per task queue at most.' }),
+    localActivity: floorValue('an integer >= 1', 1)
+      .optional()
+      .meta({ description: 'Local activity task permits per task queue at most.' }),
+  })
+  .meta({
+    id: 'ceilings',
+    description:
+      'The most permits one (slot type, task queue) may hold at once; at least its floor. Default: none.',
+  });
+
+const slotTypeLimits = {
+  floors: floorsSchema.optional(),
+  ceilings: ceilingsSchema.optional(),
+};
+
 const resourceOptions = {
   name: supplierName().optional(),
   minSlots: integer(0).optional().meta({
@@ -167,6 +231,7 @@ const resourceOptions = {
   costs: taskCostsSchema
     .optional()
     .meta({ description: "Costs for this supplier; replaces the slot type's `costs`." }),
+  ...slotTypeLimits,
 };
 
 /** `{ type: 'fixed', slots }`: a FixedSlotSupplier. */
@@ -178,6 +243,7 @@ export const fixedSupplierSpecSchema = z
       description:
         'Permits outstanding at once at most (at least 2 for workflow tasks). Changes live on reload.',
     }),
+    ...slotTypeLimits,
   })
   .meta({ description: 'At most `slots` permits at once (FixedSlotSupplier).' });
 
@@ -230,6 +296,8 @@ export const compositeSupplierSpecSchema = z
       const error = expecting('a non-empty list of suppliers');
       return z.array(supplierPartSchema, { error }).min(1, { error });
     },
+    floors: floorsSchema.optional(),
+    ceilings: ceilingsSchema.optional(),
   })
   .meta({
     id: 'compositeSupplier',
@@ -318,6 +386,66 @@ export const supplierSpecSchema = z
   )
   .meta({ id: 'supplier' });
 
+const resourceBasedSlotOptions = (slotType: string, floor: number, ceiling: number, workflow = false) =>
+  z
+    .strictObject({
+      minimumSlots: (workflow
+        ? integer(0).refine((n) => n !== 1, {
+            error: expecting('0 or an integer >= 2 (one sticky and one non-sticky workflow poll)'),
+          })
+        : integer(0)
+      )
+        .optional()
+        .meta({
+          description: `Permits per task queue whatever the readings say (the floor). Default ${floor}.`,
+        }),
+      maximumSlots: integer(workflow ? 2 : 1)
+        .optional()
+        .meta({
+          description: `Permits per task queue at most (the ceiling), at least minimumSlots. Default ${ceiling}.`,
+        }),
+    })
+    .optional()
+    .meta({
+      description: `Floor and ceiling of ${slotType} permits, as in Temporal's ResourceBasedSlotOptions.`,
+    });
+
+/**
+ * `resourceBased`: slotwise's drop-in for Temporal's resource-based tuner, in place of the
+ * `workflow`, `activity` and `localActivity` sections.
+ */
+export const resourceBasedConfigSchema = z
+  .strictObject({
+    targetCpuUsage: ratio().meta({
+      description: 'CPU use to stay under, as a ratio of the usable cores in (0, 1].',
+    }),
+    targetMemoryUsage: ratio().meta({
+      description: 'Memory use to stay under, as a ratio of the limit in (0, 1].',
+    }),
+    workflowTaskSlotOptions: resourceBasedSlotOptions('workflow task', 2, 1000, true),
+    activityTaskSlotOptions: resourceBasedSlotOptions('activity task', 1, 2000),
+    localActivityTaskSlotOptions: resourceBasedSlotOptions('local activity task', 1, 2000),
+    nexusTaskSlotOptions: z
+      .strictObject({
+        maximumSlots: integer(1)
+          .optional()
+          .meta({ description: "Slots of the Nexus tasks' Temporal fixed-size supplier. Default 2000." }),
+      })
+      .optional(),
+    rampThrottleMs: milliseconds().optional().meta({
+      description: 'Milliseconds between two permits issued above the floors, across slot types. Default 50.',
+    }),
+    name: supplierName().optional().meta({
+      description:
+        'Name of the one supplier every slot type shares (its gates are <name>-cpu and <name>-memory). Default "resource-based".',
+    }),
+  })
+  .meta({
+    id: 'resourceBased',
+    description:
+      "slotwise's drop-in for Temporal's resource-based tuner (tunerOptions: { targetCpuUsage, targetMemoryUsage }): one supplier for workflow, activity and local activity tasks, gated on CPU and memory from the one sampler, with Temporal's floors and ceilings per slot type. Replaces the workflow, activity and localActivity sections.",
+  });
+
 /** The supplier of one slot type and the costs its resource suppliers charge. */
 export const slotTypeConfigSchema = z.strictObject({
   supplier: supplierSpecSchema,
@@ -396,6 +524,7 @@ export const slotwiseConfigSchema = z
     localActivity: slotTypeConfigSchema
       .optional()
       .meta({ description: 'Local activity slots. Default: temporal-fixed-size with 100 slots.' }),
+    resourceBased: resourceBasedConfigSchema.optional(),
     metrics: z
       .strictObject({
         listen: z
@@ -461,6 +590,8 @@ export type ResourceSupplierSpec =
   | z.output<typeof gpuSupplierSpecSchema>;
 /** `{ type: 'composite', parts }`. */
 export type CompositeSupplierSpec = z.output<typeof compositeSupplierSpecSchema>;
+/** The `resourceBased` section. */
+export type ResourceBasedConfig = z.output<typeof resourceBasedConfigSchema>;
 /** `{ type: 'temporal-fixed-size', numSlots }`. */
 export type TemporalFixedSizeSpec = z.output<typeof temporalFixedSizeSpecSchema>;
 /** `{ type: 'temporal-resource-based', ... }`. */

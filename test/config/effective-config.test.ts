@@ -55,6 +55,8 @@ describe('effectiveConfig', () => {
       slotsPerDevice: null,
       costs: {},
       costsPath: null,
+      floors: { workflow: 2, activity: 1, localActivity: 1 },
+      ceilings: { workflow: null, activity: null, localActivity: null },
       defaults: defaults(
         'minSlots',
         'maxSlots',
@@ -62,6 +64,8 @@ describe('effectiveConfig', () => {
         'hysteresis',
         'rampThrottleMs',
         'settleMs',
+        'floors',
+        'ceilings',
       ),
     });
     expect(effective.activity).toMatchObject({

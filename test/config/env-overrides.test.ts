@@ -123,10 +123,10 @@ describe('parseConfig with environment overrides', () => {
 
   it('parseConfig() names the variable of an override with an unknown path', () => {
     expect(rejection(file, { SLOTWISE_ACTIVITY__SUPPLIER__PARTS__0__SLOT: '8' })).toBe(
-      'slotwise.yaml: SLOTWISE_ACTIVITY__SUPPLIER__PARTS__0__SLOT (activity.supplier.parts[0].slot): unknown key; did you mean `slots`? (expected one of: type, name, slots)',
+      'slotwise.yaml: SLOTWISE_ACTIVITY__SUPPLIER__PARTS__0__SLOT (activity.supplier.parts[0].slot): unknown key; did you mean `slots`? (expected one of: type, name, slots, floors, ceilings)',
     );
     expect(rejection(file, { SLOTWISE_ACTIVTY__SUPPLIER__SLOTS: '8' })).toBe(
-      'slotwise.yaml: SLOTWISE_ACTIVTY__SUPPLIER__SLOTS (activty): unknown key; did you mean `activity`? (expected one of: sampler, suppliers, workflow, activity, localActivity, metrics, temporal)',
+      'slotwise.yaml: SLOTWISE_ACTIVTY__SUPPLIER__SLOTS (activty): unknown key; did you mean `activity`? (expected one of: sampler, suppliers, workflow, activity, localActivity, resourceBased, metrics, temporal)',
     );
   });
 
@@ -152,10 +152,10 @@ describe('parseConfig with environment overrides', () => {
 
   it('parseConfig() refuses a single-segment SLOTWISE_FOO variable as an unknown key, naming it', () => {
     expect(rejection(file, { SLOTWISE_FOO: '1', SLOTWISE_CACHE_DIR: '/tmp/cache' })).toBe(
-      'slotwise.yaml: SLOTWISE_FOO (foo): unknown key (expected one of: sampler, suppliers, workflow, activity, localActivity, metrics, temporal). Every SLOTWISE_* variable sets a config key, except SLOTWISE_CACHE_DIR, SLOTWISE_CHROMIUM, SLOTWISE_KEEP_CONSUMER, SLOTWISE_REUSE_CONSUMER and SLOTWISE_SLOW_CHECK_MS',
+      'slotwise.yaml: SLOTWISE_FOO (foo): unknown key (expected one of: sampler, suppliers, workflow, activity, localActivity, resourceBased, metrics, temporal). Every SLOTWISE_* variable sets a config key, except SLOTWISE_CACHE_DIR, SLOTWISE_CHROMIUM, SLOTWISE_KEEP_CONSUMER, SLOTWISE_REUSE_CONSUMER and SLOTWISE_SLOW_CHECK_MS',
     );
     expect(rejection(file, { SLOTWISE_ACTIVTY: '{}' })).toBe(
-      'slotwise.yaml: SLOTWISE_ACTIVTY (activty): unknown key; did you mean `activity`? (expected one of: sampler, suppliers, workflow, activity, localActivity, metrics, temporal). Every SLOTWISE_* variable sets a config key, except SLOTWISE_CACHE_DIR, SLOTWISE_CHROMIUM, SLOTWISE_KEEP_CONSUMER, SLOTWISE_REUSE_CONSUMER and SLOTWISE_SLOW_CHECK_MS',
+      'slotwise.yaml: SLOTWISE_ACTIVTY (activty): unknown key; did you mean `activity`? (expected one of: sampler, suppliers, workflow, activity, localActivity, resourceBased, metrics, temporal). Every SLOTWISE_* variable sets a config key, except SLOTWISE_CACHE_DIR, SLOTWISE_CHROMIUM, SLOTWISE_KEEP_CONSUMER, SLOTWISE_REUSE_CONSUMER and SLOTWISE_SLOW_CHECK_MS',
     );
   });
 

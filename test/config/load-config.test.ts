@@ -211,7 +211,7 @@ describe('loadConfig', () => {
     expect(error.issues[0]).toEqual({
       path: 'key0',
       message:
-        'unknown key (expected one of: sampler, suppliers, workflow, activity, localActivity, metrics, temporal)',
+        'unknown key (expected one of: sampler, suppliers, workflow, activity, localActivity, resourceBased, metrics, temporal)',
     });
     expect(error.issues[CONFIG_LIMITS.maxIssues]).toEqual({
       path: '',

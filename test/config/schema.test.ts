@@ -97,12 +97,12 @@ describe('slotwise config schema', () => {
       { activty: {} },
       line(
         'activty',
-        'unknown key; did you mean `activity`? (expected one of: sampler, suppliers, workflow, activity, localActivity, metrics, temporal)',
+        'unknown key; did you mean `activity`? (expected one of: sampler, suppliers, workflow, activity, localActivity, resourceBased, metrics, temporal)',
       ),
     ],
     [
       activity({ type: 'fixed', slot: 4 }),
-      `${line('activity.supplier.slots', 'expected an integer >= 1, but it is missing')}\n${line('activity.supplier.slot', 'unknown key; did you mean `slots`? (expected one of: type, name, slots)')}`,
+      `${line('activity.supplier.slots', 'expected an integer >= 1, but it is missing')}\n${line('activity.supplier.slot', 'unknown key; did you mean `slots`? (expected one of: type, name, slots, floors, ceilings)')}`,
     ],
     [
       activity({ type: 'memory', limitBytes: '2GiB' }),
@@ -388,7 +388,7 @@ describe('slotwise config schema', () => {
         line('activity.supplier.targetUtilization', 'expected a ratio in (0, 1], got 80. Did you mean 0.8?'),
         line(
           'activity.supplier.maxSlot',
-          'unknown key; did you mean `maxSlots`? (expected one of: type, name, minSlots, maxSlots, targetUtilization, hysteresis, rampThrottleMs, settleMs, costs)',
+          'unknown key; did you mean `maxSlots`? (expected one of: type, name, minSlots, maxSlots, targetUtilization, hysteresis, rampThrottleMs, settleMs, costs, floors, ceilings)',
         ),
         line('metrics.listen', 'expected "host:port" (e.g. "127.0.0.1:9464") or false, got 9464'),
       ].join('\n'),
@@ -441,7 +441,7 @@ describe('slotwise config cross-checks', () => {
       `${line('workflow.supplier.maxSlots', 'expected an integer >= minSlots (2), got 1')}\n${line('workflow.supplier.maxSlots', `expected an integer >= 2, ${WORKFLOW}, got 1`)}`,
     ],
     [
-      { workflow: { supplier: { type: 'memory', minSlots: 1 } } },
+      { workflow: { supplier: { type: 'memory', minSlots: 1, floors: false } } },
       line('workflow.supplier.minSlots', `expected an integer >= 2, ${WORKFLOW}, got 1`),
     ],
     [

@@ -212,6 +212,24 @@ function supplierRows(node: EffectiveSupplier, depth: number, rows: string[][]):
       if (node.slotsPerDevice !== null) d('slotsPerDevice', node.slotsPerDevice);
       settings.push(...costRows(node.costs, node.costsPath));
   }
+  if (
+    node.type === 'fixed' ||
+    node.type === 'composite' ||
+    node.type === 'cpu' ||
+    node.type === 'memory' ||
+    node.type === 'gpu'
+  ) {
+    // Floors and ceilings per slot type: shown when written, and always for resourceBased.
+    const perSlotType = (values: object) =>
+      Object.entries(values)
+        .filter(([, value]) => value !== null && value !== 0)
+        .map(([key, value]) => `${key} ${value}`)
+        .join(', ') || 'none';
+    for (const key of ['floors', 'ceilings'] as const) {
+      if (node.defaults.includes(key) && node.path !== 'resourceBased') continue;
+      d(key, perSlotType(node[key]));
+    }
+  }
   settings.forEach(([key, value], i) => {
     rows.push([i === 0 ? `${indent}${label}` : '', key, value]);
   });
