@@ -156,6 +156,14 @@ export function buildTuner(config: SlotwiseConfigInput, options: BuildTunerOptio
       localActivityTaskSlotSupplier: slotSupplier(effective.localActivity),
       nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: effective.nexus.numSlots },
     };
+    // Each supplier keeps room for the floors of exactly the slot types the config gives it.
+    for (const [slotType, node] of [
+      ['workflow', effective.workflow],
+      ['activity', effective.activity],
+      ['local-activity', effective.localActivity],
+    ] as const) {
+      built.get(node as EffectiveSlotwiseSupplier)?.declareSlotTypes([slotType]);
+    }
     for (const node of Object.values(effective.shared)) build(node);
   } catch (error) {
     close();

@@ -9,7 +9,7 @@ import {
 import { checkKnownKeys, checkOptionsObject, describeValue } from './option-checks.js';
 import type { PermitRecord } from './permit-ledger.js';
 import { type PerSlotType, SLOT_TYPE_KEYS } from './slot-type-limits.js';
-import type { ReservationContext, SlotwisePermit, SupplierSnapshot } from './types.js';
+import type { ReservationContext, SlotType, SlotwisePermit, SupplierSnapshot } from './types.js';
 
 /** Extra fields on a {@link CompositeSlotSupplier} permit. */
 export interface CompositePermitFields {
@@ -89,6 +89,7 @@ export class CompositeSlotSupplier extends LedgerSlotSupplier<CompositePermitFie
         for (const part of this.#parts) part.reportCompositeGrant(event.result, event, event.waitSeconds);
       }
     });
+    if (options?.serves !== undefined) for (const part of this.#parts) part.declareSlotTypes(options.serves);
     this.#stopListening = parts.map((part) =>
       part.onCapacityChange(() => {
         if (!this.#takingParts) this.ledger.wake();
@@ -113,6 +114,12 @@ export class CompositeSlotSupplier extends LedgerSlotSupplier<CompositePermitFie
   /** A floor permit of the composite is one in every part, or none is taken. */
   protected override admitFloor(request: ReservationContext): CompositePermitFields | null {
     return this.#takeParts(request, true);
+  }
+
+  /** Declares the slot types on the composite and on every part. */
+  override declareSlotTypes(slotTypes: readonly SlotType[]): void {
+    for (const part of this.#parts) part.declareSlotTypes(slotTypes);
+    super.declareSlotTypes(slotTypes);
   }
 
   /** The smallest maximum of the parts that have one. */

@@ -10,7 +10,7 @@ import {
 import { brandClass } from '../class-brand.js';
 import { processWide } from '../process-state.js';
 import { EagerRefusalWatch } from './eager-refusal-watch.js';
-import { checkName } from './option-checks.js';
+import { checkName, optionError } from './option-checks.js';
 import { PermitLedger, type PermitRecord } from './permit-ledger.js';
 import { slotPairing } from './slot-pairing.js';
 import {
@@ -66,10 +66,19 @@ export interface SupplierBaseOptions {
    * @default none
    */
   ceilings?: SlotTypeCeilings;
+  /**
+   * The slot types this supplier serves (see {@link LedgerSlotSupplier.declareSlotTypes}): room is
+   * kept for their floors on every task queue it serves from the start.
+   * @default learned: those that asked on a task queue, and with workflow tasks activity and local
+   * activity tasks too
+   */
+  serves?: readonly SlotType[];
 }
 
 /** Option keys of {@link SupplierBaseOptions}, for unknown-key checks in subclasses. */
-export const SUPPLIER_BASE_OPTION_KEYS = ['name', 'logger', 'now', 'floors', 'ceilings'] as const;
+export const SUPPLIER_BASE_OPTION_KEYS = ['name', 'logger', 'now', 'floors', 'ceilings', 'serves'] as const;
+
+const SLOT_TYPES: readonly SlotType[] = ['workflow', 'activity', 'local-activity'];
 
 /** Suppliers created so far per kind, for default names; shared by every copy of slotwise. */
 const instancesPerKind = processWide('suppliersPerKind', () => new Map<string, number>());
@@ -127,6 +136,7 @@ export abstract class LedgerSlotSupplier<X extends object = object> implements C
     const owner = new.target.name || kind;
     const floors = checkFloors(owner, options.floors, defaultFloors);
     const ceilings = checkCeilings(owner, options.ceilings, floors);
+    const serves = options.serves === undefined ? undefined : checkSlotTypes(owner, 'serves', options.serves);
     const n = (instancesPerKind.get(kind) ?? 0) + 1;
     instancesPerKind.set(kind, n);
     this.ledger = new PermitLedger<X>({
@@ -144,6 +154,7 @@ export abstract class LedgerSlotSupplier<X extends object = object> implements C
       ...(options.now ? { now: options.now } : {}),
     });
     this.#eagerRefusals = new EagerRefusalWatch(this.ledger.name, this.ledger.logger);
+    if (serves !== undefined) this.ledger.slotGroups.declare(serves);
   }
 
   /** This supplier's name. */
@@ -177,6 +188,19 @@ export abstract class LedgerSlotSupplier<X extends object = object> implements C
   /** The ceiling of each slot type (`null`: none). */
   get ceilings(): Readonly<PerSlotType<number | null>> {
     return this.ledger.slotGroups.ceilings;
+  }
+
+  /**
+   * Declares slot types this supplier serves (adding to earlier declarations), so that it keeps
+   * room under its maximum for their floors on every task queue it serves before they ask: core
+   * reserves a local activity's slot only when a workflow schedules one, by which time workflow polls
+   * may hold every permit of a shared fixed supplier for as long as a long poll lasts. Without a
+   * declaration the types are learned: those that asked on a task queue, and with workflow tasks
+   * activity and local activity tasks too. `buildTuner` and `resourceBasedTuner` declare them.
+   */
+  declareSlotTypes(slotTypes: readonly SlotType[]): void {
+    this.ledger.slotGroups.declare(checkSlotTypes(`${this.name}.declareSlotTypes`, 'slotTypes', slotTypes));
+    this.ledger.wake();
   }
 
   /**
@@ -433,3 +457,10 @@ export abstract class LedgerSlotSupplier<X extends object = object> implements C
   }
 }
 brandClass(LedgerSlotSupplier, 'LedgerSlotSupplier');
+
+function checkSlotTypes(owner: string, option: string, value: unknown): SlotType[] {
+  if (!Array.isArray(value) || value.some((slotType) => !SLOT_TYPES.includes(slotType))) {
+    optionError(owner, option, `an array of ${SLOT_TYPES.map((t) => `'${t}'`).join(', ')}`, value);
+  }
+  return [...value] as SlotType[];
+}

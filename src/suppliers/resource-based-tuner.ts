@@ -271,6 +271,7 @@ export function resourceBasedTuner(options: ResourceBasedPresetOptions): Resourc
     ceilings: plan.ceilings,
     ...logger,
   });
+  supplier.declareSlotTypes(['workflow', 'activity', 'local-activity']);
   if (ownsSampler) sampler.start();
   let closed = false;
   const parts = { cpu, memory };

@@ -1,7 +1,10 @@
 import { NO_CEILINGS, type PerSlotType, slotTypeKey } from './slot-type-limits.js';
 import type { ReservationContext, SlotType } from './types.js';
 
-/** One `(slot type, task queue)` a supplier serves, as {@link SupplierSnapshot.groups} reports it. */
+/**
+ * One `(slot type, task queue)` a supplier serves, or keeps room for, as {@link SupplierSnapshot.groups}
+ * reports it.
+ */
 export interface SlotGroupSnapshot {
   slotType: SlotType;
   taskQueue: string;
@@ -59,6 +62,12 @@ const groupKey = (slotType: string, taskQueue: string): string => `${slotType}\u
  * core cannot make progress without both, so with a floor of 2 a second sticky permit is not a floor
  * permit while no non-sticky one is out.
  *
+ * Room is kept on each task queue for the slot types it will ask for, not only those that asked:
+ * core reserves a local activity's slot only when the workflow schedules one, by which time workflow
+ * polls may hold every permit for as long as a long poll lasts. The types are those
+ * {@link declare | declared}; without a declaration, those that asked on the queue, and with
+ * workflow tasks activity and local activity tasks too (one supplier for a whole Worker).
+ *
  * @example
  * ```ts
  * import { SlotGroups } from 'slotwise/internal/suppliers/slot-groups.js';
@@ -75,6 +84,7 @@ export class SlotGroups {
   readonly #now: () => number;
   readonly #lingerMs: number;
   readonly #groups = new Map<string, Group>();
+  #declared: Set<SlotType> | null = null;
 
   constructor(
     floors: PerSlotType<number>,
@@ -102,6 +112,20 @@ export class SlotGroups {
   setLimits(floors: PerSlotType<number>, ceilings: PerSlotType<number | null>): void {
     this.#floors = { ...floors };
     this.#ceilings = { ...ceilings };
+  }
+
+  /**
+   * Declares the slot types the supplier serves, so that room is kept for their floors on every
+   * task queue it serves before they ask (adds to earlier declarations).
+   */
+  declare(slotTypes: Iterable<SlotType>): void {
+    this.#declared ??= new Set();
+    for (const slotType of slotTypes) this.#declared.add(slotType);
+  }
+
+  /** The slot types {@link declare | declared}, or `null` when they are learned. */
+  get declared(): ReadonlySet<SlotType> | null {
+    return this.#declared;
   }
 
   /** Notes that `request`'s group is asking now (it counts as served from here on). */
@@ -158,47 +182,80 @@ export class SlotGroups {
 
   /**
    * The floor permits every group would still be owed after one more permit for `request` (not a
-   * floor permit) were issued: what permits above the floors must leave room for.
+   * floor permit) were issued: what permits above the floors must leave room for. Groups that have
+   * not asked yet count with their whole floor (see the class docs).
    */
   unmetAfter(request: ReservationContext): number {
-    const now = this.#now();
-    const requestKey = groupKey(request.slotType, request.taskQueue);
     let total = 0;
-    for (const [key, group] of this.#groups) {
-      if (!this.#active(group, now)) {
-        this.#groups.delete(key);
-        continue;
+    const sticky = request.isSticky === true;
+    for (const [taskQueue, groups] of this.#byQueue()) {
+      for (const slotType of this.#keptTypes(groups)) {
+        const group = groups.get(slotType);
+        const issued = group?.issued ?? 0;
+        const stickyIssued = group?.sticky ?? 0;
+        total +=
+          taskQueue === request.taskQueue && slotType === request.slotType
+            ? this.#unmet(slotType, issued + 1, stickyIssued + +sticky)
+            : this.#unmet(slotType, issued, stickyIssued);
       }
-      total +=
-        key === requestKey
-          ? this.#unmet(group.slotType, group.issued + 1, group.sticky + +(request.isSticky === true))
-          : this.#unmetOf(group);
     }
     return total;
   }
 
-  /** The groups served lately: those holding permits or waiting, and those idle for less than the linger time. */
+  /**
+   * The groups served lately (holding permits or waiting, or idle for less than the linger time),
+   * and those room is kept for on the same task queues.
+   */
   snapshot(): SlotGroupSnapshot[] {
+    const snapshots: SlotGroupSnapshot[] = [];
+    for (const [taskQueue, groups] of this.#byQueue()) {
+      const types = new Set([...groups.keys(), ...this.#keptTypes(groups)]);
+      for (const slotType of types) {
+        const group = groups.get(slotType);
+        const slotKey = slotTypeKey(slotType);
+        snapshots.push({
+          slotType,
+          taskQueue,
+          floor: slotKey === undefined ? 0 : this.#floors[slotKey],
+          ceiling: slotKey === undefined ? null : this.#ceilings[slotKey],
+          issued: group?.issued ?? 0,
+          sticky: group?.sticky ?? 0,
+          waiting: group?.waiting ?? 0,
+          unmet: this.#unmet(slotType, group?.issued ?? 0, group?.sticky ?? 0),
+        });
+      }
+    }
+    return snapshots;
+  }
+
+  /** The active groups by task queue, in the order they were first served; forgets stale ones. */
+  #byQueue(): Map<string, Map<SlotType, Group>> {
     const now = this.#now();
-    const groups: SlotGroupSnapshot[] = [];
+    const byQueue = new Map<string, Map<SlotType, Group>>();
     for (const [key, group] of this.#groups) {
       if (!this.#active(group, now)) {
         this.#groups.delete(key);
         continue;
       }
-      const slotKey = slotTypeKey(group.slotType);
-      groups.push({
-        slotType: group.slotType,
-        taskQueue: group.taskQueue,
-        floor: slotKey === undefined ? 0 : this.#floors[slotKey],
-        ceiling: slotKey === undefined ? null : this.#ceilings[slotKey],
-        issued: group.issued,
-        sticky: group.sticky,
-        waiting: group.waiting,
-        unmet: this.#unmetOf(group),
-      });
+      let groups = byQueue.get(group.taskQueue);
+      if (groups === undefined) {
+        groups = new Map();
+        byQueue.set(group.taskQueue, groups);
+      }
+      groups.set(group.slotType, group);
     }
-    return groups;
+    return byQueue;
+  }
+
+  /** The slot types room is kept for on a task queue whose active groups are `groups`. */
+  #keptTypes(groups: ReadonlyMap<SlotType, Group>): SlotType[] {
+    const types = new Set<SlotType>(this.#declared ?? []);
+    for (const slotType of groups.keys()) types.add(slotType);
+    if (this.#declared === null && groups.has('workflow')) {
+      types.add('activity');
+      types.add('local-activity');
+    }
+    return [...types];
   }
 
   #group(slotType: string, taskQueue: string): Group {

@@ -94,6 +94,26 @@ describe('floors and ceilings in a config', () => {
     expect(supplier.tryReserveSlot(reserveCtx('q'))).toBeNull(); // the ceiling
   });
 
+  it('buildTuner() declares to each supplier the slot types it serves, so it keeps room for no others', async () => {
+    const built = build({
+      workflow: { supplier: { type: 'fixed', slots: 4 } },
+      suppliers: { shared: { type: 'fixed', slots: 4 } },
+      activity: { supplier: 'shared' },
+      localActivity: { supplier: 'shared' },
+    });
+    const workflow = built.suppliers.get('workflow')!;
+    const polls = [true, false, true, true].map((sticky) =>
+      workflow.tryReserveSlot(reserveCtx('q', 'workflow', sticky)),
+    );
+    expect(polls.every((p) => p !== null)).toBe(true); // no room kept for activities it never serves
+    const shared = built.suppliers.get('shared')!;
+    expect(shared.tryReserveSlot(reserveCtx('q', 'activity'))).not.toBeNull();
+    expect(shared.snapshot().groups.map((g) => [g.slotType, g.unmet])).toEqual([
+      ['activity', 0],
+      ['local-activity', 1],
+    ]);
+  });
+
   it('parseConfig() accepts a resource supplier of workflow tasks with minSlots 1 when its workflow floor holds both polls', () => {
     expect(() => parseConfig({ workflow: { supplier: { type: 'memory', minSlots: 1 } } })).not.toThrow();
   });

@@ -430,15 +430,17 @@ describe('SlotwiseMetrics', () => {
       worker_type,
       supplier: 'shared',
     });
+    // Queue q serves workflow tasks: room is kept for its local activities before they ask.
     expect(await valuesOf(metrics, 'slotsFloor')).toEqual([
       { labels: labels('q', 'WorkflowWorker'), value: 2 },
       { labels: labels('q', 'ActivityWorker'), value: 1 },
+      { labels: labels('q', 'LocalActivityWorker'), value: 1 },
       { labels: labels('q2', 'LocalActivityWorker'), value: 1 },
     ]);
-    expect((await valuesOf(metrics, 'slotsFloorUnmet')).map((s) => s.value)).toEqual([1, 0, 0]);
+    expect((await valuesOf(metrics, 'slotsFloorUnmet')).map((s) => s.value)).toEqual([1, 0, 1, 0]);
     supplier.releaseSlot({ permit: sticky });
-    expect((await valuesOf(metrics, 'slotsFloorUnmet')).map((s) => s.value)).toEqual([2, 0, 0]);
-    expect(supplier.snapshot().groups.map((g) => g.unmet)).toEqual([2, 0, 0]);
+    expect((await valuesOf(metrics, 'slotsFloorUnmet')).map((s) => s.value)).toEqual([2, 0, 1, 0]);
+    expect(supplier.snapshot().groups.map((g) => g.unmet)).toEqual([2, 0, 1, 0]);
   });
 
   it('track() rejects what is not a slotwise supplier, and a second supplier with the same name', () => {

@@ -11,7 +11,7 @@ describe('FixedSlotSupplier', () => {
     [{}, 'FixedSlotSupplier: expected `slots` to be an integer >= 1, got `undefined`.'],
     [
       { slot: 3 },
-      'FixedSlotSupplier: unknown option `slot`. Did you mean `slots`? Known options: slots, name, logger, now, floors, ceilings.',
+      'FixedSlotSupplier: unknown option `slot`. Did you mean `slots`? Known options: slots, name, logger, now, floors, ceilings, serves.',
     ],
     [
       { slots: 3, name: '' },
@@ -106,7 +106,7 @@ describe('option messages', () => {
 
 describe('workflow slots', () => {
   it('reserveSlot() keeps the last workflow slot for the poll kind (sticky or not) that has none', async () => {
-    const supplier = new FixedSlotSupplier({ slots: 3 });
+    const supplier = new FixedSlotSupplier({ slots: 3, serves: ['workflow'] });
     const sticky = () =>
       supplier.reserveSlot(reserveCtx('q', 'workflow', true), new AbortController().signal);
     const normal = () =>

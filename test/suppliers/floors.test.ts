@@ -183,6 +183,30 @@ describe('floors under a hard maximum', () => {
     expect([second.settled(), third.settled()]).toEqual([true, false]);
   });
 
+  it('reserveSlot() on a FixedSlotSupplier serving workflow polls keeps room for the local activity the workflow will schedule', async () => {
+    // Core reserves a local activity's slot only when a workflow task schedules one; by then ten
+    // workflow polls would hold every slot for as long as a long poll lasts.
+    const supplier = new FixedSlotSupplier({ slots: 10 });
+    const polls = Array.from({ length: 10 }, (_, i) =>
+      track(supplier.reserveSlot(reserveCtx('q', 'workflow', i % 5 !== 0), signal())),
+    );
+    await flush();
+    expect(polls.filter((p) => p.settled())).toHaveLength(8);
+    expect(supplier.tryReserveSlot(reserveCtx('q', 'local-activity'))).not.toBeNull();
+    expect(supplier.tryReserveSlot(reserveCtx('q', 'activity'))).not.toBeNull();
+    expect(supplier.snapshot()).toMatchObject({ issued: 10, waiting: 2 });
+  });
+
+  it('reserveSlot() keeps room only for the slot types declared', async () => {
+    const supplier = new FixedSlotSupplier({ slots: 10, serves: ['workflow'] });
+    const polls = Array.from({ length: 10 }, (_, i) =>
+      track(supplier.reserveSlot(reserveCtx('q', 'workflow', i % 5 !== 0), signal())),
+    );
+    await flush();
+    expect(polls.filter((p) => p.settled())).toHaveLength(10);
+    expect(() => supplier.declareSlotTypes(['nexus' as never])).toThrow('fixed-');
+  });
+
   it('reserveSlot() on a resource supplier issues floors above minSlots but never above maxSlots', async () => {
     const supplier = saturatedMemory({ minSlots: 1, maxSlots: 3 });
     const reservations = everyType('q').map((ctx) => track(supplier.reserveSlot(ctx, signal())));

@@ -107,8 +107,11 @@ describe('resourceBasedTuner()', () => {
     );
     await flush();
     expect(above.map((r) => r.settled())).toEqual([true, false]); // the ceiling is 3
+    // Room is kept for the activity and local activity floors of the queue.
     expect(supplier.snapshot().groups).toMatchObject([
       { slotType: 'workflow', issued: 3, waiting: 1, unmet: 0 },
+      { slotType: 'activity', issued: 0, unmet: 1 },
+      { slotType: 'local-activity', issued: 0, unmet: 1 },
     ]);
     sampler.memoryUsed(15.9 * GiB, 16 * GiB); // memory full: below the ceiling, a permit above the floors still waits
     supplier.releaseSlot({ permit: above[0]!.value()! });

@@ -83,10 +83,33 @@ describe('SlotGroups', () => {
     expect(groups.atCeiling(workflow(true))).toBe(false);
   });
 
-  it('snapshot() reports floor, ceiling, permits, waiters and unmet floor per group', () => {
+  it('unmetAfter() keeps room on a queue serving workflow tasks for its activity and local activity floors before they ask', () => {
+    const groups = new SlotGroups(TEMPORAL_FLOORS);
+    issue(groups, workflow(true));
+    issue(groups, workflow(false));
+    // A third workflow permit must leave the activity and local activity floors of the queue free.
+    expect(groups.unmetAfter(workflow(true))).toBe(2);
+    issue(groups, activity('activities-only'));
+    expect(groups.unmetAfter(workflow(true))).toBe(2); // nothing kept for workflow tasks on that queue
+  });
+
+  it('declare() keeps room for the declared slot types only, on every queue served', () => {
+    const groups = new SlotGroups(TEMPORAL_FLOORS);
+    groups.declare(['workflow']);
+    issue(groups, workflow(true));
+    expect(groups.unmetAfter(workflow(true))).toBe(1); // the non-sticky poll's floor permit only
+    groups.declare(['local-activity']);
+    groups.touch(activity('other'));
+    // q: workflow 1 + local activity 1; other: workflow 2, local activity 1 (activity asked: its own permit meets it)
+    expect(groups.unmetAfter(activity('other'))).toBe(5);
+    expect(groups.declared).toEqual(new Set(['workflow', 'local-activity']));
+  });
+
+  it('snapshot() reports floor, ceiling, permits, waiters and unmet floor per group, and the groups room is kept for', () => {
     const groups = new SlotGroups(TEMPORAL_FLOORS, { workflow: 10, activity: null, localActivity: null });
     issue(groups, workflow(true));
     groups.waitStarted(workflow(true));
+    const kept = { ceiling: null, issued: 0, sticky: 0, waiting: 0, unmet: 1, floor: 1, taskQueue: 'q' };
     expect(groups.snapshot()).toEqual([
       {
         slotType: 'workflow',
@@ -98,6 +121,8 @@ describe('SlotGroups', () => {
         waiting: 1,
         unmet: 1,
       },
+      { ...kept, slotType: 'activity' },
+      { ...kept, slotType: 'local-activity' },
     ]);
   });
 });
