@@ -206,6 +206,11 @@ describe('resourceBased: the config form of resourceBasedTuner()', () => {
     expect(suppliers.get('resource-based-cpu')).not.toBeInstanceOf(FixedSlotSupplier);
   });
 
+  it('loadConfig() accepts the documented examples/resource-based.yaml', async () => {
+    const { effective } = await loadConfig('examples/resource-based.yaml', { env: false });
+    expect(effective.activity).toMatchObject({ type: 'composite', name: 'resource-based' });
+  });
+
   it.each([
     [
       { resourceBased, activity: { supplier: { type: 'fixed', slots: 4 } } },

@@ -8,3 +8,4 @@ export {
 export * from './workflows/cancellation.js';
 export * from './workflows/concurrency.js';
 export * from './workflows/eviction.js';
+export * from './workflows/tuner.js';
