@@ -434,7 +434,7 @@ export class PermitLedger<X extends object = object> {
         if (limit !== null && this.#live.size >= limit) return null;
         return this.#call('admitFloor', this.#admitFloor, request);
       }
-      if (limit !== null && this.#live.size + 1 + this.#slotGroups.unmetAfter(request) > limit) return null;
+      if (limit !== null && !this.#slotGroups.leavesRoom(request, limit - this.#live.size - 1)) return null;
     } catch (error) {
       this.reportError('admit', error);
       return null;

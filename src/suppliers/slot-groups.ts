@@ -181,6 +181,17 @@ export class SlotGroups {
   }
 
   /**
+   * Whether one more permit for `request` (not a floor permit) leaves `free` permits, enough for
+   * every floor permit still owed ({@link unmetAfter}). Cheap while `free` exceeds what all groups
+   * could be owed at most.
+   */
+  leavesRoom(request: ReservationContext, free: number): boolean {
+    const { workflow, activity, localActivity } = this.#floors;
+    if (free >= this.#groups.size * (workflow + activity + localActivity)) return true;
+    return this.unmetAfter(request) <= free;
+  }
+
+  /**
    * The floor permits every group would still be owed after one more permit for `request` (not a
    * floor permit) were issued: what permits above the floors must leave room for. Groups that have
    * not asked yet count with their whole floor (see the class docs).

@@ -74,6 +74,20 @@ describe('SlotGroups', () => {
     expect(groups.snapshot()).toEqual([]);
   });
 
+  it('leavesRoom() is unmetAfter() <= free, whether free is above the bound or not', () => {
+    const groups = new SlotGroups(TEMPORAL_FLOORS);
+    issue(groups, workflow(true)); // q owes: workflow 1, activity 1, local activity 1
+    expect([0, 1, 2, 3, 4, 100].map((free) => groups.leavesRoom(workflow(true), free))).toEqual([
+      false,
+      false,
+      false,
+      true,
+      true,
+      true,
+    ]);
+    expect(groups.leavesRoom(workflow(true), -1)).toBe(false);
+  });
+
   it('atCeiling() is true once a group holds its ceiling', () => {
     const groups = new SlotGroups(TEMPORAL_FLOORS, { workflow: null, activity: 2, localActivity: null });
     issue(groups, activity());
