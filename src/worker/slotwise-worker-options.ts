@@ -2,6 +2,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { Logger } from '@temporalio/common';
 import { DefaultLogger, type WorkerOptions, type WorkerTuner } from '@temporalio/worker';
 import { slotwiseActivityInterceptor } from '../activities/slot-interceptor.js';
+import { declareTunerSlotTypes } from '../suppliers/tuner-slot-types.js';
 
 /** Options of {@link slotwiseWorkerOptions}. */
 export interface SlotwiseWorkerOptionsSettings {
@@ -42,6 +43,8 @@ export function eagerDispatchRiskWarning(value: number): string {
  *   and `evictableWait()`; adding it twice is harmless);
  * - a relative `workflowsPath` is resolved against the current directory (the SDK would look for
  *   `./src/workflows.js` in `./src/src/`).
+ * - each slotwise supplier of the tuner is told the slot types it serves there, so that one
+ *   supplier serving several keeps room for all their floors from the start.
  *
  * Returns new options; the ones passed in are not changed.
  *
@@ -70,6 +73,7 @@ export function slotwiseWorkerOptions(
   settings: SlotwiseWorkerOptionsSettings = {},
 ): WorkerOptions {
   const result: WorkerOptions = { ...options };
+  declareTunerSlotTypes(options.tuner);
   if (customActivitySupplier(options.tuner)) {
     const chosen = options.maxEagerActivityReservationsPerWorkflowTask;
     if (chosen === undefined) {

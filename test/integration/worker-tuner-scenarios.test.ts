@@ -2,7 +2,9 @@
 // that apply to custom suppliers, run with every slotwise supplier kind on the dev server: one
 // supplier for every slot type, a supplier that sees aborts at shutdown, a supplier whose own code
 // throws, and the resource-based tuner's scenarios with resourceBasedTuner(). Where Temporal's test
-// tolerates one permit missing after shutdown, these count exactly.
+// tolerates one permit missing after shutdown, these count exactly. Workers are wired as the README
+// says for hand-wired Workers, through slotwiseWorkerOptions(): it tells a supplier the slot types
+// it serves, so that a shared fixed supplier keeps room for every floor from the first poll.
 import type { Worker, WorkerTuner } from '@temporalio/worker';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildTuner } from '../../src/config/build-tuner.js';
@@ -15,6 +17,7 @@ import { MemorySlotSupplier } from '../../src/suppliers/memory-slot-supplier.js'
 import { resourceBasedTuner } from '../../src/suppliers/resource-based-tuner.js';
 import { TEMPORAL_FLOORS } from '../../src/suppliers/slot-type-limits.js';
 import type { SlotType, SupplierEvent } from '../../src/suppliers/types.js';
+import { slotwiseWorkerOptions } from '../../src/worker/slotwise-worker-options.js';
 import { type RecordingLogger, recordingLogger } from '../helpers/fakes.js';
 import { cleanupTempDirs, gpuEnv } from '../resources/fixtures/fake-root.js';
 import { createWorker, testClient, uniqueQueue } from './helpers.js';
@@ -226,11 +229,13 @@ describe('one slotwise supplier for every slot type of a Worker', () => {
       const { subject, counts } = subjectOf(make);
       const client = await testClient();
       const taskQueue = uniqueQueue('tuner-all');
-      const worker = await createWorker({
-        taskQueue,
-        tuner: subject.tuner,
-        activities: { hiActivity: async () => 'hi' },
-      });
+      const worker = await createWorker(
+        slotwiseWorkerOptions({
+          taskQueue,
+          tuner: subject.tuner,
+          activities: { hiActivity: async () => 'hi' },
+        }),
+      );
       const result = await runUntil(
         worker,
         client.workflow.execute('tunerActivitiesWorkflow', { taskQueue, workflowId: taskQueue }),
@@ -256,11 +261,13 @@ describe('a slotwise supplier that sees aborts at shutdown', () => {
     async ([, make], { expect }) => {
       const { subject, counts } = subjectOf(make);
       const supplier = subject.suppliers[0]!;
-      const worker = await createWorker({
-        taskQueue: uniqueQueue('tuner-abort'),
-        tuner: subject.tuner,
-        activities: {},
-      });
+      const worker = await createWorker(
+        slotwiseWorkerOptions({
+          taskQueue: uniqueQueue('tuner-abort'),
+          tuner: subject.tuner,
+          activities: {},
+        }),
+      );
       const running = worker.run();
       // Pollers beyond what the supplier grants wait in it; Temporal's test waits 1 s instead.
       await until(
@@ -312,7 +319,9 @@ describe('a slotwise supplier whose own code throws', () => {
       for (const supplier of subject.suppliers) injectFailures(supplier);
       const client = await testClient();
       const taskQueue = uniqueQueue('tuner-throw');
-      const worker = await createWorker({ taskQueue, tuner: subject.tuner, activities: {} });
+      const worker = await createWorker(
+        slotwiseWorkerOptions({ taskQueue, tuner: subject.tuner, activities: {} }),
+      );
       const result = await runUntil(
         worker,
         client.workflow.execute('tunerSuccessWorkflow', { taskQueue, workflowId: taskQueue }),
