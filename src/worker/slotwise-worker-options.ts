@@ -42,7 +42,7 @@ export function eagerDispatchRiskWarning(value: number): string {
  * - slotwise's activity interceptor is added after yours (needed by `currentSlot()`, `releaseSlot()`
  *   and `evictableWait()`; adding it twice is harmless);
  * - a relative `workflowsPath` is resolved against the current directory (the SDK would look for
- *   `./src/workflows.js` in `./src/src/`).
+ *   `./src/workflows.js` in `./src/src/`);
  * - each slotwise supplier of the tuner is told the slot types it serves there, so that one
  *   supplier serving several keeps room for all their floors from the start.
  *
