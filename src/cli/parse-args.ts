@@ -1,12 +1,28 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { parseListenAddress } from '../config/listen-address.js';
 import { UsageError } from './cli-io.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
+/** The value of one parsed flag: a boolean, a string, or every string of a repeatable flag. */
+type FlagValue<O extends Options[string]> = O['type'] extends 'boolean'
+  ? boolean
+  : O extends { multiple: true }
+    ? string[]
+    : string;
+
 /** Parsed flags: string options as strings, boolean options as booleans, plus `help`. */
 export interface ParsedCommandArgs<O extends Options> {
-  values: { [K in keyof O]?: O[K]['type'] extends 'boolean' ? boolean : string } & { help?: boolean };
+  values: { [K in keyof O]?: FlagValue<O[K]> } & { help?: boolean };
   positionals: string[];
+}
+
+/**
+ * The {@link UsageError} for a problem with how a command was called: names the command, states the
+ * problem (a sentence ending in a period) and points at the command's `--help`.
+ */
+export function usageError(command: string, problem: string): UsageError {
+  return new UsageError(`slotwise ${command}: ${problem} Run \`slotwise ${command} --help\` for usage.`);
 }
 
 /** Edit distance between two short strings (insertions, deletions, substitutions, transpositions). */
@@ -86,25 +102,47 @@ export function parseCommandArgs<O extends Options>(
   try {
     return parseArgs({ args: argv, options: all, allowPositionals, strict: true }) as ParsedCommandArgs<O>;
   } catch (error) {
-    throw new UsageError(
-      `slotwise ${command}: ${usageMessage(error, argv, all)} Run \`slotwise ${command} --help\` for usage.`,
-    );
+    throw usageError(command, usageMessage(error, argv, all));
   }
 }
 
-/** Parses a whole-number flag value (digits only), or throws a {@link UsageError} naming the flag. */
+/**
+ * Parses a whole-number flag value (digits only) from `min` up to `max` (no bound when omitted), or
+ * throws a {@link UsageError} naming the flag and the range.
+ */
 export function intFlag(
   command: string,
   flag: string,
   value: string | undefined,
   min: number,
+  max = Number.POSITIVE_INFINITY,
 ): number | undefined {
   if (value === undefined) return undefined;
   const n = /^\d+$/.test(value.trim()) ? Number(value.trim()) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n < min) {
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    const range = max === Number.POSITIVE_INFINITY ? `>= ${min}` : `from ${min} to ${max}`;
     throw new UsageError(
-      `slotwise ${command}: --${flag} must be an integer >= ${min}, got ${JSON.stringify(value)}.`,
+      `slotwise ${command}: --${flag} must be an integer ${range}, got ${JSON.stringify(value)}.`,
     );
   }
   return n;
+}
+
+/**
+ * The Temporal frontend a command talks to: `--address`, else `$TEMPORAL_ADDRESS` (empty counts as
+ * unset), else `undefined`. Throws a {@link UsageError} naming where a malformed address came from.
+ */
+export function addressFlag(
+  command: string,
+  flagValue: string | undefined,
+  env: NodeJS.ProcessEnv,
+): string | undefined {
+  const address = flagValue ?? (env.TEMPORAL_ADDRESS || undefined);
+  if (address !== undefined && parseListenAddress(address) === null) {
+    const source = flagValue === undefined ? 'TEMPORAL_ADDRESS' : '--address';
+    throw new UsageError(
+      `slotwise ${command}: ${source} must be "host:port", got ${JSON.stringify(address)}.`,
+    );
+  }
+  return address;
 }

@@ -6,7 +6,7 @@ import { parseListenAddress } from '../../config/listen-address.js';
 import { ensureTemporalCli, TEMPORAL_CLI_VERSION } from '../../dev-server/temporal-cli.js';
 import { describeHost, type HostInventory } from '../../resources/host-inventory.js';
 import { type CliIo, UsageError } from '../cli-io.js';
-import { intFlag, parseCommandArgs } from '../parse-args.js';
+import { addressFlag, intFlag, parseCommandArgs } from '../parse-args.js';
 import { textTable } from '../text-table.js';
 
 /** The text of `slotwise doctor --help`. */
@@ -72,12 +72,7 @@ export async function doctorCommand(argv: string[], io: CliIo): Promise<number> 
     return 0;
   }
   const timeoutMs = intFlag('doctor', 'timeout-ms', values['timeout-ms'], 1) ?? 2000;
-  const address = values.address ?? (io.env.TEMPORAL_ADDRESS || undefined);
-  if (address !== undefined && parseListenAddress(address) === null) {
-    throw new UsageError(
-      `slotwise doctor: ${values.address === undefined ? 'TEMPORAL_ADDRESS' : '--address'} must be "host:port", got ${JSON.stringify(address)}.`,
-    );
-  }
+  const address = addressFlag('doctor', values.address, io.env);
   const [host, cli, server] = await Promise.all([
     describeHost({ env: io.env, ...(values.root === undefined ? {} : { root: values.root }) }),
     findCli(io.env),

@@ -6,7 +6,7 @@ import { type LoadedConfig, loadConfig } from '../../config/load-config.js';
 import { CONFIG_SLOT_TYPES, type ConfigSlotType } from '../../config/schema.js';
 import type { TaskCost, TaskCosts } from '../../suppliers/task-cost.js';
 import { type CliIo, UsageError } from '../cli-io.js';
-import { parseCommandArgs } from '../parse-args.js';
+import { parseCommandArgs, usageError } from '../parse-args.js';
 import { textTable } from '../text-table.js';
 
 /** The text of `slotwise validate --help`. */
@@ -50,8 +50,9 @@ export async function validateCommand(argv: string[], io: CliIo): Promise<number
     return 0;
   }
   if (positionals.length !== 1) {
-    throw new UsageError(
-      `slotwise validate: expected one config file, got ${positionals.length === 0 ? 'none' : positionals.length}. Run \`slotwise validate --help\` for usage.`,
+    throw usageError(
+      'validate',
+      `expected one config file, got ${positionals.length === 0 ? 'none' : positionals.length}.`,
     );
   }
   const file = positionals[0]!;
