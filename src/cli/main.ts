@@ -22,13 +22,7 @@ const COMMANDS: Record<string, { summary: string; run: (argv: string[], io: CliI
   demo: { summary: 'a short workload that makes slots fill and drain, with a live page', run: demoCommand },
   cancel: {
     summary: 'cancel many workflow runs by ids or by a visibility query (--dry-run to preview)',
-    // cancelCommand writes whole chunks that end in newlines; CliIo writes lines.
-    run: (argv, io) =>
-      cancelCommand(argv, {
-        env: io.env,
-        out: (text) => io.out(text.replace(/\n$/, '')),
-        err: (text) => io.err(text.replace(/\n$/, '')),
-      }),
+    run: cancelCommand,
   },
 };
 

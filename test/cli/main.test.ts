@@ -34,7 +34,9 @@ describe('slotwise CLI', () => {
   it('main() suggests the flag an unknown cancel flag was probably meant to be', async () => {
     const t = io();
     expect(await main(['cancel', '--concurency', '3', '--ids', 'a'], t.io)).toBe(2);
-    expect(t.err.join('\n')).toContain("unknown option '--concurency'. Did you mean --concurrency?");
+    expect(t.err).toEqual([
+      'slotwise cancel: unknown option --concurency. Did you mean --concurrency? Run `slotwise cancel --help` for usage.',
+    ]);
   });
 
   it('main() prints worker --help and exits 0', async () => {

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { describe, expect, inject, it } from 'vitest';
-import { cancelCommand } from '../../src/cli/commands/cancel.js';
+import { main } from '../../src/cli/main.js';
 import { type CancelWorkflowsProgress, cancelWorkflows } from '../../src/client/cancel-workflows.js';
 import { createWorker, testClient, uniqueQueue } from './helpers.js';
 
@@ -28,16 +28,16 @@ async function statuses(handles: WorkflowHandle[]): Promise<string[]> {
   return Promise.all(handles.map(async (h) => (await h.describe()).status.name));
 }
 
-/** Runs `slotwise cancel` against the test server with captured output. */
+/** Runs `slotwise cancel` against the test server the way the CLI does, with captured output. */
 async function cli(argv: string[], confirm?: (question: string) => Promise<boolean>) {
   let out = '';
   let err = '';
-  const code = await cancelCommand([...argv, '--address', inject('temporalAddress')], {
-    out: (s) => {
-      out += s;
+  const code = await main(['cancel', ...argv, '--address', inject('temporalAddress')], {
+    out: (line) => {
+      out += `${line}\n`;
     },
-    err: (s) => {
-      err += s;
+    err: (line) => {
+      err += `${line}\n`;
     },
     env: {},
     ...(confirm ? { confirm } : {}),
@@ -146,7 +146,7 @@ describe('bulk cancellation against the dev server', () => {
     });
   });
 
-  it("cancelCommand() exits 1 with the server's reason for an unknown namespace or a rejected query", async () => {
+  it("main() exits 1 with the server's reason for an unknown namespace or a rejected query", async () => {
     const namespace = await cli(['--ids', 'a', '--namespace', 'no-such-namespace', '--yes']);
     expect(namespace.code).toBe(1);
     expect(namespace.out).toBe('');
