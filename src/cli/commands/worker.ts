@@ -66,8 +66,34 @@ async function activitiesFrom(module: string): Promise<Record<string, (...args: 
 
 const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
-/** `slotwise worker`: the main job. Returns the exit code. */
-export async function workerCommand(argv: string[], io: CliIo): Promise<number> {
+/** The worker's flags, checked; defaults filled in except where the config decides. */
+interface WorkerArgs {
+  config: string | undefined;
+  address: string | undefined;
+  namespace: string | undefined;
+  taskQueue: string | undefined;
+  activities: string | undefined;
+  /** `--workflows` as given, and resolved against the current directory. */
+  workflows: { given: string; path: string } | undefined;
+  activitySlots: number;
+  workflowSlots: number;
+  burst: number;
+  workMs: number;
+  once: boolean;
+  logLevel: LogLevel;
+}
+
+/** Where the Worker polls. */
+interface WorkerPlace {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+}
+
+const LOG_LEVELS: readonly string[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
+
+/** Parses and checks the flags; `undefined` for `--help`. Throws a {@link UsageError} for bad usage. */
+function parseWorkerArgs(argv: string[]): WorkerArgs | undefined {
   const { values } = parseCommandArgs('worker', argv, {
     config: { type: 'string' },
     address: { type: 'string' },
@@ -82,10 +108,7 @@ export async function workerCommand(argv: string[], io: CliIo): Promise<number> 
     once: { type: 'boolean' },
     'log-level': { type: 'string' },
   });
-  if (values.help) {
-    io.out(WORKER_HELP);
-    return 0;
-  }
+  if (values.help) return undefined;
   if (
     values.config !== undefined &&
     (values['activity-slots'] !== undefined || values['workflow-slots'] !== undefined)
@@ -104,123 +127,228 @@ export async function workerCommand(argv: string[], io: CliIo): Promise<number> 
   }
   const workMs = intFlag('worker', 'work-ms', values['work-ms'], 0) ?? 500;
   const logLevel = (values['log-level'] ?? 'WARN').toUpperCase();
-  if (!['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'].includes(logLevel)) {
+  if (!LOG_LEVELS.includes(logLevel)) {
     throw new UsageError(
-      `slotwise worker: --log-level must be one of TRACE, DEBUG, INFO, WARN, ERROR, got ${JSON.stringify(values['log-level'])}.`,
+      `slotwise worker: --log-level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(values['log-level'])}.`,
     );
   }
-  // Relative to the current directory (the SDK would look next to the file it writes beside it).
-  const workflowsPath = values.workflows === undefined ? undefined : resolve(values.workflows);
-  if (values.workflows !== undefined && workflowsPath !== undefined && !existsSync(workflowsPath)) {
+  return {
+    config: values.config,
+    address: values.address,
+    namespace: values.namespace,
+    taskQueue: values['task-queue'],
+    activities: values.activities,
+    workflows: values.workflows === undefined ? undefined : workflowsFlag(values.workflows),
+    activitySlots,
+    workflowSlots,
+    burst,
+    workMs,
+    once: values.once ?? false,
+    logLevel: logLevel as LogLevel,
+  };
+}
+
+/** `--workflows`, resolved against the current directory (the SDK would look beside the file it writes). */
+function workflowsFlag(given: string): { given: string; path: string } {
+  const path = resolve(given);
+  if (!existsSync(path)) {
     throw new UsageError(
-      `slotwise worker: --workflows ${JSON.stringify(values.workflows)} does not exist (looked for ${workflowsPath}).`,
+      `slotwise worker: --workflows ${JSON.stringify(given)} does not exist (looked for ${path}).`,
     );
   }
-  let config: SlotwiseConfigInput;
-  if (values.config !== undefined) {
-    try {
-      config = (await loadConfig(values.config, { env: io.env })).config;
-    } catch (error) {
-      io.err(error instanceof ConfigError ? error.message : `slotwise worker: ${errorText(error)}`);
-      return 1;
-    }
-  } else {
-    config = {
-      activity: { supplier: { type: 'fixed', slots: activitySlots, name: 'activities' } },
-      workflow: { supplier: { type: 'fixed', slots: workflowSlots, name: 'workflows' } },
+  return { given, path };
+}
+
+/**
+ * The config: the `--config` file with the environment overrides, else a FixedSlotSupplier per slot
+ * type. `undefined` after printing why the file could not be loaded.
+ */
+async function workerConfig(args: WorkerArgs, io: CliIo): Promise<SlotwiseConfigInput | undefined> {
+  if (args.config === undefined) {
+    return {
+      activity: { supplier: { type: 'fixed', slots: args.activitySlots, name: 'activities' } },
+      workflow: { supplier: { type: 'fixed', slots: args.workflowSlots, name: 'workflows' } },
     };
   }
-  const activities =
-    values.activities !== undefined ? await activitiesFrom(values.activities) : exampleActivities;
-  const taskQueue = values['task-queue'] ?? config.temporal?.taskQueue ?? 'slotwise-example';
-  const namespace = values.namespace ?? config.temporal?.namespace ?? io.env.TEMPORAL_NAMESPACE ?? 'default';
-  let address = values.address ?? config.temporal?.address ?? io.env.TEMPORAL_ADDRESS;
-  let devServer: DevServer | undefined;
-  if (!address) {
-    io.out(
-      'slotwise: no --address, config temporal.address or TEMPORAL_ADDRESS given: starting an embedded Temporal dev server (in memory)',
-    );
-    devServer = await startDevServer({ log: io.out });
-    address = devServer.address;
-    io.out(`slotwise: embedded dev server at ${address}; connect with TEMPORAL_ADDRESS=${address}`);
-  }
   try {
-    try {
-      Runtime.install({ logger: new DefaultLogger(logLevel as LogLevel) });
-    } catch {
-      // A program embedding the CLI installed its own runtime: keep it.
-    }
-    let connection: NativeConnection;
-    try {
-      connection = await NativeConnection.connect({ address });
-    } catch (error) {
-      io.err(`slotwise worker: cannot reach Temporal at ${address}: ${errorText(error)}`);
-      return 1;
-    }
-    let slotwise: SlotwiseWorker;
-    try {
-      slotwise = await withSlotwise(
-        {
-          connection,
-          namespace,
-          taskQueue,
-          workflowsPath: workflowsPath ?? exampleWorkflowsPath(),
-          activities,
-        },
-        values.config ?? config,
-        { env: io.env, onReload: (result) => io.out(`slotwise: config reloaded: ${describeReload(result)}`) },
-      );
-    } catch (error) {
+    return (await loadConfig(args.config, { env: io.env })).config;
+  } catch (error) {
+    io.err(error instanceof ConfigError ? error.message : `slotwise worker: ${errorText(error)}`);
+    return undefined;
+  }
+}
+
+/** Starts the in-memory dev server used when no address is given, saying where it is. */
+async function startEmbeddedServer(io: CliIo): Promise<DevServer> {
+  io.out(
+    'slotwise: no --address, config temporal.address or TEMPORAL_ADDRESS given: starting an embedded Temporal dev server (in memory)',
+  );
+  const devServer = await startDevServer({ log: io.out });
+  io.out(
+    `slotwise: embedded dev server at ${devServer.address}; connect with TEMPORAL_ADDRESS=${devServer.address}`,
+  );
+  return devServer;
+}
+
+function installRuntime(logLevel: LogLevel): void {
+  try {
+    Runtime.install({ logger: new DefaultLogger(logLevel) });
+  } catch {
+    // A program embedding the CLI installed its own runtime: keep it.
+  }
+}
+
+/** Connects to the server, or reports that it cannot and resolves with `undefined`. */
+async function connect(address: string, io: CliIo): Promise<NativeConnection | undefined> {
+  try {
+    return await NativeConnection.connect({ address });
+  } catch (error) {
+    io.err(`slotwise worker: cannot reach Temporal at ${address}: ${errorText(error)}`);
+    return undefined;
+  }
+}
+
+/**
+ * The Worker options with slotwise's tuner (reloading a config file when it changes), or `undefined`
+ * after printing why they could not be built.
+ */
+async function buildSlotwise(
+  connection: NativeConnection,
+  place: WorkerPlace,
+  args: WorkerArgs,
+  config: SlotwiseConfigInput,
+  activities: Record<string, (...args: never[]) => unknown>,
+  io: CliIo,
+): Promise<SlotwiseWorker | undefined> {
+  try {
+    return await withSlotwise(
+      {
+        connection,
+        namespace: place.namespace,
+        taskQueue: place.taskQueue,
+        workflowsPath: args.workflows?.path ?? exampleWorkflowsPath(),
+        activities,
+      },
+      args.config ?? config,
+      { env: io.env, onReload: (result) => io.out(`slotwise: config reloaded: ${describeReload(result)}`) },
+    );
+  } catch (error) {
+    io.err(error instanceof ConfigError ? error.message : `slotwise worker: ${errorText(error)}`);
+    return undefined;
+  }
+}
+
+/** The activity supplier's counts, when it has a snapshot (Temporal's own suppliers do not). */
+function activitySnapshot(slotwise: SlotwiseWorker): SupplierSnapshot | undefined {
+  const supplier = slotwise.built.tuner.activityTaskSlotSupplier;
+  return 'snapshot' in supplier ? (supplier as { snapshot(): SupplierSnapshot }).snapshot() : undefined;
+}
+
+/** Says where the Worker polls, what each slot type's supplier is, and where the metrics are. */
+function announce(slotwise: SlotwiseWorker, place: WorkerPlace, io: CliIo): void {
+  io.out(
+    `slotwise: worker polling task queue "${place.taskQueue}" in namespace "${place.namespace}" at ${place.address}`,
+  );
+  for (const [slotType, supplier] of Object.entries(slotwise.built.effective)) {
+    if (['workflow', 'activity', 'localActivity'].includes(slotType))
+      io.out(`slotwise: ${slotType} slots: ${describeSupplier(supplier)}`);
+  }
+  if (slotwise.metricsServer)
+    io.out(
+      `slotwise: metrics at ${slotwise.metricsServer.url}metrics, live page at ${slotwise.metricsServer.url}`,
+    );
+}
+
+/** Prints the activity slot counts each second when they changed; returns the function that stops it. */
+function reportProgress(slotwise: SlotwiseWorker, io: CliIo): () => void {
+  let lastLine = '';
+  const progress = setInterval(() => {
+    const a = activitySnapshot(slotwise);
+    if (a === undefined) return;
+    const line = `slotwise: activity slots ${a.used} used / ${a.issued} issued / ${a.capacity ?? 'unbounded'} capacity, ${a.waiting} waiting`;
+    if (line !== lastLine) io.out(line);
+    lastLine = line;
+  }, 1000);
+  return () => clearInterval(progress);
+}
+
+/**
+ * Runs the Worker: until the burst completes with `--once`, else until SIGINT/SIGTERM (with a hint
+ * on how to start work when no burst was asked for).
+ */
+async function runWorker(worker: Worker, place: WorkerPlace, args: WorkerArgs, io: CliIo): Promise<void> {
+  const { address, namespace, taskQueue } = place;
+  const burstDone =
+    args.burst > 0 ? startBurst(address, namespace, taskQueue, args.burst, args.workMs, io) : undefined;
+  if (burstDone && args.once) {
+    await worker.runUntil(burstDone);
+    return;
+  }
+  if (!args.burst && args.workflows === undefined) {
+    io.out(
+      `slotwise: start work with: temporal workflow start --address ${address} --task-queue ${taskQueue} --type fanOutWorkflow --input '{"tasks":30,"workMs":500}'`,
+    );
+  } else if (!args.burst) {
+    io.out(
+      `slotwise: start your workflows with: temporal workflow start --address ${address} --namespace ${namespace} --task-queue ${taskQueue} --type <a workflow of ${args.workflows?.given}>`,
+    );
+  }
+  await worker.run();
+}
+
+/** Creates and runs the Worker, with progress lines, and says how it stopped. Resolves with the exit code. */
+async function serve(
+  slotwise: SlotwiseWorker,
+  place: WorkerPlace,
+  args: WorkerArgs,
+  io: CliIo,
+): Promise<number> {
+  const worker = await Worker.create(slotwise.options);
+  announce(slotwise, place, io);
+  const stopProgress = reportProgress(slotwise, io);
+  try {
+    await runWorker(worker, place, args, io);
+  } finally {
+    stopProgress();
+  }
+  const a = activitySnapshot(slotwise);
+  io.out(
+    a === undefined
+      ? 'slotwise: worker stopped'
+      : `slotwise: worker stopped; activity slots issued ${a.issued}, waiting ${a.waiting}`,
+  );
+  return 0;
+}
+
+/** `slotwise worker`: the main job. Returns the exit code. */
+export async function workerCommand(argv: string[], io: CliIo): Promise<number> {
+  const args = parseWorkerArgs(argv);
+  if (args === undefined) {
+    io.out(WORKER_HELP);
+    return 0;
+  }
+  const config = await workerConfig(args, io);
+  if (config === undefined) return 1;
+  const activities =
+    args.activities !== undefined ? await activitiesFrom(args.activities) : exampleActivities;
+  const given = args.address ?? config.temporal?.address ?? io.env.TEMPORAL_ADDRESS;
+  const devServer = given ? undefined : await startEmbeddedServer(io);
+  const place: WorkerPlace = {
+    address: devServer?.address ?? given!,
+    namespace: args.namespace ?? config.temporal?.namespace ?? io.env.TEMPORAL_NAMESPACE ?? 'default',
+    taskQueue: args.taskQueue ?? config.temporal?.taskQueue ?? 'slotwise-example',
+  };
+  try {
+    installRuntime(args.logLevel);
+    const connection = await connect(place.address, io);
+    if (connection === undefined) return 1;
+    const slotwise = await buildSlotwise(connection, place, args, config, activities, io);
+    if (slotwise === undefined) {
       await connection.close();
-      io.err(error instanceof ConfigError ? error.message : `slotwise worker: ${errorText(error)}`);
       return 1;
     }
     try {
-      const worker = await Worker.create(slotwise.options);
-      io.out(`slotwise: worker polling task queue "${taskQueue}" in namespace "${namespace}" at ${address}`);
-      for (const [slotType, supplier] of Object.entries(slotwise.built.effective)) {
-        if (['workflow', 'activity', 'localActivity'].includes(slotType))
-          io.out(`slotwise: ${slotType} slots: ${describeSupplier(supplier)}`);
-      }
-      if (slotwise.metricsServer)
-        io.out(
-          `slotwise: metrics at ${slotwise.metricsServer.url}metrics, live page at ${slotwise.metricsServer.url}`,
-        );
-      const activitySupplier = slotwise.built.tuner.activityTaskSlotSupplier;
-      let lastLine = '';
-      const progress = setInterval(() => {
-        if (!('snapshot' in activitySupplier)) return;
-        const a = (activitySupplier as { snapshot(): SupplierSnapshot }).snapshot();
-        const line = `slotwise: activity slots ${a.used} used / ${a.issued} issued / ${a.capacity ?? 'unbounded'} capacity, ${a.waiting} waiting`;
-        if (line !== lastLine) io.out(line);
-        lastLine = line;
-      }, 1000);
-      try {
-        const burstDone =
-          burst > 0 ? startBurst(address, namespace, taskQueue, burst, workMs, io) : undefined;
-        if (burstDone && values.once) await worker.runUntil(burstDone);
-        else {
-          if (!burst && workflowsPath === undefined) {
-            io.out(
-              `slotwise: start work with: temporal workflow start --address ${address} --task-queue ${taskQueue} --type fanOutWorkflow --input '{"tasks":30,"workMs":500}'`,
-            );
-          } else if (!burst) {
-            io.out(
-              `slotwise: start your workflows with: temporal workflow start --address ${address} --namespace ${namespace} --task-queue ${taskQueue} --type <a workflow of ${values.workflows}>`,
-            );
-          }
-          await worker.run();
-        }
-      } finally {
-        clearInterval(progress);
-      }
-      if ('snapshot' in activitySupplier) {
-        const a = (activitySupplier as { snapshot(): SupplierSnapshot }).snapshot();
-        io.out(`slotwise: worker stopped; activity slots issued ${a.issued}, waiting ${a.waiting}`);
-      } else {
-        io.out('slotwise: worker stopped');
-      }
-      return 0;
+      return await serve(slotwise, place, args, io);
     } finally {
       await slotwise.close();
       await connection.close();
