@@ -120,7 +120,7 @@ const GPU_LABELS = ['gpu', 'gpu_uuid'] as const;
  * ```ts
  * import { METRIC_DEFINITIONS } from 'slotwise';
  * const rows = METRIC_DEFINITIONS.map((m) => `| \`${m.name}\` | ${m.type} | ${m.help} |`);
- * rows.length; // => 25
+ * rows.length === METRIC_DEFINITIONS.length; // => true: one row a metric
  * METRIC_DEFINITIONS[0]!.labels; // => ['namespace', 'task_queue', 'worker_type', 'supplier']
  * ```
  */
