@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/config-error.js';
+import { type EffectiveSupplier, effectiveConfig } from '../../src/config/effective-config.js';
 import { parseListenAddress } from '../../src/config/listen-address.js';
 import { parseConfig } from '../../src/config/parse-config.js';
 
@@ -480,8 +481,15 @@ describe('slotwise config cross-checks', () => {
     expect(rejection(data)).toBe(message);
   });
 
-  it('parseConfig() defaults minSlots to 2 for a resource supplier of workflow tasks', () => {
-    expect(() => parseConfig({ workflow: { supplier: { type: 'gpu' } } })).not.toThrow();
+  it('parseConfig() accepts a resource supplier of workflow tasks without minSlots, which then defaults to 2', () => {
+    // A GPU supplier's own default is 0 minimum slots, below what workflow tasks need.
+    const effective = effectiveConfig(
+      parseConfig({ workflow: { supplier: { type: 'gpu' } }, activity: { supplier: { type: 'gpu' } } }),
+    );
+    const minSlots = (node: EffectiveSupplier) => ('minSlots' in node ? node.minSlots : undefined);
+    expect(minSlots(effective.workflow)).toBe(2);
+    expect(minSlots(effective.activity)).toBe(0);
+    expect(effective.workflow.defaults).toContain('minSlots');
   });
 
   it('parseConfig() rejects temporal-resource-based suppliers with different targets (one controller per Worker)', () => {
