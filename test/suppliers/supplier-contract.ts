@@ -1,4 +1,6 @@
-import type { SlotPermit } from '@temporalio/worker';
+import type { ActivitySlotInfo, SlotPermit, SlotSupplier } from '@temporalio/worker';
+// Not part of the package's documented API: the function Worker.create converts a tuner with.
+import { asNativeTuner } from '@temporalio/worker/lib/worker-tuner.js';
 import { describe, expect, it } from 'vitest';
 import type { LedgerSlotSupplier } from '../../src/suppliers/ledger-slot-supplier.js';
 import type { SlotwisePermit } from '../../src/suppliers/types.js';
@@ -17,6 +19,15 @@ export type AnySupplier = Pick<
   'type' | 'name' | 'reserveSlot' | 'tryReserveSlot' | 'markSlotUsed' | 'releaseSlot' | 'snapshot'
 >;
 
+/** A custom supplier as the SDK wraps it before handing it to the native worker. */
+interface SdkWrappedSupplier {
+  type: string;
+  reserveSlot(ctx: object, signal: AbortSignal): Promise<SlotPermit>;
+  tryReserveSlot(ctx: object): SlotPermit | null;
+  markSlotUsed(ctx: { permit: SlotPermit; slotInfo: ActivitySlotInfo }): void;
+  releaseSlot(ctx: { permit: SlotPermit; slotInfo?: ActivitySlotInfo }): void;
+}
+
 /** Builds a supplier under test that admits exactly `capacity` permits at once. */
 export type SupplierFactory = (capacity: number, logger: RecordingLogger) => AnySupplier;
 
@@ -33,12 +44,30 @@ export function describeSupplierContract(label: string, factory: SupplierFactory
     const reserve = (s: AnySupplier, queue = 'q', signal = new AbortController().signal) =>
       s.reserveSlot(reserveCtx(queue), signal);
 
-    it("has type 'custom' and the four contract methods", () => {
-      const { supplier } = make(1);
-      expect(supplier.type).toBe('custom');
-      for (const method of ['reserveSlot', 'tryReserveSlot', 'markSlotUsed', 'releaseSlot'] as const) {
-        expect(typeof supplier[method]).toBe('function');
-      }
+    it("is taken by Temporal's own tuner conversion as a custom supplier, and driven through it", async () => {
+      const { supplier, logger } = make(1);
+      // asNativeTuner is what Worker.create runs on a tuner: a supplier it does not recognise as
+      // custom (by its runtime `type`) becomes a fixed-size one, and its methods are never called.
+      const native = asNativeTuner(
+        {
+          workflowTaskSlotSupplier: { type: 'fixed-size', numSlots: 2 },
+          activityTaskSlotSupplier: supplier as unknown as SlotSupplier<ActivitySlotInfo>,
+          localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: 1 },
+          nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: 1 },
+        },
+        logger,
+      );
+      const wrapped = native.activityTaskSlotSupplier as unknown as SdkWrappedSupplier;
+      expect(wrapped.type).toBe('custom');
+      const ctx = { slotType: 'activity', taskQueue: 'q', workerIdentity: 'w', isSticky: false };
+      const permit = await wrapped.reserveSlot(ctx, new AbortController().signal);
+      expect(supplier.snapshot()).toMatchObject({ issued: 1, used: 0 });
+      expect(wrapped.tryReserveSlot(ctx)).toBeNull();
+      wrapped.markSlotUsed({ permit, slotInfo: activityInfo() });
+      expect(supplier.snapshot()).toMatchObject({ issued: 1, used: 1 });
+      wrapped.releaseSlot({ permit, slotInfo: activityInfo() });
+      expect(supplier.snapshot()).toMatchObject({ issued: 0, used: 0, waiting: 0, errors: 0 });
+      expect(logger.messages('error')).toEqual([]);
     });
 
     it('reserveSlot() resolves at once while capacity remains, then waits', async () => {
