@@ -6,7 +6,11 @@ import { dirname, join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { ensureTemporalCli } from './temporal-cli.js';
 
-/** Dynamic config slotwise turns on in every dev server it starts (task-queue fairness, DESIGN.md §5). */
+/**
+ * Dynamic config slotwise turns on in every dev server it starts: task-queue fairness
+ * (`fairnessKey`, `fairnessWeight`) acts in the server's matching service, which the dev server
+ * runs without it unless these two settings are on.
+ */
 export const DEV_SERVER_DYNAMIC_CONFIG: Readonly<Record<string, string>> = {
   'matching.enableFairness': 'true',
   'matching.useNewMatcher': 'true',

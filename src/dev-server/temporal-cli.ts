@@ -4,7 +4,11 @@ import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { brandClass } from '../class-brand.js';
 
-/** The Temporal CLI release slotwise builds when none is installed (DESIGN.md §5). */
+/**
+ * The Temporal CLI release slotwise builds with `go install` when none is installed: v1.5.1
+ * (Temporal Server 1.29.1) is the newest release whose go.mod has no `replace` directive, and
+ * `go install module@version` refuses modules that have one.
+ */
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
 const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal';
 
