@@ -1,41 +1,20 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SlotwiseOptionsError } from '../../src/errors.js';
 import { MemorySlotSupplier } from '../../src/suppliers/memory-slot-supplier.js';
-import { flush, reserveCtx, track } from '../helpers/fakes.js';
-import { FakeSampler, GiB } from '../suppliers/fixtures/fake-sampler.js';
+import { flush } from '../helpers/fakes.js';
+import { GiB } from '../suppliers/fixtures/fake-sampler.js';
+import { burst, grantedOf, resourceSupplierSetup } from '../suppliers/fixtures/resource-supplier-setup.js';
 
 // ResourceSlotSupplier.setLimits() is what config hot reload calls on cpu, memory and gpu suppliers.
 
-const open: MemorySlotSupplier[] = [];
-function memorySupplier() {
-  const sampler = new FakeSampler({ memory: true });
-  const supplier = new MemorySlotSupplier({
-    sampler: sampler.asSampler,
-    now: () => Date.now(),
-    minSlots: 1,
-    rampThrottleMs: 0,
-    targetUtilization: 0.75,
-    costs: { default: { memoryBytes: GiB / 2 } },
-  });
-  open.push(supplier);
-  return { supplier, sampler };
-}
-
-function burst(supplier: MemorySlotSupplier, n: number) {
-  return Array.from({ length: n }, () =>
-    track(supplier.reserveSlot(reserveCtx(), new AbortController().signal)),
-  );
-}
-const granted = (reservations: ReturnType<typeof burst>) => reservations.filter((r) => r.settled()).length;
-
-beforeEach(() => {
-  vi.useFakeTimers();
-  vi.setSystemTime(0);
+const { make: memorySupplier } = resourceSupplierSetup(MemorySlotSupplier, 'memory', {
+  minSlots: 1,
+  rampThrottleMs: 0,
+  targetUtilization: 0.75,
+  costs: { default: { memoryBytes: GiB / 2 } },
 });
-afterEach(() => {
-  for (const supplier of open.splice(0)) supplier.close();
-  vi.useRealTimers();
-});
+
+const granted = (reservations: ReturnType<typeof burst>) => grantedOf(reservations).length;
 
 describe('ResourceSlotSupplier.setLimits', () => {
   it('setLimits() raises targetUtilization live: waiting reservations are granted at once', async () => {

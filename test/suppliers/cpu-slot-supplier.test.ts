@@ -1,41 +1,16 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SlotwiseOptionsError } from '../../src/errors.js';
 import { ResourceSampler } from '../../src/resources/sampler.js';
-import { CpuSlotSupplier, type CpuSlotSupplierOptions } from '../../src/suppliers/cpu-slot-supplier.js';
-import type { SlotwisePermit } from '../../src/suppliers/types.js';
+import { CpuSlotSupplier } from '../../src/suppliers/cpu-slot-supplier.js';
 import { activityInfo, flush, reserveCtx, track } from '../helpers/fakes.js';
 import { cleanupTempDirs, fakeRoot, procStat } from '../resources/fixtures/fake-root.js';
 import { FakeSampler } from './fixtures/fake-sampler.js';
+import { burst, grantedOf, resourceSupplierSetup } from './fixtures/resource-supplier-setup.js';
 
 const signal = () => new AbortController().signal;
-const open: CpuSlotSupplier[] = [];
+const { make: cpuSupplier, closeAfterTest } = resourceSupplierSetup(CpuSlotSupplier, 'cpu');
 
-/** A CPU supplier on a fake sampler and the fake clock; closed after each test. */
-function cpuSupplier(options: CpuSlotSupplierOptions = {}) {
-  const sampler = new FakeSampler({ cpu: true });
-  const supplier = new CpuSlotSupplier({ sampler: sampler.asSampler, now: () => Date.now(), ...options });
-  open.push(supplier);
-  return { supplier, sampler };
-}
-
-/** `n` reservations made at once. */
-function burst(supplier: CpuSlotSupplier, n: number) {
-  return Array.from({ length: n }, () => track(supplier.reserveSlot(reserveCtx(), signal())));
-}
-
-const grantedOf = (reservations: ReturnType<typeof burst>) =>
-  reservations.filter((r) => r.settled()).map((r) => r.value() as SlotwisePermit);
-
-beforeEach(() => {
-  vi.useFakeTimers();
-  vi.setSystemTime(0);
-});
-
-afterEach(() => {
-  for (const supplier of open.splice(0)) supplier.close();
-  vi.useRealTimers();
-  cleanupTempDirs();
-});
+afterEach(() => cleanupTempDirs());
 
 describe('CpuSlotSupplier', () => {
   it.each([
@@ -303,7 +278,7 @@ describe('CpuSlotSupplier', () => {
       rampThrottleMs: 0,
       costs: { default: { cpu: 0.5 } },
     });
-    open.push(supplier);
+    closeAfterTest(supplier);
     const tick = (busy: number, idle: number) => {
       clock += 100;
       root.write('proc/stat', procStat(busy, idle, 4));

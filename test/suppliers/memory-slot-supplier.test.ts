@@ -1,45 +1,18 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SlotwiseOptionsError } from '../../src/errors.js';
 import { ResourceSampler } from '../../src/resources/sampler.js';
-import {
-  MemorySlotSupplier,
-  type MemorySlotSupplierOptions,
-} from '../../src/suppliers/memory-slot-supplier.js';
-import type { SlotwisePermit } from '../../src/suppliers/types.js';
-import { activityInfo, flush, reserveCtx, track, workflowInfo } from '../helpers/fakes.js';
+import { MemorySlotSupplier } from '../../src/suppliers/memory-slot-supplier.js';
+import { activityInfo, flush, reserveCtx, workflowInfo } from '../helpers/fakes.js';
 import { cleanupTempDirs, fakeRoot } from '../resources/fixtures/fake-root.js';
 import { FakeSampler, GiB, MiB } from './fixtures/fake-sampler.js';
+import { burst, grantedOf, resourceSupplierSetup } from './fixtures/resource-supplier-setup.js';
 
 const signal = () => new AbortController().signal;
-const open: MemorySlotSupplier[] = [];
-
-/** A memory supplier on a fake sampler and the fake clock; closed after each test. */
-function memorySupplier(options: MemorySlotSupplierOptions = {}) {
-  const sampler = new FakeSampler({ memory: true });
-  const supplier = new MemorySlotSupplier({ sampler: sampler.asSampler, now: () => Date.now(), ...options });
-  open.push(supplier);
-  return { supplier, sampler };
-}
-
-function burst(supplier: MemorySlotSupplier, n: number) {
-  return Array.from({ length: n }, () => track(supplier.reserveSlot(reserveCtx(), signal())));
-}
-
-const grantedOf = (reservations: ReturnType<typeof burst>) =>
-  reservations.filter((r) => r.settled()).map((r) => r.value() as SlotwisePermit);
+const { make: memorySupplier, closeAfterTest } = resourceSupplierSetup(MemorySlotSupplier, 'memory');
 
 const zero = { cpu: 0, memoryBytes: 0, gpus: 0, gpuMemoryBytes: 0 };
 
-beforeEach(() => {
-  vi.useFakeTimers();
-  vi.setSystemTime(0);
-});
-
-afterEach(() => {
-  for (const supplier of open.splice(0)) supplier.close();
-  vi.useRealTimers();
-  cleanupTempDirs();
-});
+afterEach(() => cleanupTempDirs());
 
 describe('MemorySlotSupplier', () => {
   it.each([
@@ -225,7 +198,7 @@ describe('MemorySlotSupplier', () => {
       rampThrottleMs: 0,
       costs: { default: { memoryBytes: 256 * MiB } },
     });
-    open.push(supplier);
+    closeAfterTest(supplier);
     sampler.sampleNow();
     expect(supplier.snapshot().readings.memory).toEqual({
       usedBytes: 512 * MiB,
