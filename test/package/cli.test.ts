@@ -79,6 +79,12 @@ describe('the installed slotwise bin', () => {
     const once = await pkg.slotwiseBin(['worker', '--once']);
     expect(once.code).toBe(2);
     expect(once.stderr).toContain('--once exits when the burst completes, so it needs --burst <n>');
+    const cancel = await pkg.slotwiseBin(['cancel', '--concurency', '3', '--ids', 'a']);
+    expect({ code: cancel.code, stderr: cancel.stderr.trim() }).toEqual({
+      code: 2,
+      stderr:
+        'slotwise cancel: unknown option --concurency. Did you mean --concurrency? Run `slotwise cancel --help` for usage.',
+    });
     const command = await pkg.slotwiseBin(['doctr']);
     expect(command.code).toBe(2);
     expect(command.stderr).toContain('slotwise: unknown command "doctr". Did you mean `slotwise doctor`?');
