@@ -92,12 +92,38 @@ describe('ConcurrencyGrants', () => {
     expect(grants.queuedFor('b')).toBe(1);
   });
 
-  it('request() ignores a duplicate of a run already granted or waiting', () => {
+  it('request() of a run already granted or waiting changes no count, and tells a granted one again', () => {
     const grants = new ConcurrencyGrants();
     const policy: ConcurrencyPolicy = { strategy: 'GROUP_ROUND_ROBIN', maxRuns: 1 };
     requestAll(grants, policy, ['k:1', 'k:2']);
-    expect(requestAll(grants, policy, ['k:1', 'k:2'])).toEqual([]);
+    expect(requestAll(grants, policy, ['k:1', 'k:2'])).toEqual(['grant:1']);
     expect([grants.runningFor('k'), grants.queuedFor('k')]).toEqual([1, 1]);
+    expect(grants.state.stats.granted).toBe(1);
+  });
+
+  it('request() of a known request from another run (a reset) moves it there and re-sends its grant', () => {
+    const grants = new ConcurrencyGrants();
+    const policy: ConcurrencyPolicy = { strategy: 'GROUP_ROUND_ROBIN', maxRuns: 1 };
+    requestAll(grants, policy, ['k:1', 'k:2']);
+    const moved = { ...ref('1', 'k'), runId: 'reset-run', originalRunId: 'run-1', policy };
+    expect(grants.request(moved, 5)).toEqual([
+      { type: 'grant', run: { ...ref('1', 'k'), runId: 'reset-run', originalRunId: 'run-1' } },
+    ]);
+    expect(grants.findRunning('1')).toMatchObject({ runId: 'reset-run', originalRunId: 'run-1' });
+    const waitingMoved = { ...ref('2', 'k'), runId: 'reset-2', policy };
+    expect(grants.request(waitingMoved, 5)).toEqual([]);
+    expect(grants.state.queued[0]).toMatchObject({ requestId: '2', runId: 'reset-2' });
+    expect(compact(grants.release('1', 6))).toEqual(['grant:2']);
+  });
+
+  it('moveRun() records the new run of a granted request and says what to tell it', () => {
+    const grants = new ConcurrencyGrants();
+    const policy: ConcurrencyPolicy = { strategy: 'CANCEL_IN_PROGRESS', maxRuns: 1 };
+    requestAll(grants, policy, ['k:1', 'k:2']);
+    expect(grants.moveRun('1', 'new-run')).toEqual([
+      { type: 'cancel', run: { ...ref('1', 'k'), runId: 'new-run' }, queued: false, by: 'wf-2' },
+    ]);
+    expect(grants.moveRun('nope', 'x')).toEqual([]);
   });
 
   it('release() is idempotent, drops a waiting run, and counts reclaimed grants', () => {
@@ -123,13 +149,14 @@ describe('ConcurrencyGrants', () => {
     expect(compact(grants.release('3', 1))).toEqual(['grant:4']);
   });
 
-  it('probeTargets() lists the runs that have held their grant at least minAgeMs', () => {
+  it('checkTargets() lists the runs that have held their grant through one whole tick, whatever the clock said', () => {
     const grants = new ConcurrencyGrants();
     const policy: ConcurrencyPolicy = { strategy: 'GROUP_ROUND_ROBIN', maxRuns: 5 };
-    grants.request({ ...ref('1', 'k'), policy }, 1_000);
-    grants.request({ ...ref('2', 'k'), policy }, 5_000);
-    expect(grants.probeTargets(11_000, 10_000)).toEqual([ref('1', 'k')]);
-    expect(grants.probeTargets(15_000, 10_000)).toEqual([ref('1', 'k'), ref('2', 'k')]);
+    grants.request({ ...ref('1', 'k'), policy }, 9_999_999, 3);
+    grants.request({ ...ref('2', 'k'), policy }, 0, 4);
+    expect(grants.checkTargets(4)).toEqual([]);
+    expect(grants.checkTargets(5)).toEqual([ref('1', 'k')]);
+    expect(grants.checkTargets(6)).toEqual([ref('1', 'k'), ref('2', 'k')]);
   });
 
   it('runningPerKey() handles any key string, including __proto__', () => {

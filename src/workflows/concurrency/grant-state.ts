@@ -29,18 +29,18 @@ export function emptyGrantState(policy: ConcurrencyPolicy = placeholderPolicy): 
   };
 }
 
-const refOf = ({ requestId, key, workflowId, runId }: ConcurrencyRunRef): ConcurrencyRunRef => ({
-  requestId,
-  key,
-  workflowId,
-  runId,
-});
+const refOf = ({ requestId, key, workflowId, runId, originalRunId }: ConcurrencyRunRef): ConcurrencyRunRef =>
+  originalRunId === undefined
+    ? { requestId, key, workflowId, runId }
+    : { requestId, key, workflowId, runId, originalRunId };
 
 /**
  * The grant logic of one concurrency group, with no I/O and no clock of its own: given requests
  * and releases it decides which runs hold a grant, which wait, and which must be cancelled or
  * refused, and returns those decisions as {@link ConcurrencyEffect}s for the controller workflow to
  * carry out. Deterministic, so it runs unchanged inside the workflow sandbox and in property tests.
+ * No decision reads a clock: `now` is only recorded (`grantedAt`, for the state query), and the age of
+ * a grant is counted in controller ticks (recorded timer firings), which replay identically.
  *
  * - Waiting runs are granted while their key has fewer than `maxRuns` and the group fewer than
  *   `groupMaxRuns` grants; among keys that have room, the key granted longest ago (never-granted
@@ -106,13 +106,27 @@ export class ConcurrencyGrants {
   }
 
   /**
-   * Applies a new request at workflow time `now` (epoch ms). The request's policy becomes the
-   * group's. A request already granted or waiting (same `requestId`) changes nothing.
+   * Applies a new request; `now` (epoch ms, recorded as `grantedAt` only) and `tick` (the controller's
+   * tick count, the grant's age is measured in ticks) are the times of any grant it causes. The
+   * request's policy becomes the group's.
+   *
+   * A request already granted or waiting (same `requestId`) is a re-attach: the run may have moved
+   * (a reset gives a workflow a new run id for the same requests), so its run id is updated, and a
+   * granted run is told again (a `grant` effect, or `cancel` when it is being replaced), because the
+   * new run may never have seen the first answer. Nothing else changes.
    */
-  request(request: ConcurrencyRequest, now: number): ConcurrencyEffect[] {
+  request(request: ConcurrencyRequest, now: number, tick = 0): ConcurrencyEffect[] {
     const { state } = this;
     const known = (run: ConcurrencyRunRef) => run.requestId === request.requestId;
-    if (state.running.some(known) || state.queued.some(known)) return [];
+    const running = state.running.find(known);
+    const queued = running ? undefined : state.queued.find(known);
+    if (running || queued) {
+      const run = (running ?? queued)!;
+      run.workflowId = request.workflowId;
+      run.runId = request.runId;
+      if (request.originalRunId !== undefined) run.originalRunId = request.originalRunId;
+      return running ? [this.answerOf(running)] : [];
+    }
     state.policy = { ...request.policy };
     const run = refOf(request);
     const { strategy, maxRuns } = state.policy;
@@ -136,14 +150,39 @@ export class ConcurrencyGrants {
       while (live.length >= maxRuns) {
         const victim = live.shift()!;
         state.stats.cancelled++;
-        if (victim.granted) victim.granted.cancelRequested = true;
-        else this.dequeue(victim.run.requestId);
-        effects.push({ type: 'cancel', run: refOf(victim.run), queued: !victim.granted });
+        if (victim.granted) {
+          victim.granted.cancelRequested = true;
+          victim.granted.replacedBy = run.workflowId;
+        } else this.dequeue(victim.run.requestId);
+        effects.push({ type: 'cancel', run: refOf(victim.run), queued: !victim.granted, by: run.workflowId });
       }
     }
     state.queued.push(run);
-    effects.push(...this.schedule(now));
+    effects.push(...this.schedule(now, tick));
     return effects;
+  }
+
+  /**
+   * What a granted run must be told (again): `grant`, or `cancel` once it is being replaced. For a
+   * run that moved to a new run id or whose answer could not be delivered.
+   */
+  answerOf(run: ConcurrencyRunningRun): ConcurrencyEffect {
+    return run.cancelRequested
+      ? { type: 'cancel', run: refOf(run), queued: false, by: run.replacedBy ?? '' }
+      : { type: 'grant', run: refOf(run) };
+  }
+
+  /**
+   * Records that the run holding or waiting for `requestId` continues as `runId` (its workflow was
+   * reset); returns what the new run must be told. Unknown ids are a no-op.
+   */
+  moveRun(requestId: string, runId: string): ConcurrencyEffect[] {
+    const known = (run: ConcurrencyRunRef) => run.requestId === requestId;
+    const running = this.state.running.find(known);
+    const queued = running ? undefined : this.state.queued.find(known);
+    if (running) running.runId = runId;
+    if (queued) queued.runId = runId;
+    return running ? [this.answerOf(running)] : [];
   }
 
   /**
@@ -151,7 +190,7 @@ export class ConcurrencyGrants {
    * grants what can now run. `reclaimed` marks a run the controller found closed. Unknown ids are a
    * no-op, so releases are idempotent.
    */
-  release(requestId: string, now: number, reclaimed = false): ConcurrencyEffect[] {
+  release(requestId: string, now: number, reclaimed = false, tick = 0): ConcurrencyEffect[] {
     const { state } = this;
     const index = state.running.findIndex((run) => run.requestId === requestId);
     if (index >= 0) {
@@ -159,15 +198,19 @@ export class ConcurrencyGrants {
       state.stats.released++;
       if (reclaimed) state.stats.reclaimed++;
       this.forgetIfInactive(run!.key);
-      return this.schedule(now);
+      return this.schedule(now, tick);
     }
     this.dequeue(requestId);
     return [];
   }
 
-  /** Runs that have held their grant for at least `minAgeMs` at `now`: the ones worth checking. */
-  probeTargets(now: number, minAgeMs: number): ConcurrencyRunRef[] {
-    return this.state.running.filter((run) => now - run.grantedAt >= minAgeMs).map(refOf);
+  /**
+   * Runs that have held their grant through at least one whole tick at tick `tick` (granted at tick
+   * `tick - 2` or earlier): the ones worth checking for a closed workflow. Counted in ticks, never in
+   * milliseconds, so the answer is the same on replay.
+   */
+  checkTargets(tick: number): ConcurrencyRunRef[] {
+    return this.state.running.filter((run) => (run.grantedTick ?? 0) <= tick - 2).map(refOf);
   }
 
   private countRunning(): Map<string, number> {
@@ -177,7 +220,7 @@ export class ConcurrencyGrants {
   }
 
   /** Grants waiting runs, one per turn, to the key with room that was granted longest ago. */
-  private schedule(now: number): ConcurrencyEffect[] {
+  private schedule(now: number, tick: number): ConcurrencyEffect[] {
     const { state } = this;
     const { maxRuns, groupMaxRuns } = state.policy;
     const running = this.countRunning();
@@ -197,7 +240,7 @@ export class ConcurrencyGrants {
       if (best === undefined) break;
       const [run] = state.queued.splice(best.index, 1);
       const { key } = run!;
-      state.running.push({ ...run!, grantedAt: now, cancelRequested: false });
+      state.running.push({ ...run!, grantedAt: now, grantedTick: tick, cancelRequested: false });
       running.set(key, (running.get(key) ?? 0) + 1);
       state.stats.granted++;
       lastGrant.set(key, state.stats.granted);

@@ -84,8 +84,10 @@ export interface ConcurrencyPolicy {
 export interface ConcurrencyControllerSettings {
   /**
    * How often, in milliseconds, the controller checks that the runs holding a grant are still open
-   * (a signal to each run that has held its grant at least this long). A run that ended without
-   * releasing (terminated, timed out) loses its grant at the next check.
+   * (one tick). A run that ended without releasing (terminated, timed out) loses its grant at the
+   * first check after it has held it one whole tick. With the slotwise concurrency activities on the
+   * controller's Workers the check describes the runs (nothing is added to their histories); without
+   * them it signals them, at ticks 2, 4, 8, ... then every 256 ticks of a grant's age.
    * @default 10_000
    */
   probeIntervalMs: number;
@@ -96,8 +98,10 @@ export interface ConcurrencyControllerSettings {
    */
   idleTimeoutMs: number;
   /**
-   * The controller continues as new (carrying its queued and running state) once its history has
-   * this many events, or earlier when the server suggests it.
+   * The controller continues as new (carrying its queued and running state) before its history
+   * passes this many events, or earlier when the server suggests it. It keeps a reserve for the events
+   * its commands in flight will still add; only a burst of incoming signals larger than the reserve
+   * (a twentieth of this, at least 10) in one workflow task can pass it.
    * @default 2_000
    */
   maxHistoryEvents: number;
@@ -113,14 +117,24 @@ export interface ConcurrencyControllerSettings {
  * ```
  */
 export interface ConcurrencyRunRef {
-  /** Unique per `withConcurrency()` call: `workflowId/runId/sequence`. */
+  /**
+   * Unique per `withConcurrency()` call: `workflowId/originalRunId/sequence`. It survives a reset of
+   * the workflow (the reset run replays the same calls under the same original run id), so the reset
+   * run keeps the request, and the grant, of the run it replaced.
+   */
   requestId: string;
   /** The concurrency key within the group. */
   key: string;
   /** Workflow id of the run that asked. */
   workflowId: string;
-  /** Run id of the run that asked; signals and cancellations target exactly this run. */
+  /** Run id of the run that holds the request now; decisions are signalled to exactly this run. */
   runId: string;
+  /**
+   * The run id recorded when the asking run started (`workflowInfo().originalExecutionRunId`): the same
+   * for a run and the runs a reset makes of it, so the controller can tell a reset run (it takes over
+   * the request) from a new run that reuses the workflow id (it does not).
+   */
+  originalRunId?: string;
 }
 
 /**
@@ -158,10 +172,17 @@ export interface ConcurrencyRequest extends ConcurrencyRunRef {
  * ```
  */
 export interface ConcurrencyRunningRun extends ConcurrencyRunRef {
-  /** Workflow time of the grant, in epoch milliseconds. */
+  /** Workflow time of the grant, in epoch milliseconds. Informative: no decision reads it. */
   grantedAt: number;
-  /** The controller has asked this run's workflow to cancel (`CANCEL_IN_PROGRESS`). */
+  /**
+   * The controller's tick count at the grant (a tick is one recorded firing of its check timer). The
+   * age of a grant is counted in ticks, which replay identically, never in milliseconds.
+   */
+  grantedTick?: number;
+  /** The controller has told this run to stop (`CANCEL_IN_PROGRESS`): a newer run of its key replaces it. */
   cancelRequested: boolean;
+  /** Workflow id of the run that replaces this one, once `cancelRequested`. */
+  replacedBy?: string;
 }
 
 /**
@@ -181,7 +202,7 @@ export interface ConcurrencyStats {
   granted: number;
   /** Grants given back: released by the run, or found closed by the controller. */
   released: number;
-  /** Runs whose workflow the controller asked to cancel (`CANCEL_IN_PROGRESS`). */
+  /** Runs the controller told to stop because a newer run of their key replaces them (`CANCEL_IN_PROGRESS`). */
   cancelled: number;
   /** Runs refused at their key's limit (`CANCEL_NEWEST`). */
   rejected: number;
@@ -230,8 +251,11 @@ export interface ConcurrencyGrantState {
 export type ConcurrencyEffect =
   /** Tell the run it may go. */
   | { type: 'grant'; run: ConcurrencyRunRef }
-  /** Cancel the run's workflow (`CANCEL_IN_PROGRESS`); `queued` when it never got a grant. */
-  | { type: 'cancel'; run: ConcurrencyRunRef; queued: boolean }
+  /**
+   * Tell the run to stop, a newer run of its key (workflow id `by`) replaces it (`CANCEL_IN_PROGRESS`);
+   * `queued` when it never got a grant.
+   */
+  | { type: 'cancel'; run: ConcurrencyRunRef; queued: boolean; by: string }
   /** Tell the run it is refused (`CANCEL_NEWEST`). */
   | { type: 'reject'; run: ConcurrencyRunRef; reason: string };
 
@@ -247,10 +271,16 @@ export type ConcurrencyEffect =
 export interface ConcurrencyDecision {
   /** The request this answers. */
   requestId: string;
-  /** `granted`: run now. `rejected`: refused, `reason` says why. */
-  outcome: 'granted' | 'rejected';
-  /** Why a run was rejected. */
+  /**
+   * `granted`: run now. `queued`: wait for a later `granted` (only as the answer to an acquire update).
+   * `rejected`: refused, `reason` says why. `cancelled`: stop, a newer run of the key (`by`) replaces
+   * this one (`CANCEL_IN_PROGRESS`); a granted run keeps its grant until it has stopped.
+   */
+  outcome: 'granted' | 'queued' | 'rejected' | 'cancelled';
+  /** Why a run was rejected or cancelled. */
   reason?: string;
+  /** Workflow id of the run that replaces a cancelled one. */
+  by?: string;
 }
 
 /**
@@ -273,16 +303,23 @@ export interface ConcurrencyDecision {
 export interface ConcurrencyControllerInput {
   /** The group this controller serves. */
   group: string;
+  /** Which shard of the group this controller serves, when the group has `shards` > 1. */
+  shard?: { index: number; count: number };
   /** Grant state carried over; absent on a first start. */
   state?: ConcurrencyGrantState;
   /** Requests not yet applied (the request that started the controller). */
   requests?: ConcurrencyRequest[];
-  /** Decided effects not yet sent (deferred by a continue-as-new). */
+  /**
+   * Decisions not yet known to be delivered (deferred by a continue-as-new, or in flight at it). They
+   * are sent again: runs ignore an answer they already have.
+   */
   outbox?: ConcurrencyEffect[];
   /** Settings in force. */
   settings?: Partial<ConcurrencyControllerSettings>;
   /** How many times this controller has continued as new. @default 0 */
   generation?: number;
+  /** Ticks (check timer firings) counted so far; grant ages are measured in ticks. @default 0 */
+  tick?: number;
 }
 
 /**
@@ -303,6 +340,14 @@ export interface ConcurrencyControllerInput {
 export interface ConcurrencyControllerSnapshot {
   /** The group this controller serves. */
   group: string;
+  /** The shard of the group, when the group has `shards` > 1. */
+  shard?: { index: number; count: number };
+  /**
+   * How the controller finds runs that ended without releasing: `describe` (its Workers run the
+   * slotwise concurrency activities: nothing is added to the runs' histories), `probe` (they do not:
+   * it signals long-held grants, less and less often), or `unknown` until its first check.
+   */
+  holderCheck: 'describe' | 'probe' | 'unknown';
   /** How many times this controller has continued as new. */
   generation: number;
   /** The limits in force. */
