@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { countPrimes, renderThenUpload, waitForFile } from './feature-examples.js';
+import { withHeartbeats } from './heartbeat-loop.js';
 
 /** Input of {@link simulatedWork}. */
 export interface SimulatedWorkInput {
@@ -11,7 +12,8 @@ export interface SimulatedWorkInput {
 
 /**
  * An example activity that "works" for `ms` milliseconds (a cancellable sleep) and returns its index.
- * The demo, the main job and the tests run it through slotwise suppliers.
+ * The demo, the main job and the tests run it through slotwise suppliers. It heartbeats while it works,
+ * so a cancel (an operator's, or a `CANCEL_IN_PROGRESS` replacement) stops it within a heartbeat.
  *
  * @example
  * ```ts
@@ -21,7 +23,7 @@ export interface SimulatedWorkInput {
  * ```
  */
 export async function simulatedWork(input: SimulatedWorkInput): Promise<number> {
-  await Context.current().sleep(input.ms);
+  await withHeartbeats(() => Context.current().sleep(input.ms));
   return input.index ?? 0;
 }
 

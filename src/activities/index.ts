@@ -1,5 +1,6 @@
 export { ActivityContextError } from './activity-context.js';
 export { cancellationSignal, isCancellation, isCancelled, throwIfCancelled } from './cancellation.js';
+export { concurrencyActivities } from './concurrency-activities.js';
 export { type CurrentSlot, currentSlot, releaseSlot, SlotPairingError } from './current-slot.js';
 export { type EvictableWaitOptions, evictableWait, lastCheckpoint, type Truthy } from './evictable-wait.js';
 export { EVICTION_FAILURE_TYPE, type EvictionReason, isEvictionFailure } from './eviction-failure.js';

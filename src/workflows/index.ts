@@ -1,6 +1,15 @@
 // Everything exported here runs inside Temporal's workflow sandbox: no Node imports, ever.
+export {
+  CONCURRENCY_ACTIVITY_TYPES,
+  type ConcurrencyActivities,
+  type ConcurrencyHolderStatus,
+} from './concurrency/activity-contract.js';
 export { concurrencyControllerWorkflow } from './concurrency/controller-workflow.js';
-export { ConcurrencyOptionsError, ConcurrencyRejectedError } from './concurrency/errors.js';
+export {
+  ConcurrencyCancelledError,
+  ConcurrencyOptionsError,
+  ConcurrencyRejectedError,
+} from './concurrency/errors.js';
 export {
   type ConcurrencyExampleInput,
   concurrencyExampleWorkflow,
@@ -8,7 +17,7 @@ export {
   singleFlightExampleWorkflow,
 } from './concurrency/examples.js';
 export { DEFAULT_CONTROLLER_SETTINGS, type WithConcurrencyOptions } from './concurrency/options.js';
-export { concurrencyControllerId, concurrencyStateQuery } from './concurrency/signals.js';
+export { concurrencyControllerId, concurrencyShardOf, concurrencyStateQuery } from './concurrency/signals.js';
 export {
   type ConcurrencyControllerInput,
   type ConcurrencyControllerResult,

@@ -3,6 +3,7 @@ import { type Client, WorkflowFailedError, type WorkflowHandle } from '@temporal
 import { ApplicationFailure, CancelledFailure, TerminatedFailure, TimeoutFailure } from '@temporalio/common';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { concurrencyActivities } from '../../src/activities/concurrency-activities.js';
 import type { WithConcurrencyOptions } from '../../src/workflows/concurrency/options.js';
 import { concurrencyControllerId, concurrencyStateQuery } from '../../src/workflows/concurrency/signals.js';
 import type {
@@ -67,6 +68,7 @@ beforeAll(async () => {
     defaultHeartbeatThrottleInterval: '50ms',
     maxHeartbeatThrottleInterval: '50ms',
     activities: {
+      ...concurrencyActivities,
       simulatedWork: async ({ ms, index }: { ms: number; index?: number }) => {
         const context = Context.current();
         const workflowId = context.info.workflowExecution?.workflowId ?? '';
@@ -224,9 +226,14 @@ describe('withConcurrency() across a real Worker and a real controller workflow'
     const first = await startRun(concurrency, 60_000);
     await until('the first run works', () => started(first));
     const second = await startRun(concurrency, 100);
-    expect(await failureOf(first)).toBeInstanceOf(CancelledFailure);
+    const failure = await failureOf(first);
+    // The replaced run can tell why: the failure names CANCEL_IN_PROGRESS and the run that replaced it.
+    expect(failure).toBeInstanceOf(CancelledFailure);
+    expect((failure as Error).message).toBe(
+      `withConcurrency: cancelled by CANCEL_IN_PROGRESS: a newer run (${second.workflowId}) of key "deploy" in group "${group}" replaces this one`,
+    );
     expect(await second.result()).toBe(indexOf(second));
-    expect((await first.describe()).status.name).toBe('CANCELLED');
+    expect((await first.describe()).status.name).toBe('FAILED');
     expect(recorder.max(`${group}/deploy`)).toBe(1);
     // The first run's activity ended before the second one's began.
     expect(recorder.ended.indexOf(first.workflowId)).toBeLessThan(

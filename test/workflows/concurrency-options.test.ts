@@ -1,10 +1,15 @@
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
-import { ConcurrencyOptionsError, ConcurrencyRejectedError } from '../../src/workflows/concurrency/errors.js';
+import {
+  ConcurrencyCancelledError,
+  ConcurrencyOptionsError,
+  ConcurrencyRejectedError,
+} from '../../src/workflows/concurrency/errors.js';
 import {
   resolveConcurrencyOptions,
   type WithConcurrencyOptions,
 } from '../../src/workflows/concurrency/options.js';
+import { concurrencyControllerId, concurrencyShardOf } from '../../src/workflows/concurrency/signals.js';
 
 const base: WithConcurrencyOptions = { group: 'g', key: 'k', maxRuns: 2 };
 
@@ -26,6 +31,7 @@ describe('resolveConcurrencyOptions', () => {
       policy: { strategy: 'GROUP_ROUND_ROBIN', maxRuns: 2 },
       settings: {},
       controllerTaskQueue: undefined,
+      shards: 1,
     });
     expect(
       resolveConcurrencyOptions({
@@ -41,7 +47,21 @@ describe('resolveConcurrencyOptions', () => {
       policy: { strategy: 'CANCEL_NEWEST', maxRuns: 2, groupMaxRuns: 5 },
       settings: { probeIntervalMs: 500, idleTimeoutMs: 0, maxHistoryEvents: 300 },
       controllerTaskQueue: 'ctl',
+      shards: 1,
     });
+    expect(resolveConcurrencyOptions({ ...base, controller: { shards: 8 } }).shards).toBe(8);
+  });
+
+  it('resolveConcurrencyOptions() refuses shards with a group-wide limit, and out of [1, 64]', () => {
+    expect(messageOf({ ...base, groupMaxRuns: 10, controller: { shards: 4 } })).toBe(
+      'withConcurrency: `controller.shards` (4) cannot be combined with `groupMaxRuns` (10): a group-wide limit needs one controller. Drop `groupMaxRuns` or use `shards: 1`.',
+    );
+    expect(messageOf({ ...base, controller: { shards: 0 } })).toBe(
+      'withConcurrency: expected `controller.shards` to be an integer >= 1, got `0` (number).',
+    );
+    expect(messageOf({ ...base, controller: { shards: 65 } })).toBe(
+      'withConcurrency: expected `controller.shards` to be an integer in [1, 64], got `65` (number).',
+    );
   });
 
   it('resolveConcurrencyOptions() names the bad option, the expectation and the value', () => {
@@ -81,6 +101,34 @@ describe('resolveConcurrencyOptions', () => {
         nonRetryable: true,
       });
     }
+  });
+});
+
+describe('concurrencyShardOf()', () => {
+  it('concurrencyShardOf() maps a key to the same shard every time, and spreads keys over all shards', () => {
+    expect(concurrencyShardOf('tenant-a', 4)).toEqual(concurrencyShardOf('tenant-a', 4));
+    expect(concurrencyShardOf('anything', 1)).toEqual({ index: 0, count: 1 });
+    const used = new Set(Array.from({ length: 64 }, (_, i) => concurrencyShardOf(`key-${i}`, 4).index));
+    expect([...used].sort()).toEqual([0, 1, 2, 3]);
+    expect(concurrencyControllerId('g', { index: 2, count: 4 })).toBe('slotwise-concurrency:g#2of4');
+    expect(concurrencyControllerId('g', { index: 0, count: 1 })).toBe('slotwise-concurrency:g');
+  });
+});
+
+describe('ConcurrencyCancelledError', () => {
+  it('ConcurrencyCancelledError is a CancelledFailure that names CANCEL_IN_PROGRESS and the replacing run', () => {
+    const error = new ConcurrencyCancelledError('deploys', 'api', 'deploy-42');
+    expect(error).toBeInstanceOf(CancelledFailure);
+    expect(error).toMatchObject({
+      name: 'ConcurrencyCancelledError',
+      group: 'deploys',
+      key: 'api',
+      replacedBy: 'deploy-42',
+      details: [{ group: 'deploys', key: 'api', replacedBy: 'deploy-42', reason: 'CANCEL_IN_PROGRESS' }],
+    });
+    expect(error.message).toBe(
+      'withConcurrency: cancelled by CANCEL_IN_PROGRESS: a newer run (deploy-42) of key "api" in group "deploys" replaces this one',
+    );
   });
 });
 

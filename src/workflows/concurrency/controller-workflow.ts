@@ -1,14 +1,23 @@
 import {
   condition,
   continueAsNew,
-  getExternalWorkflowHandle,
   log,
+  proxyLocalActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
+import { HistoryBudget } from '../durable/history-budget.js';
+import { RecordedTimer } from '../durable/recorded-timer.js';
+import { SignalOutbox } from '../durable/signal-outbox.js';
+import {
+  CONCURRENCY_ACTIVITY_TYPES,
+  type ConcurrencyActivities,
+  type ConcurrencyHolderStatus,
+} from './activity-contract.js';
 import { ConcurrencyGrants } from './grant-state.js';
 import { DEFAULT_CONTROLLER_SETTINGS } from './options.js';
 import {
+  concurrencyAcquireUpdate,
   concurrencyDecisionSignal,
   concurrencyProbeSignal,
   concurrencyReleaseSignal,
@@ -19,14 +28,21 @@ import type {
   ConcurrencyControllerInput,
   ConcurrencyControllerResult,
   ConcurrencyControllerSettings,
+  ConcurrencyDecision,
   ConcurrencyEffect,
   ConcurrencyRequest,
   ConcurrencyRunRef,
 } from './types.js';
 
-type ControllerEvent =
-  | { type: 'request'; request: ConcurrencyRequest }
-  | { type: 'release'; requestId: string; reclaimed: boolean };
+/** Most runs described by one check (the rest are checked at the next ticks, in turn). */
+const CHECK_BATCH = 200;
+/** Room an accepted update needs: its accepted and completed events, and one signal it may cause. */
+const UPDATE_ROOM = 4;
+/** Without the check activity, a grant is probed at these ages (in ticks), then every 256 ticks. */
+const PROBE_CAP_TICKS = 256;
+
+/** What the outbox carries: a decision for a run, or a probe of a run (not carried over). */
+type OutboxTag = ConcurrencyEffect | { type: 'probe'; run: ConcurrencyRunRef };
 
 const mergeSettings = (
   current: ConcurrencyControllerSettings,
@@ -41,23 +57,48 @@ const mergeSettings = (
   return next;
 };
 
+/** The decision signalled to a run for an effect. */
+function decisionOf(effect: ConcurrencyEffect): ConcurrencyDecision {
+  const { requestId } = effect.run;
+  if (effect.type === 'grant') return { requestId, outcome: 'granted' };
+  if (effect.type === 'reject') return { requestId, outcome: 'rejected', reason: effect.reason };
+  return {
+    requestId,
+    outcome: 'cancelled',
+    reason: `a newer run (${effect.by}) of key ${JSON.stringify(effect.run.key)} replaces it (CANCEL_IN_PROGRESS)`,
+    by: effect.by,
+  };
+}
+
+/** A probe is due at grant ages 2, 4, 8, ..., 256 ticks, then every 256 ticks. */
+const probeDue = (age: number) =>
+  age >= 2 && (age <= PROBE_CAP_TICKS ? (age & (age - 1)) === 0 : age % PROBE_CAP_TICKS === 0);
+
 /**
- * The durable controller of one concurrency group. {@link withConcurrency} starts it on first use
- * (as an abandoned child with id {@link concurrencyControllerId}) and signals it; you only need to
- * register it in the Workers' workflow bundle:
+ * The durable controller of one concurrency group (or of one shard of it). {@link withConcurrency}
+ * starts it on first use (id {@link concurrencyControllerId}) and talks to it; you only need to export
+ * it from the workflow bundle of the Workers of its task queue (and, for the fast path and for finding
+ * runs that ended without releasing, register `concurrencyActivities` from `slotwise/activities` there):
  *
- * - It applies requests and releases to a {@link ConcurrencyGrants} and carries out the decisions:
- *   signals a grant or a refusal to the run, or cancels the run's workflow (`CANCEL_IN_PROGRESS`).
- * - Release detection: a run gives its grant back from a `finally` block (completed, failed,
- *   cancelled, continued as new). A run that never gets there (terminated, timed out, reset) is
- *   found by a probe: every `probeIntervalMs` the controller signals each run that has held its
- *   grant that long; the server refuses to deliver a signal to a closed run, and that refusal frees
- *   the grant. A grant signal that cannot be delivered frees the grant the same way. All of it is
- *   workflow commands with recorded outcomes: deterministic on replay, no activity, no client.
- * - It continues as new after `maxHistoryEvents` events (or when the server suggests it), carrying
- *   running runs, waiting runs and decided-but-unsent effects; it first waits for the signals and
- *   cancellations it has in flight, whose outcomes it needs.
- * - It completes after `idleTimeoutMs` with nothing granted or waiting.
+ * - Requests come as an update (`slotwise.concurrency.acquire`, through the acquire activity: the run
+ *   gets its answer in the same workflow task that asked) or as a signal (runs without the activities).
+ *   Releases come as signals. They are applied to a {@link ConcurrencyGrants} as they arrive; its
+ *   decisions for other runs (a grant, a refusal, a replacement) are signalled to those runs.
+ * - No decision reads a clock. Time enters only as recorded timer firings (ticks): checks run on a
+ *   tick, the idle exit on a timer that fired with nothing happening since it started. So replay is
+ *   exact whatever the activations' clocks said (a query arriving during a pending workflow task can
+ *   give an activation a stale `Date.now()`).
+ * - Every `probeIntervalMs` (one tick) it checks the runs that have held their grant a whole tick:
+ *   with the slotwise concurrency activities, a local activity describes them, which adds nothing to
+ *   their histories, and finds runs that closed (their grant is freed) and runs a reset replaced (the
+ *   new run keeps the grant and is told again). Without them it falls back to probe signals at grant
+ *   ages of 2, 4, 8, ... ticks, then every 256 ticks (4 events in the run's history each). A decision
+ *   that cannot be delivered triggers a check of that run at once.
+ * - It continues as new before its history passes `maxHistoryEvents` (see {@link HistoryBudget}):
+ *   updates are refused (and retried by the activity on the next run) when there is no room for them,
+ *   and decisions unsent or in flight are carried over and sent again (runs take a repeated answer as
+ *   one).
+ * - It completes after `idleTimeoutMs` with nothing granted, waiting or in flight.
  *
  * @example
  * ```ts
@@ -73,23 +114,103 @@ const mergeSettings = (
 export async function concurrencyControllerWorkflow(
   input: ConcurrencyControllerInput,
 ): Promise<ConcurrencyControllerResult> {
-  const { group } = input;
+  const { group, shard } = input;
   const generation = input.generation ?? 0;
   const grants = new ConcurrencyGrants(input.state);
   let settings = mergeSettings({ ...DEFAULT_CONTROLLER_SETTINGS }, input.settings);
-  const inbox: ControllerEvent[] = (input.requests ?? []).map((request) => ({ type: 'request', request }));
-  const outbox: ConcurrencyEffect[] = [...(input.outbox ?? [])];
-  const probing = new Set<string>();
-  let inflight = 0;
+  let tick = input.tick ?? 0;
+  let holderCheck: 'describe' | 'probe' | 'unknown' = 'unknown';
+  /** Changes with every request, release and check result: the idle exit needs it unchanged. */
+  let activity = 0;
+  let idleArmedAt = -1;
+  let checkDue = false;
+  let checkCursor = 0;
+  const budget = new HistoryBudget(() => settings.maxHistoryEvents);
+  const checkTimer = new RecordedTimer();
+  const idleTimer = new RecordedTimer();
+  /** Runs holding a grant whose decision could not be delivered: checked at once. */
+  const suspects = new Map<string, ConcurrencyRunRef>();
+  const { [CONCURRENCY_ACTIVITY_TYPES.checkHolders]: checkHolders } =
+    proxyLocalActivities<ConcurrencyActivities>({
+      scheduleToCloseTimeout: '1 minute',
+      startToCloseTimeout: '30 seconds',
+      retry: { maximumAttempts: 2, nonRetryableErrorTypes: ['NotFoundError'] },
+    });
 
+  const reclaim = (requestId: string, why: string) => {
+    const run = grants.findRunning(requestId);
+    if (run) log.info('slotwise concurrency: reclaiming the grant of a closed run', { group, ...run, why });
+    apply(grants.release(requestId, Date.now(), true, tick));
+  };
+
+  const outbox = new SignalOutbox<ConcurrencyDecision, OutboxTag>((message) => {
+    const { tag } = message;
+    if (tag.type === 'reject' || (tag.type === 'cancel' && tag.queued)) return; // it holds nothing
+    const run = grants.findRunning(tag.run.requestId);
+    if (run === undefined || run.runId !== tag.run.runId) return; // released, or moved on since
+    if (tag.type === 'probe' || holderCheck === 'probe') reclaim(run.requestId, `${tag.type} not deliverable`);
+    else suspects.set(run.requestId, { ...run });
+  });
+
+  const push = (effect: ConcurrencyEffect) => {
+    const { run } = effect;
+    outbox.push({
+      id: `decision:${run.requestId}`,
+      workflowId: run.workflowId,
+      runId: run.runId,
+      signal: concurrencyDecisionSignal,
+      payload: decisionOf(effect),
+      tag: effect,
+    });
+  };
+
+  /** Applies what a change of the grant state decided; `answered` is told directly (update result). */
+  function apply(effects: ConcurrencyEffect[], answered?: string): void {
+    activity++;
+    for (const effect of effects) if (effect.run.requestId !== answered) push(effect);
+  }
+
+  for (const effect of input.outbox ?? []) push(effect);
+  for (const request of input.requests ?? []) {
+    settings = mergeSettings(settings, request.settings);
+    apply(grants.request(request, Date.now(), tick));
+  }
+
+  /** Events commands already sent will still add: signal outcomes and timer firings. */
+  const owed = () => outbox.inflight + (checkTimer.armed ? 1 : 0) + (idleTimer.armed ? 1 : 0);
+  const mustContinueAsNew = () =>
+    workflowInfo().continueAsNewSuggested || budget.room(owed()) < UPDATE_ROOM;
+
+  setHandler(
+    concurrencyAcquireUpdate,
+    (request: ConcurrencyRequest): ConcurrencyDecision => {
+      settings = mergeSettings(settings, request.settings);
+      budget.spend(2);
+      const effects = grants.request(request, Date.now(), tick);
+      apply(effects, request.requestId);
+      const own = effects.find((effect) => effect.run.requestId === request.requestId);
+      return own ? decisionOf(own) : { requestId: request.requestId, outcome: 'queued' };
+    },
+    {
+      // No room for this update's events: refuse it (nothing is recorded), continue as new, and let
+      // the acquire activity retry on the next run.
+      validator: (_request: ConcurrencyRequest) => {
+        if (mustContinueAsNew()) throw new Error('slotwise concurrency controller: continuing as new; retry');
+      },
+    },
+  );
   setHandler(concurrencyRequestSignal, (request) => {
-    inbox.push({ type: 'request', request });
+    settings = mergeSettings(settings, request.settings);
+    apply(grants.request(request, Date.now(), tick));
   });
   setHandler(concurrencyReleaseSignal, ({ requestId }) => {
-    inbox.push({ type: 'release', requestId, reclaimed: false });
+    suspects.delete(requestId);
+    apply(grants.release(requestId, Date.now(), false, tick));
   });
   setHandler(concurrencyStateQuery, () => ({
     group,
+    ...(shard ? { shard } : {}),
+    holderCheck,
     generation,
     policy: grants.state.policy,
     settings,
@@ -99,98 +220,121 @@ export async function concurrencyControllerWorkflow(
     stats: grants.state.stats,
   }));
 
-  // The holder is closed: free whatever it held or waited for.
-  const reclaim = (run: ConcurrencyRunRef, why: string) => {
-    if (grants.findRunning(run.requestId)) {
-      log.info('slotwise concurrency: reclaiming the grant of a closed run', { group, ...run, why });
+  /** The runs to check now: suspects first, then (on a tick) a batch of long-held grants in turn. */
+  const checkTargets = (): ConcurrencyRunRef[] => {
+    const targets = new Map<string, ConcurrencyRunRef>(suspects);
+    suspects.clear();
+    if (checkDue) {
+      checkDue = false;
+      const due = grants.checkTargets(tick);
+      if (checkCursor >= due.length) checkCursor = 0;
+      const batch = [...due.slice(checkCursor), ...due.slice(0, checkCursor)].slice(0, CHECK_BATCH);
+      checkCursor += batch.length;
+      for (const run of batch) if (!targets.has(run.requestId)) targets.set(run.requestId, run);
     }
-    inbox.push({ type: 'release', requestId: run.requestId, reclaimed: true });
+    return [...targets.values()];
   };
 
-  const track = (sent: Promise<void>, onFailure: () => void, onSettled?: () => void) => {
-    inflight++;
-    sent.then(undefined, onFailure).finally(() => {
-      inflight--;
-      onSettled?.();
-    });
-  };
-
-  const send = (effect: ConcurrencyEffect) => {
-    const { run } = effect;
-    const target = getExternalWorkflowHandle(run.workflowId, run.runId);
-    if (effect.type === 'cancel') {
-      log.info('slotwise concurrency: cancelling a run replaced by a newer one', { group, ...run });
-      track(target.cancel(), () => reclaim(run, 'cancel not deliverable'));
-    } else if (effect.type === 'grant') {
-      const decision = { requestId: run.requestId, outcome: 'granted' as const };
-      track(target.signal(concurrencyDecisionSignal, decision), () => reclaim(run, 'grant not deliverable'));
-    } else {
-      const decision = { requestId: run.requestId, outcome: 'rejected' as const, reason: effect.reason };
-      // A refused run holds nothing: if it is gone already there is nothing to free.
-      track(target.signal(concurrencyDecisionSignal, decision), () => undefined);
+  const applyStatuses = (targets: ConcurrencyRunRef[], statuses: ConcurrencyHolderStatus[]) => {
+    for (const [index, status] of statuses.entries()) {
+      const target = targets[index]!;
+      const run = grants.findRunning(status.requestId);
+      if (run === undefined || run.runId !== target.runId) continue; // released or moved meanwhile
+      if (status.status === 'closed') reclaim(run.requestId, 'closed');
+      else if (status.status === 'moved' && status.runId !== undefined) {
+        log.info('slotwise concurrency: a reset run takes over its grant', { group, ...run, to: status.runId });
+        apply(grants.moveRun(run.requestId, status.runId));
+      }
     }
   };
 
-  const probe = (run: ConcurrencyRunRef) => {
-    probing.add(run.requestId);
-    track(
-      getExternalWorkflowHandle(run.workflowId, run.runId).signal(concurrencyProbeSignal),
-      () => reclaim(run, 'probe not deliverable'),
-      () => probing.delete(run.requestId),
-    );
-  };
-
-  const wantsContinueAsNew = () => {
-    const info = workflowInfo();
-    return info.continueAsNewSuggested || info.historyLength >= settings.maxHistoryEvents;
-  };
-
-  let lastProbeAt = Date.now();
-  let idleSince = Date.now();
   for (;;) {
-    const now = Date.now();
-    while (inbox.length > 0) {
-      const event = inbox.shift()!;
-      if (event.type === 'request') {
-        settings = mergeSettings(settings, event.request.settings);
-        outbox.push(...grants.request(event.request, now));
-      } else {
-        outbox.push(...grants.release(event.requestId, now, event.reclaimed));
-      }
+    if (checkTimer.take()) {
+      tick++;
+      checkDue = true;
     }
 
-    if (wantsContinueAsNew()) {
-      // New decisions wait in the outbox and travel with the state; in-flight ones must land first.
-      if (inflight === 0) {
-        await continueAsNew<typeof concurrencyControllerWorkflow>({
-          group,
-          state: grants.state,
-          outbox,
-          settings,
-          generation: generation + 1,
-        });
+    // Check holders: describe them (check activity), or probe the ones due (no activity on the Workers).
+    if (holderCheck !== 'probe' && (suspects.size > 0 || checkDue) && !mustContinueAsNew()) {
+      const targets = checkTargets();
+      if (targets.length > 0) {
+        budget.spend(1); // the local activity's marker
+        try {
+          applyStatuses(targets, await checkHolders(targets));
+          holderCheck = 'describe';
+        } catch (error) {
+          holderCheck = 'probe';
+          log.warn(
+            'slotwise concurrency: the controller cannot describe runs (register `concurrencyActivities` from ' +
+              "'slotwise/activities' on its Workers); it falls back to probe signals, which add to the runs' histories",
+            { group, error },
+          );
+          for (const run of targets) if (grants.findRunning(run.requestId)) suspects.set(run.requestId, run);
+        }
       }
-    } else {
-      for (const effect of outbox.splice(0)) send(effect);
-      if (now - lastProbeAt >= settings.probeIntervalMs) {
-        lastProbeAt = now;
-        for (const run of grants.probeTargets(now, settings.probeIntervalMs)) {
-          if (!probing.has(run.requestId)) probe(run);
+    }
+    if (holderCheck === 'probe') {
+      for (const run of suspects.values()) reclaim(run.requestId, 'decision not deliverable');
+      suspects.clear();
+      if (checkDue) {
+        checkDue = false;
+        for (const run of grants.state.running) {
+          if (!probeDue(tick - (run.grantedTick ?? 0))) continue;
+          outbox.push({
+            id: `probe:${run.requestId}`,
+            workflowId: run.workflowId,
+            runId: run.runId,
+            signal: concurrencyProbeSignal,
+            payload: undefined,
+            tag: { type: 'probe', run: { ...run } },
+          });
         }
       }
     }
 
-    const quiet = grants.idle && inflight === 0 && outbox.length === 0;
-    if (!quiet) idleSince = now;
-    else if (now - idleSince >= settings.idleTimeoutMs) {
-      return { group, generation, stats: grants.state.stats };
+    if (mustContinueAsNew()) {
+      // Decisions unsent or in flight are sent again by the next run; probes and checks start afresh.
+      const carried: ConcurrencyEffect[] = [];
+      for (const { tag } of outbox.carry()) if (tag.type !== 'probe') carried.push(tag);
+      for (const run of suspects.values()) {
+        const running = grants.findRunning(run.requestId);
+        if (running) carried.push(grants.answerOf(running));
+      }
+      await continueAsNew<typeof concurrencyControllerWorkflow>({
+        group,
+        ...(shard ? { shard } : {}),
+        state: grants.state,
+        outbox: carried,
+        settings,
+        generation: generation + 1,
+        tick,
+      });
     }
 
-    let timeoutMs: number | undefined;
-    if (grants.state.running.length > 0) timeoutMs = lastProbeAt + settings.probeIntervalMs - now;
-    else if (quiet) timeoutMs = idleSince + settings.idleTimeoutMs - now;
-    const wake = () => inbox.length > 0 || (inflight === 0 && wantsContinueAsNew());
-    if (timeoutMs === undefined) await condition(wake);
-    else await condition(wake, Math.max(1, timeoutMs));
+    // Two events per signal: the command now, its outcome later.
+    budget.spend(outbox.flush(Math.floor((budget.room(owed()) - UPDATE_ROOM) / 2)));
+
+    const quiet = grants.idle && outbox.empty && suspects.size === 0;
+    if (idleTimer.take() && quiet && activity === idleArmedAt) {
+      return { group, generation, stats: grants.state.stats };
+    }
+    if (quiet && !idleTimer.armed) {
+      idleTimer.arm(settings.idleTimeoutMs);
+      idleArmedAt = activity;
+      budget.spend(1);
+    }
+    if (grants.state.running.length > 0 && checkTimer.arm(settings.probeIntervalMs)) budget.spend(1);
+
+    await condition(
+      () =>
+        checkTimer.fired ||
+        idleTimer.fired ||
+        suspects.size > 0 ||
+        (outbox.unsent > 0 && budget.room(owed()) >= UPDATE_ROOM + 2) ||
+        mustContinueAsNew() ||
+        (grants.idle && outbox.empty && !idleTimer.armed) ||
+        (grants.state.running.length > 0 && !checkTimer.armed),
+    );
   }
 }
+

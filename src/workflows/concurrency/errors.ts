@@ -1,4 +1,4 @@
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 
 /**
  * Thrown by {@link withConcurrency} in a run that its group refused: the key was at its `maxRuns`
@@ -67,5 +67,57 @@ export class ConcurrencyOptionsError extends ApplicationFailure {
 
   constructor(message: string) {
     super(message, 'ConcurrencyOptionsError', true);
+  }
+}
+
+/**
+ * Thrown by {@link withConcurrency} in a run that a newer run of its key replaced (`CANCEL_IN_PROGRESS`):
+ * the controller told it to stop, `fn`'s cancellation scope was cancelled, and `fn` has stopped (its
+ * activities were waited for). A {@link CancelledFailure}, so cancellation-aware code treats it as one;
+ * it tells a replacement from an operator's cancel (which reaches `fn` as a plain `CancelledFailure`)
+ * by its class inside the workflow and by its message everywhere: `withConcurrency: cancelled by
+ * CANCEL_IN_PROGRESS: ...`. Uncaught, it fails the workflow with that failure (the workflow itself was
+ * not cancelled: code after a caught one runs normally).
+ *
+ * @example
+ * ```ts
+ * import { proxyActivities } from '@temporalio/workflow';
+ * import { ConcurrencyCancelledError, withConcurrency } from 'slotwise/workflows';
+ *
+ * const { deploy } = proxyActivities<{ deploy(service: string): Promise<void> }>({
+ *   startToCloseTimeout: '10 minutes',
+ *   heartbeatTimeout: '10 seconds',
+ * });
+ *
+ * export async function deployWorkflow(service: string): Promise<string> {
+ *   try {
+ *     await withConcurrency({ group: 'deploys', key: service, maxRuns: 1, strategy: 'CANCEL_IN_PROGRESS' }, () =>
+ *       deploy(service),
+ *     );
+ *     return 'deployed';
+ *   } catch (error) {
+ *     if (error instanceof ConcurrencyCancelledError) return `superseded by ${error.replacedBy}`; // => 'superseded by deploy-42'
+ *     throw error; // an operator's cancel, or a real failure
+ *   }
+ * }
+ * ```
+ */
+export class ConcurrencyCancelledError extends CancelledFailure {
+  override name = 'ConcurrencyCancelledError';
+
+  constructor(
+    /** The concurrency group. */
+    readonly group: string,
+    /** The key of the replaced run. */
+    readonly key: string,
+    /** Workflow id of the run that replaces this one. */
+    readonly replacedBy: string,
+    cause?: Error,
+  ) {
+    super(
+      `withConcurrency: cancelled by CANCEL_IN_PROGRESS: a newer run (${replacedBy}) of key ${JSON.stringify(key)} in group ${JSON.stringify(group)} replaces this one`,
+      [{ group, key, replacedBy, reason: 'CANCEL_IN_PROGRESS' }],
+      cause,
+    );
   }
 }

@@ -1,14 +1,15 @@
-import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
+import { proxyActivities } from '@temporalio/workflow';
 import type { ExampleActivities } from '../../activities/example-activities.js';
 import { ConcurrencyRejectedError } from './errors.js';
 import type { WithConcurrencyOptions } from './options.js';
 import { withConcurrency } from './with-concurrency.js';
 
-// WAIT_CANCELLATION_COMPLETED: a run cancelled by CANCEL_IN_PROGRESS keeps its grant until its
-// activity has stopped, so the work itself never exceeds the limit either.
+// A heartbeat timeout, so that a cancel (CANCEL_IN_PROGRESS replacing this run) reaches the activity;
+// withConcurrency() makes it wait for the cancellation to complete, so a replaced run keeps its grant
+// until its activity has stopped and the work itself never exceeds the limit either.
 const { simulatedWork } = proxyActivities<ExampleActivities>({
   startToCloseTimeout: '10 minutes',
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  heartbeatTimeout: '5 seconds',
   retry: { maximumAttempts: 3 },
 });
 

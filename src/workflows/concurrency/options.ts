@@ -40,10 +40,18 @@ export interface WithConcurrencyOptions {
   controller?: {
     /**
      * Task queue of the controller workflow when a run has to start it. Its Workers must register
-     * {@link concurrencyControllerWorkflow}.
+     * {@link concurrencyControllerWorkflow} (and should register `concurrencyActivities`).
      * @default the task queue of the calling workflow
      */
     taskQueue?: string;
+    /**
+     * How many controller workflows share the group's keys (each key always goes to the same one, by a
+     * hash of the key), so that a group with many keys is not limited by what one workflow can grant per
+     * second. Only without `groupMaxRuns` (a group-wide limit needs one controller). Every run of a group
+     * must pass the same value. An integer in [1, 64].
+     * @default 1
+     */
+    shards?: number;
   } & Partial<ConcurrencyControllerSettings>;
 }
 
@@ -74,6 +82,7 @@ export const DEFAULT_CONTROLLER_SETTINGS: Readonly<ConcurrencyControllerSettings
  *   policy: { strategy: 'GROUP_ROUND_ROBIN', maxRuns: 1 },
  *   settings: {},
  *   controllerTaskQueue: undefined,
+ *   shards: 1,
  * };
  * ```
  */
@@ -88,6 +97,8 @@ export interface ResolvedConcurrencyOptions {
   settings: Partial<ConcurrencyControllerSettings>;
   /** Task queue for a controller this run starts; `undefined` for the caller's own. */
   controllerTaskQueue: string | undefined;
+  /** How many controllers share the group's keys. */
+  shards: number;
 }
 
 const owner = 'withConcurrency';
@@ -173,5 +184,13 @@ export function resolveConcurrencyOptions(options: WithConcurrencyOptions): Reso
     controller.taskQueue === undefined
       ? undefined
       : text('controller.taskQueue', controller.taskQueue, 1000, false);
-  return { group, key, policy, settings, controllerTaskQueue };
+  const shards = controller.shards === undefined ? 1 : integer('controller.shards', controller.shards, 1);
+  if (shards > 64) fail('controller.shards', 'an integer in [1, 64]', shards);
+  if (shards > 1 && policy.groupMaxRuns !== undefined) {
+    throw new ConcurrencyOptionsError(
+      `${owner}: \`controller.shards\` (${shards}) cannot be combined with \`groupMaxRuns\` (${policy.groupMaxRuns}): ` +
+        'a group-wide limit needs one controller. Drop `groupMaxRuns` or use `shards: 1`.',
+    );
+  }
+  return { group, key, policy, settings, controllerTaskQueue, shards };
 }

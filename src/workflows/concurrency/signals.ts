@@ -1,4 +1,4 @@
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ConcurrencyControllerSnapshot, ConcurrencyDecision, ConcurrencyRequest } from './types.js';
 
 /**
@@ -25,9 +25,44 @@ export const CONCURRENCY_CONTROLLER_WORKFLOW_TYPE = 'concurrencyControllerWorkfl
  * snapshot.runningPerKey; // => { 'user-1': 2, 'user-2': 1 }
  * ```
  */
-export function concurrencyControllerId(group: string): string {
-  return `slotwise-concurrency:${group}`;
+export function concurrencyControllerId(group: string, shard?: { index: number; count: number }): string {
+  if (shard === undefined || shard.count <= 1) return `slotwise-concurrency:${group}`;
+  return `slotwise-concurrency:${group}#${shard.index}of${shard.count}`;
 }
+
+/**
+ * The shard of a group with `count` shards that serves `key`: a stable hash (FNV-1a over the key's
+ * UTF-16 code units) modulo `count`, the same in every run and every process.
+ *
+ * @example
+ * ```ts
+ * import { concurrencyShardOf } from 'slotwise/workflows';
+ * concurrencyShardOf('tenant-a', 4); // => { index: 1, count: 4 } (always the same for this key)
+ * ```
+ */
+export function concurrencyShardOf(key: string, count: number): { index: number; count: number } {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    hash ^= key.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return { index: count <= 1 ? 0 : hash % count, count: Math.max(1, count) };
+}
+
+/**
+ * Run -> controller, through the slotwise concurrency activities: a request answered at once with the
+ * decision (`granted`, `queued`, `rejected`). The controller refuses it (to be retried) while it is about
+ * to continue as new, so it never takes more than its history can hold.
+ *
+ * @example
+ * ```ts
+ * import { concurrencyAcquireUpdate } from 'slotwise/internal/workflows/concurrency/signals.js';
+ * concurrencyAcquireUpdate.name; // => 'slotwise.concurrency.acquire'
+ * ```
+ */
+export const concurrencyAcquireUpdate = defineUpdate<ConcurrencyDecision, [ConcurrencyRequest]>(
+  'slotwise.concurrency.acquire',
+);
 
 /**
  * Run -> controller: a run asks for a grant. Sent by {@link withConcurrency}.
@@ -64,7 +99,9 @@ export const concurrencyDecisionSignal = defineSignal<[ConcurrencyDecision]>('sl
 
 /**
  * Controller -> run: "are you still open?". Handled as a no-op; what matters is whether the signal
- * can be delivered, which it cannot once the run is closed.
+ * can be delivered, which it cannot once the run is closed. Sent only by a controller whose Workers
+ * lack the slotwise concurrency activities (otherwise it describes the run, which adds nothing to the
+ * run's history), at grant ages of 2, 4, 8, ... ticks, then every 256 ticks.
  *
  * @example
  * ```ts

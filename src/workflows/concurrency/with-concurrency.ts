@@ -1,17 +1,24 @@
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { type ActivityOptions, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
+  ActivityCancellationType,
   CancellationScope,
+  ChildWorkflowCancellationType,
   condition,
   getExternalWorkflowHandle,
+  isCancellation,
+  log,
   ParentClosePolicy,
+  proxyLocalActivities,
   setHandler,
   sleep,
   startChild,
   WorkflowIdReusePolicy,
   workflowInfo,
 } from '@temporalio/workflow';
+import { runWithScheduleHook, type ScheduleHook, scheduleHooksAvailable } from '../schedule-hooks.js';
+import { CONCURRENCY_ACTIVITY_TYPES, type ConcurrencyActivities } from './activity-contract.js';
 import type { concurrencyControllerWorkflow } from './controller-workflow.js';
-import { ConcurrencyOptionsError, ConcurrencyRejectedError } from './errors.js';
+import { ConcurrencyCancelledError, ConcurrencyOptionsError, ConcurrencyRejectedError } from './errors.js';
 import {
   type ResolvedConcurrencyOptions,
   resolveConcurrencyOptions,
@@ -24,35 +31,62 @@ import {
   concurrencyProbeSignal,
   concurrencyReleaseSignal,
   concurrencyRequestSignal,
+  concurrencyShardOf,
 } from './signals.js';
-import type { ConcurrencyDecision, ConcurrencyRequest } from './types.js';
+import type { ConcurrencyControllerInput, ConcurrencyDecision, ConcurrencyRequest } from './types.js';
 
 // Module state lives once per workflow execution: the SDK gives every execution its own module cache.
+/** The latest decision per request this run waits for or holds (`undefined`: none yet). */
 const decisions = new Map<string, ConcurrencyDecision | undefined>();
+/** The cancellation scope of `fn`, per granted request, for a `cancelled` decision to cancel. */
+const scopes = new Map<string, CancellationScope>();
 let handlersInstalled = false;
 let requestSequence = 0;
+/** Whether this run's Worker has the slotwise concurrency activities (`unknown` until first tried). */
+let fastPath: 'unknown' | 'on' | 'off' = 'unknown';
+
+const {
+  [CONCURRENCY_ACTIVITY_TYPES.acquire]: acquireActivity,
+  [CONCURRENCY_ACTIVITY_TYPES.release]: releaseActivity,
+} = proxyLocalActivities<ConcurrencyActivities>({
+  // Not picked up at all (a Worker without any activities): give up quickly and use signals.
+  scheduleToStartTimeout: '5 seconds',
+  startToCloseTimeout: '1 minute',
+  retry: { maximumAttempts: 2, nonRetryableErrorTypes: ['NotFoundError'] },
+});
+
+/** Records a decision; a `cancelled` one is final and cancels `fn` if it runs. */
+function record(decision: ConcurrencyDecision): void {
+  const { requestId } = decision;
+  if (!decisions.has(requestId)) return; // not (or no longer) ours to wait for
+  const current = decisions.get(requestId);
+  if (current?.outcome === 'cancelled' || current?.outcome === 'rejected') return;
+  if (decision.outcome === 'queued') return;
+  if (current?.outcome === 'granted' && decision.outcome === 'granted') return; // told again
+  decisions.set(requestId, decision);
+  if (decision.outcome === 'cancelled') scopes.get(requestId)?.cancel();
+}
 
 function installHandlers(): void {
   if (handlersInstalled) return;
   handlersInstalled = true;
-  setHandler(concurrencyDecisionSignal, (decision) => {
-    // A decision for a request this run no longer waits for (it gave up, and said so) is dropped.
-    if (decisions.has(decision.requestId)) decisions.set(decision.requestId, decision);
-  });
+  setHandler(concurrencyDecisionSignal, record);
   // Probes only test that this run is open; receiving one is enough.
   setHandler(concurrencyProbeSignal, () => undefined);
 }
 
 /**
- * Hands `request` to the group's controller: a signal to the open controller, or, when there is
- * none, a start of one (an abandoned child, so it outlives this run) with the request as its input.
- * A race with another run starting it, or with it completing, just means another round.
+ * Hands `request` to its controller by signal (runs whose Worker lacks the concurrency activities): a
+ * signal to the open controller or, when there is none, a start of one (an abandoned child, so it
+ * outlives this run) with the request as its input. A race with another run starting it, or with it
+ * completing, just means another round.
  */
-async function deliverRequest(
-  options: ResolvedConcurrencyOptions,
+async function signalRequest(
+  controllerId: string,
+  taskQueue: string | undefined,
+  start: ConcurrencyControllerInput,
   request: ConcurrencyRequest,
 ): Promise<void> {
-  const controllerId = concurrencyControllerId(options.group);
   for (let attempt = 1; ; attempt++) {
     try {
       await getExternalWorkflowHandle(controllerId).signal(concurrencyRequestSignal, request);
@@ -63,10 +97,11 @@ async function deliverRequest(
     try {
       await startChild<typeof concurrencyControllerWorkflow>(CONCURRENCY_CONTROLLER_WORKFLOW_TYPE, {
         workflowId: controllerId,
-        taskQueue: options.controllerTaskQueue,
-        args: [{ group: options.group, requests: [request], settings: options.settings }],
+        taskQueue,
+        args: [{ ...start, requests: [request] }],
         parentClosePolicy: ParentClosePolicy.ABANDON,
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+        priority: { priorityKey: 1 },
       });
       return;
     } catch (error) {
@@ -77,23 +112,120 @@ async function deliverRequest(
 }
 
 /**
+ * Sends the request: through the acquire activity when this run's Worker has it (the answer comes back
+ * in the same workflow task), else by signal (the answer comes as a decision signal).
+ */
+async function ask(
+  controllerId: string,
+  taskQueue: string,
+  start: ConcurrencyControllerInput,
+  request: ConcurrencyRequest,
+  resolved: ResolvedConcurrencyOptions,
+): Promise<ConcurrencyDecision | undefined> {
+  if (fastPath !== 'off') {
+    try {
+      const decision = await acquireActivity({ controllerId, taskQueue, start, request });
+      fastPath = 'on';
+      return decision;
+    } catch (error) {
+      fastPath = 'off';
+      log.warn(
+        "slotwise: withConcurrency() falls back to signals: this Worker lacks `concurrencyActivities` from 'slotwise/activities' " +
+          '(register them for one workflow task less per request and per release)',
+        { group: resolved.group, error },
+      );
+    }
+  }
+  // A request the acquire activity delivered before failing is asked again: the controller answers
+  // the repeat with the decision it already made.
+  await signalRequest(controllerId, resolved.controllerTaskQueue, start, request);
+  return undefined;
+}
+
+async function giveBack(controllerId: string, requestId: string): Promise<void> {
+  if (fastPath === 'on') {
+    try {
+      await releaseActivity({ controllerId, requestId });
+      return;
+    } catch {
+      // fall back to a signal
+    }
+  }
+  // A controller that is gone has nothing to release.
+  await getExternalWorkflowHandle(controllerId)
+    .signal(concurrencyReleaseSignal, { requestId })
+    .catch(() => undefined);
+}
+
+/**
+ * What `fn`'s activities and children get: the concurrency key as their fairness key (so task-queue
+ * fairness dispatches the keys' work in turn), and under `CANCEL_IN_PROGRESS` a cancellation that
+ * waits until they have stopped (a replaced run keeps its grant until then). An activity that could
+ * not be stopped is refused before it is scheduled: one without `heartbeatTimeout` (a cancel reaches
+ * an activity only through heartbeats) or with `ABANDON`.
+ */
+function scheduleHook({ key, group, policy }: ResolvedConcurrencyOptions): ScheduleHook {
+  const cancelInProgress = policy.strategy === 'CANCEL_IN_PROGRESS';
+  const refuse = (what: string, why: string) => {
+    throw new ConcurrencyOptionsError(
+      `withConcurrency: group ${JSON.stringify(group)} uses CANCEL_IN_PROGRESS, but ${what} ${why}, so a newer run ` +
+        'could start while it still runs. Give it a `heartbeatTimeout` and heartbeat, and do not use `ABANDON`.',
+    );
+  };
+  return {
+    activity(activity) {
+      const { options } = activity;
+      if (!activity.local) {
+        const remote = options as ActivityOptions;
+        remote.priority = { ...remote.priority, fairnessKey: remote.priority?.fairnessKey ?? key };
+      }
+      if (!cancelInProgress) return;
+      if (options.cancellationType === ActivityCancellationType.ABANDON) {
+        refuse(`activity "${activity.activityType}"`, 'is scheduled with cancellationType ABANDON');
+      }
+      if (!activity.local && (options as ActivityOptions).heartbeatTimeout === undefined) {
+        refuse(`activity "${activity.activityType}"`, 'has no heartbeatTimeout (it would never hear of a cancel)');
+      }
+      options.cancellationType = ActivityCancellationType.WAIT_CANCELLATION_COMPLETED;
+    },
+    child(child) {
+      const { options } = child;
+      options.priority = { ...options.priority, fairnessKey: options.priority?.fairnessKey ?? key };
+      if (!cancelInProgress) return;
+      if (options.cancellationType === ChildWorkflowCancellationType.ABANDON) {
+        refuse(`child workflow "${child.workflowType}"`, 'is started with cancellationType ABANDON');
+      }
+      options.cancellationType = ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED;
+    },
+  };
+}
+
+/**
  * Runs `fn` once the concurrency controller of `options.group` grants this run a place for
  * `options.key`, and gives the place back when `fn` settles. Workflow code only.
  *
  * - Waiting for the grant is a durable wait (a `condition()`): the workflow holds no Worker slot
- *   and survives Worker restarts.
+ *   and survives Worker restarts, queries during crashes, continue-as-new of the controller and resets
+ *   of this workflow (a reset run keeps the request, and the grant, of the run it replaces).
  * - `maxRuns` runs of a key, and `groupMaxRuns` runs of the group, hold a grant at most, whatever
  *   the timing, across all Workers and task queues; the {@link ConcurrencyStrategy} says what a new
- *   run for a key at its limit does: wait its round-robin turn, replace the oldest run (which is
- *   cancelled), or be refused with a {@link ConcurrencyRejectedError}.
+ *   run for a key at its limit does: wait its round-robin turn, replace the oldest run, or be refused
+ *   with a {@link ConcurrencyRejectedError}.
+ * - `CANCEL_IN_PROGRESS`: a replaced run's `fn` is cancelled and waited for (its activities are made to
+ *   wait for their cancellation to complete; an activity without `heartbeatTimeout`, or with `ABANDON`,
+ *   is refused with a {@link ConcurrencyOptionsError}, since nothing could stop it); only then is its
+ *   place given to the new run, and `withConcurrency` throws a {@link ConcurrencyCancelledError}.
+ * - Activities and child workflows of `fn` are dispatched with the key as their fairness key, unless
+ *   they set one; start the workflows themselves with `concurrencyPriority(key)` from `slotwise/client`.
  * - However the run ends, the grant is freed: from a `finally` block when the workflow gets to run
- *   it, by the controller's probe when it does not (terminated, timed out).
+ *   it, by the controller's check when it does not (terminated, timed out).
  * - Cancelling the workflow while it waits stops the wait and throws the cancellation.
- * - Activities in `fn` should use `cancellationType: WAIT_CANCELLATION_COMPLETED` (and heartbeat),
- *   so that a cancelled run keeps its grant until its activities have really stopped.
  *
- * The group's controller is {@link concurrencyControllerWorkflow}: export it from the workflow
- * bundle of the Workers of `controller.taskQueue` (by default the caller's own task queue).
+ * Register `concurrencyActivities` (from `slotwise/activities`) on this run's Worker: a request and a
+ * release then each cost a local activity inside a workflow task the run has anyway, instead of a
+ * signal and an extra workflow task. Without them it falls back to signals. The group's controller is
+ * {@link concurrencyControllerWorkflow}: export it from the workflow bundle of the Workers of
+ * `controller.taskQueue` (by default the caller's own task queue).
  *
  * @example
  * ```ts
@@ -118,37 +250,65 @@ export async function withConcurrency<T>(options: WithConcurrencyOptions, fn: ()
   if (typeof fn !== 'function') {
     throw new ConcurrencyOptionsError(`withConcurrency: expected \`fn\` to be a function, got ${typeof fn}.`);
   }
+  if (resolved.policy.strategy === 'CANCEL_IN_PROGRESS' && !scheduleHooksAvailable()) {
+    throw new ConcurrencyOptionsError(
+      'withConcurrency: CANCEL_IN_PROGRESS needs to make the activities of `fn` wait for their cancellation, and this ' +
+        'version of @temporalio/workflow offers slotwise no way to; use GROUP_ROUND_ROBIN or CANCEL_NEWEST.',
+    );
+  }
   installHandlers();
-  const { workflowId, runId } = workflowInfo();
-  const requestId = `${workflowId}/${runId}/${++requestSequence}`;
+  const info = workflowInfo();
+  const shard = concurrencyShardOf(resolved.key, resolved.shards);
+  const controllerId = concurrencyControllerId(resolved.group, shard);
+  // The original run id survives a reset: the reset run asks (and holds) under the same id.
+  const requestId = `${info.workflowId}/${info.originalExecutionRunId}/${++requestSequence}`;
   const request: ConcurrencyRequest = {
     requestId,
     key: resolved.key,
-    workflowId,
-    runId,
+    workflowId: info.workflowId,
+    runId: info.runId,
+    originalRunId: info.originalExecutionRunId,
     policy: resolved.policy,
     settings: resolved.settings,
   };
+  const start: ConcurrencyControllerInput = {
+    group: resolved.group,
+    ...(resolved.shards > 1 ? { shard } : {}),
+    settings: resolved.settings,
+  };
   decisions.set(requestId, undefined);
-  let holdsOrWaits = true;
+  let mustRelease = true;
   try {
     // Not cancellable: a request cancelled in flight could still land after this run's release.
-    await CancellationScope.nonCancellable(() => deliverRequest(resolved, request));
+    const answer = await CancellationScope.nonCancellable(() =>
+      ask(controllerId, resolved.controllerTaskQueue ?? info.taskQueue, start, request, resolved),
+    );
+    if (answer) record(answer);
     await condition(() => decisions.get(requestId) !== undefined);
     const decision = decisions.get(requestId)!;
     if (decision.outcome === 'rejected') {
-      holdsOrWaits = false;
+      mustRelease = false;
       throw new ConcurrencyRejectedError(resolved.group, resolved.key, decision.reason ?? 'refused');
     }
-    return await fn();
+    if (decision.outcome === 'cancelled') {
+      throw new ConcurrencyCancelledError(resolved.group, resolved.key, decision.by ?? '');
+    }
+    const scope = new CancellationScope();
+    scopes.set(requestId, scope);
+    try {
+      return await runWithScheduleHook(scheduleHook(resolved), () => scope.run(fn));
+    } catch (error) {
+      const final = decisions.get(requestId);
+      if (final?.outcome === 'cancelled' && isCancellation(error)) {
+        throw new ConcurrencyCancelledError(resolved.group, resolved.key, final.by ?? '', error as Error);
+      }
+      throw error;
+    } finally {
+      scopes.delete(requestId);
+    }
   } finally {
     decisions.delete(requestId);
-    if (holdsOrWaits) {
-      const controller = getExternalWorkflowHandle(concurrencyControllerId(resolved.group));
-      // Also after a cancellation; a controller that is gone has nothing to release.
-      await CancellationScope.nonCancellable(() =>
-        controller.signal(concurrencyReleaseSignal, { requestId }).catch(() => undefined),
-      );
-    }
+    // Also after a cancellation.
+    if (mustRelease) await CancellationScope.nonCancellable(() => giveBack(controllerId, requestId));
   }
 }

@@ -1,0 +1,62 @@
+// The slotwise concurrency activities as workflow code sees them: names and argument types only
+// (the implementations, which need a client, are in slotwise/activities). Workflow sandbox safe.
+import type {
+  ConcurrencyControllerInput,
+  ConcurrencyDecision,
+  ConcurrencyRequest,
+  ConcurrencyRunRef,
+} from './types.js';
+
+/**
+ * Activity type names of the slotwise concurrency activities. Register them on the Workers of every
+ * task queue where `withConcurrency()` runs and where its controller runs, with
+ * `activities: { ...yourActivities, ...concurrencyActivities }` (from `slotwise/activities`).
+ *
+ * @example
+ * ```ts
+ * import { CONCURRENCY_ACTIVITY_TYPES } from 'slotwise/workflows';
+ * CONCURRENCY_ACTIVITY_TYPES.checkHolders; // => 'slotwise.concurrency.checkHolders'
+ * ```
+ */
+export const CONCURRENCY_ACTIVITY_TYPES = Object.freeze({
+  acquire: 'slotwise.concurrency.acquire',
+  release: 'slotwise.concurrency.release',
+  checkHolders: 'slotwise.concurrency.checkHolders',
+} as const);
+
+/** Input of the acquire activity: where the controller is (or is to be started) and the request. */
+export interface ConcurrencyAcquireInput {
+  /** Workflow id of the controller (shard). */
+  controllerId: string;
+  /** Task queue to start the controller on when none is open. */
+  taskQueue: string;
+  /** The controller's input when this request starts it. */
+  start: ConcurrencyControllerInput;
+  /** The request. */
+  request: ConcurrencyRequest;
+}
+
+/** Input of the release activity. */
+export interface ConcurrencyReleaseInput {
+  controllerId: string;
+  requestId: string;
+}
+
+/**
+ * What the check activity found out about one run holding a grant: still `open`, `closed` (its grant
+ * can go), `moved` to run `runId` (a reset made a new run of it, which keeps the grant), or `unknown`
+ * (the server could not say; asked again next tick).
+ */
+export interface ConcurrencyHolderStatus {
+  requestId: string;
+  status: 'open' | 'closed' | 'moved' | 'unknown';
+  /** The run that now holds the request, for `moved`. */
+  runId?: string;
+}
+
+/** The slotwise concurrency activities, by type name. */
+export interface ConcurrencyActivities {
+  'slotwise.concurrency.acquire'(input: ConcurrencyAcquireInput): Promise<ConcurrencyDecision>;
+  'slotwise.concurrency.release'(input: ConcurrencyReleaseInput): Promise<void>;
+  'slotwise.concurrency.checkHolders'(runs: ConcurrencyRunRef[]): Promise<ConcurrencyHolderStatus[]>;
+}
