@@ -1,0 +1,410 @@
+import { Context } from '@temporalio/activity';
+import { type Client, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import type { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { concurrencyActivities } from '../../src/activities/concurrency-activities.js';
+import type { WithConcurrencyOptions } from '../../src/workflows/concurrency/options.js';
+import { concurrencyControllerId, concurrencyStateQuery } from '../../src/workflows/concurrency/signals.js';
+import type {
+  ConcurrencyControllerResult,
+  ConcurrencyControllerSnapshot,
+} from '../../src/workflows/concurrency/types.js';
+import { createWorker, testClient, uniqueQueue } from './helpers.js';
+
+// The guarantees of issue 12 that the strategy tests do not reach: dead-holder checks that add
+// nothing to the holders' histories, resets, CANCEL_IN_PROGRESS with activities that do not stop at
+// once, and a controller history that stays under its bound. One Worker for the file.
+
+/** Activity executions per concurrency key (keyed through the calling workflow's id). */
+class KeyedActivities {
+  readonly keyOf = new Map<string, string>();
+  readonly events: Array<{ type: 'start' | 'end'; workflowId: string }> = [];
+  private readonly running = new Map<string, number>();
+  private readonly peak = new Map<string, number>();
+
+  begin(workflowId: string): void {
+    const key = this.keyOf.get(workflowId) ?? '?';
+    const now = (this.running.get(key) ?? 0) + 1;
+    this.running.set(key, now);
+    this.peak.set(key, Math.max(this.peak.get(key) ?? 0, now));
+    this.events.push({ type: 'start', workflowId });
+  }
+
+  end(workflowId: string): void {
+    const key = this.keyOf.get(workflowId) ?? '?';
+    this.running.set(key, this.running.get(key)! - 1);
+    this.events.push({ type: 'end', workflowId });
+  }
+
+  max(key: string): number {
+    return this.peak.get(key) ?? 0;
+  }
+
+  started(workflowId: string): boolean {
+    return this.events.some((e) => e.type === 'start' && e.workflowId === workflowId);
+  }
+}
+
+const recorder = new KeyedActivities();
+/** Groups whose `gatedWork` activities may finish. */
+const openGates = new Set<string>();
+const taskQueue = uniqueQueue('durability');
+let client: Client;
+let worker: Worker;
+let workerRun: Promise<void>;
+
+/** Works `ms`, heartbeating; once cancelled, keeps running `cleanupMs` before it stops. */
+async function stubbornWork({ ms, cleanupMs }: { ms: number; cleanupMs: number }): Promise<string> {
+  const context = Context.current();
+  const workflowId = context.info.workflowExecution?.workflowId ?? '';
+  recorder.begin(workflowId);
+  try {
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline) {
+      context.heartbeat();
+      if (context.cancellationSignal.aborted) {
+        await new Promise((resolve) => setTimeout(resolve, cleanupMs));
+        throw context.cancellationSignal.reason;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return 'done';
+  } finally {
+    recorder.end(workflowId);
+  }
+}
+
+beforeAll(async () => {
+  client = await testClient();
+  worker = await createWorker({
+    taskQueue,
+    defaultHeartbeatThrottleInterval: '50ms',
+    maxHeartbeatThrottleInterval: '50ms',
+    activities: {
+      ...concurrencyActivities,
+      stubbornWork,
+      /** Works until the test opens the gate of its group. */
+      gatedWork: async ({ group }: { group: string }) => {
+        const context = Context.current();
+        const workflowId = context.info.workflowExecution?.workflowId ?? '';
+        recorder.begin(workflowId);
+        try {
+          while (!openGates.has(group)) {
+            context.heartbeat();
+            await context.sleep(20);
+          }
+          return 'done';
+        } finally {
+          recorder.end(workflowId);
+        }
+      },
+      simulatedWork: async ({ ms, index }: { ms: number; index?: number }) => {
+        const context = Context.current();
+        const workflowId = context.info.workflowExecution?.workflowId ?? '';
+        recorder.begin(workflowId);
+        try {
+          const deadline = Date.now() + ms;
+          for (let left = ms; left > 0; left = deadline - Date.now()) {
+            context.heartbeat();
+            await context.sleep(Math.min(left, 50));
+          }
+          return index ?? 0;
+        } finally {
+          recorder.end(workflowId);
+        }
+      },
+    },
+  });
+  workerRun = worker.run();
+});
+
+afterAll(async () => {
+  worker?.shutdown();
+  await workerRun;
+});
+
+let runCounter = 0;
+async function startRun(
+  concurrency: WithConcurrencyOptions,
+  workMs: number,
+  workflowType = 'concurrencyExampleWorkflow',
+  extra: Record<string, unknown> = {},
+): Promise<WorkflowHandle> {
+  const workflowId = `${concurrency.group}--${concurrency.key}--${++runCounter}`;
+  recorder.keyOf.set(workflowId, `${concurrency.group}/${concurrency.key}`);
+  return client.workflow.start(workflowType, {
+    taskQueue,
+    workflowId,
+    args: [{ concurrency, workMs, index: runCounter, ...extra }],
+  });
+}
+
+const snapshotOf = (group: string): Promise<ConcurrencyControllerSnapshot> =>
+  client.workflow.getHandle(concurrencyControllerId(group)).query(concurrencyStateQuery);
+
+const controllerResult = (group: string): Promise<ConcurrencyControllerResult> =>
+  client.workflow.getHandle(concurrencyControllerId(group)).result();
+
+async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function eventsOf(workflowId: string, runId?: string) {
+  return (await client.workflow.getHandle(workflowId, runId).fetchHistory()).events ?? [];
+}
+
+/** Ids of the workflow task completed events of a run, oldest first. */
+async function completedTasks(handle: WorkflowHandle): Promise<number[]> {
+  return (await eventsOf(handle.workflowId))
+    .filter((e) => e.workflowTaskCompletedEventAttributes)
+    .map((e) => Number(e.eventId));
+}
+
+/** Resets a run to the workflow task completed at `eventId`; returns the new run's id. */
+async function reset(workflowId: string, runId: string, eventId: number): Promise<string> {
+  const response = await client.workflowService.resetWorkflowExecution({
+    namespace: 'default',
+    workflowExecution: { workflowId, runId },
+    workflowTaskFinishEventId: eventId as never,
+    reason: 'slotwise test: reset',
+    requestId: `${workflowId}-${runId}-reset`,
+  });
+  return (response as { runId: string }).runId;
+}
+
+async function failureOf(handle: WorkflowHandle): Promise<unknown> {
+  const error = await handle.result().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(WorkflowFailedError);
+  return (error as WorkflowFailedError).cause;
+}
+
+describe('withConcurrency() durability on a real Worker', () => {
+  it('withConcurrency() checks a long-held grant every tick without adding a single event to the holder history', async () => {
+    const group = uniqueQueue('no-probe-growth');
+    const concurrency: WithConcurrencyOptions = {
+      group,
+      key: 'k',
+      maxRuns: 1,
+      controller: { probeIntervalMs: 100, idleTimeoutMs: 500 },
+    };
+    // Same workflow, same path through it: one holds its grant ~30 ticks, the other ~1.
+    const long = await startRun(concurrency, 3_000);
+    await until('the long run works', () => recorder.started(long.workflowId));
+    // While it works, the controller checks it every tick (100 ms).
+    const checked = until('the controller has checked it', async () => {
+      return (await snapshotOf(group)).holderCheck === 'describe';
+    }).then(
+      () => true,
+      () => false,
+    );
+    expect(await long.result()).toBe(runCounter);
+    const short = await startRun(concurrency, 50);
+    await short.result();
+    const types = async (handle: WorkflowHandle) =>
+      (await eventsOf(handle.workflowId)).map((e) => String(e.eventType));
+    const longEvents = await types(long);
+    expect(longEvents).toEqual(await types(short));
+    expect(longEvents.filter((type) => type.includes('SIGNALED'))).toEqual([]);
+    // ... by describing it.
+    expect(await checked).toBe(true);
+    expect((await controllerResult(group)).stats).toEqual({
+      granted: 2,
+      released: 2,
+      cancelled: 0,
+      rejected: 0,
+      reclaimed: 0,
+    });
+  });
+
+  it('withConcurrency() grants a run that was reset while it waited: the reset run takes over its request', async () => {
+    const group = uniqueQueue('reset');
+    const concurrency: WithConcurrencyOptions = {
+      group,
+      key: 'k',
+      maxRuns: 1,
+      controller: { probeIntervalMs: 200, idleTimeoutMs: 500 },
+    };
+    const holder = await startRun(concurrency, 2_500);
+    await until('the holder works', () => recorder.started(holder.workflowId));
+    const waiter = await startRun(concurrency, 50);
+    await until('the waiter waits', async () => (await snapshotOf(group)).queued.length === 1);
+    // A no-op signal gives the waiter a workflow task after the one that asked; reset to it, so the
+    // reset run replays the request instead of asking again.
+    await client.workflow.getHandle(waiter.workflowId).signal('slotwise.concurrency.probe');
+    await until('the waiter handled the signal', async () => (await completedTasks(waiter)).length >= 2);
+    const [, afterSignal] = await completedTasks(waiter);
+    const firstRunId = (await waiter.describe()).runId;
+    const resetRunId = await reset(waiter.workflowId, firstRunId, afterSignal!);
+    expect(resetRunId).not.toBe(firstRunId);
+    // The reset run is granted once the holder is done, and completes.
+    expect(await client.workflow.getHandle(waiter.workflowId, resetRunId!).result()).toBe(runCounter);
+    expect(await holder.result()).toBe(runCounter - 1);
+    expect(recorder.max(`${group}/k`)).toBe(1);
+    expect((await controllerResult(group)).stats).toEqual({
+      granted: 2,
+      released: 2,
+      cancelled: 0,
+      rejected: 0,
+      reclaimed: 0,
+    });
+  });
+
+  it('withConcurrency() keeps the grant of a run reset while it worked, and frees it once, when the reset run ends', async () => {
+    const group = uniqueQueue('reset-holder');
+    const concurrency: WithConcurrencyOptions = {
+      group,
+      key: 'k',
+      maxRuns: 1,
+      controller: { probeIntervalMs: 200, idleTimeoutMs: 500 },
+    };
+    const holder = await startRun(concurrency, 3_000);
+    await until('the holder works', () => recorder.started(holder.workflowId));
+    const waiter = await startRun(concurrency, 50);
+    await until('the waiter waits', async () => (await snapshotOf(group)).queued.length === 1);
+    const [firstTask] = await completedTasks(holder);
+    const firstRunId = (await holder.describe()).runId;
+    const resetRunId = await reset(holder.workflowId, firstRunId, firstTask!);
+    await until('the controller follows the reset run', async () => {
+      const { running } = await snapshotOf(group);
+      return running.length === 1 && running[0]!.runId === resetRunId;
+    });
+    // The waiter still waits: the reset run holds the key's only place.
+    expect((await snapshotOf(group)).queued.map((r) => r.workflowId)).toEqual([waiter.workflowId]);
+    expect(await client.workflow.getHandle(holder.workflowId, resetRunId!).result()).toBe(runCounter - 1);
+    expect(await waiter.result()).toBe(runCounter);
+    expect((await controllerResult(group)).stats).toEqual({
+      granted: 2,
+      released: 2,
+      cancelled: 0,
+      rejected: 0,
+      reclaimed: 0,
+    });
+  });
+
+  it('withConcurrency() with CANCEL_IN_PROGRESS and default activity options starts the new run only after the old activity has stopped', async () => {
+    const group = uniqueQueue('cip-default');
+    const concurrency: WithConcurrencyOptions = {
+      group,
+      key: 'deploy',
+      maxRuns: 1,
+      strategy: 'CANCEL_IN_PROGRESS',
+      controller: { probeIntervalMs: 500, idleTimeoutMs: 500 },
+    };
+    const input = { cleanupMs: 1_500, heartbeatTimeout: true };
+    const first = await startRun(concurrency, 60_000, 'stubbornWorkWorkflow', input);
+    await until('the first run works', () => recorder.started(first.workflowId));
+    const second = await startRun(concurrency, 50, 'stubbornWorkWorkflow', input);
+    expect(await second.result()).toBe('done');
+    const failure = await failureOf(first);
+    expect(failure).toBeInstanceOf(CancelledFailure);
+    expect((failure as Error).message).toContain('cancelled by CANCEL_IN_PROGRESS');
+    // The old activity's 1.5 s of cleanup ended before the new activity began.
+    const order = recorder.events
+      .filter((e) => e.workflowId === first.workflowId || e.workflowId === second.workflowId)
+      .map((e) => `${e.type}:${e.workflowId === first.workflowId ? 'first' : 'second'}`);
+    expect(order).toEqual(['start:first', 'end:first', 'start:second', 'end:second']);
+    expect(recorder.max(`${group}/deploy`)).toBe(1);
+  });
+
+  it('withConcurrency() with CANCEL_IN_PROGRESS refuses an activity without heartbeatTimeout, naming it', async () => {
+    const group = uniqueQueue('cip-no-heartbeat');
+    const concurrency: WithConcurrencyOptions = {
+      group,
+      key: 'deploy',
+      maxRuns: 1,
+      strategy: 'CANCEL_IN_PROGRESS',
+      controller: { probeIntervalMs: 500, idleTimeoutMs: 500 },
+    };
+    const run = await startRun(concurrency, 50, 'stubbornWorkWorkflow', {
+      cleanupMs: 0,
+      heartbeatTimeout: false,
+    });
+    const failure = await failureOf(run);
+    expect(failure).toBeInstanceOf(ApplicationFailure);
+    expect(failure).toMatchObject({ type: 'ConcurrencyOptionsError', nonRetryable: true });
+    expect((failure as Error).message).toBe(
+      `withConcurrency: group "${group}" uses CANCEL_IN_PROGRESS, but activity "stubbornWork" has no heartbeatTimeout ` +
+        '(it would never hear of a cancel), so a newer run could start while it still runs. Give it a ' +
+        '`heartbeatTimeout` and heartbeat, and do not use `ABANDON`.',
+    );
+    expect(recorder.started(run.workflowId)).toBe(false);
+    // Its grant was given back.
+    expect((await controllerResult(group)).stats).toMatchObject({ granted: 1, released: 1 });
+  });
+
+  it('withConcurrency() keeps every controller run of a busy group within maxHistoryEvents', async () => {
+    const group = uniqueQueue('history-bound');
+    const maxHistoryEvents = 150;
+    const concurrency = (key: string): WithConcurrencyOptions => ({
+      group,
+      key,
+      maxRuns: 1,
+      controller: { probeIntervalMs: 200, idleTimeoutMs: 500, maxHistoryEvents },
+    });
+    const handles = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => startRun(concurrency(`k${i % 3}`), 30)),
+    );
+    await Promise.all(handles.map((h) => h.result()));
+    const result = await controllerResult(group);
+    expect(result.stats).toEqual({ granted: 60, released: 60, cancelled: 0, rejected: 0, reclaimed: 0 });
+    expect(result.generation).toBeGreaterThanOrEqual(2);
+    const lengths: number[] = [];
+    let runId: string | undefined = (await client.workflow.getHandle(concurrencyControllerId(group)).describe())
+      .runId;
+    while (runId) {
+      const events = await eventsOf(concurrencyControllerId(group), runId);
+      lengths.unshift(events.length);
+      runId = events[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
+    }
+    expect(lengths).toHaveLength(result.generation + 1);
+    expect(lengths.filter((length) => length > maxHistoryEvents)).toEqual([]);
+    expect(['a', 'b', 'c'].map((_, i) => recorder.max(`${group}/k${i}`))).toEqual([1, 1, 1]);
+    console.log(`slotwise: controller run lengths ${lengths.join(', ')} (bound ${maxHistoryEvents})`);
+  });
+
+  it('withConcurrency() with 4 shards spreads a group over 4 controllers and keeps maxRuns per key', async () => {
+    const group = uniqueQueue('shards');
+    const concurrency = (key: string): WithConcurrencyOptions => ({
+      group,
+      key,
+      maxRuns: 2,
+      controller: { probeIntervalMs: 500, idleTimeoutMs: 500, shards: 4 },
+    });
+    const keys = Array.from({ length: 8 }, (_, i) => `key-${i}`);
+    const handles = await Promise.all(
+      Array.from({ length: 24 }, (_, i) =>
+        startRun(concurrency(keys[i % 8]!), 0, 'gatedConcurrencyWorkflow', { group }),
+      ),
+    );
+    // 3 runs per key: exactly 2 of each work, the third waits, until the gate opens.
+    const running = () => handles.filter((h) => recorder.started(h.workflowId)).length;
+    await until('2 runs of every key work', () => running() === 16);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(running()).toBe(16);
+    openGates.add(group);
+    await Promise.all(handles.map((h) => h.result()));
+    expect(keys.map((key) => recorder.max(`${group}/${key}`))).toEqual(keys.map(() => 2));
+    const { concurrencyShardOf } = await import('../../src/workflows/concurrency/signals.js');
+    const shards = [...new Set(keys.map((key) => concurrencyShardOf(key, 4).index))].sort();
+    const results = await Promise.all(
+      shards.map((index) =>
+        client.workflow
+          .getHandle<() => Promise<ConcurrencyControllerResult>>(
+            concurrencyControllerId(group, { index, count: 4 }),
+          )
+          .result(),
+      ),
+    );
+    expect(results.reduce((sum, r) => sum + r.stats.granted, 0)).toBe(24);
+    expect(results.reduce((sum, r) => sum + r.stats.released, 0)).toBe(24);
+    expect(shards.length).toBeGreaterThan(1);
+  });
+});
