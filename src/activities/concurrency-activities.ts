@@ -79,17 +79,22 @@ const isNotFound = (error: unknown) =>
 /** One run's status: its own run open, closed, or taken over by a run a reset made of it. */
 async function statusOf(client: Client, namespace: string, run: ConcurrencyRunRef): Promise<ConcurrencyHolderStatus> {
   const { requestId, workflowId, runId, originalRunId } = run;
+  let closedStatus: string;
   try {
     const own = await client.workflow.getHandle(workflowId, runId).describe();
     if (own.status.name === 'RUNNING') return { requestId, status: 'open' };
+    closedStatus = own.status.name;
   } catch (error) {
     if (!isNotFound(error)) return { requestId, status: 'unknown' };
     return { requestId, status: 'closed' };
   }
-  if (originalRunId === undefined) return { requestId, status: 'closed' };
+  // Closed without running its cleanup: terminated (a reset terminates the run it replaces) or timed out.
+  const cleanClose = closedStatus !== 'TERMINATED' && closedStatus !== 'TIMED_OUT';
+  const ended: ConcurrencyHolderStatus = { requestId, status: cleanClose ? 'ended' : 'closed' };
+  if (originalRunId === undefined || cleanClose) return ended;
   try {
     const latest = await client.workflow.getHandle(workflowId).describe();
-    if (latest.status.name !== 'RUNNING' || latest.runId === runId) return { requestId, status: 'closed' };
+    if (latest.status.name !== 'RUNNING' || latest.runId === runId) return ended;
     // A reset copies the original run id into the new run's first event; a new run that merely reuses
     // the workflow id has its own.
     const { history } = await client.workflowService.getWorkflowExecutionHistory({
@@ -100,9 +105,9 @@ async function statusOf(client: Client, namespace: string, run: ConcurrencyRunRe
     const started = history?.events?.[0]?.workflowExecutionStartedEventAttributes;
     return started?.originalExecutionRunId === originalRunId
       ? { requestId, status: 'moved', runId: latest.runId }
-      : { requestId, status: 'closed' };
+      : ended;
   } catch (error) {
-    return isNotFound(error) ? { requestId, status: 'closed' } : { requestId, status: 'unknown' };
+    return isNotFound(error) ? ended : { requestId, status: 'unknown' };
   }
 }
 

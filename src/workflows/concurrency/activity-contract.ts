@@ -43,13 +43,15 @@ export interface ConcurrencyReleaseInput {
 }
 
 /**
- * What the check activity found out about one run holding a grant: still `open`, `closed` (its grant
- * can go), `moved` to run `runId` (a reset made a new run of it, which keeps the grant), or `unknown`
+ * What the check activity found out about one run holding a grant: still `open`; `closed` without
+ * running its cleanup (terminated, timed out, or gone: its grant can go); `ended` normally (completed,
+ * failed, cancelled, continued as new: it released its grant before it closed, and the release is on
+ * its way); `moved` to run `runId` (a reset made a new run of it, which keeps the grant); or `unknown`
  * (the server could not say; asked again next tick).
  */
 export interface ConcurrencyHolderStatus {
   requestId: string;
-  status: 'open' | 'closed' | 'moved' | 'unknown';
+  status: 'open' | 'closed' | 'ended' | 'moved' | 'unknown';
   /** The run that now holds the request, for `moved`. */
   runId?: string;
 }

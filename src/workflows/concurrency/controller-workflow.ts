@@ -137,7 +137,10 @@ export async function concurrencyControllerWorkflow(
       retry: { maximumAttempts: 2, nonRetryableErrorTypes: ['NotFoundError'] },
     });
 
+  /** Runs found closed normally while holding: their release is on its way; reclaimed if still held next check. */
+  const ended = new Set<string>();
   const reclaim = (requestId: string, why: string) => {
+    ended.delete(requestId);
     const run = grants.findRunning(requestId);
     if (run) log.info('slotwise concurrency: reclaiming the grant of a closed run', { group, ...run, why });
     apply(grants.release(requestId, Date.now(), true, tick));
@@ -205,6 +208,7 @@ export async function concurrencyControllerWorkflow(
   });
   setHandler(concurrencyReleaseSignal, ({ requestId }) => {
     suspects.delete(requestId);
+    ended.delete(requestId);
     apply(grants.release(requestId, Date.now(), false, tick));
   });
   setHandler(concurrencyStateQuery, () => ({
@@ -241,6 +245,11 @@ export async function concurrencyControllerWorkflow(
       const run = grants.findRunning(status.requestId);
       if (run === undefined || run.runId !== target.runId) continue; // released or moved meanwhile
       if (status.status === 'closed') reclaim(run.requestId, 'closed');
+      else if (status.status === 'ended') {
+        // It released before it closed; that signal can still be on its way. Not twice.
+        if (ended.has(run.requestId)) reclaim(run.requestId, 'closed without its release arriving');
+        else ended.add(run.requestId);
+      }
       else if (status.status === 'moved' && status.runId !== undefined) {
         log.info('slotwise concurrency: a reset run takes over its grant', { group, ...run, to: status.runId });
         apply(grants.moveRun(run.requestId, status.runId));
