@@ -35,21 +35,52 @@ Runtime.install({ logger: new DefaultLogger('ERROR') });
 
 const dir = resolve('test/fixtures/histories');
 const manifest: ManifestEntry[] = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
-const histories = () =>
-  manifest.map(({ file, workflowId }) => ({
-    workflowId,
-    history: fromJson(historyType, JSON.parse(readFileSync(join(dir, file), 'utf8')), {
-      ignoreUnknownFields: true,
-    }),
-  }));
 
-async function replayAll(codePath: string): Promise<Map<string, ReplayResult['error']>> {
+interface JsonEvent {
+  eventType: string;
+  eventTime: string;
+}
+type JsonHistory = { events: JsonEvent[] };
+
+const readHistory = (file: string): JsonHistory => JSON.parse(readFileSync(join(dir, file), 'utf8'));
+const parse = (json: JsonHistory) => fromJson(historyType, json, { ignoreUnknownFields: true });
+const histories = () => manifest.map(({ file, workflowId }) => ({ workflowId, history: parse(readHistory(file)) }));
+
+async function replayAll(
+  codePath: string,
+  entries: Array<{ name: string; workflowId: string; history: unknown }> = manifest.map((m, i) => ({
+    name: m.file,
+    ...histories()[i]!,
+  })),
+): Promise<Map<string, ReplayResult['error']>> {
   const errors = new Map<string, ReplayResult['error']>();
   let index = 0;
-  for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath } }, histories())) {
-    errors.set(manifest[index++]!.file, result.error);
+  const input = entries.map(({ workflowId, history }) => ({ workflowId, history })) as Parameters<
+    typeof Worker.runReplayHistories
+  >[1];
+  for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath } }, input)) {
+    errors.set(entries[index++]!.name, result.error);
   }
   return errors;
+}
+
+/**
+ * The same history with its workflow tasks started at other times: from the `from`-th started
+ * workflow task on, every event is `shiftMs` later, once (`perTask` false) or once more per workflow
+ * task started (times stay in order). What a workflow sees as `Date.now()` changes; nothing else does.
+ */
+function retimed(json: JsonHistory, from: number, shiftMs: number, perTask = true): JsonHistory {
+  let tasks = 0;
+  let offset = 0;
+  const events = json.events.map((event) => {
+    if (event.eventType === 'EVENT_TYPE_WORKFLOW_TASK_STARTED' && ++tasks >= from) {
+      if (perTask || tasks === from) offset += shiftMs;
+    }
+    if (offset === 0) return event;
+    const time = new Date(new Date(event.eventTime).getTime() + offset).toISOString();
+    return { ...event, eventTime: time };
+  });
+  return { ...json, events };
 }
 
 describe('Worker.runReplayHistories() over saved concurrency histories', () => {
@@ -62,6 +93,27 @@ describe('Worker.runReplayHistories() over saved concurrency histories', () => {
     const errors = await replayAll(inject('workflowBundlePath'));
     expect(errors.size).toBe(manifest.length);
     const failed = [...errors].filter(([, error]) => error !== undefined).map(([file, e]) => `${file}: ${e}`);
+    expect(failed).toEqual([]);
+  });
+
+  it('Worker.runReplayHistories() replays every controller history identically when its workflow tasks ran at other times', async () => {
+    // A query arriving while a workflow task is pending can make the next activation run with a
+    // stale Date.now(); a controller whose decisions compare times would then decide differently on
+    // replay (issue 12 #1). Replay each controller history with its clock skewed four ways.
+    const controllers = manifest.filter((m) => m.workflowType === 'concurrencyControllerWorkflow');
+    const variants = controllers.flatMap((m) => {
+      const json = readHistory(m.file);
+      const tasks = json.events.filter((e) => e.eventType === 'EVENT_TYPE_WORKFLOW_TASK_STARTED').length;
+      return [
+        { name: `${m.file} +1 s per task`, json: retimed(json, 1, 1_000) },
+        { name: `${m.file} +90 s per task`, json: retimed(json, 1, 90_000) },
+        { name: `${m.file} +10 min per task from the middle`, json: retimed(json, Math.ceil(tasks / 2), 600_000) },
+        { name: `${m.file} +10 min once, mid-way`, json: retimed(json, Math.ceil(tasks / 2), 600_000, false) },
+      ].map(({ name, json: variant }) => ({ name, workflowId: m.workflowId, history: parse(variant) }));
+    });
+    expect(variants.length).toBeGreaterThanOrEqual(16);
+    const errors = await replayAll(inject('workflowBundlePath'), variants);
+    const failed = [...errors].filter(([, error]) => error !== undefined).map(([name, e]) => `${name}: ${e}`);
     expect(failed).toEqual([]);
   });
 
