@@ -1,17 +1,23 @@
 // Regenerates test/fixtures/histories/: runs the concurrency example workflows against a fresh dev
 // server, one scenario per strategy and release path, and saves the event histories of the runs
 // and of every run of their controllers (including continue-as-new). test/integration/replay.test.ts
-// replays them, so a change that breaks replay of these workflows fails CI.
+// replays them, so a change that breaks replay of these workflows fails CI. Among them: a controller
+// that continues as new while requests wait, runs reset while they wait and while they work, a
+// controller whose Workers were frozen and killed while its state was being queried (workflow tasks
+// timed out), and runs and a controller on Workers without the concurrency activities (signals and
+// probes).
 //
 //   npx tsx scripts/record-histories.ts
 //
 // Re-record only on purpose (a deliberate, versioned change of workflow code); commit the result.
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { concurrencyActivities } from '../src/activities/concurrency-activities.js';
 import { startDevServer } from '../src/dev-server/dev-server.js';
 import { ensureTemporalCli } from '../src/dev-server/temporal-cli.js';
 import type { WithConcurrencyOptions } from '../src/workflows/concurrency/options.js';
@@ -19,6 +25,10 @@ import { concurrencyControllerId, concurrencyStateQuery } from '../src/workflows
 
 const outDir = resolve('test/fixtures/histories');
 const taskQueue = 'slotwise-record-histories';
+/** Task queue of Workers without the concurrency activities: runs fall back to signals, controllers to probes. */
+const signalsQueue = 'slotwise-record-signals';
+/** Task queue of the controller that is frozen and killed. */
+const crashQueue = 'slotwise-record-crash-controller';
 
 /** One saved history, as listed in manifest.json. */
 interface ManifestEntry {
@@ -36,30 +46,69 @@ const cliPath = await ensureTemporalCli({ log });
 const server = await startDevServer({ cliPath, log });
 const manifest: ManifestEntry[] = [];
 
+const bundleDir = mkdtempSync(join(tmpdir(), 'slotwise-record-'));
+const children = new Set<ChildProcess>();
+
 try {
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: resolve('src/workflows/index.ts'),
+    logger: { trace() {}, debug() {}, info() {}, warn: log, error: log, log() {} },
+  });
+  const bundlePath = join(bundleDir, 'workflows.js');
+  writeFileSync(bundlePath, code);
   const connection = await NativeConnection.connect({ address: server.address });
   const client = new Client({ connection: await Connection.connect({ address: server.address }) });
   const started = new Set<string>();
-  const worker = await Worker.create({
+  // Like the example activity, but it heartbeats at once so CANCEL_IN_PROGRESS stops it quickly.
+  const simulatedWork = async ({ ms, index }: { ms: number; index?: number }) => {
+    const context = Context.current();
+    started.add(context.info.workflowExecution?.workflowId ?? '');
+    const deadline = Date.now() + ms;
+    for (let left = ms; left > 0; left = deadline - Date.now()) {
+      context.heartbeat();
+      await context.sleep(Math.min(left, 50));
+    }
+    return index ?? 0;
+  };
+  const workerOptions = {
     connection,
-    taskQueue,
-    workflowsPath: resolve('src/workflows/index.ts'),
+    workflowBundle: { code },
     defaultHeartbeatThrottleInterval: '50ms',
     maxHeartbeatThrottleInterval: '50ms',
-    activities: {
-      // Like the example activity, but it heartbeats so CANCEL_IN_PROGRESS can stop it.
-      simulatedWork: async ({ ms, index }: { ms: number; index?: number }) => {
-        const context = Context.current();
-        started.add(context.info.workflowExecution?.workflowId ?? '');
-        const deadline = Date.now() + ms;
-        for (let left = ms; left > 0; left = deadline - Date.now()) {
-          context.heartbeat();
-          await context.sleep(Math.min(left, 50));
-        }
-        return index ?? 0;
-      },
-    },
+  } as const;
+  const worker = await Worker.create({
+    ...workerOptions,
+    taskQueue,
+    activities: { ...concurrencyActivities, simulatedWork },
   });
+  const signalsWorker = await Worker.create({
+    ...workerOptions,
+    taskQueue: signalsQueue,
+    activities: { simulatedWork },
+  });
+
+  /** Starts a controller Worker in a child process on `queue`; resolves once it polls. */
+  const spawnControllerWorker = async (queue: string): Promise<ChildProcess> => {
+    // One process (tsx as a loader, not its CLI, which would run the script in a grandchild): a
+    // SIGSTOP must freeze the Worker itself.
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', resolve('scripts/controller-worker.ts'), server.address, queue, bundlePath],
+      { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, SLOTWISE_SLOW_CHECK_MS: '1500' } },
+    );
+    children.add(child);
+    child.once('exit', () => children.delete(child));
+    await new Promise<void>((ready, failed) => {
+      child.stdout!.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('ready')) ready();
+      });
+      child.once('exit', (code) =>
+        failed(new Error(`controller worker exited with ${code} before it was ready`)),
+      );
+    });
+    return child;
+  };
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
   const until = async (what: string, check: () => boolean | Promise<boolean>) => {
     const deadline = Date.now() + 30_000;
@@ -77,12 +126,31 @@ try {
     concurrency: WithConcurrencyOptions,
     workMs: number,
     workflowType = 'concurrencyExampleWorkflow',
+    queue = taskQueue,
   ) =>
     client.workflow.start(workflowType, {
-      taskQueue,
+      taskQueue: queue,
       workflowId: `${scenario}-${++n}`,
       args: [{ concurrency, workMs, index: n }],
     });
+  /** Events of a run, as the server has them. */
+  const eventsOf = async (workflowId: string, runId?: string) =>
+    (await client.workflow.getHandle(workflowId, runId).fetchHistory()).events ?? [];
+  /** Resets a run to the workflow task completed at `eventId`; returns the new run id. */
+  const reset = async (workflowId: string, runId: string, eventId: number) => {
+    const response = await client.workflowService.resetWorkflowExecution({
+      namespace: 'default',
+      workflowExecution: { workflowId, runId },
+      workflowTaskFinishEventId: eventId as never,
+      reason: 'recording a reset',
+      requestId: `${workflowId}-${runId}-reset`,
+    });
+    return (response as { runId: string }).runId;
+  };
+  const completedTasks = async (workflowId: string) =>
+    (await eventsOf(workflowId))
+      .filter((e) => e.workflowTaskCompletedEventAttributes)
+      .map((e) => Number(e.eventId));
 
   /** Saves one run's history under `<scenario>--<role>.json`. */
   const save = async (
@@ -120,11 +188,12 @@ try {
       const role = runs.length === 1 ? 'controller' : `controller-${i + 1}-of-${runs.length}`;
       await save(scenario, role, id, run, `controller of ${group}, run ${i + 1} of ${runs.length}`);
     }
-    return runs.length;
+    return runs;
   };
 
   const firstRunId = async (handle: WorkflowHandle) => (await handle.describe()).runId;
 
+  const signalsRun = signalsWorker.run();
   await worker.runUntil(async () => {
     rmSync(outDir, { recursive: true, force: true });
     mkdirSync(outDir, { recursive: true });
@@ -146,8 +215,20 @@ try {
       }
       await Promise.all(handles.map((h) => h.result()));
       const runs = await saveController(scenario, group);
-      if (runs < 2)
-        throw new Error(`expected the round-robin controller to continue as new, it ran ${runs} time(s)`);
+      if (runs.length < 2)
+        throw new Error(
+          `expected the round-robin controller to continue as new, it ran ${runs.length} time(s)`,
+        );
+      // At least one continue-as-new carried runs that were still waiting.
+      let carriedQueued = 0;
+      for (const run of runs.slice(0, -1)) {
+        const last = (await eventsOf(concurrencyControllerId(group), run)).at(-1);
+        const payload = last?.workflowExecutionContinuedAsNewEventAttributes?.input?.payloads?.[0]?.data;
+        const input = payload ? JSON.parse(Buffer.from(payload).toString('utf8')) : undefined;
+        carriedQueued = Math.max(carriedQueued, input?.state?.queued?.length ?? 0);
+      }
+      if (carriedQueued === 0) throw new Error('expected a continue-as-new to carry waiting requests');
+      log(`slotwise: round-robin controller continued as new with up to ${carriedQueued} waiting requests`);
       await save(
         scenario,
         'holder-first',
@@ -252,8 +333,199 @@ try {
         'granted after a reclaim',
       );
     }
+
+    // Resets: a run reset while it waits (the reset run replays its request), one reset while it works.
+    {
+      const scenario = 'reset';
+      const group = `${scenario}-group`;
+      const concurrency: WithConcurrencyOptions = { group, key: 'k', maxRuns: 1, controller };
+      const working = await start(scenario, concurrency, 2_500);
+      await until('the first run works', () => started.has(working.workflowId));
+      const waiting = await start(scenario, concurrency, 100);
+      const controllerHandle = client.workflow.getHandle(concurrencyControllerId(group));
+      await until(
+        'one run waits',
+        async () => (await controllerHandle.query(concurrencyStateQuery)).queued.length === 1,
+      );
+      // A no-op signal gives the waiting run a workflow task after the one that asked.
+      await client.workflow.getHandle(waiting.workflowId).signal('slotwise.concurrency.probe');
+      await until(
+        'the signal is handled',
+        async () => (await completedTasks(waiting.workflowId)).length >= 2,
+      );
+      const waitingRun = await firstRunId(waiting);
+      const waitingReset = await reset(
+        waiting.workflowId,
+        waitingRun,
+        (await completedTasks(waiting.workflowId))[1]!,
+      );
+      const workingRun = await firstRunId(working);
+      const workingReset = await reset(
+        working.workflowId,
+        workingRun,
+        (await completedTasks(working.workflowId))[0]!,
+      );
+      await client.workflow.getHandle(working.workflowId, workingReset).result();
+      await client.workflow.getHandle(waiting.workflowId, waitingReset).result();
+      await saveController(scenario, group);
+      await save(
+        scenario,
+        'holder-waiting-before-reset',
+        waiting.workflowId,
+        waitingRun,
+        'waiting run, reset',
+      );
+      await save(
+        scenario,
+        'holder-waiting-reset-run',
+        waiting.workflowId,
+        waitingReset,
+        'the run its reset made',
+      );
+      await save(
+        scenario,
+        'holder-working-before-reset',
+        working.workflowId,
+        workingRun,
+        'working run, reset',
+      );
+      await save(
+        scenario,
+        'holder-working-reset-run',
+        working.workflowId,
+        workingReset,
+        'the run its reset made',
+      );
+    }
+
+    // A controller whose Worker is frozen (its workflow tasks time out) and killed, twice, while its
+    // state is queried all along; a third Worker finishes the job.
+    {
+      const scenario = 'crash';
+      const group = `${scenario}-group`;
+      const settings = { probeIntervalMs: 300, idleTimeoutMs: 1_000 };
+      let worker1 = await spawnControllerWorker(crashQueue);
+      await client.workflow.start('concurrencyControllerWorkflow', {
+        taskQueue: crashQueue,
+        workflowId: concurrencyControllerId(group),
+        args: [{ group, settings }],
+        workflowTaskTimeout: '2s',
+      });
+      const controllerHandle = client.workflow.getHandle(concurrencyControllerId(group));
+      let querying = true;
+      let queries = 0;
+      let failedQueries = 0;
+      const queryLoop = (async () => {
+        while (querying) {
+          await controllerHandle.query(concurrencyStateQuery).then(
+            () => queries++,
+            () => failedQueries++,
+          );
+          await sleep(100);
+        }
+      })();
+      const handles: WorkflowHandle[] = [];
+      for (let i = 0; i < 15; i++) {
+        const concurrency: WithConcurrencyOptions = {
+          group,
+          key: `key-${i % 3}`,
+          maxRuns: 1,
+          controller: { ...settings, taskQueue: crashQueue },
+        };
+        handles.push(await start(scenario, concurrency, 1_500));
+      }
+      // The controller Worker's checks take 1.5 s (a local activity, inside a workflow task), so a
+      // freeze most likely catches a workflow task in progress: it times out after 2 s. Freeze until
+      // two have, at most four times.
+      const timeoutsSoFar = async () => {
+        const events = await eventsOf(concurrencyControllerId(group));
+        return events.filter((e) => e.workflowTaskTimedOutEventAttributes).length;
+      };
+      for (let round = 0; round < 4 && (round < 2 || (await timeoutsSoFar()) < 2); round++) {
+        await sleep(1_000);
+        worker1.kill('SIGSTOP');
+        await sleep(3_500); // past the 2 s workflow task timeout, with requests and queries arriving
+        worker1.kill('SIGKILL');
+        worker1 = await spawnControllerWorker(crashQueue);
+      }
+      await Promise.all(handles.map((h) => h.result()));
+      await controllerHandle.result();
+      querying = false;
+      await queryLoop;
+      worker1.kill('SIGTERM');
+      const runs = await saveController(scenario, group);
+      let timeouts = 0;
+      for (const run of runs) {
+        timeouts += (await eventsOf(concurrencyControllerId(group), run)).filter(
+          (e) => e.workflowTaskTimedOutEventAttributes,
+        ).length;
+      }
+      if (timeouts === 0) throw new Error('expected the crash scenario to record workflow task timeouts');
+      log(
+        `slotwise: crash scenario: ${timeouts} workflow task timeouts, ${queries} queries answered, ${failedQueries} failed`,
+      );
+      await save(
+        scenario,
+        'holder-first',
+        handles[0]!.workflowId,
+        await firstRunId(handles[0]!),
+        'first run',
+      );
+      await save(
+        scenario,
+        'holder-last',
+        handles[14]!.workflowId,
+        await firstRunId(handles[14]!),
+        'last run',
+      );
+    }
+
+    // `controller.activities: false` (Workers without the concurrency activities): runs ask and release
+    // by signal, the controller probes long-held grants and reclaims a terminated run's grant when a
+    // probe cannot be delivered.
+    {
+      const scenario = 'signals';
+      const group = `${scenario}-group`;
+      const concurrency: WithConcurrencyOptions = {
+        group,
+        key: 'k',
+        maxRuns: 1,
+        controller: { ...controller, activities: false },
+      };
+      const long = await start(scenario, concurrency, 2_000, 'concurrencyExampleWorkflow', signalsQueue);
+      await until('the first run works', () => started.has(long.workflowId));
+      const terminated = await start(
+        scenario,
+        concurrency,
+        60_000,
+        'concurrencyExampleWorkflow',
+        signalsQueue,
+      );
+      await long.result();
+      await until('the second run works', () => started.has(terminated.workflowId));
+      await terminated.terminate('recording a probe reclaim');
+      const last = await start(scenario, concurrency, 100, 'concurrencyExampleWorkflow', signalsQueue);
+      await last.result();
+      await saveController(scenario, group);
+      await save(
+        scenario,
+        'holder-probed',
+        long.workflowId,
+        await firstRunId(long),
+        'run probed while it worked',
+      );
+      await save(
+        scenario,
+        'holder-after-reclaim',
+        last.workflowId,
+        await firstRunId(last),
+        'granted after a probe reclaim',
+      );
+    }
   });
 
+  signalsWorker.shutdown();
+  await signalsRun;
   writeFileSync(join(outDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   // Format as the repository's linter wants it, so `npm run lint` stays clean after a re-record.
   execFileSync(
@@ -269,5 +541,7 @@ try {
   await client.connection.close();
   await connection.close();
 } finally {
+  for (const child of children) child.kill('SIGKILL');
+  rmSync(bundleDir, { recursive: true, force: true });
   await server.stop();
 }

@@ -86,10 +86,25 @@ function retimed(json: JsonHistory, from: number, shiftMs: number, perTask = tru
 describe('Worker.runReplayHistories() over saved concurrency histories', () => {
   it('Worker.runReplayHistories() replays every saved holder and controller history without a non-determinism error', async () => {
     expect(manifest.map((m) => m.workflowType).sort()).toEqual([
-      ...Array(5).fill('concurrencyControllerWorkflow'),
-      ...Array(8).fill('concurrencyExampleWorkflow'),
+      ...Array(9).fill('concurrencyControllerWorkflow'),
+      ...Array(16).fill('concurrencyExampleWorkflow'),
       'singleFlightExampleWorkflow',
     ]);
+    // The scenarios issue 12 asks to keep replaying: a continue-as-new carrying waiting requests,
+    // resets (the reset run and the one it replaced), a controller whose workflow tasks timed out
+    // while its state was queried (Workers frozen and killed), and the signal/probe fallback.
+    const files = manifest.map((m) => m.file);
+    expect(files.filter((f) => f.startsWith('round-robin--controller-')).length).toBeGreaterThanOrEqual(2);
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'reset--holder-waiting-reset-run.json',
+        'reset--holder-working-reset-run.json',
+        'crash--controller.json',
+        'signals--controller.json',
+      ]),
+    );
+    const crash = readHistory('crash--controller.json').events;
+    expect(crash.filter((e) => e.eventType === 'EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT').length).toBeGreaterThan(0);
     const errors = await replayAll(inject('workflowBundlePath'));
     expect(errors.size).toBe(manifest.length);
     const failed = [...errors].filter(([, error]) => error !== undefined).map(([file, e]) => `${file}: ${e}`);

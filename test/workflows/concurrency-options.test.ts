@@ -32,6 +32,7 @@ describe('resolveConcurrencyOptions', () => {
       settings: {},
       controllerTaskQueue: undefined,
       shards: 1,
+      activities: true,
     });
     expect(
       resolveConcurrencyOptions({
@@ -48,7 +49,15 @@ describe('resolveConcurrencyOptions', () => {
       settings: { probeIntervalMs: 500, idleTimeoutMs: 0, maxHistoryEvents: 300 },
       controllerTaskQueue: 'ctl',
       shards: 1,
+      activities: true,
     });
+    expect(resolveConcurrencyOptions({ ...base, controller: { activities: false } })).toMatchObject({
+      settings: { activities: false },
+      activities: false,
+    });
+    expect(messageOf({ ...base, controller: { activities: 'no' } })).toBe(
+      'withConcurrency: expected `controller.activities` to be a boolean, got `"no"` (string).',
+    );
     expect(resolveConcurrencyOptions({ ...base, controller: { shards: 8 } }).shards).toBe(8);
   });
 

@@ -1,3 +1,4 @@
+import { ActivityFailure } from '@temporalio/common';
 import {
   condition,
   continueAsNew,
@@ -14,6 +15,7 @@ import {
   type ConcurrencyActivities,
   type ConcurrencyHolderStatus,
 } from './activity-contract.js';
+import { missingActivities } from './errors.js';
 import { ConcurrencyGrants } from './grant-state.js';
 import { DEFAULT_CONTROLLER_SETTINGS } from './options.js';
 import {
@@ -54,6 +56,7 @@ const mergeSettings = (
     const value = update[name];
     if (typeof value === 'number') next[name] = value;
   }
+  if (typeof update.activities === 'boolean') next.activities = update.activities;
   return next;
 };
 
@@ -119,7 +122,7 @@ export async function concurrencyControllerWorkflow(
   const grants = new ConcurrencyGrants(input.state);
   let settings = mergeSettings({ ...DEFAULT_CONTROLLER_SETTINGS }, input.settings);
   let tick = input.tick ?? 0;
-  let holderCheck: 'describe' | 'probe' | 'unknown' = 'unknown';
+  const holderCheck = () => (settings.activities ? 'describe' : 'probe');
   /** Changes with every request, release and check result: the idle exit needs it unchanged. */
   let activity = 0;
   let idleArmedAt = -1;
@@ -134,7 +137,7 @@ export async function concurrencyControllerWorkflow(
     proxyLocalActivities<ConcurrencyActivities>({
       scheduleToCloseTimeout: '1 minute',
       startToCloseTimeout: '30 seconds',
-      retry: { maximumAttempts: 2, nonRetryableErrorTypes: ['NotFoundError'] },
+      retry: { maximumAttempts: 2 },
     });
 
   /** Runs found closed normally while holding: their release is on its way; reclaimed if still held next check. */
@@ -151,7 +154,7 @@ export async function concurrencyControllerWorkflow(
     if (tag.type === 'reject' || (tag.type === 'cancel' && tag.queued)) return; // it holds nothing
     const run = grants.findRunning(tag.run.requestId);
     if (run === undefined || run.runId !== tag.run.runId) return; // released, or moved on since
-    if (tag.type === 'probe' || holderCheck === 'probe') reclaim(run.requestId, `${tag.type} not deliverable`);
+    if (tag.type === 'probe' || !settings.activities) reclaim(run.requestId, `${tag.type} not deliverable`);
     else suspects.set(run.requestId, { ...run });
   });
 
@@ -214,7 +217,7 @@ export async function concurrencyControllerWorkflow(
   setHandler(concurrencyStateQuery, () => ({
     group,
     ...(shard ? { shard } : {}),
-    holderCheck,
+    holderCheck: holderCheck(),
     generation,
     policy: grants.state.policy,
     settings,
@@ -263,26 +266,22 @@ export async function concurrencyControllerWorkflow(
       checkDue = true;
     }
 
-    // Check holders: describe them (check activity), or probe the ones due (no activity on the Workers).
-    if (holderCheck !== 'probe' && (suspects.size > 0 || checkDue) && !mustContinueAsNew()) {
+    // Check holders: describe them (check activity), or probe the ones due (no activities on the Workers).
+    if (settings.activities && (suspects.size > 0 || checkDue) && !mustContinueAsNew()) {
       const targets = checkTargets();
       if (targets.length > 0) {
         budget.spend(1); // the local activity's marker
+        let statuses: ConcurrencyHolderStatus[] | undefined;
         try {
-          applyStatuses(targets, await checkHolders(targets));
-          holderCheck = 'describe';
+          statuses = await checkHolders(targets);
         } catch (error) {
-          holderCheck = 'probe';
-          log.warn(
-            'slotwise concurrency: the controller cannot describe runs (register `concurrencyActivities` from ' +
-              "'slotwise/activities' on its Workers); it falls back to probe signals, which add to the runs' histories",
-            { group, error },
-          );
-          for (const run of targets) if (grants.findRunning(run.requestId)) suspects.set(run.requestId, run);
+          if (!(error instanceof ActivityFailure)) throw missingActivities(error);
+          log.warn('slotwise concurrency: checking runs failed; they are checked again next tick', { group, error });
         }
+        if (statuses) applyStatuses(targets, statuses);
       }
     }
-    if (holderCheck === 'probe') {
+    if (!settings.activities) {
       for (const run of suspects.values()) reclaim(run.requestId, 'decision not deliverable');
       suspects.clear();
       if (checkDue) {

@@ -121,3 +121,18 @@ export class ConcurrencyCancelledError extends CancelledFailure {
     );
   }
 }
+
+/**
+ * The error a workflow task fails with when `controller.activities` is on (the default) and the Worker
+ * running it lacks `concurrencyActivities`: a plain `Error`, so Temporal retries the task (and the
+ * workflow waits, losing nothing) until a Worker that has them picks it up. Its message says what to do.
+ */
+export function missingActivities(cause: unknown): Error {
+  return new Error(
+    "slotwise: withConcurrency() and its controller run local activities, and this Worker lacks them: register `concurrencyActivities` from 'slotwise/activities' " +
+      '(`activities: { ...yourActivities, ...concurrencyActivities }`) on the Workers of this task queue, or pass ' +
+      '`controller: { activities: false }` to every withConcurrency() call of the group (signals instead; slower, and resets of waiting runs are not followed). ' +
+      'The workflow task is retried until then.',
+    { cause },
+  );
+}

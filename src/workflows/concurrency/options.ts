@@ -61,13 +61,15 @@ export interface WithConcurrencyOptions {
  * @example
  * ```ts
  * import { DEFAULT_CONTROLLER_SETTINGS } from 'slotwise/workflows';
- * DEFAULT_CONTROLLER_SETTINGS; // => { probeIntervalMs: 10_000, idleTimeoutMs: 60_000, maxHistoryEvents: 2_000 }
+ * DEFAULT_CONTROLLER_SETTINGS;
+ * // => { probeIntervalMs: 10_000, idleTimeoutMs: 60_000, maxHistoryEvents: 2_000, activities: true }
  * ```
  */
 export const DEFAULT_CONTROLLER_SETTINGS: Readonly<ConcurrencyControllerSettings> = Object.freeze({
   probeIntervalMs: 10_000,
   idleTimeoutMs: 60_000,
   maxHistoryEvents: 2_000,
+  activities: true,
 });
 
 /**
@@ -83,6 +85,7 @@ export const DEFAULT_CONTROLLER_SETTINGS: Readonly<ConcurrencyControllerSettings
  *   settings: {},
  *   controllerTaskQueue: undefined,
  *   shards: 1,
+ *   activities: true,
  * };
  * ```
  */
@@ -99,6 +102,8 @@ export interface ResolvedConcurrencyOptions {
   controllerTaskQueue: string | undefined;
   /** How many controllers share the group's keys. */
   shards: number;
+  /** Ask and release through the concurrency activities (`controller.activities`). */
+  activities: boolean;
 }
 
 const owner = 'withConcurrency';
@@ -180,6 +185,10 @@ export function resolveConcurrencyOptions(options: WithConcurrencyOptions): Reso
   if (controller.maxHistoryEvents !== undefined) {
     settings.maxHistoryEvents = integer('controller.maxHistoryEvents', controller.maxHistoryEvents, 100);
   }
+  if (controller.activities !== undefined) {
+    if (typeof controller.activities !== 'boolean') fail('controller.activities', 'a boolean', controller.activities);
+    settings.activities = controller.activities;
+  }
   const controllerTaskQueue =
     controller.taskQueue === undefined
       ? undefined
@@ -192,5 +201,5 @@ export function resolveConcurrencyOptions(options: WithConcurrencyOptions): Reso
         'a group-wide limit needs one controller. Drop `groupMaxRuns` or use `shards: 1`.',
     );
   }
-  return { group, key, policy, settings, controllerTaskQueue, shards };
+  return { group, key, policy, settings, controllerTaskQueue, shards, activities: settings.activities ?? true };
 }

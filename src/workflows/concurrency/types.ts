@@ -105,6 +105,17 @@ export interface ConcurrencyControllerSettings {
    * @default 2_000
    */
   maxHistoryEvents: number;
+  /**
+   * The Workers of the runs' task queues and of the controller's register `concurrencyActivities`
+   * (from `slotwise/activities`): runs ask and release through local activities (no extra workflow
+   * task each), and the controller finds runs that ended without releasing, or were reset, by
+   * describing them (nothing added to their histories). A Worker without them fails the workflow task
+   * with a message saying so, and it is retried until a Worker has them. `false`: runs use signals, and
+   * the controller probes long-held grants with signals (resets of waiting runs are not followed).
+   * Every run of a group should pass the same value.
+   * @default true
+   */
+  activities: boolean;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { type ActivityOptions, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { ActivityFailure, type ActivityOptions, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
   ActivityCancellationType,
   CancellationScope,
@@ -18,7 +18,12 @@ import {
 import { runWithScheduleHook, type ScheduleHook, scheduleHooksAvailable } from '../schedule-hooks.js';
 import { CONCURRENCY_ACTIVITY_TYPES, type ConcurrencyActivities } from './activity-contract.js';
 import type { concurrencyControllerWorkflow } from './controller-workflow.js';
-import { ConcurrencyCancelledError, ConcurrencyOptionsError, ConcurrencyRejectedError } from './errors.js';
+import {
+  ConcurrencyCancelledError,
+  ConcurrencyOptionsError,
+  ConcurrencyRejectedError,
+  missingActivities,
+} from './errors.js';
 import {
   type ResolvedConcurrencyOptions,
   resolveConcurrencyOptions,
@@ -42,17 +47,14 @@ const decisions = new Map<string, ConcurrencyDecision | undefined>();
 const scopes = new Map<string, CancellationScope>();
 let handlersInstalled = false;
 let requestSequence = 0;
-/** Whether this run's Worker has the slotwise concurrency activities (`unknown` until first tried). */
-let fastPath: 'unknown' | 'on' | 'off' = 'unknown';
 
 const {
   [CONCURRENCY_ACTIVITY_TYPES.acquire]: acquireActivity,
   [CONCURRENCY_ACTIVITY_TYPES.release]: releaseActivity,
 } = proxyLocalActivities<ConcurrencyActivities>({
-  // Not picked up at all (a Worker without any activities): give up quickly and use signals.
-  scheduleToStartTimeout: '5 seconds',
-  startToCloseTimeout: '1 minute',
-  retry: { maximumAttempts: 2, nonRetryableErrorTypes: ['NotFoundError'] },
+  scheduleToCloseTimeout: '1 minute',
+  startToCloseTimeout: '30 seconds',
+  retry: { maximumAttempts: 2 },
 });
 
 /** Records a decision; a `cancelled` one is final and cancels `fn` if it runs. */
@@ -122,18 +124,15 @@ async function ask(
   request: ConcurrencyRequest,
   resolved: ResolvedConcurrencyOptions,
 ): Promise<ConcurrencyDecision | undefined> {
-  if (fastPath !== 'off') {
+  if (resolved.activities) {
     try {
-      const decision = await acquireActivity({ controllerId, taskQueue, start, request });
-      fastPath = 'on';
-      return decision;
+      return await acquireActivity({ controllerId, taskQueue, start, request });
     } catch (error) {
-      fastPath = 'off';
-      log.warn(
-        "slotwise: withConcurrency() falls back to signals: this Worker lacks `concurrencyActivities` from 'slotwise/activities' " +
-          '(register them for one workflow task less per request and per release)',
-        { group: resolved.group, error },
-      );
+      if (!(error instanceof ActivityFailure)) throw missingActivities(error);
+      log.warn('slotwise: withConcurrency() could not ask through its activity; it asks by signal', {
+        group: resolved.group,
+        error,
+      });
     }
   }
   // A request the acquire activity delivered before failing is asked again: the controller answers
@@ -142,12 +141,13 @@ async function ask(
   return undefined;
 }
 
-async function giveBack(controllerId: string, requestId: string): Promise<void> {
-  if (fastPath === 'on') {
+async function giveBack(resolved: ResolvedConcurrencyOptions, controllerId: string, requestId: string) {
+  if (resolved.activities) {
     try {
       await releaseActivity({ controllerId, requestId });
       return;
-    } catch {
+    } catch (error) {
+      if (!(error instanceof ActivityFailure)) throw missingActivities(error);
       // fall back to a signal
     }
   }
@@ -309,6 +309,6 @@ export async function withConcurrency<T>(options: WithConcurrencyOptions, fn: ()
   } finally {
     decisions.delete(requestId);
     // Also after a cancellation.
-    if (mustRelease) await CancellationScope.nonCancellable(() => giveBack(controllerId, requestId));
+    if (mustRelease) await CancellationScope.nonCancellable(() => giveBack(resolved, controllerId, requestId));
   }
 }
