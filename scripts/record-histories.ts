@@ -94,7 +94,7 @@ try {
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', resolve('scripts/controller-worker.ts'), server.address, queue, bundlePath],
-      { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, SLOTWISE_SLOW_CHECK_MS: '1500' } },
+      { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, SLOTWISE_SLOW_CHECK_MS: '800' } },
     );
     children.add(child);
     child.once('exit', () => children.delete(child));
@@ -434,7 +434,7 @@ try {
         };
         handles.push(await start(scenario, concurrency, 1_500));
       }
-      // The controller Worker's checks take 1.5 s (a local activity, inside a workflow task), so a
+      // The controller Worker's checks take 0.8 s (a local activity, inside a workflow task), so a
       // freeze most likely catches a workflow task in progress: it times out after 2 s. Freeze until
       // two have, at most four times.
       const timeoutsSoFar = async () => {

@@ -1,22 +1,12 @@
 import { ActivityFailure } from '@temporalio/common';
-import {
-  condition,
-  continueAsNew,
-  log,
-  proxyLocalActivities,
-  setHandler,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { condition, continueAsNew, log, setHandler, workflowInfo } from '@temporalio/workflow';
 import { HistoryBudget } from '../durable/history-budget.js';
 import { RecordedTimer } from '../durable/recorded-timer.js';
 import { SignalOutbox } from '../durable/signal-outbox.js';
-import {
-  CONCURRENCY_ACTIVITY_TYPES,
-  type ConcurrencyActivities,
-  type ConcurrencyHolderStatus,
-} from './activity-contract.js';
+import { CONCURRENCY_ACTIVITY_TYPES, type ConcurrencyHolderStatus } from './activity-contract.js';
 import { missingActivities } from './errors.js';
 import { ConcurrencyGrants } from './grant-state.js';
+import { concurrencyLocalActivities } from './local-activities.js';
 import { DEFAULT_CONTROLLER_SETTINGS } from './options.js';
 import {
   concurrencyAcquireUpdate,
@@ -133,12 +123,7 @@ export async function concurrencyControllerWorkflow(
   const idleTimer = new RecordedTimer();
   /** Runs holding a grant whose decision could not be delivered: checked at once. */
   const suspects = new Map<string, ConcurrencyRunRef>();
-  const { [CONCURRENCY_ACTIVITY_TYPES.checkHolders]: checkHolders } =
-    proxyLocalActivities<ConcurrencyActivities>({
-      scheduleToCloseTimeout: '1 minute',
-      startToCloseTimeout: '30 seconds',
-      retry: { maximumAttempts: 2 },
-    });
+  const { [CONCURRENCY_ACTIVITY_TYPES.checkHolders]: checkHolders } = concurrencyLocalActivities();
 
   /** Runs found closed normally while holding: their release is on its way; reclaimed if still held next check. */
   const ended = new Set<string>();
@@ -184,8 +169,7 @@ export async function concurrencyControllerWorkflow(
 
   /** Events commands already sent will still add: signal outcomes and timer firings. */
   const owed = () => outbox.inflight + (checkTimer.armed ? 1 : 0) + (idleTimer.armed ? 1 : 0);
-  const mustContinueAsNew = () =>
-    workflowInfo().continueAsNewSuggested || budget.room(owed()) < UPDATE_ROOM;
+  const mustContinueAsNew = () => workflowInfo().continueAsNewSuggested || budget.room(owed()) < UPDATE_ROOM;
 
   setHandler(
     concurrencyAcquireUpdate,
@@ -252,9 +236,12 @@ export async function concurrencyControllerWorkflow(
         // It released before it closed; that signal can still be on its way. Not twice.
         if (ended.has(run.requestId)) reclaim(run.requestId, 'closed without its release arriving');
         else ended.add(run.requestId);
-      }
-      else if (status.status === 'moved' && status.runId !== undefined) {
-        log.info('slotwise concurrency: a reset run takes over its grant', { group, ...run, to: status.runId });
+      } else if (status.status === 'moved' && status.runId !== undefined) {
+        log.info('slotwise concurrency: a reset run takes over its grant', {
+          group,
+          ...run,
+          to: status.runId,
+        });
         apply(grants.moveRun(run.requestId, status.runId));
       }
     }
@@ -276,7 +263,10 @@ export async function concurrencyControllerWorkflow(
           statuses = await checkHolders(targets);
         } catch (error) {
           if (!(error instanceof ActivityFailure)) throw missingActivities(error);
-          log.warn('slotwise concurrency: checking runs failed; they are checked again next tick', { group, error });
+          log.warn('slotwise concurrency: checking runs failed; they are checked again next tick', {
+            group,
+            error,
+          });
         }
         if (statuses) applyStatuses(targets, statuses);
       }
@@ -345,4 +335,3 @@ export async function concurrencyControllerWorkflow(
     );
   }
 }
-

@@ -186,7 +186,8 @@ export function resolveConcurrencyOptions(options: WithConcurrencyOptions): Reso
     settings.maxHistoryEvents = integer('controller.maxHistoryEvents', controller.maxHistoryEvents, 100);
   }
   if (controller.activities !== undefined) {
-    if (typeof controller.activities !== 'boolean') fail('controller.activities', 'a boolean', controller.activities);
+    if (typeof controller.activities !== 'boolean')
+      fail('controller.activities', 'a boolean', controller.activities);
     settings.activities = controller.activities;
   }
   const controllerTaskQueue =
@@ -201,5 +202,13 @@ export function resolveConcurrencyOptions(options: WithConcurrencyOptions): Reso
         'a group-wide limit needs one controller. Drop `groupMaxRuns` or use `shards: 1`.',
     );
   }
-  return { group, key, policy, settings, controllerTaskQueue, shards, activities: settings.activities ?? true };
+  return {
+    group,
+    key,
+    policy,
+    settings,
+    controllerTaskQueue,
+    shards,
+    activities: settings.activities ?? true,
+  };
 }

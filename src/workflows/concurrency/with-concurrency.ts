@@ -1,4 +1,8 @@
-import { ActivityFailure, type ActivityOptions, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import {
+  ActivityFailure,
+  type ActivityOptions,
+  WorkflowExecutionAlreadyStartedError,
+} from '@temporalio/common';
 import {
   ActivityCancellationType,
   CancellationScope,
@@ -8,7 +12,6 @@ import {
   isCancellation,
   log,
   ParentClosePolicy,
-  proxyLocalActivities,
   setHandler,
   sleep,
   startChild,
@@ -16,7 +19,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { runWithScheduleHook, type ScheduleHook, scheduleHooksAvailable } from '../schedule-hooks.js';
-import { CONCURRENCY_ACTIVITY_TYPES, type ConcurrencyActivities } from './activity-contract.js';
+import { CONCURRENCY_ACTIVITY_TYPES } from './activity-contract.js';
 import type { concurrencyControllerWorkflow } from './controller-workflow.js';
 import {
   ConcurrencyCancelledError,
@@ -24,6 +27,7 @@ import {
   ConcurrencyRejectedError,
   missingActivities,
 } from './errors.js';
+import { concurrencyLocalActivities } from './local-activities.js';
 import {
   type ResolvedConcurrencyOptions,
   resolveConcurrencyOptions,
@@ -47,15 +51,6 @@ const decisions = new Map<string, ConcurrencyDecision | undefined>();
 const scopes = new Map<string, CancellationScope>();
 let handlersInstalled = false;
 let requestSequence = 0;
-
-const {
-  [CONCURRENCY_ACTIVITY_TYPES.acquire]: acquireActivity,
-  [CONCURRENCY_ACTIVITY_TYPES.release]: releaseActivity,
-} = proxyLocalActivities<ConcurrencyActivities>({
-  scheduleToCloseTimeout: '1 minute',
-  startToCloseTimeout: '30 seconds',
-  retry: { maximumAttempts: 2 },
-});
 
 /** Records a decision; a `cancelled` one is final and cancels `fn` if it runs. */
 function record(decision: ConcurrencyDecision): void {
@@ -126,7 +121,8 @@ async function ask(
 ): Promise<ConcurrencyDecision | undefined> {
   if (resolved.activities) {
     try {
-      return await acquireActivity({ controllerId, taskQueue, start, request });
+      const { [CONCURRENCY_ACTIVITY_TYPES.acquire]: acquire } = concurrencyLocalActivities();
+      return await acquire({ controllerId, taskQueue, start, request });
     } catch (error) {
       if (!(error instanceof ActivityFailure)) throw missingActivities(error);
       log.warn('slotwise: withConcurrency() could not ask through its activity; it asks by signal', {
@@ -144,7 +140,8 @@ async function ask(
 async function giveBack(resolved: ResolvedConcurrencyOptions, controllerId: string, requestId: string) {
   if (resolved.activities) {
     try {
-      await releaseActivity({ controllerId, requestId });
+      const { [CONCURRENCY_ACTIVITY_TYPES.release]: release } = concurrencyLocalActivities();
+      await release({ controllerId, requestId });
       return;
     } catch (error) {
       if (!(error instanceof ActivityFailure)) throw missingActivities(error);
@@ -184,7 +181,10 @@ function scheduleHook({ key, group, policy }: ResolvedConcurrencyOptions): Sched
         refuse(`activity "${activity.activityType}"`, 'is scheduled with cancellationType ABANDON');
       }
       if (!activity.local && (options as ActivityOptions).heartbeatTimeout === undefined) {
-        refuse(`activity "${activity.activityType}"`, 'has no heartbeatTimeout (it would never hear of a cancel)');
+        refuse(
+          `activity "${activity.activityType}"`,
+          'has no heartbeatTimeout (it would never hear of a cancel)',
+        );
       }
       options.cancellationType = ActivityCancellationType.WAIT_CANCELLATION_COMPLETED;
     },
@@ -309,6 +309,7 @@ export async function withConcurrency<T>(options: WithConcurrencyOptions, fn: ()
   } finally {
     decisions.delete(requestId);
     // Also after a cancellation.
-    if (mustRelease) await CancellationScope.nonCancellable(() => giveBack(resolved, controllerId, requestId));
+    if (mustRelease)
+      await CancellationScope.nonCancellable(() => giveBack(resolved, controllerId, requestId));
   }
 }
