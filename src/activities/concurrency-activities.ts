@@ -66,7 +66,9 @@ async function acquire(input: ConcurrencyAcquireInput): Promise<ConcurrencyDecis
 async function release(input: ConcurrencyReleaseInput): Promise<void> {
   const client = clientOf('release');
   try {
-    await client.workflow.getHandle(input.controllerId).signal(RELEASE_SIGNAL, { requestId: input.requestId });
+    await client.workflow
+      .getHandle(input.controllerId)
+      .signal(RELEASE_SIGNAL, { requestId: input.requestId });
   } catch (error) {
     if (error instanceof WorkflowNotFoundError) return;
     throw error;
@@ -77,7 +79,11 @@ const isNotFound = (error: unknown) =>
   error instanceof WorkflowNotFoundError || (error as { code?: number })?.code === 5;
 
 /** One run's status: its own run open, closed, or taken over by a run a reset made of it. */
-async function statusOf(client: Client, namespace: string, run: ConcurrencyRunRef): Promise<ConcurrencyHolderStatus> {
+async function statusOf(
+  client: Client,
+  namespace: string,
+  run: ConcurrencyRunRef,
+): Promise<ConcurrencyHolderStatus> {
   const { requestId, workflowId, runId, originalRunId } = run;
   let closedStatus: string;
   try {

@@ -6,8 +6,14 @@ import { checkKnownKeys, checkOptionsObject, optionError } from '../suppliers/op
 import { slotPairing } from '../suppliers/slot-pairing.js';
 import { requireActivityContext } from './activity-context.js';
 import { type EvictionReason, evictionFailure } from './eviction-failure.js';
-import { type EvictableWaiter, evictionRegistry, type WaiterInfo } from './eviction-registry.js';
+import {
+  DEFAULT_PRIORITY_KEY,
+  type EvictableWaiter,
+  evictionRegistry,
+  type WaiterInfo,
+} from './eviction-registry.js';
 import { startHeartbeatLoop } from './heartbeat-loop.js';
+import { type ResumeState, resumeStateOf } from './resume-state.js';
 import { claimOf } from './slot-interceptor.js';
 
 /** Options of {@link evictableWait}. */
@@ -38,13 +44,14 @@ export interface EvictableWaitOptions {
   priority?: number;
   /**
    * Heartbeat details recorded while waiting; the next attempt reads them with {@link lastCheckpoint}.
-   * A function is called at each heartbeat.
+   * A function is called at each heartbeat and once more at the eviction, so the next attempt resumes
+   * from the last value it returned.
    * @default the previous attempt's checkpoint ({@link lastCheckpoint}), so it carries over
    */
   checkpoint?: unknown;
   /**
-   * Milliseconds before the next attempt may start after an eviction (the failure's `nextRetryDelay`).
-   * Doubled with every attempt, up to `maxRetryDelayMs`: attempt 1 waits this long, attempt 2 twice as long.
+   * Milliseconds before the wait runs again after a TTL eviction (a capacity or shutdown eviction is
+   * resumed as soon as a slot is free). Doubled with every eviction, up to `maxRetryDelayMs`.
    * @default 1000
    */
   retryDelayMs?: number;
@@ -97,6 +104,16 @@ function positiveMs(option: string, value: unknown, fallback: number, allowInfin
   return value;
 }
 
+/**
+ * The checkpoint an attempt starts from: the last heartbeat of a failed attempt of this call, else the
+ * checkpoint the last evicted call of it produced (told by the workflow), else nothing.
+ */
+function startingCheckpoint(context: Context, resume: ResumeState | undefined): unknown {
+  const { heartbeatDetails } = context.info;
+  if (heartbeatDetails !== undefined) return heartbeatDetails;
+  return resume?.hasCheckpoint ? resume.checkpoint : undefined;
+}
+
 function resolveOptions(context: Context, options: EvictableWaitOptions): ResolvedOptions {
   checkOptionsObject(OWNER, options, true);
   checkKnownKeys(OWNER, options, KNOWN_KEYS);
@@ -123,7 +140,10 @@ function resolveOptions(context: Context, options: EvictableWaitOptions): Resolv
     ttlMs: positiveMs('ttlMs', options.ttlMs, Infinity, true),
     capacityEviction,
     priority,
-    checkpoint: options.checkpoint === undefined ? context.info.heartbeatDetails : options.checkpoint,
+    checkpoint:
+      options.checkpoint === undefined
+        ? startingCheckpoint(context, resumeStateOf(context))
+        : options.checkpoint,
     retryDelayMs,
     maxRetryDelayMs,
   };
@@ -141,9 +161,7 @@ function waiterInfo(context: Context): WaiterInfo {
     workflowId: execution?.workflowId,
     attempt: info.attempt,
     isLocal: info.isLocal,
-    resumeKey: [namespace, execution?.workflowId ?? '', execution?.runId ?? '', info.activityId].join(
-      '\u0000',
-    ),
+    priorityKey: info.priority?.priorityKey || DEFAULT_PRIORITY_KEY,
   };
 }
 
@@ -221,6 +239,7 @@ export async function evictableWait<T>(
   const claim = claimOf(context);
   const since = evictionRegistry.now();
   const info = waiterInfo(context);
+  const resume = resumeStateOf(context);
   if (resolved.capacityEviction && claim === undefined) {
     context.log.warn(
       "slotwise: evictableWait() cannot be evicted for capacity without slotwise's activity interceptor on this Worker; " +
@@ -262,10 +281,22 @@ export async function evictableWait<T>(
       slot: () => claim?.slot,
       client: () => workerClient(context),
       evict(reason: EvictionReason, waitedMs: number): number {
-        const exponent = Math.min(Math.max(info.attempt - 1, 0), 52);
+        // Durable calls count evictions themselves; server retries count attempts.
+        const earlier = resume?.evictions ?? Math.max(info.attempt - 1, 0);
+        const exponent = Math.min(earlier, 52);
         const retryDelayMs = Math.min(resolved.retryDelayMs * 2 ** exponent, resolved.maxRetryDelayMs);
+        const checkpoint = heartbeats.details();
+        heartbeats.stop();
+        // The last checkpoint, heartbeated now: the Worker sends the last heartbeat with the failure,
+        // so the next attempt resumes from it even inside the heartbeat throttle interval.
+        if (checkpoint !== undefined) context.heartbeat(checkpoint);
         claim?.slot?.releaseEarly();
-        finish(() => reject(evictionFailure({ reason, waitedMs }, retryDelayMs)));
+        const failure = evictionFailure(
+          { reason, waitedMs, attempt: info.attempt, evictions: earlier + 1, checkpoint },
+          retryDelayMs,
+          resume !== undefined,
+        );
+        finish(() => reject(failure));
         return retryDelayMs;
       },
     };
@@ -305,9 +336,11 @@ export async function evictableWait<T>(
 }
 
 /**
- * The checkpoint the previous attempt of the running activity recorded (its last heartbeat details),
- * or `undefined` on the first attempt. An activity that {@link evictableWait} evicted reads here where
- * to resume. Throws an {@link ActivityContextError} outside an activity.
+ * The checkpoint the running activity resumes from, or `undefined` on a first run: the last heartbeat
+ * details of its previous attempt, or, for a call that `proxyEvictableActivities()` made after an
+ * eviction, the checkpoint the evicted call had when it was evicted. An activity that
+ * {@link evictableWait} evicted reads here where to resume. Needs `slotwiseActivityInterceptor` on the
+ * Worker for the second case. Throws an {@link ActivityContextError} outside an activity.
  *
  * @example
  * ```ts
@@ -323,5 +356,6 @@ export async function evictableWait<T>(
  * ```
  */
 export function lastCheckpoint<T = unknown>(): T | undefined {
-  return requireActivityContext('lastCheckpoint()').info.heartbeatDetails as T | undefined;
+  const context = requireActivityContext('lastCheckpoint()');
+  return startingCheckpoint(context, resumeStateOf(context)) as T | undefined;
 }

@@ -28,19 +28,37 @@ export interface EvictionFailureDetails {
   reason: EvictionReason;
   /** How long the attempt waited before it was evicted, in milliseconds. */
   waitedMs: number;
+  /** The attempt (of this call of the activity) that was evicted: the attempts before it failed. */
+  attempt: number;
+  /** Evictions of this activity so far, this one included. */
+  evictions: number;
+  /** The checkpoint the wait had when it was evicted: the next call or attempt resumes from it. */
+  checkpoint: unknown;
 }
 
 /**
- * The failure an evicted attempt throws: retryable, `BENIGN` (the Worker logs it at debug level and
- * counts no failure metric), retried after `retryDelayMs` whatever the retry policy's intervals say.
+ * The failure an evicted attempt throws, `BENIGN` (the Worker logs it at debug level and counts no
+ * failure metric):
+ * - for a call through `proxyEvictableActivities()` (`durable`), non-retryable: the server does not
+ *   retry it and no attempt is used up; the workflow runs the activity again when it can go on (at once
+ *   after a capacity or shutdown eviction, after `retryDelayMs` after a TTL eviction, or when its
+ *   `resumeWhen` condition holds), passing the checkpoint on;
+ * - otherwise retryable, retried after `retryDelayMs` whatever the retry policy's intervals say.
  */
-export function evictionFailure(details: EvictionFailureDetails, retryDelayMs: number): ApplicationFailure {
+export function evictionFailure(
+  details: EvictionFailureDetails,
+  retryDelayMs: number,
+  durable = false,
+): ApplicationFailure {
+  const next = durable
+    ? 'the workflow runs it again from this checkpoint'
+    : `the next attempt starts in ${retryDelayMs} ms at the earliest and resumes from the last heartbeat checkpoint`;
   return ApplicationFailure.create({
     type: EVICTION_FAILURE_TYPE,
-    message: `evicted (${details.reason}) after waiting ${Math.round(details.waitedMs)} ms; the next attempt starts in ${retryDelayMs} ms at the earliest and resumes from the last heartbeat checkpoint`,
-    nonRetryable: false,
-    details: [details],
-    nextRetryDelay: retryDelayMs,
+    message: `evicted (${details.reason}) after waiting ${Math.round(details.waitedMs)} ms; ${next}`,
+    nonRetryable: durable,
+    details: [{ ...details, retryDelayMs }],
+    ...(durable ? {} : { nextRetryDelay: retryDelayMs }),
     category: ApplicationFailureCategory.BENIGN,
   });
 }

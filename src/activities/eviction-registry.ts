@@ -5,7 +5,7 @@ import { processWide } from '../process-state.js';
 import type { UsedActivityPermit } from '../suppliers/slot-pairing.js';
 import type { SupplierEvent } from '../suppliers/types.js';
 import type { EvictionReason } from './eviction-failure.js';
-import { activityBacklog, type BacklogProbe } from './task-queue-backlog.js';
+import { activityBacklogReading, type BacklogProbe } from './task-queue-backlog.js';
 
 /**
  * Runs a function in the async context of module load, outside any activity: the capacity timer must
@@ -47,6 +47,9 @@ export interface EvictionStats {
   evictions: Record<EvictionReason, number>;
 }
 
+/** Temporal's default priority key (the middle of the default range 1-5): tasks without one. */
+export const DEFAULT_PRIORITY_KEY = 3;
+
 /** The activity a waiter belongs to. */
 export interface WaiterInfo {
   namespace: string;
@@ -56,8 +59,11 @@ export interface WaiterInfo {
   workflowId: string | undefined;
   attempt: number;
   isLocal: boolean;
-  /** Names the activity across its attempts (namespace, workflow run, activity id). */
-  resumeKey: string;
+  /**
+   * The Temporal priority key the activity was dispatched with ({@link DEFAULT_PRIORITY_KEY} when it has
+   * none): only backlog work with a lower key (dispatched before it) may evict it.
+   */
+  priorityKey: number;
 }
 
 /** An evictable wait, as {@link evictableWait} registers it. */
@@ -88,22 +94,8 @@ export interface EvictionRegistryOptions {
    * @default 300
    */
   settleMs?: number;
-  /** Reads a task queue's activity backlog. @default {@link activityBacklog} */
+  /** Reads a task queue's activity backlog. @default {@link activityBacklogReading} */
   probe?: BacklogProbe;
-  /** How long an evicted activity is expected back after its retry delay, in milliseconds. @default 600_000 */
-  resumeExpiryMs?: number;
-}
-
-/** How long after its retry delay an evicted activity may take to show up in the backlog, in ms. */
-const RESUME_GRACE_MS = 5000;
-
-/** An evicted activity whose retry has not started here yet. */
-interface PendingResume {
-  namespace: string;
-  taskQueue: string;
-  priority: number;
-  dueAt: number;
-  expiresAt: number;
 }
 
 /** Per-supplier state of the capacity check. */
@@ -119,33 +111,49 @@ interface SupplierState {
 export interface CapacityDemand {
   /** Reservations waiting on the supplier. */
   waiting: number;
-  /** Activity tasks in the backlog of the queues the supplier serves. */
-  backlog: number;
-  /** Priorities of evicted waits whose retries are among those backlog tasks. */
-  resumePriorities: number[];
+  /** Activity tasks in the backlog of the queues the supplier serves, now. */
+  total: number;
+  /**
+   * The same backlog per Temporal priority key, as the server last reported it (it may lag by
+   * seconds); `undefined` when the server does not report it.
+   */
+  byPriority: ReadonlyMap<number, number> | undefined;
 }
 
 /**
- * The waiters a capacity decision evicts: one per waiting reservation that has a backlog task to run,
- * lowest `priority` first, then longest waiting. A backlog task that is the retry of an evicted wait is
- * not new work: it displaces only a waiter of strictly lower priority, so two waits do not evict each
- * other in turn.
+ * The waiters a capacity decision evicts. A wait gives its slot only to backlog work that outranks it:
+ * dispatched with a lower Temporal priority key than the wait was, so that the poller of the freed slot
+ * takes that work, not another wait (evicting a wait for a wait is an eviction storm: the evicted one
+ * comes back and evicts another). Waits are taken lowest `priority` first, then longest waiting; each
+ * takes one unit of outranking work, and no more than reservations wait on the supplier.
+ *
+ * The per-priority counts may be stale: tasks that outrank no candidate are taken off the fresh
+ * `total` (what is left of it can outrank someone), which stops evictions as soon as the outranking
+ * work has been dispatched. Without per-priority counts nothing is evicted: new work cannot
+ * be told from waits.
  */
 export function pickCapacityVictims(
   candidates: readonly EvictableWaiter[],
   demand: CapacityDemand,
 ): EvictableWaiter[] {
+  const { byPriority } = demand;
+  if (byPriority === undefined || candidates.length === 0) return [];
   const queue = [...candidates].sort((a, b) => a.priority - b.priority || a.since - b.since);
-  const resumes = demand.resumePriorities.length;
-  let budget = Math.min(demand.waiting, demand.backlog);
+  // Tasks that outrank no candidate (a key no lower than every candidate's) come off the fresh total.
+  const highestKey = Math.max(...candidates.map((c) => c.info.priorityKey));
+  let outrankNobody = 0;
+  for (const [key, count] of byPriority) if (key >= highestKey) outrankNobody += count;
+  let budget = Math.min(demand.waiting, demand.total - outrankNobody);
+  const units = new Map([...byPriority].filter(([, count]) => count > 0).sort(([a], [b]) => a - b));
   const victims: EvictableWaiter[] = [];
-  for (let n = Math.max(0, demand.backlog - resumes); n > 0 && budget > 0 && queue.length > 0; n--) {
-    victims.push(queue.shift()!);
-    budget--;
-  }
-  for (const priority of [...demand.resumePriorities].sort((a, b) => b - a)) {
-    if (budget === 0 || queue.length === 0 || queue[0]!.priority >= priority) break;
-    victims.push(queue.shift()!);
+  for (const waiter of queue) {
+    if (budget <= 0) break;
+    const key = [...units.keys()].find((k) => k < waiter.info.priorityKey);
+    if (key === undefined) continue;
+    const left = units.get(key)! - 1;
+    if (left > 0) units.set(key, left);
+    else units.delete(key);
+    victims.push(waiter);
     budget--;
   }
   return victims;
@@ -155,8 +163,9 @@ export function pickCapacityVictims(
  * The evictable waits of a process and the decisions that end them. TTL and shutdown evictions are
  * triggered by the waits themselves; capacity evictions by a check every `checkIntervalMs` that runs
  * while a capacity-evictable wait exists: for each supplier holding such waits, when reservations wait
- * on it, it reads the backlog of the activity task queues the supplier serves and evicts per
- * {@link pickCapacityVictims}. Evictions are counted by reason and reported to listeners.
+ * on it, it reads the backlog of the activity task queues the supplier serves (in total and per
+ * priority key) and evicts per {@link pickCapacityVictims}. Evictions are counted by reason and
+ * reported to listeners.
  *
  * One registry serves the process ({@link evictionRegistry}); a separate instance is for tests.
  *
@@ -164,7 +173,10 @@ export function pickCapacityVictims(
  * ```ts
  * import { EvictionRegistry } from 'slotwise/internal/activities/eviction-registry.js';
  *
- * const registry = new EvictionRegistry({ checkIntervalMs: 100, probe: async () => 0 });
+ * const registry = new EvictionRegistry({
+ *   checkIntervalMs: 100,
+ *   probe: async () => ({ total: 0, byPriority: new Map() }),
+ * });
  * const stop = registry.onEviction((event) => console.log(event.reason, event.taskQueue));
  * registry.stats(); // => { waiting: 0, evictions: { ttl: 0, capacity: 0, shutdown: 0 } }
  * stop();
@@ -174,13 +186,12 @@ export class EvictionRegistry {
   readonly #waiters = new Set<EvictableWaiter>();
   readonly #listeners = new Set<EvictionListener>();
   readonly #counts: Record<EvictionReason, number> = { ttl: 0, capacity: 0, shutdown: 0 };
-  readonly #resumes = new Map<string, PendingResume>();
   readonly #suppliers = new Map<string, SupplierState>();
   readonly #failingQueues = new Set<string>();
+  readonly #noPriorityQueues = new Set<string>();
   readonly #now: () => number;
   readonly #checkIntervalMs: number;
   readonly #settleMs: number;
-  readonly #resumeExpiryMs: number;
   /** Reads a task queue's activity backlog; replaceable in tests. */
   probe: BacklogProbe;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -189,9 +200,9 @@ export class EvictionRegistry {
     this.#now = options.now ?? (() => performance.now());
     this.#checkIntervalMs = options.checkIntervalMs ?? 250;
     this.#settleMs = options.settleMs ?? 300;
-    this.#resumeExpiryMs = options.resumeExpiryMs ?? 600_000;
     this.probe =
-      options.probe ?? ((client, namespace, taskQueue) => activityBacklog(client, namespace, taskQueue));
+      options.probe ??
+      ((client, namespace, taskQueue) => activityBacklogReading(client, namespace, taskQueue));
   }
 
   /** The registry's clock, in milliseconds. */
@@ -201,7 +212,6 @@ export class EvictionRegistry {
 
   /** Registers a wait; returns the function that unregisters it (when it ends other than by eviction). */
   add(waiter: EvictableWaiter): () => void {
-    this.#resumes.delete(waiter.info.resumeKey);
     this.#waiters.add(waiter);
     this.#updateTimer();
     return () => {
@@ -218,15 +228,6 @@ export class EvictionRegistry {
     const retryDelayMs = waiter.evict(reason, waitedMs);
     this.#counts[reason]++;
     const { info } = waiter;
-    if (!info.isLocal) {
-      this.#resumes.set(info.resumeKey, {
-        namespace: info.namespace,
-        taskQueue: info.taskQueue,
-        priority: waiter.priority,
-        dueAt: now + retryDelayMs,
-        expiresAt: now + retryDelayMs + this.#resumeExpiryMs,
-      });
-    }
     this.#updateTimer();
     const event: EvictionEvent = {
       reason,
@@ -269,15 +270,8 @@ export class EvictionRegistry {
     return { waiting: this.#waiters.size, evictions: { ...this.#counts } };
   }
 
-  /** Evicted activities whose retry has not started in this process yet (for tests and diagnostics). */
-  pendingResumes(): number {
-    return this.#resumes.size;
-  }
-
   /** One capacity check over every supplier holding capacity-evictable waits (the timer calls it). */
   async check(): Promise<void> {
-    const now = this.#now();
-    for (const [key, resume] of this.#resumes) if (resume.expiresAt <= now) this.#resumes.delete(key);
     const groups = new Map<string, { slot: UsedActivityPermit; candidates: EvictableWaiter[] }>();
     for (const waiter of this.#waiters) {
       const slot = this.#heldSlot(waiter);
@@ -327,10 +321,11 @@ export class EvictionRegistry {
       const before = candidates();
       let demand: Omit<CapacityDemand, 'waiting'>;
       if (before.every((w) => w.info.isLocal)) {
-        // Core reserves local-activity slots only for scheduled local activities: each is real work.
-        demand = { backlog: slot.waiting(), resumePriorities: [] };
+        // Core reserves local-activity slots only for scheduled local activities: each is real work,
+        // and it outranks every wait (key 0).
+        demand = { total: slot.waiting(), byPriority: new Map([[0, slot.waiting()]]) };
       } else {
-        const read = await this.#readBacklog(state, before, started);
+        const read = await this.#readBacklog(state, before);
         if (read === undefined) return;
         demand = read;
       }
@@ -342,11 +337,10 @@ export class EvictionRegistry {
     }
   }
 
-  /** Backlog of the queues a supplier serves, and the evicted waits among it. */
+  /** Backlog of the queues a supplier serves, in total and per priority key. */
   async #readBacklog(
     state: SupplierState,
     waiters: EvictableWaiter[],
-    started: number,
   ): Promise<Omit<CapacityDemand, 'waiting'> | undefined> {
     const remote = waiters.filter((w) => !w.info.isLocal);
     const client = remote.map((w) => w.client()).find((c) => c !== undefined);
@@ -354,13 +348,20 @@ export class EvictionRegistry {
     const { namespace } = remote[0]!.info;
     const queues = new Set([...remote.map((w) => w.info.taskQueue), ...state.queues]);
     const logger = remote[0]!.logger;
-    const counts = await Promise.all(
+    const readings = await Promise.all(
       [...queues].map(async (taskQueue) => {
         const key = `${namespace}\u0000${taskQueue}`;
         try {
-          const backlog = await this.probe(client, namespace, taskQueue);
+          const reading = await this.probe(client, namespace, taskQueue);
           this.#failingQueues.delete(key);
-          return { taskQueue, backlog };
+          if (reading.byPriority === undefined && !this.#noPriorityQueues.has(key)) {
+            this.#noPriorityQueues.add(key);
+            logger.warn(
+              `slotwise: the server reports no backlog per priority for task queue "${taskQueue}"; capacity eviction ` +
+                'cannot tell new work from other waits there and evicts nothing (TTL and shutdown still evict)',
+            );
+          }
+          return reading;
         } catch (error) {
           if (!this.#failingQueues.has(key)) {
             this.#failingQueues.add(key);
@@ -369,30 +370,20 @@ export class EvictionRegistry {
               { error },
             );
           }
-          return { taskQueue, backlog: 0 };
+          return { total: 0, byPriority: new Map<number, number>() };
         }
       }),
     );
-    let backlog = 0;
-    const resumePriorities: number[] = [];
-    for (const { taskQueue, backlog: count } of counts) {
-      backlog += count;
-      const due: Array<[string, PendingResume]> = [];
-      for (const entry of this.#resumes) {
-        const [, r] = entry;
-        if (r.namespace === namespace && r.taskQueue === taskQueue && r.dueAt <= started) due.push(entry);
-      }
-      if (count === 0) {
-        // None of them waits in the backlog: they run, ran elsewhere, or were given up. (A retry reaches
-        // the backlog a moment after it is due: give it RESUME_GRACE_MS before concluding.)
-        for (const [key, r] of due) if (r.dueAt + RESUME_GRACE_MS <= started) this.#resumes.delete(key);
-        continue;
-      }
-      // Unknown which of them are in the backlog: assume the lowest priorities (fewer evictions).
-      due.sort(([, a], [, b]) => a.priority - b.priority);
-      for (const [, r] of due.slice(0, count)) resumePriorities.push(r.priority);
+    let total = 0;
+    let byPriority: Map<number, number> | undefined = new Map();
+    for (const reading of readings) {
+      total += reading.total;
+      if (reading.byPriority === undefined || byPriority === undefined) byPriority = undefined;
+      else
+        for (const [key, count] of reading.byPriority)
+          byPriority.set(key, (byPriority.get(key) ?? 0) + count);
     }
-    return { backlog, resumePriorities };
+    return { total, byPriority };
   }
 
   #updateTimer(): void {

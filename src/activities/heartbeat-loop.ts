@@ -32,6 +32,11 @@ export interface HeartbeatLoop {
   readonly running: boolean;
   /** The interval the loop uses, in milliseconds (the default resolved, or `intervalMs`). */
   readonly intervalMs: number;
+  /**
+   * The details as of now: `details`, or the value its function returns now (the last value read when
+   * it throws). Sends nothing.
+   */
+  details(): unknown;
 }
 
 const OWNER = 'startHeartbeatLoop';
@@ -154,6 +159,7 @@ export function startHeartbeatLoop(options: HeartbeatLoopOptions = {}): Heartbea
       return running;
     },
     intervalMs,
+    details: readDetails,
   };
 }
 

@@ -2,6 +2,7 @@ import type { Context } from '@temporalio/activity';
 import type { ActivityInterceptors, ActivityInterceptorsFactory } from '@temporalio/worker';
 import { processWide } from '../process-state.js';
 import { type SlotClaim, slotPairing } from '../suppliers/slot-pairing.js';
+import { recordResumeState } from './resume-state.js';
 
 /** Claims of running activities, by their context (one map for every copy of slotwise in the process). */
 const claims = processWide('activityClaims', () => new WeakMap<Context, SlotClaim>());
@@ -14,7 +15,8 @@ export function claimOf(context: Context): SlotClaim | undefined {
 /**
  * The activity interceptor slotwise needs for {@link currentSlot} and {@link releaseSlot}: it
  * pairs each activity execution with the permit core marked used for it (per task queue and
- * activity type, in order), and forgets the pairing when the activity ends. Install it on every
+ * activity type, in order), and forgets the pairing when the activity ends. It also reads what an
+ * evictable activity is told about its earlier, evicted calls (`lastCheckpoint()` needs it). Install it on every
  * Worker whose activity (or local activity) slots come from a slotwise supplier;
  * `slotwiseWorkerOptions()` and `withSlotwise()` do it for you.
  *
@@ -51,6 +53,7 @@ export const slotwiseActivityInterceptor: ActivityInterceptorsFactory = (context
   return {
     inbound: {
       async execute(input, next) {
+        recordResumeState(context, input.headers);
         try {
           return await next(input);
         } finally {

@@ -118,7 +118,11 @@ function evictionOf(error: unknown): EvictionDetails | undefined {
   for (let depth = 0; depth < 8 && current instanceof Error; depth++) {
     if (current instanceof ApplicationFailure && current.type === EVICTION_FAILURE_TYPE) {
       const [details] = current.details ?? [];
-      if (details && typeof details === 'object' && typeof (details as EvictionDetails).attempt === 'number') {
+      if (
+        details &&
+        typeof details === 'object' &&
+        typeof (details as EvictionDetails).attempt === 'number'
+      ) {
         return details as EvictionDetails;
       }
       return undefined; // an eviction the server retries (an activity called without the header)
@@ -153,7 +157,10 @@ async function callEvictable(
   for (;;) {
     const retry: RetryPolicy = { ...options.retry };
     if (failuresLeft !== undefined) retry.maximumAttempts = failuresLeft;
-    const call = proxyActivities<Record<string, (...a: unknown[]) => Promise<unknown>>>({ ...options, retry });
+    const call = proxyActivities<Record<string, (...a: unknown[]) => Promise<unknown>>>({
+      ...options,
+      retry,
+    });
     const header = defaultPayloadConverter.toPayload(resume);
     try {
       return await runWithScheduleHook(
@@ -223,7 +230,9 @@ export function proxyEvictableActivities<A = UntypedActivities>(
 ): ActivityInterfaceFor<A> {
   const { evictionAttempts: _unused, resumeWhen, waitPriorityKey, ...activityOptions } = options;
   if (resumeWhen !== undefined && typeof resumeWhen !== 'function') {
-    throw new TypeError(`proxyEvictableActivities: expected \`resumeWhen\` to be a function, got ${typeof resumeWhen}.`);
+    throw new TypeError(
+      `proxyEvictableActivities: expected \`resumeWhen\` to be a function, got ${typeof resumeWhen}.`,
+    );
   }
   const priorityKey = checkPriorityKey(waitPriorityKey ?? DEFAULT_WAIT_PRIORITY_KEY);
   const base: ActivityOptions = {
@@ -239,7 +248,8 @@ export function proxyEvictableActivities<A = UntypedActivities>(
   }
   return new Proxy({} as ActivityInterfaceFor<A>, {
     get(_, activityType) {
-      if (typeof activityType !== 'string') throw new TypeError(`Only strings are supported for Activity types, got: ${String(activityType)}`);
+      if (typeof activityType !== 'string')
+        throw new TypeError(`Only strings are supported for Activity types, got: ${String(activityType)}`);
       return (...args: unknown[]) => callEvictable(activityType, args, base, resumeWhen);
     },
   });

@@ -5,6 +5,7 @@ import {
   ApplicationFailure,
   ApplicationFailureCategory,
   CancelledFailure,
+  defaultPayloadConverter,
   noopMetricMeter,
 } from '@temporalio/common';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -20,6 +21,7 @@ import {
   onEviction,
   pickCapacityVictims,
 } from '../../src/activities/eviction-registry.js';
+import { EVICTABLE_HEADER, type ResumeState, recordResumeState } from '../../src/activities/resume-state.js';
 import { slotwiseActivityInterceptor } from '../../src/activities/slot-interceptor.js';
 import { FixedSlotSupplier } from '../../src/suppliers/fixed-slot-supplier.js';
 import type { SlotwisePermit } from '../../src/suppliers/types.js';
@@ -49,7 +51,16 @@ interface FakeActivity {
  * client) in the test's hands. Unit tests of our own logic only: integration tests use real Workers.
  */
 function fakeActivity(
-  options: { attempt?: number; heartbeatDetails?: unknown; activityType?: string; isLocal?: boolean } = {},
+  options: {
+    attempt?: number;
+    heartbeatDetails?: unknown;
+    activityType?: string;
+    isLocal?: boolean;
+    /** Temporal priority key the activity was dispatched with (proxyEvictableActivities: 4). */
+    priorityKey?: number;
+    /** What proxyEvictableActivities tells a call about its evicted predecessors. */
+    resume?: ResumeState;
+  } = {},
 ): FakeActivity {
   const n = ++activityCounter;
   const activityType = options.activityType ?? `unitWait${n}`;
@@ -72,6 +83,7 @@ function fakeActivity(
     heartbeatDetails: options.heartbeatDetails,
     heartbeatTimeoutMs: undefined,
     workflowExecution: { workflowId: `wf${n}`, runId: 'run' },
+    priority: { priorityKey: options.priorityKey ?? 4 },
   } as unknown as Info;
   const context = new Context(
     info,
@@ -83,6 +95,9 @@ function fakeActivity(
     noopMetricMeter,
     holder as ConstructorParameters<typeof Context>[7],
   );
+  if (options.resume) {
+    recordResumeState(context, { [EVICTABLE_HEADER]: defaultPayloadConverter.toPayload(options.resume)! });
+  }
   return {
     context,
     heartbeats,
@@ -123,7 +138,12 @@ async function elapse(ms: number): Promise<void> {
 
 let events: EvictionEvent[];
 let stopListening: () => void;
+/** New work in the backlog: default priority (3), dispatched before the waits (4). */
 let backlog: number;
+/** Other evictable waits in the backlog (priority 4). */
+let waitBacklog: number;
+/** The server reports the backlog per priority key. */
+let perPriority: boolean;
 
 beforeEach(() => {
   vi.useFakeTimers({
@@ -132,8 +152,18 @@ beforeEach(() => {
   events = [];
   stopListening = onEviction((event) => events.push(event));
   backlog = 0;
+  waitBacklog = 0;
+  perPriority = true;
   queue = `unit-evict-${++testCounter}`;
-  evictionRegistry.probe = async () => backlog;
+  evictionRegistry.probe = async () => ({
+    total: backlog + waitBacklog,
+    byPriority: perPriority
+      ? new Map([
+          [3, backlog],
+          [4, waitBacklog],
+        ])
+      : undefined,
+  });
 });
 
 afterEach(() => {
@@ -212,7 +242,9 @@ describe('evictableWait()', () => {
     expect(failure.nonRetryable).toBe(false);
     expect(failure.nextRetryDelay).toBe(1000);
     expect(failure.category).toBe(ApplicationFailureCategory.BENIGN);
-    expect(failure.details).toEqual([{ reason: 'ttl', waitedMs: 5000 }]);
+    expect(failure.details).toEqual([
+      { reason: 'ttl', waitedMs: 5000, attempt: 1, evictions: 1, checkpoint: undefined, retryDelayMs: 1000 },
+    ]);
     expect(events).toEqual([
       {
         reason: 'ttl',
@@ -263,7 +295,16 @@ describe('evictableWait()', () => {
     await elapse(0);
     const failure = failureOf(wait.error());
     expect(failure.type).toBe('SlotwiseEvicted');
-    expect(failure.details).toEqual([{ reason: 'shutdown', waitedMs: 3000 }]);
+    expect(failure.details).toEqual([
+      {
+        reason: 'shutdown',
+        waitedMs: 3000,
+        attempt: 1,
+        evictions: 1,
+        checkpoint: undefined,
+        retryDelayMs: 1000,
+      },
+    ]);
     expect(events.map((e) => e.reason)).toEqual(['shutdown']);
   });
 
@@ -346,7 +387,16 @@ describe('evictableWait() capacity eviction', () => {
     // New work arrives: the next check (every 250 ms) evicts the priority-1 wait and frees its slot.
     backlog = 1;
     await elapse(250);
-    expect(failureOf(lowWait.error()).details).toEqual([{ reason: 'capacity', waitedMs: 1150 }]);
+    expect(failureOf(lowWait.error()).details).toEqual([
+      {
+        reason: 'capacity',
+        waitedMs: 1150,
+        attempt: 1,
+        evictions: 1,
+        checkpoint: undefined,
+        retryDelayMs: 1000,
+      },
+    ]);
     expect(reservation.settled()).toBe(true);
     expect(highWait.settled()).toBe(false);
     expect(supplier.snapshot()).toMatchObject({ issued: 2, used: 1, waiting: 0 });
@@ -384,68 +434,82 @@ describe('evictableWait() capacity eviction', () => {
     expect(events).toEqual([]);
   });
 
-  it('evictableWait() does not let the retry of an evicted wait evict a wait of equal or higher priority', async () => {
+  it('evictableWait() evicts nothing for backlog tasks that are waits too (no storm): only outranking work evicts', async () => {
     const supplier = new FixedSlotSupplier({ slots: 2 });
-    const keeper = pairedActivity(supplier);
-    const evicted = pairedActivity(supplier);
-    const pending = evictionRegistry.pendingResumes();
-    track(keeper.run(() => evictableWait(() => false, { priority: 5 })));
-    const lowWait = track(evicted.run(() => evictableWait(() => false, { priority: 1 })));
+    const [a, b] = [pairedActivity(supplier), pairedActivity(supplier)];
+    const waits = [
+      track(a.run(() => evictableWait(() => false))),
+      track(b.run(() => evictableWait(() => false))),
+    ];
     track(supplier.reserveSlot(reserveCtx(queue), new AbortController().signal));
+    track(supplier.reserveSlot(reserveCtx(queue), new AbortController().signal));
+    // 16 more waits queued behind them (priority 4, like these): giving a slot to one of them evicts
+    // nothing useful, and its eviction would come back and evict another.
+    waitBacklog = 16;
+    await elapse(10_000);
+    expect(events).toEqual([]);
+    expect(waits.map((w) => w.settled())).toEqual([false, false]);
+    // One task of default priority arrives: it outranks them, one wait gives it its slot.
     backlog = 1;
     await elapse(250);
-    expect(isEvictionFailure(lowWait.error())).toBe(true);
-    expect(evictionRegistry.pendingResumes()).toBe(pending + 1);
-    // The freed slot's poller took the new task; another poller waits.
+    expect(events.map((e) => e.reason)).toEqual(['capacity']);
+    // The freed slot's poller took it (the total drops at once); the per-priority count still says 1
+    // for a while (the server caches it): no second eviction for the same task.
     backlog = 0;
-    track(supplier.reserveSlot(reserveCtx(queue), new AbortController().signal));
-    await elapse(1000);
-    // The 1 s retry delay is over: the evicted wait's retry is in the backlog. It is not new work for
-    // the priority-5 wait, so it waits for a free slot.
-    backlog = 1;
-    await elapse(5000);
-    expect(events.map((e) => e.priority)).toEqual([1]);
-    // One more task on top of the retry is new work.
-    backlog = 2;
-    await elapse(250);
-    expect(events.map((e) => e.priority)).toEqual([1, 5]);
-  });
-
-  it('evictableWait() counts the backlog as new work again once an evicted wait stayed out of it for 5 s', async () => {
-    const supplier = new FixedSlotSupplier({ slots: 2 });
-    const keeper = pairedActivity(supplier);
-    const other = pairedActivity(supplier);
-    track(keeper.run(() => evictableWait(() => false, { priority: 5 })));
-    track(other.run(() => evictableWait(() => false, { priority: 1 })));
-    track(supplier.reserveSlot(reserveCtx(queue), new AbortController().signal));
-    backlog = 1;
-    await elapse(250); // evicts the priority-1 wait; its retry is due 1 s later
-    backlog = 0; // ... and never shows up here (another Worker ran it)
-    track(supplier.reserveSlot(reserveCtx(queue), new AbortController().signal));
-    await elapse(1000 + 5000);
-    backlog = 1; // so this task is new work, not that retry
-    await elapse(250);
-    expect(events.map((e) => e.priority)).toEqual([1, 5]);
-  });
-
-  it('evictableWait() forgets an evicted wait once its retry registers again', async () => {
-    const supplier = new FixedSlotSupplier({ slots: 1 });
-    const pending = evictionRegistry.pendingResumes();
-    const first = pairedActivity(supplier, { activityType: 'resumeMe' });
-    const wait = track(first.run(() => evictableWait(() => false, { ttlMs: 100 })));
-    await elapse(100);
-    expect(isEvictionFailure(wait.error())).toBe(true);
-    expect(evictionRegistry.pendingResumes()).toBe(pending + 1);
-    const retry = fakeActivity({ attempt: 2, activityType: 'resumeMe' });
-    // Same workflow run and activity id as the evicted attempt.
-    Object.assign(retry.context.info, {
-      activityId: first.context.info.activityId,
-      workflowExecution: first.context.info.workflowExecution,
+    evictionRegistry.probe = async () => ({
+      total: waitBacklog,
+      byPriority: new Map([
+        [3, 1],
+        [4, waitBacklog],
+      ]),
     });
-    const resumed = track(retry.run(() => evictableWait(() => 'done')));
-    await elapse(0);
-    expect(resumed.value()).toBe('done');
-    expect(evictionRegistry.pendingResumes()).toBe(pending);
+    await elapse(5_000);
+    expect(events).toHaveLength(1);
+  });
+
+  it('evictableWait() evicts at most one wait per outranking task and per waiting reservation', async () => {
+    const supplier = new FixedSlotSupplier({ slots: 3 });
+    const activities = [pairedActivity(supplier), pairedActivity(supplier), pairedActivity(supplier)];
+    for (const activity of activities) track(activity.run(() => evictableWait(() => false)));
+    for (let i = 0; i < 3; i++) track(supplier.reserveSlot(reserveCtx(queue), new AbortController().signal));
+    backlog = 2;
+    waitBacklog = 5;
+    await elapse(250);
+    expect(events).toHaveLength(2);
+  });
+
+  it('evictableWait() evicts a wait only for work dispatched before it: a priority-3 wait yields to priority 1-2 only', async () => {
+    const supplier = new FixedSlotSupplier({ slots: 1 });
+    const legacy = pairedActivity(supplier, { priorityKey: 3 });
+    track(legacy.run(() => evictableWait(() => false)));
+    track(supplier.reserveSlot(reserveCtx(queue), new AbortController().signal));
+    backlog = 4; // priority 3: the same as the wait
+    await elapse(2_000);
+    expect(events).toEqual([]);
+    evictionRegistry.probe = async () => ({
+      total: 5,
+      byPriority: new Map([
+        [2, 1],
+        [3, 4],
+      ]),
+    });
+    await elapse(250);
+    expect(events.map((e) => e.reason)).toEqual(['capacity']);
+  });
+
+  it('evictableWait() evicts nothing for capacity, and says so once, when the server has no backlog per priority', async () => {
+    const supplier = new FixedSlotSupplier({ slots: 1 });
+    const holder = pairedActivity(supplier);
+    const wait = track(holder.run(() => evictableWait(() => false)));
+    track(supplier.reserveSlot(reserveCtx(queue), new AbortController().signal));
+    perPriority = false;
+    backlog = 3;
+    await elapse(2_000);
+    expect(wait.settled()).toBe(false);
+    expect(events).toEqual([]);
+    expect(holder.logger.messages('warn')).toEqual([
+      `slotwise: the server reports no backlog per priority for task queue "${queue}"; capacity eviction cannot tell new work from other waits there and evicts nothing (TTL and shutdown still evict)`,
+    ]);
   });
 
   it('evictableWait() in local activities counts waiting local-activity reservations as new work', async () => {
@@ -504,40 +568,66 @@ describe('evictableWait() capacity eviction', () => {
 });
 
 describe('pickCapacityVictims()', () => {
-  const waiter = (name: string, priority: number, since: number) =>
-    ({ priority, since, info: { activityId: name } }) as unknown as EvictableWaiter;
+  const waiter = (name: string, priority: number, since: number, priorityKey = 4) =>
+    ({ priority, since, info: { activityId: name, priorityKey } }) as unknown as EvictableWaiter;
   const names = (victims: EvictableWaiter[]) => victims.map((w) => w.info.activityId);
   const all = [waiter('a', 2, 0), waiter('b', 1, 30), waiter('c', 1, 10), waiter('d', 3, 0)];
+  const demand = (waiting: number, byPriority: Array<[number, number]>) => ({
+    waiting,
+    total: byPriority.reduce((sum, [, count]) => sum + count, 0),
+    byPriority: new Map(byPriority),
+  });
 
   it('pickCapacityVictims() takes the lowest priority first, then the longest waiting', () => {
-    expect(names(pickCapacityVictims(all, { waiting: 4, backlog: 4, resumePriorities: [] }))).toEqual([
-      'c',
-      'b',
-      'a',
-      'd',
-    ]);
+    expect(names(pickCapacityVictims(all, demand(4, [[3, 4]])))).toEqual(['c', 'b', 'a', 'd']);
   });
 
-  it('pickCapacityVictims() evicts one wait per waiting reservation that has a backlog task', () => {
-    expect(names(pickCapacityVictims(all, { waiting: 2, backlog: 9, resumePriorities: [] }))).toEqual([
-      'c',
-      'b',
-    ]);
-    expect(names(pickCapacityVictims(all, { waiting: 9, backlog: 1, resumePriorities: [] }))).toEqual(['c']);
-    expect(pickCapacityVictims(all, { waiting: 3, backlog: 0, resumePriorities: [] })).toEqual([]);
-    expect(pickCapacityVictims(all, { waiting: 0, backlog: 3, resumePriorities: [] })).toEqual([]);
+  it('pickCapacityVictims() evicts one wait per waiting reservation and per task that outranks it', () => {
+    expect(names(pickCapacityVictims(all, demand(2, [[3, 9]])))).toEqual(['c', 'b']);
+    expect(names(pickCapacityVictims(all, demand(9, [[3, 1]])))).toEqual(['c']);
+    expect(pickCapacityVictims(all, demand(3, []))).toEqual([]);
+    expect(pickCapacityVictims(all, demand(0, [[3, 3]]))).toEqual([]);
   });
 
-  it('pickCapacityVictims() lets a resumed wait displace only waits of strictly lower priority', () => {
-    expect(pickCapacityVictims(all, { waiting: 1, backlog: 1, resumePriorities: [1] })).toEqual([]);
-    expect(names(pickCapacityVictims(all, { waiting: 2, backlog: 2, resumePriorities: [2, 1] }))).toEqual([
-      'c',
-    ]);
-    expect(names(pickCapacityVictims(all, { waiting: 3, backlog: 3, resumePriorities: [5, 5] }))).toEqual([
-      'c',
-      'b',
-      'a',
-    ]);
+  it('pickCapacityVictims() never evicts a wait for a task of its own or a later priority key', () => {
+    expect(
+      pickCapacityVictims(
+        all,
+        demand(4, [
+          [4, 10],
+          [5, 3],
+        ]),
+      ),
+    ).toEqual([]);
+    const mixed = [waiter('low', 0, 0, 3), waiter('high', 5, 0, 5)];
+    // A priority-3 task outranks only the wait dispatched at 5.
+    expect(names(pickCapacityVictims(mixed, demand(2, [[3, 2]])))).toEqual(['high']);
+    expect(
+      names(
+        pickCapacityVictims(
+          mixed,
+          demand(2, [
+            [1, 1],
+            [3, 1],
+          ]),
+        ),
+      ),
+    ).toEqual(['low', 'high']);
+  });
+
+  it('pickCapacityVictims() trusts the fresh total over the per-priority counts the server caches', () => {
+    // The server still counts one priority-3 task, but the total is only the 6 waits: it was taken.
+    expect(
+      pickCapacityVictims(all, {
+        waiting: 2,
+        total: 6,
+        byPriority: new Map([
+          [3, 1],
+          [4, 6],
+        ]),
+      }),
+    ).toEqual([]);
+    expect(pickCapacityVictims(all, { waiting: 2, total: 9, byPriority: undefined })).toEqual([]);
   });
 });
 
@@ -562,7 +652,7 @@ describe('EvictionRegistry', () => {
         workflowId: 'w',
         attempt: 1,
         isLocal: false,
-        resumeKey: 'k',
+        priorityKey: 4,
       },
       logger,
       slot: () => undefined,
@@ -588,6 +678,83 @@ describe('lastCheckpoint()', () => {
     const resumed = fakeActivity({ attempt: 3, heartbeatDetails: { page: 12 } });
     expect(resumed.run(() => lastCheckpoint<{ page: number }>()?.page)).toBe(12);
     expect(() => lastCheckpoint()).toThrow('lastCheckpoint() must be called inside a Temporal activity');
+  });
+
+  it('lastCheckpoint() returns the checkpoint of the evicted call the workflow passed on, unless this call heartbeated since', () => {
+    const resume: ResumeState = { evictions: 2, hasCheckpoint: true, checkpoint: { page: 7 } };
+    expect(fakeActivity({ resume }).run(() => lastCheckpoint())).toEqual({ page: 7 });
+    // A retry (after a real failure) of the resumed call has its own, newer heartbeat.
+    expect(
+      fakeActivity({ resume, attempt: 2, heartbeatDetails: { page: 9 } }).run(() => lastCheckpoint()),
+    ).toEqual({
+      page: 9,
+    });
+    const none: ResumeState = { evictions: 1, hasCheckpoint: false };
+    expect(fakeActivity({ resume: none }).run(() => lastCheckpoint())).toBeUndefined();
+  });
+});
+
+describe('evictableWait() called through proxyEvictableActivities()', () => {
+  it('evictableWait() ends the call with a non-retryable eviction carrying the checkpoint of that moment, heartbeated last', async () => {
+    const resume: ResumeState = { evictions: 2, hasCheckpoint: true, checkpoint: { polls: 5 } };
+    const activity = fakeActivity({ resume });
+    let polls = 0;
+    const wait = track(
+      activity.run(() => {
+        polls = lastCheckpoint<{ polls: number }>()!.polls;
+        return evictableWait(
+          () => {
+            polls++;
+            return false;
+          },
+          {
+            ttlMs: 2_500,
+            pollIntervalMs: 100,
+            retryDelayMs: 300,
+            checkpoint: () => ({ polls }),
+            capacityEviction: false,
+          },
+        );
+      }),
+    );
+    await elapse(2_500);
+    const failure = failureOf(wait.error());
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.nextRetryDelay).toBeUndefined();
+    expect(failure.category).toBe(ApplicationFailureCategory.BENIGN);
+    // Polled at 0, 100, ..., 2400 ms: 25 polls on top of the 5 it resumed from; the third eviction.
+    expect(failure.details).toEqual([
+      {
+        reason: 'ttl',
+        waitedMs: 2_500,
+        attempt: 1,
+        evictions: 3,
+        checkpoint: { polls: 30 },
+        retryDelayMs: 1_200,
+      },
+    ]);
+    expect(activity.heartbeats.at(-1)).toEqual({ polls: 30 });
+  });
+
+  it('evictableWait() called without the proxy heartbeats the checkpoint of the moment it is evicted, for the retry', async () => {
+    const activity = fakeActivity();
+    let step = 0;
+    const wait = track(
+      activity.run(() =>
+        evictableWait(() => false, {
+          ttlMs: 1_500,
+          checkpoint: () => ({ step: step++ }),
+          capacityEviction: false,
+        }),
+      ),
+    );
+    await elapse(1_500);
+    // Beats at 0 and 1000 ms read steps 0 and 1; the eviction reads step 2 and beats it.
+    expect(activity.heartbeats).toEqual([{ step: 0 }, { step: 1 }, { step: 2 }]);
+    expect(failureOf(wait.error())).toMatchObject({
+      nonRetryable: false,
+      details: [{ checkpoint: { step: 2 } }],
+    });
   });
 });
 
