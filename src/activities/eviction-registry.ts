@@ -96,6 +96,13 @@ export interface EvictionRegistryOptions {
   settleMs?: number;
   /** Reads a task queue's activity backlog. @default {@link activityBacklogReading} */
   probe?: BacklogProbe;
+  /**
+   * How long the server's per-priority backlog counts may lag, in milliseconds: for that long after a
+   * capacity eviction, the evicted wait (back in the backlog at its own priority) may be missing from
+   * them, and is taken off the fresh total as a wait. A 1.29 dev server lagged up to 5 s.
+   * @default 10_000
+   */
+  statsLagMs?: number;
 }
 
 /** Per-supplier state of the capacity check. */
@@ -118,6 +125,11 @@ export interface CapacityDemand {
    * seconds); `undefined` when the server does not report it.
    */
   byPriority: ReadonlyMap<number, number> | undefined;
+  /**
+   * Waits evicted so recently that their calls, back in the backlog, may not be in `byPriority` yet.
+   * @default 0
+   */
+  recentlyEvicted?: number;
 }
 
 /**
@@ -127,9 +139,10 @@ export interface CapacityDemand {
  * comes back and evicts another). Waits are taken lowest `priority` first, then longest waiting; each
  * takes one unit of outranking work, and no more than reservations wait on the supplier.
  *
- * The per-priority counts may be stale: tasks that outrank no candidate are taken off the fresh
- * `total` (what is left of it can outrank someone), which stops evictions as soon as the outranking
- * work has been dispatched. Without per-priority counts nothing is evicted: new work cannot
+ * The per-priority counts may be stale: tasks that outrank no candidate, and waits evicted so recently
+ * that the counts may not show them back in the backlog yet, are taken off the fresh `total` (what is
+ * left of it can outrank someone). That stops evictions as soon as the outranking work has been
+ * dispatched, and keeps an eviction from feeding the next one. Without per-priority counts nothing is evicted: new work cannot
  * be told from waits.
  */
 export function pickCapacityVictims(
@@ -143,7 +156,7 @@ export function pickCapacityVictims(
   const highestKey = Math.max(...candidates.map((c) => c.info.priorityKey));
   let outrankNobody = 0;
   for (const [key, count] of byPriority) if (key >= highestKey) outrankNobody += count;
-  let budget = Math.min(demand.waiting, demand.total - outrankNobody);
+  let budget = Math.min(demand.waiting, demand.total - outrankNobody - (demand.recentlyEvicted ?? 0));
   const units = new Map([...byPriority].filter(([, count]) => count > 0).sort(([a], [b]) => a - b));
   const victims: EvictableWaiter[] = [];
   for (const waiter of queue) {
@@ -192,6 +205,9 @@ export class EvictionRegistry {
   readonly #now: () => number;
   readonly #checkIntervalMs: number;
   readonly #settleMs: number;
+  readonly #statsLagMs: number;
+  /** When capacity evictions happened, per supplier (within the last `statsLagMs`). */
+  readonly #recentEvictions = new Map<string, number[]>();
   /** Reads a task queue's activity backlog; replaceable in tests. */
   probe: BacklogProbe;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -200,6 +216,7 @@ export class EvictionRegistry {
     this.#now = options.now ?? (() => performance.now());
     this.#checkIntervalMs = options.checkIntervalMs ?? 250;
     this.#settleMs = options.settleMs ?? 300;
+    this.#statsLagMs = options.statsLagMs ?? 10_000;
     this.probe =
       options.probe ??
       ((client, namespace, taskQueue) => activityBacklogReading(client, namespace, taskQueue));
@@ -329,8 +346,20 @@ export class EvictionRegistry {
         if (read === undefined) return;
         demand = read;
       }
-      const victims = pickCapacityVictims(candidates(), { ...demand, waiting: slot.waiting() });
-      for (const victim of victims) this.evict(victim, 'capacity');
+      const supplier = slot.permit.supplier;
+      const now = this.#now();
+      const recent = (this.#recentEvictions.get(supplier) ?? []).filter((at) => at > now - this.#statsLagMs);
+      const victims = pickCapacityVictims(candidates(), {
+        ...demand,
+        waiting: slot.waiting(),
+        recentlyEvicted: recent.length,
+      });
+      for (const victim of victims) {
+        this.evict(victim, 'capacity');
+        if (!victim.info.isLocal) recent.push(now);
+      }
+      if (recent.length > 0) this.#recentEvictions.set(supplier, recent);
+      else this.#recentEvictions.delete(supplier);
       if (victims.length > 0) state.lastEvictionAt = this.#now();
     } finally {
       state.probing = false;

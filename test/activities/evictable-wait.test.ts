@@ -629,6 +629,19 @@ describe('pickCapacityVictims()', () => {
     ).toEqual([]);
     expect(pickCapacityVictims(all, { waiting: 2, total: 9, byPriority: undefined })).toEqual([]);
   });
+
+  it('pickCapacityVictims() counts recently evicted waits as waits even while the server counts do not show them', () => {
+    // 2 new tasks and 6 waits per the (stale) counts; 2 waits evicted for them since, back in the
+    // backlog: the total is 10, but only 2 tasks outrank anyone, and those were already served.
+    const stale = new Map([
+      [3, 2],
+      [4, 6],
+    ]);
+    expect(names(pickCapacityVictims(all, { waiting: 4, total: 10, byPriority: stale }))).toEqual(['c', 'b']);
+    expect(pickCapacityVictims(all, { waiting: 4, total: 8, byPriority: stale, recentlyEvicted: 2 })).toEqual(
+      [],
+    );
+  });
 });
 
 describe('EvictionRegistry', () => {

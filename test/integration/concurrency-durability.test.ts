@@ -357,8 +357,9 @@ describe('withConcurrency() durability on a real Worker', () => {
     expect(result.stats).toEqual({ granted: 60, released: 60, cancelled: 0, rejected: 0, reclaimed: 0 });
     expect(result.generation).toBeGreaterThanOrEqual(2);
     const lengths: number[] = [];
-    let runId: string | undefined = (await client.workflow.getHandle(concurrencyControllerId(group)).describe())
-      .runId;
+    let runId: string | undefined = (
+      await client.workflow.getHandle(concurrencyControllerId(group)).describe()
+    ).runId;
     while (runId) {
       const events = await eventsOf(concurrencyControllerId(group), runId);
       lengths.unshift(events.length);

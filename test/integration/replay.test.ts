@@ -44,7 +44,8 @@ type JsonHistory = { events: JsonEvent[] };
 
 const readHistory = (file: string): JsonHistory => JSON.parse(readFileSync(join(dir, file), 'utf8'));
 const parse = (json: JsonHistory) => fromJson(historyType, json, { ignoreUnknownFields: true });
-const histories = () => manifest.map(({ file, workflowId }) => ({ workflowId, history: parse(readHistory(file)) }));
+const histories = () =>
+  manifest.map(({ file, workflowId }) => ({ workflowId, history: parse(readHistory(file)) }));
 
 async function replayAll(
   codePath: string,
@@ -104,7 +105,9 @@ describe('Worker.runReplayHistories() over saved concurrency histories', () => {
       ]),
     );
     const crash = readHistory('crash--controller.json').events;
-    expect(crash.filter((e) => e.eventType === 'EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT').length).toBeGreaterThan(0);
+    expect(crash.filter((e) => e.eventType === 'EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT').length).toBeGreaterThan(
+      0,
+    );
     const errors = await replayAll(inject('workflowBundlePath'));
     expect(errors.size).toBe(manifest.length);
     const failed = [...errors].filter(([, error]) => error !== undefined).map(([file, e]) => `${file}: ${e}`);
@@ -122,8 +125,14 @@ describe('Worker.runReplayHistories() over saved concurrency histories', () => {
       return [
         { name: `${m.file} +1 s per task`, json: retimed(json, 1, 1_000) },
         { name: `${m.file} +90 s per task`, json: retimed(json, 1, 90_000) },
-        { name: `${m.file} +10 min per task from the middle`, json: retimed(json, Math.ceil(tasks / 2), 600_000) },
-        { name: `${m.file} +10 min once, mid-way`, json: retimed(json, Math.ceil(tasks / 2), 600_000, false) },
+        {
+          name: `${m.file} +10 min per task from the middle`,
+          json: retimed(json, Math.ceil(tasks / 2), 600_000),
+        },
+        {
+          name: `${m.file} +10 min once, mid-way`,
+          json: retimed(json, Math.ceil(tasks / 2), 600_000, false),
+        },
       ].map(({ name, json: variant }) => ({ name, workflowId: m.workflowId, history: parse(variant) }));
     });
     expect(variants.length).toBeGreaterThanOrEqual(16);

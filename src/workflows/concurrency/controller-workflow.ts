@@ -1,10 +1,9 @@
-import { ActivityFailure } from '@temporalio/common';
 import { condition, continueAsNew, log, setHandler, workflowInfo } from '@temporalio/workflow';
 import { HistoryBudget } from '../durable/history-budget.js';
 import { RecordedTimer } from '../durable/recorded-timer.js';
 import { SignalOutbox } from '../durable/signal-outbox.js';
 import { CONCURRENCY_ACTIVITY_TYPES, type ConcurrencyHolderStatus } from './activity-contract.js';
-import { missingActivities } from './errors.js';
+import { isMissingActivity, missingActivities } from './errors.js';
 import { ConcurrencyGrants } from './grant-state.js';
 import { concurrencyLocalActivities } from './local-activities.js';
 import { DEFAULT_CONTROLLER_SETTINGS } from './options.js';
@@ -262,7 +261,7 @@ export async function concurrencyControllerWorkflow(
         try {
           statuses = await checkHolders(targets);
         } catch (error) {
-          if (!(error instanceof ActivityFailure)) throw missingActivities(error);
+          if (isMissingActivity(error)) throw missingActivities(error);
           log.warn('slotwise concurrency: checking runs failed; they are checked again next tick', {
             group,
             error,

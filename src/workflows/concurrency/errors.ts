@@ -123,6 +123,14 @@ export class ConcurrencyCancelledError extends CancelledFailure {
 }
 
 /**
+ * Whether `error` is the SDK refusing a local activity this Worker has not registered (it does so
+ * before anything is recorded, and only when not replaying: no fallback may depend on it).
+ */
+export function isMissingActivity(error: unknown): boolean {
+  return error instanceof ReferenceError && /not registered/.test(error.message);
+}
+
+/**
  * The error a workflow task fails with when `controller.activities` is on (the default) and the Worker
  * running it lacks `concurrencyActivities`: a plain `Error`, so Temporal retries the task (and the
  * workflow waits, losing nothing) until a Worker that has them picks it up. Its message says what to do.

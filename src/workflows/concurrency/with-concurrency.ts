@@ -25,6 +25,7 @@ import {
   ConcurrencyCancelledError,
   ConcurrencyOptionsError,
   ConcurrencyRejectedError,
+  isMissingActivity,
   missingActivities,
 } from './errors.js';
 import { concurrencyLocalActivities } from './local-activities.js';
@@ -124,7 +125,7 @@ async function ask(
       const { [CONCURRENCY_ACTIVITY_TYPES.acquire]: acquire } = concurrencyLocalActivities();
       return await acquire({ controllerId, taskQueue, start, request });
     } catch (error) {
-      if (!(error instanceof ActivityFailure)) throw missingActivities(error);
+      if (isMissingActivity(error)) throw missingActivities(error);
       log.warn('slotwise: withConcurrency() could not ask through its activity; it asks by signal', {
         group: resolved.group,
         error,
@@ -144,7 +145,7 @@ async function giveBack(resolved: ResolvedConcurrencyOptions, controllerId: stri
       await release({ controllerId, requestId });
       return;
     } catch (error) {
-      if (!(error instanceof ActivityFailure)) throw missingActivities(error);
+      if (isMissingActivity(error)) throw missingActivities(error);
       // fall back to a signal
     }
   }

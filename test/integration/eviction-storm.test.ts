@@ -1,0 +1,227 @@
+import { Context } from '@temporalio/activity';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { evictableWait, lastCheckpoint } from '../../src/activities/evictable-wait.js';
+import { isEvictionFailure } from '../../src/activities/eviction-failure.js';
+import { type EvictionEvent, evictionStats, onEviction } from '../../src/activities/eviction-registry.js';
+import { slotwiseActivityInterceptor } from '../../src/activities/slot-interceptor.js';
+import { FixedSlotSupplier } from '../../src/suppliers/fixed-slot-supplier.js';
+import { createWorker, testClient, tunerWith, uniqueQueue } from './helpers.js';
+import type { EvictableFlagInput } from './workflows/eviction.js';
+
+// Issue 12's eviction measurements as tests: 20 waiters on 4 slots must not evict each other, new
+// work evicts at most one wait per task and gets the freed slot, every resume reads the checkpoint its
+// evicted call produced, resumption follows the event, and evictions use up no attempt.
+
+const flags = new Set<string>();
+/** Activity starts on the Worker, in order. */
+const starts: Array<{ kind: 'wait' | 'quick'; name: string; at: number }> = [];
+const evictions: Array<EvictionEvent & { at: number }> = [];
+/** The checkpoint each evicted call had, and the one each resumed call started from, by name. */
+const evictedAt = new Map<string, number[]>();
+const resumedFrom = new Map<string, number[]>();
+const failuresLeft = new Map<string, number>();
+const finished = new Map<string, number>();
+
+const activities = {
+  /** Fails `failFirst` times, then polls its flag every 50 ms with a poll counter as checkpoint. */
+  async waitForFlag(input: EvictableFlagInput): Promise<string> {
+    const { name } = input;
+    starts.push({ kind: 'wait', name, at: performance.now() });
+    const left = failuresLeft.get(name) ?? input.failFirst ?? 0;
+    if (left > 0) {
+      failuresLeft.set(name, left - 1);
+      throw ApplicationFailure.retryable(`real failure of ${name}`, 'RealFailure');
+    }
+    const resumed = lastCheckpoint<{ polls: number }>();
+    if (resumed) resumedFrom.set(name, [...(resumedFrom.get(name) ?? []), resumed.polls]);
+    let polls = resumed?.polls ?? 0;
+    try {
+      const result = await evictableWait(
+        () => {
+          polls++;
+          return flags.has(name) && `${name} after ${polls} polls`;
+        },
+        {
+          pollIntervalMs: 50,
+          checkpoint: () => ({ polls }),
+          ...(input.ttlMs ? { ttlMs: input.ttlMs } : {}),
+          retryDelayMs: input.retryDelayMs ?? 200,
+        },
+      );
+      finished.set(name, performance.now());
+      return result;
+    } catch (error) {
+      if (isEvictionFailure(error)) evictedAt.set(name, [...(evictedAt.get(name) ?? []), polls]);
+      throw error;
+    }
+  },
+  async quickWork({ name, ms }: { name: string; ms: number }): Promise<string> {
+    starts.push({ kind: 'quick', name, at: performance.now() });
+    await Context.current().sleep(ms);
+    return name;
+  },
+};
+
+const taskQueue = uniqueQueue('eviction-storm');
+const supplier = new FixedSlotSupplier({ slots: 4 });
+let stopListening: () => void;
+let worker: Awaited<ReturnType<typeof createWorker>>;
+let running: Promise<void>;
+
+beforeAll(async () => {
+  stopListening = onEviction((event) => {
+    if (event.taskQueue === taskQueue) evictions.push({ ...event, at: performance.now() });
+  });
+  worker = await createWorker({
+    taskQueue,
+    tuner: tunerWith({ activityTaskSlotSupplier: supplier }),
+    interceptors: { activity: [slotwiseActivityInterceptor] },
+    activities,
+  });
+  running = worker.run();
+});
+
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  stopListening?.();
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+async function until(what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!check()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await sleep(20);
+  }
+}
+
+const capacityEvictions = () => evictions.filter((e) => e.reason === 'capacity');
+
+describe('evictableWait() under load on a real Worker', () => {
+  const waiters: WorkflowHandle[] = [];
+
+  it('evictableWait() with 20 waiters on 4 slots and no new work evicts nothing', async () => {
+    const client = await testClient();
+    for (let i = 0; i < 20; i++) {
+      waiters.push(
+        await client.workflow.start('evictableFlagWorkflow', {
+          taskQueue,
+          workflowId: `${taskQueue}-waiter-${i}`,
+          args: [{ name: `waiter-${i}` } satisfies EvictableFlagInput],
+        }),
+      );
+    }
+    await until(
+      '4 waits hold the 4 slots',
+      () => evictionStats().waiting === 4 && supplier.snapshot().used === 4,
+    );
+    // Longer than the server caches its per-priority backlog counts (about 5 s on this server).
+    await sleep(8_000);
+    expect(capacityEvictions()).toEqual([]);
+    expect(starts.filter((s) => s.kind === 'wait')).toHaveLength(4);
+  });
+
+  it('evictableWait() lets 10 new tasks evict at most 10 waits, and each freed slot goes to a new task', async () => {
+    const client = await testClient();
+    const quick = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        client.workflow.start('quickWorkWorkflow', {
+          taskQueue,
+          workflowId: `${taskQueue}-quick-${i}`,
+          args: [{ name: `quick-${i}`, ms: 300 }],
+        }),
+      ),
+    );
+    const began = performance.now();
+    await Promise.all(quick.map((h) => h.result()));
+    const seconds = (performance.now() - began) / 1000;
+    const evicted = capacityEvictions();
+    expect(evicted.length).toBeGreaterThan(0);
+    expect(evicted.length).toBeLessThanOrEqual(10);
+    // The first activity to start after each eviction is new work, not a wait.
+    for (const eviction of evicted) {
+      const next = starts.find((s) => s.at > eviction.at);
+      expect(next?.kind, `the start after the eviction of ${eviction.workflowId}`).toBe('quick');
+    }
+    console.log(
+      `slotwise: 10 new 300 ms tasks over 20 waiters on 4 slots: ${evicted.length} capacity evictions, all done in ${seconds.toFixed(1)} s`,
+    );
+  });
+
+  it('evictableWait() resumes every evicted wait from the checkpoint it had, once its signal arrives', async () => {
+    const client = await testClient();
+    const setAt = performance.now();
+    for (let i = 0; i < 20; i++) flags.add(`waiter-${i}`);
+    await Promise.all(waiters.map((h) => client.workflow.getHandle(h.workflowId).signal('flag')));
+    const results = await Promise.all(waiters.map((h) => h.result()));
+    const allDoneMs = Math.max(...[...finished.values()]) - setAt;
+    expect(results).toHaveLength(20);
+    // Every resumed call started from the poll count its evicted predecessor had.
+    for (const [name, resumes] of resumedFrom) {
+      expect(resumes, name).toEqual(evictedAt.get(name));
+    }
+    expect([...resumedFrom.values()].flat().length).toBe(capacityEvictions().length);
+    expect(supplier.snapshot().used).toBe(0);
+    console.log(
+      `slotwise: ${capacityEvictions().length} resumes, all from the evicted call's checkpoint; all 20 waits done ${allDoneMs.toFixed(0)} ms after the flag`,
+    );
+  });
+
+  it('evictableWait() evictions use up no attempt: 1 real failure and 3 TTL evictions under maximumAttempts 2 complete', async () => {
+    const client = await testClient();
+    const name = 'attempts-ok';
+    const handle = await client.workflow.start('evictableFlagWorkflow', {
+      taskQueue,
+      workflowId: `${taskQueue}-${name}`,
+      args: [
+        {
+          name,
+          failFirst: 1,
+          ttlMs: 300,
+          retryDelayMs: 50,
+          maximumAttempts: 2,
+          resumeOnSignal: false,
+        } satisfies EvictableFlagInput,
+      ],
+    });
+    await until(
+      '3 TTL evictions',
+      () => evictions.filter((e) => e.workflowId === handle.workflowId).length >= 3,
+    );
+    flags.add(name);
+    expect(await handle.result()).toMatch(/^attempts-ok after \d+ polls$/);
+  });
+
+  it('evictableWait() still fails after exactly maximumAttempts real failures, evictions in between', async () => {
+    const client = await testClient();
+    const name = 'attempts-out';
+    // Fails, waits and is evicted once, then fails twice more: the second real failure ends it.
+    failuresLeft.set(name, 1);
+    const handle = await client.workflow.start('evictableFlagWorkflow', {
+      taskQueue,
+      workflowId: `${taskQueue}-${name}`,
+      args: [
+        {
+          name,
+          ttlMs: 300,
+          retryDelayMs: 1_000,
+          maximumAttempts: 2,
+          resumeOnSignal: false,
+        } satisfies EvictableFlagInput,
+      ],
+    });
+    await until('one TTL eviction', () => evictions.some((e) => e.workflowId === handle.workflowId));
+    failuresLeft.set(name, 2);
+    const error = await handle.result().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(WorkflowFailedError);
+    expect(((error as WorkflowFailedError).cause?.cause as ApplicationFailure).type).toBe('RealFailure');
+    expect(starts.filter((s) => s.name === name).map((s) => s.kind)).toEqual(['wait', 'wait', 'wait']);
+    expect(failuresLeft.get(name)).toBe(1);
+  });
+});
