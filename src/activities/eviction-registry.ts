@@ -97,9 +97,9 @@ export interface EvictionRegistryOptions {
   /** Reads a task queue's activity backlog. @default {@link activityBacklogReading} */
   probe?: BacklogProbe;
   /**
-   * How long the server's per-priority backlog counts may lag, in milliseconds: for that long after a
-   * capacity eviction, the evicted wait (back in the backlog at its own priority) may be missing from
-   * them, and is taken off the fresh total as a wait. A 1.29 dev server lagged up to 5 s.
+   * How long the server's per-priority backlog counts may lag, in milliseconds: after a capacity
+   * eviction, until the counts show one more wait or this long, the evicted wait (back in the backlog
+   * at its own priority) is taken off the fresh total as a wait. A 1.29 dev server lagged up to 5 s.
    * @default 10_000
    */
   statsLagMs?: number;
@@ -206,8 +206,11 @@ export class EvictionRegistry {
   readonly #checkIntervalMs: number;
   readonly #settleMs: number;
   readonly #statsLagMs: number;
-  /** When capacity evictions happened, per supplier (within the last `statsLagMs`). */
-  readonly #recentEvictions = new Map<string, number[]>();
+  /**
+   * Capacity evictions per supplier not yet seen in the server's counts: when, and how many waits the
+   * counts showed then (dropped once they show more, or after `statsLagMs`).
+   */
+  readonly #recentEvictions = new Map<string, Array<{ at: number; waitsCounted: number }>>();
   /** Reads a task queue's activity backlog; replaceable in tests. */
   probe: BacklogProbe;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -348,15 +351,23 @@ export class EvictionRegistry {
       }
       const supplier = slot.permit.supplier;
       const now = this.#now();
-      const recent = (this.#recentEvictions.get(supplier) ?? []).filter((at) => at > now - this.#statsLagMs);
-      const victims = pickCapacityVictims(candidates(), {
+      const current = candidates();
+      // Waits in the backlog as the server counts them (a key that outranks none of the candidates).
+      const highestKey = Math.max(...current.map((c) => c.info.priorityKey));
+      let waitsCounted = 0;
+      for (const [key, count] of demand.byPriority ?? []) if (key >= highestKey) waitsCounted += count;
+      // An eviction is seen in the counts once they show more waits than when it happened.
+      const recent = (this.#recentEvictions.get(supplier) ?? []).filter(
+        (r) => r.at > now - this.#statsLagMs && waitsCounted <= r.waitsCounted,
+      );
+      const victims = pickCapacityVictims(current, {
         ...demand,
         waiting: slot.waiting(),
         recentlyEvicted: recent.length,
       });
       for (const victim of victims) {
         this.evict(victim, 'capacity');
-        if (!victim.info.isLocal) recent.push(now);
+        if (!victim.info.isLocal) recent.push({ at: now, waitsCounted });
       }
       if (recent.length > 0) this.#recentEvictions.set(supplier, recent);
       else this.#recentEvictions.delete(supplier);
