@@ -7,3 +7,4 @@ export {
   type CancelWorkflowsTarget,
   cancelWorkflows,
 } from './cancel-workflows.js';
+export { type ConcurrencyPriorityOptions, concurrencyPriority } from './concurrency-priority.js';

@@ -3,6 +3,7 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { concurrencyActivities } from '../../src/activities/concurrency-activities.js';
+import { concurrencyPriority } from '../../src/client/concurrency-priority.js';
 import { type DevServer, startDevServer } from '../../src/dev-server/dev-server.js';
 import { uniqueQueue } from './helpers.js';
 
@@ -81,11 +82,50 @@ describe('withConcurrency() and task-queue fairness', () => {
       gateOpen = true;
       await Promise.all([...flood, other].map((h) => h.result()));
       const position = order.indexOf(other.workflowId);
-      console.log(`slotwise: the other key's activity ran ${position + 1}th of 13 (FIFO: 13th)`);
+      console.log(`slotwise: the other key's activity ran at position ${position + 1} of 13 (FIFO: 13)`);
       expect(order).toHaveLength(13);
       expect(order[0]).toContain('-flood-');
       // Keys take turns; the newcomer may tie with the flooded key once (fairness passes are equal).
       expect(position === 1 || position === 2).toBe(true);
     });
+  });
+
+  it('concurrencyPriority() starts runs so that a flooded key does not delay the requests of another key', async () => {
+    // All 9 runs are in the backlog before a Worker with two workflow task slots starts; each asks
+    // for its grant in its first workflow task. Started with their key as fairness key, the run of
+    // the other key asks second or third, not last.
+    const taskQueue = uniqueQueue('fair-start');
+    const group = uniqueQueue('fair-start-group');
+    const asked: string[] = [];
+    const acquire = concurrencyActivities['slotwise.concurrency.acquire'];
+    const start = (key: string, n: number) =>
+      client.workflow.start('concurrencyExampleWorkflow', {
+        taskQueue,
+        workflowId: `${group}-${key}-${n}`,
+        args: [{ concurrency: { group, key, maxRuns: 100 }, workMs: 0, index: n }],
+        priority: concurrencyPriority(key),
+      });
+    const runs: WorkflowHandle[] = [];
+    for (let n = 0; n < 8; n++) runs.push(await start('flood', n));
+    const other = await start('other', 0);
+    const worker = await Worker.create({
+      connection: native,
+      taskQueue,
+      workflowBundle: { codePath: inject('workflowBundlePath') },
+      maxConcurrentWorkflowTaskExecutions: 2,
+      activities: {
+        ...concurrencyActivities,
+        'slotwise.concurrency.acquire': async (input: Parameters<typeof acquire>[0]) => {
+          asked.push(input.request.workflowId);
+          return acquire(input);
+        },
+        simulatedWork: async ({ index }: { index?: number }) => index ?? 0,
+      },
+    });
+    await worker.runUntil(Promise.all([...runs, other].map((h) => h.result())));
+    const position = asked.indexOf(other.workflowId);
+    console.log(`slotwise: the other key's run asked at position ${position + 1} of 9 (FIFO: 9)`);
+    expect(asked).toHaveLength(9);
+    expect(position).toBeLessThanOrEqual(2);
   });
 });
