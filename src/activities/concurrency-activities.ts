@@ -149,13 +149,12 @@ async function checkHolders(runs: ConcurrencyRunRef[]): Promise<ConcurrencyHolde
  * @example
  * ```ts
  * import { Worker } from '@temporalio/worker';
- * import { concurrencyActivities } from 'slotwise/activities';
- * import * as activities from './activities.js';
+ * import { concurrencyActivities, exampleActivities } from 'slotwise/activities';
  *
  * const worker = await Worker.create({
  *   taskQueue: 'reports',
  *   workflowsPath: new URL('./workflows.js', import.meta.url).pathname,
- *   activities: { ...activities, ...concurrencyActivities },
+ *   activities: { ...exampleActivities, ...concurrencyActivities },
  * });
  * ```
  */

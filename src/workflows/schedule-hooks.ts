@@ -106,7 +106,7 @@ export function scheduleHooksAvailable(): boolean {
  * export async function tenantWorkflow(tenant: string): Promise<void> {
  *   // Every activity of this call is dispatched with the tenant as its fairness key.
  *   await runWithScheduleHook(
- *     { activity: (a) => void (a.options.priority = { ...a.options.priority, fairnessKey: tenant }) },
+ *     { activity: (a) => void Object.assign(a.options, { priority: { fairnessKey: tenant } }) },
  *     () => work(),
  *   );
  * }

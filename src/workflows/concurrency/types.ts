@@ -256,7 +256,7 @@ export interface ConcurrencyGrantState {
  * ```ts
  * import type { ConcurrencyEffect } from 'slotwise/internal/workflows/concurrency/types.js';
  * const run = { requestId: 'w/r/1', key: 'k', workflowId: 'w', runId: 'r' };
- * const effects: ConcurrencyEffect[] = [{ type: 'grant', run }, { type: 'cancel', run, queued: false }];
+ * const effects: ConcurrencyEffect[] = [{ type: 'grant', run }, { type: 'cancel', run, queued: false, by: 'w2' }];
  * ```
  */
 export type ConcurrencyEffect =

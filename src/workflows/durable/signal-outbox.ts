@@ -30,7 +30,7 @@ export interface OutboxMessage<M, T = unknown> {
  * const hello = defineSignal<[string]>('hello');
  * export async function greeter(): Promise<void> {
  *   const outbox = new SignalOutbox<string>(() => undefined);
- *   outbox.push({ id: 'a', workflowId: 'friend', runId: undefined, signal: hello, payload: 'hi' });
+ *   outbox.push({ id: 'a', workflowId: 'friend', runId: undefined, signal: hello, payload: 'hi', tag: undefined });
  *   outbox.flush(10); // => 1 signal sent
  * }
  * ```
