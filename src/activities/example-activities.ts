@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import { concurrencyActivities } from './concurrency-activities.js';
 import { countPrimes, renderThenUpload, waitForFile } from './feature-examples.js';
 import { withHeartbeats } from './heartbeat-loop.js';
 
@@ -27,8 +28,17 @@ export async function simulatedWork(input: SimulatedWorkInput): Promise<number> 
   return input.index ?? 0;
 }
 
-/** The example activities, by name, as a Worker's `activities` option wants them. */
-export const exampleActivities = { simulatedWork, renderThenUpload, countPrimes, waitForFile } as const;
+/**
+ * The example activities, by name, as a Worker's `activities` option wants them; with the concurrency
+ * activities, which the example workflows that use `withConcurrency()` need.
+ */
+export const exampleActivities = {
+  simulatedWork,
+  renderThenUpload,
+  countPrimes,
+  waitForFile,
+  ...concurrencyActivities,
+} as const;
 
 /** The activities the feature examples proxy. */
 export type FeatureExampleActivities = Pick<
