@@ -256,7 +256,10 @@ describe('evictableWait() under load on a real Worker', () => {
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(WorkflowFailedError);
-    expect(((error as WorkflowFailedError).cause?.cause as ApplicationFailure).type).toBe('RealFailure');
+    expect((error as WorkflowFailedError).cause?.cause).toBeInstanceOf(ApplicationFailure);
+    expect(((error as WorkflowFailedError).cause?.cause as ApplicationFailure | undefined)?.type).toBe(
+      'RealFailure',
+    );
     expect(starts.filter((s) => s.name === name).map((s) => s.kind)).toEqual(['wait', 'wait', 'wait']);
     expect(failuresLeft.get(name)).toBe(1);
   });

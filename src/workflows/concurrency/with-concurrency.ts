@@ -1,8 +1,4 @@
-import {
-  ActivityFailure,
-  type ActivityOptions,
-  WorkflowExecutionAlreadyStartedError,
-} from '@temporalio/common';
+import { type ActivityOptions, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
   ActivityCancellationType,
   CancellationScope,
