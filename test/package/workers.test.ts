@@ -23,10 +23,12 @@ interface ManualReleaseResult {
 }
 
 interface CapacityEvictionResult {
-  quickResult: string;
+  quickResult: string[];
   waiterResult: string;
   events: Array<[string, string]>;
   attempts: number[];
+  startedFrom: number[];
+  evictedAt: number[];
   evictionSeries: string[];
   snapshot: { issued: number; used: number; waiting: number; errors: number };
 }
@@ -54,16 +56,21 @@ describe.each(MODULE_FORMATS)('the installed package, loaded as %s', (format) =>
     expect(snapshot).toMatchObject({ issued: 0, used: 0, waiting: 0, errors: 0 });
   });
 
-  it('evictableWait() is evicted for capacity when new work arrives, and the eviction is counted in slotwise_evictions_total', async () => {
+  it('evictableWait() is evicted for capacity when new work arrives, resumes on its signal from its last checkpoint, and the eviction is counted in slotwise_evictions_total', async () => {
     const result = await installedPackage().runScenario<CapacityEvictionResult>(
       'capacity-eviction.mjs',
       format,
     );
+    expect(result.evictedAt).toHaveLength(1);
+    expect(result.evictedAt[0]).toBeGreaterThan(0);
     expect(result).toEqual({
-      quickResult: 'quick',
+      quickResult: ['quick 0'],
       waiterResult: 'waiter done',
       events: [['capacity', 'evictable-slot']],
-      attempts: [1, 2],
+      // proxyEvictableActivities ends an evicted call and makes a new one: no server retry, no attempt used.
+      attempts: [1, 1],
+      startedFrom: [0, result.evictedAt[0]],
+      evictedAt: [expect.any(Number)],
       evictionSeries: [expect.stringMatching(/supplier="evictable-slot",reason="capacity"\} 1$/)],
       snapshot: expect.objectContaining({ issued: 0, used: 0, waiting: 0, errors: 0 }),
     });

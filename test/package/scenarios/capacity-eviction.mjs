@@ -1,7 +1,8 @@
-// One activity slot held by an activity in evictableWait(capacityEviction): new work on the queue
-// evicts it (reason "capacity"), runs, and the waiter's retry then completes. The supplier comes
-// from `slotwise`, the wait from `slotwise/activities`, and the metrics that count the eviction
-// from `slotwiseOther` (the other module format in the mixed runs).
+// One activity slot held by an activity in evictableWait(): new work on the queue (default priority,
+// which outranks the wait's) evicts it (reason "capacity") and runs; the evicted call then waits in its
+// workflow, holding no slot, until the `resume` signal, and the next call starts from the checkpoint
+// the evicted one had. The supplier comes from `slotwise`, the wait from `slotwise/activities`, and the
+// metrics that count the eviction from `slotwiseOther` (the other module format in the mixed runs).
 import { Context } from '@temporalio/activity';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
@@ -22,19 +23,31 @@ export default async function capacityEviction({ slotwise, activities, slotwiseO
   metrics.track(supplier, { taskQueue });
   const flags = new Set();
   const attempts = [];
+  /** The poll count each call of the wait started from, and the one it had when it was evicted. */
+  const startedFrom = [];
+  const evictedAt = [];
   const events = [];
   const stopListening = activities.onEviction((event) => events.push([event.reason, event.supplier]));
   const acts = {
     async waitForFlag(name) {
       attempts.push(Context.current().info.attempt);
-      return activities.evictableWait(() => flags.has(name) && `${name} done`, {
-        pollIntervalMs: 100,
-        capacityEviction: true,
-        retryDelayMs: 300,
-      });
+      let polls = activities.lastCheckpoint()?.polls ?? 0;
+      startedFrom.push(polls);
+      try {
+        return await activities.evictableWait(
+          () => {
+            polls++;
+            return flags.has(name) && `${name} done`;
+          },
+          { pollIntervalMs: 100, capacityEviction: true, checkpoint: () => ({ polls }) },
+        );
+      } catch (error) {
+        if (activities.isEvictionFailure(error)) evictedAt.push(polls);
+        throw error;
+      }
     },
-    async quick(name) {
-      return name;
+    async quick(index) {
+      return `quick ${index}`;
     },
   };
   const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
@@ -56,18 +69,22 @@ export default async function capacityEviction({ slotwise, activities, slotwiseO
       }),
     );
     const client = new Client({ connection: clientConnection });
-    const start = (id, activity, args) =>
-      client.workflow.start('evictableCallWorkflow', {
-        taskQueue,
-        workflowId: `${taskQueue}-${id}`,
-        args: [{ activity, args }],
-      });
     const results = await worker.runUntil(async () => {
-      const waiter = await start('waiter', 'waitForFlag', ['waiter']);
+      const waiter = await client.workflow.start('evictableResumeWorkflow', {
+        taskQueue,
+        workflowId: `${taskQueue}-waiter`,
+        args: [{ activity: 'waitForFlag', args: ['waiter'] }],
+      });
       await until(() => activities.evictionStats().waiting === 1, 'the waiter holds the slot');
-      const quick = await start('quick', 'quick', ['quick']);
+      // Plain proxyActivities: the default priority key (3), ahead of the wait's (4).
+      const quick = await client.workflow.start('parallelWorkflow', {
+        taskQueue,
+        workflowId: `${taskQueue}-quick`,
+        args: [{ activity: 'quick', count: 1 }],
+      });
       const quickResult = await quick.result(); // runs only once the waiter gave its slot back
       flags.add('waiter');
+      await waiter.signal('resume');
       return { quickResult, waiterResult: await waiter.result() };
     });
     const text = await metrics.registry.metrics();
@@ -75,6 +92,8 @@ export default async function capacityEviction({ slotwise, activities, slotwiseO
       ...results,
       events,
       attempts,
+      startedFrom,
+      evictedAt,
       evictionSeries: text.split('\n').filter((line) => line.startsWith('slotwise_evictions_total{')),
       snapshot: supplier.snapshot(),
     };

@@ -1,0 +1,76 @@
+// withConcurrency() from the installed package: 3 runs of key "a" and 3 of key "b" under maxRuns 1,
+// started with concurrencyPriority() from `slotwise/client`, on a Worker that registers
+// `concurrencyActivities` (from `slotwise/activities`) and runs the bundled controller workflow. The
+// activity counts how many runs of each key work at once; without the controller it would be 3.
+import { createRequire } from 'node:module';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+
+/** `slotwise/client` in the program's own module format (as `slotwise` was loaded). */
+async function loadClientEntry(format) {
+  if (format === 'esm' || format === 'mixed-esm') return import('slotwise/client');
+  return createRequire(import.meta.url)('slotwise/client');
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export default async function concurrency({ slotwise, activities, env, format }) {
+  const slotwiseClient = await loadClientEntry(format);
+  const taskQueue = `package-concurrency-${format}-${process.pid}`;
+  const group = `package-${format}-${process.pid}`;
+  const running = new Map();
+  const mostAtOnce = new Map();
+  const order = [];
+  const acts = {
+    ...activities.concurrencyActivities,
+    async concurrencyWork({ key, ms }) {
+      const now = (running.get(key) ?? 0) + 1;
+      running.set(key, now);
+      mostAtOnce.set(key, Math.max(mostAtOnce.get(key) ?? 0, now));
+      order.push(key);
+      try {
+        await sleep(ms);
+        return key;
+      } finally {
+        running.set(key, running.get(key) - 1);
+      }
+    },
+  };
+  const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
+  const clientConnection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
+  try {
+    const worker = await Worker.create(
+      slotwise.slotwiseWorkerOptions({
+        connection,
+        taskQueue,
+        workflowBundle: { codePath: env.WORKFLOW_BUNDLE_PATH },
+        activities: acts,
+      }),
+    );
+    const client = new Client({ connection: clientConnection });
+    const keys = ['a', 'a', 'a', 'b', 'b', 'b'];
+    const priorities = keys.map((key) => slotwiseClient.concurrencyPriority(key));
+    const results = await worker.runUntil(async () => {
+      const handles = await Promise.all(
+        keys.map((key, i) =>
+          client.workflow.start('concurrencyWorkflow', {
+            taskQueue,
+            workflowId: `${taskQueue}-${key}-${i}`,
+            args: [{ group, key, maxRuns: 1, ms: 300 }],
+            priority: priorities[i],
+          }),
+        ),
+      );
+      return Promise.all(handles.map((handle) => handle.result()));
+    });
+    return {
+      results,
+      priorities,
+      mostAtOnce: Object.fromEntries([...mostAtOnce].sort()),
+      workCount: order.length,
+    };
+  } finally {
+    await clientConnection.close();
+    await connection.close();
+  }
+}
