@@ -116,6 +116,35 @@ describe('ConcurrencyGrants', () => {
     expect(compact(grants.release('1', 6))).toEqual(['grant:2']);
   });
 
+  it('request() ignores a late repeat of a request its run already released or gave up, and grants it to a reset run', () => {
+    const grants = new ConcurrencyGrants();
+    const policy: ConcurrencyPolicy = { strategy: 'GROUP_ROUND_ROBIN', maxRuns: 1 };
+    requestAll(grants, policy, ['k:1', 'k:2']);
+    grants.release('2', 1); // 2 stops waiting (cancelled)
+    expect(compact(grants.release('1', 2))).toEqual([]);
+    // An ask that was in flight all along (a timed-out acquire activity's update) arrives now.
+    expect(requestAll(grants, policy, ['k:1', 'k:2'])).toEqual([]);
+    expect(grants.idle).toBe(true);
+    expect(grants.state.stats).toMatchObject({ granted: 1, released: 1 });
+    // A reset of run 1 (a new run id, same request id) asks again: that is a new request.
+    expect(compact(grants.request({ ...ref('1', 'k'), runId: 'reset-run', policy }, 3))).toEqual(['grant:1']);
+    // Through JSON (continue-as-new), released requests are still known.
+    const after = new ConcurrencyGrants(JSON.parse(JSON.stringify(grants.state)));
+    expect(requestAll(after, policy, ['k:2'])).toEqual([]);
+  });
+
+  it('request() remembers at most the last 1000 released requests', () => {
+    const grants = new ConcurrencyGrants();
+    const policy: ConcurrencyPolicy = { strategy: 'GROUP_ROUND_ROBIN', maxRuns: 1 };
+    for (let i = 0; i < 1001; i++) {
+      requestAll(grants, policy, [`k:${i}`]);
+      grants.release(String(i), i);
+    }
+    expect(grants.state.closed).toHaveLength(1000);
+    expect(requestAll(grants, policy, ['k:1'])).toEqual([]);
+    expect(requestAll(grants, policy, ['k:0'])).toEqual(['grant:0']);
+  });
+
   it('moveRun() records the new run of a granted request and says what to tell it', () => {
     const grants = new ConcurrencyGrants();
     const policy: ConcurrencyPolicy = { strategy: 'CANCEL_IN_PROGRESS', maxRuns: 1 };

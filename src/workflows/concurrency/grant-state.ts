@@ -7,6 +7,9 @@ import type {
   ConcurrencyRunRef,
 } from './types.js';
 
+/** How many ended requests {@link ConcurrencyGrantState.closed} keeps. */
+const CLOSED_KEPT = 1000;
+
 const placeholderPolicy: ConcurrencyPolicy = { strategy: 'GROUP_ROUND_ROBIN', maxRuns: 1 };
 
 /**
@@ -113,7 +116,8 @@ export class ConcurrencyGrants {
    * A request already granted or waiting (same `requestId`) is a re-attach: the run may have moved
    * (a reset gives a workflow a new run id for the same requests), so its run id is updated, and a
    * granted run is told again (a `grant` effect, or `cancel` when it is being replaced), because the
-   * new run may never have seen the first answer. Nothing else changes.
+   * new run may never have seen the first answer. Nothing else changes. A request that already
+   * ended for the same run (see {@link ConcurrencyGrantState.closed}) is ignored.
    */
   request(request: ConcurrencyRequest, now: number, tick = 0): ConcurrencyEffect[] {
     const { state } = this;
@@ -127,6 +131,7 @@ export class ConcurrencyGrants {
       if (request.originalRunId !== undefined) run.originalRunId = request.originalRunId;
       return running ? [this.answerOf(running)] : [];
     }
+    if (this.isClosed(request)) return []; // a late repeat: this run has had its turn
     state.policy = { ...request.policy };
     const run = refOf(request);
     const { strategy, maxRuns } = state.policy;
@@ -195,6 +200,7 @@ export class ConcurrencyGrants {
     const index = state.running.findIndex((run) => run.requestId === requestId);
     if (index >= 0) {
       const [run] = state.running.splice(index, 1);
+      this.close(run!);
       state.stats.released++;
       if (reclaimed) state.stats.reclaimed++;
       this.forgetIfInactive(run!.key);
@@ -255,7 +261,26 @@ export class ConcurrencyGrants {
     const index = state.queued.findIndex((run) => run.requestId === requestId);
     if (index < 0) return;
     const [run] = state.queued.splice(index, 1);
+    this.close(run!);
     this.forgetIfInactive(run!.key);
+  }
+
+  /** Remembers that `run`'s request ended, keeping the last {@link CLOSED_KEPT}. */
+  private close(run: ConcurrencyRunRef): void {
+    this.state.closed ??= [];
+    const { closed } = this.state;
+    closed.push({ requestId: run.requestId, runId: run.runId });
+    if (closed.length > CLOSED_KEPT) closed.splice(0, closed.length - CLOSED_KEPT);
+  }
+
+  private isClosed(request: ConcurrencyRunRef): boolean {
+    const { closed } = this.state;
+    if (closed === undefined) return false;
+    for (let i = closed.length - 1; i >= 0; i--) {
+      const entry = closed[i]!;
+      if (entry.requestId === request.requestId && entry.runId === request.runId) return true;
+    }
+    return false;
   }
 
   /** Drops the round-robin memory of a key with nothing granted or waiting, keeping the state bounded. */

@@ -247,6 +247,14 @@ export interface ConcurrencyGrantState {
   lastGrant: Array<{ key: string; grant: number }>;
   /** Counters. */
   stats: ConcurrencyStats;
+  /**
+   * The latest requests that ended (released, reclaimed, or dropped while waiting) with the run that
+   * made them, oldest first, at most 1000: a late repeat of one of them from the same run (an ask
+   * still in flight when the run had already asked another way, been granted and released) is
+   * ignored instead of granted a second time. A run a reset made has another run id and is served.
+   * Absent in states saved before it existed.
+   */
+  closed?: Array<{ requestId: string; runId: string }>;
 }
 
 /**
