@@ -249,6 +249,33 @@ describe('withConcurrency() across a real Worker and a real controller workflow'
     });
   });
 
+  it("withConcurrency() with CANCEL_IN_PROGRESS leaves an operator's cancel a plain cancellation, and frees its grant", async () => {
+    const group = uniqueQueue('cip-operator');
+    const concurrency: WithConcurrencyOptions = {
+      group,
+      key: 'deploy',
+      maxRuns: 1,
+      strategy: 'CANCEL_IN_PROGRESS',
+      controller: fastController,
+    };
+    const first = await startRun(concurrency, 60_000);
+    await until('the first run works', () => started(first));
+    await first.cancel();
+    const failure = await failureOf(first);
+    expect(failure).toBeInstanceOf(CancelledFailure);
+    expect((failure as Error).message).not.toContain('CANCEL_IN_PROGRESS');
+    const second = await startRun(concurrency, 100);
+    expect(await second.result()).toBe(indexOf(second));
+    expect(recorder.max(`${group}/deploy`)).toBe(1);
+    expect((await controllerResult(group)).stats).toEqual({
+      granted: 2,
+      released: 2,
+      cancelled: 0,
+      rejected: 0,
+      reclaimed: 0,
+    });
+  });
+
   it('withConcurrency() with CANCEL_NEWEST refuses a new run for a full key with ConcurrencyRejectedError', async () => {
     const group = uniqueQueue('cancel-newest');
     const concurrency: WithConcurrencyOptions = {
