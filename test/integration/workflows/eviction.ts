@@ -11,7 +11,8 @@ export interface EvictableCallInput {
 
 /**
  * Calls one activity through `proxyEvictableActivities` with `maximumAttempts: 1`: a real failure
- * fails the workflow at once, while evictions (which the helper gives their own attempts) are retried.
+ * fails the workflow at once, while an evicted call is followed by another (at once after a capacity or
+ * shutdown eviction, after the retry delay after a TTL one).
  */
 export async function evictableCallWorkflow(input: EvictableCallInput): Promise<unknown> {
   const activities = proxyEvictableActivities<Record<string, (...args: unknown[]) => Promise<unknown>>>({
@@ -21,9 +22,23 @@ export async function evictableCallWorkflow(input: EvictableCallInput): Promise<
   return activities[input.activity]!(...(input.args ?? []));
 }
 
-/** Input of {@link evictableFlagWorkflow}. */
+/**
+ * Calls one activity through plain `proxyActivities` (Temporal's default priority key, 3): new work,
+ * which outranks the waits of {@link evictableCallWorkflow} (key 4) and may evict them.
+ */
+export async function plainCallWorkflow(input: EvictableCallInput): Promise<unknown> {
+  const activities = proxyActivities<Record<string, (...args: unknown[]) => Promise<unknown>>>({
+    startToCloseTimeout: '2 minutes',
+    retry: { maximumAttempts: 1 },
+  });
+  return activities[input.activity]!(...(input.args ?? []));
+}
+
+/** Input of {@link evictableFlagWorkflow} (passed on to the `waitForFlag` activity as it is). */
 export interface EvictableFlagInput {
   name: string;
+  /** The wait's eviction priority (lower values are evicted first). */
+  priority?: number;
   /** Give the wait a TTL (milliseconds). */
   ttlMs?: number;
   /** Failures of the activity before it waits (it throws on its first `failFirst` attempts). */
