@@ -1,5 +1,6 @@
 import type { Context } from '@temporalio/activity';
 import type { EvictionRegistry } from './activities/eviction-registry.js';
+import type { ResumeState } from './activities/resume-state.js';
 import type { SlotClaim, SlotPairing } from './suppliers/slot-pairing.js';
 
 /**
@@ -21,6 +22,11 @@ export interface ProcessSingletons {
   evictionRegistry: EvictionRegistry;
   /** Pairing claims of running activities, by activity context (set by the activity interceptor). */
   activityClaims: WeakMap<Context, SlotClaim>;
+  /**
+   * What `proxyEvictableActivities()` told each running evictable call about its evicted predecessors,
+   * by activity context (set by the activity interceptor, read by `evictableWait()`).
+   */
+  resumeStates: WeakMap<Context, ResumeState>;
   /** The next permit id: permit ids are unique in the process. */
   permitIds: { next: number };
   /** Suppliers created so far per kind, for default names (`fixed-1`, `fixed-2`, ...). */

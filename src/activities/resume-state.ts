@@ -1,5 +1,6 @@
 import type { Context } from '@temporalio/activity';
 import { defaultPayloadConverter, type Headers } from '@temporalio/common';
+import { processWide } from '../process-state.js';
 
 /**
  * The header `proxyEvictableActivities()` (from `slotwise/workflows`) puts on every call of an
@@ -22,7 +23,9 @@ export interface ResumeState {
   checkpoint?: unknown;
 }
 
-const states = new WeakMap<Context, ResumeState>();
+// Process-wide: the interceptor that records a state and the evictableWait() that reads it may come
+// from different builds of the package (ES module and CommonJS) loaded by one program.
+const states = processWide('resumeStates', () => new WeakMap<Context, ResumeState>());
 
 /** Records the resume state a call's headers carry, if any (the activity interceptor calls it). */
 export function recordResumeState(context: Context, headers: Headers): void {
