@@ -185,8 +185,10 @@ describe('evictableWait() under load on a real Worker', () => {
   it('evictableWait() resumes every evicted wait from the checkpoint it had, once its signal arrives', async () => {
     const client = await testClient();
     const setAt = performance.now();
-    for (let i = 0; i < 20; i++) flags.add(`waiter-${i}`);
+    // Signals first: a wait that holds a slot completes as soon as it sees its flag, and a signal to
+    // its closed workflow would fail. No wait can complete before the flags are set.
     await Promise.all(waiters.map((h) => client.workflow.getHandle(h.workflowId).signal('flag')));
+    for (let i = 0; i < 20; i++) flags.add(`waiter-${i}`);
     const results = await Promise.all(waiters.map((h) => h.result()));
     const allDoneMs = Math.max(...[...finished.values()]) - setAt;
     // Each evicted wait's next call, after the flag: started on the signal, not on a retry timer.
