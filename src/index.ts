@@ -118,6 +118,9 @@ export {
   GpuMonitor,
   type GpuMonitorOptions,
   type GpuReading,
+  HeapMonitor,
+  type HeapMonitorOptions,
+  type HeapReading,
   type HostInventory,
   MemoryMonitor,
   type MemoryMonitorOptions,
@@ -128,6 +131,7 @@ export {
   type ResourceSampleListener,
   ResourceSampler,
   type ResourceSamplerOptions,
+  type SampledResource,
 } from './resources/index.js';
 export {
   type CompositePermitFields,
@@ -160,6 +164,8 @@ export {
 } from './suppliers/resource-based-tuner.js';
 export {
   type ChargedCost,
+  type LearnedCosts,
+  type ReadingFreshness,
   ResourceSlotSupplier,
   type ResourceSupplierOptions,
   type ResourceSupplierSnapshot,

@@ -23,6 +23,13 @@ export interface CpuReading {
   quotaCores: number | null;
   /** When it was taken, in milliseconds of the monitor's clock. */
   at: number;
+  /** Start of the interval {@link raw} covers (the previous read), in milliseconds of the monitor's clock. */
+  intervalStart: number;
+  /**
+   * The {@link at} of the reading this one was smoothed from (`α = 1 - exp(-(at - smoothedFrom) / tauMs)`),
+   * `null` for the first reading, which is not smoothed. Lets a consumer follow the smoothing exactly.
+   */
+  smoothedFrom: number | null;
   /** `true` when a later read failed and this is an older value kept by a {@link ResourceSampler}. */
   stale: boolean;
 }
@@ -104,6 +111,11 @@ export class CpuMonitor {
     return this.#layout;
   }
 
+  /** The smoothing time constant in milliseconds. */
+  get tauMs(): number {
+    return this.#tauMs;
+  }
+
   /** The last reading returned by {@link read}, or `null`. Does no I/O. */
   latest(): CpuReading | null {
     return this.#last;
@@ -156,7 +168,17 @@ export class CpuMonitor {
         ? raw
         : this.#last.utilization + (1 - Math.exp(-elapsedMs / this.#tauMs)) * (raw - this.#last.utilization);
     this.#previous = counters;
-    this.#last = { utilization: smoothed, raw, usableCores, source, quotaCores, at, stale: false };
+    this.#last = {
+      utilization: smoothed,
+      raw,
+      usableCores,
+      source,
+      quotaCores,
+      at,
+      intervalStart: previous.at,
+      smoothedFrom: this.#last?.at ?? null,
+      stale: false,
+    };
     return this.#last;
   }
 

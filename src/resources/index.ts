@@ -12,6 +12,7 @@ export {
   type GpuMonitorOptions,
   type GpuReading,
 } from './gpu-monitor.js';
+export { HeapMonitor, type HeapMonitorOptions, type HeapReading } from './heap-monitor.js';
 export {
   type DescribeHostOptions,
   describeHost,
@@ -30,4 +31,5 @@ export {
   type ResourceSampleListener,
   ResourceSampler,
   type ResourceSamplerOptions,
+  type SampledResource,
 } from './sampler.js';

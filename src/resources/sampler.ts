@@ -4,6 +4,7 @@ import { checkKnownKeys, checkOptionsObject, optionError } from '../suppliers/op
 import { CpuMonitor, type CpuMonitorOptions, type CpuReading } from './cpu-monitor.js';
 import { DistinctErrorLog, errorMessage } from './distinct-error-log.js';
 import { GpuMonitor, type GpuMonitorOptions, type GpuReading } from './gpu-monitor.js';
+import { HeapMonitor, type HeapMonitorOptions, type HeapReading } from './heap-monitor.js';
 import { MemoryMonitor, type MemoryMonitorOptions, type MemoryReading } from './memory-monitor.js';
 import {
   checkClock,
@@ -25,6 +26,8 @@ export interface ResourceSample {
   memory: MemoryReading | null;
   /** The latest GPU reading; `null` when GPUs are not sampled or before the first call returns. */
   gpu: GpuReading | null;
+  /** The latest V8 heap reading of this process; `null` when the heap is not sampled or before the first tick. */
+  heap: HeapReading | null;
   /** Errors so far: failed reads (CPU, memory, GPU) and listeners that threw. */
   errors: number;
 }
@@ -65,6 +68,11 @@ export interface ResourceSamplerOptions {
    */
   gpu?: GpuMonitor | GpuMonitorOptions | false;
   /**
+   * A {@link HeapMonitor}, options to create one, or `false` to not sample this process's V8 heap.
+   * @default false
+   */
+  heap?: HeapMonitor | HeapMonitorOptions | false;
+  /**
    * Where read errors (once per distinct message) are logged; also given to monitors it creates.
    * @default new DefaultLogger('WARN')
    */
@@ -77,11 +85,15 @@ export interface ResourceSamplerOptions {
 }
 
 const OWNER = 'ResourceSampler';
-const OPTION_KEYS = ['intervalMs', 'gpuIntervalMs', 'root', 'cpu', 'memory', 'gpu', 'logger', 'now'];
+const OPTION_KEYS = ['intervalMs', 'gpuIntervalMs', 'root', 'cpu', 'memory', 'gpu', 'heap', 'logger', 'now'];
+
+/** A resource a {@link ResourceSampler} reads. */
+export type SampledResource = 'cpu' | 'memory' | 'gpu' | 'heap';
 
 /**
  * The one place resources are read. A background timer (unref'd, so it never keeps the process
- * alive) reads CPU and memory every `intervalMs` and runs `nvidia-smi` every `gpuIntervalMs`;
+ * alive) reads CPU, memory (and the V8 heap, when asked) every `intervalMs` and runs `nvidia-smi`
+ * every `gpuIntervalMs`;
  * consumers read the cached {@link latest} sample synchronously and never do I/O themselves.
  *
  * Lifecycle is explicit: {@link start} and {@link stop} are idempotent, and whoever creates the
@@ -111,6 +123,9 @@ export class ResourceSampler {
   readonly #cpu: CpuMonitor | null;
   readonly #memory: MemoryMonitor | null;
   readonly #gpu: GpuMonitor | null;
+  readonly #heap: HeapMonitor | null;
+  /** The error of each resource whose latest read failed. */
+  readonly #failures = new Map<SampledResource, string>();
   readonly #listeners = new Set<{ listener: ResourceSampleListener }>();
   #timer: NodeJS.Timeout | null = null;
   #gpuTimer: NodeJS.Timeout | null = null;
@@ -151,7 +166,45 @@ export class ResourceSampler {
       GpuMonitor,
       (o) => new GpuMonitor({ logger, ...now, ...o }),
     );
-    this.#latest = Object.freeze({ seq: 0, at: this.#now(), cpu: null, memory: null, gpu: null, errors: 0 });
+    this.#heap = monitor(
+      options.heap ?? false,
+      'heap',
+      HeapMonitor,
+      (o) => new HeapMonitor({ ...now, ...o }),
+    );
+    this.#latest = Object.freeze({
+      seq: 0,
+      at: this.#now(),
+      cpu: null,
+      memory: null,
+      gpu: null,
+      heap: null,
+      errors: 0,
+    });
+  }
+
+  /** Milliseconds between CPU, memory and heap samples. */
+  get intervalMs(): number {
+    return this.#intervalMs;
+  }
+
+  /** Milliseconds between `nvidia-smi` calls. */
+  get gpuIntervalMs(): number {
+    return this.#gpuIntervalMs;
+  }
+
+  /** The V8 heap monitor, or `null` when the heap is not sampled. */
+  get heap(): HeapMonitor | null {
+    return this.#heap;
+  }
+
+  /**
+   * Why the latest read of `resource` failed, or `null` when it succeeded (or the resource is not
+   * sampled). A failing resource keeps its last good reading, which grows old.
+   */
+  failure(resource: SampledResource): string | null {
+    if (resource === 'gpu') return this.#latest.gpu?.error ?? null;
+    return this.#failures.get(resource) ?? null;
   }
 
   /** The CPU monitor, or `null` when CPU is not sampled. */
@@ -224,17 +277,19 @@ export class ResourceSampler {
     this.#cpu?.close();
     this.#memory?.close();
     this.#gpu?.close();
+    this.#heap?.close();
   }
 
   /**
-   * Reads CPU and memory synchronously now, publishes the new sample to listeners and returns it.
+   * Reads CPU, memory and the heap synchronously now, publishes the new sample to listeners and returns it.
    * What each timer tick does; for tests and for callers that need a fresh value. Never throws.
    */
   sampleNow(): ResourceSample {
     const previous = this.#latest;
-    const cpu = this.#cpu ? this.#read('CPU', () => this.#cpu!.read(), previous.cpu) : null;
+    const cpu = this.#cpu ? this.#read('cpu', () => this.#cpu!.read(), previous.cpu) : null;
     const memory = this.#memory ? this.#read('memory', () => this.#memory!.read(), previous.memory) : null;
-    return this.#publish(cpu, memory, previous.gpu);
+    const heap = this.#heap ? this.#read('heap', () => this.#heap!.read(), previous.heap) : null;
+    return this.#publish(cpu, memory, previous.gpu, heap);
   }
 
   /**
@@ -246,25 +301,40 @@ export class ResourceSampler {
     const reading = await this.#gpu.sample();
     const current = this.#latest;
     if (reading === current.gpu) return current;
-    return this.#publish(current.cpu, current.memory, reading);
+    return this.#publish(current.cpu, current.memory, reading, current.heap);
   }
 
-  #read<T extends { stale: boolean }>(what: string, read: () => T | null, previous: T | null): T | null {
+  #read<T extends { stale: boolean }>(
+    resource: Exclude<SampledResource, 'gpu'>,
+    read: () => T | null,
+    previous: T | null,
+  ): T | null {
+    const what = resource === 'cpu' ? 'CPU' : resource === 'heap' ? 'V8 heap' : resource;
     try {
-      return read() ?? previous;
+      const reading = read() ?? previous;
+      this.#failures.delete(resource);
+      return reading;
     } catch (error) {
-      this.#errors.report(`${OWNER}: ${what} reading failed: ${errorMessage(error)}`);
+      const message = errorMessage(error);
+      this.#failures.set(resource, message);
+      this.#errors.report(`${OWNER}: ${what} reading failed: ${message}`);
       return previous === null ? null : { ...previous, stale: true };
     }
   }
 
-  #publish(cpu: CpuReading | null, memory: MemoryReading | null, gpu: GpuReading | null): ResourceSample {
+  #publish(
+    cpu: CpuReading | null,
+    memory: MemoryReading | null,
+    gpu: GpuReading | null,
+    heap: HeapReading | null,
+  ): ResourceSample {
     const sample = Object.freeze({
       seq: this.#latest.seq + 1,
       at: this.#now(),
       cpu,
       memory,
       gpu,
+      heap,
       errors: this.#errors.count + (this.#gpu?.errors ?? 0),
     });
     this.#latest = sample;

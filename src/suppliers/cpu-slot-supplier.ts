@@ -1,6 +1,8 @@
 import { brandClass } from '../class-brand.js';
 import { SlotwiseOptionsError } from '../errors.js';
 import { type ResourceSample, ResourceSampler } from '../resources/sampler.js';
+import type { PermitRecord } from './permit-ledger.js';
+import type { GateReading } from './resource-gate.js';
 import type { ResourceSupplierOptions, ResourceSupplierSnapshot } from './resource-slot-supplier.js';
 import { SingleResourceSlotSupplier } from './single-resource-slot-supplier.js';
 
@@ -15,11 +17,19 @@ export interface CpuSlotSupplierOptions extends ResourceSupplierOptions {
 
 const OWNER = 'CpuSlotSupplier';
 
+/** Below this share of its cost, a released task no longer shows in the smoothed reading. */
+const GONE = 0.005;
+
 /**
- * Issues permits while projected CPU use stays under `targetUtilization` of the usable cores (the
- * cgroup quota when there is one). Readings are smoothed and lag, so permits issued in the last
- * `settleMs` count at their declared `cpu` cost, or at the learned per-task use; with neither
- * known, one permit at a time is probed.
+ * Issues permits while projected CPU use stays near `targetUtilization` of the usable cores (the
+ * cgroup quota when there is one). CPU is a soft limit: a task is admitted when it brings projected
+ * use nearer the target than not admitting it, so the mean tracks the target.
+ *
+ * The reading is smoothed (time constant `tauMs` of the CPU monitor), so a task that just started
+ * shows only partly, and one that just ended still shows. The supplier follows that smoothing for
+ * each task exactly: a running task counts at its cost, of which the reading already shows a known
+ * share, so nothing is counted twice and a release frees its cost at once. Costs are declared
+ * (`costs`), or learned per task type from every reading.
  *
  * @example
  * ```ts
@@ -27,12 +37,15 @@ const OWNER = 'CpuSlotSupplier';
  *
  * const cpu = new CpuSlotSupplier({ targetUtilization: 0.8, maxSlots: 16, costs: { default: { cpu: 1 } } });
  * // tuner: { activityTaskSlotSupplier: cpu, ... }
- * cpu.snapshot().readings.cpu; // => { utilization: 0.35, usableCores: 2 }
+ * cpu.snapshot().readings.cpu; // => { utilization: 0.35, usableCores: 2, ageMs: 40, stale: false, ... }
  * cpu.close();
  * ```
  */
 export class CpuSlotSupplier extends SingleResourceSlotSupplier {
   protected readonly dimension = 'cpu' as const;
+  protected readonly resource = 'cpu' as const;
+  /** The share of each task's cost the smoothed reading shows, following the monitor's smoothing. */
+  readonly #shown = new WeakMap<PermitRecord, number>();
 
   constructor(options: CpuSlotSupplierOptions = {}) {
     if (options?.sampler !== undefined && options.sampleIntervalMs !== undefined) {
@@ -61,20 +74,70 @@ export class CpuSlotSupplier extends SingleResourceSlotSupplier {
     }
   }
 
-  protected reading(sample: ResourceSample): { used: number; limit: number } | null {
-    return cpuReading(sample);
+  protected override gateOptions() {
+    return { rounding: 'nearest' as const, learningRates: [0.3, 0.3] as const, costsAreBounds: false };
+  }
+
+  protected reading(sample: ResourceSample): GateReading | null {
+    const cpu = sample.cpu;
+    if (cpu === null) return null;
+    return { used: cpu.utilization * cpu.usableCores, limit: cpu.usableCores, at: cpu.at };
   }
 
   protected readings(sample: ResourceSample): ResourceSupplierSnapshot['readings'] {
     const cpu = sample.cpu;
-    return { cpu: cpu ? { utilization: cpu.utilization, usableCores: cpu.usableCores } : null };
+    const freshness = this.freshness('cpu', sample);
+    return {
+      cpu:
+        cpu && freshness
+          ? { utilization: cpu.utilization, usableCores: cpu.usableCores, ...freshness }
+          : null,
+    };
+  }
+
+  protected override shown(
+    record: PermitRecord,
+    releasedAt: number | undefined,
+  ): readonly [number, number] | null {
+    if (record.usedAt === undefined) return [0, 0];
+    const share = this.#shown.get(record) ?? 0;
+    if (releasedAt !== undefined && share < GONE) return null;
+    return [share, share];
+  }
+
+  /** The reading's smoothing is followed exactly: every reading can be learned from. */
+  protected override settled(): boolean {
+    return true;
+  }
+
+  protected override retentionMs(): number {
+    return Math.max(this.settleMs, this.#tauMs() * Math.log(1 / GONE));
+  }
+
+  /** Moves each task's shown share the way the monitor moved its smoothed reading. */
+  protected override beforeObserve(sample: ResourceSample): void {
+    const cpu = sample.cpu;
+    if (cpu === null) return;
+    const start = cpu.intervalStart ?? cpu.at;
+    const span = cpu.at - start;
+    const alpha =
+      cpu.smoothedFrom === null || cpu.smoothedFrom === undefined
+        ? 1
+        : 1 - Math.exp(-(cpu.at - cpu.smoothedFrom) / this.#tauMs());
+    const follow = (record: PermitRecord, end: number) => {
+      if (record.usedAt === undefined) return;
+      const running = Math.max(0, Math.min(end, cpu.at) - Math.max(record.usedAt, start));
+      const share = span > 0 ? running / span : record.usedAt <= cpu.at && end > cpu.at ? 1 : 0;
+      const before = this.#shown.get(record) ?? 0;
+      this.#shown.set(record, before + alpha * (share - before));
+    };
+    for (const record of this.ledger.records()) follow(record, Number.POSITIVE_INFINITY);
+    for (const { record, at } of this.recentReleases()) follow(record, at);
+  }
+
+  #tauMs(): number {
+    const tau = (this.sampler.cpu as { tauMs?: unknown } | null)?.tauMs;
+    return typeof tau === 'number' && tau > 0 ? tau : 500;
   }
 }
 brandClass(CpuSlotSupplier, 'CpuSlotSupplier');
-
-/** Busy cores (smoothed) and usable cores. */
-function cpuReading(sample: ResourceSample): { used: number; limit: number } | null {
-  const cpu = sample.cpu;
-  if (cpu === null) return null;
-  return { used: cpu.utilization * cpu.usableCores, limit: cpu.usableCores };
-}

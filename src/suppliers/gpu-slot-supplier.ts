@@ -1,15 +1,19 @@
 import { brandClass } from '../class-brand.js';
 import { SlotwiseOptionsError } from '../errors.js';
 import type { GpuDevice } from '../resources/gpu-monitor.js';
-import { type ResourceSample, ResourceSampler } from '../resources/sampler.js';
+import { type ResourceSample, ResourceSampler, type SampledResource } from '../resources/sampler.js';
 import { checkInteger } from './option-checks.js';
 import type { PermitRecord } from './permit-ledger.js';
-import { ResourceGate } from './resource-gate.js';
+import { type GateReading, type GateTask, ResourceGate } from './resource-gate.js';
 import {
+  type LearnedCosts,
+  type ReadingFreshness,
   ResourceSlotSupplier,
   type ResourceSupplierOptions,
   type ResourceSupplierSnapshot,
+  RiseWindow,
 } from './resource-slot-supplier.js';
+import { declaredCost } from './task-cost.js';
 import type { ReservationContext } from './types.js';
 
 /** The GPU a permit is assigned: read it from `currentSlot()` or the permit to pin the task to it. */
@@ -76,6 +80,8 @@ const OWN_SAMPLER_KEYS = ['env', 'nvidiaSmi', 'sampleIntervalMs'] as const;
 export class GpuSlotSupplier extends ResourceSlotSupplier<GpuPermitFields> {
   readonly #slotsPerDevice: number;
   readonly #gates = new Map<string, ResourceGate>();
+  readonly #rises = new Map<string, RiseWindow>();
+  #lastReading: unknown = null;
   #warnedNoDevice = false;
 
   constructor(options: GpuSlotSupplierOptions = {}) {
@@ -119,8 +125,12 @@ export class GpuSlotSupplier extends ResourceSlotSupplier<GpuPermitFields> {
     this.#slotsPerDevice = slotsPerDevice;
   }
 
+  protected resources(): readonly SampledResource[] {
+    return ['gpu'];
+  }
+
   protected admitResources(
-    _request: ReservationContext,
+    request: ReservationContext,
     sample: ResourceSample,
     force: boolean,
   ): GpuPermitFields | null {
@@ -140,13 +150,14 @@ export class GpuSlotSupplier extends ResourceSlotSupplier<GpuPermitFields> {
       const records = this.#recordsOn(device.uuid);
       if (records.length >= this.#slotsPerDevice) continue;
       if (!this.#fractionFits(records)) continue;
-      const memory = memoryOf(device);
+      const memory = memoryOf(device, sample.gpu!.at);
       let load = 0;
       if (memory !== null) {
         const gate = this.#gate(device.uuid);
-        const input = this.gateInput(gate, 'gpuMemoryBytes', memory, records);
-        if (!force && !gate.admits(input)) continue;
-        load = gate.project(input) / memory.limit;
+        const tasks = this.#tasks(gate, device.uuid, records);
+        const next = this.nextCost(gate, 'gpuMemoryBytes', request.slotType);
+        if (!force && !gate.admits(tasks, next, memory.limit)) continue;
+        load = (gate.project(tasks, next) ?? memory.used) / memory.limit;
       }
       const utilization = device.utilization ?? 0;
       if (!best || load < best.load || (load === best.load && utilization < best.utilization)) {
@@ -157,36 +168,59 @@ export class GpuSlotSupplier extends ResourceSlotSupplier<GpuPermitFields> {
   }
 
   protected observe(sample: ResourceSample): void {
-    for (const device of sample.gpu?.devices ?? []) {
-      const memory = memoryOf(device);
+    const reading = sample.gpu;
+    if (reading === null || reading.stale || reading === this.#lastReading) return;
+    this.#lastReading = reading;
+    for (const device of reading.devices) {
+      const memory = memoryOf(device, reading.at);
       if (memory === null) continue;
-      const { running, unsettled } = this.runningCounts(
-        this.#recordsOn(device.uuid),
-        (record) => record.permit.gpu.uuid === device.uuid,
-      );
-      this.#gate(device.uuid).observe(memory.used, running, unsettled);
+      const gate = this.#gate(device.uuid);
+      let rise = this.#rises.get(device.uuid);
+      if (rise === undefined) {
+        rise = new RiseWindow();
+        this.#rises.set(device.uuid, rise);
+      }
+      rise.push(memory.at, memory.used);
+      const risen = rise.rise(memory.at, this.settleMs);
+      const load = gate.baseline === null ? 0 : Math.max(0, memory.used - gate.baseline);
+      const settled =
+        risen === null ? this.settleMs === 0 : risen <= Math.max(0.005 * memory.limit, 0.1 * load);
+      gate.observe(memory, this.#tasks(gate, device.uuid, this.#recordsOn(device.uuid)), settled);
     }
   }
 
   protected capacity(): number {
     let fit = 0;
-    for (const device of this.sampler.latest().gpu?.devices ?? []) {
+    const reading = this.current().gpu;
+    for (const device of reading?.devices ?? []) {
       const records = this.#recordsOn(device.uuid);
       let more = this.#slotsPerDevice - records.length;
-      const memory = memoryOf(device);
+      const memory = memoryOf(device, reading!.at);
       if (memory !== null) {
         const gate = this.#gate(device.uuid);
-        const input = this.gateInput(gate, 'gpuMemoryBytes', memory, records);
-        const room = this.target * memory.limit - gate.project({ ...input, estimate: 0 });
-        if (input.estimate) more = Math.min(more, Math.floor(room / input.estimate));
+        const room = gate.room(
+          this.#tasks(gate, device.uuid, records),
+          this.nextCost(gate, 'gpuMemoryBytes', null),
+          memory.limit,
+        );
+        if (room !== null) more = Math.min(more, room);
       }
       fit += Math.max(0, more);
     }
     return this.clampCapacity(fit);
   }
 
+  protected override freshness(resource: SampledResource, sample: ResourceSample): ReadingFreshness | null {
+    if (resource === 'gpu' && sample.gpu?.disabled) {
+      // No nvidia-smi: not stale, just no GPU (admission issues nothing, one line said so).
+      return { ageMs: 0, stale: false, staleSince: null, reason: sample.gpu.error };
+    }
+    return super.freshness(resource, sample);
+  }
+
   protected readings(sample: ResourceSample): ResourceSupplierSnapshot['readings'] {
     return {
+      gpu: this.freshness('gpu', sample),
       gpus: (sample.gpu?.devices ?? []).map((device) => ({
         index: device.index,
         uuid: device.uuid,
@@ -198,6 +232,19 @@ export class GpuSlotSupplier extends ResourceSlotSupplier<GpuPermitFields> {
     };
   }
 
+  protected learnedCosts(): LearnedCosts {
+    const learned: LearnedCosts = { activities: {}, workflows: {} };
+    for (const gate of this.#gates.values()) {
+      for (const [key, cost] of gate.learning.learned) {
+        const slash = key.indexOf('/');
+        const table = learned[key.slice(0, slash) as keyof LearnedCosts];
+        const type = key.slice(slash + 1);
+        table[type] = { gpuMemoryBytes: Math.max(cost, table[type]?.gpuMemoryBytes ?? 0) };
+      }
+    }
+    return learned;
+  }
+
   /**
    * Declared `gpus` fractions on a device must leave room for one more task's. A permit still
    * waiting for its task counts at the default fraction, as the next one does.
@@ -207,11 +254,22 @@ export class GpuSlotSupplier extends ResourceSlotSupplier<GpuPermitFields> {
     let total = next ?? 0;
     let declared = next !== undefined;
     for (const record of records) {
-      const gpus = this.chargeOf(record, 'gpus') ?? (record.state === 'reserved' ? next : undefined);
+      const charged = record.state === 'used' ? declaredCost(this.costs, record.slotInfo)?.gpus : undefined;
+      const gpus = charged ?? (record.state === 'reserved' ? next : undefined);
       if (gpus !== undefined) declared = true;
       total += gpus ?? 0;
     }
     return !declared || total <= 1 + 1e-9;
+  }
+
+  #tasks(gate: ResourceGate, uuid: string, records: PermitRecord<GpuPermitFields>[]): GateTask[] {
+    return this.gateTasks(
+      gate,
+      'gpuMemoryBytes',
+      records,
+      (record, releasedAt) => this.settleShown(record, releasedAt),
+      (record) => record.permit.gpu.uuid === uuid,
+    );
   }
 
   #recordsOn(uuid: string): PermitRecord<GpuPermitFields>[] {
@@ -221,16 +279,16 @@ export class GpuSlotSupplier extends ResourceSlotSupplier<GpuPermitFields> {
   #gate(uuid: string): ResourceGate {
     let gate = this.#gates.get(uuid);
     if (!gate) {
-      gate = new ResourceGate(this.target, this.hysteresis);
+      gate = new ResourceGate({ target: this.target, hysteresis: this.hysteresis });
       this.#gates.set(uuid, gate);
     }
-    return gate;
+    return this.syncTarget(gate);
   }
 }
 brandClass(GpuSlotSupplier, 'GpuSlotSupplier');
 
-function memoryOf(device: GpuDevice): { used: number; limit: number } | null {
+function memoryOf(device: GpuDevice, at: number): GateReading | null {
   return device.memoryUsedBytes === null || device.memoryTotalBytes === null || device.memoryTotalBytes <= 0
     ? null
-    : { used: device.memoryUsedBytes, limit: device.memoryTotalBytes };
+    : { used: device.memoryUsedBytes, limit: device.memoryTotalBytes, at };
 }

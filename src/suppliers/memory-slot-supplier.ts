@@ -2,6 +2,7 @@ import { brandClass } from '../class-brand.js';
 import { SlotwiseOptionsError } from '../errors.js';
 import type { MemoryScope } from '../resources/memory-monitor.js';
 import { type ResourceSample, ResourceSampler } from '../resources/sampler.js';
+import type { GateReading } from './resource-gate.js';
 import type { ResourceSupplierOptions, ResourceSupplierSnapshot } from './resource-slot-supplier.js';
 import { SingleResourceSlotSupplier } from './single-resource-slot-supplier.js';
 
@@ -30,9 +31,11 @@ const OWNER = 'MemorySlotSupplier';
 
 /**
  * Issues permits while the projected memory working set stays under `targetUtilization` of the
- * limit. It reads the worst sample of the last second (a hard limit is never smoothed), counts
- * permits issued since then at their declared (or learned) size, and charges declared
- * `memoryBytes` per task type at mark-used.
+ * limit: the memory of everything else (tracked from readings) plus the cost of every permit issued
+ * plus the next task's. A task counts at its declared `memoryBytes` (or the size learned for its
+ * type) from the moment its permit is issued, whether or not it has allocated yet, and stops
+ * counting the moment it is released; a rise in the reading beyond what our tasks can explain
+ * stops admission at the next sample.
  *
  * @example
  * ```ts
@@ -43,12 +46,13 @@ const OWNER = 'MemorySlotSupplier';
  *   costs: { activities: { renderVideo: { memoryBytes: 2 * 1024 ** 3 } } },
  * });
  * // tuner: { activityTaskSlotSupplier: memory, ... }
- * memory.snapshot().readings.memory; // => { usedBytes: 1.2e9, limitBytes: 8.5e9, ratio: 0.14 }
+ * memory.snapshot().readings.memory; // => { usedBytes: 1.2e9, limitBytes: 8.5e9, ratio: 0.14, ageMs: 30, stale: false, ... }
  * memory.close();
  * ```
  */
 export class MemorySlotSupplier extends SingleResourceSlotSupplier {
   protected readonly dimension = 'memoryBytes' as const;
+  protected readonly resource = 'memory' as const;
 
   constructor(options: MemorySlotSupplierOptions = {}) {
     if (options?.sampler !== undefined) {
@@ -85,24 +89,21 @@ export class MemorySlotSupplier extends SingleResourceSlotSupplier {
     }
   }
 
-  protected reading(sample: ResourceSample): { used: number; limit: number } | null {
-    return memoryReading(sample);
+  protected reading(sample: ResourceSample): GateReading | null {
+    const memory = sample.memory;
+    if (memory === null) return null;
+    return { used: memory.usedBytes, limit: memory.limitBytes, at: memory.at };
   }
 
   protected readings(sample: ResourceSample): ResourceSupplierSnapshot['readings'] {
     const memory = sample.memory;
+    const freshness = this.freshness('memory', sample);
     return {
-      memory: memory
-        ? { usedBytes: memory.usedBytes, limitBytes: memory.limitBytes, ratio: memory.ratio }
-        : null,
+      memory:
+        memory && freshness
+          ? { usedBytes: memory.usedBytes, limitBytes: memory.limitBytes, ratio: memory.ratio, ...freshness }
+          : null,
     };
   }
 }
 brandClass(MemorySlotSupplier, 'MemorySlotSupplier');
-
-/** Used bytes (the worst of the recent window: never smooth a hard limit) and the limit. */
-function memoryReading(sample: ResourceSample): { used: number; limit: number } | null {
-  const memory = sample.memory;
-  if (memory === null) return null;
-  return { used: memory.worstRecentRatio * memory.limitBytes, limit: memory.limitBytes };
-}

@@ -1,105 +1,389 @@
-/** What a {@link ResourceGate} decides on: one resource (one dimension of one device), in its unit. */
-export interface GateInput {
-  /** Usage now (the latest reading, worst recent for memory). */
-  used: number;
-  /** The hard limit (cgroup limit, usable cores, device memory). */
-  limit: number;
-  /** Estimated usage of permits issued too recently to show in {@link used}. */
-  unsettled: number;
-  /** How many permits are that recent. */
-  unsettledCount: number;
-  /** Declared cost of the tasks running now. */
-  charged: number;
+/**
+ * One task as a {@link ResourceGate} sees it: a live permit (waiting for its task or running one),
+ * or a task released so recently that readings may still show it.
+ */
+export interface GateTask {
   /**
-   * The part of {@link unsettled} no declared cost covers (permits still waiting for a task, tasks of
-   * a type without a declared cost): it is not in {@link charged}, so it adds to the floor too.
-   * @default 0
+   * Its usage of the resource: the declared cost, else the learned cost of its type, else the
+   * estimate of a new task; `null` when nothing is known yet.
    */
-  uncharged?: number;
-  /** Expected usage of the permit being decided, `null` when nothing is known about it yet. */
-  estimate: number | null;
+  cost: number | null;
+  /** `true` when {@link cost} is declared (learning leaves it alone). */
+  declared: boolean;
+  /** Its type for learning (`activities/resize`), `null` for a permit still waiting for its task. */
+  typeKey: string | null;
+  /** `true` for an issued permit (it counts in the projection); `false` for a released task. */
+  live: boolean;
+  /**
+   * The least and the most of its cost the latest reading can show, as ratios in [0, 1]: `[0, 0]` for
+   * a permit waiting for a task, `[1, 1]` for a task that certainly shows in full, `[0, 1]` while it
+   * may still be allocating (or freeing), an exact `[s, s]` where the reading's smoothing is known.
+   */
+  shown: readonly [low: number, high: number];
 }
 
+/** One reading of the resource, in its unit (cores, bytes). */
+export interface GateReading {
+  /** Usage now. */
+  used: number;
+  /** The hard limit. */
+  limit: number;
+  /** When it was taken, in milliseconds of the supplier's clock. */
+  at: number;
+}
+
+/** How a gate rounds the last task that only partly fits. */
+export type GateRounding = 'floor' | 'nearest';
+
+/** Options of a {@link ResourceGate}. */
+export interface ResourceGateOptions {
+  /** Ratio of the limit to stay under, in (0, 1]. */
+  target: number;
+  /** Ratio below the target that a projection must reach to reopen after a refusal, in [0, target). */
+  hysteresis: number;
+  /**
+   * `floor` (hard limits: memory, GPU memory, heap): admit only while projected usage stays under the
+   * target. `nearest` (CPU): admit when the task brings projected usage nearer the target than not
+   * admitting it, so the mean tracks the target.
+   * @default 'floor'
+   */
+  rounding?: GateRounding;
+  /**
+   * How learning follows a new sample of a type's cost: `[up, down]` weights in (0, 1]. `[1, 0.3]`
+   * follows a larger task at once and a smaller one slowly (hard limits); `[0.3, 0.3]` averages noise.
+   * @default [1, 0.3]
+   */
+  learningRates?: readonly [up: number, down: number];
+  /**
+   * The smallest learned cost, as a ratio of the limit: a type never looks cheaper than this while
+   * tasks run, so a wrong reading cannot open the gate wide.
+   * @default 0.001
+   */
+  minLearnedShare?: number;
+  /**
+   * Whether costs are upper bounds (memory: a task uses at most its cost), so that usage outside our
+   * tasks is never assumed below the idle baseline when tasks use less; `false` where costs are
+   * averages (CPU) and the reading is followed both ways.
+   * @default true
+   */
+  costsAreBounds?: boolean;
+}
+
+/** Where the idle baseline came from. */
+export type BaselineSource = 'idle' | 'levels';
+
+/** What a gate has learned, for snapshots and tests. */
+export interface GateLearning {
+  /** Usage seen while none of our tasks showed (or derived from two load levels), `null` before. */
+  baseline: number | null;
+  /** How {@link baseline} was found. */
+  baselineSource: BaselineSource | null;
+  /** The estimate of usage by everything that is not one of our tasks, admission uses it. */
+  outside: number | null;
+  /** Learned cost per task type. */
+  learned: ReadonlyMap<string, number>;
+}
+
+const EPSILON = 1e-9;
+
 /**
- * Projects the usage of one resource and decides whether one more permit fits under a target
- * ratio, with hysteresis: once it said no, usage has to fall `hysteresis` below the target before
- * it says yes again, so admission does not flap around the target.
+ * The arithmetic of one resource (one dimension of one device): what our tasks use, what the rest of
+ * the machine uses, whether one more task fits, and what a task of each type costs when no cost is
+ * declared. Pure bookkeeping over the inputs it is given: the supplier says which tasks exist and
+ * how much of each the reading can show; the gate never reads a clock or a file.
  *
- * The projection is `max(used + unsettled, baseline + charged + uncharged) + estimate`: readings
- * plus what they cannot show yet (permits admitted since the last sample), but never less than the
- * idle baseline plus the declared cost of what runs (tasks that have not allocated yet) plus the
- * estimate of recent permits no declared cost covers. With no
- * estimate (no declared cost, nothing learned), permits are admitted one at a time, each waiting
- * until the previous one shows in the readings.
+ * **Projection.** `outside + Σ cost of live permits + cost of the next task`, where `outside`
+ * (everything that is not one of our tasks) is tracked from readings:
+ * - with nothing of ours showing (idle), `outside` is the reading itself (and so is the baseline);
+ * - it rises at once when the reading exceeds it plus the most our tasks can show (someone else
+ *   allocated, or a task uses more than its cost): `outside >= used - Σ cost × shown high`;
+ * - it never exceeds the reading (our tasks use nothing below zero), nor what the reading leaves
+ *   when our tasks show exactly (`used - Σ cost × shown`), and once every task shows in full it falls
+ *   back to that, but not below the baseline.
+ * So a task counts once (in the reading, or at its cost until it shows, never both), a release frees
+ * its cost at once (no refill lag), and a step outside stops admission at the next reading.
+ *
+ * **Learning.** With no declared cost, a type's cost is learned from readings where every task shows
+ * exactly and nothing is still growing: against the baseline (`(used - baseline) / tasks`), or, with
+ * no baseline yet (a task already showed in the first reading), from the difference between two
+ * load levels (`Δused / Δtasks`), which then gives the baseline too. So the order in which the
+ * sampler, the supplier and the first task start changes nothing. A learned cost is never below
+ * `minLearnedShare` of the limit. With no estimate at all, permits are admitted one at a time, each
+ * waiting until the previous one can be learned from.
+ *
+ * **Hysteresis.** After a refusal, the gate reopens when the projection falls `hysteresis` below the
+ * target, or when a whole task's worth of room appeared (a release), not on every wobble of a reading.
  *
  * @example
  * ```ts
  * import { ResourceGate } from 'slotwise/internal/suppliers/resource-gate.js';
- * const gate = new ResourceGate(0.8, 0.05);
- * gate.admits({ used: 50, limit: 100, unsettled: 20, unsettledCount: 1, charged: 0, estimate: 20 }); // => false (90 > 80)
- * gate.admits({ used: 50, limit: 100, unsettled: 0, unsettledCount: 0, charged: 0, estimate: 20 }); // => true (70 <= 75)
+ * const gate = new ResourceGate({ target: 0.8, hysteresis: 0.05 });
+ * gate.observe({ used: 10, limit: 100, at: 0 }, [], true); // idle: baseline and outside usage 10
+ * const task = { cost: 20, declared: true, typeKey: null, live: true, shown: [0, 1] } as const;
+ * gate.admits([task, task], 20, 100); // => true (10 + 2 x 20 + 20 = 70 <= 80)
+ * gate.admits([task, task, task], 20, 100); // => false (10 + 3 x 20 + 20 = 90 > 80)
  * ```
  */
 export class ResourceGate {
+  target: number;
+  readonly hysteresis: number;
+  readonly rounding: GateRounding;
+  readonly #rates: readonly [number, number];
+  readonly #minShare: number;
+  readonly #costsAreBounds: boolean;
   #open = true;
+  /** Whether the last reading could be learned from (nothing still growing). */
+  #settled = false;
+  /** The projection (with the next task) when the gate last refused. */
+  #closedAt = Number.POSITIVE_INFINITY;
   #baseline: number | null = null;
-  #perTask: number | null = null;
+  #baselineSource: BaselineSource | null = null;
+  #outside: number | null = null;
+  readonly #learned = new Map<string, number>();
+  /** The last reading every task showed exactly in: the lower load level for {@link #learnFromLevels}. */
+  #level: { used: number; counts: Map<string, number> } | null = null;
 
-  /**
-   * @param target ratio of the limit to stay under, in (0, 1]
-   * @param hysteresis ratio below the target that usage must reach to reopen, in [0, target)
-   */
-  constructor(
-    readonly target: number,
-    readonly hysteresis: number,
-  ) {}
+  constructor(options: ResourceGateOptions) {
+    this.target = options.target;
+    this.hysteresis = options.hysteresis;
+    this.rounding = options.rounding ?? 'floor';
+    this.#rates = options.learningRates ?? [1, 0.3];
+    this.#minShare = options.minLearnedShare ?? 0.001;
+    this.#costsAreBounds = options.costsAreBounds ?? true;
+  }
 
   /** `false` after the gate refused for lack of room, until it admits again. */
   get open(): boolean {
     return this.#open;
   }
 
-  /** Usage seen while nothing ran, or `null` before such a reading. */
+  /** Usage seen while none of our tasks showed (or derived from two load levels), `null` before. */
   get baseline(): number | null {
     return this.#baseline;
   }
 
-  /** Learned usage of one running task, or `null` before it could be learned. */
-  get perTask(): number | null {
-    return this.#perTask;
+  /** The learned state (baseline, outside usage, per-type costs). */
+  get learning(): GateLearning {
+    return {
+      baseline: this.#baseline,
+      baselineSource: this.#baselineSource,
+      outside: this.#outside,
+      learned: new Map(this.#learned),
+    };
+  }
+
+  /** The learned cost of `typeKey`, or `undefined`. */
+  learnedCost(typeKey: string): number | undefined {
+    return this.#learned.get(typeKey);
+  }
+
+  /** The largest learned cost among types starting with `prefix` (`'activities/'`), or `null`. */
+  largestLearned(prefix = ''): number | null {
+    let largest: number | null = null;
+    for (const [key, cost] of this.#learned) {
+      if (key.startsWith(prefix) && (largest === null || cost > largest)) largest = cost;
+    }
+    return largest;
   }
 
   /**
-   * Learns from a new reading: the idle baseline while no task runs and none ended too recently
-   * to have left the readings (`unsettledCount` counts those), and never above a reading (tasks
-   * use nothing below zero); the usage per running task while every running task shows in the
-   * readings.
+   * Takes in a new reading. `tasks` are the live permits and the recently released tasks, with what
+   * the reading can show of each; `settled` says that nothing is still growing (readings have been
+   * flat for the supplier's settle time), which learning needs where the share shown is a range.
    */
-  observe(used: number, running: number, unsettledCount: number): void {
-    const idle = running === 0 && unsettledCount === 0;
-    if (this.#baseline === null || idle || used < this.#baseline) this.#baseline = used;
-    if (running > 0 && unsettledCount === 0) {
-      const sample = Math.max(0, used - this.#baseline) / running;
-      this.#perTask = this.#perTask === null ? sample : this.#perTask + 0.3 * (sample - this.#perTask);
+  observe(reading: GateReading, tasks: readonly GateTask[], settled: boolean): void {
+    const { used } = reading;
+    if (!Number.isFinite(used)) return;
+    this.#settled = settled;
+    let shownLow = 0;
+    let shownHigh = 0;
+    let anyShowing = false;
+    let exact = true;
+    let unknownShowing = false;
+    for (const task of tasks) {
+      const [low, high] = task.shown;
+      if (high > 0) anyShowing = true;
+      if (high - low > EPSILON) exact = false;
+      if (task.cost === null) {
+        if (high > 0) unknownShowing = true;
+        continue;
+      }
+      shownLow += task.cost * low;
+      shownHigh += task.cost * high;
+    }
+    if (!anyShowing) {
+      // Idle: the reading is everything else.
+      this.#baseline = used;
+      this.#baselineSource = 'idle';
+      this.#outside = used;
+      this.#level = { used, counts: new Map() };
+      return;
+    }
+    if (exact && settled) this.#learn(used, tasks, reading.limit);
+    // Recompute with what was just learned.
+    shownLow = 0;
+    shownHigh = 0;
+    unknownShowing = false;
+    for (const task of tasks) {
+      const cost = this.#costOf(task);
+      if (cost === null) {
+        if (task.shown[1] > 0) unknownShowing = true;
+        continue;
+      }
+      shownLow += cost * task.shown[0];
+      shownHigh += cost * task.shown[1];
+    }
+    const atLeast = unknownShowing ? Number.NEGATIVE_INFINITY : used - shownHigh;
+    let outside = Math.max(this.#outside ?? used, atLeast);
+    let atMost = used - shownLow;
+    if (this.#costsAreBounds && exact && settled && !unknownShowing) {
+      atMost = Math.max(atMost, this.#baseline ?? Number.NEGATIVE_INFINITY);
+    }
+    outside = Math.min(outside, atMost);
+    if (this.#baseline !== null && used < this.#baseline) {
+      // Below the idle baseline with tasks running: the rest of the machine shrank.
+      this.#baseline = used;
+    }
+    this.#outside = outside;
+  }
+
+  /**
+   * The projected usage with the live permits of `tasks` and, when `next` is a number, one more task
+   * of that cost. `null` before any reading.
+   */
+  project(tasks: readonly GateTask[], next: number | null): number | null {
+    if (this.#outside === null) return null;
+    let total = this.#outside;
+    for (const task of tasks) {
+      if (!task.live) continue;
+      total += this.#costOf(task) ?? 0;
+    }
+    return total + (next ?? 0);
+  }
+
+  /**
+   * Whether one more task of cost `next` (`null`: unknown) fits under the target of `limit`, given
+   * the live permits in `tasks`; updates the hysteresis state. With an unknown cost, admits one probe
+   * at a time: only when every live permit of unknown cost already shows at least half of itself in
+   * a reading that could be learned from (a permit still waiting for its task never does).
+   */
+  admits(tasks: readonly GateTask[], next: number | null, limit: number): boolean {
+    if (next === null) {
+      for (const task of tasks) {
+        if (!task.live || this.#costOf(task) !== null) continue;
+        if (task.shown[0] < 0.5 || !this.#settled) return false;
+      }
+      // A probe: it fits when what is known leaves room.
+      const now = this.project(tasks, 0);
+      return now !== null && now <= this.target * limit;
+    }
+    const projected = this.project(tasks, next);
+    if (projected === null) return false;
+    const slack = this.rounding === 'nearest' ? next / 2 : 0;
+    const fits = (threshold: number) => projected - slack <= threshold + EPSILON * Math.max(1, limit);
+    let admit: boolean;
+    if (this.#open) {
+      admit = fits(this.target * limit);
+    } else {
+      // Reopen below the hysteresis band, or when a whole task's worth of room appeared since the refusal.
+      admit =
+        fits((this.target - this.hysteresis) * limit) ||
+        (fits(this.target * limit) && projected <= this.#closedAt - next + EPSILON * Math.max(1, limit));
+    }
+    if (admit) {
+      this.#open = true;
+      this.#closedAt = Number.POSITIVE_INFINITY;
+    } else {
+      // Room is measured from the highest projection since the refusal.
+      this.#closedAt = this.#open ? projected : Math.max(this.#closedAt, projected);
+      this.#open = false;
+    }
+    return admit;
+  }
+
+  /**
+   * How many more tasks of cost `next` fit now (what `capacity` reports above what is issued);
+   * `null` when the cost is unknown.
+   */
+  room(tasks: readonly GateTask[], next: number | null, limit: number): number | null {
+    if (next === null || next <= 0) return null;
+    const projected = this.project(tasks, 0);
+    if (projected === null) return 0;
+    const free = (this.target * limit - projected) / next;
+    return Math.max(0, this.rounding === 'nearest' ? Math.floor(free + 0.5) : Math.floor(free + EPSILON));
+  }
+
+  /** Forgets the hysteresis state (after a target change). */
+  reopen(): void {
+    this.#open = true;
+    this.#closedAt = Number.POSITIVE_INFINITY;
+  }
+
+  #costOf(task: GateTask): number | null {
+    if (task.declared || task.typeKey === null) return task.cost;
+    return this.#learned.get(task.typeKey) ?? task.cost;
+  }
+
+  /** Learns from a reading in which every task shows exactly (see the class docs). */
+  #learn(used: number, tasks: readonly GateTask[], limit: number): void {
+    // Visible task-equivalents per learnable type, and the part of the reading declared tasks explain.
+    const counts = new Map<string, number>();
+    let declared = 0;
+    for (const task of tasks) {
+      const share = task.shown[0];
+      if (share <= 0) continue;
+      if (task.declared || task.typeKey === null) {
+        if (task.cost === null) return; // a showing task of unknown cost and no type: cannot attribute
+        declared += task.cost * share;
+        continue;
+      }
+      counts.set(task.typeKey, (counts.get(task.typeKey) ?? 0) + share);
+    }
+    const floor = this.#minShare * limit;
+    if (counts.size === 0) return;
+    if (this.#baseline === null) {
+      this.#learnFromLevels(used - declared, counts, floor);
+      return;
+    }
+    const residual = used - declared - this.#baseline;
+    const unknown = [...counts.keys()].filter((key) => !this.#learned.has(key));
+    if (unknown.length > 1) return;
+    let known = 0;
+    for (const [key, count] of counts) known += (this.#learned.get(key) ?? 0) * count;
+    if (unknown.length === 1) {
+      const key = unknown[0]!;
+      const count = counts.get(key)!;
+      if (count < 0.5) return;
+      const sample = (residual - known) / count;
+      if (sample > floor) this.#learned.set(key, sample);
+      return;
+    }
+    // Every type known: move each toward the reading in proportion to how much of it shows.
+    const error = residual - known;
+    let squares = 0;
+    for (const count of counts.values()) squares += count * count;
+    if (squares < 0.25) return;
+    const rate = error > 0 ? this.#rates[0] : this.#rates[1];
+    for (const [key, count] of counts) {
+      const next = this.#learned.get(key)! + (rate * error * count) / squares;
+      this.#learned.set(key, Math.max(floor, next));
     }
   }
 
-  /** The expected usage of a new permit: the declared cost, else the learned one, else `null`. */
-  estimate(declared: number | undefined): number | null {
-    return declared ?? this.#perTask;
-  }
-
-  /** The projected usage if one more permit were admitted (see the class docs). */
-  project(input: GateInput): number {
-    const floor = (this.#baseline ?? input.used) + input.charged + (input.uncharged ?? 0);
-    return Math.max(input.used + input.unsettled, floor) + (input.estimate ?? 0);
-  }
-
-  /** Whether one more permit fits; updates the hysteresis state. */
-  admits(input: GateInput): boolean {
-    if (input.estimate === null && input.unsettledCount > 0) return false;
-    const threshold = (this.#open ? this.target : this.target - this.hysteresis) * input.limit;
-    this.#open = this.project(input) <= threshold;
-    return this.#open;
+  /** No baseline yet: learn one type's cost from two load levels, and the baseline from it. */
+  #learnFromLevels(used: number, counts: Map<string, number>, floor: number): void {
+    const previous = this.#level;
+    this.#level = { used, counts };
+    if (previous === null || counts.size !== 1) return;
+    const [key, count] = [...counts][0]!;
+    const before = previous.counts.get(key) ?? 0;
+    if (previous.counts.size > (before > 0 ? 1 : 0)) return; // another type changed too
+    const delta = count - before;
+    if (Math.abs(delta) < 0.5) return;
+    const sample = (used - previous.used) / delta;
+    if (!(sample > floor)) return;
+    this.#learned.set(key, sample);
+    this.#baseline = used - sample * count;
+    this.#baselineSource = 'levels';
   }
 }

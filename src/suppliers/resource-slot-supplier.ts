@@ -1,5 +1,5 @@
 import { brandClass } from '../class-brand.js';
-import type { ResourceSample, ResourceSampler } from '../resources/sampler.js';
+import type { ResourceSample, ResourceSampler, SampledResource } from '../resources/sampler.js';
 import {
   LedgerSlotSupplier,
   SUPPLIER_BASE_OPTION_KEYS,
@@ -8,9 +8,18 @@ import {
 import { checkInteger, checkKnownKeys, checkOptionsObject, optionError } from './option-checks.js';
 import { checkRatio } from './option-ratio.js';
 import type { PermitRecord } from './permit-ledger.js';
-import type { GateInput, ResourceGate } from './resource-gate.js';
+import type { GateTask, ResourceGate } from './resource-gate.js';
 import { NO_FLOORS, TEMPORAL_FLOORS } from './slot-type-limits.js';
-import { type CostDimension, checkTaskCosts, declaredCost, type TaskCosts, zeroCost } from './task-cost.js';
+import {
+  type CostDimension,
+  checkTaskCosts,
+  declaredCost,
+  familyOfSlotType,
+  type TaskCost,
+  type TaskCosts,
+  taskTypeOf,
+  zeroCost,
+} from './task-cost.js';
 import type { ReservationContext, SupplierSnapshot } from './types.js';
 
 /** Options every resource-aware supplier accepts. */
@@ -26,14 +35,15 @@ export interface ResourceSupplierOptions extends SupplierBaseOptions {
    */
   maxSlots?: number;
   /**
-   * Ratio of the limit (cores, memory limit, device memory) that projected usage must stay under,
-   * in (0, 1]: `0.8`, not `80`.
+   * Ratio of the limit (cores, memory limit, device memory, heap limit) that projected usage must
+   * stay under, in (0, 1]: `0.8`, not `80`.
    * @default 0.8
    */
   targetUtilization?: number;
   /**
-   * Once usage reached the target, how far (as a ratio of the limit) it must fall below it before
-   * permits are issued again; keeps admission from flapping.
+   * Once a reservation was refused at the target, how far (as a ratio of the limit) projected usage
+   * must fall below it before permits are issued again, unless a whole task's worth of room appears
+   * (a release); keeps admission from flapping on noisy readings.
    * @default 0.05
    */
   hysteresis?: number;
@@ -43,10 +53,19 @@ export interface ResourceSupplierOptions extends SupplierBaseOptions {
    */
   rampThrottleMs?: number;
   /**
-   * Milliseconds a new permit counts on top of the readings, until its task shows in them.
-   * @default 1500 for CPU (the smoothed reading lags), 1000 for memory and GPU memory
+   * Milliseconds a started task may take to show in full in memory-like readings (memory, GPU
+   * memory, heap), and a released one to leave them. Learning waits this long, and for readings to
+   * stop rising, before it trusts a reading. The CPU supplier follows the smoothing of its reading
+   * exactly and uses it only as a lower bound on how long a released task is followed.
+   * @default 1500 for CPU, 1000 for memory and heap, 2000 for GPU memory
    */
   settleMs?: number;
+  /**
+   * A reading older than this many milliseconds is stale: no permit is issued above `minSlots`
+   * until a fresh one arrives (one log line says so, and `snapshot().readings` shows it).
+   * @default 5 sample intervals of the sampler, at least 1000
+   */
+  staleAfterMs?: number;
   /** Declared cost per task type, charged when core marks a slot used and refunded at release. */
   costs?: TaskCosts;
   /**
@@ -65,19 +84,45 @@ export const RESOURCE_SUPPLIER_OPTION_KEYS = [
   'hysteresis',
   'rampThrottleMs',
   'settleMs',
+  'staleAfterMs',
   'costs',
   'sampler',
 ] as const;
 
+const FAMILIES = ['activities', 'workflows'] as const;
+
 /** Declared cost of the tasks running now, per dimension. */
 export type ChargedCost = Record<CostDimension, number>;
 
+/** How fresh a reading is. */
+export interface ReadingFreshness {
+  /** Milliseconds since the reading was taken. */
+  ageMs: number;
+  /** `true` when it is older than `staleAfterMs`: no permit is issued above `minSlots`. */
+  stale: boolean;
+  /** When it became stale (epoch milliseconds, `Date.now()` time), `null` while fresh. */
+  staleSince: number | null;
+  /** Why no fresh reading came: the sampler is stopped, or the error of the latest read. `null` when none is known. */
+  reason: string | null;
+}
+
+/** Costs learned from readings, shaped like the `costs` option (ready to declare). */
+export interface LearnedCosts {
+  /** Learned cost by activity type. */
+  activities: Record<string, TaskCost>;
+  /** Learned cost by workflow type. */
+  workflows: Record<string, TaskCost>;
+}
+
 /** A resource supplier's snapshot: the counts, plus its latest readings and the charged cost. */
 export interface ResourceSupplierSnapshot extends SupplierSnapshot {
-  /** The readings admission was last decided on (`null` before the first sample). */
+  /** The readings admission was last decided on (`null` before the first sample), with their freshness. */
   readings: {
-    cpu?: { utilization: number; usableCores: number } | null;
-    memory?: { usedBytes: number; limitBytes: number; ratio: number } | null;
+    cpu?: ({ utilization: number; usableCores: number } & ReadingFreshness) | null;
+    memory?: ({ usedBytes: number; limitBytes: number; ratio: number } & ReadingFreshness) | null;
+    heap?: ({ usedBytes: number; limitBytes: number; ratio: number } & ReadingFreshness) | null;
+    /** Freshness of the latest `nvidia-smi` reading (`null` before the first call returns). */
+    gpu?: ReadingFreshness | null;
     gpus?: Array<{
       index: number;
       uuid: string;
@@ -89,6 +134,8 @@ export interface ResourceSupplierSnapshot extends SupplierSnapshot {
   };
   /** Declared cost of the tasks running now, per dimension. */
   charged: ChargedCost;
+  /** Costs learned from readings for task types without a declared cost. */
+  learned: LearnedCosts;
 }
 
 /** The limits of a resource supplier that {@link ResourceSlotSupplier.setLimits} can change while it runs. */
@@ -107,10 +154,17 @@ export interface ResourceDefaults {
   settleMs: number;
 }
 
+/** A task that ran on one of this supplier's permits and was released, with when. */
+export interface ReleasedTask<X extends object> {
+  readonly record: PermitRecord<X>;
+  readonly at: number;
+}
+
 /**
  * The shared machinery of resource-aware suppliers: `minSlots`/`maxSlots`, the ramp throttle,
- * per-task cost charged at mark-used, the count of permits too recent to show in readings, and
- * wake-ups on every new sample. Subclasses decide the resource part in {@link admitResources}.
+ * per-task cost charged at mark-used, stale readings (fail closed above `minSlots`), the tasks a
+ * {@link ResourceGate} accounts for, and wake-ups on every new sample. Subclasses decide the
+ * resource part in {@link admitResources}.
  *
  * @example
  * ```ts
@@ -121,12 +175,18 @@ export interface ResourceDefaults {
  *   constructor() {
  *     super('per-core', 'PerCoreSupplier', {}, [], { minSlots: 1, settleMs: 0 }, () => new ResourceSampler({ memory: false }));
  *   }
+ *   protected resources() {
+ *     return ['cpu'] as const;
+ *   }
  *   protected admitResources(_request: unknown, sample: ResourceSample, force: boolean) {
  *     return force || this.ledger.issued < 4 * (sample.cpu?.usableCores ?? 1) ? {} : null;
  *   }
  *   protected observe() {}
  *   protected readings(sample: ResourceSample) {
- *     return { cpu: sample.cpu && { utilization: sample.cpu.utilization, usableCores: sample.cpu.usableCores } };
+ *     return { cpu: sample.cpu && { utilization: sample.cpu.utilization, usableCores: sample.cpu.usableCores, ...this.freshness('cpu', sample)! } };
+ *   }
+ *   protected learnedCosts() {
+ *     return { activities: {}, workflows: {} };
  *   }
  *   protected capacity() {
  *     return 4 * (this.sampler.latest().cpu?.usableCores ?? 1);
@@ -142,22 +202,29 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
   protected readonly costs: Readonly<TaskCosts>;
   /** The hysteresis ratio. */
   protected readonly hysteresis: number;
+  /** Milliseconds a task takes to show in (or leave) memory-like readings. */
+  protected readonly settleMs: number;
+  /** The supplier's clock. */
+  protected readonly clock: () => number;
   #target: number;
   #minSlots: number;
   #maxSlots: number;
   readonly #owner: string;
   readonly #rampThrottleMs: number;
-  readonly #settleMs: number;
+  readonly #staleAfterMs: number | undefined;
   readonly #ownsSampler: boolean;
   readonly #unsubscribe: () => void;
-  readonly #clock: () => number;
   #lastGrantAt = Number.NEGATIVE_INFINITY;
-  /** Used permits released in the last `settleMs`, oldest first. */
-  readonly #recentReleases: Array<{ record: PermitRecord<X>; at: number }> = [];
-  /** Index of the first release in {@link #recentReleases} that has not expired. */
+  /** Used permits released recently (see {@link retentionMs}), oldest first. */
+  readonly #recentReleases: Array<ReleasedTask<X>> = [];
+  /** Index of the first release in {@link #recentReleases} that is still followed. */
   #recentHead = 0;
+  /** Resources whose readings are stale now (logged once per episode). */
+  readonly #staleNow = new Set<SampledResource>();
   #rampTimer: NodeJS.Timeout | undefined;
   #closed = false;
+  /** The `seq` of the last sample taken in by {@link observe}. */
+  #observedSeq = 0;
 
   protected constructor(
     kind: string,
@@ -183,10 +250,15 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
     }
     const rampThrottleMs = nonNegative(owner, 'rampThrottleMs', opts.rampThrottleMs, 50);
     const settleMs = nonNegative(owner, 'settleMs', opts.settleMs, defaults.settleMs);
+    const staleAfterMs =
+      opts.staleAfterMs === undefined ? undefined : positive(owner, 'staleAfterMs', opts.staleAfterMs);
     const costs = checkTaskCosts(owner, opts.costs);
     if (
       opts.sampler !== undefined &&
-      (typeof opts.sampler !== 'object' || typeof opts.sampler.latest !== 'function')
+      (typeof opts.sampler !== 'object' ||
+        opts.sampler === null ||
+        typeof opts.sampler.latest !== 'function' ||
+        typeof opts.sampler.subscribe !== 'function')
     ) {
       optionError(owner, 'sampler', 'a ResourceSampler', opts.sampler);
     }
@@ -198,21 +270,21 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
     this.#target = target;
     this.hysteresis = hysteresis;
     this.#rampThrottleMs = rampThrottleMs;
-    this.#settleMs = settleMs;
+    this.settleMs = settleMs;
+    this.#staleAfterMs = staleAfterMs;
     this.costs = costs;
-    this.#clock = opts.now ?? (() => performance.now());
+    this.clock = opts.now ?? (() => performance.now());
     this.#ownsSampler = opts.sampler === undefined;
     this.sampler = opts.sampler ?? makeSampler();
-    this.#unsubscribe = this.sampler.subscribe((sample) => {
-      try {
-        this.observe(sample);
-      } catch (error) {
-        this.ledger.reportError('observe', error);
-      }
-      this.ledger.wake();
+    this.#unsubscribe = this.sampler.subscribe((sample) => this.#onSample(sample));
+    // Start after the subclass constructor has run: the first sample calls its hooks. A shared
+    // sampler that already has readings is read now, before any permit exists: those readings
+    // cannot show our tasks, whichever started first.
+    queueMicrotask(() => {
+      if (this.#closed) return;
+      if (this.#ownsSampler) this.sampler.start();
+      else this.current();
     });
-    // Start after the subclass constructor has run: the first sample calls its hooks.
-    if (this.#ownsSampler) queueMicrotask(() => this.#closed || this.sampler.start());
   }
 
   /** The target ratio in (0, 1]. */
@@ -268,9 +340,13 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
     this.#rampTimer = undefined;
   }
 
+  /** The readings admission depends on: when any of them is stale, nothing is issued above `minSlots`. */
+  protected abstract resources(): readonly SampledResource[];
+
   /**
-   * The resource part of admission, called only above `minSlots` (with `force: false`) or within
-   * it (`force: true`: admit, but still choose a device where there is one to choose).
+   * The resource part of admission, called only above `minSlots` with fresh readings (with
+   * `force: false`) or within `minSlots` (`force: true`: admit, but still choose a device where
+   * there is one to choose).
    */
   protected abstract admitResources(
     request: ReservationContext,
@@ -291,15 +367,30 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
 
   /** A floor permit skips the readings as `minSlots` do (a GPU is still chosen where there is one). */
   protected override admitFloor(request: ReservationContext): X | null {
-    return this.#granted(this.admitResources(request, this.sampler.latest(), true));
+    return this.#granted(this.admitResources(request, this.current(), true));
+  }
+
+  /** The learned part of {@link snapshot}. */
+  protected abstract learnedCosts(): LearnedCosts;
+
+  /**
+   * The sampler's latest sample, taken in by {@link observe} first if it is new to this supplier
+   * (so a supplier created on a sampler that already has readings learns from them before it issues
+   * its first permit, whatever runs first).
+   */
+  protected current(): ResourceSample {
+    const sample = this.sampler.latest();
+    this.#take(sample);
+    return sample;
   }
 
   protected admit(request: ReservationContext): X | null {
     const issued = this.ledger.issued;
     if (issued >= this.maxSlots) return null;
-    const sample = this.sampler.latest();
+    const sample = this.current();
     if (issued < this.minSlots) return this.#granted(this.admitResources(request, sample, true));
-    const wait = this.#lastGrantAt + this.#rampThrottleMs - this.#clock();
+    if (!this.#fresh(sample)) return null;
+    const wait = this.#lastGrantAt + this.#rampThrottleMs - this.clock();
     if (wait > 0) {
       this.#wakeIn(wait);
       return null;
@@ -307,88 +398,135 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
     return this.#granted(this.admitResources(request, sample, false));
   }
 
-  /**
-   * Whether `record`'s task may not show in readings yet: a permit still waiting for its task (core
-   * reserves one before each poll, and an idle queue keeps it waiting for as long as the poll lasts,
-   * after which it may receive a task at any moment), or one whose task started less than
-   * `settleMs` ago.
-   */
-  protected isUnsettled(record: PermitRecord<X>, now: number = this.#clock()): boolean {
-    return record.state === 'reserved' || now - (record.usedAt ?? record.issuedAt) < this.#settleMs;
+  /** How long this supplier waits for a reading before it is stale. */
+  protected staleAfterMs(resource: SampledResource): number {
+    if (this.#staleAfterMs !== undefined) return this.#staleAfterMs;
+    const sampler = this.sampler as Partial<Pick<ResourceSampler, 'intervalMs' | 'gpuIntervalMs'>>;
+    const interval = resource === 'gpu' ? (sampler.gpuIntervalMs ?? 1000) : (sampler.intervalMs ?? 250);
+    return Math.max(1000, 5 * interval);
   }
 
-  /** The declared cost in `dimension` charged for `record`; `undefined` before it is used or when undeclared. */
-  protected chargeOf(record: PermitRecord<X>, dimension: CostDimension): number | undefined {
-    return record.state === 'used' ? declaredCost(this.costs, record.slotInfo)?.[dimension] : undefined;
-  }
-
-  /**
-   * Builds the {@link GateInput} of `dimension` for the permits `records` (all live permits, or one
-   * device's) against a reading.
-   */
-  protected gateInput(
-    gate: ResourceGate,
-    dimension: CostDimension,
-    reading: { used: number; limit: number },
-    records: Iterable<PermitRecord<X>>,
-  ): GateInput {
-    // A gate copies the target when it is created; follow changes made by setLimits.
-    if (gate.target !== this.#target) (gate as { target: number }).target = this.#target;
-    const estimate = gate.estimate(this.costs.default?.[dimension]);
-    let unsettled = 0;
-    let unsettledCount = 0;
-    let uncharged = 0;
-    let charged = 0;
-    // One clock read per decision: reading it per live permit was most of the decision's time.
-    const now = this.#clock();
-    for (const record of records) {
-      const charge = this.chargeOf(record, dimension);
-      charged += charge ?? 0;
-      if (this.isUnsettled(record, now)) {
-        unsettledCount++;
-        unsettled += charge ?? estimate ?? 0;
-        if (charge === undefined) uncharged += estimate ?? 0;
-      }
-    }
+  /** How fresh the reading of `resource` in `sample` is; `null` when there is no reading. */
+  protected freshness(resource: SampledResource, sample: ResourceSample): ReadingFreshness | null {
+    const reading = sample[resource] as { at: number } | null | undefined;
+    if (reading === null || reading === undefined) return null;
+    const ageMs = Math.max(0, this.clock() - reading.at);
+    const bound = this.staleAfterMs(resource);
+    const stale = ageMs > bound;
+    const failure = typeof this.sampler.failure === 'function' ? this.sampler.failure(resource) : null;
+    const running = (this.sampler as Partial<Pick<ResourceSampler, 'running'>>).running;
+    const reason = failure ?? (running === false ? 'the sampler is stopped' : null);
     return {
-      used: reading.used,
-      limit: reading.limit,
-      unsettled,
-      unsettledCount,
-      charged,
-      uncharged,
-      estimate,
+      ageMs,
+      stale,
+      staleSince: stale ? Date.now() - (ageMs - bound) : null,
+      reason: stale || failure !== null ? reason : null,
     };
   }
 
   /**
-   * How many of `records` are used, and how many of those are too recent to show in readings, plus
-   * the used permits (those `released` selects) released less than `settleMs` ago: their tasks may
-   * still show. Permits waiting for a task use nothing, so they count in neither.
+   * The cost in `dimension` a gate accounts `record` at, and whether it is declared: the declared
+   * cost of its task type, else what was learned for the type, else the estimate of a new task.
    */
-  protected runningCounts(
-    records: Iterable<PermitRecord<X>>,
-    released: (record: PermitRecord<X>) => boolean = () => true,
-  ): { running: number; unsettled: number } {
-    let running = 0;
-    let unsettled = 0;
-    const now = this.#clock();
-    for (const record of records) {
-      if (record.state !== 'used') continue;
-      running++;
-      if (this.isUnsettled(record, now)) unsettled++;
+  protected taskCost(
+    gate: ResourceGate,
+    dimension: CostDimension,
+    record: PermitRecord<X>,
+  ): Pick<GateTask, 'cost' | 'declared' | 'typeKey'> {
+    if (record.state === 'used' || record.slotInfo !== undefined) {
+      const declared = declaredCost(this.costs, record.slotInfo)?.[dimension];
+      if (declared !== undefined) return { cost: declared, declared: true, typeKey: null };
+      const type = taskTypeOf(record.slotInfo);
+      if (type !== null) {
+        const typeKey = `${type.family}/${type.type}`;
+        return {
+          cost: gate.learnedCost(typeKey) ?? this.nextCost(gate, dimension, record.permit.slotType),
+          declared: false,
+          typeKey,
+        };
+      }
     }
-    this.#forgetOldReleases();
-    for (let i = this.#recentHead; i < this.#recentReleases.length; i++) {
-      if (released(this.#recentReleases[i]!.record)) unsettled++;
-    }
-    return { running, unsettled };
+    const next = this.nextCost(gate, dimension, record.permit.slotType);
+    return { cost: next, declared: this.costs.default?.[dimension] !== undefined, typeKey: null };
   }
 
-  /** Remembers when a permit that ran a task was released (see {@link runningCounts}). */
+  /**
+   * The expected cost of a task not known yet (a permit waiting for its task, or the next one): the
+   * declared default, else the largest declared or learned cost of the tasks of that slot type, else
+   * `null` (unknown: admission probes one permit at a time). `slotType` `null`: of any slot type.
+   */
+  protected nextCost(gate: ResourceGate, dimension: CostDimension, slotType: string | null): number | null {
+    const fallback = this.costs.default?.[dimension];
+    if (fallback !== undefined) return fallback;
+    const families = slotType === null ? FAMILIES : [familyOfSlotType(slotType)];
+    let largest: number | null = null;
+    for (const family of families) {
+      const learned = gate.largestLearned(`${family}/`);
+      if (learned !== null && (largest === null || learned > largest)) largest = learned;
+      for (const cost of Object.values(this.costs[family] ?? {})) {
+        const value = cost[dimension];
+        if (value !== undefined && (largest === null || value > largest)) largest = value;
+      }
+    }
+    return largest;
+  }
+
+  /**
+   * The tasks a gate accounts for: `records` (live permits) and the recently released tasks
+   * `released` selects, with the share of each the latest reading can show (`shown` returns `null`
+   * for a task the reading cannot show any more).
+   */
+  protected gateTasks(
+    gate: ResourceGate,
+    dimension: CostDimension,
+    records: Iterable<PermitRecord<X>>,
+    shown: (record: PermitRecord<X>, releasedAt: number | undefined) => readonly [number, number] | null,
+    released: (record: PermitRecord<X>) => boolean = () => true,
+  ): GateTask[] {
+    const tasks: GateTask[] = [];
+    for (const record of records) {
+      const visible = shown(record, undefined) ?? ([0, 0] as const);
+      tasks.push({ ...this.taskCost(gate, dimension, record), live: true, shown: visible });
+    }
+    for (const { record, at } of this.recentReleases()) {
+      if (!released(record)) continue;
+      const visible = shown(record, at);
+      if (visible === null || visible[1] <= 0) continue;
+      tasks.push({ ...this.taskCost(gate, dimension, record), live: false, shown: visible });
+    }
+    return tasks;
+  }
+
+  /**
+   * The share of a task a memory-like reading can show: none while its permit waits for a task,
+   * `[0, 1]` (anything) while it starts or after its release for `settleMs`, in full after that, and
+   * nothing (`null`) once released for longer.
+   */
+  protected settleShown(
+    record: PermitRecord<X>,
+    releasedAt: number | undefined,
+  ): readonly [number, number] | null {
+    const now = this.clock();
+    if (releasedAt !== undefined) return now - releasedAt < this.settleMs ? [0, 1] : null;
+    if (record.state !== 'used' || record.usedAt === undefined) return [0, 0];
+    return now - record.usedAt >= this.settleMs ? [1, 1] : [0, 1];
+  }
+
+  /** How long a released task is followed; memory-like readings: `settleMs`. */
+  protected retentionMs(): number {
+    return this.settleMs;
+  }
+
+  /** Tasks released within {@link retentionMs}, oldest first. */
+  protected recentReleases(): ReleasedTask<X>[] {
+    this.#forgetOldReleases();
+    return this.#recentReleases.slice(this.#recentHead);
+  }
+
+  /** Remembers when a permit that ran a task was released (see {@link recentReleases}). */
   protected override onReleased(record: PermitRecord<X>): void {
     this.#forgetOldReleases();
-    if (record.usedAt !== undefined) this.#recentReleases.push({ record, at: this.#clock() });
+    if (record.usedAt !== undefined) this.#recentReleases.push({ record, at: this.clock() });
   }
 
   /** Declared cost of the running tasks, per dimension. */
@@ -403,15 +541,17 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
     return total;
   }
 
-  /** Counts and capacity, plus the latest readings and the charged cost. */
+  /** Counts and capacity, plus the latest readings, the charged cost and the learned costs. */
   override snapshot(): ResourceSupplierSnapshot {
     let readings: ResourceSupplierSnapshot['readings'] = {};
+    let learned: LearnedCosts = { activities: {}, workflows: {} };
     try {
-      readings = this.readings(this.sampler.latest());
+      readings = this.readings(this.current());
+      learned = this.learnedCosts();
     } catch (error) {
       this.ledger.reportError('snapshot', error);
     }
-    return { ...super.snapshot(), readings, charged: this.chargedCost() };
+    return { ...super.snapshot(), readings, charged: this.chargedCost(), learned };
   }
 
   /** Capacity estimate: what is issued plus how many more fit now, within [minSlots, maxSlots]. */
@@ -420,22 +560,79 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
     return Math.min(this.maxSlots, Math.max(this.minSlots, capacity));
   }
 
+  /** Follows `setLimits`: a gate copies the target it is created with. */
+  protected syncTarget(gate: ResourceGate): ResourceGate {
+    if (gate.target !== this.#target) {
+      gate.target = this.#target;
+      gate.reopen();
+    }
+    return gate;
+  }
+
   /** The option-owner name used in messages ("CpuSlotSupplier"). */
   protected get owner(): string {
     return this.#owner;
   }
 
+  #onSample(sample: ResourceSample): void {
+    this.#take(sample);
+    this.ledger.wake();
+  }
+
+  #take(sample: ResourceSample): void {
+    if (sample.seq === this.#observedSeq) return;
+    this.#observedSeq = sample.seq;
+    try {
+      this.observe(sample);
+    } catch (error) {
+      this.ledger.reportError('observe', error);
+    }
+  }
+
+  /** Whether every reading admission needs is there and fresh; logs each change once. */
+  #fresh(sample: ResourceSample): boolean {
+    let fresh = true;
+    for (const resource of this.resources()) {
+      const state = this.freshness(resource, sample);
+      if (state === null) {
+        fresh = false; // no reading yet: nothing to log, the first sample wakes the waiters
+        continue;
+      }
+      if (state.stale) {
+        fresh = false;
+        if (!this.#staleNow.has(resource)) {
+          this.#staleNow.add(resource);
+          this.#log(
+            `slotwise supplier '${this.name}': the ${resource} reading is stale (taken ${(state.ageMs / 1000).toFixed(1)} s ago, bound ${(this.staleAfterMs(resource) / 1000).toFixed(1)} s${state.reason ? `: ${state.reason}` : ''}); issuing no permit above minSlots (${this.minSlots}) until a fresh reading arrives`,
+          );
+        }
+      } else if (this.#staleNow.delete(resource)) {
+        this.#log(`slotwise supplier '${this.name}': the ${resource} reading is fresh again`);
+      }
+    }
+    return fresh;
+  }
+
+  #log(message: string): void {
+    try {
+      this.ledger.logger.warn(message);
+    } catch {
+      // A broken logger must not break admission.
+    }
+  }
+
   #granted(extras: X | null): X | null {
-    if (extras !== null) this.#lastGrantAt = this.#clock();
+    if (extras !== null) this.#lastGrantAt = this.clock();
     return extras;
   }
 
   #forgetOldReleases(): void {
-    const now = this.#clock();
+    const now = this.clock();
+    const retention = this.retentionMs();
     // Releases are in time order: advance a head index past the expired ones and compact only when
     // half the array is dead, so dropping n releases costs O(n), not O(n^2) as shift() would.
     const releases = this.#recentReleases;
-    while (this.#recentHead < releases.length && now - releases[this.#recentHead]!.at >= this.#settleMs) {
+    while (this.#recentHead < releases.length && now - releases[this.#recentHead]!.at >= retention) {
       this.#recentHead++;
     }
     if (this.#recentHead > 0 && this.#recentHead * 2 >= releases.length) {
@@ -455,10 +652,60 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
 }
 brandClass(ResourceSlotSupplier, 'ResourceSlotSupplier');
 
+/**
+ * Readings of one resource over the last `windowMs`, to tell whether they still rise (a task still
+ * allocating) before learning from them.
+ *
+ * Internal: not exported from the package.
+ *
+ * @example
+ * ```ts
+ * import { RiseWindow } from 'slotwise/internal/suppliers/resource-slot-supplier.js';
+ * const window = new RiseWindow();
+ * window.push(0, 100);
+ * window.push(500, 150);
+ * window.push(1000, 160);
+ * window.rise(1000, 1000); // => 60 (160 - the lowest of the last second, 100)
+ * window.rise(1000, 2000); // => null (the readings do not cover 2 s yet)
+ * ```
+ */
+export class RiseWindow {
+  readonly #points: Array<{ at: number; used: number }> = [];
+
+  /** Adds a reading taken at `at`. */
+  push(at: number, used: number): void {
+    const last = this.#points.at(-1);
+    if (last !== undefined && last.at === at) return;
+    this.#points.push({ at, used });
+  }
+
+  /**
+   * How much the reading at `at` rose above the lowest one of the `windowMs` before it; `null` when
+   * the readings do not cover that whole window yet.
+   */
+  rise(at: number, windowMs: number): number | null {
+    const points = this.#points;
+    while (points.length > 1 && points[1]!.at <= at - windowMs) points.shift();
+    const first = points[0];
+    const last = points.at(-1);
+    if (first === undefined || last === undefined || first.at > at - windowMs) return null;
+    let low = Number.POSITIVE_INFINITY;
+    for (const point of points) low = Math.min(low, point.used);
+    return last.used - low;
+  }
+}
+
 function nonNegative(owner: string, option: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
     optionError(owner, option, 'a number of milliseconds >= 0', value);
+  }
+  return value;
+}
+
+function positive(owner: string, option: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    optionError(owner, option, 'a number of milliseconds > 0', value);
   }
   return value;
 }

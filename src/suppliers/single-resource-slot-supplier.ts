@@ -1,14 +1,15 @@
 import { brandClass } from '../class-brand.js';
-import type { ResourceSample } from '../resources/sampler.js';
-import { ResourceGate } from './resource-gate.js';
-import { ResourceSlotSupplier } from './resource-slot-supplier.js';
+import type { ResourceSample, SampledResource } from '../resources/sampler.js';
+import type { PermitRecord } from './permit-ledger.js';
+import { type GateReading, type GateTask, ResourceGate, type ResourceGateOptions } from './resource-gate.js';
+import { type LearnedCosts, ResourceSlotSupplier, RiseWindow } from './resource-slot-supplier.js';
 import type { CostDimension } from './task-cost.js';
 import type { ReservationContext } from './types.js';
 
 /**
- * A resource supplier gated on one machine-wide resource (CPU cores, memory bytes) through one
- * {@link ResourceGate}. Subclasses say which cost dimension they charge and how to read usage and
- * limit from a sample.
+ * A resource supplier gated on one machine-wide resource (CPU cores, memory bytes, heap bytes)
+ * through one {@link ResourceGate}. Subclasses say which reading they need, which cost dimension they
+ * charge and how to read usage and limit from a sample.
  *
  * @example
  * ```ts
@@ -18,13 +19,14 @@ import type { ReservationContext } from './types.js';
  * // Gates on host memory used by everything (not only this process).
  * class HostMemorySupplier extends SingleResourceSlotSupplier {
  *   protected readonly dimension = 'memoryBytes' as const;
+ *   protected readonly resource = 'memory' as const;
  *   constructor() {
  *     super('host-memory', 'HostMemorySupplier', {}, [], { minSlots: 1, settleMs: 1000 }, () =>
  *       new ResourceSampler({ cpu: false, memory: { scope: 'host' } }),
  *     );
  *   }
  *   protected reading(sample: import('slotwise').ResourceSample) {
- *     return sample.memory && { used: sample.memory.usedBytes, limit: sample.memory.limitBytes };
+ *     return sample.memory && { used: sample.memory.usedBytes, limit: sample.memory.limitBytes, at: sample.memory.at };
  *   }
  *   protected readings() {
  *     return {};
@@ -35,43 +37,102 @@ import type { ReservationContext } from './types.js';
 export abstract class SingleResourceSlotSupplier extends ResourceSlotSupplier {
   /** The cost dimension this supplier charges. */
   protected abstract readonly dimension: CostDimension;
+  /** The reading it admits on. */
+  protected abstract readonly resource: SampledResource;
   #gate: ResourceGate | undefined;
+  readonly #rise = new RiseWindow();
+  /** The reading object last taken in (a sample of another resource carries the same one again). */
+  #lastReading: unknown = null;
 
-  /** Usage and limit in the dimension's unit, or `null` before the first reading. */
-  protected abstract reading(sample: ResourceSample): { used: number; limit: number } | null;
+  /** Usage, limit and time of the latest reading in the dimension's unit, or `null` before the first. */
+  protected abstract reading(sample: ResourceSample): GateReading | null;
+
+  /** How the gate rounds and learns (the CPU supplier overrides it). */
+  protected gateOptions(): Omit<ResourceGateOptions, 'target' | 'hysteresis'> {
+    return {};
+  }
 
   /** The gate, created on first use (subclass fields are not set yet while the base constructs). */
   protected get gate(): ResourceGate {
-    this.#gate ??= new ResourceGate(this.target, this.hysteresis);
-    return this.#gate;
+    this.#gate ??= new ResourceGate({
+      target: this.target,
+      hysteresis: this.hysteresis,
+      ...this.gateOptions(),
+    });
+    return this.syncTarget(this.#gate);
+  }
+
+  protected resources(): readonly SampledResource[] {
+    return [this.resource];
+  }
+
+  /** The share of a task the latest reading can show (memory-like by default; see {@link settleShown}). */
+  protected shown(record: PermitRecord, releasedAt: number | undefined): readonly [number, number] | null {
+    return this.settleShown(record, releasedAt);
+  }
+
+  /**
+   * Whether readings stopped rising for `settleMs` (a task still allocating must not be learned
+   * from): the reading may have risen by at most 0.5 % of the limit, or a tenth of what our tasks
+   * show above the baseline.
+   */
+  protected settled(reading: GateReading): boolean {
+    this.#rise.push(reading.at, reading.used);
+    const rise = this.#rise.rise(reading.at, this.settleMs);
+    if (rise === null) return this.settleMs === 0;
+    const baseline = this.gate.baseline;
+    const load = baseline === null ? 0 : Math.max(0, reading.used - baseline);
+    return rise <= Math.max(0.005 * reading.limit, 0.1 * load);
+  }
+
+  /** Called with each new reading before the gate takes it in (the CPU supplier updates its mirror). */
+  protected beforeObserve(_sample: ResourceSample, _reading: GateReading): void {}
+
+  /** The tasks the gate accounts for now. */
+  protected tasks(): GateTask[] {
+    return this.gateTasks(this.gate, this.dimension, this.ledger.records(), (record, releasedAt) =>
+      this.shown(record, releasedAt),
+    );
   }
 
   protected admitResources(
-    _request: ReservationContext,
+    request: ReservationContext,
     sample: ResourceSample,
     force: boolean,
   ): object | null {
     if (force) return {};
     const reading = this.reading(sample);
     if (reading === null) return null;
-    return this.gate.admits(this.gateInput(this.gate, this.dimension, reading, this.ledger.records()))
-      ? {}
-      : null;
+    const next = this.nextCost(this.gate, this.dimension, request.slotType);
+    return this.gate.admits(this.tasks(), next, reading.limit) ? {} : null;
   }
 
   protected observe(sample: ResourceSample): void {
+    const source = sample[this.resource];
     const reading = this.reading(sample);
-    if (reading === null) return;
-    const { running, unsettled } = this.runningCounts(this.ledger.records());
-    this.gate.observe(reading.used, running, unsettled);
+    if (reading === null || source === this.#lastReading) return; // not a new reading of ours
+    this.#lastReading = source;
+    this.beforeObserve(sample, reading);
+    const settled = this.settled(reading);
+    this.gate.observe(reading, this.tasks(), settled);
   }
 
   protected capacity(): number {
-    const reading = this.reading(this.sampler.latest());
+    const reading = this.reading(this.current());
     if (reading === null) return this.minSlots;
-    const input = this.gateInput(this.gate, this.dimension, reading, this.ledger.records());
-    const room = this.target * reading.limit - this.gate.project({ ...input, estimate: 0 });
-    return input.estimate ? this.clampCapacity(room / input.estimate) : this.maxSlots;
+    const next = this.nextCost(this.gate, this.dimension, null);
+    const room = this.gate.room(this.tasks(), next, reading.limit);
+    return room === null ? this.maxSlots : this.clampCapacity(room);
+  }
+
+  protected learnedCosts(): LearnedCosts {
+    const learned: LearnedCosts = { activities: {}, workflows: {} };
+    for (const [key, cost] of this.gate.learning.learned) {
+      const slash = key.indexOf('/');
+      const family = key.slice(0, slash) as keyof LearnedCosts;
+      learned[family][key.slice(slash + 1)] = { [this.dimension]: cost };
+    }
+    return learned;
   }
 }
 brandClass(SingleResourceSlotSupplier, 'SingleResourceSlotSupplier');

@@ -12,10 +12,12 @@ export interface TaskCost {
   gpus?: number;
   /** GPU memory in bytes, on the device the task is assigned. */
   gpuMemoryBytes?: number;
+  /** V8 heap of this process in bytes (what the task keeps reachable while it runs). */
+  heapBytes?: number;
 }
 
 /** The cost dimensions, in the order they are reported. */
-export const COST_DIMENSIONS = ['cpu', 'memoryBytes', 'gpus', 'gpuMemoryBytes'] as const;
+export const COST_DIMENSIONS = ['cpu', 'memoryBytes', 'gpus', 'gpuMemoryBytes', 'heapBytes'] as const;
 
 /** One cost dimension. */
 export type CostDimension = (typeof COST_DIMENSIONS)[number];
@@ -72,6 +74,22 @@ function checkTaskCost(owner: string, path: string, cost: unknown): void {
   }
 }
 
+/** The `costs` table a task type belongs to. */
+export type TaskFamily = 'activities' | 'workflows';
+
+/** The family and type name of a running task (`null` for Nexus tasks, which have neither). */
+export function taskTypeOf(slotInfo: SlotInfo | undefined): { family: TaskFamily; type: string } | null {
+  if (slotInfo?.type === 'workflow') return { family: 'workflows', type: slotInfo.workflowType };
+  if (slotInfo?.type === 'activity' || slotInfo?.type === 'local-activity') {
+    return { family: 'activities', type: slotInfo.activityType };
+  }
+  return null;
+}
+
+/** The family of the tasks a slot type runs. */
+export const familyOfSlotType = (slotType: string): TaskFamily =>
+  slotType === 'workflow' ? 'workflows' : 'activities';
+
 /** The declared cost of the task `slotInfo`, or of any task when it is not known yet. */
 export function declaredCost(
   costs: Readonly<TaskCosts>,
@@ -90,4 +108,10 @@ export function declaredCost(
 }
 
 /** A cost of zero in every dimension. */
-export const zeroCost = (): Required<TaskCost> => ({ cpu: 0, memoryBytes: 0, gpus: 0, gpuMemoryBytes: 0 });
+export const zeroCost = (): Required<TaskCost> => ({
+  cpu: 0,
+  memoryBytes: 0,
+  gpus: 0,
+  gpuMemoryBytes: 0,
+  heapBytes: 0,
+});

@@ -73,6 +73,8 @@ describe('CpuMonitor', () => {
       source: 'cgroup-v2',
       quotaCores: 0.5,
       at: 250,
+      intervalStart: 0,
+      smoothedFrom: null,
       stale: false,
     });
   });
@@ -132,6 +134,8 @@ describe('CpuMonitor', () => {
       source: 'proc',
       quotaCores: null,
       at: 250,
+      intervalStart: 0,
+      smoothedFrom: null,
       stale: false,
     });
   });
@@ -151,12 +155,14 @@ describe('CpuMonitor', () => {
     expect(second.raw).toBe(0.2);
     expect(second.utilization).toBe(0.8 + (1 - Math.exp(-250 / 500)) * (0.2 - 0.8));
     expect(second.utilization).toBe(0.5639183958275801);
+    expect([second.intervalStart, second.smoothedFrom]).toEqual([250, 250]);
 
     fake.write(`${V2}/cpu.stat`, 'usage_usec 325000\n'); // 200 ms in 1000 ms on 0.5 cores = 0.4
     time.set(1500);
     const third = monitor.read()!;
     expect(third.raw).toBe(0.4);
     expect(third.utilization).toBe(0.42218394252701674);
+    expect([third.intervalStart, third.smoothedFrom]).toEqual([500, 500]);
   });
 
   it('read() uses tauMs for the smoothing constant', () => {

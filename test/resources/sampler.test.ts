@@ -67,7 +67,15 @@ describe('ResourceSampler', () => {
     expect(sampler.cpu).toBeNull();
     expect(sampler.memory).toBe(memory);
     expect(sampler.gpu).toBeNull();
-    expect(sampler.latest()).toEqual({ seq: 0, at: 3, cpu: null, memory: null, gpu: null, errors: 0 });
+    expect(sampler.latest()).toEqual({
+      seq: 0,
+      at: 3,
+      cpu: null,
+      memory: null,
+      gpu: null,
+      heap: null,
+      errors: 0,
+    });
     expect(sampler.sampleNow()).toMatchObject({ seq: 1, cpu: null, memory: { usedBytes: 512 * MiB } });
   });
 
@@ -101,6 +109,8 @@ describe('ResourceSampler', () => {
         source: 'cgroup-v2',
         quotaCores: 0.5,
         at: 250,
+        intervalStart: 0,
+        smoothedFrom: null,
         stale: false,
       });
       sampler.stop();

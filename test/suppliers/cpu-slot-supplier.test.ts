@@ -46,7 +46,7 @@ describe('CpuSlotSupplier', () => {
     ],
     [
       { costs: { activities: { render: { cores: 2 } } } },
-      'CpuSlotSupplier: `costs.activities.render`: unknown option `cores`. Known options: cpu, memoryBytes, gpus, gpuMemoryBytes.',
+      'CpuSlotSupplier: `costs.activities.render`: unknown option `cores`. Known options: cpu, memoryBytes, gpus, gpuMemoryBytes, heapBytes.',
     ],
     [{ target: 0.8 }, 'CpuSlotSupplier: unknown option `target`. Did you mean `targetUtilization`?'],
     [{ sampler: {} }, 'CpuSlotSupplier: expected `sampler` to be a ResourceSampler, got `{}` (object).'],
@@ -134,8 +134,9 @@ describe('CpuSlotSupplier', () => {
     expect(sampler.latest().seq).toBe(1);
   });
 
-  it('reserveSlot() grants only what the projection allows on a burst, until readings catch up', async () => {
-    // 4 cores, target 0.75 = 3 cores, 0.5 busy, 0.75 declared per task: 0.5 + 3 x 0.75 = 2.75 <= 3.
+  it('reserveSlot() counts a running task once, never in the smoothed reading and at its cost both, and refills at once on a release', async () => {
+    // 4 cores, target 0.75 = 3 cores, an idle 0.5 core, 0.75 declared per task: 0.5 + 3 x 0.75 = 2.75;
+    // a fourth (3.5) is more than half a task above the target.
     const { supplier, sampler } = cpuSupplier({
       minSlots: 0,
       rampThrottleMs: 0,
@@ -147,19 +148,35 @@ describe('CpuSlotSupplier', () => {
     await flush();
     const permits = grantedOf(reservations);
     expect(permits).toHaveLength(3);
-    sampler.cpuBusy(0.5); // the new tasks do not show yet
-    await flush();
-    expect(grantedOf(reservations)).toHaveLength(3);
     for (const permit of permits) supplier.markSlotUsed({ permit, slotInfo: activityInfo() });
-    await vi.advanceTimersByTimeAsync(1500);
-    sampler.cpuBusy(2.75); // now they do
-    await flush();
+    // The smoothed reading shows each running task as the monitor smooths it (tau 500 ms, 100 ms ticks).
+    const alpha = 1 - Math.exp(-100 / 500);
+    const shares = [0, 0, 0, 0];
+    const running = [true, true, true, false];
+    const capacities: number[] = [];
+    const tick = async () => {
+      await vi.advanceTimersByTimeAsync(100);
+      for (let i = 0; i < shares.length; i++) shares[i]! += alpha * ((running[i] ? 1 : 0) - shares[i]!);
+      sampler.cpuBusy(0.5 + 0.75 * shares.reduce((sum, share) => sum + share, 0));
+      await flush();
+      capacities.push(supplier.snapshot().capacity!);
+    };
+    for (let t = 0; t < 1500; t += 100) await tick();
+    // Counting a task in the reading and at its cost would have shrunk capacity as the reading rose.
+    expect(capacities).toEqual(Array(15).fill(3));
     expect(grantedOf(reservations)).toHaveLength(3);
-    supplier.releaseSlot({ permit: permits[0]! });
-    sampler.cpuBusy(2); // 2 + 0.75 <= 3 - 0.05 x 4 (the gate had closed)
+    // A task ends: its 0.75 core is free at once, though the reading still shows most of it.
+    supplier.releaseSlot({ permit: permits[0]!, slotInfo: activityInfo() });
+    running[0] = false;
     await flush();
     expect(grantedOf(reservations)).toHaveLength(4);
-    expect(supplier.snapshot()).toMatchObject({ issued: 3, used: 2, waiting: 6 });
+    supplier.markSlotUsed({ permit: grantedOf(reservations)[3]!, slotInfo: activityInfo() });
+    running[3] = true;
+    capacities.length = 0;
+    for (let t = 0; t < 1500; t += 100) await tick();
+    expect(capacities).toEqual(Array(15).fill(3));
+    expect(grantedOf(reservations)).toHaveLength(4);
+    expect(supplier.snapshot()).toMatchObject({ issued: 3, used: 3, waiting: 6 });
   });
 
   it('reserveSlot() keeps counting permits that wait for a task, however long they wait (idle pollers)', async () => {
@@ -187,29 +204,38 @@ describe('CpuSlotSupplier', () => {
     expect(grantedOf(reservations)).toHaveLength(3); // 0.5 + 3 x 0.75 (charged) + 0.75 > 3
   });
 
-  it('reserveSlot() without a cost probes one permit at a time, then admits by the learned use', async () => {
+  it('reserveSlot() without a cost probes one permit at a time, then admits by the cost learned through the smoothing', async () => {
+    // 4 cores, target 0.75 = 3 cores, an idle 0.5 core; the probe uses 0.5 core, and the smoothed
+    // reading shows it as the monitor smooths it (tau 500 ms, 100 ms ticks).
     const { supplier, sampler } = cpuSupplier({ minSlots: 0, rampThrottleMs: 0, targetUtilization: 0.75 });
-    sampler.cpuBusy(0.5); // idle baseline: 0.5 core
+    sampler.cpuBusy(0.5);
     const reservations = burst(supplier, 10);
     await flush();
     const [probe] = grantedOf(reservations);
     expect(grantedOf(reservations)).toHaveLength(1);
     supplier.markSlotUsed({ permit: probe!, slotInfo: activityInfo() });
-    for (let t = 0; t < 1400; t += 100) {
+    let shown = 0;
+    const counts: number[] = [];
+    for (let t = 100; t <= 500; t += 100) {
       await vi.advanceTimersByTimeAsync(100);
-      sampler.cpuBusy(1); // the task shows, but it is younger than settleMs (1500)
+      shown += (1 - Math.exp(-100 / 500)) * (1 - shown);
+      sampler.cpuBusy(0.5 + 0.5 * shown);
+      await flush();
+      counts.push(grantedOf(reservations).length);
     }
-    await flush();
-    expect(grantedOf(reservations)).toHaveLength(1);
-    await vi.advanceTimersByTimeAsync(100);
-    sampler.cpuBusy(1); // settled: learns 0.5 core per task; 1 + 4 x 0.5 <= 3
-    await flush();
-    expect(grantedOf(reservations)).toHaveLength(5);
+    // It shows 18 %, 33 %, 45 %, then 55 % of itself: enough to learn 0.5 core exactly at 400 ms.
+    // Then 0.5 + 5 x 0.5 = 3 <= 3; a sixth (3.5) is more than half a task above the target.
+    expect(counts).toEqual([1, 1, 1, 5, 5]);
+    expect(Object.keys(supplier.snapshot().learned.activities)).toEqual(['work']);
+    expect(supplier.snapshot().learned.activities.work?.cpu).toBeCloseTo(0.5, 12);
     expect(supplier.snapshot().capacity).toBe(5);
   });
 
-  it('tryReserveSlot() keeps the gate closed until use falls hysteresis below the target (no flapping)', () => {
-    // 4 cores, target 0.75 = 3 cores, hysteresis 0.125 = 0.5 core: reopens at a projection <= 2.5.
+  it('tryReserveSlot() keeps the gate closed until use falls hysteresis below the target, or a task leaves (no flapping)', () => {
+    // 4 cores, target 0.75 = 3 cores, tasks of 0.5 core: admitted while the projection is at most
+    // half a task above the target (busy <= 2.75); after a refusal, only once it is at most half a
+    // task above the hysteresis band (0.125 x 4 = 0.5 core: busy <= 2.25), or a task's worth
+    // (0.5 core) lower than when it closed.
     const options = {
       minSlots: 0,
       rampThrottleMs: 0,
@@ -225,14 +251,16 @@ describe('CpuSlotSupplier', () => {
       if (permit) supplier.releaseSlot({ permit });
       return permit !== null;
     };
-    const readings = [2.75, 2.375, 2.625, 2.375, 2.625, 2.375, 2.625, 2.375];
-    // With hysteresis nothing is granted while readings swing around the target...
+    const readings = [2.875, 2.625, 2.875, 2.625, 2.875, 2.625, 2.875, 2.625];
+    // With hysteresis nothing is granted while readings swing around the target by less than a task...
     expect(readings.map((busy) => decide(damped, busy))).toEqual(readings.map(() => false));
-    // ...without it, every dip under the target lets one through (2.375 + 0.5 <= 3).
-    expect(readings.map((busy) => decide(flapping, busy))).toEqual(readings.map((busy) => busy < 2.5));
-    expect(decide(damped, 2.125)).toBe(false); // 2.625 > 2.5
-    expect(decide(damped, 2)).toBe(true); // 2.5 <= 2.5: open again
-    expect(decide(damped, 2.375)).toBe(true); // open: back to the target itself
+    // ...without it, every dip under the target lets one through.
+    expect(readings.map((busy) => decide(flapping, busy))).toEqual(readings.map((busy) => busy < 2.75));
+    expect(decide(damped, 2.375)).toBe(true); // a task's worth (0.5) below the refusal at 2.875
+    expect(decide(damped, 3)).toBe(false); // closed again at 3
+    expect(decide(damped, 2.625)).toBe(false); // 0.375 lower: less than a task
+    expect(decide(damped, 2.25)).toBe(true); // in the band: 2.25 + 0.5 - 0.25 <= 2.5
+    expect(decide(damped, 2.625)).toBe(true); // open: back to the target itself
   });
 
   it('markSlotUsed() charges the declared cost of the task type; releaseSlot() refunds it', async () => {
@@ -245,9 +273,9 @@ describe('CpuSlotSupplier', () => {
     const reservations = burst(supplier, 3);
     await flush();
     const [render, other, idle] = grantedOf(reservations);
-    expect(charged()).toEqual({ cpu: 0, memoryBytes: 0, gpus: 0, gpuMemoryBytes: 0 });
+    expect(charged()).toEqual({ cpu: 0, memoryBytes: 0, gpus: 0, gpuMemoryBytes: 0, heapBytes: 0 });
     supplier.markSlotUsed({ permit: render!, slotInfo: activityInfo('render') });
-    expect(charged()).toEqual({ cpu: 2, memoryBytes: 0, gpus: 0, gpuMemoryBytes: 0 });
+    expect(charged()).toEqual({ cpu: 2, memoryBytes: 0, gpus: 0, gpuMemoryBytes: 0, heapBytes: 0 });
     supplier.markSlotUsed({ permit: other!, slotInfo: activityInfo('resize') });
     expect(charged().cpu).toBe(2.25);
     supplier.releaseSlot({ permit: idle! }); // never used: nothing was charged for it
@@ -256,7 +284,7 @@ describe('CpuSlotSupplier', () => {
     supplier.releaseSlot({ permit: render!, slotInfo: activityInfo('render') }); // no-op
     expect(charged().cpu).toBe(0.25);
     supplier.releaseSlot({ permit: other!, slotInfo: activityInfo('resize') });
-    expect(charged()).toEqual({ cpu: 0, memoryBytes: 0, gpus: 0, gpuMemoryBytes: 0 });
+    expect(charged()).toEqual({ cpu: 0, memoryBytes: 0, gpus: 0, gpuMemoryBytes: 0, heapBytes: 0 });
     expect(supplier.snapshot()).toMatchObject({ issued: 0, used: 0, errors: 0 });
   });
 
@@ -264,7 +292,9 @@ describe('CpuSlotSupplier', () => {
     const { supplier, sampler } = cpuSupplier();
     expect(supplier.snapshot().readings).toEqual({ cpu: null });
     sampler.cpuBusy(1.5, 2);
-    expect(supplier.snapshot().readings).toEqual({ cpu: { utilization: 0.75, usableCores: 2 } });
+    expect(supplier.snapshot().readings).toEqual({
+      cpu: { utilization: 0.75, usableCores: 2, ageMs: 0, stale: false, staleSince: null, reason: null },
+    });
   });
 
   it('reads a real ResourceSampler over a fake /proc: a busy host holds a reservation until it idles', async () => {
@@ -276,7 +306,7 @@ describe('CpuSlotSupplier', () => {
       now: () => clock,
       minSlots: 0,
       rampThrottleMs: 0,
-      costs: { default: { cpu: 0.5 } },
+      costs: { default: { cpu: 1 } },
     });
     closeAfterTest(supplier);
     const tick = (busy: number, idle: number) => {
@@ -286,10 +316,12 @@ describe('CpuSlotSupplier', () => {
     };
     sampler.sampleNow(); // the CPU monitor's baseline: no reading yet
     const waiter = track(supplier.reserveSlot(reserveCtx(), signal()));
-    expect(tick(1090, 3010).cpu).toMatchObject({ utilization: 0.9, usableCores: 4 }); // 3.6 + 0.5 > 3.2
+    // Admitted while the projection is at most half a task (0.5 core) above 0.8 x 4 = 3.2 cores.
+    expect(tick(1090, 3010).cpu).toMatchObject({ utilization: 0.9, usableCores: 4 }); // 3.6 + 1 > 3.7
     await flush();
     expect(waiter.settled()).toBe(false);
-    // Idle ticks: utilization decays by exp(-100/500) per tick: 0.737 (3.45 > 3.0), then 0.603 (2.91 <= 3.0).
+    // Idle ticks: utilization decays by exp(-100/500) per tick: 0.737 (2.95 + 1 > 3.7, and closed the
+    // band is 3.5), then 0.603 (2.41 + 1 <= 3.5).
     tick(1090, 3110);
     await flush();
     expect(waiter.settled()).toBe(false);

@@ -155,22 +155,24 @@ describe('GpuSlotSupplier', () => {
     ]);
     await flush();
     expect(perDevice(grantedOf(reservations))).toEqual({ 0: 4, 1: 3 });
-    // A task on GPU1 ends; only once the reading shows its memory freed does GPU1 take another.
+    // A task on GPU1 ends: its 10 GiB are free at once (5 + 2 x 10 + 10 <= 36), with no wait for
+    // the reading; a reading that shows it freed changes nothing (5 + 3 x 10 + 10 > 40).
     supplier.releaseSlot({ permit: permits[0]!, slotInfo: activityInfo() });
     await flush();
-    expect(grantedOf(reservations)).toHaveLength(7);
+    expect(perDevice(grantedOf(reservations))).toEqual({ 0: 4, 1: 4 });
     sampler.gpus([
       { index: 0, memoryUsedBytes: 0 },
       { index: 1, memoryUsedBytes: 25 * GiB },
     ]);
     await flush();
-    expect(perDevice(grantedOf(reservations))).toEqual({ 0: 4, 1: 4 }); // 25 + 10 <= 36; then 45
+    expect(perDevice(grantedOf(reservations))).toEqual({ 0: 4, 1: 4 });
     expect(supplier.snapshot()).toMatchObject({ issued: 7, used: 2, waiting: 2 });
     expect(supplier.snapshot().charged).toEqual({
       cpu: 0,
       memoryBytes: 0,
       gpus: 0,
       gpuMemoryBytes: 20 * GiB,
+      heapBytes: 0,
     });
   });
 
@@ -226,20 +228,28 @@ describe('GpuSlotSupplier', () => {
       memoryBytes: 0,
       gpus: 1.25,
       gpuMemoryBytes: 40 * GiB,
+      heapBytes: 0,
     });
     supplier.releaseSlot({ permit: train, slotInfo: activityInfo('train') });
-    expect(supplier.snapshot().charged).toEqual({ cpu: 0, memoryBytes: 0, gpus: 0.25, gpuMemoryBytes: 0 });
+    expect(supplier.snapshot().charged).toEqual({
+      cpu: 0,
+      memoryBytes: 0,
+      gpus: 0.25,
+      gpuMemoryBytes: 0,
+      heapBytes: 0,
+    });
   });
 
   it('snapshot() reports each device with its permits', async () => {
     const { supplier, sampler } = gpuSupplier({ minSlots: 1 });
-    expect(supplier.snapshot().readings).toEqual({ gpus: [] });
+    expect(supplier.snapshot().readings).toEqual({ gpu: null, gpus: [] });
     sampler.gpus([
       { index: 0, utilization: 0.37, memoryUsedBytes: 12345 * MiB, memoryTotalBytes: 81559 * MiB },
       { index: 1, utilization: null, memoryUsedBytes: null },
     ]);
     await supplier.reserveSlot(reserveCtx(), signal());
     expect(supplier.snapshot().readings).toEqual({
+      gpu: { ageMs: 0, stale: false, staleSince: null, reason: null },
       gpus: [
         {
           index: 0,
@@ -293,11 +303,10 @@ describe('GpuSlotSupplier over the fake nvidia-smi', () => {
     await sampler.sampleGpu();
     await flush();
     expect(grantedOf(reservations)).toHaveLength(3);
-    // The task on GPU0 ends; GPU0 takes another only once nvidia-smi shows its memory freed.
+    // The task on GPU0 ends: its 16 GiB are free at once, before nvidia-smi shows it.
     supplier.releaseSlot({ permit: permits[1]!, slotInfo: activityInfo() });
-    await sampler.sampleGpu();
     await flush();
-    expect(grantedOf(reservations)).toHaveLength(3);
+    expect(grantedOf(reservations).map((p) => p.gpu.index)).toEqual([1, 0, 1, 0]);
     env.FAKE_GPU0_MEMUSED = '12345';
     await sampler.sampleGpu();
     await flush();

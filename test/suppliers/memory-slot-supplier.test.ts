@@ -10,7 +10,7 @@ import { burst, grantedOf, resourceSupplierSetup } from './fixtures/resource-sup
 const signal = () => new AbortController().signal;
 const { make: memorySupplier, closeAfterTest } = resourceSupplierSetup(MemorySlotSupplier, 'memory');
 
-const zero = { cpu: 0, memoryBytes: 0, gpus: 0, gpuMemoryBytes: 0 };
+const zero = { cpu: 0, memoryBytes: 0, gpus: 0, gpuMemoryBytes: 0, heapBytes: 0 };
 
 afterEach(() => cleanupTempDirs());
 
@@ -51,19 +51,20 @@ describe('MemorySlotSupplier', () => {
     );
   });
 
-  it('reserveSlot() decides on the worst reading of the recent window, not the latest', async () => {
-    // 4 GiB limit, target 0.75 = 3 GiB, 0.5 GiB declared per task.
+  it('reserveSlot() stops at the next sample when memory outside our tasks rises, and reopens when it falls', async () => {
+    // 4 GiB limit, target 0.75 = 3 GiB, 0.5 GiB declared per task, nothing of ours running.
     const { supplier, sampler } = memorySupplier({
       minSlots: 0,
       rampThrottleMs: 0,
       targetUtilization: 0.75,
       costs: { default: { memoryBytes: GiB / 2 } },
     });
-    sampler.memoryUsed(GiB, 4 * GiB, 3 * GiB); // 1 GiB now, 3 GiB a moment ago
+    sampler.memoryUsed(GiB, 4 * GiB);
+    sampler.memoryUsed(2.5 * GiB, 4 * GiB); // someone else took 1.5 GiB: 2.5 + 0.5 <= 3, one fits
     const reservations = burst(supplier, 4);
     await flush();
-    expect(grantedOf(reservations)).toHaveLength(0);
-    sampler.memoryUsed(GiB, 4 * GiB); // the spike left the window: 1 + 4 x 0.5 <= 3
+    expect(grantedOf(reservations)).toHaveLength(1);
+    sampler.memoryUsed(GiB, 4 * GiB); // and gave it back: 1 + 4 x 0.5 <= 3 (2 below the hysteresis band)
     await flush();
     expect(grantedOf(reservations)).toHaveLength(4);
   });
@@ -172,12 +173,45 @@ describe('MemorySlotSupplier', () => {
     expect(grantedOf(reservations)).toHaveLength(1);
   });
 
+  it('reserveSlot() learns a task size only once readings stop rising (a task still allocating after settleMs)', async () => {
+    // The memory-guard OOM: 256 MiB tasks whose pages are first touched at ~50 MiB/s, so 1 s after
+    // the probe started (settleMs) it shows 51 MiB. Learning that admitted the whole burst at once.
+    const { supplier, sampler } = memorySupplier({ rampThrottleMs: 0, targetUtilization: 0.9 });
+    const idle = 144 * MiB;
+    sampler.memoryUsed(idle, 2 * GiB);
+    const reservations = burst(supplier, 12);
+    await flush();
+    const [probe] = grantedOf(reservations); // minSlots
+    supplier.markSlotUsed({ permit: probe!, slotInfo: activityInfo('holdMemory') });
+    const granted: number[] = [];
+    for (let t = 100; t <= 7000; t += 100) {
+      await vi.advanceTimersByTimeAsync(100);
+      sampler.memoryUsed(idle + Math.min(256 * MiB, (256 * MiB * t) / 5000), 2 * GiB);
+      await flush();
+      if (t % 1000 === 0) granted.push(grantedOf(reservations).length);
+    }
+    // Flat from 5 s on, learned at 6 s: floor((0.9 x 2 GiB - 144 MiB) / 256 MiB) = 6 tasks in all.
+    expect(granted).toEqual([1, 1, 1, 1, 1, 6, 6]);
+    expect(supplier.snapshot().learned).toEqual({
+      activities: { holdMemory: { memoryBytes: 256 * MiB } },
+      workflows: {},
+    });
+  });
+
   it('snapshot() reports the latest memory reading, null before the first', () => {
     const { supplier, sampler } = memorySupplier();
     expect(supplier.snapshot().readings).toEqual({ memory: null });
     sampler.memoryUsed(GiB, 4 * GiB, 3 * GiB);
     expect(supplier.snapshot().readings).toEqual({
-      memory: { usedBytes: GiB, limitBytes: 4 * GiB, ratio: 0.25 },
+      memory: {
+        usedBytes: GiB,
+        limitBytes: 4 * GiB,
+        ratio: 0.25,
+        ageMs: 0,
+        stale: false,
+        staleSince: null,
+        reason: null,
+      },
     });
   });
 
@@ -200,10 +234,11 @@ describe('MemorySlotSupplier', () => {
     });
     closeAfterTest(supplier);
     sampler.sampleNow();
-    expect(supplier.snapshot().readings.memory).toEqual({
+    expect(supplier.snapshot().readings.memory).toMatchObject({
       usedBytes: 512 * MiB,
       limitBytes: 2 * GiB,
       ratio: 0.25,
+      stale: false,
     });
     // target 0.8 of 2 GiB = 1638.4 MiB: 512 + 4 x 256 = 1536 fits, a fifth would be 1792.
     const reservations = burst(supplier, 6);
