@@ -233,7 +233,8 @@ export class ResourceGate {
       shownLow += cost * task.shown[0];
       shownHigh += cost * task.shown[1];
     }
-    const atLeast = unknownShowing ? Number.NEGATIVE_INFINITY : used - shownHigh;
+    // A task of unknown cost counts as outside usage until its cost is learned: it is in the reading.
+    const atLeast = used - shownHigh;
     let outside = Math.max(this.#outside ?? used, atLeast);
     let atMost = used - shownLow;
     if (this.#costsAreBounds && exact && settled && !unknownShowing) {
@@ -373,13 +374,19 @@ export class ResourceGate {
   /** No baseline yet: learn one type's cost from two load levels, and the baseline from it. */
   #learnFromLevels(used: number, counts: Map<string, number>, floor: number): void {
     const previous = this.#level;
-    this.#level = { used, counts };
-    if (previous === null || counts.size !== 1) return;
+    if (previous === null || counts.size !== 1) {
+      this.#level = { used, counts };
+      return;
+    }
     const [key, count] = [...counts][0]!;
     const before = previous.counts.get(key) ?? 0;
-    if (previous.counts.size > (before > 0 ? 1 : 0)) return; // another type changed too
+    if (previous.counts.size > (before > 0 ? 1 : 0)) {
+      this.#level = { used, counts }; // another type changed too: start again from here
+      return;
+    }
     const delta = count - before;
-    if (Math.abs(delta) < 0.5) return;
+    if (Math.abs(delta) < 0.5) return; // the same level: keep the first reading of it
+    this.#level = { used, counts };
     const sample = (used - previous.used) / delta;
     if (!(sample > floor)) return;
     this.#learned.set(key, sample);

@@ -1,0 +1,306 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ResourceSampler } from '../../src/resources/sampler.js';
+import { CpuSlotSupplier } from '../../src/suppliers/cpu-slot-supplier.js';
+import { MemorySlotSupplier } from '../../src/suppliers/memory-slot-supplier.js';
+import type { ResourceSlotSupplier } from '../../src/suppliers/resource-slot-supplier.js';
+import type { SlotwisePermit } from '../../src/suppliers/types.js';
+import { activityInfo, flush, recordingLogger, reserveCtx, track } from '../helpers/fakes.js';
+import { cleanupTempDirs, fakeRoot, V1_MEMORY } from '../resources/fixtures/fake-root.js';
+import { FakeSampler, GiB, MiB } from './fixtures/fake-sampler.js';
+
+const signal = () => new AbortController().signal;
+const open: ResourceSlotSupplier[] = [];
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  vi.setSystemTime(0);
+});
+
+afterEach(() => {
+  for (const supplier of open.splice(0)) supplier.close();
+  vi.useRealTimers();
+  cleanupTempDirs();
+});
+
+function burst(supplier: ResourceSlotSupplier, n: number) {
+  return Array.from({ length: n }, () => track(supplier.reserveSlot(reserveCtx(), signal())));
+}
+
+const grantedOf = (reservations: ReturnType<typeof burst>) =>
+  reservations.filter((r) => r.settled()).map((r) => r.value() as SlotwisePermit);
+
+/** Marks every newly granted permit used, as core does when a task arrives for it. */
+function runTasks(
+  supplier: ResourceSlotSupplier,
+  reservations: ReturnType<typeof burst>,
+  running: Set<SlotwisePermit>,
+) {
+  for (const permit of grantedOf(reservations)) {
+    if (running.has(permit)) continue;
+    running.add(permit);
+    supplier.markSlotUsed({ permit, slotInfo: activityInfo('holdMemory') });
+  }
+}
+
+type Order = 'sampler, supplier, task' | 'supplier, sampler, task' | 'supplier, task, sampler';
+const ORDERS: Order[] = ['sampler, supplier, task', 'supplier, sampler, task', 'supplier, task, sampler'];
+
+describe('resource admission: learning', () => {
+  it.each(ORDERS)(
+    'MemorySlotSupplier learns the same size and baseline, and fills the same, whatever starts first (%s)',
+    async (order) => {
+      // 2 GiB limit, target 0.9, an idle 144 MiB, tasks that allocate 256 MiB as they start.
+      const idle = 144 * MiB;
+      const sampler = new FakeSampler({ memory: true });
+      const running = new Set<SlotwisePermit>();
+      const read = () => sampler.memoryUsed(idle + running.size * 256 * MiB, 2 * GiB);
+      if (order === 'sampler, supplier, task') read();
+      const supplier = new MemorySlotSupplier({
+        sampler: sampler.asSampler,
+        rampThrottleMs: 0,
+        targetUtilization: 0.9,
+      });
+      open.push(supplier);
+      if (order === 'supplier, sampler, task') read();
+      const reservations = burst(supplier, 12);
+      await flush();
+      runTasks(supplier, reservations, running);
+      for (let t = 0; t < 4000; t += 100) {
+        await vi.advanceTimersByTimeAsync(100);
+        read();
+        await flush();
+        runTasks(supplier, reservations, running);
+      }
+      // floor((0.9 x 2048 - 144) / 256) = 6.
+      expect(grantedOf(reservations)).toHaveLength(6);
+      expect(supplier.snapshot().learned.activities).toEqual({ holdMemory: { memoryBytes: 256 * MiB } });
+    },
+  );
+
+  it.each(ORDERS)(
+    'CpuSlotSupplier learns the same cost and fills the same, whatever starts first (%s)',
+    async (order) => {
+      // 4 cores, target 0.75 = 3 cores, an idle 0.5 core, tasks of 1 core; readings smoothed as the
+      // monitor smooths them (the first one raw).
+      const sampler = new FakeSampler({ cpu: true });
+      const running = new Set<SlotwisePermit>();
+      const shares = new Map<SlotwisePermit, number>();
+      let first = true;
+      const read = () => {
+        const alpha = first ? 1 : 1 - Math.exp(-100 / 500);
+        first = false;
+        let busy = 0.5;
+        for (const permit of running) {
+          const share = (shares.get(permit) ?? 0) + alpha * (1 - (shares.get(permit) ?? 0));
+          shares.set(permit, share);
+          busy += share;
+        }
+        sampler.cpuBusy(busy);
+      };
+      if (order === 'sampler, supplier, task') read();
+      const supplier = new CpuSlotSupplier({
+        sampler: sampler.asSampler,
+        rampThrottleMs: 0,
+        targetUtilization: 0.75,
+      });
+      open.push(supplier);
+      if (order === 'supplier, sampler, task') read();
+      const reservations = burst(supplier, 12);
+      await flush();
+      runTasks(supplier, reservations, running);
+      for (let t = 0; t < 4000; t += 100) {
+        await vi.advanceTimersByTimeAsync(100);
+        read();
+        await flush();
+        runTasks(supplier, reservations, running);
+      }
+      // 0.5 + 3 x 1 = 3.5 is half a task above 3 (admitted), 4.5 is not.
+      expect(grantedOf(reservations)).toHaveLength(3);
+      const learned = supplier.snapshot().learned.activities;
+      expect(Object.keys(learned)).toEqual(['holdMemory']);
+      expect(learned.holdMemory?.cpu).toBeCloseTo(1, 9);
+    },
+  );
+
+  it('a task already running at the first reading is never learned as free (the estimate never locks at 0)', async () => {
+    // The supplier's first reading already shows its first task: it must not take that reading as
+    // idle. Every later estimate stays above 0 while tasks run.
+    const sampler = new FakeSampler({ memory: true });
+    const supplier = new MemorySlotSupplier({
+      sampler: sampler.asSampler,
+      rampThrottleMs: 0,
+      targetUtilization: 0.9,
+    });
+    open.push(supplier);
+    const running = new Set<SlotwisePermit>();
+    const reservations = burst(supplier, 20);
+    await flush();
+    runTasks(supplier, reservations, running);
+    const granted: number[] = [];
+    for (let t = 0; t < 3000; t += 100) {
+      await vi.advanceTimersByTimeAsync(100);
+      sampler.memoryUsed(144 * MiB + running.size * 256 * MiB, 2 * GiB);
+      await flush();
+      runTasks(supplier, reservations, running);
+      granted.push(grantedOf(reservations).length);
+      const learned = supplier.snapshot().learned.activities.holdMemory?.memoryBytes;
+      if (learned !== undefined) expect(learned).toBeGreaterThan(0);
+    }
+    expect(Math.max(...granted)).toBe(6); // never more than fit
+    expect(granted.at(-1)).toBe(6);
+  });
+});
+
+describe('resource admission: declared costs', () => {
+  it('MemorySlotSupplier refills a finished wave at once, before readings show the memory freed', async () => {
+    // The memory guard: 2 GiB, 256 MiB tasks declared, an idle 144 MiB, target 0.9: 6 at a time.
+    const sampler = new FakeSampler({ memory: true });
+    const supplier = new MemorySlotSupplier({
+      sampler: sampler.asSampler,
+      rampThrottleMs: 0,
+      targetUtilization: 0.9,
+      costs: { default: { memoryBytes: 256 * MiB } },
+    });
+    open.push(supplier);
+    sampler.memoryUsed(144 * MiB, 2 * GiB);
+    const reservations = burst(supplier, 21);
+    await flush();
+    const wave = grantedOf(reservations);
+    expect(wave).toHaveLength(6);
+    for (const permit of wave) supplier.markSlotUsed({ permit, slotInfo: activityInfo() });
+    for (let t = 0; t < 2000; t += 100) {
+      await vi.advanceTimersByTimeAsync(100);
+      sampler.memoryUsed(144 * MiB + 6 * 256 * MiB, 2 * GiB);
+    }
+    await flush();
+    expect(grantedOf(reservations)).toHaveLength(6);
+    for (const permit of wave) supplier.releaseSlot({ permit, slotInfo: activityInfo() });
+    await flush();
+    expect(grantedOf(reservations)).toHaveLength(12); // no reading in between
+    // The freed memory still shows for a moment: nothing more is admitted on top.
+    await vi.advanceTimersByTimeAsync(100);
+    sampler.memoryUsed(144 * MiB + 6 * 256 * MiB, 2 * GiB);
+    await flush();
+    expect(grantedOf(reservations)).toHaveLength(12);
+    expect(supplier.snapshot()).toMatchObject({ issued: 6, capacity: 6 });
+  });
+
+  it('MemorySlotSupplier admits nothing after a reading shows memory outside its tasks crossing the target', async () => {
+    const sampler = new FakeSampler({ memory: true });
+    const supplier = new MemorySlotSupplier({
+      sampler: sampler.asSampler,
+      minSlots: 0,
+      rampThrottleMs: 0,
+      targetUtilization: 0.8,
+      costs: { default: { memoryBytes: 64 * MiB } },
+    });
+    open.push(supplier);
+    sampler.memoryUsed(150 * MiB, 4 * GiB);
+    let admitted = 0;
+    const release: SlotwisePermit[] = [];
+    // A steady stream: every 100 ms one task of 64 MiB starts and one ends.
+    for (let t = 0; t < 1000; t += 100) {
+      const permit = supplier.tryReserveSlot(reserveCtx());
+      if (permit) admitted++;
+      if (permit) release.push(permit);
+      if (release.length > 2) supplier.releaseSlot({ permit: release.shift()! });
+      await vi.advanceTimersByTimeAsync(100);
+      sampler.memoryUsed(150 * MiB + release.length * 64 * MiB, 4 * GiB);
+    }
+    expect(admitted).toBe(10);
+    // A sidecar takes 3.3 GiB: the next reading is above the 0.8 target with nothing of ours added.
+    sampler.memoryUsed(150 * MiB + release.length * 64 * MiB + 3392 * MiB, 4 * GiB);
+    let after = 0;
+    for (let t = 0; t < 1000; t += 100) {
+      if (supplier.tryReserveSlot(reserveCtx())) after++;
+      if (release.length > 0) supplier.releaseSlot({ permit: release.shift()! });
+      await vi.advanceTimersByTimeAsync(100);
+      sampler.memoryUsed(150 * MiB + release.length * 64 * MiB + 3392 * MiB, 4 * GiB);
+    }
+    expect(after).toBe(0);
+  });
+});
+
+describe('resource admission: stale readings', () => {
+  it('reserveSlot() stops above minSlots when the reading is older than staleAfterMs, says so once, and resumes on a fresh one', async () => {
+    const logger = recordingLogger();
+    const sampler = new FakeSampler({ memory: true });
+    const supplier = new MemorySlotSupplier({
+      sampler: sampler.asSampler,
+      logger,
+      minSlots: 1,
+      rampThrottleMs: 0,
+      staleAfterMs: 500,
+      costs: { default: { memoryBytes: 256 * MiB } },
+      name: 'mem',
+    });
+    open.push(supplier);
+    sampler.memoryUsed(GiB, 8 * GiB);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(supplier.snapshot().readings.memory).toMatchObject({ ageMs: 500, stale: false, staleSince: null });
+    await vi.advanceTimersByTimeAsync(1);
+    expect(supplier.snapshot().readings.memory).toMatchObject({ ageMs: 501, stale: true, staleSince: 500 });
+    const reservations = burst(supplier, 4);
+    await flush();
+    expect(grantedOf(reservations)).toHaveLength(1); // minSlots only
+    burst(supplier, 2);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(logger.messages('warn')).toEqual([
+      "slotwise supplier 'mem': the memory reading is stale (taken 0.5 s ago, bound 0.5 s); issuing no permit above minSlots (1) until a fresh reading arrives",
+    ]);
+    sampler.memoryUsed(GiB, 8 * GiB);
+    await flush();
+    expect(grantedOf(reservations)).toHaveLength(4);
+    expect(logger.messages('warn').at(-1)).toBe("slotwise supplier 'mem': the memory reading is fresh again");
+    expect(supplier.snapshot().readings.memory).toMatchObject({ ageMs: 0, stale: false });
+  });
+
+  it('says why readings are stale: a stopped sampler, or the error of a failing read', async () => {
+    let clock = 0;
+    const root = fakeRoot({
+      [`${V1_MEMORY}/memory.usage_in_bytes`]: String(GiB),
+      [`${V1_MEMORY}/memory.limit_in_bytes`]: String(8 * GiB),
+      [`${V1_MEMORY}/memory.stat`]: 'total_inactive_file 0\n',
+    });
+    for (const cause of ['stopped', 'failing'] as const) {
+      const logger = recordingLogger();
+      const sampler = new ResourceSampler({
+        root: root.root,
+        cpu: false,
+        intervalMs: 100,
+        logger,
+        now: () => clock,
+      });
+      const supplier = new MemorySlotSupplier({
+        sampler,
+        logger,
+        now: () => clock,
+        minSlots: 0,
+        rampThrottleMs: 0,
+        costs: { default: { memoryBytes: 256 * MiB } },
+        name: `mem-${cause}`,
+      });
+      open.push(supplier);
+      sampler.sampleNow();
+      expect(supplier.tryReserveSlot(reserveCtx())).not.toBeNull();
+      if (cause === 'stopped') {
+        sampler.stop();
+      } else {
+        root.write(`${V1_MEMORY}/memory.usage_in_bytes`, 'garbage');
+        sampler.sampleNow();
+      }
+      clock += 1001; // the default bound: 5 intervals of 100 ms, at least 1 s
+      expect(supplier.tryReserveSlot(reserveCtx())).toBeNull();
+      const why =
+        cause === 'stopped'
+          ? 'the sampler is stopped'
+          : 'cannot parse cgroup memory.usage_in_bytes: "garbage"';
+      expect(logger.messages('warn').filter((m) => m.startsWith('slotwise supplier'))).toEqual([
+        `slotwise supplier 'mem-${cause}': the memory reading is stale (taken 1.0 s ago, bound 1.0 s: ${why}); issuing no permit above minSlots (0) until a fresh reading arrives`,
+      ]);
+      expect(supplier.snapshot().readings.memory).toMatchObject({ stale: true, reason: why });
+      sampler.stop();
+      root.write(`${V1_MEMORY}/memory.usage_in_bytes`, String(GiB));
+    }
+  });
+});
