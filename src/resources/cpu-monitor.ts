@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { brandClass } from '../class-brand.js';
 import { checkKnownKeys, checkOptionsObject } from '../suppliers/option-checks.js';
@@ -91,7 +92,9 @@ export class CpuMonitor {
   readonly #root: string;
   readonly #tauMs: number;
   readonly #now: () => number;
-  readonly #layout: CgroupLayout;
+  #layout: CgroupLayout;
+  /** Whether a cgroup CPU reading worked: its files vanishing later is an error, not "no quota". */
+  #cgroupSeen = false;
   readonly #files = new SyncFiles();
   #previous: Counters | null = null;
   #last: CpuReading | null = null;
@@ -128,12 +131,8 @@ export class CpuMonitor {
    */
   read(): CpuReading | null {
     const at = this.#now();
-    const quotaCores = readCpuQuotaCores(this.#files, this.#layout);
-    const counters: Counters = {
-      at,
-      cgroupMs: quotaCores === null ? null : readCpuUsageMs(this.#files, this.#layout),
-      host: this.#hostTimes(),
-    };
+    const { quotaCores, cgroupMs } = this.#cgroup();
+    const counters: Counters = { at, cgroupMs, host: this.#hostTimes() };
     const previous = this.#previous;
     if (previous === null) {
       this.#previous = counters;
@@ -187,6 +186,27 @@ export class CpuMonitor {
     this.#files.closeAll();
   }
 
+  /**
+   * The quota and the cgroup's CPU time. When the quota file of a cgroup read before has vanished
+   * (the cgroup was removed, or this process moved), the cgroup is found again once; still missing
+   * is an error. A quota lifted in place (`max`, `-1`) is no error: the host is measured then.
+   */
+  #cgroup(): { quotaCores: number | null; cgroupMs: number | null } {
+    const read = () => {
+      const quotaCores = readCpuQuotaCores(this.#files, this.#layout);
+      return { quotaCores, cgroupMs: quotaCores === null ? null : readCpuUsageMs(this.#files, this.#layout) };
+    };
+    if (this.#cgroupSeen && !cpuQuotaFileExists(this.#layout)) {
+      const gone = this.#layout.cpuDir;
+      this.#files.closeAll();
+      this.#layout = detectCgroup(this.#root);
+      if (!cpuQuotaFileExists(this.#layout)) throw new Error(`the cgroup CPU files in ${gone} were removed`);
+    }
+    const found = read();
+    if (found.quotaCores !== null && found.cgroupMs !== null) this.#cgroupSeen = true;
+    return found;
+  }
+
   #hostTimes(): CpuTimes {
     const text = this.#files.get(join(this.#root, 'proc/stat')).readIfExists();
     if (text === null) {
@@ -201,5 +221,10 @@ export class CpuMonitor {
     this.#previous = counters;
     return this.#last;
   }
+}
+
+function cpuQuotaFileExists(layout: CgroupLayout): boolean {
+  if (layout.cpuDir === null) return false;
+  return existsSync(join(layout.cpuDir, layout.version === 'v2' ? 'cpu.max' : 'cpu.cfs_quota_us'));
 }
 brandClass(CpuMonitor, 'CpuMonitor');

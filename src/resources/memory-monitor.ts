@@ -100,7 +100,9 @@ export class MemoryMonitor {
   readonly #limitBytes: number | null;
   readonly #windowMs: number;
   readonly #now: () => number;
-  readonly #layout: CgroupLayout;
+  #layout: CgroupLayout;
+  /** Whether a cgroup memory reading worked: its files vanishing later is an error, not "no cgroup". */
+  #cgroupSeen = false;
   readonly #files = new SyncFiles();
   readonly #recent: { at: number; ratio: number }[] = [];
   #last: MemoryReading | null = null;
@@ -192,7 +194,17 @@ export class MemoryMonitor {
   }
 
   #cgroup(): CgroupMemory | null {
-    return readCgroupMemory(this.#files, this.#layout);
+    let memory = readCgroupMemory(this.#files, this.#layout);
+    if (memory === null && this.#cgroupSeen) {
+      // The cgroup we read is gone (removed, or this process moved): find ours again.
+      const gone = this.#layout.memoryDir;
+      this.#files.closeAll();
+      this.#layout = detectCgroup(this.#root);
+      memory = readCgroupMemory(this.#files, this.#layout);
+      if (memory === null) throw new Error(`the cgroup memory files in ${gone} were removed`);
+    }
+    if (memory !== null) this.#cgroupSeen = true;
+    return memory;
   }
 
   #host(): HostMemory & { source: MemorySource } {

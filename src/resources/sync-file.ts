@@ -1,12 +1,15 @@
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 
 const INITIAL_BUFFER_BYTES = 4096;
 
 /**
  * A small text file (a cgroup or /proc file) read synchronously through a file handle opened once.
  * Each {@link read} reads from position 0 to the end with `fs.readSync`, so kernel files that change
- * in place are read afresh without re-opening. On a read error the handle is closed and re-opened
- * once before the error is thrown.
+ * in place are read afresh without re-opening. Before each read the path is checked against the
+ * open handle (one `stat`): a file that was removed fails with `ENOENT` instead of giving the old
+ * contents forever, and a file that was replaced (a new inode: a cgroup recreated, a file renamed
+ * over) is re-opened. On a read error the handle is closed and re-opened once before the error is
+ * thrown.
  *
  * Internal: not exported from the package.
  *
@@ -22,6 +25,8 @@ export class SyncFile {
   /** Absolute path of the file. */
   readonly path: string;
   #fd: number | null = null;
+  /** Device and inode of the open handle. */
+  #identity: { dev: number; ino: number } | null = null;
   #buffer = Buffer.allocUnsafe(INITIAL_BUFFER_BYTES);
 
   constructor(path: string) {
@@ -53,6 +58,7 @@ export class SyncFile {
     if (this.#fd === null) return;
     const fd = this.#fd;
     this.#fd = null;
+    this.#identity = null;
     try {
       closeSync(fd);
     } catch {
@@ -61,7 +67,24 @@ export class SyncFile {
   }
 
   #readAll(): string {
-    if (this.#fd === null) this.#fd = openSync(this.path, 'r');
+    if (this.#fd !== null) {
+      const now = statSync(this.path, { throwIfNoEntry: false });
+      if (now === undefined) {
+        this.close();
+        throw Object.assign(new Error(`ENOENT: ${this.path} was removed`), {
+          code: 'ENOENT',
+          path: this.path,
+        });
+      }
+      if (this.#identity === null || now.ino !== this.#identity.ino || now.dev !== this.#identity.dev) {
+        this.close(); // replaced: read the new file
+      }
+    }
+    if (this.#fd === null) {
+      this.#fd = openSync(this.path, 'r');
+      const opened = fstatSync(this.#fd);
+      this.#identity = { dev: opened.dev, ino: opened.ino };
+    }
     const fd = this.#fd;
     let length = 0;
     for (;;) {

@@ -231,4 +231,21 @@ describe('CpuMonitor', () => {
     const monitor = new CpuMonitor({ root: fake.root, now: clock().now });
     expect(() => monitor.read()).toThrow('cannot parse cgroup cpu.max: "lots"');
   });
+
+  it('read() fails when the cgroup quota files it read were removed, but follows a quota lifted in place', () => {
+    const fake = v2Root('50000 100000\n', 0);
+    const time = clock();
+    const monitor = new CpuMonitor({ root: fake.root, now: time.now });
+    monitor.read();
+    fake.write(`${V2}/cpu.stat`, 'usage_usec 100000\n');
+    time.set(250);
+    expect(monitor.read()).toMatchObject({ source: 'cgroup-v2', quotaCores: 0.5 });
+    fake.write(`${V2}/cpu.max`, 'max 100000\n'); // lifted: the host is measured, no error
+    fake.write('proc/stat', procStat(1100, 3100, 4));
+    time.set(500);
+    expect(monitor.read()).toMatchObject({ quotaCores: null });
+    fake.remove(`${V2}/cpu.max`);
+    time.set(750);
+    expect(() => monitor.read()).toThrow(`the cgroup CPU files in ${fake.root}/${V2} were removed`);
+  });
 });

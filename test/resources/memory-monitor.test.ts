@@ -187,4 +187,30 @@ describe('MemoryMonitor', () => {
       'cannot parse cgroup memory limit: "lots"',
     );
   });
+
+  it('read() fails when the cgroup files it read were removed, instead of measuring the host silently', () => {
+    const fake = v1Root(512 * MiB, `${GiB}\n`);
+    const monitor = new MemoryMonitor({ root: fake.root });
+    expect(monitor.read()).toMatchObject({ scope: 'cgroup', usedBytes: 468 * MiB });
+    fake.remove(`${V1_MEMORY}/memory.usage_in_bytes`);
+    expect(() => monitor.read()).toThrow(`the cgroup memory files in ${fake.root}/${V1_MEMORY} were removed`);
+    fake.write(`${V1_MEMORY}/memory.usage_in_bytes`, `${600 * MiB}\n`);
+    expect(monitor.read()).toMatchObject({ scope: 'cgroup', usedBytes: 556 * MiB });
+  });
+
+  it('read() follows this process into another cgroup when its old one is removed', () => {
+    const fake = v1Root(512 * MiB, `${GiB}\n`);
+    fake.write('proc/self/cgroup', '4:memory:/old\n');
+    fake.write(`${V1_MEMORY}/old/memory.usage_in_bytes`, `${100 * MiB}\n`);
+    fake.write(`${V1_MEMORY}/old/memory.limit_in_bytes`, `${GiB}\n`);
+    fake.write(`${V1_MEMORY}/old/memory.stat`, 'total_inactive_file 0\n');
+    const monitor = new MemoryMonitor({ root: fake.root });
+    expect(monitor.read()).toMatchObject({ usedBytes: 100 * MiB, limitBytes: GiB });
+    fake.remove(`${V1_MEMORY}/old`);
+    fake.write('proc/self/cgroup', '4:memory:/new\n');
+    fake.write(`${V1_MEMORY}/new/memory.usage_in_bytes`, `${300 * MiB}\n`);
+    fake.write(`${V1_MEMORY}/new/memory.limit_in_bytes`, `${2 * GiB}\n`);
+    fake.write(`${V1_MEMORY}/new/memory.stat`, 'total_inactive_file 0\n');
+    expect(monitor.read()).toMatchObject({ usedBytes: 300 * MiB, limitBytes: 2 * GiB, scope: 'cgroup' });
+  });
 });
