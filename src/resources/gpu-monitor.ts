@@ -82,8 +82,10 @@ export const NVIDIA_SMI_ARGS: readonly string[] = [
  *
  * - `nvidia-smi` missing (`ENOENT`): one log line, "no GPU: nvidia-smi not found on PATH, GPU
  *   readings disabled", and no further calls; readings say `disabled: true`.
- * - A non-zero exit or unparsable output: logged once per distinct message and counted; the last
- *   good devices are kept, marked `stale`.
+ * - A non-zero exit, or output no real device gives (see {@link parseNvidiaSmiCsv}: negative or
+ *   absurd values, duplicate indexes or UUIDs, output cut short or over 1 MiB): logged once per
+ *   distinct message and counted, never turned into devices; the last good devices are kept,
+ *   marked `stale` (and suppliers stop above `minSlots` once they are older than their bound).
  * - A call still running after `timeoutMs`: its process group is killed (SIGKILL); a failure as above.
  *
  * @example
@@ -177,6 +179,7 @@ export class GpuMonitor {
       let timer: NodeJS.Timeout | undefined;
       const output: Buffer[] = [];
       let outputBytes = 0;
+      let truncated = false;
       const finish = (result: { devices: GpuDevice[] } | { error: string } | 'missing') => {
         if (settled) return;
         settled = true;
@@ -207,6 +210,7 @@ export class GpuMonitor {
         finish({ error: `${this.#command} timed out after ${this.#timeoutMs} ms and was killed` });
       }, this.#timeoutMs);
       const collect = (chunk: Buffer) => {
+        if (outputBytes + chunk.length > MAX_OUTPUT_BYTES) truncated = true;
         if (outputBytes >= MAX_OUTPUT_BYTES) return;
         output.push(chunk);
         outputBytes += chunk.length;
@@ -226,6 +230,12 @@ export class GpuMonitor {
           const detail = firstLine(Buffer.concat(stderr).toString('utf8')) ?? firstLine(stdout);
           const status = code === null ? `was killed by ${signal}` : `exited with code ${code}`;
           finish({ error: `${this.#command} ${status}${detail ? `: ${detail}` : ''}` });
+          return;
+        }
+        if (truncated) {
+          finish({
+            error: `${this.#command} wrote more than ${MAX_OUTPUT_BYTES} bytes, so its output was cut and is not trusted`,
+          });
           return;
         }
         try {
@@ -289,33 +299,73 @@ function firstLine(text: string): string | null {
 }
 
 /** A field value is unknown when `nvidia-smi` prints `[N/A]`, `[Not Supported]`, `N/A` or nothing. */
-function parseField(text: string, scale: number): number | null {
+function parseField(text: string): number | null {
   const value = text.trim();
   if (value === '' || value.startsWith('[') || /^n\/?a$/i.test(value)) return null;
   const number = Number(value);
   if (!Number.isFinite(number)) throw new Error(`not a number: ${JSON.stringify(value)}`);
-  return number * scale;
+  return number;
 }
+
+/** Device indexes `nvidia-smi` can report (it numbers devices from 0). */
+const MAX_DEVICE_INDEX = 1023;
+/** More memory than any GPU has, in MiB (16 TiB): a reading above it is garbage. */
+const MAX_DEVICE_MIB = 16 * 1024 * 1024;
+const UUID = /^(GPU|MIG)-[^\s,]+$/;
 
 /**
  * Parses `nvidia-smi --query-gpu=index,uuid,utilization.gpu,memory.used,memory.total
- * --format=csv,noheader,nounits` output. Throws on a line without five fields.
+ * --format=csv,noheader,nounits` output, and refuses what no real device reports: throws on a line
+ * without five fields, an index that is not an integer in [0, 1023], a UUID not starting with
+ * `GPU-` or `MIG-`, utilization outside [0, 100] %, negative memory, memory used above the total or
+ * a total above 16 TiB, a duplicate index or UUID, and output cut in the middle of a line.
  */
 export function parseNvidiaSmiCsv(text: string): GpuDevice[] {
+  if (text.trim() !== '' && !text.endsWith('\n')) {
+    throw new Error('the output ends in the middle of a line (truncated)');
+  }
   const devices: GpuDevice[] = [];
+  const indexes = new Set<number>();
+  const uuids = new Set<string>();
+  let lineNumber = 0;
   for (const line of text.split('\n')) {
+    lineNumber++;
     if (line.trim() === '') continue;
+    const where = `line ${lineNumber} ${JSON.stringify(line.slice(0, 200))}`;
     const fields = line.split(',').map((field) => field.trim());
     const index = Number(fields[0]);
     if (fields.length !== 5 || fields[0] === '' || !Number.isInteger(index) || !fields[1]) {
       throw new Error(`unexpected line ${JSON.stringify(line.slice(0, 200))}`);
     }
+    const fail = (problem: string): never => {
+      throw new Error(`${where}: ${problem}`);
+    };
+    const uuid = fields[1];
+    if (index < 0 || index > MAX_DEVICE_INDEX) fail(`index ${index} is outside [0, ${MAX_DEVICE_INDEX}]`);
+    if (!UUID.test(uuid)) fail(`uuid ${JSON.stringify(uuid)} does not start with GPU- or MIG-`);
+    if (indexes.has(index)) fail(`index ${index} is listed twice`);
+    if (uuids.has(uuid)) fail(`uuid ${uuid} is listed twice`);
+    indexes.add(index);
+    uuids.add(uuid);
+    const utilization = parseField(fields[2]!);
+    const used = parseField(fields[3]!);
+    const total = parseField(fields[4]!);
+    if (utilization !== null && (utilization < 0 || utilization > 100)) {
+      fail(`utilization.gpu ${utilization} % is outside [0, 100]`);
+    }
+    if (used !== null && used < 0) fail(`memory.used ${used} MiB is negative`);
+    if (total !== null && (total <= 0 || total > MAX_DEVICE_MIB)) {
+      fail(`memory.total ${total} MiB is not in (0, ${MAX_DEVICE_MIB}]`);
+    }
+    if (used !== null && total !== null && used > total) {
+      fail(`memory.used ${used} MiB is above memory.total ${total} MiB`);
+    }
     devices.push({
       index,
-      uuid: fields[1],
-      utilization: parseField(fields[2]!, 1 / 100),
-      memoryUsedBytes: parseField(fields[3]!, MIB),
-      memoryTotalBytes: parseField(fields[4]!, MIB),
+      uuid,
+      utilization: utilization === null ? null : utilization / 100,
+      memoryUsedBytes: used === null ? null : used * MIB,
+      memoryTotalBytes: total === null ? null : total * MIB,
     });
   }
   return devices;

@@ -408,12 +408,15 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
 
   /** How fresh the reading of `resource` in `sample` is; `null` when there is no reading. */
   protected freshness(resource: SampledResource, sample: ResourceSample): ReadingFreshness | null {
-    const reading = sample[resource] as { at: number } | null | undefined;
+    const reading = sample[resource] as { at: number; error?: string | null } | null | undefined;
     if (reading === null || reading === undefined) return null;
     const ageMs = Math.max(0, this.clock() - reading.at);
     const bound = this.staleAfterMs(resource);
     const stale = ageMs > bound;
-    const failure = typeof this.sampler.failure === 'function' ? this.sampler.failure(resource) : null;
+    const failure =
+      (typeof this.sampler.failure === 'function' ? this.sampler.failure(resource) : null) ??
+      reading.error ??
+      null;
     const running = (this.sampler as Partial<Pick<ResourceSampler, 'running'>>).running;
     const reason = failure ?? (running === false ? 'the sampler is stopped' : null);
     return {

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SlotwiseOptionsError } from '../../src/errors.js';
@@ -241,6 +241,41 @@ describe('GpuMonitor', () => {
     expect(reading?.devices).toEqual(expected);
   });
 
+  it('sample() turns bad output into one logged error and stale devices, never into devices', async () => {
+    const logger = recordingLogger();
+    const env = gpuEnv();
+    const monitor = new GpuMonitor({ env, logger, now: () => 5 });
+    expect((await monitor.sample())?.devices).toEqual([GPU0, GPU1]);
+    env.FAKE_GPU1_MEMUSED = '-5';
+    for (let i = 0; i < 3; i++) {
+      expect(await monitor.sample()).toMatchObject({ devices: [GPU0, GPU1], stale: true, at: 5 });
+    }
+    expect(monitor.errors).toBe(3);
+    expect(logger.lines).toEqual([
+      {
+        level: 'warn',
+        message:
+          'GPU reading failed: nvidia-smi output could not be parsed: line 2 "1, GPU-00000001-fake-0000-0000-000000000001, 0, -5, 81559": memory.used -5 MiB is negative',
+      },
+    ]);
+  });
+
+  it('sample() refuses output over 1 MiB (28042 "devices") instead of cutting it into devices', async () => {
+    const dir = tempDir('slotwise-bin-');
+    const script = join(dir, 'nvidia-smi');
+    writeFileSync(
+      script,
+      '#!/bin/sh\ni=0\nwhile [ $i -lt 28042 ]; do echo "$i, GPU-$i-0000000000000000000000, 5, 100, 81559"; i=$((i + 1)); done\n',
+    );
+    chmodSync(script, 0o755);
+    const logger = recordingLogger();
+    const monitor = new GpuMonitor({ env: { PATH: `${dir}:${process.env.PATH}` }, logger });
+    expect(await monitor.sample()).toMatchObject({ devices: [], stale: true });
+    expect(logger.lines.map((l) => l.message)).toEqual([
+      'GPU reading failed: nvidia-smi wrote more than 1048576 bytes, so its output was cut and is not trusted',
+    ]);
+  });
+
   it('sample() reports zero devices when nvidia-smi lists none', async () => {
     const reading = await new GpuMonitor({ env: gpuEnv({ FAKE_GPUS: '0' }) }).sample();
     expect(reading).toMatchObject({ devices: [], stale: false, error: null });
@@ -259,6 +294,23 @@ describe('nvidia-smi parsing', () => {
       'unexpected line "No devices were found"',
     );
     expect(() => parseNvidiaSmiCsv('0, GPU-abc, lots, 1, 2\n')).toThrow('not a number: "lots"');
+  });
+
+  it.each([
+    ['0, GPU-a, -3, 1, 2\n', 'line 1 "0, GPU-a, -3, 1, 2": utilization.gpu -3 % is outside [0, 100]'],
+    ['0, GPU-a, 250, 1, 2\n', 'line 1 "0, GPU-a, 250, 1, 2": utilization.gpu 250 % is outside [0, 100]'],
+    ['0, GPU-a, 5, -5, 81559\n', 'line 1 "0, GPU-a, 5, -5, 81559": memory.used -5 MiB is negative'],
+    ['0, GPU-a, 5, 90000, 81559\n', 'memory.used 90000 MiB is above memory.total 81559 MiB'],
+    ['0, GPU-a, 5, 1, 0\n', 'memory.total 0 MiB is not in (0, 16777216]'],
+    ['0, GPU-a, 5, 1, 99999999999\n', 'memory.total 99999999999 MiB is not in (0, 16777216]'],
+    ['-1, GPU-a, 5, 1, 2\n', 'index -1 is outside [0, 1023]'],
+    ['4096, GPU-a, 5, 1, 2\n', 'index 4096 is outside [0, 1023]'],
+    ['0, nonsense, 5, 1, 2\n', 'uuid "nonsense" does not start with GPU- or MIG-'],
+    ['0, GPU-a, 5, 1, 2\n0, GPU-b, 5, 1, 2\n', 'line 2 "0, GPU-b, 5, 1, 2": index 0 is listed twice'],
+    ['0, GPU-a, 5, 1, 2\n1, GPU-a, 5, 1, 2\n', 'line 2 "1, GPU-a, 5, 1, 2": uuid GPU-a is listed twice'],
+    ['0, GPU-a, 5, 1, 2\n1, GPU-b, 5, 1', 'the output ends in the middle of a line (truncated)'],
+  ])('parseNvidiaSmiCsv() refuses what no device reports: %j', (text, message) => {
+    expect(() => parseNvidiaSmiCsv(text)).toThrow(message);
   });
 
   it('filterVisibleDevices() keeps every device when CUDA_VISIBLE_DEVICES is unset', () => {

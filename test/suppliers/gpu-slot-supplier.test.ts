@@ -212,6 +212,39 @@ describe('GpuSlotSupplier', () => {
     expect(supplier.snapshot()).toMatchObject({ issued: 0, waiting: 3, capacity: 0, readings: { gpus: [] } });
   });
 
+  it('reserveSlot() issues no GPU permit above minSlots once nvidia-smi has failed for longer than staleAfterMs', async () => {
+    // The readings stop (nvidia-smi fails or hangs) while device memory may be filling up: the last
+    // good reading must not admit forever.
+    const logger = recordingLogger();
+    const { supplier, sampler } = gpuSupplier({
+      logger,
+      slotsPerDevice: 8,
+      rampThrottleMs: 0,
+      staleAfterMs: 3000,
+      costs: { default: { gpuMemoryBytes: GiB } },
+      name: 'gpus',
+    });
+    sampler.gpus([{ index: 0 }]);
+    const failing = { stale: true, at: 0, error: 'nvidia-smi exited with code 9: NVIDIA-SMI has failed' };
+    const granted: number[] = [];
+    for (let t = 1000; t <= 5000; t += 1000) {
+      await vi.advanceTimersByTimeAsync(1000);
+      sampler.gpus([{ index: 0 }], failing); // the last good devices, kept and marked stale
+      if (supplier.tryReserveSlot(reserveCtx())) granted.push(t);
+    }
+    expect(granted).toEqual([1000, 2000, 3000]);
+    expect(supplier.snapshot().readings.gpu).toMatchObject({
+      stale: true,
+      staleSince: 3000,
+      reason: 'nvidia-smi exited with code 9: NVIDIA-SMI has failed',
+    });
+    expect(logger.messages('warn')).toEqual([
+      "slotwise supplier 'gpus': the gpu reading is stale (taken 4.0 s ago, bound 3.0 s: nvidia-smi exited with code 9: NVIDIA-SMI has failed); issuing no permit above minSlots (0) until a fresh reading arrives",
+    ]);
+    sampler.gpus([{ index: 0 }]);
+    expect(supplier.tryReserveSlot(reserveCtx())).not.toBeNull();
+  });
+
   it('markSlotUsed() charges GPU memory and fractions per task type; releaseSlot() refunds them', async () => {
     const { supplier, sampler } = gpuSupplier({
       minSlots: 2,
