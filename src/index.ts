@@ -147,6 +147,7 @@ export {
   GpuSlotSupplier,
   type GpuSlotSupplierOptions,
 } from './suppliers/gpu-slot-supplier.js';
+export { HeapSlotSupplier, type HeapSlotSupplierOptions } from './suppliers/heap-slot-supplier.js';
 export { LedgerSlotSupplier, type SupplierBaseOptions } from './suppliers/ledger-slot-supplier.js';
 export { MemorySlotSupplier, type MemorySlotSupplierOptions } from './suppliers/memory-slot-supplier.js';
 export {

@@ -5,6 +5,7 @@ import { CompositeSlotSupplier } from '../suppliers/composite-slot-supplier.js';
 import { CpuSlotSupplier } from '../suppliers/cpu-slot-supplier.js';
 import { FixedSlotSupplier } from '../suppliers/fixed-slot-supplier.js';
 import { GpuSlotSupplier } from '../suppliers/gpu-slot-supplier.js';
+import { HeapSlotSupplier } from '../suppliers/heap-slot-supplier.js';
 import type { LedgerSlotSupplier } from '../suppliers/ledger-slot-supplier.js';
 import { MemorySlotSupplier } from '../suppliers/memory-slot-supplier.js';
 import { ResourceSlotSupplier } from '../suppliers/resource-slot-supplier.js';
@@ -84,6 +85,7 @@ export function buildTuner(config: SlotwiseConfigInput, options: BuildTunerOptio
         gpu: plan.gpu
           ? { command: plan.gpu.nvidiaSmi, ...(options.env ? { env: options.env } : {}), ...logger }
           : false,
+        heap: plan.heap ? {} : false,
         ...logger,
       })
     : null;
@@ -110,6 +112,7 @@ export function buildTuner(config: SlotwiseConfigInput, options: BuildTunerOptio
         hysteresis: node.hysteresis,
         rampThrottleMs: node.rampThrottleMs,
         settleMs: node.settleMs,
+        ...(node.staleAfterMs === null ? {} : { staleAfterMs: node.staleAfterMs }),
         costs: node.costs,
         sampler: sampler!,
         ...logger,
@@ -119,7 +122,9 @@ export function buildTuner(config: SlotwiseConfigInput, options: BuildTunerOptio
           ? new CpuSlotSupplier(common)
           : node.type === 'memory'
             ? new MemorySlotSupplier(common)
-            : asLedger(new GpuSlotSupplier({ ...common, slotsPerDevice: node.slotsPerDevice ?? 1 }));
+            : node.type === 'heap'
+              ? new HeapSlotSupplier(common)
+              : asLedger(new GpuSlotSupplier({ ...common, slotsPerDevice: node.slotsPerDevice ?? 1 }));
     }
     built.set(node, supplier);
     return supplier;

@@ -85,7 +85,7 @@ export function checkConfig(config: SlotwiseConfig): {
         });
       }
     }
-    if (node.type === 'cpu' || node.type === 'memory' || node.type === 'gpu') {
+    if (node.type === 'cpu' || node.type === 'memory' || node.type === 'gpu' || node.type === 'heap') {
       if (node.maxSlots < node.minSlots) {
         more.push({
           path: [...at(node.path), 'maxSlots'],

@@ -61,9 +61,9 @@ export interface EffectiveFixedSupplier extends EffectiveBase, EffectiveSlotType
   slots: number;
 }
 
-/** A CpuSlotSupplier, MemorySlotSupplier or GpuSlotSupplier, as it will be built. */
+/** A CpuSlotSupplier, MemorySlotSupplier, GpuSlotSupplier or HeapSlotSupplier, as it will be built. */
 export interface EffectiveResourceSupplier extends EffectiveBase, EffectiveSlotTypeLimits {
-  type: 'cpu' | 'memory' | 'gpu';
+  type: 'cpu' | 'memory' | 'gpu' | 'heap';
   name: string;
   shared: boolean;
   minSlots: number;
@@ -72,6 +72,8 @@ export interface EffectiveResourceSupplier extends EffectiveBase, EffectiveSlotT
   hysteresis: number;
   rampThrottleMs: number;
   settleMs: number;
+  /** Milliseconds after which a reading is stale, `null` for the supplier's default (5 sample intervals, at least 1 s). */
+  staleAfterMs: number | null;
   /** Permits per device (GPU suppliers), else `null`. */
   slotsPerDevice: number | null;
   /** Declared task costs (sizes in bytes). */
@@ -127,6 +129,8 @@ export interface EffectiveSampler {
   memory: { scope: MemoryScope; limitBytes: number | null } | null;
   /** GPU sampling (a gpu supplier exists), else `null`. */
   gpu: { nvidiaSmi: string } | null;
+  /** Whether this process's V8 heap is sampled (a heap supplier exists). */
+  heap: boolean;
   defaults: readonly string[];
 }
 
@@ -139,7 +143,7 @@ export interface EffectiveConfig {
   nexus: EffectiveTemporalFixedSize;
   /** Shared suppliers by name, in the order written. */
   shared: Readonly<Record<string, EffectiveSlotwiseSupplier>>;
-  /** The sampler, or `null` when no cpu, memory or gpu supplier needs one. */
+  /** The sampler, or `null` when no cpu, memory, gpu or heap supplier needs one. */
   sampler: EffectiveSampler | null;
   metrics: { listen: string | false };
   temporal: { address: string | null; namespace: string | null; taskQueue: string | null };
@@ -258,7 +262,7 @@ export function effectiveConfig(config: SlotwiseConfig): EffectiveConfig {
     samplerDefaults.push(key);
     return fallback;
   };
-  const needed = uses('cpu') || uses('memory') || uses('gpu');
+  const needed = uses('cpu') || uses('memory') || uses('gpu') || uses('heap');
   return {
     ...slotTypes,
     nexus:
@@ -286,6 +290,7 @@ export function effectiveConfig(config: SlotwiseConfig): EffectiveConfig {
           gpu: uses('gpu')
             ? { nvidiaSmi: pick('gpu.nvidiaSmi', sampler.gpu?.nvidiaSmi, 'nvidia-smi') }
             : null,
+          heap: uses('heap'),
           defaults: samplerDefaults,
         }
       : null,
@@ -326,6 +331,7 @@ const RESOURCE_DEFAULTS = {
   cpu: { minSlots: 1, settleMs: 1500 },
   memory: { minSlots: 1, settleMs: 1000 },
   gpu: { minSlots: 0, settleMs: 2000 },
+  heap: { minSlots: 1, settleMs: 1000 },
 } as const;
 
 function slotwiseNode(
@@ -402,6 +408,7 @@ function slotwiseNode(
         hysteresis: pick('hysteresis', spec.hysteresis, 0.05),
         rampThrottleMs: pick('rampThrottleMs', spec.rampThrottleMs, 50),
         settleMs: pick('settleMs', spec.settleMs, kind.settleMs),
+        staleAfterMs: pick<number | null>('staleAfterMs', spec.staleAfterMs, null),
         slotsPerDevice: spec.type === 'gpu' ? pick('slotsPerDevice', spec.slotsPerDevice, 1) : null,
         costs: costs?.value ?? {},
         costsPath: costs?.path ?? null,

@@ -111,6 +111,10 @@ export const taskCostSchema = z
     gpuMemoryBytes: anyByteSize
       .optional()
       .meta({ description: 'GPU memory on the assigned device: bytes, or a size like "6GiB".' }),
+    heapBytes: byteSize.optional().meta({
+      description:
+        'V8 heap the task keeps reachable in the Worker\'s process: bytes, or a size like "64MiB".',
+    }),
   })
   .meta({
     id: 'taskCost',
@@ -135,7 +139,7 @@ export const taskCostsSchema = z
   .meta({
     id: 'taskCosts',
     description:
-      'Declared per-task costs, charged by cpu, memory and gpu suppliers when core marks a slot used (the task type is known only then) and refunded at release.',
+      'Declared per-task costs, charged by cpu, memory, gpu and heap suppliers when core marks a slot used (the task type is known only then) and refunded at release.',
   });
 
 const floorValue = (what: string, least: number) => {
@@ -226,7 +230,11 @@ const resourceOptions = {
     .meta({ description: 'Milliseconds between two permits issued above minSlots. Default 50.' }),
   settleMs: milliseconds().optional().meta({
     description:
-      'Milliseconds a new permit counts on top of the readings until its task shows in them. Default 1500 (cpu), 1000 (memory), 2000 (gpu).',
+      'Milliseconds a started task may take to show in full in memory-like readings (and a released one to leave them); learning waits this long and for readings to stop rising. Default 1500 (cpu), 1000 (memory, heap), 2000 (gpu).',
+  }),
+  staleAfterMs: integer(1, 'a whole number of milliseconds >= 1').optional().meta({
+    description:
+      'A reading older than this is stale: no permit above minSlots until a fresh one arrives. Default 5 sample intervals, at least 1000.',
   }),
   costs: taskCostsSchema
     .optional()
@@ -260,6 +268,12 @@ export const memorySupplierSpecSchema = z
       'Permits while the projected memory working set stays under targetUtilization of the limit (MemorySlotSupplier). Scope and limit are set once for all under sampler.memory.',
   });
 
+/** `{ type: 'heap', ... }`: a HeapSlotSupplier on the shared sampler. */
+export const heapSupplierSpecSchema = z.strictObject({ type: z.literal('heap'), ...resourceOptions }).meta({
+  description:
+    "Permits while this process's projected V8 heap stays under targetUtilization of its heap limit (HeapSlotSupplier).",
+});
+
 /** `{ type: 'gpu', ... }`: a GpuSlotSupplier on the shared sampler. */
 export const gpuSupplierSpecSchema = z
   .strictObject({
@@ -274,7 +288,7 @@ export const sharedSupplierRefSchema = z
   .string()
   .meta({ description: 'The name of a shared supplier (a key of `suppliers`): one instance, one budget.' });
 
-const SLOTWISE_TYPES = ['fixed', 'cpu', 'memory', 'gpu', 'composite'] as const;
+const SLOTWISE_TYPES = ['fixed', 'cpu', 'memory', 'gpu', 'heap', 'composite'] as const;
 const TEMPORAL_TYPES = ['temporal-fixed-size', 'temporal-resource-based'] as const;
 
 /** The error of a `type` no supplier has, given the object that has it. */
@@ -314,6 +328,7 @@ export const slotwiseSupplierSpecSchema = z
       cpuSupplierSpecSchema,
       memorySupplierSpecSchema,
       gpuSupplierSpecSchema,
+      heapSupplierSpecSchema,
       compositeSupplierSpecSchema,
     ],
     { error: typeError(SLOTWISE_TYPES) },
@@ -370,6 +385,7 @@ export const supplierSpecSchema = z
           cpuSupplierSpecSchema,
           memorySupplierSpecSchema,
           gpuSupplierSpecSchema,
+          heapSupplierSpecSchema,
           compositeSupplierSpecSchema,
           temporalFixedSizeSpecSchema,
           temporalResourceBasedSpecSchema,
@@ -451,7 +467,7 @@ export const slotTypeConfigSchema = z.strictObject({
   supplier: supplierSpecSchema,
   costs: taskCostsSchema
     .optional()
-    .meta({ description: "Costs charged by this slot type's cpu/memory/gpu suppliers that set none." }),
+    .meta({ description: "Costs charged by this slot type's cpu/memory/gpu/heap suppliers that set none." }),
 });
 
 const LISTEN_PATTERN = /^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):(\d{1,5})$/;
@@ -583,11 +599,12 @@ export type SupplierSpec = z.output<typeof supplierSpecSchema>;
 export type SlotwiseSupplierSpec = z.output<typeof slotwiseSupplierSpecSchema>;
 /** `{ type: 'fixed', slots }`. */
 export type FixedSupplierSpec = z.output<typeof fixedSupplierSpecSchema>;
-/** `{ type: 'cpu' | 'memory' | 'gpu', ... }`. */
+/** `{ type: 'cpu' | 'memory' | 'gpu' | 'heap', ... }`. */
 export type ResourceSupplierSpec =
   | z.output<typeof cpuSupplierSpecSchema>
   | z.output<typeof memorySupplierSpecSchema>
-  | z.output<typeof gpuSupplierSpecSchema>;
+  | z.output<typeof gpuSupplierSpecSchema>
+  | z.output<typeof heapSupplierSpecSchema>;
 /** `{ type: 'composite', parts }`. */
 export type CompositeSupplierSpec = z.output<typeof compositeSupplierSpecSchema>;
 /** The `resourceBased` section. */

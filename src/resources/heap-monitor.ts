@@ -1,3 +1,4 @@
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { getHeapStatistics, type HeapInfo } from 'node:v8';
 import { checkKnownKeys, checkOptionsObject, optionError } from '../suppliers/option-checks.js';
 import { checkClock } from './resource-options.js';
@@ -12,6 +13,11 @@ export interface HeapReading {
   ratio: number;
   /** `total_heap_size`: what V8 has reserved from the system for the heap. */
   totalBytes: number;
+  /**
+   * Full (mark-sweep) garbage collections seen since the monitor was created: garbage left before
+   * the latest one is gone. `null` when they cannot be observed.
+   */
+  majorGcs: number | null;
   /** When it was taken, in milliseconds of the monitor's clock. */
   at: number;
   /** `true` when a later read failed and this is an older value kept by a {@link ResourceSampler}. */
@@ -45,13 +51,17 @@ const OWNER = 'HeapMonitor';
  * import { HeapMonitor } from 'slotwise';
  *
  * const heap = new HeapMonitor();
- * heap.read(); // => { usedBytes: 9437184, limitBytes: 4345298944, ratio: 0.0022, totalBytes: 12058624, at: 12.3, stale: false }
+ * heap.read(); // => { usedBytes: 9437184, limitBytes: 4345298944, ratio: 0.0022, totalBytes: 12058624, majorGcs: 0, at: 12.3, stale: false }
+ * heap.close();
  * ```
  */
 export class HeapMonitor {
   readonly #statistics: NonNullable<HeapMonitorOptions['statistics']>;
   readonly #now: () => number;
   #last: HeapReading | null = null;
+  #majorGcs: number | null = null;
+  #observer: PerformanceObserver | null = null;
+  readonly #ownHeap: boolean;
 
   constructor(options: HeapMonitorOptions = {}) {
     checkOptionsObject(OWNER, options);
@@ -61,6 +71,30 @@ export class HeapMonitor {
     }
     this.#statistics = options.statistics ?? getHeapStatistics;
     this.#now = checkClock(OWNER, options.now);
+    this.#ownHeap = options.statistics === undefined;
+    if (this.#ownHeap) this.#observeGcs();
+  }
+
+  /** Counts full collections (`gc` performance entries of kind major), from the first read on. */
+  #observeGcs(): void {
+    try {
+      const observer = new PerformanceObserver((list) => {
+        for (const entry of list.getEntries()) {
+          const kind = (entry as { detail?: { kind?: number } }).detail?.kind;
+          if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) this.#majorGcs = (this.#majorGcs ?? 0) + 1;
+        }
+      });
+      observer.observe({ entryTypes: ['gc'] });
+      this.#observer = observer;
+      this.#majorGcs ??= 0;
+    } catch {
+      this.#majorGcs = null; // no gc entries on this runtime
+    }
+  }
+
+  /** Counts a full collection; for tests that supply `statistics`. */
+  countMajorGc(): void {
+    this.#majorGcs = (this.#majorGcs ?? 0) + 1;
   }
 
   /** The last reading returned by {@link read}, or `null`. Does no I/O. */
@@ -70,6 +104,7 @@ export class HeapMonitor {
 
   /** Reads the heap statistics. Throws when they make no sense (a limit of 0, negative sizes). */
   read(): HeapReading {
+    if (this.#ownHeap && this.#observer === null) this.#observeGcs(); // closed by a stopped sampler
     const stats = this.#statistics();
     const used = stats.used_heap_size;
     const limit = stats.heap_size_limit;
@@ -83,12 +118,16 @@ export class HeapMonitor {
       limitBytes: limit,
       ratio: used / limit,
       totalBytes: stats.total_heap_size,
+      majorGcs: this.#majorGcs,
       at: this.#now(),
       stale: false,
     };
     return this.#last;
   }
 
-  /** Nothing to release; for symmetry with the other monitors. */
-  close(): void {}
+  /** Stops observing garbage collections. Idempotent. */
+  close(): void {
+    this.#observer?.disconnect();
+    this.#observer = null;
+  }
 }

@@ -82,6 +82,7 @@ export class GpuSlotSupplier extends ResourceSlotSupplier<GpuPermitFields> {
   readonly #gates = new Map<string, ResourceGate>();
   readonly #rises = new Map<string, RiseWindow>();
   #lastReading: unknown = null;
+  #readingTaken = Number.NEGATIVE_INFINITY;
   #warnedNoDevice = false;
 
   constructor(options: GpuSlotSupplierOptions = {}) {
@@ -171,6 +172,7 @@ export class GpuSlotSupplier extends ResourceSlotSupplier<GpuPermitFields> {
     const reading = sample.gpu;
     if (reading === null || reading.stale || reading === this.#lastReading) return;
     this.#lastReading = reading;
+    this.#readingTaken = this.readingTaken();
     for (const device of reading.devices) {
       const memory = memoryOf(device, reading.at);
       if (memory === null) continue;
@@ -269,6 +271,7 @@ export class GpuSlotSupplier extends ResourceSlotSupplier<GpuPermitFields> {
       records,
       (record, releasedAt) => this.settleShown(record, releasedAt),
       (record) => record.permit.gpu.uuid === uuid,
+      this.#readingTaken,
     );
   }
 

@@ -15,6 +15,12 @@ export interface GateTask {
   /** `true` for an issued permit (it counts in the projection); `false` for a released task. */
   live: boolean;
   /**
+   * For a released task: released after the latest reading was taken, so no reading can have shown
+   * its memory freed yet.
+   * @default false
+   */
+  releasedAfterReading?: boolean;
+  /**
    * The least and the most of its cost the latest reading can show, as ratios in [0, 1]: `[0, 0]` for
    * a permit waiting for a task, `[1, 1]` for a task that certainly shows in full, `[0, 1]` while it
    * may still be allocating (or freeing), an exact `[s, s]` where the reading's smoothing is known.
@@ -61,6 +67,13 @@ export interface ResourceGateOptions {
    */
   minLearnedShare?: number;
   /**
+   * Whether a released task may keep holding what it used until a reading shows it freed (memory a
+   * process or a garbage collector returns late). `false` where what it leaves is reclaimed on
+   * demand anyway (V8 collects garbage before it gives up on the heap).
+   * @default true
+   */
+  releasedMayHold?: boolean;
+  /**
    * Whether costs are upper bounds (memory: a task uses at most its cost), so that usage outside our
    * tasks is never assumed below the idle baseline when tasks use less; `false` where costs are
    * averages (CPU) and the reading is followed both ways.
@@ -100,8 +113,11 @@ const EPSILON = 1e-9;
  * - it never exceeds the reading (our tasks use nothing below zero), nor what the reading leaves
  *   when our tasks show exactly (`used - Σ cost × shown`), and once every task shows in full it falls
  *   back to that, but not below the baseline.
- * So a task counts once (in the reading, or at its cost until it shows, never both), a release frees
- * its cost at once (no refill lag), and a step outside stops admission at the next reading.
+ * So a task counts once (in the reading, or at its cost until it shows, never both), and a step
+ * outside stops admission at the next reading. A released task stops counting as soon as a reading
+ * shows its memory freed (at once where the reading's smoothing is known, as for CPU); until then,
+ * what the reading holds beyond everything else, up to its cost, still counts, so memory a
+ * garbage collector has not returned yet is not given out twice.
  *
  * **Learning.** With no declared cost, a type's cost is learned from readings where every task shows
  * exactly and nothing is still growing: against the baseline (`(used - baseline) / tasks`), or, with
@@ -131,6 +147,7 @@ export class ResourceGate {
   readonly #rates: readonly [number, number];
   readonly #minShare: number;
   readonly #costsAreBounds: boolean;
+  readonly #releasedMayHold: boolean;
   #open = true;
   /** Whether the last reading could be learned from (nothing still growing). */
   #settled = false;
@@ -139,6 +156,8 @@ export class ResourceGate {
   #baseline: number | null = null;
   #baselineSource: BaselineSource | null = null;
   #outside: number | null = null;
+  /** What released tasks may still hold, as the latest reading shows it (see {@link observe}). */
+  #lingering = 0;
   readonly #learned = new Map<string, number>();
   /** The last reading every task showed exactly in: the lower load level for {@link #learnFromLevels}. */
   #level: { used: number; counts: Map<string, number> } | null = null;
@@ -150,6 +169,7 @@ export class ResourceGate {
     this.#rates = options.learningRates ?? [1, 0.3];
     this.#minShare = options.minLearnedShare ?? 0.001;
     this.#costsAreBounds = options.costsAreBounds ?? true;
+    this.#releasedMayHold = options.releasedMayHold ?? true;
   }
 
   /** `false` after the gate refused for lack of room, until it admits again. */
@@ -199,53 +219,52 @@ export class ResourceGate {
     let shownHigh = 0;
     let anyShowing = false;
     let exact = true;
-    let unknownShowing = false;
     for (const task of tasks) {
       const [low, high] = task.shown;
       if (high > 0) anyShowing = true;
       if (high - low > EPSILON) exact = false;
-      if (task.cost === null) {
-        if (high > 0) unknownShowing = true;
-        continue;
-      }
-      shownLow += task.cost * low;
-      shownHigh += task.cost * high;
     }
     if (!anyShowing) {
       // Idle: the reading is everything else.
       this.#baseline = used;
       this.#baselineSource = 'idle';
       this.#outside = used;
+      this.#lingering = 0;
       this.#level = { used, counts: new Map() };
       return;
     }
     if (exact && settled) this.#learn(used, tasks, reading.limit);
-    // Recompute with what was just learned.
-    shownLow = 0;
-    shownHigh = 0;
-    unknownShowing = false;
+    // What our tasks can show, with what was just learned (a task of unknown cost shows nothing of
+    // ours: until its cost is learned, its usage counts as outside usage).
     for (const task of tasks) {
       const cost = this.#costOf(task);
-      if (cost === null) {
-        if (task.shown[1] > 0) unknownShowing = true;
-        continue;
-      }
+      if (cost === null) continue;
       shownLow += cost * task.shown[0];
       shownHigh += cost * task.shown[1];
     }
-    // A task of unknown cost counts as outside usage until its cost is learned: it is in the reading.
     const atLeast = used - shownHigh;
     let outside = Math.max(this.#outside ?? used, atLeast);
+    // Our tasks show at least their lower share of their cost, so the rest is at most this; where
+    // costs are upper bounds a task may use less, so our tasks alone never take outside usage
+    // below the idle baseline.
     let atMost = used - shownLow;
-    if (this.#costsAreBounds && exact && settled && !unknownShowing) {
-      atMost = Math.max(atMost, this.#baseline ?? Number.NEGATIVE_INFINITY);
-    }
+    if (this.#costsAreBounds) atMost = Math.max(atMost, this.#baseline ?? Number.NEGATIVE_INFINITY);
     outside = Math.min(outside, atMost);
     if (this.#baseline !== null && used < this.#baseline) {
       // Below the idle baseline with tasks running: the rest of the machine shrank.
       this.#baseline = used;
     }
     this.#outside = outside;
+    // Released tasks whose memory may not be freed yet (garbage not collected, a process still
+    // exiting): what the reading holds beyond everything else, up to their costs, still counts.
+    let lingerAtMost = 0;
+    let explained = outside;
+    for (const task of tasks) {
+      const cost = this.#costOf(task) ?? 0;
+      if (!task.live && task.shown[1] - task.shown[0] > EPSILON) lingerAtMost += cost * task.shown[1];
+      else explained += cost * task.shown[0];
+    }
+    this.#lingering = this.#releasedMayHold ? Math.min(lingerAtMost, Math.max(0, used - explained)) : 0;
   }
 
   /**
@@ -254,10 +273,17 @@ export class ResourceGate {
    */
   project(tasks: readonly GateTask[], next: number | null): number | null {
     if (this.#outside === null) return null;
-    let total = this.#outside;
+    let total = this.#outside + this.#lingering;
     for (const task of tasks) {
-      if (!task.live) continue;
-      total += this.#costOf(task) ?? 0;
+      if (task.live) total += this.#costOf(task) ?? 0;
+      else if (
+        this.#releasedMayHold &&
+        task.releasedAfterReading &&
+        task.shown[1] - task.shown[0] > EPSILON
+      ) {
+        // No reading since its release: it may hold all it held.
+        total += (this.#costOf(task) ?? 0) * task.shown[1];
+      }
     }
     return total + (next ?? 0);
   }

@@ -157,7 +157,10 @@ export interface ResourceDefaults {
 /** A task that ran on one of this supplier's permits and was released, with when. */
 export interface ReleasedTask<X extends object> {
   readonly record: PermitRecord<X>;
+  /** When, on the supplier's clock. */
   readonly at: number;
+  /** Its place among releases and readings taken in (see {@link ResourceSlotSupplier.readingTaken}). */
+  readonly order: number;
 }
 
 /**
@@ -219,6 +222,10 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
   readonly #recentReleases: Array<ReleasedTask<X>> = [];
   /** Index of the first release in {@link #recentReleases} that is still followed. */
   #recentHead = 0;
+  /** Orders releases and readings taken in: a release after the latest reading has a higher stamp. */
+  #order = 0;
+  /** The stamp of the latest reading taken in. */
+  #lastReadingOrder = 0;
   /** Resources whose readings are stale now (logged once per episode). */
   readonly #staleNow = new Set<SampledResource>();
   #rampTimer: NodeJS.Timeout | undefined;
@@ -477,7 +484,8 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
   /**
    * The tasks a gate accounts for: `records` (live permits) and the recently released tasks
    * `released` selects, with the share of each the latest reading can show (`shown` returns `null`
-   * for a task the reading cannot show any more).
+   * for a task the reading cannot show any more), and whether each was released after the latest
+   * reading was taken in (`readingTaken`, a stamp from {@link readingTaken}).
    */
   protected gateTasks(
     gate: ResourceGate,
@@ -485,17 +493,24 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
     records: Iterable<PermitRecord<X>>,
     shown: (record: PermitRecord<X>, releasedAt: number | undefined) => readonly [number, number] | null,
     released: (record: PermitRecord<X>) => boolean = () => true,
+    readingTaken: number = Number.NEGATIVE_INFINITY,
   ): GateTask[] {
     const tasks: GateTask[] = [];
     for (const record of records) {
       const visible = shown(record, undefined) ?? ([0, 0] as const);
       tasks.push({ ...this.taskCost(gate, dimension, record), live: true, shown: visible });
     }
-    for (const { record, at } of this.recentReleases()) {
+    for (const { record, at, order } of this.recentReleases()) {
       if (!released(record)) continue;
-      const visible = shown(record, at);
+      const afterReading = order > readingTaken;
+      const visible = shown(record, at) ?? (afterReading ? ([0, 1] as const) : null);
       if (visible === null || visible[1] <= 0) continue;
-      tasks.push({ ...this.taskCost(gate, dimension, record), live: false, shown: visible });
+      tasks.push({
+        ...this.taskCost(gate, dimension, record),
+        live: false,
+        shown: visible,
+        releasedAfterReading: afterReading,
+      });
     }
     return tasks;
   }
@@ -529,7 +544,18 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
   /** Remembers when a permit that ran a task was released (see {@link recentReleases}). */
   protected override onReleased(record: PermitRecord<X>): void {
     this.#forgetOldReleases();
-    if (record.usedAt !== undefined) this.#recentReleases.push({ record, at: this.clock() });
+    if (record.usedAt !== undefined) {
+      this.#recentReleases.push({ record, at: this.clock(), order: ++this.#order });
+    }
+  }
+
+  /**
+   * Stamps a reading taken in now: releases stamped later happened after it (no reading can show
+   * their memory freed yet). Returns the stamp, for {@link gateTasks}.
+   */
+  protected readingTaken(): number {
+    this.#lastReadingOrder = ++this.#order;
+    return this.#lastReadingOrder;
   }
 
   /** Declared cost of the running tasks, per dimension. */
@@ -635,7 +661,12 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
     // Releases are in time order: advance a head index past the expired ones and compact only when
     // half the array is dead, so dropping n releases costs O(n), not O(n^2) as shift() would.
     const releases = this.#recentReleases;
-    while (this.#recentHead < releases.length && now - releases[this.#recentHead]!.at >= retention) {
+    // A release no reading has followed yet is kept whatever its age: it may still hold its memory.
+    while (
+      this.#recentHead < releases.length &&
+      now - releases[this.#recentHead]!.at >= retention &&
+      releases[this.#recentHead]!.order < this.#lastReadingOrder
+    ) {
       this.#recentHead++;
     }
     if (this.#recentHead > 0 && this.#recentHead * 2 >= releases.length) {

@@ -43,6 +43,8 @@ export abstract class SingleResourceSlotSupplier extends ResourceSlotSupplier {
   readonly #rise = new RiseWindow();
   /** The reading object last taken in (a sample of another resource carries the same one again). */
   #lastReading: unknown = null;
+  /** Its stamp (see `readingTaken()`). */
+  #readingTaken = Number.NEGATIVE_INFINITY;
 
   /** Usage, limit and time of the latest reading in the dimension's unit, or `null` before the first. */
   protected abstract reading(sample: ResourceSample): GateReading | null;
@@ -90,8 +92,13 @@ export abstract class SingleResourceSlotSupplier extends ResourceSlotSupplier {
 
   /** The tasks the gate accounts for now. */
   protected tasks(): GateTask[] {
-    return this.gateTasks(this.gate, this.dimension, this.ledger.records(), (record, releasedAt) =>
-      this.shown(record, releasedAt),
+    return this.gateTasks(
+      this.gate,
+      this.dimension,
+      this.ledger.records(),
+      (record, releasedAt) => this.shown(record, releasedAt),
+      undefined,
+      this.#readingTaken,
     );
   }
 
@@ -112,6 +119,7 @@ export abstract class SingleResourceSlotSupplier extends ResourceSlotSupplier {
     const reading = this.reading(sample);
     if (reading === null || source === this.#lastReading) return; // not a new reading of ours
     this.#lastReading = source;
+    this.#readingTaken = this.readingTaken();
     this.beforeObserve(sample, reading);
     const settled = this.settled(reading);
     this.gate.observe(reading, this.tasks(), settled);

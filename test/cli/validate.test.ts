@@ -115,7 +115,7 @@ describe('slotwise validate', () => {
     expect(t.out).toEqual([]);
     expect(t.err).toEqual([
       `${path}: activity.supplier.targetUtilization: expected a ratio in (0, 1], got 80. Did you mean 0.8?`,
-      `${path}: activity.supplier.slot: unknown key (expected one of: type, name, minSlots, maxSlots, targetUtilization, hysteresis, rampThrottleMs, settleMs, costs, floors, ceilings)`,
+      `${path}: activity.supplier.slot: unknown key (expected one of: type, name, minSlots, maxSlots, targetUtilization, hysteresis, rampThrottleMs, settleMs, staleAfterMs, costs, floors, ceilings)`,
       `${path}: workflow.supplier.slots: expected an integer >= 2, as it serves workflow tasks (core holds a sticky and a non-sticky workflow slot), got 1`,
       `slotwise validate: ${path} is invalid (3 problems)`,
     ]);

@@ -52,6 +52,7 @@ describe('effectiveConfig', () => {
       hysteresis: 0.05,
       rampThrottleMs: 50,
       settleMs: 1500,
+      staleAfterMs: null,
       slotsPerDevice: null,
       costs: {},
       costsPath: null,
@@ -64,6 +65,7 @@ describe('effectiveConfig', () => {
         'hysteresis',
         'rampThrottleMs',
         'settleMs',
+        'staleAfterMs',
         'floors',
         'ceilings',
       ),
@@ -90,8 +92,34 @@ describe('effectiveConfig', () => {
       cpu: true,
       memory: { scope: 'cgroup', limitBytes: null },
       gpu: { nvidiaSmi: 'nvidia-smi' },
+      heap: false,
       defaults: ['intervalMs', 'gpuIntervalMs', 'memory.scope', 'memory.limitBytes', 'gpu.nvidiaSmi'],
     });
+  });
+
+  it('effectiveConfig() reads the V8 heap for a heap supplier, with its own defaults and staleAfterMs', () => {
+    const effective = effectiveConfig(
+      parseConfig({
+        activity: {
+          supplier: {
+            type: 'composite',
+            parts: [
+              { type: 'fixed', slots: 8 },
+              { type: 'heap', staleAfterMs: 2500, costs: { activities: { parse: { heapBytes: '64MiB' } } } },
+            ],
+          },
+        },
+      }),
+    );
+    expect((effective.activity as unknown as { parts: unknown[] }).parts[1]).toMatchObject({
+      type: 'heap',
+      name: 'activity-heap',
+      minSlots: 1,
+      settleMs: 1000,
+      staleAfterMs: 2500,
+      costs: { activities: { parse: { heapBytes: 64 * MiB } } },
+    });
+    expect(effective.sampler).toMatchObject({ cpu: false, memory: null, gpu: null, heap: true });
   });
 
   it('effectiveConfig() names composite parts after their parent and type, numbering repeated types', () => {

@@ -137,7 +137,7 @@ describe('slotwise config schema', () => {
       activity({ type: 'fixed', slots: 2 }, { costs: { default: { cores: 1 } } }),
       line(
         'activity.costs.default.cores',
-        'unknown key (expected one of: cpu, memoryBytes, gpus, gpuMemoryBytes)',
+        'unknown key (expected one of: cpu, memoryBytes, gpus, gpuMemoryBytes, heapBytes)',
       ),
     ],
   ])('parseConfig() rejects an unknown key: %j', (data, message) => {
@@ -149,28 +149,28 @@ describe('slotwise config schema', () => {
       activity({ type: 'cpux' }),
       line(
         'activity.supplier.type',
-        'expected one of fixed, cpu, memory, gpu, composite, temporal-fixed-size, temporal-resource-based, got "cpux"',
+        'expected one of fixed, cpu, memory, gpu, heap, composite, temporal-fixed-size, temporal-resource-based, got "cpux"',
       ),
     ],
     [
       activity({ slots: 2 }),
       line(
         'activity.supplier.type',
-        'expected one of fixed, cpu, memory, gpu, composite, temporal-fixed-size, temporal-resource-based, but it is missing',
+        'expected one of fixed, cpu, memory, gpu, heap, composite, temporal-fixed-size, temporal-resource-based, but it is missing',
       ),
     ],
     [
       activity(5),
       line(
         'activity.supplier',
-        'expected a supplier: a mapping with `type` (fixed, cpu, memory, gpu, composite, temporal-fixed-size, temporal-resource-based) or the name of a shared supplier, got 5',
+        'expected a supplier: a mapping with `type` (fixed, cpu, memory, gpu, heap, composite, temporal-fixed-size, temporal-resource-based) or the name of a shared supplier, got 5',
       ),
     ],
     [
       { activity: {} },
       line(
         'activity.supplier',
-        'expected a supplier: a mapping with `type` (fixed, cpu, memory, gpu, composite, temporal-fixed-size, temporal-resource-based) or the name of a shared supplier, but it is missing',
+        'expected a supplier: a mapping with `type` (fixed, cpu, memory, gpu, heap, composite, temporal-fixed-size, temporal-resource-based) or the name of a shared supplier, but it is missing',
       ),
     ],
     [{ activity: 'fixed' }, line('activity', 'expected a mapping, got "fixed"')],
@@ -178,7 +178,7 @@ describe('slotwise config schema', () => {
       activity({ type: 'composite', parts: [{ type: 'temporal-fixed-size', numSlots: 4 }] }),
       line(
         'activity.supplier.parts[0].type',
-        'expected one of fixed, cpu, memory, gpu, composite, got "temporal-fixed-size". Temporal\'s own suppliers can only be the supplier of a slot type, not a composite part or a shared supplier.',
+        'expected one of fixed, cpu, memory, gpu, heap, composite, got "temporal-fixed-size". Temporal\'s own suppliers can only be the supplier of a slot type, not a composite part or a shared supplier.',
       ),
     ],
     [
@@ -389,7 +389,7 @@ describe('slotwise config schema', () => {
         line('activity.supplier.targetUtilization', 'expected a ratio in (0, 1], got 80. Did you mean 0.8?'),
         line(
           'activity.supplier.maxSlot',
-          'unknown key; did you mean `maxSlots`? (expected one of: type, name, minSlots, maxSlots, targetUtilization, hysteresis, rampThrottleMs, settleMs, costs, floors, ceilings)',
+          'unknown key; did you mean `maxSlots`? (expected one of: type, name, minSlots, maxSlots, targetUtilization, hysteresis, rampThrottleMs, settleMs, staleAfterMs, costs, floors, ceilings)',
         ),
         line('metrics.listen', 'expected "host:port" (e.g. "127.0.0.1:9464") or false, got 9464'),
       ].join('\n'),

@@ -97,14 +97,16 @@ function burn(ms: number, duty: number): Promise<void> {
 }
 
 describe('resource suppliers in a real Worker', () => {
-  it('MemorySlotSupplier keeps 24 activities of 256 MiB each under a 1 GiB budget, and all complete', async () => {
+  it('MemorySlotSupplier keeps 12 activities of 128 MiB each under a 512 MiB budget, and all complete', async () => {
     const client = await testClient();
     const baseline = process.memoryUsage.rss();
-    const limitBytes = baseline + GiB;
+    // 128 MiB, not more: first-touch page faults on a loaded shared VM fill about 50-100 MiB/s, and
+    // the activities touch their pages on the Worker's event loop.
+    const limitBytes = baseline + GiB / 2;
     const logger = recordingLogger();
-    // No declared cost: the supplier learns a task's size from the readings (about 260 MiB, more
+    // No declared cost: the supplier learns a task's size from the readings (about 130 MiB, more
     // while garbage of a finished task is still resident). Target 0.9 leaves 10 % of the limit for
-    // what it cannot attribute to tasks: the Worker's own heap, and the moment a new 256 MiB block is
+    // what it cannot attribute to tasks: the Worker's own heap, and the moment a new 128 MiB block is
     // resident before the garbage collector frees the last one (RSS briefly shows both).
     const supplier = new MemorySlotSupplier({
       scope: 'process',
@@ -122,7 +124,7 @@ describe('resource suppliers in a real Worker', () => {
         activities: {
           simulatedWork: ({ ms, index }: { ms: number; index: number }) =>
             probe.around(async () => {
-              const block = Buffer.alloc(256 * MiB); // fresh each time: no pool
+              const block = Buffer.alloc(128 * MiB); // fresh each time: no pool
               for (let i = 0; i < block.length; i += PAGE) block[i] = 1; // resident, page by page
               await Context.current().sleep(ms);
               return index + block[block.length - PAGE]! - 1;
@@ -133,7 +135,7 @@ describe('resource suppliers in a real Worker', () => {
         client.workflow.execute('fanOutWorkflow', {
           taskQueue,
           workflowId: taskQueue,
-          args: [{ tasks: 24, workMs: 1000 }],
+          args: [{ tasks: 12, workMs: 1000 }],
         }),
       );
       const { peak, samples } = rss.stop();
@@ -142,8 +144,8 @@ describe('resource suppliers in a real Worker', () => {
           `peak RSS ${(peak / MiB).toFixed(0)} MiB (${((peak / limitBytes) * 100).toFixed(1)} % of the limit, ` +
           `${samples} samples), max concurrency ${probe.max}`,
       );
-      expect(completed).toBe(24);
-      expect(probe.completed).toBe(24);
+      expect(completed).toBe(12);
+      expect(probe.completed).toBe(12);
       expect(peak).toBeLessThan(limitBytes);
       expect(probe.max).toBeGreaterThanOrEqual(2);
       expect(probe.max).toBeLessThanOrEqual(3);
@@ -155,9 +157,12 @@ describe('resource suppliers in a real Worker', () => {
     }
   });
 
+  // CPU is a soft limit: a task is admitted when it brings projected use nearer the target than not
+  // admitting it (so the mean tracks the target). At 1 core: 0.75 is nearer than 1.5. At 2 cores:
+  // 2.25 is nearer than 1.5, 3 is not.
   it.each([
     [0.5, 1],
-    [1, 2],
+    [1, 3],
   ])(
     'CpuSlotSupplier at target %d of 2 cores runs at most %d of 0.75-core activities at once',
     async (target, expected) => {

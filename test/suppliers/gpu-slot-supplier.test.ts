@@ -155,17 +155,22 @@ describe('GpuSlotSupplier', () => {
     ]);
     await flush();
     expect(perDevice(grantedOf(reservations))).toEqual({ 0: 4, 1: 3 });
-    // A task on GPU1 ends: its 10 GiB are free at once (5 + 2 x 10 + 10 <= 36), with no wait for
-    // the reading; a reading that shows it freed changes nothing (5 + 3 x 10 + 10 > 40).
+    // A task on GPU1 ends; only once a reading shows its memory freed does GPU1 take another.
     supplier.releaseSlot({ permit: permits[0]!, slotInfo: activityInfo() });
     await flush();
-    expect(perDevice(grantedOf(reservations))).toEqual({ 0: 4, 1: 4 });
+    expect(grantedOf(reservations)).toHaveLength(7);
+    sampler.gpus([
+      { index: 0, memoryUsedBytes: 0 },
+      { index: 1, memoryUsedBytes: 35 * GiB }, // not freed yet
+    ]);
+    await flush();
+    expect(grantedOf(reservations)).toHaveLength(7);
     sampler.gpus([
       { index: 0, memoryUsedBytes: 0 },
       { index: 1, memoryUsedBytes: 25 * GiB },
     ]);
     await flush();
-    expect(perDevice(grantedOf(reservations))).toEqual({ 0: 4, 1: 4 });
+    expect(perDevice(grantedOf(reservations))).toEqual({ 0: 4, 1: 4 }); // 5 + 2 x 10 + 10 <= 36; then 45
     expect(supplier.snapshot()).toMatchObject({ issued: 7, used: 2, waiting: 2 });
     expect(supplier.snapshot().charged).toEqual({
       cpu: 0,
@@ -336,10 +341,11 @@ describe('GpuSlotSupplier over the fake nvidia-smi', () => {
     await sampler.sampleGpu();
     await flush();
     expect(grantedOf(reservations)).toHaveLength(3);
-    // The task on GPU0 ends: its 16 GiB are free at once, before nvidia-smi shows it.
+    // The task on GPU0 ends; GPU0 takes another only once nvidia-smi shows its memory freed.
     supplier.releaseSlot({ permit: permits[1]!, slotInfo: activityInfo() });
+    await sampler.sampleGpu();
     await flush();
-    expect(grantedOf(reservations).map((p) => p.gpu.index)).toEqual([1, 0, 1, 0]);
+    expect(grantedOf(reservations)).toHaveLength(3);
     env.FAKE_GPU0_MEMUSED = '12345';
     await sampler.sampleGpu();
     await flush();

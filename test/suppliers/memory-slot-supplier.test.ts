@@ -113,6 +113,9 @@ describe('MemorySlotSupplier', () => {
     expect(grantedOf(others)).toHaveLength(2);
     supplier.releaseSlot({ permit: grantedOf(renders)[0]!, slotInfo: activityInfo('render') });
     await flush();
+    expect(grantedOf(others)).toHaveLength(2); // no reading has shown what it held freed yet
+    sampler.memoryUsed(2 * GiB, 16 * GiB); // it held nothing
+    await flush();
     // 2 + 4 (charged) + 2 (waiting for tasks) + 1 <= 11.2, and then, open again, up to 12: 4 more.
     expect(grantedOf(others)).toHaveLength(6);
     expect(supplier.snapshot()).toMatchObject({ issued: 7, used: 1, waiting: 4 });

@@ -1,5 +1,6 @@
 import { CpuSlotSupplier } from '../../src/suppliers/cpu-slot-supplier.js';
 import { GpuSlotSupplier } from '../../src/suppliers/gpu-slot-supplier.js';
+import { HeapSlotSupplier } from '../../src/suppliers/heap-slot-supplier.js';
 import { MemorySlotSupplier } from '../../src/suppliers/memory-slot-supplier.js';
 import { FakeSampler, GiB } from './fixtures/fake-sampler.js';
 import { describeSupplierContract } from './supplier-contract.js';
@@ -21,6 +22,12 @@ describeSupplierContract('MemorySlotSupplier', (capacity, logger) => {
     maxSlots: capacity,
     logger,
   });
+});
+
+describeSupplierContract('HeapSlotSupplier', (capacity, logger) => {
+  const sampler = new FakeSampler({ heap: true });
+  sampler.heapUsed(GiB, 16 * GiB);
+  return new HeapSlotSupplier({ sampler: sampler.asSampler, minSlots: capacity, maxSlots: capacity, logger });
 });
 
 describeSupplierContract('GpuSlotSupplier', (capacity, logger) => {

@@ -145,7 +145,12 @@ function describeEffective(effective: EffectiveConfig): string[] {
     other.push(['sampler', 'none (no cpu, memory or gpu supplier)']);
   } else {
     const d = (key: string, value: string) => (sampler.defaults.includes(key) ? `${value} (default)` : value);
-    const reads = [sampler.cpu && 'cpu', sampler.memory && 'memory', sampler.gpu && 'gpu'].filter(Boolean);
+    const reads = [
+      sampler.cpu && 'cpu',
+      sampler.memory && 'memory',
+      sampler.gpu && 'gpu',
+      sampler.heap && 'heap',
+    ].filter(Boolean);
     other.push(['sampler', `one, reading ${reads.join(', ')}`]);
     other.push(['sampler.intervalMs', d('intervalMs', String(sampler.intervalMs))]);
     if (sampler.memory) {

@@ -1,0 +1,127 @@
+import { SlotwiseOptionsError } from '../errors.js';
+import { type ResourceSample, ResourceSampler } from '../resources/sampler.js';
+import type { PermitRecord } from './permit-ledger.js';
+import type { GateReading } from './resource-gate.js';
+import type { ResourceSupplierOptions, ResourceSupplierSnapshot } from './resource-slot-supplier.js';
+import { SingleResourceSlotSupplier } from './single-resource-slot-supplier.js';
+
+/** Options of a {@link HeapSlotSupplier}. */
+export interface HeapSlotSupplierOptions extends ResourceSupplierOptions {
+  /**
+   * Milliseconds between samples of the sampler this supplier creates. Only without a `sampler`.
+   * @default 100
+   */
+  sampleIntervalMs?: number;
+}
+
+const OWNER = 'HeapSlotSupplier';
+
+/**
+ * Issues permits while this process's projected V8 heap stays under `targetUtilization` of the heap
+ * limit (`heap_size_limit` from `v8.getHeapStatistics()`: `--max-old-space-size` and the young
+ * generation). Activities run in the Worker's main isolate, so a burst of activities that each keep
+ * tens of megabytes reachable kills the Worker with "JavaScript heap out of memory" long before a
+ * container limit is near when the heap limit is small. Declare `heapBytes` per task type (what a
+ * task keeps reachable at most), or let the supplier learn it from readings.
+ *
+ * The reading is `used_heap_size`, garbage included. What a finished task left behind is garbage
+ * that V8 collects before it would give up, so it does not hold the heap: a release frees the task's
+ * cost at once, and until the next full collection its garbage is not taken for anyone's live
+ * objects.
+ *
+ * @example
+ * ```ts
+ * import { CompositeSlotSupplier, FixedSlotSupplier, HeapSlotSupplier } from 'slotwise';
+ *
+ * const heap = new HeapSlotSupplier({
+ *   targetUtilization: 0.7,
+ *   costs: { activities: { parseReport: { heapBytes: 64 * 1024 ** 2 } } },
+ * });
+ * const activities = new CompositeSlotSupplier([new FixedSlotSupplier({ slots: 20 }), heap]);
+ * // tuner: { activityTaskSlotSupplier: activities, ... }
+ * heap.snapshot().readings.heap; // => { usedBytes: 41943040, limitBytes: 2197815296, ratio: 0.019, ageMs: 12, stale: false, ... }
+ * heap.close();
+ * ```
+ */
+export class HeapSlotSupplier extends SingleResourceSlotSupplier {
+  protected readonly dimension = 'heapBytes' as const;
+  protected readonly resource = 'heap' as const;
+  /** Full collections seen when each task was released: its garbage is gone after the next one. */
+  readonly #gcsAtRelease = new WeakMap<PermitRecord, number | null>();
+
+  constructor(options: HeapSlotSupplierOptions = {}) {
+    if (options?.sampler !== undefined && options.sampleIntervalMs !== undefined) {
+      throw new SlotwiseOptionsError(
+        `${OWNER}: \`sampleIntervalMs\` applies only when the supplier creates its own sampler; set \`intervalMs\` on the sampler instead.`,
+      );
+    }
+    super(
+      'heap',
+      OWNER,
+      options,
+      ['sampleIntervalMs'],
+      { minSlots: 1, settleMs: 1000 },
+      () =>
+        new ResourceSampler({
+          intervalMs: options?.sampleIntervalMs ?? 100,
+          cpu: false,
+          memory: false,
+          gpu: false,
+          heap: {},
+          ...(options?.logger ? { logger: options.logger } : {}),
+        }),
+    );
+    if ((this.sampler as { heap?: unknown }).heap == null) {
+      throw new SlotwiseOptionsError(
+        `${OWNER}: expected \`sampler\` to sample the V8 heap, but it was created without heap: create it with \`heap: {}\`.`,
+      );
+    }
+  }
+
+  /** What a finished task leaves is garbage, collected before V8 gives up: it does not hold the heap. */
+  protected override gateOptions() {
+    return { releasedMayHold: false };
+  }
+
+  protected override onReleased(record: PermitRecord): void {
+    this.#gcsAtRelease.set(record, this.sampler.latest().heap?.majorGcs ?? null);
+    super.onReleased(record);
+  }
+
+  /**
+   * A released task's garbage shows in `used_heap_size` until a full collection: followed (so it is
+   * not taken for someone else's objects) until the heap reading has seen one, for up to 30 s.
+   */
+  protected override shown(
+    record: PermitRecord,
+    releasedAt: number | undefined,
+  ): readonly [number, number] | null {
+    if (releasedAt === undefined) return super.shown(record, undefined);
+    const before = this.#gcsAtRelease.get(record);
+    const now = this.sampler.latest().heap?.majorGcs;
+    if (before !== null && before !== undefined && now !== null && now !== undefined && now > before)
+      return null;
+    return this.clock() - releasedAt < this.retentionMs() ? [0, 1] : null;
+  }
+
+  protected override retentionMs(): number {
+    return Math.max(this.settleMs, 30_000);
+  }
+
+  protected reading(sample: ResourceSample): GateReading | null {
+    const heap = sample.heap;
+    if (heap === null || heap === undefined) return null;
+    return { used: heap.usedBytes, limit: heap.limitBytes, at: heap.at };
+  }
+
+  protected readings(sample: ResourceSample): ResourceSupplierSnapshot['readings'] {
+    const heap = sample.heap;
+    const freshness = this.freshness('heap', sample);
+    return {
+      heap:
+        heap && freshness
+          ? { usedBytes: heap.usedBytes, limitBytes: heap.limitBytes, ratio: heap.ratio, ...freshness }
+          : null,
+    };
+  }
+}
