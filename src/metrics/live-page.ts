@@ -61,7 +61,9 @@ const SCRIPT = `
     ['cpuUtilization', 'CPU', 'ratio'],
     ['cpuUsableCores', 'Usable cores', 'number'],
     ['memoryWorkingSetBytes', 'Memory working set', 'bytes'],
-    ['memoryLimitBytes', 'Memory limit', 'bytes']
+    ['memoryLimitBytes', 'Memory limit', 'bytes'],
+    ['heapUsedBytes', 'V8 heap used', 'bytes'],
+    ['heapLimitBytes', 'V8 heap limit', 'bytes']
   ];
   var root = document.getElementById('suppliers');
   var statusEl = document.getElementById('status');
@@ -291,10 +293,21 @@ const SCRIPT = `
         setCell(rows.memoryUsedBytes, gpu.memoryUsedBytes);
         setCell(rows.memoryTotalBytes, gpu.memoryTotalBytes);
       });
+      var ages = Object.keys(sample.readingAgeSeconds || {}).map(function (k) {
+        return k + ' ' + sample.readingAgeSeconds[k].toFixed(1) + ' s';
+      });
+      var learned = Object.keys(sample.learned || {}).map(function (k) {
+        var cost = sample.learned[k];
+        return k.replace(/^[a-z]+\\//, '') + ' ' + Object.keys(cost).map(function (d) {
+          return /Bytes$/.test(d) ? format(cost[d], 'bytes') : String(+cost[d].toFixed(3)) + ' ' + d;
+        }).join(' + ');
+      });
       section.counters.textContent =
         'Reservations: ' + entries(sample.reservations) +
         ' \\u00b7 Releases: ' + entries(sample.releases) +
-        ' \\u00b7 Running by type: ' + entries(sample.usedByTaskType);
+        ' \\u00b7 Running by type: ' + entries(sample.usedByTaskType) +
+        (ages.length ? ' \\u00b7 Reading age: ' + ages.join(', ') : '') +
+        (learned.length ? ' \\u00b7 Learned per task: ' + learned.join(', ') : '');
       var mine = points.map(function (p) {
         var found = null;
         for (var i = 0; i < p.suppliers.length; i++) if (p.suppliers[i].supplier === sample.supplier) found = p.suppliers[i];
@@ -309,6 +322,9 @@ const SCRIPT = `
       pick('CPU', '#9333ea', function (s) { return s.cpuUtilization === null ? null : s.cpuUtilization * 100; });
       pick('memory', '#ea580c', function (s) {
         return s.memoryWorkingSetBytes === null || !s.memoryLimitBytes ? null : (100 * s.memoryWorkingSetBytes) / s.memoryLimitBytes;
+      });
+      pick('heap', '#0f766e', function (s) {
+        return s.heapUsedBytes === null || !s.heapLimitBytes ? null : (100 * s.heapUsedBytes) / s.heapLimitBytes;
       });
       sample.gpus.forEach(function (gpu, index) {
         var color = GPU_COLORS[index % GPU_COLORS.length];

@@ -61,6 +61,14 @@ export const METRIC_NAMES = {
   chargedMemoryBytes: 'slotwise_charged_memory_bytes',
   chargedGpus: 'slotwise_charged_gpus',
   chargedGpuMemoryBytes: 'slotwise_charged_gpu_memory_bytes',
+  heapUsedBytes: 'slotwise_heap_used_bytes',
+  heapLimitBytes: 'slotwise_heap_limit_bytes',
+  chargedHeapBytes: 'slotwise_charged_heap_bytes',
+  readingAgeSeconds: 'slotwise_reading_age_seconds',
+  learnedTaskCpuCores: 'slotwise_learned_task_cpu_cores',
+  learnedTaskMemoryBytes: 'slotwise_learned_task_memory_bytes',
+  learnedTaskGpuMemoryBytes: 'slotwise_learned_task_gpu_memory_bytes',
+  learnedTaskHeapBytes: 'slotwise_learned_task_heap_bytes',
 } as const;
 
 /** A key of {@link METRIC_NAMES}. */
@@ -104,6 +112,7 @@ const define = (
 });
 
 const GPU_LABELS = ['gpu', 'gpu_uuid'] as const;
+const LEARNED_LABELS = ['task_kind', 'task_type'] as const;
 
 /**
  * The table of every slotwise metric with its type, help text, labels and source: the single source
@@ -263,6 +272,59 @@ export const METRIC_DEFINITIONS: readonly MetricDefinition[] = [
     'gauge',
     'snapshot',
     'GPU memory charged to the tasks running on this supplier, in bytes.',
+  ),
+  define(
+    'heapUsedBytes',
+    'gauge',
+    'snapshot',
+    "V8 heap in use (used_heap_size, garbage included) the heap supplier last read from this process's main isolate, in bytes.",
+  ),
+  define(
+    'heapLimitBytes',
+    'gauge',
+    'snapshot',
+    'V8 heap limit (heap_size_limit: --max-old-space-size and the young generation) the heap supplier admits against, in bytes.',
+  ),
+  define(
+    'chargedHeapBytes',
+    'gauge',
+    'snapshot',
+    'V8 heap charged to the tasks running on this supplier, in bytes.',
+  ),
+  define(
+    'readingAgeSeconds',
+    'gauge',
+    'snapshot',
+    'Seconds since the reading a resource supplier admits on was taken, by resource (cpu, memory, gpu, heap); past staleAfterMs no permit is issued above minSlots.',
+    ['resource'],
+  ),
+  define(
+    'learnedTaskCpuCores',
+    'gauge',
+    'snapshot',
+    'CPU cores one task of a type uses, as learned from readings (types without a declared cost); task_kind is activities or workflows.',
+    LEARNED_LABELS,
+  ),
+  define(
+    'learnedTaskMemoryBytes',
+    'gauge',
+    'snapshot',
+    'Memory one task of a type uses, as learned from readings, in bytes.',
+    LEARNED_LABELS,
+  ),
+  define(
+    'learnedTaskGpuMemoryBytes',
+    'gauge',
+    'snapshot',
+    'GPU memory one task of a type uses, as learned from readings, in bytes.',
+    LEARNED_LABELS,
+  ),
+  define(
+    'learnedTaskHeapBytes',
+    'gauge',
+    'snapshot',
+    'V8 heap one task of a type keeps reachable, as learned from readings, in bytes.',
+    LEARNED_LABELS,
   ),
 ];
 

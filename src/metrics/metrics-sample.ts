@@ -49,6 +49,14 @@ export interface SupplierSample {
   memoryWorkingSetBytes: number | null;
   /** `slotwise_memory_limit_bytes`. */
   memoryLimitBytes: number | null;
+  /** `slotwise_heap_used_bytes`. */
+  heapUsedBytes: number | null;
+  /** `slotwise_heap_limit_bytes`. */
+  heapLimitBytes: number | null;
+  /** `slotwise_reading_age_seconds`, per resource. */
+  readingAgeSeconds: Record<string, number>;
+  /** The `slotwise_learned_task_*` series, per `task_kind/task_type`. */
+  learned: Record<string, { cpu?: number; memoryBytes?: number; gpuMemoryBytes?: number; heapBytes?: number }>;
   /** The `slotwise_gpu_*` series, one entry per device. */
   gpus: GpuSample[];
   /** The `slotwise_charged_*` series. */
@@ -57,6 +65,7 @@ export interface SupplierSample {
     memoryBytes: number | null;
     gpus: number | null;
     gpuMemoryBytes: number | null;
+    heapBytes: number | null;
   };
   /** `slotwise_reservations_total` summed over task queues and worker types, per result. */
   reservations: Record<string, number>;
@@ -87,6 +96,8 @@ const SCALARS = [
   ['cpuUsableCores', 'cpuUsableCores'],
   ['memoryWorkingSetBytes', 'memoryWorkingSetBytes'],
   ['memoryLimitBytes', 'memoryLimitBytes'],
+  ['heapUsedBytes', 'heapUsedBytes'],
+  ['heapLimitBytes', 'heapLimitBytes'],
 ] as const satisfies ReadonlyArray<readonly [MetricKey, keyof SupplierSample]>;
 
 const CHARGED = [
@@ -94,6 +105,7 @@ const CHARGED = [
   ['chargedMemoryBytes', 'memoryBytes'],
   ['chargedGpus', 'gpus'],
   ['chargedGpuMemoryBytes', 'gpuMemoryBytes'],
+  ['chargedHeapBytes', 'heapBytes'],
 ] as const satisfies ReadonlyArray<readonly [MetricKey, keyof SupplierSample['charged']]>;
 
 const GPU_FIELDS = [
@@ -101,6 +113,13 @@ const GPU_FIELDS = [
   ['gpuMemoryUsedBytes', 'memoryUsedBytes'],
   ['gpuMemoryTotalBytes', 'memoryTotalBytes'],
 ] as const satisfies ReadonlyArray<readonly [MetricKey, keyof GpuSample]>;
+
+const LEARNED = [
+  ['learnedTaskCpuCores', 'cpu'],
+  ['learnedTaskMemoryBytes', 'memoryBytes'],
+  ['learnedTaskGpuMemoryBytes', 'gpuMemoryBytes'],
+  ['learnedTaskHeapBytes', 'heapBytes'],
+] as const satisfies ReadonlyArray<readonly [MetricKey, keyof SupplierSample['learned'][string]]>;
 
 const SUMS = [
   ['reservationsTotal', 'reservations', 'result'],
@@ -124,8 +143,12 @@ function emptySample(supplier: string): SupplierSample {
     cpuUsableCores: null,
     memoryWorkingSetBytes: null,
     memoryLimitBytes: null,
+    heapUsedBytes: null,
+    heapLimitBytes: null,
+    readingAgeSeconds: {},
+    learned: {},
     gpus: [],
-    charged: { cpuCores: null, memoryBytes: null, gpus: null, gpuMemoryBytes: null },
+    charged: { cpuCores: null, memoryBytes: null, gpus: null, gpuMemoryBytes: null, heapBytes: null },
     reservations: {},
     releases: {},
     usedByTaskType: {},
@@ -199,6 +222,19 @@ export function sampleFromMetrics(
         sample.gpus.push(device);
       }
       device[field] = value;
+    }
+  }
+  for (const { labels, value } of seriesOf('readingAgeSeconds')) {
+    const sample = sampleOf(labels);
+    if (sample !== undefined) sample.readingAgeSeconds[String(labels.resource ?? '')] = value;
+  }
+  for (const [key, field] of LEARNED) {
+    for (const { labels, value } of seriesOf(key)) {
+      const sample = sampleOf(labels);
+      if (sample === undefined) continue;
+      const type = `${String(labels.task_kind ?? '')}/${String(labels.task_type ?? '')}`;
+      sample.learned[type] ??= {};
+      sample.learned[type][field] = value;
     }
   }
   for (const [key, field, label] of SUMS) {

@@ -18,7 +18,7 @@ import {
   type MetricKey,
   metricName,
 } from './metric-names.js';
-import type { MetricsSnapshot, TrackableSupplier } from './trackable-supplier.js';
+import type { ChargedCostSnapshot, MetricsSnapshot, TrackableSupplier } from './trackable-supplier.js';
 import { workerTypeOf } from './worker-type.js';
 
 /**
@@ -155,6 +155,19 @@ const gpuLabels = (gpu: { index: number; uuid: string }): Labels => ({
   gpu_uuid: String(gpu.uuid),
 });
 
+const age = (reading: { ageMs?: number } | null | undefined): number | undefined =>
+  reading?.ageMs === undefined ? undefined : reading.ageMs / 1000;
+
+/** One series per learned task type of a dimension, labelled `task_kind` and `task_type`. */
+const learned =
+  (dimension: keyof ChargedCostSnapshot): SnapshotReader =>
+  (s) =>
+    (['activities', 'workflows'] as const).flatMap((kind) =>
+      Object.entries(s.learned?.[kind] ?? {}).map(
+        ([type, cost]) => [{ task_kind: kind, task_type: type }, cost[dimension]] as const,
+      ),
+    );
+
 /** How each snapshot-sourced metric is read from a snapshot. */
 const SNAPSHOT_READERS: Partial<Record<MetricKey, SnapshotReader>> = {
   slotsCapacity: (s) => one(s.capacity),
@@ -176,9 +189,21 @@ const SNAPSHOT_READERS: Partial<Record<MetricKey, SnapshotReader>> = {
   chargedMemoryBytes: (s) => one(s.charged?.memoryBytes),
   chargedGpus: (s) => one(s.charged?.gpus),
   chargedGpuMemoryBytes: (s) => one(s.charged?.gpuMemoryBytes),
+  heapUsedBytes: (s) => one(s.readings?.heap?.usedBytes),
+  heapLimitBytes: (s) => one(s.readings?.heap?.limitBytes),
+  chargedHeapBytes: (s) => one(s.charged?.heapBytes),
+  readingAgeSeconds: (s) =>
+    (['cpu', 'memory', 'gpu', 'heap'] as const).map(
+      (resource) => [{ resource }, age(s.readings?.[resource])] as const,
+    ),
+  learnedTaskCpuCores: learned('cpu'),
+  learnedTaskMemoryBytes: learned('memoryBytes'),
+  learnedTaskGpuMemoryBytes: learned('gpuMemoryBytes'),
+  learnedTaskHeapBytes: learned('heapBytes'),
 };
 
 const isValue = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
+
 
 /** The `task_type` label of a task: its activity or workflow type. */
 function taskTypeOf(slotInfo: SlotInfo | undefined): string {

@@ -14,12 +14,24 @@ export interface GpuReadingSnapshot {
   memoryTotalBytes: number | null;
 }
 
-/** The readings a resource supplier (CPU, memory, GPU) may add to its snapshot. */
+/** How old a reading is (resource suppliers add it to each reading). */
+export interface ReadingAgeSnapshot {
+  /** Milliseconds since the reading was taken. */
+  ageMs?: number;
+  /** `true` when it is older than the supplier's `staleAfterMs`. */
+  stale?: boolean;
+}
+
+/** The readings a resource supplier (CPU, memory, GPU, heap) may add to its snapshot. */
 export interface ResourceReadingsSnapshot {
   /** CPU utilization as a ratio of `usableCores` (0-1), and the cores it is measured against. */
-  cpu?: { utilization: number; usableCores: number } | null;
+  cpu?: ({ utilization: number; usableCores: number } & ReadingAgeSnapshot) | null;
   /** Memory working set and the limit it is measured against, in bytes. */
-  memory?: { usedBytes: number; limitBytes: number } | null;
+  memory?: ({ usedBytes: number; limitBytes: number } & ReadingAgeSnapshot) | null;
+  /** V8 heap in use and the heap limit, in bytes. */
+  heap?: ({ usedBytes: number; limitBytes: number } & ReadingAgeSnapshot) | null;
+  /** How old the latest GPU reading is. */
+  gpu?: ReadingAgeSnapshot | null;
   /** One entry per visible GPU. */
   gpus?: readonly GpuReadingSnapshot[];
 }
@@ -34,6 +46,14 @@ export interface ChargedCostSnapshot {
   gpus?: number;
   /** GPU memory, in bytes. */
   gpuMemoryBytes?: number;
+  /** V8 heap, in bytes. */
+  heapBytes?: number;
+}
+
+/** Costs learned per task type: `{ activities: { [type]: cost }, workflows: { [type]: cost } }`. */
+export interface LearnedCostsSnapshot {
+  activities?: Readonly<Record<string, ChargedCostSnapshot>>;
+  workflows?: Readonly<Record<string, ChargedCostSnapshot>>;
 }
 
 /**
@@ -48,6 +68,8 @@ export interface MetricsSnapshot
   readings?: ResourceReadingsSnapshot;
   /** Cost charged to the tasks now running. */
   charged?: ChargedCostSnapshot;
+  /** Costs learned from readings for task types without a declared cost. */
+  learned?: LearnedCostsSnapshot;
 }
 
 /**

@@ -55,6 +55,8 @@ const FIELD_METRICS: Record<string, string> = {
   cpuUsableCores: 'slotwise_cpu_usable_cores',
   memoryWorkingSetBytes: 'slotwise_memory_working_set_bytes',
   memoryLimitBytes: 'slotwise_memory_limit_bytes',
+  heapUsedBytes: 'slotwise_heap_used_bytes',
+  heapLimitBytes: 'slotwise_heap_limit_bytes',
 };
 
 /** Every `data-field` cell on the page: supplier -> field -> { value, text }. */

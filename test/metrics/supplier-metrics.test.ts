@@ -443,6 +443,49 @@ describe('SlotwiseMetrics', () => {
     expect(supplier.snapshot().groups.map((g) => g.unmet)).toEqual([2, 0, 1, 0]);
   });
 
+  it('track() exports reading ages, the V8 heap, charged heap and costs learned per task type', async () => {
+    const fake = fakeSupplier('resources-1', {
+      capacity: 4,
+      issued: 1,
+      used: 1,
+      readings: {
+        cpu: { utilization: 0.5, usableCores: 2, ageMs: 40, stale: false },
+        memory: { usedBytes: 1024, limitBytes: 4096, ageMs: 2500, stale: true },
+        heap: { usedBytes: 50_331_648, limitBytes: 218_103_808, ageMs: 90, stale: false },
+        gpu: { ageMs: 1200, stale: false },
+      },
+      charged: { heapBytes: 16_777_216 },
+      learned: {
+        activities: { resize: { cpu: 0.25, memoryBytes: 268_435_456 }, parse: { heapBytes: 8_388_608 } },
+        workflows: { report: { cpu: 0.05 } },
+      },
+    });
+    const metrics = new SlotwiseMetrics();
+    metrics.track(fake, { taskQueue: 'work', slotType: 'activity' });
+    const base = { namespace: 'default', task_queue: 'work', worker_type: 'ActivityWorker', supplier: 'resources-1' };
+    const only = async (key: MetricKey) => (await valuesOf(metrics, key)).map((s) => s.value);
+    expect(await valuesOf(metrics, 'readingAgeSeconds')).toEqual([
+      { labels: { ...base, resource: 'cpu' }, value: 0.04 },
+      { labels: { ...base, resource: 'memory' }, value: 2.5 },
+      { labels: { ...base, resource: 'gpu' }, value: 1.2 },
+      { labels: { ...base, resource: 'heap' }, value: 0.09 },
+    ]);
+    expect(await only('heapUsedBytes')).toEqual([50_331_648]);
+    expect(await only('heapLimitBytes')).toEqual([218_103_808]);
+    expect(await only('chargedHeapBytes')).toEqual([16_777_216]);
+    expect(await valuesOf(metrics, 'learnedTaskCpuCores')).toEqual([
+      { labels: { ...base, task_kind: 'activities', task_type: 'resize' }, value: 0.25 },
+      { labels: { ...base, task_kind: 'workflows', task_type: 'report' }, value: 0.05 },
+    ]);
+    expect(await valuesOf(metrics, 'learnedTaskMemoryBytes')).toEqual([
+      { labels: { ...base, task_kind: 'activities', task_type: 'resize' }, value: 268_435_456 },
+    ]);
+    expect(await valuesOf(metrics, 'learnedTaskHeapBytes')).toEqual([
+      { labels: { ...base, task_kind: 'activities', task_type: 'parse' }, value: 8_388_608 },
+    ]);
+    expect(await only('learnedTaskGpuMemoryBytes')).toEqual([]);
+  });
+
   it('track() rejects what is not a slotwise supplier, and a second supplier with the same name', () => {
     const metrics = new SlotwiseMetrics();
     expect(() => metrics.track({ type: 'fixed-size', numSlots: 3 } as never)).toThrow(
