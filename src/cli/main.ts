@@ -1,5 +1,6 @@
 import { type CliIo, processIo, UsageError } from './cli-io.js';
 import { cancelCommand } from './commands/cancel.js';
+import { costsCommand } from './commands/costs.js';
 import { demoCommand } from './commands/demo.js';
 import { doctorCommand } from './commands/doctor.js';
 import { validateCommand } from './commands/validate.js';
@@ -20,6 +21,7 @@ const COMMANDS: Record<string, { summary: string; run: (argv: string[], io: CliI
     run: doctorCommand,
   },
   demo: { summary: 'a short workload that makes slots fill and drain, with a live page', run: demoCommand },
+  costs: { summary: "print a Worker's learned per-task costs as a config costs: block", run: costsCommand },
   cancel: {
     summary: 'cancel many workflow runs by ids or by a visibility query (--dry-run to preview)',
     run: cancelCommand,

@@ -56,7 +56,10 @@ export interface SupplierSample {
   /** `slotwise_reading_age_seconds`, per resource. */
   readingAgeSeconds: Record<string, number>;
   /** The `slotwise_learned_task_*` series, per `task_kind/task_type`. */
-  learned: Record<string, { cpu?: number; memoryBytes?: number; gpuMemoryBytes?: number; heapBytes?: number }>;
+  learned: Record<
+    string,
+    { cpu?: number; memoryBytes?: number; gpuMemoryBytes?: number; heapBytes?: number }
+  >;
   /** The `slotwise_gpu_*` series, one entry per device. */
   gpus: GpuSample[];
   /** The `slotwise_charged_*` series. */

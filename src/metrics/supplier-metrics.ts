@@ -204,7 +204,6 @@ const SNAPSHOT_READERS: Partial<Record<MetricKey, SnapshotReader>> = {
 
 const isValue = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
 
-
 /** The `task_type` label of a task: its activity or workflow type. */
 function taskTypeOf(slotInfo: SlotInfo | undefined): string {
   switch (slotInfo?.type) {
