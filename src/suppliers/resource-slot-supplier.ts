@@ -229,6 +229,8 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
   /** Resources whose readings are stale now (logged once per episode). */
   readonly #staleNow = new Set<SampledResource>();
   #rampTimer: NodeJS.Timeout | undefined;
+  /** Fires when the readings would go stale, so the log line comes even when nothing is reserved. */
+  #staleTimer: NodeJS.Timeout | undefined;
   #closed = false;
   /** The `seq` of the last sample taken in by {@link observe}. */
   #observedSeq = 0;
@@ -345,6 +347,8 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
     if (this.#ownsSampler) this.sampler.stop();
     if (this.#rampTimer) clearTimeout(this.#rampTimer);
     this.#rampTimer = undefined;
+    if (this.#staleTimer) clearTimeout(this.#staleTimer);
+    this.#staleTimer = undefined;
   }
 
   /** The readings admission depends on: when any of them is stale, nothing is issued above `minSlots`. */
@@ -605,7 +609,33 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
 
   #onSample(sample: ResourceSample): void {
     this.#take(sample);
+    this.#watchStaleness();
     this.ledger.wake();
+  }
+
+  /**
+   * Keeps one timer for the moment the readings would go stale: then it checks (logging the stale
+   * line once) and wakes waiters, so a stopped sampler is reported even when no reservation comes.
+   */
+  #watchStaleness(): void {
+    if (this.#staleTimer !== undefined || this.#closed) return;
+    const sample = this.sampler.latest();
+    let due = Number.POSITIVE_INFINITY;
+    for (const resource of this.resources()) {
+      const state = this.freshness(resource, sample);
+      if (state === null || state.stale) continue;
+      due = Math.min(due, this.staleAfterMs(resource) - state.ageMs);
+    }
+    if (!Number.isFinite(due)) return;
+    // At least 10 ms: a clock injected by the caller that stands still must not spin this timer.
+    const delayMs = Math.max(10, Math.ceil(due) + 1);
+    this.#staleTimer = setTimeout(() => {
+      this.#staleTimer = undefined;
+      if (this.#closed) return;
+      if (this.#fresh(this.sampler.latest())) this.#watchStaleness();
+      this.ledger.wake();
+    }, delayMs);
+    this.#staleTimer.unref?.();
   }
 
   #take(sample: ResourceSample): void {

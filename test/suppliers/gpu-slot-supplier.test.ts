@@ -244,7 +244,7 @@ describe('GpuSlotSupplier', () => {
       reason: 'nvidia-smi exited with code 9: NVIDIA-SMI has failed',
     });
     expect(logger.messages('warn')).toEqual([
-      "slotwise supplier 'gpus': the gpu reading is stale (taken 4.0 s ago, bound 3.0 s: nvidia-smi exited with code 9: NVIDIA-SMI has failed); issuing no permit above minSlots (0) until a fresh reading arrives",
+      "slotwise supplier 'gpus': the gpu reading is stale (taken 3.0 s ago, bound 3.0 s: nvidia-smi exited with code 9: NVIDIA-SMI has failed); issuing no permit above minSlots (0) until a fresh reading arrives",
     ]);
     sampler.gpus([{ index: 0 }]);
     expect(supplier.tryReserveSlot(reserveCtx())).not.toBeNull();

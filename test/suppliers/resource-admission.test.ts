@@ -270,6 +270,29 @@ describe('resource admission: stale readings', () => {
     expect(supplier.snapshot().readings.memory).toMatchObject({ ageMs: 0, stale: false });
   });
 
+  it('logs a reading going stale when it happens, once, even when no reservation comes', async () => {
+    const logger = recordingLogger();
+    const sampler = new FakeSampler({ cpu: true });
+    const supplier = new CpuSlotSupplier({
+      sampler: sampler.asSampler,
+      logger,
+      now: () => Date.now(),
+      staleAfterMs: 1000,
+      name: 'quiet',
+    });
+    open.push(supplier);
+    for (let t = 0; t < 500; t += 100) {
+      sampler.cpuBusy(0.5);
+      await vi.advanceTimersByTimeAsync(100);
+    }
+    expect(logger.messages('warn')).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1000); // the last reading, at 400 ms, is stale from 1401 ms
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(logger.messages('warn')).toEqual([
+      "slotwise supplier 'quiet': the cpu reading is stale (taken 1.0 s ago, bound 1.0 s); issuing no permit above minSlots (1) until a fresh reading arrives",
+    ]);
+  });
+
   it('says why readings are stale: a stopped sampler, or the error of a failing read', async () => {
     let clock = 0;
     const root = fakeRoot({
