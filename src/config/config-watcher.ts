@@ -428,7 +428,14 @@ function apply(built: BuiltTuner, next: EffectiveConfig, config: SlotwiseConfig)
     }
     if (before.type === 'fixed' || before.type === 'composite') return;
     const resource = afterNode as typeof before;
-    for (const key of ['hysteresis', 'rampThrottleMs', 'settleMs', 'slotsPerDevice', 'costs'] as const) {
+    for (const key of [
+      'hysteresis',
+      'rampThrottleMs',
+      'settleMs',
+      'staleAfterMs',
+      'slotsPerDevice',
+      'costs',
+    ] as const) {
       if (!sameValue(before[key], resource[key])) changed(`${after.path}.${key}`, before[key], resource[key]);
     }
     if (!(supplier instanceof ResourceSlotSupplier)) return;

@@ -178,6 +178,15 @@ describe('watchConfig', () => {
     });
   });
 
+  it('watchConfig() reports a changed staleAfterMs as needing a restart, not silently ignored', async () => {
+    const { next, write } = await watched('activity:\n  supplier: { type: cpu, staleAfterMs: 2000 }\n');
+    write('activity:\n  supplier: { type: cpu, staleAfterMs: 500 }\n');
+    expect(await next()).toMatchObject({
+      applied: [],
+      restartRequired: [{ path: 'activity.supplier.staleAfterMs', message: 'changed from 2000 to 500' }],
+    });
+  });
+
   it('watchConfig() applies limits inside composites and shared suppliers, and reports structural changes', async () => {
     const { built, next, write } = await watched(
       [
