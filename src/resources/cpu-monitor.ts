@@ -222,9 +222,9 @@ export class CpuMonitor {
     return this.#last;
   }
 }
+brandClass(CpuMonitor, 'CpuMonitor');
 
 function cpuQuotaFileExists(layout: CgroupLayout): boolean {
   if (layout.cpuDir === null) return false;
   return existsSync(join(layout.cpuDir, layout.version === 'v2' ? 'cpu.max' : 'cpu.cfs_quota_us'));
 }
-brandClass(CpuMonitor, 'CpuMonitor');

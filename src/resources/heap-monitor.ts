@@ -1,5 +1,6 @@
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { getHeapStatistics, type HeapInfo } from 'node:v8';
+import { brandClass } from '../class-brand.js';
 import { checkKnownKeys, checkOptionsObject, optionError } from '../suppliers/option-checks.js';
 import { checkClock } from './resource-options.js';
 
@@ -131,3 +132,4 @@ export class HeapMonitor {
     this.#observer = null;
   }
 }
+brandClass(HeapMonitor, 'HeapMonitor');

@@ -1,3 +1,4 @@
+import { brandClass } from '../class-brand.js';
 import { SlotwiseOptionsError } from '../errors.js';
 import { type ResourceSample, ResourceSampler } from '../resources/sampler.js';
 import type { PermitRecord } from './permit-ledger.js';
@@ -125,3 +126,4 @@ export class HeapSlotSupplier extends SingleResourceSlotSupplier {
     };
   }
 }
+brandClass(HeapSlotSupplier, 'HeapSlotSupplier');

@@ -150,3 +150,23 @@ describe('HeapSlotSupplier', () => {
     expect(grantedOf(reservations)).toHaveLength(6);
   });
 });
+
+describe('HeapSlotSupplier and HeapMonitor across copies of the code', () => {
+  it('instanceof accepts instances made by another copy (an ESM and a CommonJS build in one process)', async () => {
+    type Main = typeof import('../../src/index.js');
+    vi.resetModules();
+    const a = (await import('../../src/index.js')) as Main;
+    vi.resetModules();
+    const b = (await import('../../src/index.js')) as Main;
+    expect(a.HeapSlotSupplier).not.toBe(b.HeapSlotSupplier); // really two copies of the code
+    const monitor = new a.HeapMonitor({
+      statistics: () => ({ used_heap_size: 1, heap_size_limit: 2 }) as never,
+    });
+    const supplier = new a.HeapSlotSupplier({ sampler: new FakeSampler({ heap: true }).asSampler });
+    open.push(supplier, monitor);
+    expect(supplier instanceof b.HeapSlotSupplier).toBe(true);
+    expect(supplier instanceof b.ResourceSlotSupplier).toBe(true);
+    expect(supplier instanceof b.MemorySlotSupplier).toBe(false);
+    expect(monitor instanceof b.HeapMonitor).toBe(true);
+  });
+});
