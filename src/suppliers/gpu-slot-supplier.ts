@@ -265,11 +265,12 @@ export class GpuSlotSupplier extends ResourceSlotSupplier<GpuPermitFields> {
   }
 
   #tasks(gate: ResourceGate, uuid: string, records: PermitRecord<GpuPermitFields>[]): GateTask[] {
+    const now = this.clock(); // once per decision, not once per permit
     return this.gateTasks(
       gate,
       'gpuMemoryBytes',
       records,
-      (record, releasedAt) => this.settleShown(record, releasedAt),
+      (record, releasedAt) => this.settleShown(record, releasedAt, now),
       (record) => record.permit.gpu.uuid === uuid,
       this.#readingTaken,
     );

@@ -96,13 +96,14 @@ export class HeapSlotSupplier extends SingleResourceSlotSupplier {
   protected override shown(
     record: PermitRecord,
     releasedAt: number | undefined,
+    now: number = this.clock(),
   ): readonly [number, number] | null {
-    if (releasedAt === undefined) return super.shown(record, undefined);
+    if (releasedAt === undefined) return super.shown(record, undefined, now);
     const before = this.#gcsAtRelease.get(record);
-    const now = this.sampler.latest().heap?.majorGcs;
-    if (before !== null && before !== undefined && now !== null && now !== undefined && now > before)
+    const gcs = this.sampler.latest().heap?.majorGcs;
+    if (before !== null && before !== undefined && gcs !== null && gcs !== undefined && gcs > before)
       return null;
-    return this.clock() - releasedAt < this.retentionMs() ? [0, 1] : null;
+    return now - releasedAt < this.retentionMs() ? [0, 1] : null;
   }
 
   protected override retentionMs(): number {

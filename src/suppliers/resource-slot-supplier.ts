@@ -522,13 +522,14 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
   /**
    * The share of a task a memory-like reading can show: none while its permit waits for a task,
    * `[0, 1]` (anything) while it starts or after its release for `settleMs`, in full after that, and
-   * nothing (`null`) once released for longer.
+   * nothing (`null`) once released for longer. `now`: the clock, read once per decision by the
+   * caller (reading it per live permit was most of a decision's time at 1000 permits).
    */
   protected settleShown(
     record: PermitRecord<X>,
     releasedAt: number | undefined,
+    now: number = this.clock(),
   ): readonly [number, number] | null {
-    const now = this.clock();
     if (releasedAt !== undefined) return now - releasedAt < this.settleMs ? [0, 1] : null;
     if (record.state !== 'used' || record.usedAt === undefined) return [0, 0];
     return now - record.usedAt >= this.settleMs ? [1, 1] : [0, 1];

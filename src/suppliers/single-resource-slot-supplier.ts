@@ -69,8 +69,12 @@ export abstract class SingleResourceSlotSupplier extends ResourceSlotSupplier {
   }
 
   /** The share of a task the latest reading can show (memory-like by default; see {@link settleShown}). */
-  protected shown(record: PermitRecord, releasedAt: number | undefined): readonly [number, number] | null {
-    return this.settleShown(record, releasedAt);
+  protected shown(
+    record: PermitRecord,
+    releasedAt: number | undefined,
+    now: number = this.clock(),
+  ): readonly [number, number] | null {
+    return this.settleShown(record, releasedAt, now);
   }
 
   /**
@@ -92,11 +96,12 @@ export abstract class SingleResourceSlotSupplier extends ResourceSlotSupplier {
 
   /** The tasks the gate accounts for now. */
   protected tasks(): GateTask[] {
+    const now = this.clock(); // once per decision, not once per permit
     return this.gateTasks(
       this.gate,
       this.dimension,
       this.ledger.records(),
-      (record, releasedAt) => this.shown(record, releasedAt),
+      (record, releasedAt) => this.shown(record, releasedAt, now),
       undefined,
       this.#readingTaken,
     );

@@ -342,3 +342,38 @@ describe('resource admission: stale readings', () => {
     }
   });
 });
+
+describe('resource admission: cost of a decision', () => {
+  it.each(['memory', 'cpu'] as const)(
+    'a %s decision with 300 tasks running reads the clock a few times, not once per permit',
+    async (resource) => {
+      let reads = 0;
+      const now = () => {
+        reads++;
+        return Date.now();
+      };
+      const sampler = new FakeSampler({ [resource]: true });
+      const options = {
+        sampler: sampler.asSampler,
+        now,
+        rampThrottleMs: 0,
+        maxSlots: 2000,
+      };
+      const supplier =
+        resource === 'memory'
+          ? new MemorySlotSupplier({ ...options, costs: { default: { memoryBytes: MiB } } })
+          : new CpuSlotSupplier({ ...options, costs: { default: { cpu: 0.001 } } });
+      open.push(supplier);
+      if (resource === 'memory') sampler.memoryUsed(GiB, 8 * GiB);
+      else sampler.cpuBusy(0.1);
+      for (let i = 0; i < 300; i++) {
+        const permit = supplier.tryReserveSlot(reserveCtx());
+        expect(permit).not.toBeNull();
+        supplier.markSlotUsed({ permit: permit!, slotInfo: activityInfo('small') });
+      }
+      reads = 0;
+      expect(supplier.tryReserveSlot(reserveCtx())).not.toBeNull();
+      expect(reads).toBeLessThan(10);
+    },
+  );
+});
