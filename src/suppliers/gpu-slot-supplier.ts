@@ -183,7 +183,8 @@ export class GpuSlotSupplier extends ResourceSlotSupplier<GpuPermitFields> {
         this.#rises.set(device.uuid, rise);
       }
       rise.push(memory.at, memory.used);
-      const risen = rise.rise(memory.at, this.settleMs);
+      // The whole spread: a fall (memory freed by another process) can hide a task still allocating.
+      const risen = rise.range(memory.at, this.settleMs);
       const load = gate.baseline === null ? 0 : Math.max(0, memory.used - gate.baseline);
       const settled =
         risen === null ? this.settleMs === 0 : risen <= Math.max(0.005 * memory.limit, 0.1 * load);

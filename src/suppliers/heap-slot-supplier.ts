@@ -3,7 +3,11 @@ import { SlotwiseOptionsError } from '../errors.js';
 import { type ResourceSample, ResourceSampler } from '../resources/sampler.js';
 import type { PermitRecord } from './permit-ledger.js';
 import type { GateReading } from './resource-gate.js';
-import type { ResourceSupplierOptions, ResourceSupplierSnapshot } from './resource-slot-supplier.js';
+import type {
+  ResourceSupplierOptions,
+  ResourceSupplierSnapshot,
+  RiseWindow,
+} from './resource-slot-supplier.js';
 import { SingleResourceSlotSupplier } from './single-resource-slot-supplier.js';
 
 /** Options of a {@link HeapSlotSupplier}. */
@@ -104,6 +108,14 @@ export class HeapSlotSupplier extends SingleResourceSlotSupplier {
     if (before !== null && before !== undefined && gcs !== null && gcs !== undefined && gcs > before)
       return null;
     return now - releasedAt < this.retentionMs() ? [0, 1] : null;
+  }
+
+  /**
+   * Only a rise counts: the heap reading falls at every collection, and the reading just after one
+   * (live objects only) is the truest there is.
+   */
+  protected override movement(window: RiseWindow, at: number): number | null {
+    return window.rise(at, this.settleMs);
   }
 
   protected override retentionMs(): number {

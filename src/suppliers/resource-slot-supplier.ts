@@ -718,7 +718,7 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
 brandClass(ResourceSlotSupplier, 'ResourceSlotSupplier');
 
 /**
- * Readings of one resource over the last `windowMs`, to tell whether they still rise (a task still
+ * Readings of one resource over the last `windowMs`, to tell whether they still move (a task still
  * allocating) before learning from them.
  *
  * Internal: not exported from the package.
@@ -731,6 +731,7 @@ brandClass(ResourceSlotSupplier, 'ResourceSlotSupplier');
  * window.push(500, 150);
  * window.push(1000, 160);
  * window.rise(1000, 1000); // => 60 (160 - the lowest of the last second, 100)
+ * window.range(1000, 1000); // => 60 (the highest of the last second - the lowest)
  * window.rise(1000, 2000); // => null (the readings do not cover 2 s yet)
  * ```
  */
@@ -757,6 +758,21 @@ export class RiseWindow {
     let low = Number.POSITIVE_INFINITY;
     for (const point of points) low = Math.min(low, point.used);
     return last.used - low;
+  }
+
+  /**
+   * How far the readings of the `windowMs` before `at` spread (highest - lowest): a reading that fell
+   * is no flatter than one that rose. `null` when the readings do not cover that whole window yet.
+   */
+  range(at: number, windowMs: number): number | null {
+    if (this.rise(at, windowMs) === null) return null; // also drops readings older than the window
+    let low = Number.POSITIVE_INFINITY;
+    let high = Number.NEGATIVE_INFINITY;
+    for (const point of this.#points) {
+      low = Math.min(low, point.used);
+      high = Math.max(high, point.used);
+    }
+    return high - low;
   }
 }
 

@@ -78,17 +78,26 @@ export abstract class SingleResourceSlotSupplier extends ResourceSlotSupplier {
   }
 
   /**
-   * Whether readings stopped rising for `settleMs` (a task still allocating must not be learned
-   * from): the reading may have risen by at most 0.5 % of the limit, or a tenth of what our tasks
-   * show above the baseline.
+   * Whether readings stayed flat for `settleMs` (a task still allocating must not be learned from):
+   * they may have moved by at most 0.5 % of the limit, or a tenth of what our tasks show above the
+   * baseline (see {@link movement}).
    */
   protected settled(reading: GateReading): boolean {
     this.#rise.push(reading.at, reading.used);
-    const rise = this.#rise.rise(reading.at, this.settleMs);
+    const rise = this.movement(this.#rise, reading.at);
     if (rise === null) return this.settleMs === 0;
     const baseline = this.gate.baseline;
     const load = baseline === null ? 0 : Math.max(0, reading.used - baseline);
     return rise <= Math.max(0.005 * reading.limit, 0.1 * load);
+  }
+
+  /**
+   * How much the readings of the last `settleMs` moved: their whole spread, since a fall (memory
+   * returned by something else) can hide a task still allocating as well as a rise can. `null`
+   * while they do not cover `settleMs` yet.
+   */
+  protected movement(window: RiseWindow, at: number): number | null {
+    return window.range(at, this.settleMs);
   }
 
   /** Called with each new reading before the gate takes it in (the CPU supplier updates its mirror). */

@@ -201,6 +201,35 @@ describe('MemorySlotSupplier', () => {
     });
   });
 
+  it('reserveSlot() does not learn from a reading that fell while a task still allocates (a drop is not flat)', async () => {
+    // The quick memory-guard OOM on a loaded machine: a 128 MiB probe filling at ~37 MiB/s, and
+    // 1.4 s in the working set fell by about a second's worth of that (the Worker's own memory
+    // returned). The reading then stood no higher than a second before: "not rising", so a fraction
+    // of the task was learned and 18 permits went out at once on a 1 GiB limit.
+    const { supplier, sampler } = memorySupplier({ rampThrottleMs: 0, targetUtilization: 0.9 });
+    const idle = 142 * MiB;
+    sampler.memoryUsed(idle, GiB);
+    const reservations = burst(supplier, 12);
+    await flush();
+    const [probe] = grantedOf(reservations); // minSlots
+    supplier.markSlotUsed({ permit: probe!, slotInfo: activityInfo('holdMemory') });
+    const granted: number[] = [];
+    const task = 128 * MiB;
+    for (let t = 100; t <= 7000; t += 100) {
+      await vi.advanceTimersByTimeAsync(100);
+      const allocated = Math.min(task, (task * t) / 3500);
+      const returned = t >= 1400 ? 33 * MiB : 0;
+      sampler.memoryUsed(idle - returned + allocated, GiB);
+      await flush();
+      if (t % 1000 === 0) granted.push(grantedOf(reservations).length);
+    }
+    // Nothing more while the probe allocates (12 of 12 at 2 s when only a rise counted). Not asserted:
+    // what is admitted once it is flat. The 33 MiB returned meanwhile is taken off the task's learned
+    // cost (95 MiB against the idle 142 MiB): no reading can tell it from a task using less.
+    expect(granted.slice(0, 4)).toEqual([1, 1, 1, 1]);
+    expect(supplier.snapshot().learned.activities.holdMemory).toBeDefined();
+  });
+
   it('snapshot() reports the latest memory reading, null before the first', () => {
     const { supplier, sampler } = memorySupplier();
     expect(supplier.snapshot().readings).toEqual({ memory: null });
