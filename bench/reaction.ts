@@ -26,6 +26,8 @@ import { PALETTE } from './lib/svg-chart.js';
 const MIB = 1024 ** 2;
 const GIB = 1024 ** 3;
 const TARGET = 0.8;
+/** The goal: no admission later than this after the working set crosses the target. */
+const LAST_ADMISSION_S = 0.25;
 
 /** When the outside process grabbed its memory, relative to the run's t0 (seconds). */
 interface Step {
@@ -44,6 +46,11 @@ interface Reaction {
   /** Admissions in the 2 s before the step: 0 means the supplier had stopped already (not a reaction). */
   admissionsBeforeStep: number;
   admissionsAfterCross: number;
+  /**
+   * Permits the slotwise supplier issued after the crossing (`null` for Temporal's, whose grants are
+   * not visible): admissions after the crossing beyond these ran on permits pollers held before it.
+   */
+  grantsAfterCross: number | null;
   /** Seconds from crossing the target to the last admission (negative: stopped before). */
   lastAdmissionAfterCrossS: number | null;
   /** No admission in the last `quietS` of the window. */
@@ -224,6 +231,9 @@ async function runReaction(ctx: ScenarioContext): Promise<ScenarioReport> {
       `${stopped}/${rs.length}`,
       `${stopped === rs.length ? '' : '>= '}${fmtSummary(summarize(times), 2, ' s')}`,
       fmtSummary(summarize(rs.map((r) => r.reaction.admissionsAfterCross)), 0),
+      rs.every((r) => r.reaction.grantsAfterCross === null)
+        ? '-'
+        : fmtSummary(summarize(rs.map((r) => r.reaction.grantsAfterCross ?? Number.NaN)), 0),
       fmtSummary(summarize(rs.map((r) => r.peakWorkingSetBytes / limitBytes)), 3),
       `${rs.filter((r) => r.reaction.oom).length}/${rs.length}`,
       fmtSummary(
@@ -236,7 +246,20 @@ async function runReaction(ctx: ScenarioContext): Promise<ScenarioReport> {
   const ours = byC('slotwise-memory');
   const ref = byC('builtin-resource');
   const oursT = median(ours.map((r) => Math.max(0, r.reaction.lastAdmissionAfterCrossS ?? 0)));
+  const worstLast = Math.max(...ours.map((r) => r.reaction.lastAdmissionAfterCrossS ?? 0));
+  const grantsAfter = ours.map((r) => r.reaction.grantsAfterCross);
   const verdicts: ScenarioReport['verdicts'] = [
+    {
+      target: `slotwise: last admission <= ${LAST_ADMISSION_S * 1000} ms after the working set crosses the target, in every run`,
+      met: ours.length > 0 && ours.every((r) => r.reaction.stopped) && worstLast <= LAST_ADMISSION_S,
+      note: `last admission ${ours.map((r) => (r.reaction.lastAdmissionAfterCrossS === null ? '-' : `${fmt(r.reaction.lastAdmissionAfterCrossS, 2)} s`)).join(', ')} after crossing (negative: it had stopped before)`,
+    },
+    {
+      target:
+        'slotwise: no permit issued after the crossing (admissions after it ran on permits pollers held before)',
+      met: ours.length > 0 && grantsAfter.every((n) => n === 0),
+      note: `permits issued after crossing: ${grantsAfter.map((n) => n ?? '-').join(', ')}; admissions after crossing: ${ours.map((r) => r.reaction.admissionsAfterCross).join(', ')}`,
+    },
     {
       target: 'slotwise stops admitting after the step, sooner than the built-in',
       met:
@@ -362,6 +385,7 @@ async function runReaction(ctx: ScenarioContext): Promise<ScenarioReport> {
           'stopped',
           'target crossed -> last admission',
           'admissions after',
+          'permits issued after',
           'peak WS/limit',
           'OOM',
           'hog fill time',
@@ -370,7 +394,7 @@ async function runReaction(ctx: ScenarioContext): Promise<ScenarioReport> {
         notes: [
           'Admission = an activity starting. "target crossed" = first parent poll (50 ms) with working set >= target after the other process started.',
           `stopped = no admission in the last ${quietS} s of the ${windowMs / 1000} s window that starts once the other process holds all its memory; a run that kept admitting counts as the whole window (">=").`,
-          "Permits reserved by pollers before the step can still receive a task after it: that part of the delay is core's, for any supplier.",
+          "Permits reserved by pollers before the step can still receive a task after it: that part of the delay is core's, for any supplier. permits issued after = permits the slotwise supplier issued after the crossing (Temporal's grants are not visible).",
           'admitting before = runs with admissions in the 2 s before the step; a run that had already stopped (the built-in also gates on host CPU, which other jobs on this machine keep busy) shows no reaction at all.',
         ],
       },
@@ -378,8 +402,9 @@ async function runReaction(ctx: ScenarioContext): Promise<ScenarioReport> {
     verdicts,
     figures,
     charts: [{ name: 'reaction', spec: chart }],
-    data: runs.map(({ events, supplierSamples, coreSamples, series, ...rest }) => ({
+    data: runs.map(({ events, supplierSamples, coreSamples, series, grants, ...rest }) => ({
       ...rest,
+      grants: grants.map((t) => (t - rest.t0) / 1000),
       admissions: events.filter((e) => e.type === 'start').map((e) => (e.t - rest.t0) / 1000),
       series: series.filter((_, i) => i % 2 === 0).map((p) => [p.t, p.workingSetBytes]),
       coreMemPercent: coreSamples.map((c) => [(c.t - rest.t0) / 1000, c.memPercent]),
@@ -407,6 +432,7 @@ function react(r: CgroupRunResult, step: Step, limitBytes: number, quietS: numbe
     step,
     admissionsBeforeStep: starts.filter((t) => t >= step.hogStartS - 2 && t < step.hogStartS).length,
     admissionsAfterCross: after.length,
+    grantsAfterCross: r.grants.length === 0 ? null : r.grants.filter((t) => (t - r.t0) / 1000 >= ref).length,
     lastAdmissionAfterCrossS: last === null ? null : last - ref,
     stopped: !r.workerDied && (last === null || last < r.seconds - quietS),
 

@@ -45,6 +45,8 @@ export interface CgroupRunResult {
   events: ActivityEvent[];
   supplierSamples: ChildWorker['samples'];
   coreSamples: ChildWorker['core'];
+  /** When a slotwise supplier issued each permit (epoch ms); empty for Temporal's suppliers. */
+  grants: number[];
   childCgroup: Extract<ChildMessage, { type: 'ready' }>['cgroup'] | null;
   errors: string[];
 }
@@ -176,6 +178,7 @@ export async function runInCgroup(options: CgroupRunOptions): Promise<CgroupRunR
       events,
       supplierSamples: child.samples,
       coreSamples: child.core,
+      grants: child.grants,
       childCgroup: ready.cgroup,
       errors: child.errors,
     };

@@ -36,4 +36,6 @@ export type ChildMessage =
   | { type: 'event'; event: ActivityEvent }
   | { type: 'sample'; t: number; supplier?: SupplierSample }
   | { type: 'core'; t: number; memPercent?: number; cpuPercent?: number }
+  /** A slotwise supplier issued a permit (to a waiting reservation or an eager one), epoch ms. */
+  | { type: 'grant'; t: number }
   | { type: 'error'; message: string };

@@ -25,6 +25,8 @@ export interface ChildWorker {
   readonly events: ActivityEvent[];
   readonly samples: Array<{ t: number; supplier?: SupplierSample }>;
   readonly core: Array<{ t: number; memPercent?: number; cpuPercent?: number }>;
+  /** When a slotwise supplier issued each permit (epoch ms); empty for Temporal's suppliers. */
+  readonly grants: number[];
   readonly errors: string[];
   /** Asks the Worker to shut down; kills the child if it has not exited after `timeoutMs`. */
   stop(timeoutMs?: number): Promise<ChildExit>;
@@ -62,6 +64,7 @@ export async function spawnWorkerChild(options: {
   const events: ActivityEvent[] = [];
   const samples: ChildWorker['samples'] = [];
   const core: ChildWorker['core'] = [];
+  const grants: number[] = [];
   const errors: string[] = [];
   const exited = new Promise<ChildExit>((resolve) =>
     child.on('exit', (code, signal) => resolve({ code, signal, killedByUs })),
@@ -80,6 +83,9 @@ export async function spawnWorkerChild(options: {
           break;
         case 'core':
           core.push(message);
+          break;
+        case 'grant':
+          grants.push(message.t);
           break;
         case 'error':
           errors.push(message.message);
@@ -104,6 +110,7 @@ export async function spawnWorkerChild(options: {
     events,
     samples,
     core,
+    grants,
     errors,
     async stop(timeoutMs = 15_000) {
       if (child.exitCode === null && child.signalCode === null) {

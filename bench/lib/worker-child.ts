@@ -29,6 +29,13 @@ async function main(): Promise<void> {
       );
     });
   }
+  // Every permit a slotwise supplier issues, so a scenario can tell permits issued after an event
+  // from tasks that started after it on permits issued before (core reserves ahead of each poll).
+  built.slotwise?.subscribe((event) => {
+    if (event.type === 'reservation' && (event.result === 'granted' || event.result === 'eager-granted')) {
+      send({ type: 'grant', t: Date.now() });
+    }
+  });
   onActivityEvent((event) => send({ type: 'event', event }));
   const connection = await NativeConnection.connect({ address: config.address });
   const options: WorkerOptions = {
