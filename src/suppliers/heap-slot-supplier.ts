@@ -44,7 +44,7 @@ const OWNER = 'HeapSlotSupplier';
  * });
  * const activities = new CompositeSlotSupplier([new FixedSlotSupplier({ slots: 20 }), heap]);
  * // tuner: { activityTaskSlotSupplier: activities, ... }
- * heap.snapshot().readings.heap; // => { usedBytes: 41943040, limitBytes: 2197815296, ratio: 0.019, ageMs: 12, stale: false, ... }
+ * heap.snapshot().readings.heap; // => null until the first sample (within 100 ms), then { usedBytes, limitBytes, ratio, ageMs, stale, ... }
  * heap.close();
  * ```
  */
