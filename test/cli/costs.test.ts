@@ -9,7 +9,7 @@ import { type MetricsServer, startMetricsServer } from '../../src/metrics/metric
 import { SlotwiseMetrics } from '../../src/metrics/supplier-metrics.js';
 import type { MetricsSnapshot, TrackableSupplier } from '../../src/metrics/trackable-supplier.js';
 import { MemorySlotSupplier } from '../../src/suppliers/memory-slot-supplier.js';
-import { activityInfo, flush, reserveCtx, workflowInfo } from '../helpers/fakes.js';
+import { activityInfo, flush, reserveCtx } from '../helpers/fakes.js';
 import { FakeSampler, GiB, MiB } from '../suppliers/fixtures/fake-sampler.js';
 
 function io() {

@@ -462,7 +462,12 @@ describe('SlotwiseMetrics', () => {
     });
     const metrics = new SlotwiseMetrics();
     metrics.track(fake, { taskQueue: 'work', slotType: 'activity' });
-    const base = { namespace: 'default', task_queue: 'work', worker_type: 'ActivityWorker', supplier: 'resources-1' };
+    const base = {
+      namespace: 'default',
+      task_queue: 'work',
+      worker_type: 'ActivityWorker',
+      supplier: 'resources-1',
+    };
     const only = async (key: MetricKey) => (await valuesOf(metrics, key)).map((s) => s.value);
     expect(await valuesOf(metrics, 'readingAgeSeconds')).toEqual([
       { labels: { ...base, resource: 'cpu' }, value: 0.04 },

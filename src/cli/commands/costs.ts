@@ -173,9 +173,12 @@ export function learnedCosts(
       if (slotTypes.length === 0) slotTypes.push(kind === 'workflows' ? 'workflow' : 'activity');
       const value = rounded(sample.value * margin, dimension.bytes);
       for (const slotType of slotTypes) {
-        const section = (table[slotType] ??= {});
-        const byType = (section[kind] ??= {});
-        const cost = (byType[type] ??= {});
+        const section = table[slotType] ?? {};
+        table[slotType] = section;
+        const byType = section[kind] ?? {};
+        section[kind] = byType;
+        const cost = byType[type] ?? {};
+        byType[type] = cost;
         cost[dimension.key] = Math.max(cost[dimension.key] ?? 0, value);
       }
     }
