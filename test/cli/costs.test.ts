@@ -169,7 +169,7 @@ describe('slotwise costs', () => {
         ['--prefix', '9x'],
         'slotwise costs: --prefix must be a metric name prefix such as slotwise_, got "9x".',
       ],
-      [['--nope'], "slotwise costs: Unknown option '--nope'. Run `slotwise costs --help` for usage."],
+      [['--nope'], 'slotwise costs: unknown option --nope. Run `slotwise costs --help` for usage.'],
     ] as const) {
       await expect(costsCommand([...args], io().io)).rejects.toThrow(new UsageError(message));
     }
