@@ -111,7 +111,7 @@ export const taskCostSchema = z
     gpuMemoryBytes: anyByteSize
       .optional()
       .meta({ description: 'GPU memory on the assigned device: bytes, or a size like "6GiB".' }),
-    heapBytes: byteSize.optional().meta({
+    heapBytes: anyByteSize.optional().meta({
       description:
         'V8 heap the task keeps reachable in the Worker\'s process: bytes, or a size like "64MiB".',
     }),
@@ -230,9 +230,9 @@ const resourceOptions = {
     .meta({ description: 'Milliseconds between two permits issued above minSlots. Default 50.' }),
   settleMs: milliseconds().optional().meta({
     description:
-      'Milliseconds a started task may take to show in full in memory-like readings (and a released one to leave them); learning waits this long and for readings to stop rising. Default 1500 (cpu), 1000 (memory, heap), 2000 (gpu).',
+      'Milliseconds a started task may take to show in full in memory-like readings (and a released one to leave them); learning waits this long and for readings to stay flat. Default 1500 (cpu), 1000 (memory, heap), 2000 (gpu).',
   }),
-  staleAfterMs: integer(1, 'a whole number of milliseconds >= 1').optional().meta({
+  staleAfterMs: milliseconds(1).optional().meta({
     description:
       'A reading older than this is stale: no permit above minSlots until a fresh one arrives. Default 5 sample intervals, at least 1000.',
   }),
