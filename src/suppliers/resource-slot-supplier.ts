@@ -1,4 +1,5 @@
 import { brandClass } from '../class-brand.js';
+import { MAX_TIMER_MS } from '../resources/resource-options.js';
 import type { ResourceSample, ResourceSampler, SampledResource } from '../resources/sampler.js';
 import {
   LedgerSlotSupplier,
@@ -628,8 +629,9 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
       due = Math.min(due, this.staleAfterMs(resource) - state.ageMs);
     }
     if (!Number.isFinite(due)) return;
-    // At least 10 ms: a clock injected by the caller that stands still must not spin this timer.
-    const delayMs = Math.max(10, Math.ceil(due) + 1);
+    // At least 10 ms: a clock injected by the caller that stands still must not spin this timer; at
+    // most what a Node timer can wait (a longer delay would fire at once, over and over).
+    const delayMs = Math.min(MAX_TIMER_MS, Math.max(10, Math.ceil(due) + 1));
     this.#staleTimer = setTimeout(() => {
       this.#staleTimer = undefined;
       if (this.#closed) return;

@@ -377,3 +377,28 @@ describe('resource admission: cost of a decision', () => {
     },
   );
 });
+
+describe('resource admission: the stale-reading timer', () => {
+  it('waits at most what a Node timer can wait, however large staleAfterMs is', async () => {
+    const delays: number[] = [];
+    const real = globalThis.setTimeout;
+    const spy = vi.spyOn(globalThis, 'setTimeout').mockImplementation(((fn: () => void, ms?: number) => {
+      delays.push(ms ?? 0);
+      return real(fn, ms);
+    }) as typeof setTimeout);
+    try {
+      const sampler = new FakeSampler({ cpu: true });
+      const supplier = new CpuSlotSupplier({
+        sampler: sampler.asSampler,
+        now: () => Date.now(),
+        staleAfterMs: 1e12,
+      });
+      open.push(supplier);
+      sampler.cpuBusy(0.5);
+      expect(delays.length).toBeGreaterThan(0);
+      expect(Math.max(...delays)).toBe(2_147_483_647);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});
