@@ -447,6 +447,7 @@ function resourceBasedNodes(section: NonNullable<SlotwiseConfig['resourceBased']
     hysteresis: plan.hysteresis[type],
     rampThrottleMs: plan.rampThrottleMs,
     settleMs: RESOURCE_DEFAULTS[type].settleMs,
+    staleAfterMs: null,
     slotsPerDevice: null,
     costs: {},
     costsPath: null,
