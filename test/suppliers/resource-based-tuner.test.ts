@@ -99,9 +99,13 @@ describe('resourceBasedTuner()', () => {
       [true, false].map((sticky) => supplier.reserveSlot(reserveCtx('q', 'workflow', sticky), signal())),
     );
     for (const permit of floors) supplier.markSlotUsed({ permit, slotInfo: workflowInfo() });
-    await vi.advanceTimersByTimeAsync(2000); // both tasks show in the readings: each gate learns a task's use
-    sampler.cpuBusy(0.6, 4);
-    sampler.memoryUsed(2.2 * GiB, 16 * GiB);
+    // Both tasks show in the readings, which then stay flat: each gate learns a task's use (a gate
+    // learns only from readings that stayed flat for settleMs, and fails closed on stale ones).
+    for (let t = 0; t < 2000; t += 100) {
+      await vi.advanceTimersByTimeAsync(100);
+      sampler.cpuBusy(0.6, 4);
+      sampler.memoryUsed(2.2 * GiB, 16 * GiB);
+    }
     const above = [true, false].map((sticky) =>
       track(supplier.reserveSlot(reserveCtx('q', 'workflow', sticky), signal())),
     );
