@@ -1,0 +1,318 @@
+import {
+  FLEET_TICKS_PER_TTL,
+  type FleetHolder,
+  type FleetHolderSnapshot,
+  type FleetLeaseState,
+  type FleetSyncRequest,
+} from './types.js';
+
+/** How many departed holders the state remembers at most (oldest forgotten first). */
+const MAX_DEPARTED = 256;
+/** Ticks a departed holder is remembered: longer than any request of it can be in flight. */
+const DEPARTED_TICKS = 2 * FLEET_TICKS_PER_TTL;
+
+/**
+ * A fresh lease state: `slots` leases, none held.
+ *
+ * @example
+ * ```ts
+ * import { emptyFleetState, FleetLeases } from 'slotwise/internal/workflows/fleet/lease-state.js';
+ * new FleetLeases(emptyFleetState('licensed-api', 5)).leased; // => 0
+ * ```
+ */
+export function emptyFleetState(fleet: string, slots: number): FleetLeaseState {
+  return {
+    fleet,
+    slots,
+    tick: 0,
+    grants: 0,
+    rotation: 0,
+    nextOrder: 0,
+    holders: [],
+    departed: [],
+    stats: { granted: 0, returned: 0, expired: 0, expiredHolders: 0, syncs: 0, slotChanges: 0 },
+  };
+}
+
+/** The outcome of {@link FleetLeases.sync}. */
+export interface FleetSyncOutcome {
+  /** The request was older than one already applied for its holder (or the holder left since): nothing changed but the renewal. */
+  stale: boolean;
+}
+
+/**
+ * The lease logic of one fleet, with no I/O and no clock: given holders' requests, manager ticks and
+ * size changes, it decides who holds how many of the fleet's `slots` leases. Deterministic, so it
+ * runs unchanged inside the lease manager workflow and in property tests; time exists only as the
+ * count of ticks the manager fired.
+ *
+ * - Demand and keep: each request says how many leases the holder wants in all (`want`) and how many
+ *   it keeps at most (`hold`); what it holds beyond `hold` comes back at once. Requests are
+ *   absolute, so a lost answer or a retried request changes nothing twice; a request older than one
+ *   already applied (by `seq`) changes nothing.
+ * - Grants: free leases go one at a time to holders below their target, the one served longest ago
+ *   first (round-robin across holders). The target is the holder's demand while everyone's demand
+ *   fits in `slots`; otherwise (contended) its max-min fair share of `slots` over all demands, the
+ *   remainder of an uneven split rotating one holder further each tick.
+ * - Caps: while contended, a holder above its share is told (its `cap`) and gives leases back as
+ *   their permits are released. The manager never takes back leases a holder may be using, except
+ *   by expiry.
+ * - Expiry: every request renews its holder. A holder not renewed for {@link FLEET_TICKS_PER_TTL}
+ *   ticks is dropped with its leases.
+ *
+ * Invariants, under any sequence of calls: leases are granted only while fewer than `slots` are
+ * held (so more than `slots` are held only after `slots` was lowered, and then no grant happens
+ * until enough came back); no holder gets more than its target; no holder waits while a lease is
+ * free (work-conserving). The state is plain JSON ({@link FleetLeases.state}) and is mutated in place.
+ *
+ * @example
+ * ```ts
+ * import { emptyFleetState, FleetLeases } from 'slotwise/internal/workflows/fleet/lease-state.js';
+ * const leases = new FleetLeases(emptyFleetState('api', 5));
+ * leases.sync({ holderId: 'a', seq: 1, want: 4, hold: 4, wait: false });
+ * leases.sync({ holderId: 'b', seq: 1, want: 4, hold: 4, wait: false });
+ * [leases.find('a')!.held, leases.find('b')!.held]; // => [4, 1]
+ * [leases.capOf('a'), leases.capOf('b')]; // => [3, 2] (a gives one back as soon as it frees one)
+ * ```
+ */
+export class FleetLeases {
+  /** The state, mutated in place; hand it to a continue-as-new as is. */
+  readonly state: FleetLeaseState;
+
+  /** Starts from `state` (taken over, not copied). */
+  constructor(state: FleetLeaseState) {
+    this.state = state;
+  }
+
+  /** Leases held by all holders. */
+  get leased(): number {
+    let sum = 0;
+    for (const holder of this.state.holders) sum += holder.held;
+    return sum;
+  }
+
+  /**
+   * More is wanted or held than `slots`: someone waits, or holds spare leases someone else wants, or
+   * `slots` was lowered below what is held. Holders are capped at their fair share then.
+   */
+  get contended(): boolean {
+    let sum = 0;
+    for (const holder of this.state.holders) sum += Math.max(this.#demand(holder), holder.held);
+    return sum > this.state.slots;
+  }
+
+  /** Leases holders wait for: below their target (demand, or fair share while contended). */
+  get waiting(): number {
+    const targets = this.targets();
+    let sum = 0;
+    for (const holder of this.state.holders) sum += Math.max(0, targets.get(holder.id)! - holder.held);
+    return sum;
+  }
+
+  /** The holder `id`, if the manager knows it. */
+  find(id: string): FleetHolder | undefined {
+    return this.state.holders.find((holder) => holder.id === id);
+  }
+
+  /** The most leases holder `id` may keep now: its fair share while contended, else `null` (no cap). */
+  capOf(id: string): number | null {
+    if (!this.contended) return null;
+    return this.shares().get(id) ?? 0;
+  }
+
+  /**
+   * Applies a holder's request: renews it, records its demand, takes back what it holds beyond
+   * `hold`, applies `slots` when given, and grants what can be granted. A holder that holds and
+   * wants nothing is forgotten (remembered as departed, so a late request of it changes nothing).
+   */
+  sync(request: FleetSyncRequest): FleetSyncOutcome {
+    const { state } = this;
+    state.stats.syncs++;
+    const departedAt = state.departed.findIndex((d) => d.id === request.holderId);
+    if (departedAt >= 0) {
+      if (request.seq <= state.departed[departedAt]!.seq) return { stale: true };
+      state.departed.splice(departedAt, 1);
+    }
+    let holder = this.find(request.holderId);
+    if (holder === undefined) {
+      if (request.want === 0 && request.hold === 0) {
+        if (request.slots !== undefined) this.setSlots(request.slots);
+        return { stale: false };
+      }
+      holder = {
+        id: request.holderId,
+        label: request.label ?? request.holderId,
+        held: 0,
+        want: 0,
+        seq: -1,
+        renewedAt: state.tick,
+        servedAt: -1,
+        order: state.nextOrder++,
+      };
+      state.holders.push(holder);
+    }
+    holder.renewedAt = state.tick;
+    if (request.seq <= holder.seq) return { stale: true };
+    holder.seq = request.seq;
+    if (request.label !== undefined) holder.label = request.label;
+    holder.want = request.want;
+    if (request.hold < holder.held) {
+      state.stats.returned += holder.held - request.hold;
+      holder.held = request.hold;
+    }
+    if (request.slots !== undefined && request.slots !== state.slots) {
+      state.slots = request.slots;
+      state.stats.slotChanges++;
+    }
+    this.schedule();
+    if (holder.held === 0 && holder.want === 0) this.#depart(holder);
+    return { stale: false };
+  }
+
+  /** Sets the fleet size. Leases held are kept; a smaller size stops grants until enough come back. */
+  setSlots(slots: number): void {
+    if (slots === this.state.slots) return;
+    this.state.slots = slots;
+    this.state.stats.slotChanges++;
+    this.schedule();
+  }
+
+  /**
+   * One manager tick: drops the holders not renewed for {@link FLEET_TICKS_PER_TTL} ticks (their
+   * leases return), rotates the remainder of an uneven fair split, and grants. Returns the holders
+   * dropped, with the leases they held.
+   */
+  tick(): Array<{ id: string; label: string; held: number }> {
+    const { state } = this;
+    state.tick++;
+    const expired: Array<{ id: string; label: string; held: number }> = [];
+    for (const holder of [...state.holders]) {
+      if (state.tick - holder.renewedAt < FLEET_TICKS_PER_TTL) continue;
+      expired.push({ id: holder.id, label: holder.label, held: holder.held });
+      state.stats.expired += holder.held;
+      state.stats.expiredHolders++;
+      this.#depart(holder);
+    }
+    state.departed = state.departed.filter((d) => state.tick - d.at < DEPARTED_TICKS);
+    if (this.#unevenSplit()) state.rotation++;
+    this.schedule();
+    return expired;
+  }
+
+  /**
+   * What each holder aims to hold: its demand (`want`, at most `slots`) while everyone's demand fits,
+   * else its max-min fair share of `slots`.
+   */
+  targets(): Map<string, number> {
+    if (this.contended) return this.shares();
+    return new Map(this.state.holders.map((holder) => [holder.id, this.#demand(holder)]));
+  }
+
+  /**
+   * Max-min fair shares of `slots` over the holders' demands: every holder gets its demand or the
+   * common level, whichever is less; the leases left by an uneven split go one each to holders
+   * above the level, starting at the current rotation (in join order).
+   */
+  shares(): Map<string, number> {
+    const { holders, slots } = this.state;
+    const demands = holders.map((holder) => this.#demand(holder));
+    const total = demands.reduce((a, b) => a + b, 0);
+    if (total <= slots) return new Map(holders.map((holder, i) => [holder.id, demands[i]!]));
+    const level = this.#level(demands);
+    const shares = new Map(holders.map((holder, i) => [holder.id, Math.min(demands[i]!, level)]));
+    let remainder = slots - demands.reduce((sum, d) => sum + Math.min(d, level), 0);
+    const above = this.#byOrder().filter((holder) => this.#demand(holder) > level);
+    const start = above.length === 0 ? 0 : this.state.rotation % above.length;
+    for (let k = 0; remainder > 0 && k < above.length; k++, remainder--) {
+      const holder = above[(start + k) % above.length]!;
+      shares.set(holder.id, shares.get(holder.id)! + 1);
+    }
+    return shares;
+  }
+
+  /** A string that changes whenever what holder `id` is told changes (held, cap, fleet size). */
+  viewKey(id: string): string {
+    const holder = this.find(id);
+    return holder === undefined
+      ? `gone|${this.state.slots}`
+      : `${holder.held}|${this.capOf(id)}|${this.state.slots}`;
+  }
+
+  /** The holders as the state query shows them. */
+  holderSnapshots(): FleetHolderSnapshot[] {
+    const contended = this.contended;
+    const shares = contended ? this.shares() : undefined;
+    return this.state.holders.map((holder) => ({
+      id: holder.id,
+      label: holder.label,
+      held: holder.held,
+      want: holder.want,
+      cap: shares ? shares.get(holder.id)! : null,
+      ticksSinceRenewal: this.state.tick - holder.renewedAt,
+    }));
+  }
+
+  /** Grants free leases one at a time to holders below their target, the one served longest ago first. */
+  private schedule(): void {
+    const { state } = this;
+    const targets = this.targets();
+    let free = state.slots - this.leased;
+    while (free > 0) {
+      let next: FleetHolder | undefined;
+      for (const holder of state.holders) {
+        if (holder.held >= targets.get(holder.id)!) continue;
+        if (
+          next === undefined ||
+          holder.servedAt < next.servedAt ||
+          (holder.servedAt === next.servedAt && holder.order < next.order)
+        ) {
+          next = holder;
+        }
+      }
+      if (next === undefined) break;
+      next.held++;
+      state.grants++;
+      next.servedAt = state.grants;
+      state.stats.granted++;
+      free--;
+    }
+  }
+
+  #demand(holder: FleetHolder): number {
+    return Math.min(holder.want, this.state.slots);
+  }
+
+  /** The largest level L with sum(min(demand, L)) <= slots (demands sum to more than slots). */
+  #level(demands: number[]): number {
+    let low = 0;
+    let high = Math.max(...demands);
+    while (low < high) {
+      const mid = Math.ceil((low + high) / 2);
+      const sum = demands.reduce((s, d) => s + Math.min(d, mid), 0);
+      if (sum <= this.state.slots) low = mid;
+      else high = mid - 1;
+    }
+    return low;
+  }
+
+  /** Contended, with a remainder that not every holder above the level can get: worth rotating. */
+  #unevenSplit(): boolean {
+    if (!this.contended) return false;
+    const demands = this.state.holders.map((holder) => this.#demand(holder));
+    if (demands.reduce((a, b) => a + b, 0) <= this.state.slots) return false;
+    const level = this.#level(demands);
+    const remainder = this.state.slots - demands.reduce((sum, d) => sum + Math.min(d, level), 0);
+    return remainder > 0 && demands.filter((d) => d > level).length > remainder;
+  }
+
+  #byOrder(): FleetHolder[] {
+    return [...this.state.holders].sort((a, b) => a.order - b.order);
+  }
+
+  #depart(holder: FleetHolder): void {
+    const { state } = this;
+    state.holders.splice(state.holders.indexOf(holder), 1);
+    state.departed.push({ id: holder.id, seq: holder.seq, at: state.tick });
+    if (state.departed.length > MAX_DEPARTED) state.departed.splice(0, state.departed.length - MAX_DEPARTED);
+  }
+}

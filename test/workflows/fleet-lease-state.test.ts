@@ -1,0 +1,137 @@
+import { describe, expect, it } from 'vitest';
+import { emptyFleetState, FleetLeases } from '../../src/workflows/fleet/lease-state.js';
+import { FLEET_TICKS_PER_TTL, type FleetLeaseState } from '../../src/workflows/fleet/types.js';
+
+const sync = (leases: FleetLeases, holderId: string, seq: number, want: number, hold = want) =>
+  leases.sync({ holderId, seq, want, hold, wait: false });
+const held = (leases: FleetLeases) => Object.fromEntries(leases.state.holders.map((h) => [h.id, h.held]));
+
+describe('FleetLeases', () => {
+  it('sync() grants a holder what it wants while the fleet has room', () => {
+    const leases = new FleetLeases(emptyFleetState('api', 5));
+    sync(leases, 'a', 1, 3);
+    sync(leases, 'b', 1, 2);
+    expect(held(leases)).toEqual({ a: 3, b: 2 });
+    expect(leases.leased).toBe(5);
+    expect(leases.contended).toBe(false);
+    expect([leases.capOf('a'), leases.capOf('b')]).toEqual([null, null]);
+    expect(leases.state.stats.granted).toBe(5);
+  });
+
+  it('sync() never grants more than slots; a later holder waits and caps are set to fair shares', () => {
+    const leases = new FleetLeases(emptyFleetState('api', 5));
+    sync(leases, 'a', 1, 5);
+    sync(leases, 'b', 1, 5);
+    expect(held(leases)).toEqual({ a: 5, b: 0 });
+    expect(leases.contended).toBe(true);
+    // 5 over demands (5, 5): level 2, remainder 1 to the first in join order.
+    expect([leases.capOf('a'), leases.capOf('b')]).toEqual([3, 2]);
+    expect(leases.waiting).toBe(2);
+  });
+
+  it('sync() with hold below held takes leases back and grants them to waiting holders', () => {
+    const leases = new FleetLeases(emptyFleetState('api', 5));
+    sync(leases, 'a', 1, 5);
+    sync(leases, 'b', 1, 5);
+    sync(leases, 'a', 2, 5, 3); // a keeps its cap
+    expect(held(leases)).toEqual({ a: 3, b: 2 });
+    expect(leases.state.stats.returned).toBe(2);
+    expect(leases.waiting).toBe(0);
+  });
+
+  it('sync() serves waiting holders round-robin: the one granted longest ago first', () => {
+    const state: FleetLeaseState = {
+      ...emptyFleetState('api', 2),
+      holders: [
+        { id: 'x', label: 'x', held: 0, want: 5, seq: 1, renewedAt: 0, servedAt: 10, order: 0 },
+        { id: 'y', label: 'y', held: 0, want: 5, seq: 1, renewedAt: 0, servedAt: 3, order: 1 },
+        { id: 'z', label: 'z', held: 1, want: 1, seq: 1, renewedAt: 0, servedAt: 1, order: 2 },
+      ],
+      grants: 10,
+      nextOrder: 3,
+    };
+    const leases = new FleetLeases(state);
+    // Shares of 2 over demands (2, 2, 1): x 1, y 1, z 0; one lease is free.
+    sync(leases, 'z', 2, 1);
+    expect(held(leases)).toEqual({ x: 0, y: 1, z: 1 });
+    expect(leases.find('y')!.servedAt).toBe(11);
+  });
+
+  it('sync() ignores a request older than one applied (or a repeat of it), renewing only', () => {
+    const leases = new FleetLeases(emptyFleetState('api', 5));
+    sync(leases, 'a', 5, 3);
+    leases.tick();
+    expect(sync(leases, 'a', 4, 0).stale).toBe(true);
+    expect(sync(leases, 'a', 5, 1, 1).stale).toBe(true);
+    expect(held(leases)).toEqual({ a: 3 });
+    expect(leases.find('a')!.want).toBe(3);
+    expect(leases.find('a')!.renewedAt).toBe(1);
+  });
+
+  it('sync() forgets a holder that holds and wants nothing, and a late request of it stays stale', () => {
+    const leases = new FleetLeases(emptyFleetState('api', 5));
+    sync(leases, 'a', 1, 2);
+    sync(leases, 'a', 2, 0);
+    expect(leases.state.holders).toEqual([]);
+    expect(sync(leases, 'a', 1, 2).stale).toBe(true);
+    expect(leases.leased).toBe(0);
+    // A newer request joins again.
+    expect(sync(leases, 'a', 3, 1).stale).toBe(false);
+    expect(held(leases)).toEqual({ a: 1 });
+  });
+
+  it('tick() drops a holder exactly FLEET_TICKS_PER_TTL ticks after its last renewal and regrants its leases', () => {
+    const leases = new FleetLeases(emptyFleetState('api', 3));
+    sync(leases, 'dead', 1, 3);
+    sync(leases, 'live', 1, 3);
+    expect(held(leases)).toEqual({ dead: 3, live: 0 });
+    for (let t = 1; t < FLEET_TICKS_PER_TTL; t++) {
+      expect(leases.tick()).toEqual([]);
+      sync(leases, 'live', 1 + t, 3);
+    }
+    expect(leases.tick()).toEqual([{ id: 'dead', label: 'dead', held: 3 }]);
+    expect(held(leases)).toEqual({ live: 3 });
+    expect(leases.state.stats).toMatchObject({ expired: 3, expiredHolders: 1, granted: 6 });
+  });
+
+  it('setSlots() lower keeps leases held and grants nothing until enough came back', () => {
+    const leases = new FleetLeases(emptyFleetState('api', 4));
+    sync(leases, 'a', 1, 4);
+    leases.setSlots(2);
+    expect(leases.leased).toBe(4);
+    expect(leases.capOf('a')).toBe(2);
+    sync(leases, 'b', 1, 1);
+    expect(held(leases)).toEqual({ a: 4, b: 0 });
+    sync(leases, 'a', 2, 4, 3);
+    expect(held(leases)).toEqual({ a: 3, b: 0 });
+    sync(leases, 'a', 3, 4, 1);
+    expect(held(leases)).toEqual({ a: 1, b: 1 });
+    expect(leases.state.stats.slotChanges).toBe(1);
+  });
+
+  it('setSlots() higher grants waiting holders at once', () => {
+    const leases = new FleetLeases(emptyFleetState('api', 2));
+    sync(leases, 'a', 1, 4);
+    leases.setSlots(4);
+    expect(held(leases)).toEqual({ a: 4 });
+  });
+
+  it('sync() applies the slots a request carries', () => {
+    const leases = new FleetLeases(emptyFleetState('api', 2));
+    leases.sync({ holderId: 'a', seq: 1, want: 3, hold: 3, wait: false, slots: 3 });
+    expect(leases.state.slots).toBe(3);
+    expect(held(leases)).toEqual({ a: 3 });
+  });
+
+  it('viewKey() changes when the holder is granted, capped or the fleet is resized', () => {
+    const leases = new FleetLeases(emptyFleetState('api', 2));
+    sync(leases, 'a', 1, 2);
+    const first = leases.viewKey('a');
+    sync(leases, 'b', 1, 2);
+    const capped = leases.viewKey('a');
+    expect(capped).not.toBe(first);
+    leases.setSlots(3);
+    expect(leases.viewKey('a')).not.toBe(capped);
+    expect(leases.viewKey('nobody')).toBe('gone|3');
+  });
+});
