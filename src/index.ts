@@ -66,6 +66,18 @@ export {
   TemporalCliNotFoundError,
 } from './dev-server/temporal-cli.js';
 export { SlotwiseOptionsError } from './errors.js';
+export type { FleetLeaseSnapshot } from './fleet/fleet-lease-client.js';
+export {
+  DEFAULT_FLEET_MANAGER_TASK_QUEUE,
+  FleetSlotSupplier,
+  type FleetSlotSupplierOptions,
+  type FleetSupplierSnapshot,
+} from './fleet/fleet-slot-supplier.js';
+export {
+  type FleetTransport,
+  TemporalFleetTransport,
+  type TemporalFleetTransportOptions,
+} from './fleet/fleet-transport.js';
 export {
   type ChargedCostSnapshot,
   DEFAULT_HOLD_BUCKETS,

@@ -38,3 +38,26 @@ export {
 } from './evictable-activity.js';
 export { type FanOutInput, fanOutWorkflow } from './example-workflows.js';
 export { countPrimesWorkflow, renderJobsWorkflow, waitForFileWorkflow } from './feature-examples.js';
+export {
+  DEFAULT_FLEET_SETTINGS,
+  FLEET_MANAGER_WORKFLOW_TYPE,
+  fleetManagerId,
+  fleetSetSlotsUpdate,
+  fleetStateQuery,
+  fleetSyncUpdate,
+} from './fleet/definitions.js';
+export { fleetLeaseManagerWorkflow } from './fleet/lease-manager-workflow.js';
+export {
+  FLEET_TICKS_PER_TTL,
+  FLEET_WAIT_TICKS,
+  type FleetHolderSnapshot,
+  type FleetKnown,
+  type FleetManagerInput,
+  type FleetManagerResult,
+  type FleetSetSlotsRequest,
+  type FleetSettings,
+  type FleetStateSnapshot,
+  type FleetStats,
+  type FleetSyncRequest,
+  type FleetView,
+} from './fleet/types.js';

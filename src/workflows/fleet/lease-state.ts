@@ -2,6 +2,7 @@ import {
   FLEET_TICKS_PER_TTL,
   type FleetHolder,
   type FleetHolderSnapshot,
+  type FleetKnown,
   type FleetLeaseState,
   type FleetSyncRequest,
 } from './types.js';
@@ -112,6 +113,11 @@ export class FleetLeases {
   /** The holder `id`, if the manager knows it. */
   find(id: string): FleetHolder | undefined {
     return this.state.holders.find((holder) => holder.id === id);
+  }
+
+  /** The `seq` of the last request applied for holder `id` (also after it left), or -1. */
+  seqOf(id: string): number {
+    return this.find(id)?.seq ?? this.state.departed.find((d) => d.id === id)?.seq ?? -1;
   }
 
   /** The most leases holder `id` may keep now: its fair share while contended, else `null` (no cap). */
@@ -228,6 +234,13 @@ export class FleetLeases {
       shares.set(holder.id, shares.get(holder.id)! + 1);
     }
     return shares;
+  }
+
+  /** Whether holder `id` is told exactly what `known` says (held, cap, fleet size). */
+  matches(id: string, known: FleetKnown | undefined): boolean {
+    const holder = this.find(id);
+    if (known === undefined || holder === undefined) return false;
+    return holder.held === known.held && this.capOf(id) === known.cap && this.state.slots === known.slots;
   }
 
   /** A string that changes whenever what holder `id` is told changes (held, cap, fleet size). */

@@ -82,12 +82,33 @@ export interface FleetSyncRequest {
    * a holder never sets it below the leases it has in use.
    */
   hold: number;
-  /** Answer only once this holder's leases, cap or the fleet size change, or after 2 ticks (a long poll). */
+  /**
+   * A long poll: answer at once if what the holder `known` differs from the manager's count (or it
+   * sent no `known`), else once its leases, cap or the fleet size change, a newer request of it
+   * arrives, or 2 ticks passed.
+   */
   wait: boolean;
+  /** What the holder knows from its last answer (its held count less what it gave back since). */
+  known?: FleetKnown;
   /** The fleet size configured in the holder's process, applied now when given (a process start or a reload). */
   slots?: number;
   /** Shown in the manager's state query: host, pid and supplier name. At most 300 characters. */
   label?: string;
+}
+
+/**
+ * What a holder knows of its leases: a long poll answers at once when the manager's count differs.
+ *
+ * @example
+ * ```ts
+ * import type { FleetKnown } from 'slotwise/workflows';
+ * const known: FleetKnown = { held: 2, cap: null, slots: 5 };
+ * ```
+ */
+export interface FleetKnown {
+  held: number;
+  cap: number | null;
+  slots: number;
 }
 
 /**

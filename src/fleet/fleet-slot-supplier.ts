@@ -1,0 +1,299 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { SlotReserveContext, WorkflowBundleOption } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
+import { SlotwiseOptionsError } from '../errors.js';
+import {
+  LedgerSlotSupplier,
+  SUPPLIER_BASE_OPTION_KEYS,
+  type SupplierBaseOptions,
+} from '../suppliers/ledger-slot-supplier.js';
+import {
+  checkInteger,
+  checkKnownKeys,
+  checkOptionsObject,
+  describeValue,
+  optionError,
+} from '../suppliers/option-checks.js';
+import type { ReservationContext, SlotwisePermit, SupplierSnapshot } from '../suppliers/types.js';
+import { DEFAULT_FLEET_SETTINGS, MIN_LEASE_TTL_MS } from '../workflows/fleet/definitions.js';
+import { FleetLeaseClient, type FleetLeaseSnapshot } from './fleet-lease-client.js';
+import { type FleetTransport, TemporalFleetTransport } from './fleet-transport.js';
+import { hostFleetManagers } from './manager-host.js';
+
+/** Task queue lease managers run on unless a supplier says otherwise. */
+export const DEFAULT_FLEET_MANAGER_TASK_QUEUE = 'slotwise-fleet';
+
+/** Options of a {@link FleetSlotSupplier}. */
+export interface FleetSlotSupplierOptions extends SupplierBaseOptions {
+  /**
+   * The fleet: every supplier with this name in the namespace shares one budget (one lease manager
+   * workflow, id `slotwise-fleet:<fleet>`). 1-200 characters.
+   */
+  fleet: string;
+  /**
+   * Permits outstanding at once across the whole fleet. Applied to the manager when this supplier
+   * first asks for a lease and by {@link FleetSlotSupplier.setSlots}; the latest change wins (a
+   * process starting with another value, a config reload, `slotwise fleet set-slots`).
+   */
+  slots: number;
+  /**
+   * The connection to the Temporal cluster, usually the one your Workers use. Needed unless
+   * `transport` is given; a `NativeConnection` also lets this process host lease managers.
+   */
+  connection?: NativeConnection;
+  /**
+   * Temporal namespace of the fleet.
+   * @default 'default'
+   */
+  namespace?: string;
+  /**
+   * Most milliseconds from a process's last renewal until its leases return to the fleet (used when
+   * this process starts the manager; the running manager's value applies). At least 800.
+   * @default 30_000
+   */
+  leaseTtlMs?: number;
+  /**
+   * Milliseconds a spare lease (no permit on it, no reservation waiting) is kept while no other
+   * process waits, so a following burst needs no round trip. While others wait it goes back at once.
+   * @default 1_000
+   */
+  lingerMs?: number;
+  /**
+   * Task queue of the lease manager workflows.
+   * @default 'slotwise-fleet'
+   */
+  managerTaskQueue?: string;
+  /**
+   * Run lease managers in this process (a small Worker on `managerTaskQueue`, shared by every fleet
+   * supplier of the process). Turn off only when Workers of your own register
+   * {@link fleetLeaseManagerWorkflow} on that task queue.
+   * @default true (needs `connection`)
+   */
+  hostManager?: boolean;
+  /**
+   * A prebuilt workflow bundle containing {@link fleetLeaseManagerWorkflow} for the hosted manager
+   * Worker; without it slotwise bundles its workflows once per process (a few seconds).
+   */
+  managerWorkflowBundle?: WorkflowBundleOption;
+  /** How the supplier reaches the manager; replaces `connection` (tests, custom transports). */
+  transport?: FleetTransport;
+  /**
+   * Fewest milliseconds between two requests that replace one in flight (demand changes are
+   * batched over this window).
+   * @default 20
+   */
+  minSyncIntervalMs?: number;
+}
+
+/** A fleet supplier's snapshot: its own counts plus its fleet's. */
+export interface FleetSupplierSnapshot extends SupplierSnapshot {
+  fleet: FleetLeaseSnapshot;
+}
+
+const OWNER = 'FleetSlotSupplier';
+const OPTION_KEYS = [
+  'fleet',
+  'slots',
+  'connection',
+  'namespace',
+  'leaseTtlMs',
+  'lingerMs',
+  'managerTaskQueue',
+  'hostManager',
+  'managerWorkflowBundle',
+  'transport',
+  'minSyncIntervalMs',
+  ...SUPPLIER_BASE_OPTION_KEYS,
+];
+
+const checkText = (option: string, value: unknown, max: number): string => {
+  if (typeof value !== 'string' || value.trim() === '' || value.length > max) {
+    optionError(OWNER, option, `a non-empty string of at most ${max} characters`, value);
+  }
+  return value;
+};
+
+/**
+ * One slot budget shared by every Worker process of a fleet, on whatever machines they run: at most
+ * `slots` permits out at once across all of them. The budget lives in a durable lease manager
+ * workflow on your Temporal cluster (no other infrastructure); each process holds leases from it and
+ * puts its permits on them, so `reserveSlot` needs no round trip while the process holds a spare
+ * lease. Leases are asked for and given back in batches, spare ones go back after `lingerMs`,
+ * processes that wait are served round-robin up to their fair share, and a process that stops
+ * renewing (dead, cut off) loses its leases within `leaseTtlMs`; it stops admitting new tasks on
+ * them before the manager takes them back.
+ *
+ * A slotwise supplier like the others: use it alone, as a part of a {@link CompositeSlotSupplier}
+ * (a local CPU gate and the fleet budget), shared by several Workers of a process. Call
+ * {@link close} after the Workers stopped, to give the leases back at once.
+ *
+ * @example
+ * ```ts
+ * import { NativeConnection, Worker } from '@temporalio/worker';
+ * import { FleetSlotSupplier } from 'slotwise';
+ *
+ * const connection = await NativeConnection.connect({ address: 'localhost:7233' });
+ * const licensedApi = new FleetSlotSupplier({ fleet: 'licensed-api', slots: 40, connection });
+ * const worker = await Worker.create({
+ *   connection,
+ *   taskQueue: 'calls',
+ *   activities: {},
+ *   tuner: {
+ *     activityTaskSlotSupplier: licensedApi,
+ *     workflowTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
+ *     localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
+ *     nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
+ *   },
+ * });
+ * await worker.run();
+ * await licensedApi.close();
+ * ```
+ */
+export class FleetSlotSupplier extends LedgerSlotSupplier {
+  /** The fleet's name. */
+  readonly fleet: string;
+  /** This supplier's id at the lease manager (host, pid, name, a random part). */
+  readonly holderId: string;
+  readonly #client: FleetLeaseClient;
+  readonly #releaseHost: (() => Promise<void>) | undefined;
+  #warnedWorkflow = false;
+  #closed: Promise<void> | undefined;
+
+  constructor(options: FleetSlotSupplierOptions) {
+    checkOptionsObject(OWNER, options);
+    checkKnownKeys(OWNER, options, OPTION_KEYS);
+    const fleet = checkText('fleet', options.fleet, 200);
+    const slots = checkInteger(OWNER, 'slots', options.slots, 1, 1_000_000);
+    const leaseTtlMs = checkInteger(
+      OWNER,
+      'leaseTtlMs',
+      options.leaseTtlMs ?? DEFAULT_FLEET_SETTINGS.leaseTtlMs,
+      MIN_LEASE_TTL_MS,
+    );
+    const lingerMs = checkInteger(OWNER, 'lingerMs', options.lingerMs ?? 1_000, 0);
+    const minSyncIntervalMs = checkInteger(OWNER, 'minSyncIntervalMs', options.minSyncIntervalMs ?? 20, 0);
+    const namespace = checkText('namespace', options.namespace ?? 'default', 1000);
+    const managerTaskQueue = checkText(
+      'managerTaskQueue',
+      options.managerTaskQueue ?? DEFAULT_FLEET_MANAGER_TASK_QUEUE,
+      1000,
+    );
+    const { connection, transport } = options;
+    if (transport !== undefined) {
+      if (typeof transport !== 'object' || transport === null || typeof transport.sync !== 'function') {
+        optionError(OWNER, 'transport', 'a FleetTransport (with `sync` and `setSlots`)', transport);
+      }
+    } else if (connection === undefined) {
+      throw new SlotwiseOptionsError(
+        `${OWNER}: expected \`connection\` (the NativeConnection your Workers use) to reach the lease manager of fleet '${fleet}', got \`undefined\`.`,
+      );
+    }
+    if (options.hostManager !== undefined && typeof options.hostManager !== 'boolean') {
+      optionError(OWNER, 'hostManager', 'a boolean', options.hostManager);
+    }
+    const hostManager = options.hostManager ?? transport === undefined;
+    if (hostManager && !(connection instanceof NativeConnection)) {
+      throw new SlotwiseOptionsError(
+        `${OWNER}: expected \`connection\` to be a NativeConnection (from @temporalio/worker) to host lease managers in this process, got ${describeValue(connection)}. Pass the Workers' NativeConnection, or \`hostManager: false\` when Workers of your own run \`fleetLeaseManagerWorkflow\`.`,
+      );
+    }
+    super('fleet', options);
+    this.fleet = fleet;
+    this.holderId = `${hostname()}:${process.pid}:${this.name}:${randomUUID().slice(0, 8)}`;
+    const sink =
+      transport ??
+      new TemporalFleetTransport({
+        connection: connection!,
+        namespace,
+        fleet,
+        managerTaskQueue,
+        settings: { leaseTtlMs },
+        slots: () => this.#client.slots,
+      });
+    this.#client = new FleetLeaseClient({
+      fleet,
+      slots,
+      holderId: this.holderId,
+      label: `${hostname()} pid ${process.pid} ${this.name}`,
+      transport: sink,
+      lingerMs,
+      leaseTtlMs,
+      minSyncIntervalMs,
+      logger: this.ledger.logger,
+      now: options.now ?? (() => performance.now()),
+      demand: () => ({ inUse: this.ledger.issued, waiting: this.ledger.waiting }),
+      onChange: () => this.ledger.wake(),
+    });
+    this.#releaseHost =
+      hostManager && connection instanceof NativeConnection
+        ? hostFleetManagers({
+            connection,
+            namespace,
+            taskQueue: managerTaskQueue,
+            logger: this.ledger.logger,
+            ...(options.managerWorkflowBundle ? { workflowBundle: options.managerWorkflowBundle } : {}),
+          })
+        : undefined;
+    this.subscribe((event) => {
+      if (event.type === 'reservation') {
+        if (event.result === 'eager-denied') this.#client.noteDenied();
+        else this.#client.changed();
+      } else if (event.type === 'release') {
+        this.#client.changed();
+      }
+    });
+  }
+
+  /** The fleet's size, as its lease manager last said (the configured one before the first answer). */
+  get slots(): number {
+    return this.#client.slots;
+  }
+
+  /**
+   * Changes the fleet's size for every process of the fleet. Permits in flight are kept; a smaller
+   * size stops new leases until enough come back. Resolves once the manager applied it; rejects when
+   * it cannot be reached (the size is then sent with this process's next request).
+   */
+  setSlots(slots: number): Promise<void> {
+    checkInteger(OWNER, 'slots', slots, 1, 1_000_000);
+    return this.#client.setSlots(slots);
+  }
+
+  /** @inheritDoc */
+  override reserveSlot(ctx: SlotReserveContext, abortSignal: AbortSignal): Promise<SlotwisePermit> {
+    const permit = super.reserveSlot(ctx, abortSignal);
+    this.#client.changed(); // a reservation may be waiting now
+    return permit;
+  }
+
+  protected admit(request: ReservationContext): object | null {
+    if (request.slotType === 'workflow' && !this.#warnedWorkflow) {
+      this.#warnedWorkflow = true;
+      this.ledger.logger.warn(
+        `slotwise fleet supplier '${this.name}' serves workflow tasks: a fleet budget is meant for activities; workflow tasks that wait for a lease can stall the Worker`,
+      );
+    }
+    return this.#client.canIssue(this.ledger.issued) ? {} : null;
+  }
+
+  protected capacity(): number {
+    return this.#client.usable();
+  }
+
+  override snapshot(): FleetSupplierSnapshot {
+    return { ...super.snapshot(), fleet: this.#client.snapshot(this.ledger.issued) };
+  }
+
+  /**
+   * Gives every lease back and stops the hosted lease manager Worker (when no other supplier of the
+   * process uses it). Call after the Workers using this supplier stopped. Idempotent; never rejects.
+   */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      await this.#client.close();
+      await this.#releaseHost?.();
+    })();
+    return this.#closed;
+  }
+}

@@ -1,0 +1,182 @@
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  log,
+  setHandler,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
+import {
+  fleetSetSlotsUpdate,
+  fleetSettings,
+  fleetStateQuery,
+  fleetSyncUpdate,
+  validateFleetSlots,
+  validateFleetSyncRequest,
+} from './definitions.js';
+import { emptyFleetState, FleetLeases } from './lease-state.js';
+import {
+  FLEET_TICKS_PER_TTL,
+  FLEET_WAIT_TICKS,
+  type FleetManagerInput,
+  type FleetManagerResult,
+  type FleetStateSnapshot,
+  type FleetSyncRequest,
+  type FleetView,
+} from './types.js';
+
+/**
+ * The durable lease manager of one fleet (workflow id {@link fleetManagerId}). Every
+ * {@link FleetSlotSupplier} of the fleet reaches it with the {@link fleetSyncUpdate} update (with
+ * update-with-start, so the first one starts it); it applies requests to a {@link FleetLeases} and
+ * answers each holder with what it holds now.
+ *
+ * - Time is counted, not read: the manager fires a timer of `leaseTtlMs / 8` (a tick) while any
+ *   holder exists, and a holder not renewed for 8 ticks loses its leases. Every decision depends
+ *   only on the order of recorded events (updates, fired timers), never on comparing `Date.now()`
+ *   readings, which a workflow task may see stale and which can differ on replay.
+ * - A sync with `wait` is a long poll: it answers once the holder's leases, cap or the fleet size
+ *   change, a newer request of the holder arrives, or 2 ticks passed.
+ * - It continues as new after `maxHistoryEvents` events (or when the server suggests it): it first
+ *   answers every waiting sync, then carries the lease state; holders simply send their next sync.
+ * - It completes after `idleTimeoutMs` with no holder; the next sync starts a new one.
+ *
+ * Processes host it themselves (see {@link FleetSlotSupplier}); you only register it when you run
+ * managers on Workers of your own (`hostManager: false`).
+ *
+ * @example
+ * ```ts
+ * // workflows.ts of a Worker that runs fleet lease managers on task queue 'slotwise-fleet'.
+ * export { fleetLeaseManagerWorkflow } from 'slotwise/workflows';
+ * ```
+ */
+export async function fleetLeaseManagerWorkflow(input: FleetManagerInput): Promise<FleetManagerResult> {
+  const settings = fleetSettings(input.settings);
+  const generation = input.generation ?? 0;
+  const leases = new FleetLeases(input.state ?? emptyFleetState(input.fleet, input.slots));
+  const { fleet } = leases.state;
+  const tickMs = settings.leaseTtlMs / FLEET_TICKS_PER_TTL;
+  const validForMs = Math.floor((FLEET_TICKS_PER_TTL - 1) * tickMs);
+  let draining = false;
+
+  const view = (request: FleetSyncRequest): FleetView => {
+    const holder = leases.find(request.holderId);
+    return {
+      fleet,
+      holderId: request.holderId,
+      seq: request.seq,
+      superseded: leases.seqOf(request.holderId) > request.seq,
+      held: holder?.held ?? 0,
+      cap: holder === undefined ? null : leases.capOf(holder.id),
+      slots: leases.state.slots,
+      leased: leases.leased,
+      waiting: leases.waiting,
+      holders: leases.state.holders.length,
+      validForMs,
+      generation,
+    };
+  };
+
+  const snapshot = (): FleetStateSnapshot => ({
+    fleet,
+    slots: leases.state.slots,
+    leased: leases.leased,
+    waiting: leases.waiting,
+    contended: leases.contended,
+    tick: leases.state.tick,
+    tickMs,
+    generation,
+    settings,
+    holders: leases.holderSnapshots(),
+    stats: { ...leases.state.stats },
+  });
+
+  setHandler(
+    fleetSyncUpdate,
+    async (request) => {
+      const slotsBefore = leases.state.slots;
+      const { stale } = leases.sync(request);
+      if (leases.state.slots !== slotsBefore) {
+        log.info('slotwise fleet: slots changed by a holder', {
+          fleet,
+          holder: request.label ?? request.holderId,
+          from: slotsBefore,
+          to: leases.state.slots,
+        });
+      }
+      const { holderId, seq } = request;
+      if (stale || !request.wait || draining || !leases.matches(holderId, request.known))
+        return view(request);
+      const key = leases.viewKey(holderId);
+      const until = leases.state.tick + FLEET_WAIT_TICKS;
+      await condition(
+        () =>
+          draining ||
+          leases.state.tick >= until ||
+          leases.seqOf(holderId) !== seq ||
+          leases.viewKey(holderId) !== key,
+      );
+      return view(request);
+    },
+    { validator: validateFleetSyncRequest },
+  );
+
+  setHandler(
+    fleetSetSlotsUpdate,
+    ({ slots }) => {
+      const from = leases.state.slots;
+      leases.setSlots(slots);
+      if (from !== slots) log.info('slotwise fleet: slots changed', { fleet, from, to: slots });
+      return snapshot();
+    },
+    {
+      validator: (request) => {
+        if (typeof request !== 'object' || request === null) {
+          throw new TypeError('fleet setSlots: expected an object { slots }');
+        }
+        validateFleetSlots(request.slots);
+      },
+    },
+  );
+
+  setHandler(fleetStateQuery, snapshot);
+
+  const wantsContinueAsNew = () => {
+    const info = workflowInfo();
+    return info.continueAsNewSuggested || info.historyLength >= settings.maxHistoryEvents;
+  };
+
+  for (;;) {
+    if (wantsContinueAsNew()) {
+      // Answer every waiting sync first (their holders send the next one to the new run).
+      draining = true;
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof fleetLeaseManagerWorkflow>({
+        fleet,
+        slots: leases.state.slots,
+        settings,
+        state: leases.state,
+        generation: generation + 1,
+      });
+    }
+    if (leases.state.holders.length === 0) {
+      const busy = await condition(
+        () => leases.state.holders.length > 0 || wantsContinueAsNew(),
+        settings.idleTimeoutMs,
+      );
+      if (!busy && leases.state.holders.length === 0 && allHandlersFinished()) {
+        return { fleet, generation, stats: { ...leases.state.stats } };
+      }
+      continue;
+    }
+    await sleep(tickMs);
+    for (const { label, held } of leases.tick()) {
+      log.warn('slotwise fleet: a holder stopped renewing; its leases return to the fleet', {
+        fleet,
+        holder: label,
+        leases: held,
+      });
+    }
+  }
+}
