@@ -335,11 +335,16 @@ export class FleetLeaseClient {
       else this.#wakeAt(at);
       return;
     }
+    // A newer request replaces the one in flight only for a change the manager must hear now:
+    // leases to give back, more wanted than asked while more could be granted, or nothing wanted at
+    // all any more. Smaller swings of demand (pollers coming and going) wait for the next renewal.
     const needsMore = want > this.#held;
+    const belowCap = this.#cap === null || this.#held < this.#cap;
     const matters =
       (this.#returnPending && !current.carriesReturn) ||
-      (needsMore && want > current.want) ||
-      (!needsMore && current.want > this.#held);
+      (needsMore && current.want <= this.#held) ||
+      (needsMore && belowCap && want > current.want) ||
+      (want === 0 && this.#held === 0 && current.want > 0);
     if (!matters) return;
     if (now >= at) this.#send(want, now);
     else this.#wakeAt(at);

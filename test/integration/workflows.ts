@@ -2,6 +2,7 @@
 export {
   countPrimesWorkflow,
   fanOutWorkflow,
+  fleetLeaseManagerWorkflow,
   renderJobsWorkflow,
   waitForFileWorkflow,
 } from '../../src/workflows/index.js';

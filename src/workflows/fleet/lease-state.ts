@@ -28,6 +28,7 @@ export function emptyFleetState(fleet: string, slots: number): FleetLeaseState {
     tick: 0,
     grants: 0,
     rotation: 0,
+    bonus: [],
     nextOrder: 0,
     holders: [],
     departed: [],
@@ -200,7 +201,15 @@ export class FleetLeases {
       this.#depart(holder);
     }
     state.departed = state.departed.filter((d) => state.tick - d.at < DEPARTED_TICKS);
-    if (this.#unevenSplit()) state.rotation++;
+    // Round-robin of an uneven split's remainder: the holder that has had it longest passes it on to
+    // the next one in join order.
+    const split = this.#split();
+    if (split !== null && split.remainder > 0 && split.above.length > split.remainder) {
+      const bonus = this.#bonusFor(split);
+      const passing = this.find(bonus[0]!)!;
+      state.bonus = bonus.slice(1);
+      state.rotation = passing.order + 1;
+    }
     this.schedule();
     return expired;
   }
@@ -217,22 +226,15 @@ export class FleetLeases {
   /**
    * Max-min fair shares of `slots` over the holders' demands: every holder gets its demand or the
    * common level, whichever is less; the leases left by an uneven split go one each to holders
-   * above the level, starting at the current rotation (in join order).
+   * above the level: those that had one keep it (so small changes of demand move nothing), the
+   * others are picked in join order from the rotation point, which each contended tick advances.
    */
   shares(): Map<string, number> {
-    const { holders, slots } = this.state;
-    const demands = holders.map((holder) => this.#demand(holder));
-    const total = demands.reduce((a, b) => a + b, 0);
-    if (total <= slots) return new Map(holders.map((holder, i) => [holder.id, demands[i]!]));
-    const level = this.#level(demands);
-    const shares = new Map(holders.map((holder, i) => [holder.id, Math.min(demands[i]!, level)]));
-    let remainder = slots - demands.reduce((sum, d) => sum + Math.min(d, level), 0);
-    const above = this.#byOrder().filter((holder) => this.#demand(holder) > level);
-    const start = above.length === 0 ? 0 : this.state.rotation % above.length;
-    for (let k = 0; remainder > 0 && k < above.length; k++, remainder--) {
-      const holder = above[(start + k) % above.length]!;
-      shares.set(holder.id, shares.get(holder.id)! + 1);
-    }
+    const { holders } = this.state;
+    const split = this.#split();
+    if (split === null) return new Map(holders.map((holder) => [holder.id, this.#demand(holder)]));
+    const shares = new Map(holders.map((holder) => [holder.id, Math.min(this.#demand(holder), split.level)]));
+    for (const id of this.#bonusFor(split)) shares.set(id, shares.get(id)! + 1);
     return shares;
   }
 
@@ -268,6 +270,8 @@ export class FleetLeases {
   /** Grants free leases one at a time to holders below their target, the one served longest ago first. */
   private schedule(): void {
     const { state } = this;
+    const split = this.#split();
+    state.bonus = split === null ? [] : this.#bonusFor(split);
     const targets = this.targets();
     let free = state.slots - this.leased;
     while (free > 0) {
@@ -308,18 +312,33 @@ export class FleetLeases {
     return low;
   }
 
-  /** Contended, with a remainder that not every holder above the level can get: worth rotating. */
-  #unevenSplit(): boolean {
-    if (!this.contended) return false;
+  /**
+   * The fair split when demand exceeds `slots`: the common level, how many leases remain, and the
+   * holders above the level in join order; `null` when every demand fits.
+   */
+  #split(): { level: number; remainder: number; above: FleetHolder[] } | null {
     const demands = this.state.holders.map((holder) => this.#demand(holder));
-    if (demands.reduce((a, b) => a + b, 0) <= this.state.slots) return false;
+    if (demands.reduce((a, b) => a + b, 0) <= this.state.slots) return null;
     const level = this.#level(demands);
     const remainder = this.state.slots - demands.reduce((sum, d) => sum + Math.min(d, level), 0);
-    return remainder > 0 && demands.filter((d) => d > level).length > remainder;
+    const above = [...this.state.holders]
+      .sort((a, b) => a.order - b.order)
+      .filter((holder) => this.#demand(holder) > level);
+    return { level, remainder, above };
   }
 
-  #byOrder(): FleetHolder[] {
-    return [...this.state.holders].sort((a, b) => a.order - b.order);
+  /** Who gets the remainder: those that have it and still qualify, then the next in join order from the rotation point. */
+  #bonusFor(split: { remainder: number; above: FleetHolder[] }): string[] {
+    const eligible = new Set(split.above.map((holder) => holder.id));
+    const bonus = this.state.bonus.filter((id) => eligible.has(id)).slice(0, split.remainder);
+    const n = split.above.length;
+    const first = split.above.findIndex((holder) => holder.order >= this.state.rotation);
+    const start = Math.max(first, 0);
+    for (let k = 0; k < n && bonus.length < split.remainder; k++) {
+      const holder = split.above[(start + k) % n]!;
+      if (!bonus.includes(holder.id)) bonus.push(holder.id);
+    }
+    return bonus;
   }
 
   #depart(holder: FleetHolder): void {

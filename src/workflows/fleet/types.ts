@@ -206,8 +206,13 @@ export interface FleetLeaseState {
   tick: number;
   /** Leases granted so far: the round-robin clock. */
   grants: number;
-  /** Rotation of the remainder of an uneven fair split; advances each contended tick. */
+  /**
+   * Join order from which the remainder of an uneven fair split is handed out next; each contended
+   * tick passes one remainder lease on to the next holder in join order.
+   */
   rotation: number;
+  /** Holders that get one lease of the remainder of an uneven fair split, longest-held first. */
+  bonus: string[];
   /** The next holder's join order. */
   nextOrder: number;
   holders: FleetHolder[];
