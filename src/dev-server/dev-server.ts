@@ -26,6 +26,11 @@ export interface DevServerOptions {
   port?: number;
   /** File the server's output is written to. @default a new file under the OS temp directory */
   logFile?: string;
+  /**
+   * SQLite file the server keeps its state in, so a server started again on it (same `port`)
+   * carries on where the last one stopped. @default none: in memory
+   */
+  dbFilename?: string;
   /** Extra `--dynamic-config-value KEY=VALUE` entries, on top of {@link DEV_SERVER_DYNAMIC_CONFIG}. */
   dynamicConfig?: Record<string, string>;
   /** How long to wait for the server to answer, in milliseconds. @default 60_000 */
@@ -128,6 +133,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       String(await freePort(ip)),
       '--log-level',
       'warn',
+      ...(options.dbFilename === undefined ? [] : ['--db-filename', options.dbFilename]),
       ...Object.entries(dynamic).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${value}`]),
     ];
     const fd = openSync(logFile, 'a');

@@ -9,4 +9,5 @@ export {
 export * from './workflows/cancellation.js';
 export * from './workflows/concurrency.js';
 export * from './workflows/eviction.js';
+export * from './workflows/fleet.js';
 export * from './workflows/tuner.js';
