@@ -76,6 +76,12 @@ export interface FleetSlotSupplierOptions extends SupplierBaseOptions {
    * Worker; without it slotwise bundles its workflows once per process (a few seconds).
    */
   managerWorkflowBundle?: WorkflowBundleOption;
+  /**
+   * Settings of a lease manager this supplier starts (a running manager keeps its own): when it
+   * continues as new, and how long it stays with no holder.
+   * @default { maxHistoryEvents: 2_000, idleTimeoutMs: 600_000 }
+   */
+  managerSettings?: { maxHistoryEvents?: number; idleTimeoutMs?: number };
   /** How the supplier reaches the manager; replaces `connection` (tests, custom transports). */
   transport?: FleetTransport;
   /**
@@ -102,6 +108,7 @@ const OPTION_KEYS = [
   'managerTaskQueue',
   'hostManager',
   'managerWorkflowBundle',
+  'managerSettings',
   'transport',
   'minSyncIntervalMs',
   ...SUPPLIER_BASE_OPTION_KEYS,
@@ -113,6 +120,30 @@ const checkText = (option: string, value: unknown, max: number): string => {
   }
   return value;
 };
+
+function checkManagerSettings(value: FleetSlotSupplierOptions['managerSettings']): {
+  maxHistoryEvents?: number;
+  idleTimeoutMs?: number;
+} {
+  if (value === undefined) return {};
+  checkOptionsObject(`${OWNER} managerSettings`, value);
+  checkKnownKeys(`${OWNER} managerSettings`, value, ['maxHistoryEvents', 'idleTimeoutMs']);
+  return {
+    ...(value.maxHistoryEvents === undefined
+      ? {}
+      : {
+          maxHistoryEvents: checkInteger(
+            OWNER,
+            'managerSettings.maxHistoryEvents',
+            value.maxHistoryEvents,
+            100,
+          ),
+        }),
+    ...(value.idleTimeoutMs === undefined
+      ? {}
+      : { idleTimeoutMs: checkInteger(OWNER, 'managerSettings.idleTimeoutMs', value.idleTimeoutMs, 1) }),
+  };
+}
 
 /**
  * One slot budget shared by every Worker process of a fleet, on whatever machines they run: at most
@@ -179,6 +210,7 @@ export class FleetSlotSupplier extends LedgerSlotSupplier {
       options.managerTaskQueue ?? DEFAULT_FLEET_MANAGER_TASK_QUEUE,
       1000,
     );
+    const managerSettings = checkManagerSettings(options.managerSettings);
     const { connection, transport } = options;
     if (transport !== undefined) {
       if (typeof transport !== 'object' || transport === null || typeof transport.sync !== 'function') {
@@ -208,7 +240,7 @@ export class FleetSlotSupplier extends LedgerSlotSupplier {
         namespace,
         fleet,
         managerTaskQueue,
-        settings: { leaseTtlMs },
+        settings: { ...managerSettings, leaseTtlMs },
         slots: () => this.#client.slots,
       });
     this.#client = new FleetLeaseClient({

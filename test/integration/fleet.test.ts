@@ -2,6 +2,7 @@ import { Context } from '@temporalio/activity';
 import { NativeConnection } from '@temporalio/worker';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { FleetSlotSupplier } from '../../src/fleet/fleet-slot-supplier.js';
+import { hostFleetManagers } from '../../src/fleet/manager-host.js';
 import { fleetManagerId, fleetStateQuery } from '../../src/workflows/fleet/definitions.js';
 import type { FleetStateSnapshot } from '../../src/workflows/fleet/types.js';
 import { recordingLogger } from '../helpers/fakes.js';
@@ -95,5 +96,92 @@ describe('FleetSlotSupplier on a real dev server', () => {
     }
     await Promise.all(suppliers.map((s) => s.close()));
     expect(logger.messages('error')).toEqual([]);
+  });
+
+  it('the lease manager continues as new within its event budget, carrying every lease', async () => {
+    const client = await testClient();
+    const fleet = uniqueQueue('fleet-can');
+    const managerTaskQueue = uniqueQueue('fleet-managers');
+    const maxHistoryEvents = 150;
+    const probe = new ConcurrencyProbe();
+    const conn = await connection();
+    // A manager Worker that outlives the suppliers, so the manager answers queries after they closed.
+    const releaseHost = hostFleetManagers({
+      connection: conn,
+      namespace: 'default',
+      taskQueue: managerTaskQueue,
+      workflowBundle: { codePath: inject('workflowBundlePath') },
+      logger: recordingLogger(),
+    });
+    const suppliers = ['a', 'b'].map(
+      (name) =>
+        new FleetSlotSupplier({
+          fleet,
+          slots: 2,
+          connection: conn,
+          name: `${fleet}-${name}`,
+          managerTaskQueue,
+          managerWorkflowBundle: { codePath: inject('workflowBundlePath') },
+          managerSettings: { maxHistoryEvents },
+          leaseTtlMs: 2_000,
+          lingerMs: 20,
+        }),
+    );
+    const queues = suppliers.map((_, i) => `${fleet}-q${i}`);
+    const workers = await Promise.all(
+      suppliers.map((supplier, i) =>
+        createWorker({
+          taskQueue: queues[i]!,
+          tuner: tunerWith({ activityTaskSlotSupplier: supplier }),
+          activities: {
+            simulatedWork: ({ ms, index }: { ms: number; index: number }) =>
+              probe.around(() => sleep(ms).then(() => index)),
+          },
+        }),
+      ),
+    );
+    const done = Promise.all(
+      queues.map((taskQueue) =>
+        client.workflow.execute('fanOutWorkflow', {
+          taskQueue,
+          workflowId: taskQueue,
+          args: [{ tasks: 25, workMs: 100 }],
+        }),
+      ),
+    );
+    const results = await workers[0]!.runUntil(workers[1]!.runUntil(done));
+    expect(results).toEqual([25, 25]);
+    expect(probe.max).toBe(2);
+    await Promise.all(suppliers.map((s) => s.close()));
+    const state = await eventually(
+      () => fleetState(fleet),
+      (s) => s.leased === 0,
+    );
+    expect(state).toMatchObject({ leased: 0, holders: [] });
+    expect(state.stats.granted).toBe(state.stats.returned + state.stats.expired);
+    expect(state.generation).toBeGreaterThanOrEqual(1);
+    // Every run of the manager stayed within its budget plus the answers it owed when it continued.
+    const workflowId = fleetManagerId(fleet);
+    const runs = await eventually(
+      async () => {
+        const found: string[] = [];
+        for await (const execution of client.workflow.list({ query: `WorkflowId = "${workflowId}"` })) {
+          found.push(execution.runId);
+        }
+        return found;
+      },
+      (found) => found.length === state.generation + 1,
+    );
+    expect(runs).toHaveLength(state.generation + 1);
+    const lengths = await Promise.all(
+      runs.map(
+        async (runId) => (await client.workflow.getHandle(workflowId, runId).fetchHistory()).events!.length,
+      ),
+    );
+    console.log(
+      `lease manager runs: ${runs.length}, history lengths ${lengths.join(', ')} (budget ${maxHistoryEvents})`,
+    );
+    for (const length of lengths) expect(length).toBeLessThanOrEqual(maxHistoryEvents + 20);
+    await releaseHost();
   });
 });

@@ -38,8 +38,10 @@ import {
  *   readings, which a workflow task may see stale and which can differ on replay.
  * - A sync with `wait` is a long poll: it answers once the holder's leases, cap or the fleet size
  *   change, a newer request of the holder arrives, or 2 ticks passed.
- * - It continues as new after `maxHistoryEvents` events (or when the server suggests it): it first
- *   answers every waiting sync, then carries the lease state; holders simply send their next sync.
+ * - It continues as new as soon as its history reaches `maxHistoryEvents` events (or the server
+ *   suggests it): it first answers every waiting sync, then carries the lease state; holders simply
+ *   send their next sync. A run's history stays within `maxHistoryEvents` plus one answer per holder
+ *   and a few events.
  * - It completes after `idleTimeoutMs` with no holder; the next sync starts a new one.
  *
  * Processes host it themselves (see {@link FleetSlotSupplier}); you only register it when you run
@@ -170,7 +172,13 @@ export async function fleetLeaseManagerWorkflow(input: FleetManagerInput): Promi
       }
       continue;
     }
-    await sleep(tickMs);
+    // One tick; a history grown long meanwhile ends the wait at once (continue-as-new above).
+    let ticked = false;
+    void sleep(tickMs).then(() => {
+      ticked = true;
+    });
+    await condition(() => ticked || wantsContinueAsNew());
+    if (!ticked) continue;
     for (const { label, held } of leases.tick()) {
       log.warn('slotwise fleet: a holder stopped renewing; its leases return to the fleet', {
         fleet,
