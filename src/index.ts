@@ -66,9 +66,9 @@ export {
   TemporalCliNotFoundError,
 } from './dev-server/temporal-cli.js';
 export { SlotwiseOptionsError } from './errors.js';
+export { DEFAULT_FLEET_LINGER_MS, DEFAULT_FLEET_MANAGER_TASK_QUEUE } from './fleet/fleet-defaults.js';
 export type { FleetLeaseSnapshot } from './fleet/fleet-lease-client.js';
 export {
-  DEFAULT_FLEET_MANAGER_TASK_QUEUE,
   FleetSlotSupplier,
   type FleetSlotSupplierOptions,
   type FleetSupplierSnapshot,

@@ -1,5 +1,13 @@
 import type { Logger } from '@temporalio/common';
-import type { ResourceBasedTunerOptions, SlotInfo, SlotSupplier, TunerHolder } from '@temporalio/worker';
+import type {
+  NativeConnection,
+  ResourceBasedTunerOptions,
+  SlotInfo,
+  SlotSupplier,
+  TunerHolder,
+  WorkflowBundleOption,
+} from '@temporalio/worker';
+import { FleetSlotSupplier } from '../fleet/fleet-slot-supplier.js';
 import { ResourceSampler } from '../resources/sampler.js';
 import { CompositeSlotSupplier } from '../suppliers/composite-slot-supplier.js';
 import { CpuSlotSupplier } from '../suppliers/cpu-slot-supplier.js';
@@ -10,6 +18,7 @@ import type { LedgerSlotSupplier } from '../suppliers/ledger-slot-supplier.js';
 import { MemorySlotSupplier } from '../suppliers/memory-slot-supplier.js';
 import { ResourceSlotSupplier } from '../suppliers/resource-slot-supplier.js';
 import type { PerSlotType, SlotTypeCeilings } from '../suppliers/slot-type-limits.js';
+import { ConfigError } from './config-error.js';
 import type { EffectiveConfig, EffectiveSlotwiseSupplier, EffectiveSupplier } from './effective-config.js';
 import { parseConfigDetailed } from './parse-config.js';
 import type { SlotwiseConfig, SlotwiseConfigInput } from './schema.js';
@@ -27,6 +36,18 @@ export interface BuildTunerOptions {
    * @default process.env
    */
   env?: NodeJS.ProcessEnv;
+  /**
+   * How `fleet` suppliers reach their lease managers: the Worker's `NativeConnection` (this process
+   * then hosts lease managers too) and namespace. Needed when the config has a `fleet` supplier;
+   * {@link withSlotwise} passes the Worker's.
+   */
+  fleet?: {
+    connection: NativeConnection;
+    /** @default 'default' */
+    namespace?: string;
+    /** A prebuilt bundle with {@link fleetLeaseManagerWorkflow}, for the hosted manager Worker. */
+    managerWorkflowBundle?: WorkflowBundleOption;
+  };
 }
 
 /** What {@link buildTuner} returns. */
@@ -41,8 +62,13 @@ export interface BuiltTuner {
   config: SlotwiseConfig;
   /** That config with every default filled in. */
   effective: EffectiveConfig;
-  /** Stops the sampler and detaches the suppliers from it. Idempotent. Call after the Worker stopped. */
+  /**
+   * Stops the sampler and detaches the suppliers from it, and starts giving fleet leases back.
+   * Idempotent. Call after the Worker stopped.
+   */
   close(): void;
+  /** Gives every fleet supplier's leases back and waits until they are (or timed out). Never rejects. */
+  closeFleets(): Promise<void>;
 }
 
 /**
@@ -98,6 +124,30 @@ export function buildTuner(config: SlotwiseConfigInput, options: BuildTunerOptio
     const limits = { floors: node.floors, ceilings: definedCeilings(node.ceilings) };
     if (node.type === 'fixed') {
       supplier = new FixedSlotSupplier({ slots: node.slots, name: node.name, ...limits, ...logger });
+    } else if (node.type === 'fleet') {
+      if (options.fleet === undefined) {
+        throw new ConfigError('config', [
+          {
+            path: node.path,
+            message:
+              'a fleet supplier needs a Temporal connection: buildTuner(config, { fleet: { connection } }) with the NativeConnection of your Workers (withSlotwise() and `slotwise worker` pass theirs)',
+          },
+        ]);
+      }
+      supplier = new FleetSlotSupplier({
+        name: node.name,
+        fleet: node.fleet,
+        slots: node.slots,
+        leaseTtlMs: node.leaseTtlMs,
+        lingerMs: node.lingerMs,
+        managerTaskQueue: node.managerTaskQueue,
+        connection: options.fleet.connection,
+        ...(options.fleet.namespace ? { namespace: options.fleet.namespace } : {}),
+        ...(options.fleet.managerWorkflowBundle
+          ? { managerWorkflowBundle: options.fleet.managerWorkflowBundle }
+          : {}),
+        ...logger,
+      });
     } else if (node.type === 'composite') {
       supplier = asLedger(
         new CompositeSlotSupplier(node.parts.map(build), { name: node.name, ...limits, ...logger }),
@@ -150,6 +200,8 @@ export function buildTuner(config: SlotwiseConfigInput, options: BuildTunerOptio
     for (const supplier of built.values()) {
       if (supplier instanceof ResourceSlotSupplier || supplier instanceof CompositeSlotSupplier)
         supplier.close();
+      // Gives the leases back in the background; closeFleets() waits for it.
+      else if (supplier instanceof FleetSlotSupplier) void supplier.close();
     }
     sampler?.stop();
   };
@@ -188,6 +240,13 @@ export function buildTuner(config: SlotwiseConfigInput, options: BuildTunerOptio
       if (closed) return;
       closed = true;
       close();
+    },
+    closeFleets: async () => {
+      await Promise.all(
+        [...built.values()].map((supplier) =>
+          supplier instanceof FleetSlotSupplier ? supplier.close() : Promise.resolve(),
+        ),
+      );
     },
   };
 }

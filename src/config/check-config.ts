@@ -317,6 +317,13 @@ function checkWorkflow(node: EffectiveSupplier, issues: CheckIssue[], floored = 
       // A composite's floor permits are floor permits in every part.
       for (const part of node.parts) checkWorkflow(part, issues, floored || node.floors.workflow >= 2);
       break;
+    case 'fleet':
+      issues.push({
+        path: [...at(node.path), 'type'],
+        message:
+          'expected a supplier without a fleet budget for workflow tasks, got "fleet": a workflow task that waits for a lease of a fleet can stall the Worker; use fleet suppliers for activities',
+      });
+      break;
     default:
       if (!floored && node.floors.workflow < 2 && node.minSlots < 2) low('minSlots', node.minSlots);
       if (node.maxSlots < 2) low('maxSlots', node.maxSlots);

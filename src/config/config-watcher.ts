@@ -3,6 +3,7 @@ import { lstat, readlink, realpath } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Logger } from '@temporalio/common';
 import { DefaultLogger } from '@temporalio/worker';
+import { FleetSlotSupplier } from '../fleet/fleet-slot-supplier.js';
 import { MAX_TIMER_MS } from '../resources/resource-options.js';
 import { FixedSlotSupplier } from '../suppliers/fixed-slot-supplier.js';
 import { checkInteger } from '../suppliers/option-checks.js';
@@ -360,6 +361,13 @@ async function directoriesOf(path: string): Promise<string[]> {
   return [...directories];
 }
 
+/**
+ * The fleet size each fleet supplier's config last asked for. Compared with the next file rather
+ * than the supplier's `slots`, which is the fleet's current size (the CLI or another process may
+ * have changed it): a reload re-applies only what its own file changed.
+ */
+const fleetSlotsApplied = new WeakMap<FleetSlotSupplier, number>();
+
 /** Applies the live limits of `next` to the suppliers of `built`; reports what needs a restart. */
 function apply(built: BuiltTuner, next: EffectiveConfig, config: SlotwiseConfig): ReloadResult {
   const applied: AppliedChange[] = [];
@@ -426,7 +434,22 @@ function apply(built: BuiltTuner, next: EffectiveConfig, config: SlotwiseConfig)
       }
       return;
     }
-    if (before.type === 'fixed' || before.type === 'composite') return;
+    if (before.type === 'fleet' && afterNode.type === 'fleet') {
+      for (const key of ['fleet', 'leaseTtlMs', 'lingerMs', 'managerTaskQueue'] as const) {
+        if (before[key] !== afterNode[key]) changed(`${after.path}.${key}`, before[key], afterNode[key]);
+      }
+      if (supplier instanceof FleetSlotSupplier && before.fleet === afterNode.fleet) {
+        const from = fleetSlotsApplied.get(supplier) ?? before.slots;
+        if (from !== afterNode.slots) {
+          applied.push({ path: `${after.path}.slots`, supplier: before.name, from, to: afterNode.slots });
+          fleetSlotsApplied.set(supplier, afterNode.slots);
+          // Sent to the fleet's lease manager; a failure is logged there and retried with the next request.
+          supplier.setSlots(afterNode.slots).catch(() => undefined);
+        }
+      }
+      return;
+    }
+    if (before.type === 'fixed' || before.type === 'composite' || before.type === 'fleet') return;
     const resource = afterNode as typeof before;
     for (const key of [
       'hysteresis',

@@ -1,3 +1,4 @@
+import { DEFAULT_FLEET_LINGER_MS, DEFAULT_FLEET_MANAGER_TASK_QUEUE } from '../fleet/fleet-defaults.js';
 import type { MemoryScope } from '../resources/memory-monitor.js';
 import { resourceBasedPlan } from '../suppliers/resource-based-tuner.js';
 import {
@@ -8,6 +9,7 @@ import {
   TEMPORAL_FLOORS,
 } from '../suppliers/slot-type-limits.js';
 import type { TaskCosts } from '../suppliers/task-cost.js';
+import { DEFAULT_FLEET_SETTINGS } from '../workflows/fleet/definitions.js';
 import { formatConfigPath } from './config-path.js';
 import {
   CONFIG_SLOT_TYPES,
@@ -82,6 +84,19 @@ export interface EffectiveResourceSupplier extends EffectiveBase, EffectiveSlotT
   costsPath: string | null;
 }
 
+/** A FleetSlotSupplier, as it will be built. */
+export interface EffectiveFleetSupplier extends EffectiveBase, EffectiveSlotTypeLimits {
+  type: 'fleet';
+  name: string;
+  shared: boolean;
+  /** The fleet's name. */
+  fleet: string;
+  slots: number;
+  leaseTtlMs: number;
+  lingerMs: number;
+  managerTaskQueue: string;
+}
+
 /** A CompositeSlotSupplier, as it will be built. */
 export interface EffectiveCompositeSupplier extends EffectiveBase, EffectiveSlotTypeLimits {
   type: 'composite';
@@ -95,6 +110,7 @@ export interface EffectiveCompositeSupplier extends EffectiveBase, EffectiveSlot
 export type EffectiveSlotwiseSupplier =
   | EffectiveFixedSupplier
   | EffectiveResourceSupplier
+  | EffectiveFleetSupplier
   | EffectiveCompositeSupplier;
 
 /** Temporal's `{ type: 'fixed-size', numSlots }`. */
@@ -348,11 +364,14 @@ function slotwiseNode(
     return fallback;
   };
   const limits = (defaultFloors: Readonly<PerSlotType<number>>): EffectiveSlotTypeLimits => {
-    if (spec.floors === undefined) defaults.push('floors');
-    if (spec.ceilings === undefined) defaults.push('ceilings');
+    // A fleet has no floors or ceilings to give.
+    const given: Pick<Exclude<typeof spec, { type: 'fleet' }>, 'floors' | 'ceilings'> =
+      spec.type === 'fleet' ? {} : spec;
+    if (given.floors === undefined) defaults.push('floors');
+    if (given.ceilings === undefined) defaults.push('ceilings');
     const floors =
-      spec.floors === false ? { ...NO_FLOORS } : { ...defaultFloors, ...definedOnly(spec.floors ?? {}) };
-    return { floors, ceilings: { ...NO_CEILINGS, ...definedOnly(spec.ceilings ?? {}) } };
+      given.floors === false ? { ...NO_FLOORS } : { ...defaultFloors, ...definedOnly(given.floors ?? {}) };
+    return { floors, ceilings: { ...NO_CEILINGS, ...definedOnly(given.ceilings ?? {}) } };
   };
   switch (spec.type) {
     case 'fixed':
@@ -363,6 +382,22 @@ function slotwiseNode(
         shared: context.shared,
         slots: spec.slots,
         ...limits(TEMPORAL_FLOORS),
+        defaults,
+      };
+    case 'fleet':
+      return {
+        type: 'fleet',
+        path,
+        name,
+        shared: context.shared,
+        fleet: spec.fleet,
+        slots: spec.slots,
+        leaseTtlMs: pick('leaseTtlMs', spec.leaseTtlMs, DEFAULT_FLEET_SETTINGS.leaseTtlMs),
+        lingerMs: pick('lingerMs', spec.lingerMs, DEFAULT_FLEET_LINGER_MS),
+        managerTaskQueue: pick('managerTaskQueue', spec.managerTaskQueue, DEFAULT_FLEET_MANAGER_TASK_QUEUE),
+        // A fleet budget is a hard cap: no floors of its own (see FleetSlotSupplier).
+        floors: { ...NO_FLOORS },
+        ceilings: { ...NO_CEILINGS },
         defaults,
       };
     case 'composite': {

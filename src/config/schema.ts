@@ -255,6 +255,40 @@ export const fixedSupplierSpecSchema = z
   })
   .meta({ description: 'At most `slots` permits at once (FixedSlotSupplier).' });
 
+/** `{ type: 'fleet', fleet, slots }`: a FleetSlotSupplier, one budget across every process of a fleet. */
+export const fleetSupplierSpecSchema = z
+  .strictObject({
+    type: z.literal('fleet'),
+    name: supplierName().optional(),
+    fleet: z
+      .string({ error: expecting('a fleet name (a string)') })
+      .min(1, { error: expecting('a non-empty fleet name') })
+      .max(200, { error: expecting('a fleet name of at most 200 characters') })
+      .meta({
+        description:
+          'The fleet: every process whose supplier names it shares one budget (lease manager workflow `slotwise-fleet:<fleet>`).',
+      }),
+    slots: integer(1).meta({
+      description:
+        'Permits outstanding at once across the whole fleet. Applied when the process starts and on reload (the latest change wins); changes live.',
+    }),
+    leaseTtlMs: integer(800, 'a whole number of milliseconds >= 800').optional().meta({
+      description:
+        "Most milliseconds from a process's last renewal until its leases return to the fleet (a manager this process starts). Default 30000.",
+    }),
+    lingerMs: milliseconds().optional().meta({
+      description: 'Milliseconds a spare lease is kept while no other process waits. Default 1000.',
+    }),
+    managerTaskQueue: z
+      .string({ error: expecting('a task queue name') })
+      .min(1, { error: expecting('a task queue name') })
+      .optional()
+      .meta({ description: 'Task queue of the lease manager workflows. Default "slotwise-fleet".' }),
+  })
+  .meta({
+    description: 'At most `slots` permits at once across every process of a fleet (FleetSlotSupplier).',
+  });
+
 /** `{ type: 'cpu', ... }`: a CpuSlotSupplier on the shared sampler. */
 export const cpuSupplierSpecSchema = z
   .strictObject({ type: z.literal('cpu'), ...resourceOptions })
@@ -288,7 +322,7 @@ export const sharedSupplierRefSchema = z
   .string()
   .meta({ description: 'The name of a shared supplier (a key of `suppliers`): one instance, one budget.' });
 
-const SLOTWISE_TYPES = ['fixed', 'cpu', 'memory', 'gpu', 'heap', 'composite'] as const;
+const SLOTWISE_TYPES = ['fixed', 'cpu', 'memory', 'gpu', 'heap', 'fleet', 'composite'] as const;
 const TEMPORAL_TYPES = ['temporal-fixed-size', 'temporal-resource-based'] as const;
 
 /** The error of a `type` no supplier has, given the object that has it. */
@@ -329,6 +363,7 @@ export const slotwiseSupplierSpecSchema = z
       memorySupplierSpecSchema,
       gpuSupplierSpecSchema,
       heapSupplierSpecSchema,
+      fleetSupplierSpecSchema,
       compositeSupplierSpecSchema,
     ],
     { error: typeError(SLOTWISE_TYPES) },
@@ -386,6 +421,7 @@ export const supplierSpecSchema = z
           memorySupplierSpecSchema,
           gpuSupplierSpecSchema,
           heapSupplierSpecSchema,
+          fleetSupplierSpecSchema,
           compositeSupplierSpecSchema,
           temporalFixedSizeSpecSchema,
           temporalResourceBasedSpecSchema,
@@ -595,7 +631,7 @@ export type SlotwiseConfig = z.output<typeof slotwiseConfigSchema>;
 export type SlotwiseConfigInput = z.input<typeof slotwiseConfigSchema>;
 /** The supplier of a slot type: a spec, or the name of a shared supplier. */
 export type SupplierSpec = z.output<typeof supplierSpecSchema>;
-/** One of slotwise's own suppliers: fixed, cpu, memory, gpu or composite. */
+/** One of slotwise's own suppliers: fixed, cpu, memory, gpu, fleet or composite. */
 export type SlotwiseSupplierSpec = z.output<typeof slotwiseSupplierSpecSchema>;
 /** `{ type: 'fixed', slots }`. */
 export type FixedSupplierSpec = z.output<typeof fixedSupplierSpecSchema>;
@@ -605,6 +641,8 @@ export type ResourceSupplierSpec =
   | z.output<typeof memorySupplierSpecSchema>
   | z.output<typeof gpuSupplierSpecSchema>
   | z.output<typeof heapSupplierSpecSchema>;
+/** `{ type: 'fleet', fleet, slots, ... }`. */
+export type FleetSupplierSpec = z.output<typeof fleetSupplierSpecSchema>;
 /** `{ type: 'composite', parts }`. */
 export type CompositeSupplierSpec = z.output<typeof compositeSupplierSpecSchema>;
 /** The `resourceBased` section. */

@@ -11,6 +11,7 @@ const KEEP_ALL = 1_000_000;
 const FIRST_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 5_000;
 const CLOSE_TIMEOUT_MS = 5_000;
+const LAPSE_LOG_INTERVAL_MS = 60_000;
 
 /** What the supplier asks of its demand: permits out (each on a lease) and reservations waiting. */
 export interface FleetDemand {
@@ -142,6 +143,8 @@ export class FleetLeaseClient {
   #syncs = 0;
   #expired = 0;
   #expiredCounted = false;
+  #lapses = 0;
+  #lastLapseLog = Number.NEGATIVE_INFINITY;
   #evaluateQueued = false;
   #timer: { at: number; handle: NodeJS.Timeout } | undefined;
   #inflightAborts = new Set<AbortController>();
@@ -437,8 +440,12 @@ export class FleetLeaseClient {
     this.#expiredCounted = true;
     if (this.#held === 0) return;
     this.#expired += this.#held;
+    this.#lapses++;
+    // The first lapse, then at most one line a minute (an overloaded manager lapses often).
+    if (now - this.#lastLapseLog < LAPSE_LOG_INTERVAL_MS) return;
+    this.#lastLapseLog = now;
     this.#options.logger.warn(
-      `slotwise fleet '${this.#options.fleet}': ${this.#held} leases were not renewed in time; no new task starts on them until the lease manager answers again`,
+      `slotwise fleet '${this.#options.fleet}': ${this.#held} leases were not renewed in time (${this.#lapses} such lapses so far); no new task starts on them until the lease manager answers again`,
     );
   }
 

@@ -17,12 +17,10 @@ import {
 } from '../suppliers/option-checks.js';
 import type { ReservationContext, SlotwisePermit, SupplierSnapshot } from '../suppliers/types.js';
 import { DEFAULT_FLEET_SETTINGS, MIN_LEASE_TTL_MS } from '../workflows/fleet/definitions.js';
+import { DEFAULT_FLEET_LINGER_MS, DEFAULT_FLEET_MANAGER_TASK_QUEUE } from './fleet-defaults.js';
 import { FleetLeaseClient, type FleetLeaseSnapshot } from './fleet-lease-client.js';
 import { type FleetTransport, TemporalFleetTransport } from './fleet-transport.js';
 import { hostFleetManagers } from './manager-host.js';
-
-/** Task queue lease managers run on unless a supplier says otherwise. */
-export const DEFAULT_FLEET_MANAGER_TASK_QUEUE = 'slotwise-fleet';
 
 /** Options of a {@link FleetSlotSupplier}. */
 export interface FleetSlotSupplierOptions extends SupplierBaseOptions {
@@ -202,7 +200,7 @@ export class FleetSlotSupplier extends LedgerSlotSupplier {
       options.leaseTtlMs ?? DEFAULT_FLEET_SETTINGS.leaseTtlMs,
       MIN_LEASE_TTL_MS,
     );
-    const lingerMs = checkInteger(OWNER, 'lingerMs', options.lingerMs ?? 1_000, 0);
+    const lingerMs = checkInteger(OWNER, 'lingerMs', options.lingerMs ?? DEFAULT_FLEET_LINGER_MS, 0);
     const minSyncIntervalMs = checkInteger(OWNER, 'minSyncIntervalMs', options.minSyncIntervalMs ?? 20, 0);
     const namespace = checkText('namespace', options.namespace ?? 'default', 1000);
     const managerTaskQueue = checkText(

@@ -110,8 +110,16 @@ export async function withSlotwise(
   const built = buildTuner(parsed, {
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.env ? { env: options.env } : {}),
+    ...(workerOptions.connection
+      ? { fleet: { connection: workerOptions.connection, namespace: workerOptions.namespace ?? 'default' } }
+      : {}),
   });
-  const cleanups: Array<() => Promise<void> | void> = [() => built.close()];
+  const cleanups: Array<() => Promise<void> | void> = [
+    async () => {
+      await built.closeFleets();
+      built.close();
+    },
+  ];
   const close = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup();
   };

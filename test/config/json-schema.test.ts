@@ -54,6 +54,7 @@ describe('slotwise JSON Schema', () => {
       'memory',
       'gpu',
       'heap',
+      'fleet',
       'composite',
       'temporal-fixed-size',
       'temporal-resource-based',

@@ -149,28 +149,28 @@ describe('slotwise config schema', () => {
       activity({ type: 'cpux' }),
       line(
         'activity.supplier.type',
-        'expected one of fixed, cpu, memory, gpu, heap, composite, temporal-fixed-size, temporal-resource-based, got "cpux"',
+        'expected one of fixed, cpu, memory, gpu, heap, fleet, composite, temporal-fixed-size, temporal-resource-based, got "cpux"',
       ),
     ],
     [
       activity({ slots: 2 }),
       line(
         'activity.supplier.type',
-        'expected one of fixed, cpu, memory, gpu, heap, composite, temporal-fixed-size, temporal-resource-based, but it is missing',
+        'expected one of fixed, cpu, memory, gpu, heap, fleet, composite, temporal-fixed-size, temporal-resource-based, but it is missing',
       ),
     ],
     [
       activity(5),
       line(
         'activity.supplier',
-        'expected a supplier: a mapping with `type` (fixed, cpu, memory, gpu, heap, composite, temporal-fixed-size, temporal-resource-based) or the name of a shared supplier, got 5',
+        'expected a supplier: a mapping with `type` (fixed, cpu, memory, gpu, heap, fleet, composite, temporal-fixed-size, temporal-resource-based) or the name of a shared supplier, got 5',
       ),
     ],
     [
       { activity: {} },
       line(
         'activity.supplier',
-        'expected a supplier: a mapping with `type` (fixed, cpu, memory, gpu, heap, composite, temporal-fixed-size, temporal-resource-based) or the name of a shared supplier, but it is missing',
+        'expected a supplier: a mapping with `type` (fixed, cpu, memory, gpu, heap, fleet, composite, temporal-fixed-size, temporal-resource-based) or the name of a shared supplier, but it is missing',
       ),
     ],
     [{ activity: 'fixed' }, line('activity', 'expected a mapping, got "fixed"')],
@@ -178,7 +178,7 @@ describe('slotwise config schema', () => {
       activity({ type: 'composite', parts: [{ type: 'temporal-fixed-size', numSlots: 4 }] }),
       line(
         'activity.supplier.parts[0].type',
-        'expected one of fixed, cpu, memory, gpu, heap, composite, got "temporal-fixed-size". Temporal\'s own suppliers can only be the supplier of a slot type, not a composite part or a shared supplier.',
+        'expected one of fixed, cpu, memory, gpu, heap, fleet, composite, got "temporal-fixed-size". Temporal\'s own suppliers can only be the supplier of a slot type, not a composite part or a shared supplier.',
       ),
     ],
     [

@@ -208,6 +208,13 @@ function supplierRows(node: EffectiveSupplier, depth: number, rows: string[][]):
     case 'composite':
       settings.push(['parts', `${node.parts.length}: a permit takes one from each`]);
       break;
+    case 'fleet':
+      d('fleet', node.fleet);
+      d('slots', `${node.slots} across the fleet`);
+      d('leaseTtlMs', node.leaseTtlMs);
+      d('lingerMs', node.lingerMs);
+      d('managerTaskQueue', node.managerTaskQueue);
+      break;
     default:
       d('minSlots', node.minSlots);
       d('maxSlots', node.maxSlots);
