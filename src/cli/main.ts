@@ -3,6 +3,7 @@ import { cancelCommand } from './commands/cancel.js';
 import { costsCommand } from './commands/costs.js';
 import { demoCommand } from './commands/demo.js';
 import { doctorCommand } from './commands/doctor.js';
+import { fleetCommand } from './commands/fleet.js';
 import { validateCommand } from './commands/validate.js';
 import { workerCommand } from './commands/worker.js';
 import { closestMatch } from './parse-args.js';
@@ -22,6 +23,7 @@ const COMMANDS: Record<string, { summary: string; run: (argv: string[], io: CliI
   },
   demo: { summary: 'a short workload that makes slots fill and drain, with a live page', run: demoCommand },
   costs: { summary: "print a Worker's learned per-task costs as a config costs: block", run: costsCommand },
+  fleet: { summary: 'show a fleet budget, or change its slots live (status, set-slots)', run: fleetCommand },
   cancel: {
     summary: 'cancel many workflow runs by ids or by a visibility query (--dry-run to preview)',
     run: cancelCommand,

@@ -8,3 +8,4 @@ export {
   cancelWorkflows,
 } from './cancel-workflows.js';
 export { type ConcurrencyPriorityOptions, concurrencyPriority } from './concurrency-priority.js';
+export { FleetNotRunningError, getFleetState, setFleetSlots } from './fleet-admin.js';
