@@ -136,6 +136,8 @@ export class FleetLeaseClient {
   #current: InFlight | undefined;
   #lastSentAt = Number.NEGATIVE_INFINITY;
   #retryAt = Number.NEGATIVE_INFINITY;
+  /** When the manager could not hold a long poll: the next request waits until then (returns excepted). */
+  #pollAt = Number.NEGATIVE_INFINITY;
   #returnPending = false;
   #hint = 0;
   #spareSince: number | undefined;
@@ -332,10 +334,12 @@ export class FleetLeaseClient {
     const current = this.#current;
     const at = this.#lastSentAt + this.#options.minSyncIntervalMs;
     if (current === undefined) {
-      // The next request after an answer: at once, but never more often than minSyncIntervalMs.
+      // The next request after an answer: at once, but never more often than minSyncIntervalMs, and
+      // not before the manager asked for it when it could not hold a long poll (returns excepted).
       if (!active) return;
-      if (now >= at) this.#send(want, now);
-      else this.#wakeAt(at);
+      const due = this.#returnPending ? at : Math.max(at, this.#pollAt);
+      if (now >= due) this.#send(want, now);
+      else this.#wakeAt(due);
       return;
     }
     // A newer request replaces the one in flight only for a change the manager must hear now:
@@ -410,6 +414,7 @@ export class FleetLeaseClient {
     this.#cap = view.cap;
     this.#slots = view.slots;
     this.#returnPending = false;
+    this.#pollAt = view.pollAfterMs === null ? Number.NEGATIVE_INFINITY : request.sentAt + view.pollAfterMs;
     const tickMs = view.validForMs / (FLEET_TICKS_PER_TTL - 1);
     const validUntil = request.sentAt + view.validForMs - tickMs;
     if (validUntil > this.#validUntil) {

@@ -88,6 +88,7 @@ const SCRIPT = `
       return (i === 0 ? String(v) : v.toFixed(1)) + ' ' + units[i];
     }
     if (kind === 'number') return String(Math.round(value * 100) / 100);
+    if (kind === 'flag') return value ? 'yes' : 'no';
     return String(value);
   }
 
@@ -270,6 +271,38 @@ const SCRIPT = `
     return rows;
   }
 
+  // The fleet rows of a fleet supplier: the fleet as its lease manager last said, and this process.
+  var FLEET_FIELDS = [
+    ['slots', 'Fleet slots', 'count'],
+    ['leased', 'Fleet leased', 'count'],
+    ['waiting', 'Fleet waiting', 'count'],
+    ['held', 'Leases held here', 'count'],
+    ['used', 'Leases used here', 'count'],
+    ['wanted', 'Leases wanted here', 'count'],
+    ['valid', 'Leases renewed', 'flag'],
+    ['expired', 'Leases expired here', 'count'],
+    ['overdrawn', 'Permits overdrawn', 'count'],
+    ['syncErrors', 'Lease sync errors', 'count']
+  ];
+
+  function fleetCells(section, fleet) {
+    if (section.fleetRows) return section.fleetRows;
+    var rows = {};
+    var title = el('tr', { 'data-row': 'fleet' });
+    title.appendChild(el('th', { colspan: '2', 'data-role': 'fleet-name' }, 'Fleet \u201c' + fleet.fleet + '\u201d'));
+    section.body.appendChild(title);
+    FLEET_FIELDS.forEach(function (f) {
+      var row = el('tr', { 'data-row': 'fleet.' + f[0] });
+      row.appendChild(el('th', null, f[1]));
+      var cell = el('td', { 'data-field': 'fleet.' + f[0], 'data-value': '' }, '\u2013');
+      row.appendChild(cell);
+      section.body.appendChild(row);
+      rows[f[0]] = { cell: cell, row: row, kind: f[2] };
+    });
+    section.fleetRows = rows;
+    return rows;
+  }
+
   function entries(record) {
     return Object.keys(record).map(function (k) { return k + ' ' + record[k]; }).join(', ') || 'none';
   }
@@ -287,6 +320,10 @@ const SCRIPT = `
       var section = sectionFor(sample);
       section.meta.textContent = [sample.namespace, sample.taskQueue || 'any task queue', sample.workerType || 'any worker type'].join(' \\u00b7 ');
       FIELDS.forEach(function (f) { setCell(section.cells[f[0]], sample[f[0]]); });
+      if (sample.fleet) {
+        var fleetRows = fleetCells(section, sample.fleet);
+        FLEET_FIELDS.forEach(function (f) { setCell(fleetRows[f[0]], sample.fleet[f[0]]); });
+      }
       sample.gpus.forEach(function (gpu) {
         var rows = gpuCells(section, gpu);
         setCell(rows.utilization, gpu.utilization);

@@ -69,6 +69,16 @@ export const METRIC_NAMES = {
   learnedTaskMemoryBytes: 'slotwise_learned_task_memory_bytes',
   learnedTaskGpuMemoryBytes: 'slotwise_learned_task_gpu_memory_bytes',
   learnedTaskHeapBytes: 'slotwise_learned_task_heap_bytes',
+  fleetSlots: 'slotwise_fleet_slots',
+  fleetLeased: 'slotwise_fleet_leased',
+  fleetWaiting: 'slotwise_fleet_waiting',
+  fleetLeasesHeld: 'slotwise_fleet_leases_held',
+  fleetLeasesUsed: 'slotwise_fleet_leases_used',
+  fleetLeasesWanted: 'slotwise_fleet_leases_wanted',
+  fleetLeaseValid: 'slotwise_fleet_lease_valid',
+  fleetLeasesExpiredTotal: 'slotwise_fleet_leases_expired_total',
+  fleetLeasesOverdrawn: 'slotwise_fleet_leases_overdrawn',
+  fleetSyncErrorsTotal: 'slotwise_fleet_sync_errors_total',
 } as const;
 
 /** A key of {@link METRIC_NAMES}. */
@@ -113,6 +123,7 @@ const define = (
 
 const GPU_LABELS = ['gpu', 'gpu_uuid'] as const;
 const LEARNED_LABELS = ['task_kind', 'task_type'] as const;
+const FLEET_LABELS = ['fleet'] as const;
 
 /**
  * The table of every slotwise metric with its type, help text, labels and source: the single source
@@ -325,6 +336,70 @@ export const METRIC_DEFINITIONS: readonly MetricDefinition[] = [
     'snapshot',
     'V8 heap one task of a type keeps reachable, as learned from readings, in bytes.',
     LEARNED_LABELS,
+  ),
+  define(
+    'fleetSlots',
+    'gauge',
+    'snapshot',
+    "The fleet's size (slots across all its processes), as its lease manager last said.",
+    FLEET_LABELS,
+  ),
+  define(
+    'fleetLeased',
+    'gauge',
+    'snapshot',
+    'Leases held by all processes of the fleet, as the lease manager last said (every process reports the same fleet; take max by fleet).',
+    FLEET_LABELS,
+  ),
+  define(
+    'fleetWaiting',
+    'gauge',
+    'snapshot',
+    "Leases the fleet's processes wait for within their fair shares, as the lease manager last said.",
+    FLEET_LABELS,
+  ),
+  define('fleetLeasesHeld', 'gauge', 'snapshot', 'Leases this process holds from its fleet.', FLEET_LABELS),
+  define(
+    'fleetLeasesUsed',
+    'gauge',
+    'snapshot',
+    'Leases of this process with a permit on them (reserved for a poll or running a task).',
+    FLEET_LABELS,
+  ),
+  define(
+    'fleetLeasesWanted',
+    'gauge',
+    'snapshot',
+    'Leases this process wants beyond those it holds (its reservations waiting for a lease).',
+    FLEET_LABELS,
+  ),
+  define(
+    'fleetLeaseValid',
+    'gauge',
+    'snapshot',
+    '1 while this process renews its leases in time, 0 while it cannot (it starts no new task on them then).',
+    FLEET_LABELS,
+  ),
+  define(
+    'fleetLeasesExpiredTotal',
+    'counter',
+    'snapshot',
+    'Leases this process stopped using because it could not renew them in time, since the supplier was created.',
+    FLEET_LABELS,
+  ),
+  define(
+    'fleetLeasesOverdrawn',
+    'gauge',
+    'snapshot',
+    'Permits out beyond the leases this process holds: tasks that started on leases it has since lost; 0 normally.',
+    FLEET_LABELS,
+  ),
+  define(
+    'fleetSyncErrorsTotal',
+    'counter',
+    'snapshot',
+    'Round trips from this process to its lease manager that failed (each is retried), since the supplier was created.',
+    FLEET_LABELS,
   ),
 ];
 

@@ -15,6 +15,32 @@ export interface GpuSample {
   memoryTotalBytes: number | null;
 }
 
+/** The `slotwise_fleet_*` series of a fleet supplier; `null` is an absent series. */
+export interface FleetSample {
+  /** The `fleet` label. */
+  fleet: string;
+  /** `slotwise_fleet_slots`. */
+  slots: number | null;
+  /** `slotwise_fleet_leased`. */
+  leased: number | null;
+  /** `slotwise_fleet_waiting`. */
+  waiting: number | null;
+  /** `slotwise_fleet_leases_held`. */
+  held: number | null;
+  /** `slotwise_fleet_leases_used`. */
+  used: number | null;
+  /** `slotwise_fleet_leases_wanted`. */
+  wanted: number | null;
+  /** `slotwise_fleet_lease_valid`. */
+  valid: number | null;
+  /** `slotwise_fleet_leases_expired_total`. */
+  expired: number | null;
+  /** `slotwise_fleet_leases_overdrawn`. */
+  overdrawn: number | null;
+  /** `slotwise_fleet_sync_errors_total`. */
+  syncErrors: number | null;
+}
+
 /**
  * What the metrics of one supplier said at one instant, as the live page charts it. Every value is
  * the exported metric value (so the page shows what `/metrics` shows); `null` means the series was
@@ -76,6 +102,8 @@ export interface SupplierSample {
   releases: Record<string, number>;
   /** `slotwise_slots_used_by_task_type` summed over task queues and worker types, per task type. */
   usedByTaskType: Record<string, number>;
+  /** The fleet series, for a fleet supplier only. */
+  fleet?: FleetSample;
 }
 
 /** Every supplier's {@link SupplierSample} at one instant. */
@@ -123,6 +151,18 @@ const LEARNED = [
   ['learnedTaskGpuMemoryBytes', 'gpuMemoryBytes'],
   ['learnedTaskHeapBytes', 'heapBytes'],
 ] as const satisfies ReadonlyArray<readonly [MetricKey, keyof SupplierSample['learned'][string]]>;
+const FLEET_FIELDS = [
+  ['fleetSlots', 'slots'],
+  ['fleetLeased', 'leased'],
+  ['fleetWaiting', 'waiting'],
+  ['fleetLeasesHeld', 'held'],
+  ['fleetLeasesUsed', 'used'],
+  ['fleetLeasesWanted', 'wanted'],
+  ['fleetLeaseValid', 'valid'],
+  ['fleetLeasesExpiredTotal', 'expired'],
+  ['fleetLeasesOverdrawn', 'overdrawn'],
+  ['fleetSyncErrorsTotal', 'syncErrors'],
+] as const satisfies ReadonlyArray<readonly [MetricKey, Exclude<keyof FleetSample, 'fleet'>]>;
 
 const SUMS = [
   ['reservationsTotal', 'reservations', 'result'],
@@ -238,6 +278,26 @@ export function sampleFromMetrics(
       const type = `${String(labels.task_kind ?? '')}/${String(labels.task_type ?? '')}`;
       sample.learned[type] ??= {};
       sample.learned[type][field] = value;
+    }
+  }
+  for (const [key, field] of FLEET_FIELDS) {
+    for (const { labels, value } of seriesOf(key)) {
+      const sample = sampleOf(labels);
+      if (sample === undefined) continue;
+      sample.fleet ??= {
+        fleet: String(labels.fleet ?? ''),
+        slots: null,
+        leased: null,
+        waiting: null,
+        held: null,
+        used: null,
+        wanted: null,
+        valid: null,
+        expired: null,
+        overdrawn: null,
+        syncErrors: null,
+      };
+      sample.fleet[field] = value;
     }
   }
   for (const [key, field, label] of SUMS) {

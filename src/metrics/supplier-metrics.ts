@@ -150,6 +150,10 @@ const groupLabels = (group: { slotType: SlotType; taskQueue: string }): Labels =
   task_queue: group.taskQueue,
   worker_type: workerTypeOf(group.slotType),
 });
+const ofFleet = (
+  snapshot: MetricsSnapshot,
+  read: (fleet: NonNullable<MetricsSnapshot['fleet']>) => number | null,
+): Reading[] => (snapshot.fleet ? [[{ fleet: snapshot.fleet.fleet }, read(snapshot.fleet)]] : []);
 const gpuLabels = (gpu: { index: number; uuid: string }): Labels => ({
   gpu: String(gpu.index),
   gpu_uuid: String(gpu.uuid),
@@ -200,6 +204,16 @@ const SNAPSHOT_READERS: Partial<Record<MetricKey, SnapshotReader>> = {
   learnedTaskMemoryBytes: learned('memoryBytes'),
   learnedTaskGpuMemoryBytes: learned('gpuMemoryBytes'),
   learnedTaskHeapBytes: learned('heapBytes'),
+  fleetSlots: (s) => ofFleet(s, (f) => f.slots),
+  fleetLeased: (s) => ofFleet(s, (f) => f.leased),
+  fleetWaiting: (s) => ofFleet(s, (f) => f.fleetWaiting),
+  fleetLeasesHeld: (s) => ofFleet(s, (f) => f.held),
+  fleetLeasesUsed: (s) => ofFleet(s, (f) => f.inUse),
+  fleetLeasesWanted: (s) => ofFleet(s, (f) => f.wanted),
+  fleetLeaseValid: (s) => ofFleet(s, (f) => (f.valid ? 1 : 0)),
+  fleetLeasesExpiredTotal: (s) => ofFleet(s, (f) => f.expiredLeases),
+  fleetLeasesOverdrawn: (s) => ofFleet(s, (f) => f.overdrawn),
+  fleetSyncErrorsTotal: (s) => ofFleet(s, (f) => f.syncErrors),
 };
 
 const isValue = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);

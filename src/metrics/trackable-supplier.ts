@@ -56,6 +56,32 @@ export interface LearnedCostsSnapshot {
   workflows?: Readonly<Record<string, ChargedCostSnapshot>>;
 }
 
+/** What a fleet supplier adds to its snapshot: its fleet as last reported, and its own leases. */
+export interface FleetMetricsSnapshot {
+  /** The fleet's name (the `fleet` label). */
+  fleet: string;
+  /** The fleet's size. */
+  slots: number;
+  /** Leases held by all processes of the fleet, as last reported; `null` before the first answer. */
+  leased: number | null;
+  /** Leases the fleet's processes wait for, as last reported; `null` before the first answer. */
+  fleetWaiting: number | null;
+  /** Leases this process holds. */
+  held: number;
+  /** Permits this process has out on its leases. */
+  inUse: number;
+  /** Leases this process wants beyond those it holds. */
+  wanted: number;
+  /** Whether this process's leases are renewed in time. */
+  valid: boolean;
+  /** Leases this process stopped using because it could not renew them in time. */
+  expiredLeases: number;
+  /** Permits out beyond the leases held. */
+  overdrawn: number;
+  /** Failed round trips to the lease manager. */
+  syncErrors: number;
+}
+
 /**
  * A {@link SupplierSnapshot} with the optional fields resource suppliers add. Metrics read them when
  * present and skip them otherwise, so fixed suppliers need not know about them. Floors and groups are
@@ -70,6 +96,8 @@ export interface MetricsSnapshot
   charged?: ChargedCostSnapshot;
   /** Costs learned from readings for task types without a declared cost. */
   learned?: LearnedCostsSnapshot;
+  /** A fleet supplier's fleet and leases. */
+  fleet?: FleetMetricsSnapshot;
 }
 
 /**

@@ -27,6 +27,8 @@ export class FakeFleetManager {
   readonly validForMs: number;
   /** While set, every request is rejected with this error (an unreachable manager). */
   failWith: Error | undefined;
+  /** Most long polls held at once (the workflow's `maxWaitingSyncs`). */
+  maxWaiting = 6;
   #waiters: Waiter[] = [];
 
   constructor(slots: number, leaseTtlMs = 8_000) {
@@ -83,13 +85,13 @@ export class FakeFleetManager {
       tick: this.leases.state.tick,
       tickMs: 1000,
       generation: 0,
-      settings: { leaseTtlMs: 8000, maxHistoryEvents: 2000, idleTimeoutMs: 600_000 },
+      settings: { leaseTtlMs: 8000, maxHistoryEvents: 2000, idleTimeoutMs: 600_000, maxWaitingSyncs: 6 },
       holders: this.leases.holderSnapshots(),
       stats: { ...this.leases.state.stats },
     };
   }
 
-  #view(request: FleetSyncRequest): FleetView {
+  #view(request: FleetSyncRequest, pollAfterMs: number | null = null): FleetView {
     const holder = this.leases.find(request.holderId);
     return {
       fleet: 'fleet',
@@ -104,6 +106,7 @@ export class FakeFleetManager {
       holders: this.leases.state.holders.length,
       validForMs: this.validForMs,
       generation: 0,
+      pollAfterMs,
     };
   }
 
@@ -117,6 +120,7 @@ export class FakeFleetManager {
     if (stale || !request.wait || !this.leases.matches(holderId, request.known)) {
       return Promise.resolve(this.#view(request));
     }
+    if (this.#waiters.length >= this.maxWaiting) return Promise.resolve(this.#view(request, 1_000));
     const key = this.leases.viewKey(holderId);
     const until = this.leases.state.tick + FLEET_WAIT_TICKS;
     return new Promise((resolve, reject) => {

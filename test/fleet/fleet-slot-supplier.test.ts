@@ -219,6 +219,26 @@ describe('FleetSlotSupplier', () => {
     expect(manager.held(live.holderId)).toBe(1);
   });
 
+  it('a process the manager cannot hold a long poll for polls again a tick later, not at once', async () => {
+    const manager = new FakeFleetManager(3);
+    manager.maxWaiting = 1;
+    const processes = [fleetSupplier(manager), fleetSupplier(manager), fleetSupplier(manager)];
+    for (const p of processes) void reserve(p);
+    await settle();
+    expect(processes.map((p) => manager.held(p.holderId))).toEqual([1, 1, 1]);
+    const before = manager.requests.length;
+    for (let i = 0; i < 10; i++) {
+      await settle(1_000);
+      manager.tick(); // a tick every 1000 ms, as the manager's timer fires
+    }
+    // One long poll is held at a time (answered every 2 ticks); the others ask once per 1000 ms.
+    // Without the pause they would ask again at once, thousands of times.
+    const sent = manager.requests.length - before;
+    expect(sent).toBeGreaterThanOrEqual(10);
+    expect(sent).toBeLessThanOrEqual(33);
+    expect(processes.map((p) => manager.held(p.holderId))).toEqual([1, 1, 1]);
+  });
+
   it('close() gives every lease back', async () => {
     const manager = new FakeFleetManager(3);
     const supplier = fleetSupplier(manager, { lingerMs: 60_000 });

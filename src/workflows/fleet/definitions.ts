@@ -37,13 +37,14 @@ export function fleetManagerId(fleet: string): string {
  * @example
  * ```ts
  * import { DEFAULT_FLEET_SETTINGS } from 'slotwise/workflows';
- * DEFAULT_FLEET_SETTINGS; // => { leaseTtlMs: 30_000, maxHistoryEvents: 2_000, idleTimeoutMs: 600_000 }
+ * DEFAULT_FLEET_SETTINGS; // => { leaseTtlMs: 30_000, maxHistoryEvents: 2_000, idleTimeoutMs: 600_000, maxWaitingSyncs: 6 }
  * ```
  */
 export const DEFAULT_FLEET_SETTINGS: Readonly<FleetSettings> = Object.freeze({
   leaseTtlMs: 30_000,
   maxHistoryEvents: 2_000,
   idleTimeoutMs: 600_000,
+  maxWaitingSyncs: 6,
 });
 
 /** Shortest lease TTL: a tick (an eighth of it) of at least 100 ms. */
@@ -172,5 +173,6 @@ export function fleetSettings(settings: Partial<FleetSettings> | undefined): Fle
     leaseTtlMs: pick('leaseTtlMs', MIN_LEASE_TTL_MS),
     maxHistoryEvents: pick('maxHistoryEvents', 100),
     idleTimeoutMs: pick('idleTimeoutMs', 1),
+    maxWaitingSyncs: pick('maxWaitingSyncs', 0),
   };
 }

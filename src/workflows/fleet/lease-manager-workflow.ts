@@ -37,7 +37,9 @@ import {
  *   only on the order of recorded events (updates, fired timers), never on comparing `Date.now()`
  *   readings, which a workflow task may see stale and which can differ on replay.
  * - A sync with `wait` is a long poll: it answers once the holder's leases, cap or the fleet size
- *   change, a newer request of the holder arrives, or 2 ticks passed.
+ *   change, a newer request of the holder arrives, or 2 ticks passed. At most `maxWaitingSyncs` are
+ *   held at once (the server limits updates in flight per workflow); others are answered at once
+ *   and poll again a tick later.
  * - It continues as new as soon as its history reaches `maxHistoryEvents` events (or the server
  *   suggests it): it first answers every waiting sync, then carries the lease state; holders simply
  *   send their next sync. A run's history stays within `maxHistoryEvents` plus one answer per holder
@@ -61,8 +63,10 @@ export async function fleetLeaseManagerWorkflow(input: FleetManagerInput): Promi
   const tickMs = settings.leaseTtlMs / FLEET_TICKS_PER_TTL;
   const validForMs = Math.floor((FLEET_TICKS_PER_TTL - 1) * tickMs);
   let draining = false;
+  /** Long polls held now (the server limits updates in flight per workflow). */
+  const waitingSyncs = 0;
 
-  const view = (request: FleetSyncRequest): FleetView => {
+  const view = (request: FleetSyncRequest, pollAfterMs: number | null = null): FleetView => {
     const holder = leases.find(request.holderId);
     return {
       fleet,
@@ -77,6 +81,7 @@ export async function fleetLeaseManagerWorkflow(input: FleetManagerInput): Promi
       holders: leases.state.holders.length,
       validForMs,
       generation,
+      pollAfterMs,
     };
   };
 

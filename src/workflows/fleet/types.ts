@@ -57,6 +57,13 @@ export interface FleetSettings {
    * @default 600_000
    */
   idleTimeoutMs: number;
+  /**
+   * Most long polls (syncs with `wait`) the manager holds at once. The server admits only so many
+   * updates in flight per workflow (`history.maxInFlightUpdates`, 10 by default), so the rest of a
+   * large fleet is answered at once and asked to poll again a tick later.
+   * @default 6
+   */
+  maxWaitingSyncs: number;
 }
 
 /**
@@ -120,7 +127,7 @@ export interface FleetKnown {
  * import type { FleetView } from 'slotwise/workflows';
  * const view: FleetView = {
  *   fleet: 'licensed-api', holderId: 'h1', seq: 17, superseded: false, held: 2, cap: 2,
- *   slots: 5, leased: 5, waiting: 3, holders: 3, validForMs: 26_250, generation: 0,
+ *   slots: 5, leased: 5, waiting: 3, holders: 3, validForMs: 26_250, generation: 0, pollAfterMs: null,
  * };
  * ```
  */
@@ -154,6 +161,12 @@ export interface FleetView {
   validForMs: number;
   /** How many times this manager continued as new. */
   generation: number;
+  /**
+   * `null`: send the next request when you like (the long poll was held, or there was news).
+   * A number: the manager held too many long polls to hold this one; send the next request after
+   * this many milliseconds unless there are leases to give back.
+   */
+  pollAfterMs: number | null;
 }
 
 /** One holder as the manager keeps it. */
