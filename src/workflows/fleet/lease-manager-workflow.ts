@@ -64,7 +64,7 @@ export async function fleetLeaseManagerWorkflow(input: FleetManagerInput): Promi
   const validForMs = Math.floor((FLEET_TICKS_PER_TTL - 1) * tickMs);
   let draining = false;
   /** Long polls held now (the server limits updates in flight per workflow). */
-  const waitingSyncs = 0;
+  let waitingSyncs = 0;
 
   const view = (request: FleetSyncRequest, pollAfterMs: number | null = null): FleetView => {
     const holder = leases.find(request.holderId);
@@ -115,15 +115,21 @@ export async function fleetLeaseManagerWorkflow(input: FleetManagerInput): Promi
       const { holderId, seq } = request;
       if (stale || !request.wait || draining || !leases.matches(holderId, request.known))
         return view(request);
+      if (waitingSyncs >= settings.maxWaitingSyncs) return view(request, tickMs);
       const key = leases.viewKey(holderId);
       const until = leases.state.tick + FLEET_WAIT_TICKS;
-      await condition(
-        () =>
-          draining ||
-          leases.state.tick >= until ||
-          leases.seqOf(holderId) !== seq ||
-          leases.viewKey(holderId) !== key,
-      );
+      waitingSyncs++;
+      try {
+        await condition(
+          () =>
+            draining ||
+            leases.state.tick >= until ||
+            leases.seqOf(holderId) !== seq ||
+            leases.viewKey(holderId) !== key,
+        );
+      } finally {
+        waitingSyncs--;
+      }
       return view(request);
     },
     { validator: validateFleetSyncRequest },
