@@ -7,7 +7,8 @@
 // all 3 queues; activities report their start and end to a counter in this process:
 // 1. contention: fleet slots 5, 90 activities of 200 ms. Most at once (must be 5), the share of the
 //    time at 5 while work was queued (target >= 0.9), the time it took, and what each reservation
-//    waited for its permit: with a spare lease (no round trip) and without (p50/p99).
+//    waited for its permit: with a spare lease (no round trip) and without (p50/p99). Baseline: the
+//    same workload through one process with a local FixedSlotSupplier(5).
 // 2. overhead: a fleet that does not bind (120 slots) against a local FixedSlotSupplier(40) in each
 //    process, same workload (300 activities of 50 ms): tasks per second, ratio (target >= 0.9).
 // 3. kill -9: fleet slots 5, lease TTL 4 s, activities of 1 s; one process holding leases is killed:
@@ -65,13 +66,15 @@ async function runWorkload(
     workMs: number;
     level?: number;
     kill?: { afterMs?: number };
+    /** Worker processes. @default 3 */
+    processes?: number;
   },
 ) {
   const fleet = `bench-fleet-${process.pid}-${++runCounter}`;
   const queues = [0, 1, 2].map((i) => `${fleet}-q${i}`);
   const counter = await startConcurrencyCounter();
   const children: FleetChild[] = await Promise.all(
-    [0, 1, 2].map(() =>
+    Array.from({ length: options.processes ?? 3 }, () =>
       startFleetChild({
         address: env.server.address,
         bundlePath: env.bundlePath,
@@ -211,6 +214,18 @@ async function main(): Promise<void> {
         workMs: 200,
         level: 5,
       });
+      // The same workload through one process with a local FixedSlotSupplier(5): what this machine
+      // allows at all (polls, dispatch), against which the fleet's share at 5 is read.
+      const baseline = await runWorkload(env, {
+        supplier: () => ({ kind: 'fixed', slots: 5 }),
+        processes: 1,
+        tasksPerQueue: args.quick ? 10 : 30,
+        workMs: 200,
+        level: 5,
+      });
+      console.log(
+        `round ${round} baseline: the same through one process with FixedSlotSupplier(5): most at once ${baseline.max}, at 5 for ${round1((baseline.shareAtLevel ?? 0) * 100)} % while queued, ${round1(baseline.seconds)} s`,
+      );
       console.log(
         `round ${round} contention: ${contention.tasks} x 200 ms under a fleet of 5: most at once ${contention.max}, at 5 for ${round1((contention.shareAtLevel ?? 0) * 100)} % while queued, ${round1(contention.seconds)} s; acquire with a spare lease p50 ${round1(contention.acquire.spareP50)} ms p99 ${round1(contention.acquire.spareP99)} ms (n=${contention.acquire.spareCount}), with a round trip p50 ${round1(contention.acquire.roundTripP50)} ms p99 ${round1(contention.acquire.roundTripP99)} ms (n=${contention.acquire.roundTripCount}); leases after stop ${contention.leasesAfterStop}`,
       );
@@ -229,7 +244,7 @@ async function main(): Promise<void> {
       }
       const ratio = overhead.fleet!.tasksPerSecond / overhead.fixed!.tasksPerSecond;
       console.log(
-        `round ${round} overhead: ${overhead.fleet!.tasks} x 50 ms: fleet(120, not binding) ${round1(overhead.fleet!.tasksPerSecond)} tasks/s, local FixedSlotSupplier(40) per process ${round1(overhead.fixed!.tasksPerSecond)} tasks/s, ratio ${Math.round(ratio * 100) / 100}`,
+        `round ${round} overhead: ${overhead.fleet!.tasks} x 50 ms: fleet(120, not binding) ${round1(overhead.fleet!.tasksPerSecond)} tasks/s, local FixedSlotSupplier(40) per process ${round1(overhead.fixed!.tasksPerSecond)} tasks/s, ratio ${Math.round(ratio * 100) / 100}; fleet acquire with a spare lease p50 ${round1(overhead.fleet!.acquire.spareP50)} ms p99 ${round1(overhead.fleet!.acquire.spareP99)} ms (n=${overhead.fleet!.acquire.spareCount}), with a round trip p50 ${round1(overhead.fleet!.acquire.roundTripP50)} ms p99 ${round1(overhead.fleet!.acquire.roundTripP99)} ms (n=${overhead.fleet!.acquire.roundTripCount}); FixedSlotSupplier acquire p50 ${round1(overhead.fixed!.acquire.spareP50)} ms`,
       );
       const kill = await runWorkload(env, {
         supplier: (fleet) => ({
@@ -247,7 +262,7 @@ async function main(): Promise<void> {
       console.log(
         `round ${round} kill -9: ${kill.takeover?.leases} leases back ${Math.round(kill.takeover?.ms ?? Number.NaN)} ms after the kill (TTL 4000 ms); most at once ${kill.max}`,
       );
-      results.push({ round, contention, overhead, overheadRatio: ratio, kill });
+      results.push({ round, contention, baseline, overhead, overheadRatio: ratio, kill });
     }
   } finally {
     await connection.close();

@@ -2,10 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { type DevServer, freePort, startDevServer } from '../../src/dev-server/dev-server.js';
+import { hostFleetManagers } from '../../src/fleet/manager-host.js';
 import { fleetManagerId, fleetStateQuery } from '../../src/workflows/fleet/definitions.js';
 import type { FleetStateSnapshot } from '../../src/workflows/fleet/types.js';
+import { recordingLogger } from '../helpers/fakes.js';
 import {
   type ConcurrencyCounter,
   shareAtLevel,
@@ -20,12 +23,31 @@ import { testClient, uniqueQueue } from './helpers.js';
 
 const children: FleetChild[] = [];
 let counter: ConcurrencyCounter | undefined;
+/** What this process started to host lease managers (it answers queries after the children stopped). */
+const hosts: Array<() => Promise<void>> = [];
 
 afterEach(async () => {
   await Promise.all(children.splice(0).map((child) => child.stop(10_000)));
+  for (const stop of hosts.splice(0).reverse()) await stop();
   await counter?.close();
   counter = undefined;
 });
+
+/** Hosts the lease managers of `taskQueue` in this process too, until the test ends. */
+async function hostManagersHere(address: string, taskQueue: string): Promise<void> {
+  const connection = await NativeConnection.connect({ address });
+  const release = hostFleetManagers({
+    connection,
+    namespace: 'default',
+    taskQueue,
+    workflowBundle: { codePath: inject('workflowBundlePath') },
+    logger: recordingLogger(),
+  });
+  hosts.push(async () => {
+    await release();
+    await connection.close();
+  });
+}
 
 async function fleetState(fleet: string, client?: Client): Promise<FleetStateSnapshot> {
   return (client ?? (await testClient())).workflow.getHandle(fleetManagerId(fleet)).query(fleetStateQuery);
@@ -63,6 +85,7 @@ async function startFleet(options: {
   const queues = [0, 1, 2].map((i) => `${fleet}-q${i}`);
   counter = await startConcurrencyCounter();
   const managerTaskQueue = `${fleet}-managers`;
+  await hostManagersHere(options.server?.address ?? inject('temporalAddress'), managerTaskQueue);
   const processes = await Promise.all(
     Array.from({ length: options.processes }, () =>
       startFleetChild({
@@ -260,6 +283,8 @@ describe('a fleet budget across Worker processes', () => {
         `server restart: down ${Math.round(upAt - downAt)} ms; leases granted ${end.stats.granted}, returned ${end.stats.returned}, expired ${end.stats.expired}`,
       );
     } finally {
+      await Promise.all(children.splice(0).map((child) => child.stop(10_000)));
+      for (const stop of hosts.splice(0).reverse()) await stop();
       await connection.close();
       await server?.stop();
       rmSync(dir, { recursive: true, force: true });
