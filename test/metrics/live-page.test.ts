@@ -302,3 +302,77 @@ describe('live page in headless Chromium', () => {
     await page.close();
   }, 60_000);
 });
+
+describe('live page of a fleet supplier in headless Chromium', () => {
+  it('livePageHtml() shows the fleet rows of a fleet supplier, with the values /metrics shows', async () => {
+    const fleet = resourceSupplier('page-fleet');
+    fleet.current = {
+      name: 'page-fleet',
+      capacity: 3,
+      issued: 2,
+      used: 2,
+      waiting: 1,
+      errors: 0,
+      fleet: {
+        fleet: 'licensed-api',
+        slots: 40,
+        leased: 38,
+        fleetWaiting: 5,
+        held: 3,
+        inUse: 2,
+        wanted: 1,
+        valid: false,
+        expiredLeases: 7,
+        overdrawn: 0,
+        syncErrors: 4,
+      },
+    };
+    const browser = await launchChromium();
+    const server = await startMetricsServer({ port: 0, suppliers: [fleet], sampleIntervalMs: 100 });
+    try {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (error) => errors.push(error.message));
+      await page.goto(server.url);
+      await page.waitForSelector(
+        'section[data-supplier="page-fleet"] td[data-field="fleet.slots"][data-value="40"]',
+      );
+      const cells = (await pageValues(page))['page-fleet']!;
+      const fleetCells = Object.fromEntries(
+        Object.entries(cells)
+          .filter(([field]) => field.startsWith('fleet.'))
+          .map(([field, cell]) => [field, [cell.value, cell.text]]),
+      );
+      expect(fleetCells).toEqual({
+        'fleet.slots': ['40', '40'],
+        'fleet.leased': ['38', '38'],
+        'fleet.waiting': ['5', '5'],
+        'fleet.held': ['3', '3'],
+        'fleet.used': ['2', '2'],
+        'fleet.wanted': ['1', '1'],
+        'fleet.valid': ['0', 'no'],
+        'fleet.expired': ['7', '7'],
+        'fleet.overdrawn': ['0', '0'],
+        'fleet.syncErrors': ['4', '4'],
+      });
+      // The same numbers /metrics exports, labelled with the fleet.
+      const samples = parsePrometheusText(await (await fetch(`${server.url}metrics`)).text());
+      const labels = {
+        namespace: 'default',
+        task_queue: '',
+        worker_type: '',
+        supplier: 'page-fleet',
+        fleet: 'licensed-api',
+      };
+      expect(samples.get(seriesKey('slotwise_fleet_leases_expired_total', labels))).toBe(7);
+      expect(samples.get(seriesKey('slotwise_fleet_lease_valid', labels))).toBe(0);
+      expect(await page.textContent('section[data-supplier="page-fleet"] [data-role="fleet-name"]')).toBe(
+        'Fleet \u201clicensed-api\u201d',
+      );
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+      await server.close();
+    }
+  }, 60_000);
+});
