@@ -1,48 +1,47 @@
-// Fleet budgets (FleetSlotSupplier) measured on a real dev server with Worker processes.
+// Scenario 6: fleet budgets (FleetSlotSupplier) across Worker processes on the dev server.
 //
-//   npx tsx bench/fleet.ts            # 2 rounds (the lead records on a quiet machine)
-//   npx tsx bench/fleet.ts --quick    # 1 round, smaller workloads: a smoke run, not for recording
+//   npx tsx bench/fleet.ts            # the scenario alone (rounds as the runner says)
+//   npx tsx bench/fleet.ts --quick    # smaller workloads: a smoke run, not for recording
 //
-// Scenarios, each with 3 Worker processes (child processes) on 3 task queues, every process polling
-// all 3 queues; activities report their start and end to a counter in this process:
+// Every run starts 3 Worker processes (child processes) on 3 task queues, every process polling all
+// 3 queues; the activities report their start and end to a counter in this process, so concurrency
+// is what the activities themselves saw. Per round:
 // 1. contention: fleet slots 5, 90 activities of 200 ms. Most at once (must be 5), the share of the
-//    time at 5 while work was queued (target >= 0.9), the time it took, and what each reservation
-//    waited for its permit: with a spare lease (no round trip) and without (p50/p99). Baseline: the
-//    same workload through one process with a local FixedSlotSupplier(5).
+//    time at 5 while work was queued (target >= 0.9), and what each reservation waited for its
+//    permit: with a spare lease (no round trip) and without (p50/p99). For reference, the same
+//    workload through one process with a local FixedSlotSupplier(5): what this machine allows at all.
 // 2. overhead: a fleet that does not bind (120 slots) against a local FixedSlotSupplier(40) in each
 //    process, same workload (300 activities of 50 ms): tasks per second, ratio (target >= 0.9).
-// 3. kill -9: fleet slots 5, lease TTL 4 s, activities of 1 s; one process holding leases is killed:
-//    how long until the manager took its leases back, against the TTL.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+//    Interleaved: odd rounds run the fleet first, even rounds the fixed supplier.
+// 3. kill -9: fleet slots 5, lease TTL 4 s, activities of 1 s; one process holding leases with work
+//    on them is killed: how long until the manager took its leases back, against the TTL.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode } from '@temporalio/worker';
-import { type DevServer, startDevServer } from '../src/dev-server/dev-server.js';
+import type { Client } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection } from '@temporalio/worker';
+import { hostFleetManagers } from '../src/fleet/manager-host.js';
 import { fleetManagerId, fleetStateQuery } from '../src/workflows/fleet/definitions.js';
 import type { FleetStateSnapshot } from '../src/workflows/fleet/types.js';
 import { shareAtLevel, startConcurrencyCounter } from '../test/integration/fleet/concurrency-counter.js';
 import type { FleetChildConfig } from '../test/integration/fleet/fleet-child-protocol.js';
 import { type FleetChild, startFleetChild } from '../test/integration/fleet/fleet-children.js';
-import { parseBenchArgs } from './lib/args.js';
-import { BENCH_DIR, hostCpuBusy, machineInfo, RESULTS_DIR } from './lib/results.js';
+import { BENCH_DIR } from './lib/results.js';
+import { runAsScript } from './lib/runner.js';
+import {
+  isMain,
+  machineAllows,
+  precondition,
+  type Scenario,
+  type ScenarioContext,
+  type ScenarioReport,
+} from './lib/scenario.js';
+import { fmt, fmtSummary, median, quantile, summarize } from './lib/stats.js';
+import { uniqueQueue } from './lib/temporal.js';
 
-const args = parseBenchArgs();
-const rounds = args.quick ? 1 : args.rounds === 3 ? 2 : args.rounds;
-const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} };
-
-interface Env {
-  server: DevServer;
-  client: Client;
-  bundlePath: string;
-}
-
-const quantile = (values: number[], q: number) => {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-};
-const round1 = (n: number) => Math.round(n * 10) / 10;
+const FLEET_SLOTS = 5;
+const KILL_TTL_MS = 4_000;
+const quietLogger = { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function until<T>(read: () => Promise<T> | T, check: (value: T) => boolean, ms = 120_000): Promise<T> {
@@ -55,29 +54,60 @@ async function until<T>(read: () => Promise<T> | T, check: (value: T) => boolean
   }
 }
 
-let runCounter = 0;
+interface Where {
+  address: string;
+  client: Client;
+  /** Bundle of bench/fleet-workflows.ts (the test workload and the lease manager). */
+  bundlePath: string;
+  /** Hosts the lease managers of a task queue in this process too (they answer after the children stopped). */
+  hostManagers(taskQueue: string): void;
+}
 
-/** Starts 3 processes, runs one workflow per queue, stops the processes; returns what was measured. */
+/** What one workload run measured. */
+interface WorkloadRun {
+  tasks: number;
+  completed: number;
+  seconds: number;
+  tasksPerSecond: number;
+  /** Most activities running at once, as the activities reported. */
+  max: number;
+  /** Share of the time from the first start to the last start at `level` (null: not asked). */
+  shareAtLevel: number | null;
+  acquire: {
+    spareP50: number;
+    spareP99: number;
+    spareCount: number;
+    roundTripP50: number;
+    roundTripP99: number;
+    roundTripCount: number;
+  };
+  /** Leases the manager still counted after every process stopped (null: not a fleet). */
+  leasesAfterStop: number | null;
+  /** Leases of the killed process, and how long after the kill the manager had taken them back. */
+  takeover?: { leases: number; ms: number };
+}
+
+/** Starts the processes, runs one workflow per queue, stops the processes; returns what was measured. */
 async function runWorkload(
-  env: Env,
+  where: Where,
   options: {
     supplier: (fleet: string) => FleetChildConfig['supplier'];
     tasksPerQueue: number;
     workMs: number;
     level?: number;
-    kill?: { afterMs?: number };
+    kill?: boolean;
     /** Worker processes. @default 3 */
     processes?: number;
   },
-) {
-  const fleet = `bench-fleet-${process.pid}-${++runCounter}`;
+): Promise<WorkloadRun> {
+  const fleet = uniqueQueue('bench-fleet');
   const queues = [0, 1, 2].map((i) => `${fleet}-q${i}`);
   const counter = await startConcurrencyCounter();
   const children: FleetChild[] = await Promise.all(
     Array.from({ length: options.processes ?? 3 }, () =>
       startFleetChild({
-        address: env.server.address,
-        bundlePath: env.bundlePath,
+        address: where.address,
+        bundlePath: where.bundlePath,
         taskQueues: queues,
         counterUrl: counter.url,
         activityPollers: 2,
@@ -86,10 +116,10 @@ async function runWorkload(
     ),
   );
   try {
-    // Warm up: every queue has run a workflow task and an activity (the fleet's manager is started).
+    // Warm up: every queue has run a workflow task and an activity (the fleet's manager runs).
     await Promise.all(
       queues.map((taskQueue) =>
-        env.client.workflow.execute('fleetWorkWorkflow', {
+        where.client.workflow.execute('fleetWorkWorkflow', {
           taskQueue,
           workflowId: `${taskQueue}-warm`,
           args: [{ tasks: 1, workMs: 1, startToCloseMs: 60_000 }],
@@ -99,17 +129,18 @@ async function runWorkload(
     const t0 = counter.now();
     const startToCloseMs = options.kill ? 3_000 : 60_000;
     const work = Promise.all(
-      queues.map((taskQueue, i) =>
-        env.client.workflow.execute('fleetWorkWorkflow', {
-          taskQueue,
-          workflowId: `${taskQueue}-work`,
-          args: [
-            { tasks: options.tasksPerQueue, workMs: options.workMs, startToCloseMs, firstIndex: i * 1000 },
-          ],
-        }),
+      queues.map(
+        (taskQueue, i) =>
+          where.client.workflow.execute('fleetWorkWorkflow', {
+            taskQueue,
+            workflowId: `${taskQueue}-work`,
+            args: [
+              { tasks: options.tasksPerQueue, workMs: options.workMs, startToCloseMs, firstIndex: i * 1000 },
+            ],
+          }) as Promise<number>,
       ),
     );
-    let takeover: { leases: number; ms: number } | undefined;
+    let takeover: WorkloadRun['takeover'];
     if (options.kill) {
       const victim = children[0]!;
       await until(
@@ -123,7 +154,7 @@ async function runWorkload(
       counter.dropProcess(victim.pid);
       let leases = 0;
       await until(
-        () => fleetState(env, fleet),
+        () => fleetState(where.client, fleet),
         (state) => {
           const dead = state.holders.find((h) => h.id === holderId);
           if (dead) leases = dead.held;
@@ -132,7 +163,7 @@ async function runWorkload(
       );
       takeover = { leases, ms: counter.now() - killedAt };
     }
-    await work;
+    const completed = (await work).reduce((sum, n) => sum + n, 0);
     const timeline = counter.timeline.filter(([t]) => t >= t0);
     const firstStart = timeline.find(([, n]) => n > 0)?.[0] ?? t0;
     const lastStart = Math.max(
@@ -140,46 +171,37 @@ async function runWorkload(
     );
     const seconds = (counter.now() - firstStart) / 1000;
     const latencies = (await Promise.all(children.map((c) => c.stop()))).flat();
-    const state =
-      options.supplier(fleet).kind === 'fleet'
-        ? await until(
-            () => fleetState(env, fleet),
-            (s) => s.leased === 0,
-            30_000,
-          ).catch(() => undefined)
-        : undefined;
+    const spare = latencies.filter((l) => l.spare).map((l) => l.ms);
+    const roundTrip = latencies.filter((l) => !l.spare).map((l) => l.ms);
+    const isFleet = options.supplier(fleet).kind === 'fleet';
+    const state = isFleet
+      ? await until(
+          () => fleetState(where.client, fleet),
+          (s) => s.leased === 0,
+          30_000,
+        ).catch(() => fleetState(where.client, fleet)) // leases left: reported, not thrown
+      : undefined;
+    const tasks = options.tasksPerQueue * 3;
     return {
-      tasks: options.tasksPerQueue * 3,
+      tasks,
+      completed,
       seconds,
-      tasksPerSecond: (options.tasksPerQueue * 3) / seconds,
+      tasksPerSecond: completed / seconds,
       max: counter.max,
       shareAtLevel:
         options.level === undefined
           ? null
           : shareAtLevel(counter.timeline, options.level, firstStart, lastStart),
       acquire: {
-        spareP50: quantile(
-          latencies.filter((l) => l.spare).map((l) => l.ms),
-          0.5,
-        ),
-        spareP99: quantile(
-          latencies.filter((l) => l.spare).map((l) => l.ms),
-          0.99,
-        ),
-        spareCount: latencies.filter((l) => l.spare).length,
-        roundTripP50: quantile(
-          latencies.filter((l) => !l.spare).map((l) => l.ms),
-          0.5,
-        ),
-        roundTripP99: quantile(
-          latencies.filter((l) => !l.spare).map((l) => l.ms),
-          0.99,
-        ),
-        roundTripCount: latencies.filter((l) => !l.spare).length,
+        spareP50: quantile(spare, 0.5),
+        spareP99: quantile(spare, 0.99),
+        spareCount: spare.length,
+        roundTripP50: quantile(roundTrip, 0.5),
+        roundTripP99: quantile(roundTrip, 0.99),
+        roundTripCount: roundTrip.length,
       },
       leasesAfterStop: state?.leased ?? null,
-      managerStats: state?.stats ?? null,
-      takeover,
+      ...(takeover ? { takeover } : {}),
     };
   } finally {
     await Promise.all(children.map((c) => c.stop(5_000)));
@@ -187,103 +209,336 @@ async function runWorkload(
   }
 }
 
-async function fleetState(env: Env, fleet: string): Promise<FleetStateSnapshot> {
-  return env.client.workflow.getHandle(fleetManagerId(fleet)).query(fleetStateQuery);
+function fleetState(client: Client, fleet: string): Promise<FleetStateSnapshot> {
+  return client.workflow.getHandle(fleetManagerId(fleet)).query(fleetStateQuery);
 }
 
-async function main(): Promise<void> {
+interface FleetRound {
+  round: number;
+  contention: WorkloadRun;
+  baseline: WorkloadRun;
+  overhead: { fleet: WorkloadRun; fixed: WorkloadRun; ratio: number };
+  kill: WorkloadRun;
+}
+
+async function measure(ctx: ScenarioContext): Promise<ScenarioReport> {
+  const env = await ctx.env();
   const dir = mkdtempSync(join(tmpdir(), 'slotwise-bench-fleet-'));
-  const server = await startDevServer({ logFile: join(dir, 'server.log'), log: () => {} });
-  const connection = await Connection.connect({ address: server.address });
-  const client = new Client({ connection });
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: join(BENCH_DIR, 'fleet-workflows.ts'),
-    logger: quiet,
-  });
-  const bundlePath = join(dir, 'bundle.js');
-  writeFileSync(bundlePath, code);
-  const env: Env = { server, client, bundlePath };
-  const idle = await hostCpuBusy(1000);
-  const results: Record<string, unknown>[] = [];
   try {
-    for (let round = 1; round <= rounds; round++) {
-      const managerTaskQueue = `bench-fleet-managers-${round}`;
-      const contention = await runWorkload(env, {
-        supplier: (fleet) => ({ kind: 'fleet', fleet, slots: 5, managerTaskQueue, lingerMs: 500 }),
-        tasksPerQueue: args.quick ? 10 : 30,
-        workMs: 200,
-        level: 5,
+    const { code } = await bundleWorkflowCode({
+      workflowsPath: join(BENCH_DIR, 'fleet-workflows.ts'),
+      logger: quietLogger,
+    });
+    const bundlePath = join(dir, 'bundle.js');
+    writeFileSync(bundlePath, code);
+    const connection = await NativeConnection.connect({ address: env.address });
+    const hosts: Array<() => Promise<void>> = [];
+    try {
+      return await measureWith(ctx, {
+        address: env.address,
+        client: env.client,
+        bundlePath,
+        hostManagers: (taskQueue) => {
+          hosts.push(
+            hostFleetManagers({
+              connection,
+              namespace: 'default',
+              taskQueue,
+              workflowBundle: { codePath: bundlePath },
+              logger: quietLogger,
+            }),
+          );
+        },
       });
-      // The same workload through one process with a local FixedSlotSupplier(5): what this machine
-      // allows at all (polls, dispatch), against which the fleet's share at 5 is read.
-      const baseline = await runWorkload(env, {
-        supplier: () => ({ kind: 'fixed', slots: 5 }),
-        processes: 1,
-        tasksPerQueue: args.quick ? 10 : 30,
-        workMs: 200,
-        level: 5,
-      });
-      console.log(
-        `round ${round} baseline: the same through one process with FixedSlotSupplier(5): most at once ${baseline.max}, at 5 for ${round1((baseline.shareAtLevel ?? 0) * 100)} % while queued, ${round1(baseline.seconds)} s`,
-      );
-      console.log(
-        `round ${round} contention: ${contention.tasks} x 200 ms under a fleet of 5: most at once ${contention.max}, at 5 for ${round1((contention.shareAtLevel ?? 0) * 100)} % while queued, ${round1(contention.seconds)} s; acquire with a spare lease p50 ${round1(contention.acquire.spareP50)} ms p99 ${round1(contention.acquire.spareP99)} ms (n=${contention.acquire.spareCount}), with a round trip p50 ${round1(contention.acquire.roundTripP50)} ms p99 ${round1(contention.acquire.roundTripP99)} ms (n=${contention.acquire.roundTripCount}); leases after stop ${contention.leasesAfterStop}`,
-      );
-      const overheadTasks = args.quick ? 30 : 100;
-      const order = round % 2 === 0 ? ['fixed', 'fleet'] : ['fleet', 'fixed'];
-      const overhead: Record<string, Awaited<ReturnType<typeof runWorkload>>> = {};
-      for (const kind of order) {
-        overhead[kind] = await runWorkload(env, {
-          supplier: (fleet) =>
-            kind === 'fleet'
-              ? { kind: 'fleet', fleet, slots: 120, managerTaskQueue, lingerMs: 1_000 }
-              : { kind: 'fixed', slots: 40 },
-          tasksPerQueue: overheadTasks,
-          workMs: 50,
-        });
-      }
-      const ratio = overhead.fleet!.tasksPerSecond / overhead.fixed!.tasksPerSecond;
-      console.log(
-        `round ${round} overhead: ${overhead.fleet!.tasks} x 50 ms: fleet(120, not binding) ${round1(overhead.fleet!.tasksPerSecond)} tasks/s, local FixedSlotSupplier(40) per process ${round1(overhead.fixed!.tasksPerSecond)} tasks/s, ratio ${Math.round(ratio * 100) / 100}; fleet acquire with a spare lease p50 ${round1(overhead.fleet!.acquire.spareP50)} ms p99 ${round1(overhead.fleet!.acquire.spareP99)} ms (n=${overhead.fleet!.acquire.spareCount}), with a round trip p50 ${round1(overhead.fleet!.acquire.roundTripP50)} ms p99 ${round1(overhead.fleet!.acquire.roundTripP99)} ms (n=${overhead.fleet!.acquire.roundTripCount}); FixedSlotSupplier acquire p50 ${round1(overhead.fixed!.acquire.spareP50)} ms`,
-      );
-      const kill = await runWorkload(env, {
-        supplier: (fleet) => ({
-          kind: 'fleet',
-          fleet,
-          slots: 5,
-          managerTaskQueue,
-          leaseTtlMs: 4_000,
-          lingerMs: 200,
-        }),
-        tasksPerQueue: 10,
-        workMs: 1_000,
-        kill: {},
-      });
-      console.log(
-        `round ${round} kill -9: ${kill.takeover?.leases} leases back ${Math.round(kill.takeover?.ms ?? Number.NaN)} ms after the kill (TTL 4000 ms); most at once ${kill.max}`,
-      );
-      results.push({ round, contention, baseline, overhead, overheadRatio: ratio, kill });
+    } finally {
+      for (const stop of hosts.reverse()) await stop();
+      await connection.close();
     }
   } finally {
-    await connection.close();
-    await server.stop();
     rmSync(dir, { recursive: true, force: true });
-  }
-  const output = {
-    scenario: 'fleet',
-    quick: args.quick,
-    rounds,
-    machine: machineInfo(),
-    idleHostCpuBusy: idle,
-    results,
-  };
-  if (args.write) {
-    mkdirSync(RESULTS_DIR, { recursive: true });
-    const file = join(RESULTS_DIR, args.quick ? 'fleet.quick.json' : 'fleet.json');
-    writeFileSync(file, `${JSON.stringify(output, null, 2)}\n`);
-    console.log(`wrote ${file}`);
   }
 }
 
-await main();
-process.exit(0);
+async function measureWith(ctx: ScenarioContext, where: Where): Promise<ScenarioReport> {
+  const { args } = ctx;
+  const contentionPerQueue = args.quick ? 10 : 30;
+  const overheadPerQueue = args.quick ? 10 : 100;
+  const killPerQueue = args.quick ? 5 : 10;
+  const rounds: FleetRound[] = [];
+  for (let round = 1; round <= args.rounds; round++) {
+    const managerTaskQueue = uniqueQueue('bench-fleet-managers');
+    where.hostManagers(managerTaskQueue);
+    const contention = await runWorkload(where, {
+      supplier: (fleet) => ({ kind: 'fleet', fleet, slots: FLEET_SLOTS, managerTaskQueue, lingerMs: 500 }),
+      tasksPerQueue: contentionPerQueue,
+      workMs: 200,
+      level: FLEET_SLOTS,
+    });
+    ctx.log(
+      `round ${round} contention: ${contention.completed}/${contention.tasks} x 200 ms under a fleet of ${FLEET_SLOTS}: most at once ${contention.max}, at ${FLEET_SLOTS} for ${fmt((contention.shareAtLevel ?? 0) * 100, 1)} % while queued; acquire with a spare lease (n=${contention.acquire.spareCount}), waiting for a lease p50 ${fmt(contention.acquire.roundTripP50, 1)} ms p99 ${fmt(contention.acquire.roundTripP99, 1)} ms (n=${contention.acquire.roundTripCount}); leases after stop ${contention.leasesAfterStop}`,
+    );
+    const baseline = await runWorkload(where, {
+      supplier: () => ({ kind: 'fixed', slots: FLEET_SLOTS }),
+      processes: 1,
+      tasksPerQueue: contentionPerQueue,
+      workMs: 200,
+      level: FLEET_SLOTS,
+    });
+    ctx.log(
+      `round ${round} reference: one process with FixedSlotSupplier(${FLEET_SLOTS}): most at once ${baseline.max}, at ${FLEET_SLOTS} for ${fmt((baseline.shareAtLevel ?? 0) * 100, 1)} % while queued`,
+    );
+    const order: Array<'fleet' | 'fixed'> = round % 2 === 0 ? ['fixed', 'fleet'] : ['fleet', 'fixed'];
+    const overhead: Partial<Record<'fleet' | 'fixed', WorkloadRun>> = {};
+    for (const kind of order) {
+      overhead[kind] = await runWorkload(where, {
+        supplier: (fleet) =>
+          kind === 'fleet'
+            ? { kind: 'fleet', fleet, slots: 120, managerTaskQueue, lingerMs: 1_000 }
+            : { kind: 'fixed', slots: 40 },
+        tasksPerQueue: overheadPerQueue,
+        workMs: 50,
+      });
+    }
+    const ratio = overhead.fleet!.tasksPerSecond / overhead.fixed!.tasksPerSecond;
+    ctx.log(
+      `round ${round} overhead: ${overhead.fleet!.tasks} x 50 ms: fleet(120, not binding) ${fmt(overhead.fleet!.tasksPerSecond, 1)} tasks/s, FixedSlotSupplier(40) per process ${fmt(overhead.fixed!.tasksPerSecond, 1)} tasks/s, ratio ${fmt(ratio, 3)}; fleet acquire with a spare lease p50 ${fmt(overhead.fleet!.acquire.spareP50, 3)} ms p99 ${fmt(overhead.fleet!.acquire.spareP99, 3)} ms (n=${overhead.fleet!.acquire.spareCount}), waiting for the manager p50 ${fmt(overhead.fleet!.acquire.roundTripP50, 1)} ms p99 ${fmt(overhead.fleet!.acquire.roundTripP99, 1)} ms (n=${overhead.fleet!.acquire.roundTripCount})`,
+    );
+    const kill = await runWorkload(where, {
+      supplier: (fleet) => ({
+        kind: 'fleet',
+        fleet,
+        slots: FLEET_SLOTS,
+        managerTaskQueue,
+        leaseTtlMs: KILL_TTL_MS,
+        lingerMs: 200,
+      }),
+      tasksPerQueue: killPerQueue,
+      workMs: 1_000,
+      kill: true,
+    });
+    ctx.log(
+      `round ${round} kill -9: ${kill.takeover?.leases} leases back ${fmt(kill.takeover?.ms ?? Number.NaN, 0)} ms after the kill (TTL ${KILL_TTL_MS} ms); most at once ${kill.max}; ${kill.completed}/${kill.tasks} completed`,
+    );
+    rounds.push({
+      round,
+      contention,
+      baseline,
+      overhead: { fleet: overhead.fleet!, fixed: overhead.fixed!, ratio },
+      kill,
+    });
+  }
+  return report(args.rounds, rounds, { contentionPerQueue, overheadPerQueue, killPerQueue });
+}
+
+function report(
+  roundCount: number,
+  rounds: FleetRound[],
+  sizes: { contentionPerQueue: number; overheadPerQueue: number; killPerQueue: number },
+): ScenarioReport {
+  const of = (pick: (r: FleetRound) => number) => rounds.map(pick);
+  const share = summarize(of((r) => r.contention.shareAtLevel ?? Number.NaN));
+  const baselineShare = summarize(of((r) => r.baseline.shareAtLevel ?? Number.NaN));
+  const ratio = summarize(of((r) => r.overhead.ratio));
+  const takeoverMs = summarize(of((r) => r.kill.takeover?.ms ?? Number.NaN));
+  const runsOf = (r: FleetRound) => [r.contention, r.baseline, r.overhead.fleet, r.overhead.fixed, r.kill];
+  const fleetRunsOf = (r: FleetRound) => [r.contention, r.overhead.fleet, r.kill];
+  const maxFleet = Math.max(...rounds.flatMap((r) => [r.contention.max, r.kill.max]));
+  const incomplete = rounds.flatMap((r) =>
+    runsOf(r)
+      .filter((w) => w.completed !== w.tasks)
+      .map((w) => `round ${r.round}: ${w.completed}/${w.tasks}`),
+  );
+  const leftover = rounds.flatMap((r) =>
+    fleetRunsOf(r)
+      .filter((w) => w.leasesAfterStop !== 0)
+      .map((w) => `round ${r.round}: ${w.leasesAfterStop}`),
+  );
+  // Acquire latency in the fleet that does not bind: a reservation either finds a spare lease or
+  // waits for the manager's answer (a round trip), never for another task to end.
+  const latency = (pick: (w: WorkloadRun) => number) => summarize(of((r) => pick(r.overhead.fleet)));
+  const acquire = {
+    spareP50: latency((w) => w.acquire.spareP50),
+    spareP99: latency((w) => w.acquire.spareP99),
+    roundTripP50: latency((w) => w.acquire.roundTripP50),
+    roundTripP99: latency((w) => w.acquire.roundTripP99),
+  };
+  const n = (pick: (w: WorkloadRun) => number) => rounds.reduce((sum, r) => sum + pick(r.overhead.fleet), 0);
+  const fullP50 = summarize(of((r) => r.contention.acquire.roundTripP50));
+  const fullP99 = summarize(of((r) => r.contention.acquire.roundTripP99));
+  const fleetTps = summarize(of((r) => r.overhead.fleet.tasksPerSecond));
+  const fixedTps = summarize(of((r) => r.overhead.fixed.tasksPerSecond));
+  const killed = rounds.map((r) => r.kill.takeover?.leases ?? 0);
+  const contended = rounds.map((r) => r.contention.max);
+  return {
+    settings: {
+      processes: 3,
+      taskQueues: 3,
+      activityPollersPerWorker: 2,
+      fleetSlots: FLEET_SLOTS,
+      contention: { activities: sizes.contentionPerQueue * 3, workMs: 200, lingerMs: 500 },
+      overhead: {
+        activities: sizes.overheadPerQueue * 3,
+        workMs: 50,
+        fleetSlots: 120,
+        fixedSlotsPerProcess: 40,
+      },
+      kill: { activities: sizes.killPerQueue * 3, workMs: 1_000, leaseTtlMs: KILL_TTL_MS, lingerMs: 200 },
+    },
+    preconditions: [
+      precondition(
+        `the contention workload kept the fleet at its limit (${FLEET_SLOTS} running) at least once per round`,
+        contended.every((m) => m >= FLEET_SLOTS),
+        `most at once per round: ${contended.join(', ')}`,
+      ),
+      precondition(
+        'the killed process held at least one lease when it died',
+        killed.every((k) => k >= 1),
+        `leases it held per round: ${killed.join(', ')}`,
+      ),
+      machineAllows(
+        `one process with a local FixedSlotSupplier(${FLEET_SLOTS}) keeps ${FLEET_SLOTS} running >= 0.9 of the time (the machine can feed ${FLEET_SLOTS} slots at all)`,
+        baselineShare.min >= 0.9,
+        `share at ${FLEET_SLOTS}: ${fmtSummary(baselineShare, 3)}`,
+      ),
+    ],
+    tables: [
+      {
+        title: `Scenario 6 - fleet budget: 3 Worker processes (own processes) x 3 task queues + dev server; median [min..max] of ${roundCount} rounds`,
+        headers: ['measure', 'value', 'target'],
+        rows: [
+          [`most running at once, fleet of ${FLEET_SLOTS}`, String(maxFleet), `<= ${FLEET_SLOTS}`],
+          [
+            `share of queued time at ${FLEET_SLOTS} (${sizes.contentionPerQueue * 3} x 200 ms)`,
+            fmtSummary(share, 3),
+            '>= 0.9',
+          ],
+          [
+            `same, one process, local FixedSlotSupplier(${FLEET_SLOTS})`,
+            fmtSummary(baselineShare, 3),
+            'reference',
+          ],
+          ['acquire with a spare lease p50 ms', fmtSummary(acquire.spareP50, 3), 'no round trip'],
+          ['acquire with a spare lease p99 ms', fmtSummary(acquire.spareP99, 3), ''],
+          ['acquire waiting for a lease (a round trip) p50 ms', fmtSummary(acquire.roundTripP50, 1), ''],
+          ['acquire waiting for a lease (a round trip) p99 ms', fmtSummary(acquire.roundTripP99, 1), ''],
+          [`acquire in the full fleet of ${FLEET_SLOTS} p50 ms`, fmtSummary(fullP50, 1), ''],
+          [`acquire in the full fleet of ${FLEET_SLOTS} p99 ms`, fmtSummary(fullP99, 1), ''],
+          ['fleet(120, not binding) tasks/s', fmtSummary(fleetTps, 1), ''],
+          ['FixedSlotSupplier(40) per process tasks/s', fmtSummary(fixedTps, 1), ''],
+          ['tasks/s ratio fleet / fixed', fmtSummary(ratio, 3), '>= 0.9'],
+          [
+            `kill -9: leases back after ms (TTL ${KILL_TTL_MS})`,
+            fmtSummary(takeoverMs, 0),
+            `<= ${KILL_TTL_MS}`,
+          ],
+        ],
+        notes: [
+          'Concurrency is what the activities reported to a counter in the bench process (start and end of each), not what the suppliers said.',
+          `Acquire = reserveSlot() from call to permit, in the fleet that does not bind: ${n((w) => w.acquire.spareCount)} found a spare lease and ${n((w) => w.acquire.roundTripCount)} waited for the lease manager's answer, over all rounds. In the full fleet of ${FLEET_SLOTS} a reservation also waits for a task to end somewhere in the fleet.`,
+          'Share at the limit: from the first activity start to the last, the fraction of time the fleet ran exactly its limit (the time work was queued).',
+          "kill -9: from the SIGKILL to the lease manager no longer listing the process. The manager drops a holder 8 of its ticks (TTL / 8 each) after its last renewal; each tick also takes the manager's workflow-task latency, which a busy machine stretches.",
+          'Every process polls all 3 queues with 2 pollers per Worker, and core reserves a permit before each poll: a permit held by a poller of a queue that has run dry does nothing until that poll ends. The one-process FixedSlotSupplier reference has the same pollers and says how much of the gap is that.',
+        ],
+      },
+    ],
+    verdicts: [
+      {
+        target: `never more than ${FLEET_SLOTS} activities at once across the 3 processes`,
+        met: maxFleet <= FLEET_SLOTS,
+        note: `most at once ${maxFleet}`,
+      },
+      {
+        target: `at ${FLEET_SLOTS} for >= 0.9 of the time while work is queued`,
+        met: share.median >= 0.9,
+        note: `median ${fmt(share.median, 3)} (rounds ${fmt(share.min, 3)}..${fmt(share.max, 3)}); one local process: ${fmt(baselineShare.median, 3)}`,
+      },
+      {
+        target: 'all activities complete and leases return to 0',
+        met: incomplete.length === 0 && leftover.length === 0,
+        note:
+          incomplete.length + leftover.length === 0
+            ? 'every run completed; 0 leases after every fleet run'
+            : `incomplete: ${incomplete.join(', ') || 'none'}; leases left: ${leftover.join(', ') || 'none'}`,
+      },
+      {
+        target: `kill -9 of a lease holder: its leases back within the TTL (${KILL_TTL_MS} ms)`,
+        met: takeoverMs.max <= KILL_TTL_MS,
+        note: `median ${fmt(takeoverMs.median, 0)} ms (rounds ${fmt(takeoverMs.min, 0)}..${fmt(takeoverMs.max, 0)})`,
+      },
+      {
+        target: 'throughput with a fleet that does not bind >= 0.9x a local FixedSlotSupplier',
+        met: ratio.median >= 0.9,
+        note: `median ratio ${fmt(ratio.median, 3)} (rounds ${fmt(ratio.min, 3)}..${fmt(ratio.max, 3)})`,
+      },
+      {
+        target: 'permit acquire latency with and without a spare lease (p50/p99)',
+        met: null,
+        note: `spare p50 ${fmt(acquire.spareP50.median, 3)} ms p99 ${fmt(acquire.spareP99.median, 3)} ms; waiting for the manager p50 ${fmt(acquire.roundTripP50.median, 1)} ms p99 ${fmt(acquire.roundTripP99.median, 1)} ms; in the full fleet p50 ${fmt(fullP50.median, 1)} ms p99 ${fmt(fullP99.median, 1)} ms`,
+      },
+    ],
+    figures: [
+      {
+        id: 'share-at-limit',
+        label: `share of queued time at ${FLEET_SLOTS}`,
+        value: share.median,
+        unit: 'ratio',
+        digits: 3,
+      },
+      {
+        id: 'tasks-per-s-ratio',
+        label: 'fleet / FixedSlotSupplier tasks/s',
+        value: ratio.median,
+        unit: 'ratio',
+        digits: 3,
+      },
+      {
+        id: 'acquire-spare-p50',
+        label: 'acquire with a spare lease p50',
+        value: acquire.spareP50.median,
+        unit: 'ms',
+        digits: 3,
+      },
+      {
+        id: 'acquire-spare-p99',
+        label: 'acquire with a spare lease p99',
+        value: acquire.spareP99.median,
+        unit: 'ms',
+        digits: 3,
+      },
+      {
+        id: 'acquire-wait-p50',
+        label: 'acquire waiting for a lease p50',
+        value: acquire.roundTripP50.median,
+        unit: 'ms',
+        digits: 1,
+      },
+      {
+        id: 'acquire-wait-p99',
+        label: 'acquire waiting for a lease p99',
+        value: acquire.roundTripP99.median,
+        unit: 'ms',
+        digits: 1,
+      },
+      {
+        id: 'kill-takeover-ms',
+        label: 'kill -9: leases back after',
+        value: takeoverMs.median,
+        unit: 'ms',
+        digits: 0,
+      },
+      {
+        id: 'fleet-tasks-per-s',
+        label: 'fleet(120) tasks/s',
+        value: median(of((r) => r.overhead.fleet.tasksPerSecond)),
+        unit: 'tasks/s',
+        digits: 1,
+      },
+    ],
+    data: { rounds },
+  };
+}
+
+/** Scenario 6: a fleet budget across Worker processes. */
+export const fleet: Scenario = { name: 'fleet', title: '6 fleet budget', run: measure };
+
+if (isMain(import.meta.url)) runAsScript(fleet);

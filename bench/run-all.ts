@@ -2,6 +2,7 @@
 // (summary.json and summary.md next to the scenario results). `npm run bench`, or
 // `npm run bench -- --quick` for the smoke run CI does.
 import { cpuTracking } from './cpu-tracking.js';
+import { fleet } from './fleet.js';
 import { parseBenchArgs } from './lib/args.js';
 import { exitCodeOf, runScenarios } from './lib/runner.js';
 import type { Scenario } from './lib/scenario.js';
@@ -11,7 +12,7 @@ import { reaction } from './reaction.js';
 import { throughput } from './throughput.js';
 
 /** Every scenario, in the order a full run measures them. */
-const SCENARIOS: readonly Scenario[] = [permitCost, throughput, memoryGuard, cpuTracking, reaction];
+const SCENARIOS: readonly Scenario[] = [permitCost, throughput, memoryGuard, cpuTracking, reaction, fleet];
 
 async function main(): Promise<number> {
   const args = parseBenchArgs();
