@@ -2,8 +2,8 @@
 // supplier hosts the lease manager itself, bundling it from the installed package (no prebuilt
 // bundle given; nothing else runs managers while the work runs), so this also proves the manager
 // workflow ships in a form that bundles. Six activities of 300 ms count how many run at once. Then
-// the fleet's state from slotwise/client, and again after close() gave every lease back (by then a
-// Worker of the consumer's own, `fleetLeaseManagerWorkflow` from slotwise/workflows, answers).
+// the fleet's state from slotwise/client, and again after close() gave every lease back (then a
+// Worker of the consumer's own, with `fleetLeaseManagerWorkflow` from slotwise/workflows, answers).
 import { createRequire } from 'node:module';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
@@ -79,21 +79,15 @@ export default async function fleetBudget({ slotwise, env, format }) {
       await Promise.allSettled(runs);
     }
     const afterWorkers = supplier.snapshot();
-    // close() stops this process's manager host: a manager Worker of our own answers from now on.
+    // close() gives the leases back, then stops this process's manager host; a manager Worker of
+    // our own (one per task queue and process: it can only start once the host stopped) answers.
+    await supplier.close();
     const managers = await Worker.create({
       connection,
       taskQueue: `${fleet}-managers`,
       workflowBundle: { codePath: env.WORKFLOW_BUNDLE_PATH },
     });
-    const managersRun = managers.run();
-    let afterClose;
-    try {
-      await supplier.close();
-      afterClose = await getFleetState(client, fleet);
-    } finally {
-      managers.shutdown();
-      await managersRun;
-    }
+    const afterClose = await managers.runUntil(getFleetState(client, fleet));
     return {
       ran,
       maxRunning,
@@ -103,6 +97,7 @@ export default async function fleetBudget({ slotwise, env, format }) {
       returnedAll: afterClose.stats.granted === afterClose.stats.returned,
     };
   } finally {
+    await supplier.close(); // idempotent; after a failure it stops the manager host, which holds the connection
     await clientConnection.close();
     await connection.close();
   }
