@@ -297,6 +297,23 @@ export class FleetSlotSupplier extends LedgerSlotSupplier {
     return permit;
   }
 
+  /**
+   * A composite tries its parts silently (no event), so the demand a refused try stands for is
+   * noted here: without it a fleet part would never ask for the leases the composite waits for.
+   */
+  override takeForComposite(request: ReservationContext): (SlotwisePermit & object) | null {
+    const permit = super.takeForComposite(request);
+    if (permit === null) this.#client.noteDenied();
+    return permit;
+  }
+
+  /** @inheritDoc */
+  override returnToComposite(permit: unknown): boolean {
+    const returned = super.returnToComposite(permit);
+    if (returned) this.#client.changed(); // a lease may be spare now
+    return returned;
+  }
+
   protected admit(request: ReservationContext): object | null {
     if (request.slotType === 'workflow' && !this.#warnedWorkflow) {
       this.#warnedWorkflow = true;
