@@ -272,7 +272,7 @@ export const fleetSupplierSpecSchema = z
       description:
         'Permits outstanding at once across the whole fleet. Applied when the process starts and on reload (the latest change wins); changes live.',
     }),
-    leaseTtlMs: integer(800, 'a whole number of milliseconds >= 800').optional().meta({
+    leaseTtlMs: milliseconds(800).optional().meta({
       description:
         "Most milliseconds from a process's last renewal until its leases return to the fleet (a manager this process starts). Default 30000.",
     }),

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { SlotReserveContext, WorkflowBundleOption } from '@temporalio/worker';
 import { NativeConnection } from '@temporalio/worker';
 import { SlotwiseOptionsError } from '../errors.js';
+import { MAX_TIMER_MS } from '../resources/resource-options.js';
 import {
   LedgerSlotSupplier,
   SUPPLIER_BASE_OPTION_KEYS,
@@ -199,8 +200,15 @@ export class FleetSlotSupplier extends LedgerSlotSupplier {
       'leaseTtlMs',
       options.leaseTtlMs ?? DEFAULT_FLEET_SETTINGS.leaseTtlMs,
       MIN_LEASE_TTL_MS,
+      MAX_TIMER_MS,
     );
-    const lingerMs = checkInteger(OWNER, 'lingerMs', options.lingerMs ?? DEFAULT_FLEET_LINGER_MS, 0);
+    const lingerMs = checkInteger(
+      OWNER,
+      'lingerMs',
+      options.lingerMs ?? DEFAULT_FLEET_LINGER_MS,
+      0,
+      MAX_TIMER_MS,
+    );
     const minSyncIntervalMs = checkInteger(OWNER, 'minSyncIntervalMs', options.minSyncIntervalMs ?? 20, 0);
     const namespace = checkText('namespace', options.namespace ?? 'default', 1000);
     const managerTaskQueue = checkText(

@@ -60,9 +60,22 @@ describe('type: fleet in a config', () => {
     ).toEqual([
       'slotwise.yaml: activity.supplier.fleet: expected a non-empty fleet name, got ""',
       'slotwise.yaml: activity.supplier.slots: expected an integer >= 1, got 0',
-      'slotwise.yaml: activity.supplier.leaseTtlMs: expected a whole number of milliseconds >= 800, got 100',
-      'slotwise.yaml: activity.supplier.lingerMs: expected a whole number of milliseconds >= 0, got -1',
+      'slotwise.yaml: activity.supplier.leaseTtlMs: expected a whole number of milliseconds in [800, 2147483647], got 100',
+      'slotwise.yaml: activity.supplier.lingerMs: expected a whole number of milliseconds in [0, 2147483647], got -1',
       'slotwise.yaml: activity.supplier.queue: unknown key (expected one of: type, name, fleet, slots, leaseTtlMs, lingerMs, managerTaskQueue)',
+    ]);
+  });
+
+  it('parseConfig() refuses lease and linger times a Node timer cannot hold', () => {
+    expect(
+      rejection({
+        activity: {
+          supplier: { type: 'fleet', fleet: 'f', slots: 1, leaseTtlMs: 2_147_483_648, lingerMs: 2 ** 40 },
+        },
+      }).split('\n'),
+    ).toEqual([
+      'slotwise.yaml: activity.supplier.leaseTtlMs: expected a whole number of milliseconds in [800, 2147483647], got 2147483648',
+      'slotwise.yaml: activity.supplier.lingerMs: expected a whole number of milliseconds in [0, 2147483647], got 1099511627776',
     ]);
   });
 
