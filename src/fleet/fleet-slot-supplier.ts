@@ -161,21 +161,23 @@ function checkManagerSettings(value: FleetSlotSupplierOptions['managerSettings']
  * @example
  * ```ts
  * import { NativeConnection, Worker } from '@temporalio/worker';
- * import { FleetSlotSupplier } from 'slotwise';
+ * import { FleetSlotSupplier, slotwiseWorkerOptions } from 'slotwise';
  *
  * const connection = await NativeConnection.connect({ address: 'localhost:7233' });
  * const licensedApi = new FleetSlotSupplier({ fleet: 'licensed-api', slots: 40, connection });
- * const worker = await Worker.create({
- *   connection,
- *   taskQueue: 'calls',
- *   activities: {},
- *   tuner: {
- *     activityTaskSlotSupplier: licensedApi,
- *     workflowTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
- *     localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
- *     nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
- *   },
- * });
+ * const worker = await Worker.create(
+ *   slotwiseWorkerOptions({
+ *     connection,
+ *     taskQueue: 'calls',
+ *     activities: {},
+ *     tuner: {
+ *       activityTaskSlotSupplier: licensedApi,
+ *       workflowTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
+ *       localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
+ *       nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
+ *     },
+ *   }),
+ * );
  * await worker.run();
  * await licensedApi.close();
  * ```
