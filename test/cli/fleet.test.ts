@@ -37,7 +37,10 @@ describe('slotwise fleet', () => {
       ['set-slots', 'api', 'ten'],
       'slotwise fleet set-slots: expected the new slots to be an integer in [1, 1000000], got "ten".',
     ],
-    [['status', 'api', '--bogus'], "slotwise fleet: Unknown option '--bogus'"],
+    [
+      ['status', 'api', '--bogus'],
+      'slotwise fleet: unknown option --bogus. Run `slotwise fleet --help` for usage.',
+    ],
   ])('main() rejects fleet %j with exit code 2', async (argv, message) => {
     const t = io();
     expect(await main(['fleet', ...argv], t.io)).toBe(2);
