@@ -169,7 +169,10 @@ function checkManagerSettings(value: FleetSlotSupplierOptions['managerSettings']
  *   slotwiseWorkerOptions({
  *     connection,
  *     taskQueue: 'calls',
- *     activities: {},
+ *     activities: {
+ *       callLicensedApi: async (query: string) =>
+ *         (await fetch(`https://licensed.example.com/v1?q=${encodeURIComponent(query)}`)).json(),
+ *     },
  *     tuner: {
  *       activityTaskSlotSupplier: licensedApi,
  *       workflowTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
