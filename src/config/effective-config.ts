@@ -365,8 +365,9 @@ function slotwiseNode(
   };
   const limits = (defaultFloors: Readonly<PerSlotType<number>>): EffectiveSlotTypeLimits => {
     // A fleet has no floors or ceilings to give.
-    const given: Pick<Exclude<typeof spec, { type: 'fleet' }>, 'floors' | 'ceilings'> =
-      spec.type === 'fleet' ? {} : spec;
+    const given: Pick<Exclude<typeof spec, { type: 'fleet' }>, 'floors' | 'ceilings'> = spec.type === 'fleet'
+      ? {}
+      : spec;
     if (given.floors === undefined) defaults.push('floors');
     if (given.ceilings === undefined) defaults.push('ceilings');
     const floors =

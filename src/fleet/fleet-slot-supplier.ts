@@ -16,6 +16,7 @@ import {
   describeValue,
   optionError,
 } from '../suppliers/option-checks.js';
+import { NO_FLOORS } from '../suppliers/slot-type-limits.js';
 import type { ReservationContext, SlotwisePermit, SupplierSnapshot } from '../suppliers/types.js';
 import { DEFAULT_FLEET_SETTINGS, MIN_LEASE_TTL_MS } from '../workflows/fleet/definitions.js';
 import { DEFAULT_FLEET_LINGER_MS, DEFAULT_FLEET_MANAGER_TASK_QUEUE } from './fleet-defaults.js';
@@ -110,7 +111,8 @@ const OPTION_KEYS = [
   'managerSettings',
   'transport',
   'minSyncIntervalMs',
-  ...SUPPLIER_BASE_OPTION_KEYS,
+  // No `floors`: a fleet budget is a hard cap (see the constructor).
+  ...SUPPLIER_BASE_OPTION_KEYS.filter((key) => key !== 'floors'),
 ];
 
 const checkText = (option: string, value: unknown, max: number): string => {
@@ -241,7 +243,10 @@ export class FleetSlotSupplier extends LedgerSlotSupplier {
         `${OWNER}: expected \`connection\` to be a NativeConnection (from @temporalio/worker) to host lease managers in this process, got ${describeValue(connection)}. Pass the Workers' NativeConnection, or \`hostManager: false\` when Workers of your own run \`fleetLeaseManagerWorkflow\`.`,
       );
     }
-    super('fleet', options);
+    // No floors: a floor permit is issued without the admission rule, and here that rule is the
+    // lease. Per (slot type, task queue) floors would let a process exceed its leases, so the fleet
+    // budget would no longer be a hard cap (see admitFloor below for a composite's floors).
+    super('fleet', options, NO_FLOORS);
     this.fleet = fleet;
     this.holderId = `${hostname()}:${process.pid}:${this.name}:${randomUUID().slice(0, 8)}`;
     const sink =
@@ -313,9 +318,10 @@ export class FleetSlotSupplier extends LedgerSlotSupplier {
   /**
    * A composite tries its parts silently (no event), so the demand a refused try stands for is
    * noted here: without it a fleet part would never ask for the leases the composite waits for.
+   * A composite's floor permit is admitted on a lease like any other ({@link admitFloor}).
    */
-  override takeForComposite(request: ReservationContext): (SlotwisePermit & object) | null {
-    const permit = super.takeForComposite(request);
+  override takeForComposite(request: ReservationContext, floor = false): (SlotwisePermit & object) | null {
+    const permit = super.takeForComposite(request, floor);
     if (permit === null) this.#client.noteDenied();
     return permit;
   }
@@ -325,6 +331,14 @@ export class FleetSlotSupplier extends LedgerSlotSupplier {
     const returned = super.returnToComposite(permit);
     if (returned) this.#client.changed(); // a lease may be spare now
     return returned;
+  }
+
+  /**
+   * A floor permit needs a lease too: a composite with a fleet part takes its floor permits from
+   * the fleet like any other (the budget is a hard cap; floors only order who gets leases first).
+   */
+  protected override admitFloor(request: ReservationContext): object | null {
+    return this.admit(request);
   }
 
   protected admit(request: ReservationContext): object | null {

@@ -30,6 +30,8 @@ describe('type: fleet in a config', () => {
       leaseTtlMs: 30_000,
       lingerMs: 1_000,
       managerTaskQueue: 'slotwise-fleet',
+      floors: { workflow: 0, activity: 0, localActivity: 0 },
+      ceilings: { workflow: null, activity: null, localActivity: null },
       defaults: ['name', 'leaseTtlMs', 'lingerMs', 'managerTaskQueue'],
     });
   });

@@ -284,6 +284,31 @@ describe('FleetSlotSupplier', () => {
     both.close();
   });
 
+  it('issues no permit beyond its leases for any task queue: a fleet has no floors', async () => {
+    const manager = new FakeFleetManager(1);
+    const supplier = fleetSupplier(manager, { lingerMs: 60_000 });
+    const first = track(reserve(supplier));
+    await settle();
+    expect(first.settled()).toBe(true);
+    // Another task queue and a local activity: each would be owed a floor permit by a local supplier.
+    expect(supplier.tryReserveSlot(reserveCtx('other-queue'))).toBeNull();
+    expect(supplier.tryReserveSlot(reserveCtx('q', 'local-activity'))).toBeNull();
+    const waiting = track(reserve(supplier, new AbortController().signal));
+    await settle();
+    expect(waiting.settled()).toBe(false);
+    expect(supplier.snapshot()).toMatchObject({ issued: 1, fleet: { held: 1 } });
+    expect(supplier.floors).toEqual({ workflow: 0, activity: 0, localActivity: 0 });
+    expect(
+      () =>
+        new FleetSlotSupplier({
+          fleet: 'a',
+          slots: 1,
+          transport: manager.transport(),
+          floors: { activity: 1 },
+        } as unknown as FleetSlotSupplierOptions),
+    ).toThrow('unknown option `floors`');
+  });
+
   it('markSlotUsed() and releaseSlot() never throw, even for permits it never issued', () => {
     const manager = new FakeFleetManager(1);
     const supplier = fleetSupplier(manager);
