@@ -24,9 +24,9 @@ describe('slotwise JSON Schema', () => {
 
   it('slotwiseJsonSchema() forbids unknown keys in every object', () => {
     const objects = objectSchemas(slotwiseJsonSchema());
-    // root, sampler (3), slot types (3), metrics, temporal; costs (2); suppliers: 6 slotwise + 5 inlined again + 2 Temporal;
+    // root, sampler (3), slot types (3), metrics, temporal; costs (2); suppliers: 7 slotwise + 6 inlined again + 2 Temporal;
     // floors, ceilings; resourceBased and its 4 slot-type options
-    expect(objects.length).toBe(31);
+    expect(objects.length).toBe(33);
     expect(objects.filter((schema) => schema.additionalProperties !== false)).toEqual([]);
   });
 
