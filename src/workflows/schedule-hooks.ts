@@ -49,30 +49,28 @@ function outboundInterceptors(): (OutboundList & { [INSTALLED]?: true }) | undef
   return Array.isArray(outbound) ? (outbound as OutboundList) : undefined;
 }
 
+/** `input` as the active hooks leave it (the same object when no hook is active). */
+function hookedActivity<
+  I extends { activityType: string; options: ScheduledActivity['options']; headers: Headers },
+>(input: I, local: boolean): I {
+  const active = hooks.getStore();
+  if (!active?.length) return input;
+  const activity: ScheduledActivity = {
+    activityType: input.activityType,
+    options: { ...input.options },
+    headers: { ...input.headers },
+    local,
+  };
+  for (const hook of active) hook.activity?.(activity);
+  return { ...input, options: activity.options as I['options'], headers: activity.headers };
+}
+
 const interceptor: WorkflowOutboundCallsInterceptor = {
   scheduleActivity(input, next) {
-    const active = hooks.getStore();
-    if (!active?.length) return next(input);
-    const activity: ScheduledActivity = {
-      activityType: input.activityType,
-      options: { ...input.options },
-      headers: { ...input.headers },
-      local: false,
-    };
-    for (const hook of active) hook.activity?.(activity);
-    return next({ ...input, options: activity.options as ActivityOptions, headers: activity.headers });
+    return next(hookedActivity(input, false));
   },
   scheduleLocalActivity(input, next) {
-    const active = hooks.getStore();
-    if (!active?.length) return next(input);
-    const activity: ScheduledActivity = {
-      activityType: input.activityType,
-      options: { ...input.options },
-      headers: { ...input.headers },
-      local: true,
-    };
-    for (const hook of active) hook.activity?.(activity);
-    return next({ ...input, options: activity.options as LocalActivityOptions, headers: activity.headers });
+    return next(hookedActivity(input, true));
   },
   startChildWorkflowExecution(input, next) {
     const active = hooks.getStore();
