@@ -30,6 +30,15 @@ async function main(): Promise<number> {
   return exitCodeOf(status);
 }
 
+// A scenario awaiting something that can never happen (a reservation no reading will grant) leaves
+// Node with nothing to do: it would exit 0 with no summary. Say so and fail instead.
+process.once('beforeExit', () => {
+  console.error(
+    'slotwise benchmarks: stopped before finishing: a scenario is waiting on something that will never happen (see the last scenario above)',
+  );
+  process.exit(2);
+});
+
 main().then(
   (code) => process.exit(code),
   (error) => {

@@ -21,6 +21,12 @@ export interface PermitContender {
   release(permit: unknown): void;
   /** Counts, for checking that a measurement held what it meant to hold (`null` for the floor). */
   snapshot(): Pick<SupplierSnapshot, 'issued' | 'used' | 'waiting'> | null;
+  /**
+   * Takes fresh readings, as a running sampler would between decisions (frozen contenders only).
+   * A resource supplier follows a released task until a reading taken after the release: without
+   * new readings that list only grows, and every decision would walk all of it.
+   */
+  refresh?(): Promise<void>;
   close(): void;
 }
 
@@ -87,6 +93,7 @@ export function supplierContender(
     snapshot(): SupplierSnapshot;
   },
   close: () => void = () => {},
+  refresh?: () => Promise<void>,
 ): PermitContender {
   const never = new AbortController().signal;
   return {
@@ -97,6 +104,7 @@ export function supplierContender(
     markUsed: (permit) => supplier.markSlotUsed({ permit, slotInfo: SLOT_INFO }),
     release: (permit) => supplier.releaseSlot({ permit, slotInfo: SLOT_INFO }),
     snapshot: () => supplier.snapshot(),
+    ...(refresh ? { refresh } : {}),
     close,
   };
 }
@@ -123,7 +131,13 @@ export function frozenHost(dir: string): { root: string; nvidiaSmi: string; adva
     '#!/bin/sh\necho "0, GPU-00000000-bench-0000-0000-000000000000, 10, 8192, 81920"\n',
   );
   chmodSync(nvidiaSmi, 0o755);
-  return { root, nvidiaSmi, advanceCpu: () => writeFileSync(join(root, 'proc/stat'), stat(1100, 9900)) };
+  // Each advance adds the same 10 % busy interval, so every new CPU reading says the same.
+  let advances = 0;
+  const advanceCpu = () => {
+    advances++;
+    writeFileSync(join(root, 'proc/stat'), stat(1000 + 100 * advances, 9000 + 900 * advances));
+  };
+  return { root, nvidiaSmi, advanceCpu };
 }
 
 /**
@@ -169,6 +183,8 @@ export async function frozenContenders(dir: string, options: FrozenOptions): Pro
     rampThrottleMs: 0,
     targetUtilization: 0.95,
     settleMs: 0,
+    // The frozen readings are never refreshed: they must not count as stale.
+    staleAfterMs: 2 ** 31 - 1,
   };
   const cost = <T>(c: T) => (gate ? { costs: { default: c } } : {});
   const fixed = new FixedSlotSupplier({ slots: options.maxSlots, name: 'bench-fixed' });
@@ -188,16 +204,28 @@ export async function frozenContenders(dir: string, options: FrozenOptions): Pro
     ...cost({ memoryBytes: 1024 }),
   });
   const composite = new CompositeSlotSupplier([compositeFixed, compositeMemory]);
+  const refresh = async () => {
+    host.advanceCpu();
+    cpuSampler.sampleNow();
+    memSampler.sampleNow();
+    await gpuSampler.sampleGpu();
+  };
   return [
     floorContender(options.maxSlots),
     supplierContender('fixed', 'FixedSlotSupplier', fixed),
-    supplierContender('cpu', 'CpuSlotSupplier', cpu, () => cpu.close()),
-    supplierContender('memory', 'MemorySlotSupplier', memory, () => memory.close()),
-    supplierContender('gpu', 'GpuSlotSupplier', gpu, () => gpu.close()),
-    supplierContender('composite', 'Composite(Fixed+Memory)', composite, () => {
-      composite.close();
-      compositeMemory.close();
-    }),
+    supplierContender('cpu', 'CpuSlotSupplier', cpu, () => cpu.close(), refresh),
+    supplierContender('memory', 'MemorySlotSupplier', memory, () => memory.close(), refresh),
+    supplierContender('gpu', 'GpuSlotSupplier', gpu, () => gpu.close(), refresh),
+    supplierContender(
+      'composite',
+      'Composite(Fixed+Memory)',
+      composite,
+      () => {
+        composite.close();
+        compositeMemory.close();
+      },
+      refresh,
+    ),
   ];
 }
 
