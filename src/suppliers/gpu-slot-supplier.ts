@@ -4,7 +4,7 @@ import type { GpuDevice } from '../resources/gpu-monitor.js';
 import { type ResourceSample, ResourceSampler, type SampledResource } from '../resources/sampler.js';
 import { checkInteger } from './option-checks.js';
 import type { PermitRecord } from './permit-ledger.js';
-import { type GateReading, type GateTask, ResourceGate } from './resource-gate.js';
+import { type GateLoad, type GateReading, type GateTask, ResourceGate } from './resource-gate.js';
 import {
   type LearnedCosts,
   type ReadingFreshness,
@@ -155,7 +155,7 @@ export class GpuSlotSupplier extends ResourceSlotSupplier<GpuPermitFields> {
       let load = 0;
       if (memory !== null) {
         const gate = this.#gate(device.uuid);
-        const tasks = this.#tasks(gate, device.uuid, records);
+        const tasks = this.#load(gate, device.uuid, records);
         const next = this.nextCost(gate, 'gpuMemoryBytes', request.slotType);
         if (!force && !gate.admits(tasks, next, memory.limit)) continue;
         load = (gate.project(tasks, next) ?? memory.used) / memory.limit;
@@ -202,7 +202,7 @@ export class GpuSlotSupplier extends ResourceSlotSupplier<GpuPermitFields> {
       if (memory !== null) {
         const gate = this.#gate(device.uuid);
         const room = gate.room(
-          this.#tasks(gate, device.uuid, records),
+          this.#load(gate, device.uuid, records),
           this.nextCost(gate, 'gpuMemoryBytes', null),
           memory.limit,
         );
@@ -268,6 +268,18 @@ export class GpuSlotSupplier extends ResourceSlotSupplier<GpuPermitFields> {
   #tasks(gate: ResourceGate, uuid: string, records: PermitRecord<GpuPermitFields>[]): GateTask[] {
     const now = this.clock(); // once per decision, not once per permit
     return this.gateTasks(
+      gate,
+      'gpuMemoryBytes',
+      records,
+      (record, releasedAt) => this.settleShown(record, releasedAt, now),
+      (record) => record.permit.gpu.uuid === uuid,
+      this.#readingTaken,
+    );
+  }
+
+  #load(gate: ResourceGate, uuid: string, records: PermitRecord<GpuPermitFields>[]): GateLoad {
+    const now = this.clock(); // once per decision, not once per permit
+    return this.gateLoad(
       gate,
       'gpuMemoryBytes',
       records,

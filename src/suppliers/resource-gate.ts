@@ -28,6 +28,25 @@ export interface GateTask {
   shown: readonly [low: number, high: number];
 }
 
+/**
+ * What a decision needs to know of the tasks, summed: the projection adds these, so a supplier can
+ * compute them in one pass over its permits without building a {@link GateTask} per permit.
+ * {@link ResourceGate.loadOf} computes it from a task list.
+ */
+export interface GateLoad {
+  /** Σ cost of the live permits (a permit of unknown cost counts 0). */
+  live: number;
+  /**
+   * Σ `cost × shown high` of the tasks released after the latest reading that may still hold what
+   * they used (`shown` a range): no reading can show their usage freed yet.
+   */
+  held: number;
+  /** Live permits whose cost is unknown. */
+  unknown: number;
+  /** Of those, how many the latest reading shows less than half of (a probe must wait for them). */
+  unknownUnshown: number;
+}
+
 /** One reading of the resource, in its unit (cores, bytes). */
 export interface GateReading {
   /** Usage now. */
@@ -97,7 +116,9 @@ export interface GateLearning {
   learned: ReadonlyMap<string, number>;
 }
 
-const EPSILON = 1e-9;
+/** Below this, a difference of shares or usages is rounding, not a difference. */
+export const GATE_EPSILON = 1e-9;
+const EPSILON = GATE_EPSILON;
 
 /**
  * The arithmetic of one resource (one dimension of one device): what our tasks use, what the rest of
@@ -268,43 +289,54 @@ export class ResourceGate {
   }
 
   /**
-   * The projected usage with the live permits of `tasks` and, when `next` is a number, one more task
-   * of that cost. `null` before any reading.
+   * The tasks of `tasks` summed as a decision needs them (see {@link GateLoad}), with the costs
+   * learned so far.
    */
-  project(tasks: readonly GateTask[], next: number | null): number | null {
-    if (this.#outside === null) return null;
-    let total = this.#outside + this.#lingering;
+  loadOf(tasks: readonly GateTask[]): GateLoad {
+    const load: GateLoad = { live: 0, held: 0, unknown: 0, unknownUnshown: 0 };
     for (const task of tasks) {
-      if (task.live) total += this.#costOf(task) ?? 0;
-      else if (
-        this.#releasedMayHold &&
-        task.releasedAfterReading &&
-        task.shown[1] - task.shown[0] > EPSILON
-      ) {
-        // No reading since its release: it may hold all it held.
-        total += (this.#costOf(task) ?? 0) * task.shown[1];
+      const cost = this.#costOf(task);
+      if (task.live) {
+        if (cost !== null) load.live += cost;
+        else {
+          load.unknown++;
+          if (task.shown[0] < 0.5) load.unknownUnshown++;
+        }
+      } else if (task.releasedAfterReading && task.shown[1] - task.shown[0] > EPSILON) {
+        load.held += (cost ?? 0) * task.shown[1];
       }
     }
-    return total + (next ?? 0);
+    return load;
+  }
+
+  /**
+   * The projected usage with the live permits of `tasks` (or their {@link GateLoad}) and, when
+   * `next` is a number, one more task of that cost. `null` before any reading.
+   */
+  project(tasks: readonly GateTask[] | GateLoad, next: number | null): number | null {
+    if (this.#outside === null) return null;
+    const load = this.#load(tasks);
+    // A task released after the latest reading may hold all it held: no reading shows it freed yet.
+    const held = this.#releasedMayHold ? load.held : 0;
+    return this.#outside + this.#lingering + load.live + held + (next ?? 0);
   }
 
   /**
    * Whether one more task of cost `next` (`null`: unknown) fits under the target of `limit`, given
-   * the live permits in `tasks`; updates the hysteresis state. With an unknown cost, admits one probe
-   * at a time: only when every live permit of unknown cost already shows at least half of itself in
-   * a reading that could be learned from (a permit still waiting for its task never does).
+   * the live permits in `tasks` (or their {@link GateLoad}); updates the hysteresis state. With an
+   * unknown cost, admits one probe at a time: only when every live permit of unknown cost already
+   * shows at least half of itself in a reading that could be learned from (a permit still waiting
+   * for its task never does).
    */
-  admits(tasks: readonly GateTask[], next: number | null, limit: number): boolean {
+  admits(tasks: readonly GateTask[] | GateLoad, next: number | null, limit: number): boolean {
+    const load = this.#load(tasks);
     if (next === null) {
-      for (const task of tasks) {
-        if (!task.live || this.#costOf(task) !== null) continue;
-        if (task.shown[0] < 0.5 || !this.#settled) return false;
-      }
+      if (load.unknown > 0 && (load.unknownUnshown > 0 || !this.#settled)) return false;
       // A probe: it fits when what is known leaves room.
-      const now = this.project(tasks, 0);
+      const now = this.project(load, 0);
       return now !== null && now <= this.target * limit;
     }
-    const projected = this.project(tasks, next);
+    const projected = this.project(load, next);
     if (projected === null) return false;
     const slack = this.rounding === 'nearest' ? next / 2 : 0;
     const fits = (threshold: number) => projected - slack <= threshold + EPSILON * Math.max(1, limit);
@@ -332,7 +364,7 @@ export class ResourceGate {
    * How many more tasks of cost `next` fit now (what `capacity` reports above what is issued);
    * `null` when the cost is unknown.
    */
-  room(tasks: readonly GateTask[], next: number | null, limit: number): number | null {
+  room(tasks: readonly GateTask[] | GateLoad, next: number | null, limit: number): number | null {
     if (next === null || next <= 0) return null;
     const projected = this.project(tasks, 0);
     if (projected === null) return 0;
@@ -344,6 +376,10 @@ export class ResourceGate {
   reopen(): void {
     this.#open = true;
     this.#closedAt = Number.POSITIVE_INFINITY;
+  }
+
+  #load(tasks: readonly GateTask[] | GateLoad): GateLoad {
+    return Array.isArray(tasks) ? this.loadOf(tasks) : (tasks as GateLoad);
   }
 
   #costOf(task: GateTask): number | null {

@@ -1,7 +1,13 @@
 import { brandClass } from '../class-brand.js';
 import type { ResourceSample, SampledResource } from '../resources/sampler.js';
 import type { PermitRecord } from './permit-ledger.js';
-import { type GateReading, type GateTask, ResourceGate, type ResourceGateOptions } from './resource-gate.js';
+import {
+  type GateLoad,
+  type GateReading,
+  type GateTask,
+  ResourceGate,
+  type ResourceGateOptions,
+} from './resource-gate.js';
 import { type LearnedCosts, ResourceSlotSupplier, RiseWindow } from './resource-slot-supplier.js';
 import type { CostDimension } from './task-cost.js';
 import type { ReservationContext } from './types.js';
@@ -116,6 +122,19 @@ export abstract class SingleResourceSlotSupplier extends ResourceSlotSupplier {
     );
   }
 
+  /** The same tasks summed as a decision needs them (no object per permit). */
+  protected load(): GateLoad {
+    const now = this.clock();
+    return this.gateLoad(
+      this.gate,
+      this.dimension,
+      this.ledger.records(),
+      (record, releasedAt) => this.shown(record, releasedAt, now),
+      undefined,
+      this.#readingTaken,
+    );
+  }
+
   protected admitResources(
     request: ReservationContext,
     sample: ResourceSample,
@@ -125,7 +144,7 @@ export abstract class SingleResourceSlotSupplier extends ResourceSlotSupplier {
     const reading = this.reading(sample);
     if (reading === null) return null;
     const next = this.nextCost(this.gate, this.dimension, request.slotType);
-    return this.gate.admits(this.tasks(), next, reading.limit) ? {} : null;
+    return this.gate.admits(this.load(), next, reading.limit) ? {} : null;
   }
 
   protected observe(sample: ResourceSample): void {
@@ -143,7 +162,7 @@ export abstract class SingleResourceSlotSupplier extends ResourceSlotSupplier {
     const reading = this.reading(this.current());
     if (reading === null) return this.minSlots;
     const next = this.nextCost(this.gate, this.dimension, null);
-    const room = this.gate.room(this.tasks(), next, reading.limit);
+    const room = this.gate.room(this.load(), next, reading.limit);
     return room === null ? this.maxSlots : this.clampCapacity(room);
   }
 

@@ -1,0 +1,146 @@
+import type { SlotInfo } from '@temporalio/worker';
+import { describe, expect, it } from 'vitest';
+import { CpuSlotSupplier } from '../../src/suppliers/cpu-slot-supplier.js';
+import { MemorySlotSupplier } from '../../src/suppliers/memory-slot-supplier.js';
+import type { GateLoad } from '../../src/suppliers/resource-gate.js';
+import type { SlotwisePermit } from '../../src/suppliers/types.js';
+import { activityInfo, reserveCtx } from '../helpers/fakes.js';
+import { FakeSampler, GiB, MiB } from './fixtures/fake-sampler.js';
+
+// A decision sums the tasks in one pass (`load()`); learning and tests see them one by one
+// (`tasks()`). Both must describe the same tasks, or admission and learning disagree.
+
+class MemoryProbe extends MemorySlotSupplier {
+  both(): [GateLoad, GateLoad] {
+    return [this.load(), this.gate.loadOf(this.tasks())];
+  }
+  followedReleases(): number {
+    return this.recentReleases().length;
+  }
+}
+
+class CpuProbe extends CpuSlotSupplier {
+  both(): [GateLoad, GateLoad] {
+    return [this.load(), this.gate.loadOf(this.tasks())];
+  }
+}
+
+/** A small deterministic generator, so a failure names its seed. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state * 1664525 + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+const TYPES: SlotInfo[] = [activityInfo('declared'), activityInfo('learned'), activityInfo('other')];
+
+function expectSameLoad([fast, listed]: [GateLoad, GateLoad], where: string) {
+  expect(fast.unknown, `${where}: unknown`).toBe(listed.unknown);
+  expect(fast.unknownUnshown, `${where}: unknownUnshown`).toBe(listed.unknownUnshown);
+  expect(fast.live, `${where}: live`).toBeCloseTo(listed.live, 3);
+  expect(fast.held, `${where}: held`).toBeCloseTo(listed.held, 3);
+}
+
+describe('a decision sums the same tasks learning lists', () => {
+  for (const kind of ['memory', 'cpu'] as const) {
+    for (const seed of [1, 2, 3, 4, 5]) {
+      it(`${kind}: seed ${seed}, reservations, tasks, releases and readings in random order`, () => {
+        const next = random(seed);
+        let now = 0;
+        const sampler = new FakeSampler({ memory: kind === 'memory', cpu: kind === 'cpu' });
+        const common = {
+          sampler: sampler.asSampler,
+          now: () => now,
+          rampThrottleMs: 0,
+          minSlots: 0,
+          maxSlots: 64,
+          settleMs: 300,
+          targetUtilization: 0.9,
+        };
+        // Odd seeds declare one type's cost (the others start at it); even seeds declare none, so
+        // permits of unknown cost (probes) are counted too.
+        const declare = seed % 2 === 1;
+        const supplier =
+          kind === 'memory'
+            ? new MemoryProbe({
+                ...common,
+                ...(declare ? { costs: { activities: { declared: { memoryBytes: 64 * MiB } } } } : {}),
+              })
+            : new CpuProbe({
+                ...common,
+                ...(declare ? { costs: { activities: { declared: { cpu: 0.25 } } } } : {}),
+              });
+        const running: SlotwisePermit[] = [];
+        const reserved: SlotwisePermit[] = [];
+        const read = () =>
+          kind === 'memory'
+            ? sampler.memoryUsed((200 + 50 * running.length + next() * 30) * MiB, 4 * GiB)
+            : sampler.cpuBusy(0.2 + 0.2 * running.length + next() * 0.1, 8);
+        read();
+        let checks = 0;
+        const seen = new Set<string>();
+        for (let step = 0; step < 400; step++) {
+          now += Math.floor(next() * 60);
+          const roll = next();
+          if (roll < 0.35) {
+            const permit = supplier.tryReserveSlot(reserveCtx()) as SlotwisePermit | null;
+            if (permit) reserved.push(permit);
+          } else if (roll < 0.6 && reserved.length > 0) {
+            const permit = reserved.splice(Math.floor(next() * reserved.length), 1)[0]!;
+            supplier.markSlotUsed({ permit, slotInfo: TYPES[Math.floor(next() * TYPES.length)]! });
+            running.push(permit);
+          } else if (roll < 0.8 && running.length > 0) {
+            const permit = running.splice(Math.floor(next() * running.length), 1)[0]!;
+            supplier.releaseSlot({ permit });
+          } else {
+            read();
+          }
+          const loads = supplier.both();
+          expectSameLoad(loads, `seed ${seed} step ${step}`);
+          if (loads[1].held > 0) seen.add('held');
+          if (loads[1].unknown > 0) seen.add('unknown');
+          if (loads[1].live > 0) seen.add('live');
+          checks++;
+        }
+        expect(checks).toBe(400);
+        // The run must have reached every kind of task a decision sums, or it proved little.
+        // (With nothing declared, nothing is learned from these noisy readings: every permit stays unknown.)
+        expect([...seen].sort()).toEqual(declare ? ['held', 'live'] : ['unknown']);
+        supplier.close();
+      });
+    }
+  }
+});
+
+describe('released tasks a decision follows', () => {
+  it('are bounded by the stale bound while no reading comes (a stopped sampler)', () => {
+    // Before: a release no reading had followed was kept whatever its age, so with the sampler
+    // stopped every release of minSlots permits stayed, and every decision walked all of them.
+    let now = 0;
+    const sampler = new FakeSampler({ memory: true });
+    const supplier = new MemoryProbe({
+      sampler: sampler.asSampler,
+      now: () => now,
+      rampThrottleMs: 0,
+      minSlots: 1,
+      settleMs: 500,
+      staleAfterMs: 1000,
+    });
+    sampler.memoryUsed(GiB, 4 * GiB);
+    for (let i = 1; i <= 500; i++) {
+      now = i * 10;
+      const permit = supplier.tryReserveSlot(reserveCtx());
+      if (permit === null) throw new Error(`release ${i}: the minSlots permit was refused`);
+      supplier.markSlotUsed({ permit, slotInfo: activityInfo() });
+      supplier.releaseSlot({ permit });
+    }
+    // At 5000 ms, the releases of the last stale bound (4000..5000 ms) are kept: 101 of 500.
+    expect(supplier.followedReleases()).toBe(101);
+    // A reading after them: only those released less than settleMs ago (4510..5000 ms) still count.
+    sampler.memoryUsed(GiB, 4 * GiB);
+    expect(supplier.followedReleases()).toBe(50);
+    supplier.close();
+  });
+});
