@@ -12,7 +12,7 @@
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { concurrencyActivities } from '../src/activities/concurrency-activities.js';
 import { concurrencyControllerId, concurrencyStateQuery } from '../src/workflows/concurrency/signals.js';
 import type { ConcurrencyStats } from '../src/workflows/concurrency/types.js';
@@ -65,6 +65,12 @@ function casesOf(quick: boolean): Case[] {
 }
 
 async function measure(ctx: ScenarioContext): Promise<ScenarioReport> {
+  try {
+    // The Worker runs in this process: keep its INFO lines out of the report.
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // Another scenario of this run already made the process's Runtime: its logger stays.
+  }
   const env = await ctx.env();
   const { code } = await bundleWorkflowCode({
     workflowsPath: join(BENCH_DIR, 'concurrency-workflows.ts'),

@@ -78,7 +78,8 @@ const probeDue = (age: number) =>
  *   process makes at the same time into one `slotwise.concurrency.acquireBatch` update: a run gets its
  *   answer in the same workflow task that asked) or as signals (runs without the activities).
  *   Releases come as signals (one per run, or one per batch from a Worker process). They are applied
- *   to a {@link ConcurrencyGrants} as they arrive; its decisions for other runs (a grant, a refusal, a replacement) are signalled to those runs.
+ *   to a {@link ConcurrencyGrants} as they arrive; its decisions for other runs (a grant, a refusal, a
+ *   replacement) are signalled to those runs.
  * - No decision reads a clock. Time enters only as recorded timer firings (ticks): checks run on a
  *   tick, the idle exit on a timer that fired with nothing happening since it started. So replay is
  *   exact whatever the activations' clocks said (a query arriving during a pending workflow task can
