@@ -1,6 +1,7 @@
 // Runs every benchmark scenario against one shared dev server, then prints and writes a summary
 // (summary.json and summary.md next to the scenario results). `npm run bench`, or
 // `npm run bench -- --quick` for the smoke run CI does.
+import { concurrencyOverhead } from './concurrency-overhead.js';
 import { cpuTracking } from './cpu-tracking.js';
 import { fleet } from './fleet.js';
 import { parseBenchArgs } from './lib/args.js';
@@ -12,7 +13,15 @@ import { reaction } from './reaction.js';
 import { throughput } from './throughput.js';
 
 /** Every scenario, in the order a full run measures them. */
-const SCENARIOS: readonly Scenario[] = [permitCost, throughput, memoryGuard, cpuTracking, reaction, fleet];
+const SCENARIOS: readonly Scenario[] = [
+  permitCost,
+  throughput,
+  memoryGuard,
+  cpuTracking,
+  reaction,
+  fleet,
+  concurrencyOverhead,
+];
 
 async function main(): Promise<number> {
   const args = parseBenchArgs();

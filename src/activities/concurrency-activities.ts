@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { type Client, WithStartWorkflowOperation, WorkflowNotFoundError } from '@temporalio/client';
 import {
@@ -8,10 +9,13 @@ import {
   type ConcurrencyReleaseInput,
 } from '../workflows/concurrency/activity-contract.js';
 import type { ConcurrencyDecision, ConcurrencyRunRef } from '../workflows/concurrency/types.js';
+import { Batcher } from './concurrency-batcher.js';
 
 const CONTROLLER_WORKFLOW_TYPE = 'concurrencyControllerWorkflow';
 const ACQUIRE_UPDATE = 'slotwise.concurrency.acquire';
+const ACQUIRE_BATCH_UPDATE = 'slotwise.concurrency.acquireBatch';
 const RELEASE_SIGNAL = 'slotwise.concurrency.release';
+const RELEASE_BATCH_SIGNAL = 'slotwise.concurrency.releaseBatch';
 /** Runs described at once by one check. */
 const CHECK_PARALLELISM = 16;
 
@@ -26,45 +30,151 @@ function clientOf(what: string): Client {
   }
 }
 
+/** One update asking the controller, started when none is open; its answer (or what it threw). */
+function askOne(
+  client: Client,
+  input: ConcurrencyAcquireInput,
+  updateName: string,
+  updateId: string,
+  arg: unknown,
+): Promise<unknown> {
+  return client.workflow.executeUpdateWithStart<(input: unknown) => Promise<unknown>, unknown, [unknown]>(
+    updateName,
+    {
+      args: [arg],
+      updateId,
+      startWorkflowOperation: new WithStartWorkflowOperation(CONTROLLER_WORKFLOW_TYPE, {
+        workflowId: input.controllerId,
+        taskQueue: input.taskQueue,
+        args: [input.start],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        // The controller serves every key: dispatch its tasks before the runs that wait on it.
+        priority: { priorityKey: 1 },
+      }),
+    },
+  );
+}
+
+/** A controller of an older slotwise has no batch update: its Workers refuse it by name. */
+const isUnknownUpdate = (error: unknown): boolean => {
+  for (let e = error as { message?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (
+      typeof e.message === 'string' &&
+      e.message.includes(`No registered handler for update: ${ACQUIRE_BATCH_UPDATE}`)
+    )
+      return true;
+  }
+  return false;
+};
+
+/** Controllers (per client) last seen refusing the batch update, and when: asked one by one for a minute. */
+const legacyControllers = new WeakMap<Client, Map<string, number>>();
+const LEGACY_MEMORY_MS = 60_000;
+
 /**
- * Sends a request to the group's controller as an update, starting the controller when none is open
+ * The requests of this Worker process, per client and controller, gathered into batch updates (see
+ * {@link Batcher}). Each update is retried until it is answered: the controller refuses updates while
+ * it is about to continue as new, the server admits only 10 in flight per workflow, and an update can
+ * find the run it targeted closing; all of these pass in milliseconds.
+ */
+const batchers = new WeakMap<Client, Batcher<ConcurrencyAcquireInput, ConcurrencyDecision>>();
+
+function batcherOf(client: Client): Batcher<ConcurrencyAcquireInput, ConcurrencyDecision> {
+  let batcher = batchers.get(client);
+  if (batcher) return batcher;
+  const known = legacyControllers.get(client) ?? new Map<string, number>();
+  legacyControllers.set(client, known);
+  batcher = new Batcher(async (controllerId, inputs) => {
+    const since = known.get(controllerId);
+    if (since === undefined || Date.now() - since > LEGACY_MEMORY_MS) {
+      try {
+        const requests = inputs.map((input) => input.request);
+        // Carries the settings of the first run to ask; the controller merges every request's own.
+        const answers = (await askOne(
+          client,
+          inputs[0]!,
+          ACQUIRE_BATCH_UPDATE,
+          `batch:${randomUUID()}`,
+          requests,
+        )) as ConcurrencyDecision[];
+        batchCapable(client).add(controllerId);
+        return answers;
+      } catch (error) {
+        if (!isUnknownUpdate(error)) throw error;
+        known.set(controllerId, Date.now());
+      }
+    }
+    return (await Promise.all(
+      inputs.map((input) =>
+        // Per asking run: a reset run re-attaches under the same request id with its own run id.
+        askOne(
+          client,
+          input,
+          ACQUIRE_UPDATE,
+          `${input.request.requestId}@${input.request.runId}`,
+          input.request,
+        ),
+      ),
+    )) as ConcurrencyDecision[];
+  });
+  batchers.set(client, batcher);
+  return batcher;
+}
+
+/**
+ * Sends a request to the group's controller, starting the controller when none is open
  * (update-with-start: one atomic call, no race between runs starting it), and returns its answer. The
- * controller refuses updates while it is about to continue as new, and an update can find the run
- * it targeted closing: both are retried here, a few ms later, on the controller's next run.
+ * requests this process makes to one controller at the same time travel together, as one update.
  */
 async function acquire(input: ConcurrencyAcquireInput): Promise<ConcurrencyDecision> {
   const context = Context.current();
-  const client = clientOf('acquire');
-  const { request } = input;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await client.workflow.executeUpdateWithStart<
-        (input: unknown) => Promise<unknown>,
-        ConcurrencyDecision,
-        [typeof request]
-      >(ACQUIRE_UPDATE, {
-        args: [request],
-        // Per asking run: a reset run re-attaches under the same request id with its own run id.
-        updateId: `${request.requestId}@${request.runId}`,
-        startWorkflowOperation: new WithStartWorkflowOperation(CONTROLLER_WORKFLOW_TYPE, {
-          workflowId: input.controllerId,
-          taskQueue: input.taskQueue,
-          args: [input.start],
-          workflowIdConflictPolicy: 'USE_EXISTING',
-          // The controller serves every key: dispatch its tasks before the runs that wait on it.
-          priority: { priorityKey: 1 },
-        }),
-      });
-    } catch (error) {
-      if (context.cancellationSignal.aborted) throw error;
-      await context.sleep(Math.min(20 * 2 ** attempt, 1000));
-    }
-  }
+  return batcherOf(clientOf('acquire')).submit(input.controllerId, input, context.cancellationSignal);
 }
 
-/** Gives a grant back (or stops waiting for one). A controller that is gone holds nothing to release. */
+/** Controllers (per client) that answered a batch update: they take batched releases too. */
+const capable = new WeakMap<Client, Set<string>>();
+function batchCapable(client: Client): Set<string> {
+  const known = capable.get(client) ?? new Set<string>();
+  capable.set(client, known);
+  return known;
+}
+
+/** The releases of this Worker process, per client and controller, gathered into batch signals. */
+const releasers = new WeakMap<Client, Batcher<string, void>>();
+
+function releaserOf(client: Client): Batcher<string, void> {
+  let releaser = releasers.get(client);
+  if (releaser) return releaser;
+  releaser = new Batcher<string, void>(
+    async (controllerId, requestIds) => {
+      try {
+        await client.workflow.getHandle(controllerId).signal(RELEASE_BATCH_SIGNAL, { requestIds });
+      } catch (error) {
+        if (!(error instanceof WorkflowNotFoundError)) throw error;
+      }
+      return requestIds.map(() => undefined);
+    },
+    { maxInFlight: 2, maxBatch: 500 },
+  );
+  releasers.set(client, releaser);
+  return releaser;
+}
+
+/**
+ * Gives a grant back (or stops waiting for one). A controller that is gone holds nothing to release.
+ * Releases this process sends a controller at the same time travel as one signal, to controllers known
+ * to take them (ones that answered a batch update from this process; others get one signal each).
+ */
 async function release(input: ConcurrencyReleaseInput): Promise<void> {
   const client = clientOf('release');
+  if (batchCapable(client).has(input.controllerId)) {
+    await releaserOf(client).submit(
+      input.controllerId,
+      input.requestId,
+      Context.current().cancellationSignal,
+    );
+    return;
+  }
   try {
     await client.workflow
       .getHandle(input.controllerId)

@@ -8,7 +8,15 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import type { ScenarioResult } from '../../bench/lib/runner.js';
 
-const SCENARIOS = ['permit-cost', 'throughput', 'memory-guard', 'cpu-tracking', 'reaction', 'fleet'];
+const SCENARIOS = [
+  'permit-cost',
+  'throughput',
+  'memory-guard',
+  'cpu-tracking',
+  'reaction',
+  'fleet',
+  'concurrency-overhead',
+];
 
 describe('bench --quick', () => {
   const out = mkdtempSync(join(tmpdir(), 'slotwise-bench-smoke-'));

@@ -1,6 +1,13 @@
 import { Context } from '@temporalio/activity';
 import { type Client, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure, CancelledFailure, TerminatedFailure, TimeoutFailure } from '@temporalio/common';
+import {
+  ApplicationFailure,
+  CancelledFailure,
+  defaultPayloadConverter,
+  type Payload,
+  TerminatedFailure,
+  TimeoutFailure,
+} from '@temporalio/common';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { concurrencyActivities } from '../../src/activities/concurrency-activities.js';
@@ -178,6 +185,62 @@ describe('withConcurrency() across a real Worker and a real controller workflow'
     console.log(
       `slotwise: 100 runs over 5 keys (maxRuns 2, 150 ms each) in ${elapsedMs} ms; ` +
         `controller continued as new ${result.generation} times`,
+    );
+  });
+
+  it('withConcurrency() runs asking one controller at once from one Worker share batch updates and batch release signals', async () => {
+    const group = uniqueQueue('batched');
+    const concurrency = (key: string): WithConcurrencyOptions => ({
+      group,
+      key,
+      maxRuns: 30,
+      controller: fastController,
+    });
+    const handles = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => startRun(concurrency(`k${i % 3}`), 100, { index: i })),
+    );
+    const results = await Promise.all(handles.map((h) => h.result()));
+    expect(results).toEqual(Array.from({ length: 30 }, (_, i) => i));
+    const result = await controllerResult(group);
+    expect(result.stats).toEqual({ granted: 30, released: 30, cancelled: 0, rejected: 0, reclaimed: 0 });
+    expect(result.generation).toBe(0); // one history holds every request and release
+    const history = await client.workflow.getHandle(concurrencyControllerId(group)).fetchHistory();
+    const payload = (p: unknown) => defaultPayloadConverter.fromPayload(p as Payload) as unknown;
+    const asked = { single: 0, batches: [] as number[], bySignal: 0, ids: new Set<string>() };
+    const released = { single: 0, batches: [] as number[], ids: new Set<string>() };
+    for (const event of history.events ?? []) {
+      const update = event.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input;
+      if (update?.name === 'slotwise.concurrency.acquire') asked.single++;
+      if (update?.name === 'slotwise.concurrency.acquireBatch') {
+        const requests = payload(update.args?.payloads?.[0]) as Array<{ requestId: string }>;
+        asked.batches.push(requests.length);
+        for (const r of requests) asked.ids.add(r.requestId);
+      }
+      const signal = event.workflowExecutionSignaledEventAttributes;
+      const arg = signal?.input?.payloads?.[0];
+      if (signal?.signalName === 'slotwise.concurrency.request') {
+        asked.bySignal++; // a run whose ask timed out on this busy machine asks again by signal
+        asked.ids.add((payload(arg) as { requestId: string }).requestId);
+      }
+      if (signal?.signalName === 'slotwise.concurrency.release') {
+        released.single++;
+        released.ids.add((payload(arg) as { requestId: string }).requestId);
+      }
+      if (signal?.signalName === 'slotwise.concurrency.releaseBatch') {
+        const { requestIds } = payload(arg) as { requestIds: string[] };
+        released.batches.push(requestIds.length);
+        for (const id of requestIds) released.ids.add(id);
+      }
+    }
+    // No request went as an update of its own; all 30 asked and released, mostly in batches.
+    expect(asked.single).toBe(0);
+    expect(asked.ids.size).toBe(30);
+    expect(asked.batches.length).toBeGreaterThanOrEqual(1);
+    expect(released.ids.size).toBe(30);
+    expect(released.batches.length).toBeGreaterThanOrEqual(1);
+    console.log(
+      `slotwise: 30 runs asked in ${asked.batches.length} batch updates (${asked.batches.join(', ')}) + ${asked.bySignal} signals, ` +
+        `released in ${released.batches.length} batch signals (${released.batches.join(', ')}) + ${released.single} single signals`,
     );
   });
 

@@ -84,6 +84,14 @@ async function historyOf(handle: WorkflowHandle) {
   };
 }
 
+/** The Temporal priority key each activity call of the workflow was scheduled with, in order. */
+async function scheduledPriorityKeys(handle: WorkflowHandle): Promise<Array<number | null | undefined>> {
+  const history = await handle.fetchHistory();
+  return (history.events ?? [])
+    .filter((e) => e.activityTaskScheduledEventAttributes)
+    .map((e) => e.activityTaskScheduledEventAttributes?.priority?.priorityKey);
+}
+
 /** The failure types of the activity calls that failed, in the workflow's history. */
 async function evictionFailureTypes(handle: WorkflowHandle): Promise<Array<string | null | undefined>> {
   const history = await handle.fetchHistory();
@@ -177,6 +185,9 @@ describe('evictableWait() on a real Worker', () => {
         lastFailureType: undefined,
       });
       expect(await evictionFailureTypes(low)).toEqual(['SlotwiseEvicted']);
+      // Waiting, it was dispatched after default work (key 4); its event arrived, so the call that
+      // resumes it is ready work (key 3) and goes ahead of waits that still wait.
+      expect(await scheduledPriorityKeys(low)).toEqual([4, 3]);
       expect((await historyOf(high)).startedAttempt).toBe(1);
       expect(events).toHaveLength(1);
     });

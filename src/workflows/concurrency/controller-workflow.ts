@@ -8,9 +8,11 @@ import { ConcurrencyGrants } from './grant-state.js';
 import { concurrencyLocalActivities } from './local-activities.js';
 import { DEFAULT_CONTROLLER_SETTINGS } from './options.js';
 import {
+  concurrencyAcquireBatchUpdate,
   concurrencyAcquireUpdate,
   concurrencyDecisionSignal,
   concurrencyProbeSignal,
+  concurrencyReleaseBatchSignal,
   concurrencyReleaseSignal,
   concurrencyRequestSignal,
   concurrencyStateQuery,
@@ -72,10 +74,12 @@ const probeDue = (age: number) =>
  * it from the workflow bundle of the Workers of its task queue (and, for the fast path and for finding
  * runs that ended without releasing, register `concurrencyActivities` from `slotwise/activities` there):
  *
- * - Requests come as an update (`slotwise.concurrency.acquire`, through the acquire activity: the run
- *   gets its answer in the same workflow task that asked) or as a signal (runs without the activities).
- *   Releases come as signals. They are applied to a {@link ConcurrencyGrants} as they arrive; its
- *   decisions for other runs (a grant, a refusal, a replacement) are signalled to those runs.
+ * - Requests come as updates (through the acquire activity, which gathers the requests one Worker
+ *   process makes at the same time into one `slotwise.concurrency.acquireBatch` update: a run gets its
+ *   answer in the same workflow task that asked) or as signals (runs without the activities).
+ *   Releases come as signals (one per run, or one per batch from a Worker process). They are applied
+ *   to a {@link ConcurrencyGrants} as they arrive; its decisions for other runs (a grant, a refusal, a
+ *   replacement) are signalled to those runs.
  * - No decision reads a clock. Time enters only as recorded timer firings (ticks): checks run on a
  *   tick, the idle exit on a timer that fired with nothing happening since it started. So replay is
  *   exact whatever the activations' clocks said (a query arriving during a pending workflow task can
@@ -188,14 +192,46 @@ export async function concurrencyControllerWorkflow(
       },
     },
   );
+  setHandler(
+    concurrencyAcquireBatchUpdate,
+    (requests: ConcurrencyRequest[]): ConcurrencyDecision[] => {
+      budget.spend(2);
+      // Each request is answered with the last decision the batch made for it (a later request of the
+      // batch can replace an earlier one under CANCEL_IN_PROGRESS); decisions for other runs are signalled.
+      const answers = new Map<string, ConcurrencyDecision>();
+      for (const request of requests)
+        answers.set(request.requestId, { requestId: request.requestId, outcome: 'queued' });
+      for (const request of requests) {
+        settings = mergeSettings(settings, request.settings);
+        const effects = grants.request(request, Date.now(), tick);
+        activity++;
+        for (const effect of effects) {
+          if (answers.has(effect.run.requestId)) answers.set(effect.run.requestId, decisionOf(effect));
+          else push(effect);
+        }
+      }
+      return requests.map((request) => answers.get(request.requestId)!);
+    },
+    {
+      validator: (requests: ConcurrencyRequest[]) => {
+        if (!Array.isArray(requests))
+          throw new Error('slotwise concurrency controller: expected an array of requests');
+        if (mustContinueAsNew()) throw new Error('slotwise concurrency controller: continuing as new; retry');
+      },
+    },
+  );
   setHandler(concurrencyRequestSignal, (request) => {
     settings = mergeSettings(settings, request.settings);
     apply(grants.request(request, Date.now(), tick));
   });
-  setHandler(concurrencyReleaseSignal, ({ requestId }) => {
+  const released = (requestId: string) => {
     suspects.delete(requestId);
     ended.delete(requestId);
     apply(grants.release(requestId, Date.now(), false, tick));
+  };
+  setHandler(concurrencyReleaseSignal, ({ requestId }) => released(requestId));
+  setHandler(concurrencyReleaseBatchSignal, ({ requestIds }) => {
+    for (const requestId of Array.isArray(requestIds) ? requestIds : []) released(requestId);
   });
   setHandler(concurrencyStateQuery, () => ({
     group,

@@ -65,6 +65,23 @@ export const concurrencyAcquireUpdate = defineUpdate<ConcurrencyDecision, [Concu
 );
 
 /**
+ * Worker process -> controller: the requests of several runs at once, answered with one decision per
+ * request, in order. The concurrency activities gather the requests one Worker process makes to a
+ * controller at the same time into one such update: the server admits only 10 updates in flight per
+ * workflow, and each costs the controller two history events whatever it carries. Refused, like
+ * {@link concurrencyAcquireUpdate}, while the controller is about to continue as new.
+ *
+ * @example
+ * ```ts
+ * import { concurrencyAcquireBatchUpdate } from 'slotwise/internal/workflows/concurrency/signals.js';
+ * concurrencyAcquireBatchUpdate.name; // => 'slotwise.concurrency.acquireBatch'
+ * ```
+ */
+export const concurrencyAcquireBatchUpdate = defineUpdate<ConcurrencyDecision[], [ConcurrencyRequest[]]>(
+  'slotwise.concurrency.acquireBatch',
+);
+
+/**
  * Run -> controller: a run asks for a grant. Sent by {@link withConcurrency}.
  *
  * @example
@@ -85,6 +102,21 @@ export const concurrencyRequestSignal = defineSignal<[ConcurrencyRequest]>('slot
  * ```
  */
 export const concurrencyReleaseSignal = defineSignal<[{ requestId: string }]>('slotwise.concurrency.release');
+
+/**
+ * Worker process -> controller: several runs give their grants back at once. The concurrency
+ * activities gather the releases one Worker process sends a controller at the same time into one
+ * such signal, once that controller has answered a {@link concurrencyAcquireBatchUpdate}.
+ *
+ * @example
+ * ```ts
+ * import { concurrencyReleaseBatchSignal } from 'slotwise/internal/workflows/concurrency/signals.js';
+ * concurrencyReleaseBatchSignal.name; // => 'slotwise.concurrency.releaseBatch'
+ * ```
+ */
+export const concurrencyReleaseBatchSignal = defineSignal<[{ requestIds: string[] }]>(
+  'slotwise.concurrency.releaseBatch',
+);
 
 /**
  * Controller -> run: the answer to a request.

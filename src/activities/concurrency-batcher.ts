@@ -1,0 +1,161 @@
+/**
+ * Gathers the calls a Worker process makes to one destination (a concurrency controller) into batches:
+ * at most `maxInFlight` sends per destination at a time, each carrying up to `maxBatch` items; what
+ * arrives meanwhile waits for the next send and goes with it. 200 runs asking one controller at once
+ * then cost a handful of updates instead of 200 (the server admits only 10 updates in flight per
+ * workflow, and every update costs the controller two history events).
+ *
+ * A send that fails is retried after a backoff shared by the destination (it is busy or continuing as
+ * new), with whatever arrived meanwhile; items whose caller gave up (`signal` aborted) are dropped
+ * from it first. A send that fails for good (`permanent(error)`) rejects its items.
+ *
+ * @example
+ * ```ts
+ * import { Batcher } from 'slotwise/internal/activities/concurrency-batcher.js';
+ * const batcher = new Batcher<number, number>(async (_to, xs) => xs.map((x) => x * 2));
+ * await Promise.all([batcher.submit('a', 1), batcher.submit('a', 2)]); // => [2, 4], in one send
+ * ```
+ */
+export class Batcher<I, R> {
+  readonly #lanes = new Map<string, Lane<I, R>>();
+  readonly #options: Required<BatcherOptions>;
+
+  constructor(
+    private readonly send: (destination: string, items: I[]) => Promise<R[]>,
+    options: BatcherOptions = {},
+  ) {
+    this.#options = {
+      maxInFlight: options.maxInFlight ?? 3,
+      maxBatch: options.maxBatch ?? 100,
+      backoffMs: options.backoffMs ?? ((attempt) => Math.min(20 * 2 ** attempt, 1_000)),
+      permanent: options.permanent ?? (() => false),
+    };
+  }
+
+  /** Sends `item` to `destination` with the next batch; resolves with its own result. */
+  submit(destination: string, item: I, signal?: AbortSignal): Promise<R> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    let lane = this.#lanes.get(destination);
+    if (!lane) {
+      lane = { pending: [], inFlight: 0, failures: 0, retryAt: 0, scheduled: false };
+      this.#lanes.set(destination, lane);
+    }
+    let resolve!: (value: R) => void;
+    let reject!: (error: unknown) => void;
+    const promise = new Promise<R>((yes, no) => {
+      resolve = yes;
+      reject = no;
+    });
+    const entry: Entry<I, R> = { item, resolve, reject, signal };
+    if (signal) {
+      const onAbort = () => {
+        entry.done = true;
+        reject(signal.reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      entry.detach = () => signal.removeEventListener('abort', onAbort);
+    }
+    lane.pending.push(entry);
+    this.#schedule(destination, lane, 0);
+    return promise;
+  }
+
+  /** Sends in flight and items waiting, per destination (for tests and diagnostics). */
+  stats(destination: string): { inFlight: number; pending: number } {
+    const lane = this.#lanes.get(destination);
+    return { inFlight: lane?.inFlight ?? 0, pending: lane?.pending.filter((e) => !e.done).length ?? 0 };
+  }
+
+  /** Flushes the lane after `delayMs` (0: once the calls of this turn of the event loop are in). */
+  #schedule(destination: string, lane: Lane<I, R>, delayMs: number): void {
+    if (lane.scheduled) return;
+    lane.scheduled = true;
+    const run = () => {
+      lane.scheduled = false;
+      this.#flush(destination, lane);
+    };
+    if (delayMs > 0) setTimeout(run, delayMs).unref();
+    else setImmediate(run);
+  }
+
+  #flush(destination: string, lane: Lane<I, R>): void {
+    lane.pending = lane.pending.filter((e) => !e.done);
+    const wait = lane.retryAt - Date.now();
+    if (wait > 0) {
+      if (lane.pending.length > 0) this.#schedule(destination, lane, wait);
+      return;
+    }
+    while (lane.inFlight < this.#options.maxInFlight && lane.pending.length > 0) {
+      const batch = lane.pending.splice(0, this.#options.maxBatch);
+      lane.inFlight++;
+      void this.#sendBatch(destination, lane, batch);
+    }
+    if (lane.inFlight === 0 && lane.pending.length === 0) this.#lanes.delete(destination);
+  }
+
+  async #sendBatch(destination: string, lane: Lane<I, R>, batch: Entry<I, R>[]): Promise<void> {
+    try {
+      const results = await this.send(
+        destination,
+        batch.map((e) => e.item),
+      );
+      lane.failures = 0;
+      for (const [index, entry] of batch.entries()) {
+        settle(entry, () => {
+          if (index >= results.length) entry.reject(new Error('slotwise: a batch came back short'));
+          else entry.resolve(results[index]!);
+        });
+      }
+    } catch (error) {
+      if (this.#options.permanent(error)) {
+        for (const entry of batch) settle(entry, () => entry.reject(error));
+      } else {
+        // Busy or continuing as new: everyone to this destination waits a little, then tries again.
+        lane.retryAt = Date.now() + this.#options.backoffMs(lane.failures++);
+        lane.pending.unshift(...batch.filter((e) => !e.done));
+      }
+    } finally {
+      lane.inFlight--;
+      this.#schedule(destination, lane, 0);
+    }
+  }
+}
+
+/** How a {@link Batcher} batches. */
+export interface BatcherOptions {
+  /** Sends in flight per destination at once. @default 3 */
+  maxInFlight?: number;
+  /** Items per send at most. @default 100 */
+  maxBatch?: number;
+  /** Wait after the `attempt`-th failure in a row (0-based) of a destination. @default 20 ms doubling to 1 s */
+  backoffMs?: (attempt: number) => number;
+  /** Errors not worth retrying: the batch's items are rejected with them. @default none */
+  permanent?: (error: unknown) => boolean;
+}
+
+interface Entry<I, R> {
+  item: I;
+  resolve(value: R): void;
+  reject(error: unknown): void;
+  signal: AbortSignal | undefined;
+  detach?: () => void;
+  /** Settled (answered, failed or given up by its caller). */
+  done?: boolean;
+}
+
+interface Lane<I, R> {
+  pending: Entry<I, R>[];
+  inFlight: number;
+  /** Failures in a row. */
+  failures: number;
+  /** No send before this time (ms since the epoch). */
+  retryAt: number;
+  scheduled: boolean;
+}
+
+function settle<I, R>(entry: Entry<I, R>, how: () => void): void {
+  if (entry.done) return;
+  entry.done = true;
+  entry.detach?.();
+  how();
+}
