@@ -222,7 +222,7 @@ const packageJson = JSON.parse(readFileSync('package.json', 'utf8')) as {
 const tsupConfig = readFileSync('tsup.config.ts', 'utf8');
 const readme = readFileSync('README.md', 'utf8');
 
-describe('the public surface', { timeout: 30_000 }, () => {
+describe('the public surface', { timeout: 60_000 }, () => {
   it('package.json lists exactly these code entry points, each built by tsup from its source', () => {
     const code = Object.entries(packageJson.exports).filter(([subpath]) => !subpath.endsWith('.json'));
     expect(code.map(([subpath]) => subpath).sort()).toEqual(Object.keys(SURFACE).sort());
@@ -240,6 +240,23 @@ describe('the public surface', { timeout: 30_000 }, () => {
       expect(exportedNames(SOURCES[subpath]!).map((e) => e.name)).toEqual(SURFACE[subpath]);
     });
   }
+
+  it("the README's lists name exactly what each entry point exports", () => {
+    const section = readme.split('### What each entry point exports\n')[1]!.split(/\n## /)[0]!;
+    // Paragraphs (and the bullet list after `slotwise`:) start with the entry point's name.
+    const listed = Object.fromEntries(
+      section
+        .split(/^`(slotwise[\w/]*)`:/m)
+        .slice(1)
+        .flatMap((part, i, parts) =>
+          i % 2 === 0 ? [[part, [...new Set(parts[i + 1]!.match(/(?<=`)\w+(?=`)/g))].sort()]] : [],
+        ),
+    );
+    const expected = Object.fromEntries(
+      Object.entries(SURFACE).map(([subpath, names]) => [`slotwise${subpath.slice(1)}`, names]),
+    );
+    expect(listed).toEqual(expected);
+  });
 
   it('every exported name has a doc comment or is named in the README', () => {
     const undocumented = Object.values(SOURCES).flatMap((source) =>
