@@ -10,6 +10,9 @@ export default defineConfig([
       'workflows/index': 'src/workflows/index.ts',
       'activities/index': 'src/activities/index.ts',
       'client/index': 'src/client/index.ts',
+      // The examples the CLI and the tests run, kept out of the entry points above.
+      'examples/activities': 'src/examples/activities.ts',
+      'examples/workflows': 'src/examples/workflows.ts',
     },
     format: ['esm', 'cjs'],
     dts: true,

@@ -51,7 +51,7 @@ const children = new Set<ChildProcess>();
 
 try {
   const { code } = await bundleWorkflowCode({
-    workflowsPath: resolve('src/workflows/index.ts'),
+    workflowsPath: resolve('src/examples/workflows.ts'),
     logger: { trace() {}, debug() {}, info() {}, warn: log, error: log, log() {} },
   });
   const bundlePath = join(bundleDir, 'workflows.js');

@@ -1,152 +1,64 @@
+// `slotwise`: what a Worker process builds with. Suppliers and their options, the resource sampler
+// and its monitors, the Worker helpers, config loading and hot reload, metrics, and a Temporal dev
+// server for your own tests. Workflow code imports `slotwise/workflows`, activity code
+// `slotwise/activities`, client code `slotwise/client`; the examples are in `slotwise/examples/*`.
+// Every name here is listed in test/public-surface.test.ts: adding one is a decision, not an accident.
+export { type BuildTunerOptions, type BuiltTuner, buildTuner } from './config/build-tuner.js';
+export { ConfigError, type ConfigIssue } from './config/config-error.js';
 export {
   type AppliedChange,
-  applyEnvOverrides,
-  type BuildTunerOptions,
-  type BuiltTuner,
-  buildTuner,
-  CONFIG_LIMITS,
-  CONFIG_SLOT_TYPES,
-  type CompositeSupplierSpec,
-  ConfigError,
-  type ConfigIssue,
-  type ConfigSlotType,
   type ConfigWatcher,
-  DEFAULT_TEMPORAL_SLOTS,
-  type EffectiveCompositeSupplier,
-  type EffectiveConfig,
-  type EffectiveFixedSupplier,
-  type EffectiveResourceSupplier,
-  type EffectiveSampler,
-  type EffectiveSlotwiseSupplier,
-  type EffectiveSupplier,
-  type EffectiveTemporalFixedSize,
-  type EffectiveTemporalResourceBased,
-  ENV_OVERRIDE_PREFIX,
-  type EnvOverride,
-  type EnvOverridesResult,
-  effectiveConfig,
-  type FixedSupplierSpec,
-  type LoadConfigOptions,
-  type LoadedConfig,
-  loadConfig,
-  NEXUS_SLOTS,
-  type ParseConfigOptions,
-  type ParsedConfig,
-  parseByteSize,
-  parseConfig,
-  parseListenAddress,
   type ReloadResult,
-  type ResourceSupplierSpec,
   type RestartRequiredChange,
-  SLOTWISE_OTHER_VARIABLES,
-  type SlotTypeConfig,
-  type SlotwiseConfig,
-  type SlotwiseConfigInput,
-  type SlotwiseSupplierSpec,
-  type SupplierSpec,
-  slotwiseConfigSchema,
-  slotwiseSuppliersOf,
-  type TemporalFixedSizeSpec,
-  type TemporalResourceBasedSpec,
   type WatchConfigOptions,
   watchConfig,
-} from './config/index.js';
-export {
-  DEV_SERVER_DYNAMIC_CONFIG,
-  type DevServer,
-  type DevServerOptions,
-  freePort,
-  startDevServer,
-} from './dev-server/dev-server.js';
+} from './config/config-watcher.js';
+export { type LoadConfigOptions, type LoadedConfig, loadConfig } from './config/load-config.js';
+export { type ParseConfigOptions, type ParsedConfig, parseConfig } from './config/parse-config.js';
+export type { SlotwiseConfig, SlotwiseConfigInput } from './config/schema.js';
+export { type DevServer, type DevServerOptions, startDevServer } from './dev-server/dev-server.js';
 export {
   type EnsureTemporalCliOptions,
   ensureTemporalCli,
-  slotwiseCacheDir,
   TEMPORAL_CLI_VERSION,
   TemporalCliNotFoundError,
 } from './dev-server/temporal-cli.js';
 export { SlotwiseOptionsError } from './errors.js';
-export { DEFAULT_FLEET_LINGER_MS, DEFAULT_FLEET_MANAGER_TASK_QUEUE } from './fleet/fleet-defaults.js';
-export type { FleetLeaseSnapshot } from './fleet/fleet-lease-client.js';
+export { DEFAULT_FLEET_MANAGER_TASK_QUEUE } from './fleet/fleet-defaults.js';
 export {
   FleetSlotSupplier,
   type FleetSlotSupplierOptions,
   type FleetSupplierSnapshot,
 } from './fleet/fleet-slot-supplier.js';
+export type { FleetTransport } from './fleet/fleet-transport.js';
+export { MetricsPortInUseError } from './metrics/metrics-port-in-use-error.js';
 export {
-  type FleetTransport,
-  TemporalFleetTransport,
-  type TemporalFleetTransportOptions,
-} from './fleet/fleet-transport.js';
-export {
-  type ChargedCostSnapshot,
-  DEFAULT_HOLD_BUCKETS,
-  DEFAULT_METRIC_PREFIX,
-  DEFAULT_WAIT_BUCKETS,
-  type GpuReadingSnapshot,
-  type GpuSample,
-  type HistoryResponse,
-  type LivePageOptions,
-  livePageHtml,
-  METRIC_DEFINITIONS,
-  METRIC_NAMES,
-  type MetricDefinition,
-  type MetricKey,
-  MetricsHistory,
-  MetricsPortInUseError,
-  type MetricsSample,
   type MetricsServer,
-  type MetricsServerLimits,
   type MetricsServerOptions,
-  type MetricsSnapshot,
-  type MetricType,
-  metricName,
-  type ResourceReadingsSnapshot,
+  startMetricsServer,
+} from './metrics/metrics-server.js';
+export {
   SlotwiseMetrics,
   type SlotwiseMetricsOptions,
-  SUPPLIER_LABELS,
-  type SupplierLabel,
-  type SupplierSample,
-  sampleFromMetrics,
-  startMetricsServer,
-  type TemporalWorkerType,
-  type TrackableSupplier,
   type TrackOptions,
-  workerTypeOf,
-} from './metrics/index.js';
+} from './metrics/supplier-metrics.js';
+export type { MetricsSnapshot, TrackableSupplier } from './metrics/trackable-supplier.js';
+export { CpuMonitor, type CpuMonitorOptions, type CpuReading } from './resources/cpu-monitor.js';
+export { GpuMonitor, type GpuMonitorOptions, type GpuReading } from './resources/gpu-monitor.js';
+export { HeapMonitor, type HeapMonitorOptions, type HeapReading } from './resources/heap-monitor.js';
 export {
-  CGROUP_V1_UNLIMITED_BYTES,
-  type CgroupLayout,
-  type CgroupVersion,
-  CpuMonitor,
-  type CpuMonitorOptions,
-  type CpuReading,
-  type CpuSource,
-  type DescribeHostOptions,
-  describeHost,
-  detectCgroup,
-  type GpuDevice,
-  type GpuInventory,
-  GpuMonitor,
-  type GpuMonitorOptions,
-  type GpuReading,
-  HeapMonitor,
-  type HeapMonitorOptions,
-  type HeapReading,
-  type HostInventory,
   MemoryMonitor,
   type MemoryMonitorOptions,
   type MemoryReading,
   type MemoryScope,
-  type MemorySource,
+} from './resources/memory-monitor.js';
+export {
   type ResourceSample,
   type ResourceSampleListener,
   ResourceSampler,
   type ResourceSamplerOptions,
-  type SampledResource,
-} from './resources/index.js';
+} from './resources/sampler.js';
 export {
-  type CompositePermitFields,
   CompositeSlotSupplier,
   type CompositeSlotSupplierOptions,
   type CompositeSupplierSnapshot,
@@ -155,7 +67,6 @@ export { CpuSlotSupplier, type CpuSlotSupplierOptions } from './suppliers/cpu-sl
 export { FixedSlotSupplier, type FixedSlotSupplierOptions } from './suppliers/fixed-slot-supplier.js';
 export {
   type GpuAssignment,
-  type GpuPermitFields,
   GpuSlotSupplier,
   type GpuSlotSupplierOptions,
 } from './suppliers/gpu-slot-supplier.js';
@@ -163,36 +74,18 @@ export { HeapSlotSupplier, type HeapSlotSupplierOptions } from './suppliers/heap
 export { LedgerSlotSupplier, type SupplierBaseOptions } from './suppliers/ledger-slot-supplier.js';
 export { MemorySlotSupplier, type MemorySlotSupplierOptions } from './suppliers/memory-slot-supplier.js';
 export {
-  type AdmitFn,
-  PermitLedger,
-  type PermitLedgerOptions,
-  type PermitRecord,
-} from './suppliers/permit-ledger.js';
-export {
-  RESOURCE_BASED_DEFAULTS,
   type ResourceBasedPreset,
   type ResourceBasedPresetOptions,
   type ResourceBasedSlotTypeOptions,
   resourceBasedTuner,
 } from './suppliers/resource-based-tuner.js';
 export {
-  type ChargedCost,
-  type LearnedCosts,
-  type ReadingFreshness,
   ResourceSlotSupplier,
   type ResourceSupplierOptions,
   type ResourceSupplierSnapshot,
 } from './suppliers/resource-slot-supplier.js';
-export { GROUP_LINGER_MS, type SlotGroupSnapshot } from './suppliers/slot-groups.js';
-export {
-  NO_FLOORS,
-  type PerSlotType,
-  type SlotTypeCeilings,
-  type SlotTypeFloors,
-  type SlotTypeKey,
-  TEMPORAL_FLOORS,
-} from './suppliers/slot-type-limits.js';
-export { COST_DIMENSIONS, type CostDimension, type TaskCost, type TaskCosts } from './suppliers/task-cost.js';
+export type { SlotTypeCeilings, SlotTypeFloors } from './suppliers/slot-type-limits.js';
+export type { TaskCost, TaskCosts } from './suppliers/task-cost.js';
 export type {
   PermitState,
   ReleaseReason,

@@ -259,7 +259,8 @@ async function checkHolders(runs: ConcurrencyRunRef[]): Promise<ConcurrencyHolde
  * @example
  * ```ts
  * import { Worker } from '@temporalio/worker';
- * import { concurrencyActivities, exampleActivities } from 'slotwise/activities';
+ * import { concurrencyActivities } from 'slotwise/activities';
+ * import { exampleActivities } from 'slotwise/examples/activities';
  *
  * const worker = await Worker.create({
  *   taskQueue: 'reports',

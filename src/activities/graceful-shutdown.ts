@@ -42,7 +42,8 @@ export interface ShutdownReport {
  * ```ts
  * import { NativeConnection, Worker } from '@temporalio/worker';
  * import { FixedSlotSupplier, slotwiseWorkerOptions } from 'slotwise';
- * import { exampleActivities, shutdownGracefully } from 'slotwise/activities';
+ * import { shutdownGracefully } from 'slotwise/activities';
+ * import { exampleActivities } from 'slotwise/examples/activities';
  *
  * const supplier = new FixedSlotSupplier({ slots: 4 });
  * const worker = await Worker.create(

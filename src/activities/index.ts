@@ -1,8 +1,10 @@
+// `slotwise/activities`: what activity code imports (Node-side). The example activities are in
+// `slotwise/examples/activities`.
 export { ActivityContextError } from './activity-context.js';
 export { cancellationSignal, isCancellation, isCancelled, throwIfCancelled } from './cancellation.js';
 export { concurrencyActivities } from './concurrency-activities.js';
 export { type CurrentSlot, currentSlot, releaseSlot, SlotPairingError } from './current-slot.js';
-export { type EvictableWaitOptions, evictableWait, lastCheckpoint, type Truthy } from './evictable-wait.js';
+export { type EvictableWaitOptions, evictableWait, lastCheckpoint } from './evictable-wait.js';
 export { EVICTION_FAILURE_TYPE, type EvictionReason, isEvictionFailure } from './eviction-failure.js';
 export {
   type EvictionEvent,
@@ -12,26 +14,12 @@ export {
   evictionStats,
   onEviction,
 } from './eviction-registry.js';
-export type { FeatureExampleActivities } from './example-activities.js';
-export {
-  type ExampleActivities,
-  exampleActivities,
-  type SimulatedWorkInput,
-  simulatedWork,
-} from './example-activities.js';
 export {
   CommandFailedError,
   type ExecFileCancellableOptions,
   type ExecFileResult,
   execFileCancellable,
 } from './exec-file-cancellable.js';
-export {
-  countPrimes,
-  type RenderThenUploadInput,
-  renderThenUpload,
-  type WaitForFileInput,
-  waitForFile,
-} from './feature-examples.js';
 export {
   type ShutdownGracefullyOptions,
   type ShutdownReport,

@@ -7,7 +7,7 @@
  *
  * @example
  * ```ts
- * import { CONFIG_LIMITS } from 'slotwise';
+ * import { CONFIG_LIMITS } from 'slotwise/internal/config/config-limits.js';
  * CONFIG_LIMITS.maxBytes; // => 262144
  * ```
  */

@@ -180,7 +180,8 @@ interface NodeContext {
  *
  * @example
  * ```ts
- * import { effectiveConfig, parseConfig } from 'slotwise';
+ * import { parseConfig } from 'slotwise';
+ * import { effectiveConfig } from 'slotwise/internal/config/effective-config.js';
  *
  * const effective = effectiveConfig(parseConfig({ activity: { supplier: { type: 'memory' } } }));
  * effective.activity; // => { type: 'memory', name: 'activity', minSlots: 1, maxSlots: 1000, targetUtilization: 0.8, ... }
@@ -325,7 +326,8 @@ export function effectiveConfig(config: SlotwiseConfig): EffectiveConfig {
  *
  * @example
  * ```ts
- * import { effectiveConfig, parseConfig, slotwiseSuppliersOf } from 'slotwise';
+ * import { parseConfig } from 'slotwise';
+ * import { effectiveConfig, slotwiseSuppliersOf } from 'slotwise/internal/config/effective-config.js';
  * const effective = effectiveConfig(parseConfig({ activity: { supplier: { type: 'fixed', slots: 2 } } }));
  * slotwiseSuppliersOf(effective).map((s) => s.name); // => ['activity']
  * ```

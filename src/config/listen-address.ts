@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import { parseListenAddress } from 'slotwise';
+ * import { parseListenAddress } from 'slotwise/internal/config/listen-address.js';
  * parseListenAddress('127.0.0.1:9464'); // => { host: '127.0.0.1', port: 9464 }
  * parseListenAddress('[::1]:9464'); // => { host: '::1', port: 9464 }
  * parseListenAddress('localhost'); // => null

@@ -548,7 +548,7 @@ export const samplerConfigSchema = z.strictObject({
  *
  * @example
  * ```ts
- * import { slotwiseConfigSchema } from 'slotwise';
+ * import { slotwiseConfigSchema } from 'slotwise/internal/config/schema.js';
  * slotwiseConfigSchema.safeParse({ activity: { supplier: { type: 'fixed', slots: 4 } } }).success; // => true
  * ```
  */

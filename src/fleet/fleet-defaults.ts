@@ -14,7 +14,7 @@ export const DEFAULT_FLEET_MANAGER_TASK_QUEUE = 'slotwise-fleet';
  *
  * @example
  * ```ts
- * import { DEFAULT_FLEET_LINGER_MS } from 'slotwise';
+ * import { DEFAULT_FLEET_LINGER_MS } from 'slotwise/internal/fleet/fleet-defaults.js';
  * DEFAULT_FLEET_LINGER_MS; // => 1000
  * ```
  */

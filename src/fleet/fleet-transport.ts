@@ -62,7 +62,7 @@ export interface TemporalFleetTransportOptions {
  * @example
  * ```ts
  * import { Connection } from '@temporalio/client';
- * import { TemporalFleetTransport } from 'slotwise';
+ * import { TemporalFleetTransport } from 'slotwise/internal/fleet/fleet-transport.js';
  * const transport = new TemporalFleetTransport({
  *   connection: await Connection.connect(),
  *   fleet: 'licensed-api',

@@ -433,7 +433,7 @@ const SCRIPT = `
  *
  * @example
  * ```ts
- * import { livePageHtml } from 'slotwise';
+ * import { livePageHtml } from 'slotwise/internal/metrics/live-page.js';
  * livePageHtml({ title: 'billing workers' }).startsWith('<!doctype html>'); // => true
  * ```
  */

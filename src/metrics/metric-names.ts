@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import { DEFAULT_METRIC_PREFIX } from 'slotwise';
+ * import { DEFAULT_METRIC_PREFIX } from 'slotwise/internal/metrics/metric-names.js';
  * DEFAULT_METRIC_PREFIX; // => 'slotwise_'
  * ```
  */
@@ -16,7 +16,7 @@ export const DEFAULT_METRIC_PREFIX = 'slotwise_';
  *
  * @example
  * ```ts
- * import { SUPPLIER_LABELS } from 'slotwise';
+ * import { SUPPLIER_LABELS } from 'slotwise/internal/metrics/metric-names.js';
  * SUPPLIER_LABELS; // => ['namespace', 'task_queue', 'worker_type', 'supplier']
  * ```
  */
@@ -31,7 +31,7 @@ export type SupplierLabel = (typeof SUPPLIER_LABELS)[number];
  *
  * @example
  * ```ts
- * import { METRIC_NAMES } from 'slotwise';
+ * import { METRIC_NAMES } from 'slotwise/internal/metrics/metric-names.js';
  * METRIC_NAMES.slotsCapacity; // => 'slotwise_slots_capacity'
  * ```
  */
@@ -138,7 +138,7 @@ const FLEET_LABELS = ['fleet'] as const;
  *
  * @example
  * ```ts
- * import { METRIC_DEFINITIONS } from 'slotwise';
+ * import { METRIC_DEFINITIONS } from 'slotwise/internal/metrics/metric-names.js';
  * const rows = METRIC_DEFINITIONS.map((m) => `| \`${m.name}\` | ${m.type} | ${m.help} |`);
  * rows.length === METRIC_DEFINITIONS.length; // => true: one row a metric
  * METRIC_DEFINITIONS[0]!.labels; // => ['namespace', 'task_queue', 'worker_type', 'supplier']
@@ -408,7 +408,7 @@ export const METRIC_DEFINITIONS: readonly MetricDefinition[] = [
  *
  * @example
  * ```ts
- * import { metricName } from 'slotwise';
+ * import { metricName } from 'slotwise/internal/metrics/metric-names.js';
  * metricName('slotsUsed', 'worker_a_'); // => 'worker_a_slots_used'
  * ```
  */

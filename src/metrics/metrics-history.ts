@@ -7,7 +7,7 @@ import type { MetricsSample } from './metrics-sample.js';
  *
  * @example
  * ```ts
- * import { MetricsHistory } from 'slotwise';
+ * import { MetricsHistory } from 'slotwise/internal/metrics/metrics-history.js';
  * const history = new MetricsHistory(2);
  * history.push({ time: 1, suppliers: [] });
  * history.push({ time: 2, suppliers: [] });

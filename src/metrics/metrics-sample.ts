@@ -204,7 +204,8 @@ function emptySample(supplier: string): SupplierSample {
  *
  * @example
  * ```ts
- * import { FixedSlotSupplier, SlotwiseMetrics, sampleFromMetrics } from 'slotwise';
+ * import { FixedSlotSupplier, SlotwiseMetrics } from 'slotwise';
+ * import { sampleFromMetrics } from 'slotwise/internal/metrics/metrics-sample.js';
  * const metrics = new SlotwiseMetrics();
  * metrics.track(new FixedSlotSupplier({ slots: 3, name: 'io' }));
  * const sample = sampleFromMetrics(await metrics.registry.getMetricsAsJSON(), 'slotwise_', Date.now());

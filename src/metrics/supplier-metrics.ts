@@ -27,7 +27,8 @@ import { workerTypeOf } from './worker-type.js';
  *
  * @example
  * ```ts
- * import { DEFAULT_WAIT_BUCKETS, SlotwiseMetrics } from 'slotwise';
+ * import { SlotwiseMetrics } from 'slotwise';
+ * import { DEFAULT_WAIT_BUCKETS } from 'slotwise/internal/metrics/supplier-metrics.js';
  * DEFAULT_WAIT_BUCKETS.at(-1); // => 300
  * new SlotwiseMetrics({ waitBuckets: [...DEFAULT_WAIT_BUCKETS, 900] });
  * ```
@@ -41,7 +42,7 @@ export const DEFAULT_WAIT_BUCKETS: readonly number[] = [
  *
  * @example
  * ```ts
- * import { DEFAULT_HOLD_BUCKETS } from 'slotwise';
+ * import { DEFAULT_HOLD_BUCKETS } from 'slotwise/internal/metrics/supplier-metrics.js';
  * DEFAULT_HOLD_BUCKETS.at(-1); // => 3600
  * ```
  */

@@ -15,7 +15,7 @@ const WORKER_TYPES: Readonly<Record<SlotType, TemporalWorkerType>> = {
  *
  * @example
  * ```ts
- * import { workerTypeOf } from 'slotwise';
+ * import { workerTypeOf } from 'slotwise/internal/metrics/worker-type.js';
  * workerTypeOf('activity'); // => 'ActivityWorker'
  * workerTypeOf('local-activity'); // => 'LocalActivityWorker'
  * ```

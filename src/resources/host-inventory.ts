@@ -82,7 +82,7 @@ const SILENT: Logger = { log() {}, trace() {}, debug() {}, info() {}, warn() {},
  *
  * @example
  * ```ts
- * import { describeHost } from 'slotwise';
+ * import { describeHost } from 'slotwise/internal/resources/host-inventory.js';
  *
  * await describeHost();
  * // => { cgroupVersion: 'v1', cpuQuotaCores: null, hostCores: 2, usableCores: 2, memoryLimitBytes: null,

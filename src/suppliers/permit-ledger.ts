@@ -128,7 +128,7 @@ const groupKey = (request: ReservationContext): string =>
  * @example
  * ```ts
  * import { DefaultLogger } from '@temporalio/worker';
- * import { PermitLedger } from 'slotwise';
+ * import { PermitLedger } from 'slotwise/internal/suppliers/permit-ledger.js';
  * let free = 1;
  * const ledger: PermitLedger = new PermitLedger({
  *   name: 'demo',

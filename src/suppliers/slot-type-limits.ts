@@ -31,7 +31,7 @@ export type SlotTypeCeilings = Partial<PerSlotType<number>>;
  *
  * @example
  * ```ts
- * import { TEMPORAL_FLOORS } from 'slotwise';
+ * import { TEMPORAL_FLOORS } from 'slotwise/internal/suppliers/slot-type-limits.js';
  * TEMPORAL_FLOORS; // => { workflow: 2, activity: 1, localActivity: 1 }
  * ```
  */

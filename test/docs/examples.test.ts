@@ -110,6 +110,8 @@ describe('documentation examples', () => {
             'slotwise/workflows': [`${srcRel}/workflows/index.ts`],
             'slotwise/activities': [`${srcRel}/activities/index.ts`],
             'slotwise/client': [`${srcRel}/client/index.ts`],
+            'slotwise/examples/activities': [`${srcRel}/examples/activities.ts`],
+            'slotwise/examples/workflows': [`${srcRel}/examples/workflows.ts`],
             // Examples of internal modules (not exported by the package) import them by source path.
             'slotwise/internal/*': [`${srcRel}/*`],
           },

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
-import { exampleActivities } from '../../src/activities/example-activities.js';
 import { slotwiseActivityInterceptor } from '../../src/activities/slot-interceptor.js';
+import { exampleActivities } from '../../src/examples/activities.js';
 import { FixedSlotSupplier } from '../../src/suppliers/fixed-slot-supplier.js';
 import { createWorker, testClient, tunerWith, uniqueQueue } from './helpers.js';
 

@@ -2,10 +2,10 @@
 export {
   countPrimesWorkflow,
   fanOutWorkflow,
-  fleetLeaseManagerWorkflow,
   renderJobsWorkflow,
   waitForFileWorkflow,
-} from '../../src/workflows/index.js';
+} from '../../src/examples/workflows.js';
+export { fleetLeaseManagerWorkflow } from '../../src/workflows/index.js';
 export * from './workflows/cancellation.js';
 export * from './workflows/concurrency.js';
 export * from './workflows/eviction.js';

@@ -35,7 +35,7 @@ describe('the installed slotwise bin', () => {
       'app/workflows.mjs',
       [
         "import { proxyActivities } from '@temporalio/workflow';",
-        "export { fanOutWorkflow } from 'slotwise/workflows';",
+        "export { fanOutWorkflow } from 'slotwise/examples/workflows';",
         'export async function greet(name) {',
         "  const { hello } = proxyActivities({ startToCloseTimeout: '1 minute' });",
         '  return hello(name);',

@@ -10,24 +10,43 @@ describe('the installed package', () => {
     const result = await installedPackage().exec(process.execPath, [
       '-e',
       `const s = require('slotwise'); const w = require('slotwise/workflows'); const a = require('slotwise/activities'); const c = require('slotwise/client');
+       const ew = require('slotwise/examples/workflows'); const ea = require('slotwise/examples/activities');
        const supplier = new s.FixedSlotSupplier({ slots: 2 });
-       console.log(JSON.stringify([supplier.type, supplier.snapshot().capacity, typeof w.fanOutWorkflow, typeof a.simulatedWork, typeof c.cancelWorkflows]));`,
+       console.log(JSON.stringify([supplier.type, supplier.snapshot().capacity, typeof w.withConcurrency, typeof a.currentSlot, typeof c.cancelWorkflows,
+         typeof ew.fanOutWorkflow, typeof ea.simulatedWork, typeof w.fanOutWorkflow, typeof a.simulatedWork]));`,
     ]);
     expect(result.stderr).toBe('');
-    expect(JSON.parse(result.stdout)).toEqual(['custom', 2, 'function', 'function', 'function']);
+    // The examples live in their own entry points only.
+    expect(JSON.parse(result.stdout)).toEqual([
+      'custom',
+      2,
+      'function',
+      'function',
+      'function',
+      'function',
+      'function',
+      'undefined',
+      'undefined',
+    ]);
   });
 
   it('import loads slotwise and its subpaths from ESM', async () => {
     const result = await installedPackage().exec(process.execPath, [
       '--input-type=module',
       '-e',
-      `import { FixedSlotSupplier, SlotwiseOptionsError } from 'slotwise'; import { fanOutWorkflow } from 'slotwise/workflows';
-       import { cancelWorkflows } from 'slotwise/client';
+      `import { FixedSlotSupplier, SlotwiseOptionsError } from 'slotwise'; import { fanOutWorkflow } from 'slotwise/examples/workflows';
+       import { cancelWorkflows } from 'slotwise/client'; import { simulatedWork } from 'slotwise/examples/activities';
        let message = ''; try { new FixedSlotSupplier({ slots: 0 }); } catch (e) { message = e instanceof SlotwiseOptionsError ? e.name : 'other'; }
-       console.log(JSON.stringify([new FixedSlotSupplier({ slots: 1 }).type, typeof fanOutWorkflow, typeof cancelWorkflows, message]));`,
+       console.log(JSON.stringify([new FixedSlotSupplier({ slots: 1 }).type, typeof fanOutWorkflow, typeof cancelWorkflows, typeof simulatedWork, message]));`,
     ]);
     expect(result.stderr).toBe('');
-    expect(JSON.parse(result.stdout)).toEqual(['custom', 'function', 'function', 'SlotwiseOptionsError']);
+    expect(JSON.parse(result.stdout)).toEqual([
+      'custom',
+      'function',
+      'function',
+      'function',
+      'SlotwiseOptionsError',
+    ]);
   });
 
   it('one process loading both builds shares one state and one class identity', async () => {
@@ -72,6 +91,8 @@ const typedConsumer = `import { FixedSlotSupplier, type SupplierSnapshot, slotwi
 import { currentSlot, type CurrentSlot } from 'slotwise/activities';
 import { withConcurrency } from 'slotwise/workflows';
 import { cancelWorkflows } from 'slotwise/client';
+import { exampleActivities, type SimulatedWorkInput } from 'slotwise/examples/activities';
+import { fanOutWorkflow, type FanOutInput } from 'slotwise/examples/workflows';
 import type { WorkerTuner } from '@temporalio/worker';
 const supplier = new FixedSlotSupplier({ slots: 3 });
 const snapshot: SupplierSnapshot = supplier.snapshot();
@@ -85,6 +106,9 @@ export const options = slotwiseWorkerOptions({ taskQueue: 'q', tuner });
 export const capacity: number | null = snapshot.capacity;
 export const slot: () => CurrentSlot | undefined = currentSlot;
 export const helpers = [withConcurrency, cancelWorkflows];
+export const work: SimulatedWorkInput = { ms: 1 };
+export const burst: (input: FanOutInput) => Promise<number> = fanOutWorkflow;
+export const activities = exampleActivities;
 // @ts-expect-error slots must be a number
 new FixedSlotSupplier({ slots: '3' });
 `;

@@ -33,7 +33,14 @@ describe('the packed tarball', () => {
     expect(files).toEqual(
       expect.arrayContaining(['LICENSE', 'README.md', 'package.json', 'dist/cli/bin.js']),
     );
-    for (const entry of ['index', 'activities/index', 'workflows/index', 'client/index']) {
+    for (const entry of [
+      'index',
+      'activities/index',
+      'workflows/index',
+      'client/index',
+      'examples/activities',
+      'examples/workflows',
+    ]) {
       expect(files).toEqual(
         expect.arrayContaining([
           `dist/${entry}.js`,

@@ -7,29 +7,18 @@ import {
   type GpuSlotSupplierOptions,
 } from '../../src/suppliers/gpu-slot-supplier.js';
 import type { SlotwisePermit } from '../../src/suppliers/types.js';
-import { activityInfo, flush, recordingLogger, reserveCtx, track } from '../helpers/fakes.js';
+import { activityInfo, flush, recordingLogger, reserveCtx } from '../helpers/fakes.js';
 import { cleanupTempDirs, gpuEnv, tempDir } from '../resources/fixtures/fake-root.js';
 import { FakeSampler, fakeUuid, GiB, MiB } from './fixtures/fake-sampler.js';
+import { burst, grantedOf as granted, resourceSupplierSetup } from './fixtures/resource-supplier-setup.js';
 
 type GpuPermit = SlotwisePermit & GpuPermitFields;
 
 const signal = () => new AbortController().signal;
-const open: GpuSlotSupplier[] = [];
+const { make: gpuSupplier, closeAfterTest } = resourceSupplierSetup(GpuSlotSupplier, 'gpu');
 
-/** A GPU supplier on a fake sampler and the fake clock; closed after each test. */
-function gpuSupplier(options: GpuSlotSupplierOptions = {}) {
-  const sampler = new FakeSampler({ gpu: true });
-  const supplier = new GpuSlotSupplier({ sampler: sampler.asSampler, now: () => Date.now(), ...options });
-  open.push(supplier);
-  return { supplier, sampler };
-}
-
-function burst(supplier: GpuSlotSupplier, n: number) {
-  return Array.from({ length: n }, () => track(supplier.reserveSlot(reserveCtx(), signal())));
-}
-
-const grantedOf = (reservations: ReturnType<typeof burst>) =>
-  reservations.filter((r) => r.settled()).map((r) => r.value() as GpuPermit);
+/** The permits granted so far, with the GPU each was assigned. */
+const grantedOf = (reservations: ReturnType<typeof burst>) => granted(reservations) as GpuPermit[];
 
 /** How many of `permits` each device index holds. */
 const perDevice = (permits: GpuPermit[]) => {
@@ -38,18 +27,9 @@ const perDevice = (permits: GpuPermit[]) => {
   return counts;
 };
 
-afterEach(() => {
-  for (const supplier of open.splice(0)) supplier.close();
-  vi.useRealTimers();
-  cleanupTempDirs();
-});
+afterEach(() => cleanupTempDirs());
 
 describe('GpuSlotSupplier', () => {
-  beforeEach(() => {
-    vi.useFakeTimers();
-    vi.setSystemTime(0);
-  });
-
   it.each([
     [
       { targetUtilization: 90 },
@@ -311,12 +291,16 @@ describe('GpuSlotSupplier', () => {
 });
 
 describe('GpuSlotSupplier over the fake nvidia-smi', () => {
+  // A real nvidia-smi child process per sample: real timers, as the monitor has in production.
+  beforeEach(() => {
+    vi.useRealTimers();
+  });
+
   /** A sampler running the fake `nvidia-smi` with `env`, sampled by hand with `sampleGpu()`. */
   function fakeGpus(env: NodeJS.ProcessEnv, options: GpuSlotSupplierOptions = {}) {
     const logger = recordingLogger();
     const sampler = new ResourceSampler({ cpu: false, memory: false, gpu: { env, logger }, logger });
-    const supplier = new GpuSlotSupplier({ sampler, logger, rampThrottleMs: 0, ...options });
-    open.push(supplier);
+    const supplier = closeAfterTest(new GpuSlotSupplier({ sampler, logger, rampThrottleMs: 0, ...options }));
     return { supplier, sampler, logger };
   }
 

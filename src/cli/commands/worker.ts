@@ -3,12 +3,12 @@ import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, type LogLevel, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { exampleActivities } from '../../activities/example-activities.js';
 import { ConfigError } from '../../config/config-error.js';
 import type { ReloadResult } from '../../config/config-watcher.js';
 import { loadConfig } from '../../config/load-config.js';
 import type { SlotwiseConfigInput } from '../../config/schema.js';
 import { type DevServer, startDevServer } from '../../dev-server/dev-server.js';
+import { exampleActivities } from '../../examples/activities.js';
 import type { SupplierSnapshot } from '../../suppliers/types.js';
 import { type SlotwiseWorker, withSlotwise } from '../../worker/with-slotwise.js';
 import { type CliIo, UsageError } from '../cli-io.js';
@@ -39,7 +39,11 @@ Options:
 
 /** Finds the example workflows module next to this file, built (.js) or from source (.ts). */
 export function exampleWorkflowsPath(): string {
-  for (const candidate of ['../../workflows/index.js', '../../workflows/index.ts', '../workflows/index.js']) {
+  for (const candidate of [
+    '../../examples/workflows.js',
+    '../../examples/workflows.ts',
+    '../examples/workflows.js',
+  ]) {
     const path = fileURLToPath(new URL(candidate, import.meta.url));
     if (existsSync(path)) return path;
   }

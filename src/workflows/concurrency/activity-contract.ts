@@ -14,7 +14,7 @@ import type {
  *
  * @example
  * ```ts
- * import { CONCURRENCY_ACTIVITY_TYPES } from 'slotwise/workflows';
+ * import { CONCURRENCY_ACTIVITY_TYPES } from 'slotwise/internal/workflows/concurrency/activity-contract.js';
  * CONCURRENCY_ACTIVITY_TYPES.checkHolders; // => 'slotwise.concurrency.checkHolders'
  * ```
  */

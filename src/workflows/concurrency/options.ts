@@ -60,7 +60,7 @@ export interface WithConcurrencyOptions {
  *
  * @example
  * ```ts
- * import { DEFAULT_CONTROLLER_SETTINGS } from 'slotwise/workflows';
+ * import { DEFAULT_CONTROLLER_SETTINGS } from 'slotwise/internal/workflows/concurrency/options.js';
  * DEFAULT_CONTROLLER_SETTINGS;
  * // => { probeIntervalMs: 10_000, idleTimeoutMs: 60_000, maxHistoryEvents: 2_000, activities: true }
  * ```

@@ -76,7 +76,8 @@ export interface ConcurrencyPolicy {
  *
  * @example
  * ```ts
- * import { type ConcurrencyControllerSettings, DEFAULT_CONTROLLER_SETTINGS } from 'slotwise/workflows';
+ * import type { ConcurrencyControllerSettings } from 'slotwise/workflows';
+ * import { DEFAULT_CONTROLLER_SETTINGS } from 'slotwise/internal/workflows/concurrency/options.js';
  * // Find terminated runs within about a minute, at one probe signal per held grant per 30 s.
  * const settings: ConcurrencyControllerSettings = { ...DEFAULT_CONTROLLER_SETTINGS, probeIntervalMs: 30_000 };
  * ```
@@ -123,7 +124,7 @@ export interface ConcurrencyControllerSettings {
  *
  * @example
  * ```ts
- * import type { ConcurrencyRunRef } from 'slotwise/workflows';
+ * import type { ConcurrencyRunRef } from 'slotwise/internal/workflows/concurrency/types.js';
  * const run: ConcurrencyRunRef = { requestId: 'report-7/0f3c.../1', key: 'tenant-a', workflowId: 'report-7', runId: '0f3c...' };
  * ```
  */
@@ -309,7 +310,8 @@ export interface ConcurrencyDecision {
  * @example
  * ```ts
  * import { Client } from '@temporalio/client';
- * import { concurrencyControllerId, type ConcurrencyControllerInput } from 'slotwise/workflows';
+ * import { concurrencyControllerId } from 'slotwise/workflows';
+ * import type { ConcurrencyControllerInput } from 'slotwise/internal/workflows/concurrency/types.js';
  * const client = new Client();
  * const input: ConcurrencyControllerInput = { group: 'reports', settings: { idleTimeoutMs: 3_600_000 } };
  * await client.workflow.start('concurrencyControllerWorkflow', {
@@ -389,7 +391,8 @@ export interface ConcurrencyControllerSnapshot {
  * @example
  * ```ts
  * import { Client } from '@temporalio/client';
- * import { type ConcurrencyControllerResult, concurrencyControllerId } from 'slotwise/workflows';
+ * import { concurrencyControllerId } from 'slotwise/workflows';
+ * import type { ConcurrencyControllerResult } from 'slotwise/internal/workflows/concurrency/types.js';
  * const client = new Client();
  * const result: ConcurrencyControllerResult = await client.workflow.getHandle(concurrencyControllerId('reports')).result();
  * // => { group: 'reports', generation: 3, stats: { granted: 5000, released: 5000, ... } }

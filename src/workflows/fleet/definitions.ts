@@ -12,7 +12,7 @@ import type {
  *
  * @example
  * ```ts
- * import { FLEET_MANAGER_WORKFLOW_TYPE } from 'slotwise/workflows';
+ * import { FLEET_MANAGER_WORKFLOW_TYPE } from 'slotwise/internal/workflows/fleet/definitions.js';
  * FLEET_MANAGER_WORKFLOW_TYPE; // => 'fleetLeaseManagerWorkflow'
  * ```
  */
@@ -23,7 +23,7 @@ export const FLEET_MANAGER_WORKFLOW_TYPE = 'fleetLeaseManagerWorkflow';
  *
  * @example
  * ```ts
- * import { fleetManagerId } from 'slotwise/workflows';
+ * import { fleetManagerId } from 'slotwise/internal/workflows/fleet/definitions.js';
  * fleetManagerId('licensed-api'); // => 'slotwise-fleet:licensed-api'
  * ```
  */
@@ -36,7 +36,7 @@ export function fleetManagerId(fleet: string): string {
  *
  * @example
  * ```ts
- * import { DEFAULT_FLEET_SETTINGS } from 'slotwise/workflows';
+ * import { DEFAULT_FLEET_SETTINGS } from 'slotwise/internal/workflows/fleet/definitions.js';
  * DEFAULT_FLEET_SETTINGS; // => { leaseTtlMs: 30_000, maxHistoryEvents: 2_000, idleTimeoutMs: 600_000, maxWaitingSyncs: 6 }
  * ```
  */
@@ -56,7 +56,7 @@ export const MIN_LEASE_TTL_MS = 800;
  *
  * @example
  * ```ts
- * import { fleetSyncUpdate } from 'slotwise/workflows';
+ * import { fleetSyncUpdate } from 'slotwise/internal/workflows/fleet/definitions.js';
  * fleetSyncUpdate.name; // => 'slotwise.fleet.sync'
  * ```
  */
@@ -68,7 +68,7 @@ export const fleetSyncUpdate = defineUpdate<FleetView, [FleetSyncRequest]>('slot
  * @example
  * ```ts
  * import { Client } from '@temporalio/client';
- * import { fleetManagerId, fleetSetSlotsUpdate } from 'slotwise/workflows';
+ * import { fleetManagerId, fleetSetSlotsUpdate } from 'slotwise/internal/workflows/fleet/definitions.js';
  * const client = new Client();
  * const state = await client.workflow
  *   .getHandle(fleetManagerId('licensed-api'))
@@ -86,7 +86,7 @@ export const fleetSetSlotsUpdate = defineUpdate<FleetStateSnapshot, [FleetSetSlo
  * @example
  * ```ts
  * import { Client } from '@temporalio/client';
- * import { fleetManagerId, fleetStateQuery } from 'slotwise/workflows';
+ * import { fleetManagerId, fleetStateQuery } from 'slotwise/internal/workflows/fleet/definitions.js';
  * const client = new Client();
  * const { slots, leased, holders } = await client.workflow
  *   .getHandle(fleetManagerId('licensed-api'))

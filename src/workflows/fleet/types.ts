@@ -9,7 +9,7 @@
  *
  * @example
  * ```ts
- * import { FLEET_TICKS_PER_TTL } from 'slotwise/workflows';
+ * import { FLEET_TICKS_PER_TTL } from 'slotwise/internal/workflows/fleet/types.js';
  * FLEET_TICKS_PER_TTL; // => 8
  * ```
  */
@@ -21,7 +21,7 @@ export const FLEET_TICKS_PER_TTL = 8;
  *
  * @example
  * ```ts
- * import { FLEET_WAIT_TICKS } from 'slotwise/workflows';
+ * import { FLEET_WAIT_TICKS } from 'slotwise/internal/workflows/fleet/types.js';
  * FLEET_WAIT_TICKS; // => 2
  * ```
  */
@@ -33,7 +33,8 @@ export const FLEET_WAIT_TICKS = 2;
  *
  * @example
  * ```ts
- * import { DEFAULT_FLEET_SETTINGS, type FleetSettings } from 'slotwise/workflows';
+ * import { DEFAULT_FLEET_SETTINGS } from 'slotwise/internal/workflows/fleet/definitions.js';
+ * import type { FleetSettings } from 'slotwise/internal/workflows/fleet/types.js';
  * const settings: FleetSettings = { ...DEFAULT_FLEET_SETTINGS, leaseTtlMs: 10_000 };
  * ```
  */
@@ -72,7 +73,7 @@ export interface FleetSettings {
  *
  * @example
  * ```ts
- * import type { FleetSyncRequest } from 'slotwise/workflows';
+ * import type { FleetSyncRequest } from 'slotwise/internal/workflows/fleet/types.js';
  * // Holds 3 leases, 2 of them in use and 2 more reservations waiting: wants 4, keeps all 3.
  * const request: FleetSyncRequest = { holderId: 'host-1:4242:api:9f2c', seq: 17, want: 4, hold: 3, wait: true };
  * ```
@@ -108,7 +109,7 @@ export interface FleetSyncRequest {
  *
  * @example
  * ```ts
- * import type { FleetKnown } from 'slotwise/workflows';
+ * import type { FleetKnown } from 'slotwise/internal/workflows/fleet/types.js';
  * const known: FleetKnown = { held: 2, cap: null, slots: 5 };
  * ```
  */
@@ -124,7 +125,7 @@ export interface FleetKnown {
  *
  * @example
  * ```ts
- * import type { FleetView } from 'slotwise/workflows';
+ * import type { FleetView } from 'slotwise/internal/workflows/fleet/types.js';
  * const view: FleetView = {
  *   fleet: 'licensed-api', holderId: 'h1', seq: 17, superseded: false, held: 2, cap: 2,
  *   slots: 5, leased: 5, waiting: 3, holders: 3, validForMs: 26_250, generation: 0, pollAfterMs: null,
@@ -239,7 +240,7 @@ export interface FleetLeaseState {
  *
  * @example
  * ```ts
- * import type { FleetManagerInput } from 'slotwise/workflows';
+ * import type { FleetManagerInput } from 'slotwise/internal/workflows/fleet/types.js';
  * const input: FleetManagerInput = { fleet: 'licensed-api', slots: 40, settings: { leaseTtlMs: 30_000 } };
  * ```
  */
@@ -257,7 +258,7 @@ export interface FleetManagerInput {
  *
  * @example
  * ```ts
- * import type { FleetManagerResult } from 'slotwise/workflows';
+ * import type { FleetManagerResult } from 'slotwise/internal/workflows/fleet/types.js';
  * const result: FleetManagerResult = {
  *   fleet: 'licensed-api', generation: 0,
  *   stats: { granted: 90, returned: 88, expired: 2, expiredHolders: 1, syncs: 240, slotChanges: 0 },
@@ -284,14 +285,13 @@ export interface FleetHolderSnapshot {
 
 /**
  * The answer of {@link fleetStateQuery} (and of `setSlots`): a fleet's size, leases, holders and
- * counters.
+ * counters. `getFleetState` (`slotwise/client`) asks for it.
  *
  * @example
  * ```ts
  * import { Client } from '@temporalio/client';
- * import { fleetManagerId, fleetStateQuery } from 'slotwise/workflows';
- * const client = new Client();
- * const state = await client.workflow.getHandle(fleetManagerId('licensed-api')).query(fleetStateQuery);
+ * import { getFleetState } from 'slotwise/client';
+ * const state = await getFleetState(new Client(), 'licensed-api');
  * state.leased; // => 5
  * ```
  */
@@ -314,7 +314,7 @@ export interface FleetStateSnapshot {
  *
  * @example
  * ```ts
- * import type { FleetSetSlotsRequest } from 'slotwise/workflows';
+ * import type { FleetSetSlotsRequest } from 'slotwise/internal/workflows/fleet/types.js';
  * const request: FleetSetSlotsRequest = { slots: 50 };
  * ```
  */

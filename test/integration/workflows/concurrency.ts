@@ -8,7 +8,7 @@ export {
   concurrencyControllerWorkflow,
   concurrencyExampleWorkflow,
   singleFlightExampleWorkflow,
-} from '../../../src/workflows/index.js';
+} from '../../../src/examples/workflows.js';
 
 /** Input of {@link stubbornWorkWorkflow}. */
 export interface StubbornWorkInput {

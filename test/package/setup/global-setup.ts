@@ -44,7 +44,8 @@ async function step<T>(log: (line: string) => void, what: string, work: () => Pr
  *    sources) that installs the tarball and the `@temporalio/*` peers from the registry (npm's cache
  *    makes the second run fast);
  * 3. a workflow bundle of `test/package/fixtures/workflows.mjs`, made by the consumer's own
- *    `@temporalio/worker` and resolving `slotwise/workflows` from the installed package;
+ *    `@temporalio/worker` and resolving `slotwise/workflows` and `slotwise/examples/workflows` from
+ *    the installed package;
  * 4. a real `temporal server start-dev`.
  *
  * Tests reach all of it through `installedPackage()` in `test/package/installed-package.ts`.

@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
-import { concurrencyActivities } from './concurrency-activities.js';
-import { countPrimes, renderThenUpload, waitForFile } from './feature-examples.js';
-import { withHeartbeats } from './heartbeat-loop.js';
+import { concurrencyActivities } from '../activities/concurrency-activities.js';
+import { withHeartbeats } from '../activities/heartbeat-loop.js';
+import { countPrimes, renderThenUpload, waitForFile } from './feature-activities.js';
 
 /** Input of {@link simulatedWork}. */
 export interface SimulatedWorkInput {
@@ -19,7 +19,7 @@ export interface SimulatedWorkInput {
  * @example
  * ```ts
  * import { Worker } from '@temporalio/worker';
- * import { simulatedWork } from 'slotwise/activities';
+ * import { simulatedWork } from 'slotwise/examples/activities';
  * const worker = await Worker.create({ taskQueue: 'demo', activities: { simulatedWork } });
  * ```
  */

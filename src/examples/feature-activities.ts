@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { Context } from '@temporalio/activity';
-import { cancellationSignal } from './cancellation.js';
-import { releaseSlot } from './current-slot.js';
-import { evictableWait, lastCheckpoint } from './evictable-wait.js';
-import { runInWorkerThread } from './worker-thread.js';
+import { cancellationSignal } from '../activities/cancellation.js';
+import { releaseSlot } from '../activities/current-slot.js';
+import { evictableWait, lastCheckpoint } from '../activities/evictable-wait.js';
+import { runInWorkerThread } from '../activities/worker-thread.js';
 
 /** Input of {@link renderThenUpload}. */
 export interface RenderThenUploadInput {
@@ -20,7 +20,7 @@ export interface RenderThenUploadInput {
  *
  * @example
  * ```ts
- * import { renderThenUpload } from 'slotwise/activities';
+ * import { renderThenUpload } from 'slotwise/examples/activities';
  * // Worker.create({ activities: { renderThenUpload }, interceptors: { activity: [slotwiseActivityInterceptor] }, ... })
  * ```
  */
@@ -54,7 +54,7 @@ function countPrimesBelow(n: number): number {
  *
  * @example
  * ```ts
- * import { countPrimes } from 'slotwise/activities';
+ * import { countPrimes } from 'slotwise/examples/activities';
  * // Worker.create({ activities: { countPrimes }, ... }); a workflow calls countPrimes({ below: 5_000_000 })
  * ```
  */
@@ -84,7 +84,7 @@ export interface WaitForFileInput {
  *
  * @example
  * ```ts
- * import { waitForFile } from 'slotwise/activities';
+ * import { waitForFile } from 'slotwise/examples/activities';
  * // a workflow: proxyEvictableActivities<typeof activities>({ startToCloseTimeout: '1 hour' }).waitForFile({ path: '/data/ready' })
  * ```
  */

@@ -1,8 +1,8 @@
 import { proxyActivities } from '@temporalio/workflow';
-import type { ExampleActivities } from '../../activities/example-activities.js';
-import { ConcurrencyRejectedError } from './errors.js';
-import type { WithConcurrencyOptions } from './options.js';
-import { withConcurrency } from './with-concurrency.js';
+import { ConcurrencyRejectedError } from '../workflows/concurrency/errors.js';
+import type { WithConcurrencyOptions } from '../workflows/concurrency/options.js';
+import { withConcurrency } from '../workflows/concurrency/with-concurrency.js';
+import type { ExampleActivities } from './example-activities.js';
 
 // A heartbeat timeout, so that a cancel (CANCEL_IN_PROGRESS replacing this run) reaches the activity;
 // withConcurrency() makes it wait for the cancellation to complete, so a replaced run keeps its grant

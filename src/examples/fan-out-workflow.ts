@@ -1,5 +1,5 @@
 import { proxyActivities } from '@temporalio/workflow';
-import type { ExampleActivities } from '../activities/example-activities.js';
+import type { ExampleActivities } from './example-activities.js';
 
 /** Input of {@link fanOutWorkflow}. */
 export interface FanOutInput {

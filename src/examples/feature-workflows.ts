@@ -1,6 +1,6 @@
 import { proxyActivities } from '@temporalio/workflow';
-import type { FeatureExampleActivities } from '../activities/example-activities.js';
-import { proxyEvictableActivities } from './evictable-activity.js';
+import { proxyEvictableActivities } from '../workflows/evictable-activity.js';
+import type { FeatureExampleActivities } from './example-activities.js';
 
 const { renderThenUpload, countPrimes } = proxyActivities<FeatureExampleActivities>({
   startToCloseTimeout: '10 minutes',
