@@ -6,6 +6,7 @@ import { checkInteger } from './option-checks.js';
 import type { PermitRecord } from './permit-ledger.js';
 import { type GateLoad, type GateReading, type GateTask, ResourceGate } from './resource-gate.js';
 import {
+  type GateView,
   type LearnedCosts,
   type ReadingFreshness,
   ResourceSlotSupplier,
@@ -266,27 +267,28 @@ export class GpuSlotSupplier extends ResourceSlotSupplier<GpuPermitFields> {
   }
 
   #tasks(gate: ResourceGate, uuid: string, records: PermitRecord<GpuPermitFields>[]): GateTask[] {
-    const now = this.clock(); // once per decision, not once per permit
-    return this.gateTasks(
-      gate,
-      'gpuMemoryBytes',
-      records,
-      (record, releasedAt) => this.settleShown(record, releasedAt, now),
-      (record) => record.permit.gpu.uuid === uuid,
-      this.#readingTaken,
-    );
+    return this.gateTasks(this.#view(gate, uuid, records));
   }
 
   #load(gate: ResourceGate, uuid: string, records: PermitRecord<GpuPermitFields>[]): GateLoad {
+    return this.gateLoad(this.#view(gate, uuid, records));
+  }
+
+  /** The tasks of device `uuid`: its live permits `records` and the releases of its permits. */
+  #view(
+    gate: ResourceGate,
+    uuid: string,
+    records: PermitRecord<GpuPermitFields>[],
+  ): GateView<GpuPermitFields> {
     const now = this.clock(); // once per decision, not once per permit
-    return this.gateLoad(
+    return {
       gate,
-      'gpuMemoryBytes',
+      dimension: 'gpuMemoryBytes',
       records,
-      (record, releasedAt) => this.settleShown(record, releasedAt, now),
-      (record) => record.permit.gpu.uuid === uuid,
-      this.#readingTaken,
-    );
+      shown: (record, releasedAt) => this.settleShown(record, releasedAt, now),
+      released: (record) => record.permit.gpu.uuid === uuid,
+      readingTaken: this.#readingTaken,
+    };
   }
 
   #recordsOn(uuid: string): PermitRecord<GpuPermitFields>[] {

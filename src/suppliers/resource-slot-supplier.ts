@@ -157,6 +157,23 @@ export interface ResourceDefaults {
 }
 
 /** A task that ran on one of this supplier's permits and was released, with when. */
+/** Which tasks a gate accounts for, and what its reading shows of each (see `gateTasks`). */
+export interface GateView<X extends object> {
+  gate: ResourceGate;
+  dimension: CostDimension;
+  /** The live permits it covers. */
+  records: Iterable<PermitRecord<X>>;
+  /**
+   * The share of a task the latest reading can show, `[low, high]`; `null` for a released task it
+   * cannot show any more. `releasedAt` is set for a released task.
+   */
+  shown: (record: PermitRecord<X>, releasedAt: number | undefined) => readonly [number, number] | null;
+  /** Which recently released tasks it covers (another device's are not). @default all */
+  released?: (record: PermitRecord<X>) => boolean;
+  /** The stamp of the latest reading taken in (from `readingTaken()`). @default none */
+  readingTaken?: number;
+}
+
 export interface ReleasedTask<X extends object> {
   readonly record: PermitRecord<X>;
   /** When, on the supplier's clock. */
@@ -487,21 +504,14 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
   }
 
   /**
-   * The tasks a gate accounts for: `records` (live permits) and the recently released tasks
-   * `released` selects, with the share of each the latest reading can show (`shown` returns `null`
-   * for a task the reading cannot show any more), and whether each was released after the latest
-   * reading was taken in (`readingTaken`, a stamp from {@link readingTaken}).
+   * The tasks a gate accounts for (see {@link GateView}): the live permits and the recently
+   * released tasks the view selects, with the share of each the latest reading can show, and
+   * whether each was released after the latest reading was taken in. Learning needs them one by one.
    */
-  protected gateTasks(
-    gate: ResourceGate,
-    dimension: CostDimension,
-    records: Iterable<PermitRecord<X>>,
-    shown: (record: PermitRecord<X>, releasedAt: number | undefined) => readonly [number, number] | null,
-    released: (record: PermitRecord<X>) => boolean = () => true,
-    readingTaken: number = Number.NEGATIVE_INFINITY,
-  ): GateTask[] {
+  protected gateTasks(view: GateView<X>): GateTask[] {
+    const { gate, dimension, shown, released = () => true, readingTaken = Number.NEGATIVE_INFINITY } = view;
     const tasks: GateTask[] = [];
-    for (const record of records) {
+    for (const record of view.records) {
       const visible = shown(record, undefined) ?? ([0, 0] as const);
       // Fields set one by one: an object spread here cost ~30x more per task in V8.
       const { cost, declared, typeKey } = this.taskCost(gate, dimension, record);
@@ -531,14 +541,9 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
    * `shown` is asked only for live permits of unknown cost and for tasks released after the latest
    * reading, the only ones a decision looks at.
    */
-  protected gateLoad(
-    gate: ResourceGate,
-    dimension: CostDimension,
-    records: Iterable<PermitRecord<X>>,
-    shown: (record: PermitRecord<X>, releasedAt: number | undefined) => readonly [number, number] | null,
-    released: (record: PermitRecord<X>) => boolean = () => true,
-    readingTaken: number = Number.NEGATIVE_INFINITY,
-  ): GateLoad {
+  protected gateLoad(view: GateView<X>): GateLoad {
+    const { gate, dimension, shown, released = () => true, readingTaken = Number.NEGATIVE_INFINITY } = view;
+    const records = view.records;
     const load: GateLoad = { live: 0, held: 0, unknown: 0, unknownUnshown: 0 };
     const next = new NextCosts((slotType) => this.nextCost(gate, dimension, slotType));
     for (const record of records) {

@@ -8,7 +8,12 @@ import {
   ResourceGate,
   type ResourceGateOptions,
 } from './resource-gate.js';
-import { type LearnedCosts, ResourceSlotSupplier, RiseWindow } from './resource-slot-supplier.js';
+import {
+  type GateView,
+  type LearnedCosts,
+  ResourceSlotSupplier,
+  RiseWindow,
+} from './resource-slot-supplier.js';
 import type { CostDimension } from './task-cost.js';
 import type { ReservationContext } from './types.js';
 
@@ -111,28 +116,23 @@ export abstract class SingleResourceSlotSupplier extends ResourceSlotSupplier {
 
   /** The tasks the gate accounts for now. */
   protected tasks(): GateTask[] {
-    const now = this.clock(); // once per decision, not once per permit
-    return this.gateTasks(
-      this.gate,
-      this.dimension,
-      this.ledger.records(),
-      (record, releasedAt) => this.shown(record, releasedAt, now),
-      undefined,
-      this.#readingTaken,
-    );
+    return this.gateTasks(this.#view());
   }
 
   /** The same tasks summed as a decision needs them (no object per permit). */
   protected load(): GateLoad {
-    const now = this.clock();
-    return this.gateLoad(
-      this.gate,
-      this.dimension,
-      this.ledger.records(),
-      (record, releasedAt) => this.shown(record, releasedAt, now),
-      undefined,
-      this.#readingTaken,
-    );
+    return this.gateLoad(this.#view());
+  }
+
+  #view(): GateView<object> {
+    const now = this.clock(); // once per decision, not once per permit
+    return {
+      gate: this.gate,
+      dimension: this.dimension,
+      records: this.ledger.records(),
+      shown: (record, releasedAt) => this.shown(record, releasedAt, now),
+      readingTaken: this.#readingTaken,
+    };
   }
 
   protected admitResources(
