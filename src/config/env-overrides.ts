@@ -5,19 +5,30 @@ import { formatConfigPath } from './config-path.js';
 export const ENV_OVERRIDE_PREFIX = 'SLOTWISE_';
 
 /**
- * The `SLOTWISE_*` variables that are not config overrides: where slotwise caches the Temporal CLI,
- * and the knobs of slotwise's own tests and scripts (the live page's Chromium, the package test
- * harness's consumer project, the controller worker's slow checks). Any other `SLOTWISE_*` variable
- * sets a config key, so a misspelt one is an error rather than silently ignored: a new variable of
+ * The user-facing `SLOTWISE_*` variables that are not config overrides: where slotwise caches the
+ * Temporal CLI. Any other `SLOTWISE_*` variable sets a config key (except the development variables
+ * below), so a misspelt one is an error rather than silently ignored: a new user-facing variable of
  * this kind must be added here.
  */
-export const SLOTWISE_OTHER_VARIABLES: readonly string[] = [
-  'SLOTWISE_CACHE_DIR',
+export const SLOTWISE_OTHER_VARIABLES: readonly string[] = ['SLOTWISE_CACHE_DIR'];
+
+/**
+ * The knobs of slotwise's own tests and scripts (the live page test's Chromium, the package test
+ * harness's consumer project, the controller worker's slow checks). They are not config overrides
+ * either, so a developer who has one set can still run the CLI, but they are not offered to users
+ * in error messages: they mean nothing outside this repository.
+ */
+const SLOTWISE_DEVELOPMENT_VARIABLES: readonly string[] = [
   'SLOTWISE_CHROMIUM',
   'SLOTWISE_KEEP_CONSUMER',
   'SLOTWISE_REUSE_CONSUMER',
   'SLOTWISE_SLOW_CHECK_MS',
 ];
+
+/** `true` for a `SLOTWISE_*` variable that is not a config override. */
+function isOtherVariable(name: string): boolean {
+  return SLOTWISE_OTHER_VARIABLES.includes(name) || SLOTWISE_DEVELOPMENT_VARIABLES.includes(name);
+}
 
 /** One environment variable applied to a config. */
 export interface EnvOverride {
@@ -41,7 +52,7 @@ export interface EnvOverridesResult {
 
 /**
  * Applies `SLOTWISE_*` environment variables to config data. Every such variable except
- * {@link SLOTWISE_OTHER_VARIABLES} is an override: its name, after `SLOTWISE_`, is a path of
+ * {@link SLOTWISE_OTHER_VARIABLES} (and the variables of slotwise's own tests) is an override: its name, after `SLOTWISE_`, is a path of
  * segments joined by `__`:
  *
  * - each segment is a key in SCREAMING_SNAKE_CASE, matched against the keys already in the data
@@ -75,10 +86,7 @@ export function applyEnvOverrides(data: unknown, env: NodeJS.ProcessEnv): EnvOve
   const issues: ConfigIssue[] = [];
   const variables = Object.keys(env)
     .filter(
-      (name) =>
-        name.startsWith(ENV_OVERRIDE_PREFIX) &&
-        !SLOTWISE_OTHER_VARIABLES.includes(name) &&
-        env[name] !== undefined,
+      (name) => name.startsWith(ENV_OVERRIDE_PREFIX) && !isOtherVariable(name) && env[name] !== undefined,
     )
     .sort();
   for (const variable of variables) {

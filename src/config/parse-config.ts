@@ -138,7 +138,12 @@ export function parseConfigDetailed(data: unknown, options: ParseConfigOptions =
 }
 
 /** The hint on an unknown single-segment `SLOTWISE_FOO` variable. */
-const OTHER_VARIABLES_NOTE = `Every SLOTWISE_* variable sets a config key, except ${SLOTWISE_OTHER_VARIABLES.slice(0, -1).join(', ')} and ${SLOTWISE_OTHER_VARIABLES.at(-1)}`;
+const OTHER_VARIABLES_NOTE = `Every SLOTWISE_* variable sets a config key, except ${listed(SLOTWISE_OTHER_VARIABLES)}`;
+
+/** `a`, `a and b`, `a, b and c`. */
+function listed(names: readonly string[]): string {
+  return names.length <= 1 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
+}
 
 /** Rounds of repair before giving up on the checks that span fields (each round can only fix more). */
 const REPAIR_ROUNDS = 8;

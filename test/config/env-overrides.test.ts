@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/config-error.js';
-import { applyEnvOverrides } from '../../src/config/env-overrides.js';
+import { applyEnvOverrides, SLOTWISE_OTHER_VARIABLES } from '../../src/config/env-overrides.js';
 import { parseConfig } from '../../src/config/parse-config.js';
 
 const file = {
@@ -152,10 +152,10 @@ describe('parseConfig with environment overrides', () => {
 
   it('parseConfig() refuses a single-segment SLOTWISE_FOO variable as an unknown key, naming it', () => {
     expect(rejection(file, { SLOTWISE_FOO: '1', SLOTWISE_CACHE_DIR: '/tmp/cache' })).toBe(
-      'slotwise.yaml: SLOTWISE_FOO (foo): unknown key (expected one of: sampler, suppliers, workflow, activity, localActivity, resourceBased, metrics, temporal). Every SLOTWISE_* variable sets a config key, except SLOTWISE_CACHE_DIR, SLOTWISE_CHROMIUM, SLOTWISE_KEEP_CONSUMER, SLOTWISE_REUSE_CONSUMER and SLOTWISE_SLOW_CHECK_MS',
+      'slotwise.yaml: SLOTWISE_FOO (foo): unknown key (expected one of: sampler, suppliers, workflow, activity, localActivity, resourceBased, metrics, temporal). Every SLOTWISE_* variable sets a config key, except SLOTWISE_CACHE_DIR',
     );
     expect(rejection(file, { SLOTWISE_ACTIVTY: '{}' })).toBe(
-      'slotwise.yaml: SLOTWISE_ACTIVTY (activty): unknown key; did you mean `activity`? (expected one of: sampler, suppliers, workflow, activity, localActivity, resourceBased, metrics, temporal). Every SLOTWISE_* variable sets a config key, except SLOTWISE_CACHE_DIR, SLOTWISE_CHROMIUM, SLOTWISE_KEEP_CONSUMER, SLOTWISE_REUSE_CONSUMER and SLOTWISE_SLOW_CHECK_MS',
+      'slotwise.yaml: SLOTWISE_ACTIVTY (activty): unknown key; did you mean `activity`? (expected one of: sampler, suppliers, workflow, activity, localActivity, resourceBased, metrics, temporal). Every SLOTWISE_* variable sets a config key, except SLOTWISE_CACHE_DIR',
     );
   });
 
@@ -168,5 +168,20 @@ describe('parseConfig with environment overrides', () => {
       },
     });
     expect(config.metrics).toEqual({ listen: '127.0.0.1:9464' });
+  });
+
+  it("parseConfig() ignores the variables of slotwise's own test harness and scripts, and does not offer them to users", () => {
+    const harness = {
+      SLOTWISE_CHROMIUM: '/usr/bin/chromium',
+      SLOTWISE_KEEP_CONSUMER: '1',
+      SLOTWISE_REUSE_CONSUMER: '/tmp/consumer',
+      SLOTWISE_SLOW_CHECK_MS: '800',
+    };
+    const config = parseConfig(file, { env: { ...harness, SLOTWISE_TEMPORAL__ADDRESS: 'localhost:7233' } });
+    expect(config.temporal.address).toBe('localhost:7233');
+    const message = rejection(file, { ...harness, SLOTWISE_FOO: '1' });
+    expect(message.split('\n')).toHaveLength(1);
+    for (const name of Object.keys(harness)) expect(message).not.toContain(name);
+    expect(SLOTWISE_OTHER_VARIABLES).toEqual(['SLOTWISE_CACHE_DIR']);
   });
 });

@@ -27,7 +27,7 @@ describe('the installed slotwise validate', () => {
     expect(text.stdout).toBe('');
     expect(text.stderr.trim().split('\n')).toEqual([
       `${path}: activity.costs.default.memoryBytes: expected a size of at most 9007199254740991 bytes (8 PiB - 1 B), got "99999999TiB"`,
-      `${path}: SLOTWISE_FOO (foo): unknown key (expected one of: sampler, suppliers, workflow, activity, localActivity, resourceBased, metrics, temporal). Every SLOTWISE_* variable sets a config key, except SLOTWISE_CACHE_DIR, SLOTWISE_CHROMIUM, SLOTWISE_KEEP_CONSUMER, SLOTWISE_REUSE_CONSUMER and SLOTWISE_SLOW_CHECK_MS`,
+      `${path}: SLOTWISE_FOO (foo): unknown key (expected one of: sampler, suppliers, workflow, activity, localActivity, resourceBased, metrics, temporal). Every SLOTWISE_* variable sets a config key, except SLOTWISE_CACHE_DIR`,
       `${path}: localActivity.supplier: expected the name of a shared supplier (pool), got "poool"`,
       `${path}: activity.supplier.maxSlots: expected an integer >= minSlots (5), got 3`,
       `slotwise validate: ${path} is invalid (4 problems)`,
