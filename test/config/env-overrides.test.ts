@@ -178,7 +178,7 @@ describe('parseConfig with environment overrides', () => {
       SLOTWISE_SLOW_CHECK_MS: '800',
     };
     const config = parseConfig(file, { env: { ...harness, SLOTWISE_TEMPORAL__ADDRESS: 'localhost:7233' } });
-    expect(config.temporal.address).toBe('localhost:7233');
+    expect(config.temporal?.address).toBe('localhost:7233');
     const message = rejection(file, { ...harness, SLOTWISE_FOO: '1' });
     expect(message.split('\n')).toHaveLength(1);
     for (const name of Object.keys(harness)) expect(message).not.toContain(name);

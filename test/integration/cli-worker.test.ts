@@ -30,6 +30,33 @@ describe('slotwise worker (the main job)', () => {
     expect(out.at(-1)).toBe('slotwise: worker stopped; activity slots issued 0, waiting 0');
   });
 
+  it('main() without --once reports a burst that fails, stops the worker and exits 1', {
+    timeout: 60_000,
+  }, async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await main(
+      [
+        'worker',
+        '--address',
+        inject('temporalAddress'),
+        '--task-queue',
+        `cli-failing-${process.pid}`,
+        '--activities',
+        'test/integration/fixtures/failing-activities.ts',
+        '--burst',
+        '2',
+        '--work-ms',
+        '10',
+      ],
+      { out: (l) => out.push(l), err: (l) => err.push(l), env: {} },
+    );
+    expect(code).toBe(1);
+    expect(err).toHaveLength(1);
+    expect(err[0]).toMatch(/^slotwise worker: burst slotwise-burst-\d+ failed: .+; stopping the worker$/);
+    expect(out.at(-1)).toBe('slotwise: worker stopped; activity slots issued 0, waiting 0');
+  });
+
   it('main() exits 1 with a clear message when the server is unreachable', async () => {
     const err: string[] = [];
     const code = await main(['worker', '--address', '127.0.0.1:1'], {

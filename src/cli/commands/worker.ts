@@ -278,26 +278,54 @@ function reportProgress(slotwise: SlotwiseWorker, io: CliIo): () => void {
 
 /**
  * Runs the Worker: until the burst completes with `--once`, else until SIGINT/SIGTERM (with a hint
- * on how to start work when no burst was asked for).
+ * on how to start work when no burst was asked for). A burst that fails stops the Worker (exit 1)
+ * with a line saying why; a burst still running when the Worker stops is abandoned (its client
+ * connection closed), never left pending. Resolves with the exit code.
  */
-async function runWorker(worker: Worker, place: WorkerPlace, args: WorkerArgs, io: CliIo): Promise<void> {
+async function runWorker(worker: Worker, place: WorkerPlace, args: WorkerArgs, io: CliIo): Promise<number> {
   const { address, namespace, taskQueue } = place;
-  const burstDone =
-    args.burst > 0 ? startBurst(address, namespace, taskQueue, args.burst, args.workMs, io) : undefined;
-  if (burstDone && args.once) {
-    await worker.runUntil(burstDone);
-    return;
-  }
-  if (!args.burst && args.workflows === undefined) {
+  if (args.burst === 0) {
     io.out(
-      `slotwise: start work with: temporal workflow start --address ${address} --task-queue ${taskQueue} --type fanOutWorkflow --input '{"tasks":30,"workMs":500}'`,
+      args.workflows === undefined
+        ? `slotwise: start work with: temporal workflow start --address ${address} --task-queue ${taskQueue} --type fanOutWorkflow --input '{"tasks":30,"workMs":500}'`
+        : `slotwise: start your workflows with: temporal workflow start --address ${address} --namespace ${namespace} --task-queue ${taskQueue} --type <a workflow of ${args.workflows.given}>`,
     );
-  } else if (!args.burst) {
-    io.out(
-      `slotwise: start your workflows with: temporal workflow start --address ${address} --namespace ${namespace} --task-queue ${taskQueue} --type <a workflow of ${args.workflows?.given}>`,
-    );
+    await worker.run();
+    return 0;
   }
-  await worker.run();
+  const abandon = new AbortController();
+  const workflowId = `slotwise-burst-${Date.now()}`;
+  // Settles with whether the burst failed; never rejects, so no failure goes unreported.
+  const failed = startBurst(place, workflowId, args.burst, args.workMs, io, abandon.signal).then(
+    () => false,
+    (error: unknown) => {
+      if (abandon.signal.aborted) {
+        io.out(`slotwise: burst ${workflowId} had not completed when the worker stopped`);
+        return false;
+      }
+      io.err(`slotwise worker: burst ${workflowId} failed: ${causes(error)}; stopping the worker`);
+      return true;
+    },
+  );
+  void failed.then((burstFailed) => {
+    if ((burstFailed || args.once) && worker.getState() === 'RUNNING') worker.shutdown();
+  });
+  try {
+    await worker.run();
+  } finally {
+    abandon.abort();
+  }
+  return (await failed) ? 1 : 0;
+}
+
+/** An error's message followed by its causes' (`Workflow execution failed: Activity task failed: ...`). */
+function causes(error: unknown): string {
+  const messages: string[] = [];
+  for (let e: unknown = error; e !== undefined && e !== null && messages.length < 5; ) {
+    messages.push(errorText(e));
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return messages.join(': ');
 }
 
 /** Creates and runs the Worker, with progress lines, and says how it stopped. Resolves with the exit code. */
@@ -310,8 +338,9 @@ async function serve(
   const worker = await Worker.create(slotwise.options);
   announce(slotwise, place, io);
   const stopProgress = reportProgress(slotwise, io);
+  let code: number;
   try {
-    await runWorker(worker, place, args, io);
+    code = await runWorker(worker, place, args, io);
   } finally {
     stopProgress();
   }
@@ -321,7 +350,7 @@ async function serve(
       ? 'slotwise: worker stopped'
       : `slotwise: worker stopped; activity slots issued ${a.issued}, waiting ${a.waiting}`,
   );
-  return 0;
+  return code;
 }
 
 /** `slotwise worker`: the main job. Returns the exit code. */
@@ -381,24 +410,27 @@ function describeReload(result: ReloadResult): string {
   return [...applied, ...restart].join('; ') || 'no limit changed';
 }
 
+/** Runs one fanOutWorkflow of `tasks` activities to completion; `signal` abandons it. */
 async function startBurst(
-  address: string,
-  namespace: string,
-  taskQueue: string,
+  place: WorkerPlace,
+  workflowId: string,
   tasks: number,
   workMs: number,
   io: CliIo,
-) {
-  const connection = await Connection.connect({ address });
+  signal: AbortSignal,
+): Promise<void> {
+  const connection = await Connection.connect({ address: place.address });
   try {
-    const client = new Client({ connection, namespace });
-    const workflowId = `slotwise-burst-${Date.now()}`;
+    signal.throwIfAborted();
+    const client = new Client({ connection, namespace: place.namespace });
     io.out(`slotwise: starting fanOutWorkflow ${workflowId}: ${tasks} activities of ${workMs} ms`);
-    const completed = await client.workflow.execute('fanOutWorkflow', {
-      taskQueue,
-      workflowId,
-      args: [{ tasks, workMs }],
-    });
+    const completed = await connection.withAbortSignal(signal, () =>
+      client.workflow.execute('fanOutWorkflow', {
+        taskQueue: place.taskQueue,
+        workflowId,
+        args: [{ tasks, workMs }],
+      }),
+    );
     io.out(`slotwise: ${workflowId} completed ${completed} activities`);
   } finally {
     await connection.close();
