@@ -34,6 +34,11 @@ export interface MemoryGuardSettings {
   target: number;
   /** The higher target the throughput goals are measured at. */
   highTarget: number;
+  /**
+   * The targets slotwise's suppliers run at (each with and without a declared cost): both, or in the
+   * quick form only the higher one, whose verdicts include the throughput goals.
+   */
+  slotwiseTargets: number[];
 }
 
 /**
@@ -42,8 +47,24 @@ export interface MemoryGuardSettings {
  */
 export function memoryGuardSettings(quick: boolean): MemoryGuardSettings {
   return quick
-    ? { limitBytes: 1 * GIB, taskBytes: 128 * MIB, holdMs: 1000, tasks: 8, target: 0.9, highTarget: 0.95 }
-    : { limitBytes: 2 * GIB, taskBytes: 256 * MIB, holdMs: 2500, tasks: 21, target: 0.9, highTarget: 0.95 };
+    ? {
+        limitBytes: 1 * GIB,
+        taskBytes: 128 * MIB,
+        holdMs: 1000,
+        tasks: 8,
+        target: 0.9,
+        highTarget: 0.95,
+        slotwiseTargets: [0.95],
+      }
+    : {
+        limitBytes: 2 * GIB,
+        taskBytes: 256 * MIB,
+        holdMs: 2500,
+        tasks: 21,
+        target: 0.9,
+        highTarget: 0.95,
+        slotwiseTargets: [0.9, 0.95],
+      };
 }
 
 /** A slotwise contender: its target, and whether it declares the task size. */
@@ -54,7 +75,7 @@ interface SlotwiseMemory {
 }
 
 function slotwiseContenders(s: MemoryGuardSettings): SlotwiseMemory[] {
-  return [s.target, s.highTarget].flatMap((target) => [
+  return s.slotwiseTargets.flatMap((target) => [
     { id: `slotwise-memory-cost-${target}`, target, declared: true },
     { id: `slotwise-memory-learned-${target}`, target, declared: false },
   ]);
