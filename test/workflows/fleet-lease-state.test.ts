@@ -94,6 +94,65 @@ describe('FleetLeases', () => {
     expect(leases.state.stats).toMatchObject({ expired: 3, expiredHolders: 1, granted: 6 });
   });
 
+  describe('on the lease clock (tickMs given, workflow time passed in)', () => {
+    const tickMs = 500;
+    const at = (leases: FleetLeases, holderId: string, seq: number, want: number, now: number) =>
+      leases.sync({ holderId, seq, want, hold: want, wait: false }, now);
+
+    it('drops a holder at the first tick 7 ticks of time after its renewal, however few ticks fired', () => {
+      const leases = new FleetLeases(emptyFleetState('api', 3), { tickMs });
+      at(leases, 'dead', 1, 3, 10_000);
+      at(leases, 'live', 1, 3, 10_000);
+      // Slow workflow tasks: each tick comes 2 ticks of time after the one before.
+      expect(leases.tick(11_000)).toEqual([]);
+      at(leases, 'live', 2, 3, 11_000);
+      expect(leases.tick(12_000)).toEqual([]);
+      at(leases, 'live', 3, 3, 12_000);
+      expect(leases.tick(13_000)).toEqual([]); // 3000 ms: not yet 7 x 500
+      at(leases, 'live', 4, 3, 13_000);
+      expect(leases.tick(13_499)).toEqual([]); // 3499 ms
+      expect(leases.tick(13_500)).toEqual([{ id: 'dead', label: 'dead', held: 3 }]); // 3500 ms, 5 ticks
+      expect(held(leases)).toEqual({ live: 3 });
+      expect(leases.state.stats).toMatchObject({ expired: 3, expiredHolders: 1 });
+    });
+
+    it('never drops a holder sooner than 7 ticks of time after its renewal, however many ticks fired', () => {
+      const leases = new FleetLeases(emptyFleetState('api', 3), { tickMs });
+      at(leases, 'a', 1, 2, 0);
+      for (let t = 1; t <= 34; t++) expect(leases.tick(t * 100)).toEqual([]); // 34 ticks in 3400 ms
+      expect(leases.tick(3_500)).toEqual([{ id: 'a', label: 'a', held: 2 }]);
+    });
+
+    it('counts a gap of more than 4 ticks as one tick: holders that could not renew through an outage are kept', () => {
+      const leases = new FleetLeases(emptyFleetState('api', 3), { tickMs });
+      at(leases, 'a', 1, 2, 0);
+      expect(leases.tick(500)).toEqual([]);
+      expect(leases.tick(10_500)).toEqual([]); // 10 s away: the clock reads 1000
+      expect(leases.state.clock).toEqual({ ms: 1_000, tickAt: 10_500 });
+      expect(leases.tick(12_500)).toEqual([]); // a gap of exactly 4 ticks counts in full: 3000
+      expect(leases.tick(12_999)).toEqual([]); // 3499
+      expect(leases.tick(13_000)).toEqual([{ id: 'a', label: 'a', held: 2 }]); // 3500
+    });
+
+    it('a holder renewed between ticks is read on the clock at that time', () => {
+      const leases = new FleetLeases(emptyFleetState('api', 3), { tickMs });
+      leases.tick(0);
+      at(leases, 'a', 1, 1, 400);
+      expect(leases.find('a')!.renewedAtMs).toBe(400);
+      expect(leases.tick(2_000)).toEqual([]);
+      expect(leases.tick(3_800)).toEqual([]); // 3400 ms after the renewal
+      expect(leases.tick(3_900)).toEqual([{ id: 'a', label: 'a', held: 1 }]);
+    });
+
+    it('a state carried from a run that counted ticks keeps counting ticks for holders not renewed since', () => {
+      const old = new FleetLeases(emptyFleetState('api', 3));
+      old.sync({ holderId: 'a', seq: 1, want: 1, hold: 1, wait: false });
+      const leases = new FleetLeases(old.state, { tickMs });
+      for (let t = 1; t < FLEET_TICKS_PER_TTL; t++) expect(leases.tick(t)).toEqual([]);
+      expect(leases.tick(FLEET_TICKS_PER_TTL)).toEqual([{ id: 'a', label: 'a', held: 1 }]);
+    });
+  });
+
   it('setSlots() lower keeps leases held and grants nothing until enough came back', () => {
     const leases = new FleetLeases(emptyFleetState('api', 4));
     sync(leases, 'a', 1, 4);

@@ -3,6 +3,7 @@ import {
   condition,
   continueAsNew,
   log,
+  patched,
   setHandler,
   sleep,
   workflowInfo,
@@ -17,6 +18,8 @@ import {
 } from './definitions.js';
 import { emptyFleetState, FleetLeases } from './lease-state.js';
 import {
+  FLEET_EXPIRE_TICKS,
+  FLEET_LEASE_CLOCK_PATCH,
   FLEET_TICKS_PER_TTL,
   FLEET_WAIT_TICKS,
   type FleetManagerInput,
@@ -32,10 +35,13 @@ import {
  * update-with-start, so the first one starts it); it applies requests to a {@link FleetLeases} and
  * answers each holder with what it holds now.
  *
- * - Time is counted, not read: the manager fires a timer of `leaseTtlMs / 8` (a tick) while any
- *   holder exists, and a holder not renewed for 8 ticks loses its leases. Every decision depends
- *   only on the order of recorded events (updates, fired timers), never on comparing `Date.now()`
- *   readings, which a workflow task may see stale and which can differ on replay.
+ * - Time is workflow time (recorded in history, so replay computes the same): while any holder
+ *   exists the manager ticks on a schedule of one tick (`leaseTtlMs / 8`) apart, each timer running
+ *   to its tick's deadline, and drops a holder at the first tick at least 7 ticks of lease-clock
+ *   time after its last renewal. So a dead holder's leases return within the TTL (plus the latency
+ *   of one workflow task), however slow the workflow tasks in between were; a long gap (the server
+ *   or every manager Worker away) counts as one tick, as holders could not renew meanwhile. Runs
+ *   from before this (no {@link FLEET_LEASE_CLOCK_PATCH} marker) count 8 tick timers of a tick each.
  * - A sync with `wait` is a long poll: it answers once the holder's leases, cap or the fleet size
  *   change, a newer request of the holder arrives, or 2 ticks passed. At most `maxWaitingSyncs` are
  *   held at once (the server limits updates in flight per workflow); others are answered at once
@@ -58,11 +64,18 @@ import {
 export async function fleetLeaseManagerWorkflow(input: FleetManagerInput): Promise<FleetManagerResult> {
   const settings = fleetSettings(input.settings);
   const generation = input.generation ?? 0;
-  const leases = new FleetLeases(input.state ?? emptyFleetState(input.fleet, input.slots));
-  const { fleet } = leases.state;
   const tickMs = settings.leaseTtlMs / FLEET_TICKS_PER_TTL;
-  const validForMs = Math.floor((FLEET_TICKS_PER_TTL - 1) * tickMs);
+  // Runs that started before the lease clock (no marker in their history) keep counting ticks.
+  const onLeaseClock = patched(FLEET_LEASE_CLOCK_PATCH);
+  const leases = new FleetLeases(
+    input.state ?? emptyFleetState(input.fleet, input.slots),
+    onLeaseClock ? { tickMs } : {},
+  );
+  const { fleet } = leases.state;
+  const validForMs = Math.floor(FLEET_EXPIRE_TICKS * tickMs);
   let draining = false;
+  /** Workflow time (ms) of the next tick's deadline; -Infinity until the first tick is scheduled. */
+  let nextTickAt = Number.NEGATIVE_INFINITY;
   /** Long polls held now (the server limits updates in flight per workflow). */
   let waitingSyncs = 0;
 
@@ -103,7 +116,7 @@ export async function fleetLeaseManagerWorkflow(input: FleetManagerInput): Promi
     fleetSyncUpdate,
     async (request) => {
       const slotsBefore = leases.state.slots;
-      const { stale } = leases.sync(request);
+      const { stale } = leases.sync(request, Date.now());
       if (leases.state.slots !== slotsBefore) {
         log.info('slotwise fleet: slots changed by a holder', {
           fleet,
@@ -183,14 +196,21 @@ export async function fleetLeaseManagerWorkflow(input: FleetManagerInput): Promi
       }
       continue;
     }
-    // One tick; a history grown long meanwhile ends the wait at once (continue-as-new above).
+    // One tick; a history grown long meanwhile ends the wait at once (continue-as-new above). Ticks
+    // keep a schedule in workflow time: the timer runs to the tick's deadline, so the latency of a
+    // workflow task delays one tick, never all later ones. A schedule behind by a whole tick (the
+    // server or every manager Worker was away) starts afresh from now rather than firing the missed
+    // ticks at once, which would expire holders that had no chance to renew.
+    const now = Date.now();
+    if (nextTickAt <= now) nextTickAt = now + tickMs;
     let ticked = false;
-    void sleep(tickMs).then(() => {
+    void sleep(onLeaseClock ? Math.max(1, nextTickAt - now) : tickMs).then(() => {
       ticked = true;
     });
     await condition(() => ticked || wantsContinueAsNew());
     if (!ticked) continue;
-    for (const { label, held } of leases.tick()) {
+    nextTickAt += tickMs;
+    for (const { label, held } of leases.tick(Date.now())) {
       log.warn('slotwise fleet: a holder stopped renewing; its leases return to the fleet', {
         fleet,
         holder: label,

@@ -1,4 +1,6 @@
 import {
+  FLEET_CLOCK_GAP_TICKS,
+  FLEET_EXPIRE_TICKS,
   FLEET_TICKS_PER_TTL,
   type FleetHolder,
   type FleetHolderSnapshot,
@@ -36,6 +38,17 @@ export function emptyFleetState(fleet: string, slots: number): FleetLeaseState {
   };
 }
 
+/** Options of {@link FleetLeases}. */
+export interface FleetLeasesOptions {
+  /**
+   * Expire by the lease clock ({@link FleetLeaseClock}) with ticks of this many milliseconds: a
+   * holder is dropped at the first tick {@link FLEET_EXPIRE_TICKS} ticks of clock time after its
+   * last renewal. Without it (runs that started before the lease clock), a holder is dropped after
+   * {@link FLEET_TICKS_PER_TTL} ticks, however long they took.
+   */
+  tickMs?: number;
+}
+
 /** The outcome of {@link FleetLeases.sync}. */
 export interface FleetSyncOutcome {
   /** The request was older than one already applied for its holder (or the holder left since): nothing changed but the renewal. */
@@ -59,8 +72,9 @@ export interface FleetSyncOutcome {
  * - Caps: while contended, a holder above its share is told (its `cap`) and gives leases back as
  *   their permits are released. The manager never takes back leases a holder may be using, except
  *   by expiry.
- * - Expiry: every request renews its holder. A holder not renewed for {@link FLEET_TICKS_PER_TTL}
- *   ticks is dropped with its leases.
+ * - Expiry: every request renews its holder. A holder not renewed for {@link FLEET_EXPIRE_TICKS}
+ *   ticks of lease-clock time (given `tickMs` and the workflow time of each call), else for
+ *   {@link FLEET_TICKS_PER_TTL} ticks counted, is dropped with its leases at the next tick.
  *
  * Invariants, under any sequence of calls: leases are granted only while fewer than `slots` are
  * held (so more than `slots` are held only after `slots` was lowered, and then no grant happens
@@ -81,9 +95,12 @@ export class FleetLeases {
   /** The state, mutated in place; hand it to a continue-as-new as is. */
   readonly state: FleetLeaseState;
 
+  readonly #tickMs: number | undefined;
+
   /** Starts from `state` (taken over, not copied). */
-  constructor(state: FleetLeaseState) {
+  constructor(state: FleetLeaseState, options: FleetLeasesOptions = {}) {
     this.state = state;
+    this.#tickMs = options.tickMs;
   }
 
   /** Leases held by all holders. */
@@ -132,7 +149,7 @@ export class FleetLeases {
    * `hold`, applies `slots` when given, and grants what can be granted. A holder that holds and
    * wants nothing is forgotten (remembered as departed, so a late request of it changes nothing).
    */
-  sync(request: FleetSyncRequest): FleetSyncOutcome {
+  sync(request: FleetSyncRequest, now?: number): FleetSyncOutcome {
     const { state } = this;
     state.stats.syncs++;
     const departedAt = state.departed.findIndex((d) => d.id === request.holderId);
@@ -159,6 +176,8 @@ export class FleetLeases {
       state.holders.push(holder);
     }
     holder.renewedAt = state.tick;
+    const reading = this.#clockReading(now);
+    if (reading !== undefined) holder.renewedAtMs = reading;
     if (request.seq <= holder.seq) return { stale: true };
     holder.seq = request.seq;
     if (request.label !== undefined) holder.label = request.label;
@@ -185,16 +204,18 @@ export class FleetLeases {
   }
 
   /**
-   * One manager tick: drops the holders not renewed for {@link FLEET_TICKS_PER_TTL} ticks (their
-   * leases return), rotates the remainder of an uneven fair split, and grants. Returns the holders
-   * dropped, with the leases they held.
+   * One manager tick at workflow time `now`: advances the lease clock, drops the holders not renewed
+   * in time (their leases return), rotates the remainder of an uneven fair split, and grants.
+   * Returns the holders dropped, with the leases they held.
    */
-  tick(): Array<{ id: string; label: string; held: number }> {
+  tick(now?: number): Array<{ id: string; label: string; held: number }> {
     const { state } = this;
     state.tick++;
+    const reading = this.#clockReading(now);
+    if (reading !== undefined) state.clock = { ms: reading, tickAt: now! };
     const expired: Array<{ id: string; label: string; held: number }> = [];
     for (const holder of [...state.holders]) {
-      if (state.tick - holder.renewedAt < FLEET_TICKS_PER_TTL) continue;
+      if (!this.#lapsed(holder)) continue;
       expired.push({ id: holder.id, label: holder.label, held: holder.held });
       state.stats.expired += holder.held;
       state.stats.expiredHolders++;
@@ -293,6 +314,32 @@ export class FleetLeases {
       state.stats.granted++;
       free--;
     }
+  }
+
+  /**
+   * The lease clock at workflow time `now`: what it counted up to the last tick plus the time since,
+   * or one tick for a gap longer than {@link FLEET_CLOCK_GAP_TICKS} ticks (the first reading starts
+   * it at 0). `undefined` when the manager does not run on the lease clock.
+   */
+  #clockReading(now: number | undefined): number | undefined {
+    const tickMs = this.#tickMs;
+    if (tickMs === undefined || now === undefined) return undefined;
+    const clock = this.state.clock;
+    if (clock === undefined) {
+      this.state.clock = { ms: 0, tickAt: now };
+      return 0;
+    }
+    const gap = Math.max(0, now - clock.tickAt);
+    return clock.ms + (gap <= FLEET_CLOCK_GAP_TICKS * tickMs ? gap : tickMs);
+  }
+
+  /** Whether `holder` was not renewed in time: by the lease clock when it has a reading, else by ticks counted. */
+  #lapsed(holder: FleetHolder): boolean {
+    const { clock } = this.state;
+    if (this.#tickMs !== undefined && clock !== undefined && holder.renewedAtMs !== undefined) {
+      return clock.ms - holder.renewedAtMs >= FLEET_EXPIRE_TICKS * this.#tickMs;
+    }
+    return this.state.tick - holder.renewedAt >= FLEET_TICKS_PER_TTL;
   }
 
   #demand(holder: FleetHolder): number {

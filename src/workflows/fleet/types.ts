@@ -28,6 +28,45 @@ export const FLEET_TICKS_PER_TTL = 8;
 export const FLEET_WAIT_TICKS = 2;
 
 /**
+ * A manager running on the lease clock (see {@link FleetLeaseClock}) drops a holder at its first
+ * tick at least this many ticks of lease-clock time after the holder's last renewal. Ticks are
+ * scheduled one apart in workflow time, so the drop comes at most one tick later: within the TTL.
+ *
+ * @example
+ * ```ts
+ * import { FLEET_EXPIRE_TICKS } from 'slotwise/internal/workflows/fleet/types.js';
+ * FLEET_EXPIRE_TICKS; // => 7
+ * ```
+ */
+export const FLEET_EXPIRE_TICKS = 7;
+
+/**
+ * The longest gap between two manager ticks (in ticks) that the lease clock counts in full. A
+ * longer gap means the manager could not run (the server or every manager Worker was away), so its
+ * holders could not renew either: it counts as one tick, as a tick counter would.
+ *
+ * @example
+ * ```ts
+ * import { FLEET_CLOCK_GAP_TICKS } from 'slotwise/internal/workflows/fleet/types.js';
+ * FLEET_CLOCK_GAP_TICKS; // => 4
+ * ```
+ */
+export const FLEET_CLOCK_GAP_TICKS = 4;
+
+/**
+ * The marker (`patched()`) of lease managers that schedule ticks by deadline and expire holders by
+ * the lease clock. A run that started before it (its history has no marker) keeps counting ticks
+ * until it continues as new.
+ *
+ * @example
+ * ```ts
+ * import { FLEET_LEASE_CLOCK_PATCH } from 'slotwise/internal/workflows/fleet/types.js';
+ * FLEET_LEASE_CLOCK_PATCH; // => 'slotwise-fleet-lease-clock'
+ * ```
+ */
+export const FLEET_LEASE_CLOCK_PATCH = 'slotwise-fleet-lease-clock';
+
+/**
  * How a fleet's lease manager runs. Fixed when the manager starts (by the first process that needs
  * it); processes read the values that apply from every {@link FleetView}.
  *
@@ -41,8 +80,8 @@ export const FLEET_WAIT_TICKS = 2;
 export interface FleetSettings {
   /**
    * Most milliseconds from a holder's last renewal until the manager takes its leases back (plus
-   * the manager's own scheduling delay, tens of milliseconds per tick). A lease is never taken back
-   * sooner than `7/8` of it after the renewal reached the manager.
+   * the latency of the one workflow task that does it). A lease is never taken back sooner than
+   * `7/8` of it after the renewal reached the manager.
    * @default 30_000
    */
   leaseTtlMs: number;
@@ -182,6 +221,8 @@ export interface FleetHolder {
   seq: number;
   /** The manager tick of the last renewal (any request renews). */
   renewedAt: number;
+  /** The lease clock's reading at the last renewal (managers on the lease clock only). */
+  renewedAtMs?: number;
   /** The grant counter when it was last granted a lease (-1: never); the round-robin order. */
   servedAt: number;
   /** Join order; the order in which an uneven fair split's remainder rotates. */
@@ -232,6 +273,21 @@ export interface FleetLeaseState {
   holders: FleetHolder[];
   departed: FleetDeparted[];
   stats: FleetStats;
+  /** The lease clock, once a manager on it ticked or took a request. */
+  clock?: FleetLeaseClock;
+}
+
+/**
+ * Time as a lease manager counts it for expiry: workflow time (recorded in history, so it replays
+ * exactly), except that a gap between two ticks longer than {@link FLEET_CLOCK_GAP_TICKS} ticks
+ * counts as one tick. It never runs faster than real time, so a renewed lease is never dropped
+ * sooner than {@link FLEET_EXPIRE_TICKS} ticks after the renewal reached the manager.
+ */
+export interface FleetLeaseClock {
+  /** Milliseconds counted up to the last tick. */
+  ms: number;
+  /** Workflow time (epoch milliseconds) of the last tick. */
+  tickAt: number;
 }
 
 /**
