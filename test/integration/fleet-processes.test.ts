@@ -7,12 +7,7 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import { type DevServer, freePort, startDevServer } from '../../src/dev-server/dev-server.js';
 import { hostFleetManagers } from '../../src/fleet/manager-host.js';
 import { fleetManagerId, fleetStateQuery } from '../../src/workflows/fleet/definitions.js';
-import {
-  FLEET_CLOCK_GAP_TICKS,
-  FLEET_EXPIRE_TICKS,
-  FLEET_TICKS_PER_TTL,
-  type FleetStateSnapshot,
-} from '../../src/workflows/fleet/types.js';
+import { FLEET_TICKS_PER_TTL, type FleetStateSnapshot } from '../../src/workflows/fleet/types.js';
 import { recordingLogger } from '../helpers/fakes.js';
 import {
   type ConcurrencyCounter,
@@ -189,6 +184,7 @@ describe('a fleet budget across Worker processes', () => {
     );
     victim!.kill();
     const killedAt = run.counter.now();
+    const tickAtKill = (await fleetState(run.fleet, run.client)).tick;
     children.splice(children.indexOf(victim!), 1);
     await victim!.exited;
     run.counter.dropProcess(victim!.pid);
@@ -208,20 +204,17 @@ describe('a fleet budget across Worker processes', () => {
     );
     expect(lost).toBeGreaterThanOrEqual(1);
     const tookBackMs = run.counter.now() - killedAt;
-    // The design's bound: the manager drops the dead holder at its first tick 7 ticks of lease-clock
-    // time after the holder's last renewal (which reached it before the kill, or just after for a
-    // request in flight). Ticks are scheduled one tick apart, and the lease clock counts real time
-    // through gaps of up to 4 ticks between them (slow workflow tasks on a loaded machine), so the
-    // drop comes within 7 + 4 ticks = TTL + 3 ticks while the manager's workflow tasks keep within
-    // that; the query that sees it is inside the same allowance. (Counting 8 tick timers one after
-    // another took 7.4-19 s here under load.)
-    const tickMs = leaseTtlMs / FLEET_TICKS_PER_TTL;
-    expect(tookBackMs).toBeLessThanOrEqual((FLEET_EXPIRE_TICKS + FLEET_CLOCK_GAP_TICKS) * tickMs);
+    // The design's bound, in the manager's own ticks (a count that load cannot break): the manager
+    // drops the dead holder at its first tick 7 ticks of lease-clock time after the holder's last
+    // renewal, and 8 ticks always advance the clock by more than 7 ticks of time; one more for a
+    // renewal in flight at the kill. How long that took in milliseconds is a timing figure: bench
+    // scenario 6 measures it against the TTL.
+    expect(after.tick - tickAtKill).toBeLessThanOrEqual(FLEET_TICKS_PER_TTL + 1);
     expect(after.stats).toMatchObject({ expiredHolders: 1, expired: lost });
     expect(await work).toEqual([10, 10, 10]);
     expect(run.counter.max).toBeLessThanOrEqual(5);
     console.log(
-      `kill -9: ${lost} leases back ${Math.round(tookBackMs)} ms after the kill (lease TTL ${leaseTtlMs} ms); most at once ${run.counter.max}`,
+      `kill -9: ${lost} leases back ${Math.round(tookBackMs)} ms and ${after.tick - tickAtKill} manager ticks after the kill (lease TTL ${leaseTtlMs} ms); most at once ${run.counter.max}`,
     );
     await Promise.all(children.splice(0).map((child) => child.stop()));
     const end = await fleetState(run.fleet, run.client);

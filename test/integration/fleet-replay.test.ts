@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { bundleWorkflowCode, DefaultLogger, type ReplayResult, Runtime, Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { describe, expect, inject, it } from 'vitest';
+import { FLEET_LEASE_CLOCK_PATCH } from '../../src/workflows/fleet/types.js';
 
 // Lease manager histories saved from real runs (scripts/record-fleet-histories.ts) must replay
 // against today's workflow code: a change that makes them diverge breaks every running manager.
@@ -28,31 +29,65 @@ const historyType = patchProtobufRoot(require('@temporalio/proto')).lookupType(
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
-const dir = resolve('test/fixtures/histories/fleet');
-const manifest: ManifestEntry[] = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+// Two sets: runs of today's code (ticks by deadline, expiry by the lease clock, behind the
+// FLEET_LEASE_CLOCK_PATCH marker) and runs of the code before it (tick counting, no marker), which
+// a manager started by that code still is until it continues as new.
+const sets = {
+  'lease clock': resolve('test/fixtures/histories/fleet'),
+  'tick count': resolve('test/fixtures/histories/fleet-tick-count'),
+};
+const manifest: Array<ManifestEntry & { dir: string; set: string }> = Object.entries(sets).flatMap(
+  ([set, dir]) =>
+    (JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as ManifestEntry[]).map((entry) => ({
+      ...entry,
+      dir,
+      set,
+    })),
+);
+const historyJson = (entry: { dir: string; file: string }) =>
+  JSON.parse(readFileSync(join(entry.dir, entry.file), 'utf8'));
 const histories = () =>
-  manifest.map(({ file, workflowId }) => ({
-    workflowId,
-    history: fromJson(historyType, JSON.parse(readFileSync(join(dir, file), 'utf8')), {
-      ignoreUnknownFields: true,
-    }),
+  manifest.map((entry) => ({
+    workflowId: entry.workflowId,
+    history: fromJson(historyType, historyJson(entry), { ignoreUnknownFields: true }),
   }));
+
+/** The patch ids a saved history records (core_patch markers). */
+function patchesOf(json: { events: Array<Record<string, any>> }): string[] {
+  return json.events
+    .filter((event) => event.markerRecordedEventAttributes?.markerName === 'core_patch')
+    .map((event) => {
+      const payload = event.markerRecordedEventAttributes.details['patch-data'].payloads[0];
+      return JSON.parse(Buffer.from(payload.data, 'base64').toString('utf8')).id as string;
+    });
+}
 
 async function replayAll(codePath: string): Promise<Map<string, ReplayResult['error']>> {
   const errors = new Map<string, ReplayResult['error']>();
   let index = 0;
   for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath } }, histories())) {
-    errors.set(manifest[index++]!.file, result.error);
+    const entry = manifest[index++]!;
+    errors.set(`${entry.set}: ${entry.file}`, result.error);
   }
   return errors;
 }
 
 describe('Worker.runReplayHistories() over saved lease manager histories', () => {
-  it('replays every saved lease manager run (grants, expiry, stale requests, continue-as-new) without a non-determinism error', async () => {
+  it('replays every saved lease manager run (grants, expiry, stale requests, continue-as-new; lease clock and tick count) without a non-determinism error', async () => {
     expect(new Set(manifest.map((m) => m.workflowType))).toEqual(new Set(['fleetLeaseManagerWorkflow']));
-    expect(new Set(manifest.map((m) => m.scenario))).toEqual(
-      new Set(['grants', 'expiry', 'stale', 'continue-as-new']),
-    );
+    for (const set of Object.keys(sets)) {
+      expect(new Set(manifest.filter((m) => m.set === set).map((m) => m.scenario))).toEqual(
+        new Set(['grants', 'expiry', 'stale', 'continue-as-new']),
+      );
+    }
+    // Every run of today's code took the lease clock path; none of the older runs did.
+    for (const entry of manifest) {
+      expect([entry.set, entry.file, patchesOf(historyJson(entry))]).toEqual([
+        entry.set,
+        entry.file,
+        entry.set === 'lease clock' ? [FLEET_LEASE_CLOCK_PATCH] : [],
+      ]);
+    }
     const errors = await replayAll(inject('workflowBundlePath'));
     expect(errors.size).toBe(manifest.length);
     const failed = [...errors].filter(([, error]) => error !== undefined).map(([file, e]) => `${file}: ${e}`);
