@@ -52,12 +52,19 @@ const histories = () =>
     history: fromJson(historyType, historyJson(entry), { ignoreUnknownFields: true }),
   }));
 
+interface SavedEvent {
+  markerRecordedEventAttributes?: {
+    markerName?: string;
+    details?: Record<string, { payloads: Array<{ data: string }> }>;
+  };
+}
+
 /** The patch ids a saved history records (core_patch markers). */
-function patchesOf(json: { events: Array<Record<string, any>> }): string[] {
+function patchesOf(json: { events: SavedEvent[] }): string[] {
   return json.events
     .filter((event) => event.markerRecordedEventAttributes?.markerName === 'core_patch')
     .map((event) => {
-      const payload = event.markerRecordedEventAttributes.details['patch-data'].payloads[0];
+      const payload = event.markerRecordedEventAttributes!.details!['patch-data']!.payloads[0]!;
       return JSON.parse(Buffer.from(payload.data, 'base64').toString('utf8')).id as string;
     });
 }
