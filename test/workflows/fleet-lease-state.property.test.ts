@@ -1,7 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { emptyFleetState, FleetLeases } from '../../src/workflows/fleet/lease-state.js';
-import { FLEET_TICKS_PER_TTL, type FleetLeaseState } from '../../src/workflows/fleet/types.js';
+import {
+  FLEET_ROTATE_TICKS,
+  FLEET_TICKS_PER_TTL,
+  type FleetLeaseState,
+} from '../../src/workflows/fleet/types.js';
 
 // Random schedules of holder requests (some stale, some returning leases), manager ticks, fleet
 // size changes and continue-as-new (a JSON round trip of the state), checked step by step against
@@ -203,6 +207,39 @@ describe('FleetLeases (property)', () => {
             leases.sync({ holderId: `h${h}`, seq: t + 2, want: slots, hold: slots, wait: false });
           }
           leases.tick();
+        }
+        expect(gotMore.size).toBe(holders);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('on the lease clock the larger shares move on once every FLEET_ROTATE_TICKS ticks, and every holder gets one in turn', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 5 }), fc.integer({ min: 1, max: 9 }), (holders, slots) => {
+        fc.pre(slots % holders !== 0);
+        const tickMs = 100;
+        const leases = new FleetLeases(emptyFleetState('fleet', slots), { tickMs });
+        let seq = 1;
+        const renewAll = (now: number) => {
+          for (let h = 0; h < holders; h++) {
+            leases.sync({ holderId: `h${h}`, seq: seq, want: slots, hold: slots, wait: false }, now);
+          }
+          seq++;
+        };
+        renewAll(0);
+        const gotMore = new Set<string>();
+        const small = Math.floor(slots / holders);
+        const moreOf = () => [...leases.shares()].filter(([, share]) => share > small).map(([id]) => id);
+        let before = moreOf();
+        for (let t = 1; t <= holders * FLEET_ROTATE_TICKS; t++) {
+          for (const id of before) gotMore.add(id);
+          renewAll(t * tickMs);
+          leases.tick(t * tickMs);
+          const after = moreOf();
+          if (t % FLEET_ROTATE_TICKS !== 0) expect(after).toEqual(before);
+          else expect(after).not.toEqual(before);
+          before = after;
         }
         expect(gotMore.size).toBe(holders);
       }),

@@ -1,6 +1,7 @@
 import {
   FLEET_CLOCK_GAP_TICKS,
   FLEET_EXPIRE_TICKS,
+  FLEET_ROTATE_TICKS,
   FLEET_TICKS_PER_TTL,
   type FleetHolder,
   type FleetHolderSnapshot,
@@ -43,8 +44,10 @@ export interface FleetLeasesOptions {
   /**
    * Expire by the lease clock ({@link FleetLeaseClock}) with ticks of this many milliseconds: a
    * holder is dropped at the first tick {@link FLEET_EXPIRE_TICKS} ticks of clock time after its
-   * last renewal. Without it (runs that started before the lease clock), a holder is dropped after
-   * {@link FLEET_TICKS_PER_TTL} ticks, however long they took.
+   * last renewal, and the remainder of an uneven fair split moves on every
+   * {@link FLEET_ROTATE_TICKS} ticks. Without it (runs that started before the lease clock), a
+   * holder is dropped after {@link FLEET_TICKS_PER_TTL} ticks, however long they took, and the
+   * remainder moves on every tick.
    */
   tickMs?: number;
 }
@@ -223,9 +226,10 @@ export class FleetLeases {
     }
     state.departed = state.departed.filter((d) => state.tick - d.at < DEPARTED_TICKS);
     // Round-robin of an uneven split's remainder: the holder that has had it longest passes it on to
-    // the next one in join order.
+    // the next one in join order (on the lease clock once every FLEET_ROTATE_TICKS ticks).
     const split = this.#split();
-    if (split !== null && split.remainder > 0 && split.above.length > split.remainder) {
+    const rotates = this.#tickMs === undefined || state.tick % FLEET_ROTATE_TICKS === 0;
+    if (rotates && split !== null && split.remainder > 0 && split.above.length > split.remainder) {
       const bonus = this.#bonusFor(split);
       const passing = this.find(bonus[0]!)!;
       state.bonus = bonus.slice(1);

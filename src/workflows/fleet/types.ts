@@ -54,6 +54,20 @@ export const FLEET_EXPIRE_TICKS = 7;
 export const FLEET_CLOCK_GAP_TICKS = 4;
 
 /**
+ * A manager on the lease clock passes the leftover lease of an uneven fair split on to the next
+ * holder once every this many ticks (half a TTL), not every tick: each pass is a handoff between
+ * processes (the holder gives the lease back once a permit is released, the next one is granted
+ * it and starts polling), during which the lease runs nothing.
+ *
+ * @example
+ * ```ts
+ * import { FLEET_ROTATE_TICKS } from 'slotwise/internal/workflows/fleet/types.js';
+ * FLEET_ROTATE_TICKS; // => 4
+ * ```
+ */
+export const FLEET_ROTATE_TICKS = 4;
+
+/**
  * The marker (`patched()`) of lease managers that schedule ticks by deadline and expire holders by
  * the lease clock. A run that started before it (its history has no marker) keeps counting ticks
  * until it continues as new.
