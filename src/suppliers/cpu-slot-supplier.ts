@@ -53,20 +53,20 @@ export class CpuSlotSupplier extends SingleResourceSlotSupplier {
         `${OWNER}: \`sampleIntervalMs\` applies only when the supplier creates its own sampler; set \`intervalMs\` on the sampler instead.`,
       );
     }
-    super(
-      'cpu',
-      OWNER,
+    super({
+      kind: 'cpu',
+      owner: OWNER,
       options,
-      ['sampleIntervalMs'],
-      { minSlots: 1, settleMs: 1500 },
-      () =>
+      extraKeys: ['sampleIntervalMs'],
+      defaults: { minSlots: 1, settleMs: 1500 },
+      makeSampler: () =>
         new ResourceSampler({
           intervalMs: options?.sampleIntervalMs ?? 100,
           memory: false,
           gpu: false,
           ...(options?.logger ? { logger: options.logger } : {}),
         }),
-    );
+    });
     if (this.sampler.cpu === null) {
       throw new SlotwiseOptionsError(
         `${OWNER}: expected \`sampler\` to sample CPU, but it was created with cpu: false.`,

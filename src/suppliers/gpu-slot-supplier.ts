@@ -100,13 +100,13 @@ export class GpuSlotSupplier extends ResourceSlotSupplier<GpuPermitFields> {
       options?.slotsPerDevice === undefined
         ? 1
         : checkInteger(OWNER, 'slotsPerDevice', options.slotsPerDevice, 1);
-    super(
-      'gpu',
-      OWNER,
+    super({
+      kind: 'gpu',
+      owner: OWNER,
       options,
-      ['slotsPerDevice', ...OWN_SAMPLER_KEYS],
-      { minSlots: 0, settleMs: 2000 },
-      () =>
+      extraKeys: ['slotsPerDevice', ...OWN_SAMPLER_KEYS],
+      defaults: { minSlots: 0, settleMs: 2000 },
+      makeSampler: () =>
         new ResourceSampler({
           cpu: false,
           memory: false,
@@ -118,7 +118,7 @@ export class GpuSlotSupplier extends ResourceSlotSupplier<GpuPermitFields> {
           },
           ...(options?.logger ? { logger: options.logger } : {}),
         }),
-    );
+    });
     if (this.sampler.gpu === null) {
       throw new SlotwiseOptionsError(
         `${OWNER}: expected \`sampler\` to sample GPUs, but it was created without gpu.`,

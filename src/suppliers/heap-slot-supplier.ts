@@ -60,13 +60,13 @@ export class HeapSlotSupplier extends SingleResourceSlotSupplier {
         `${OWNER}: \`sampleIntervalMs\` applies only when the supplier creates its own sampler; set \`intervalMs\` on the sampler instead.`,
       );
     }
-    super(
-      'heap',
-      OWNER,
+    super({
+      kind: 'heap',
+      owner: OWNER,
       options,
-      ['sampleIntervalMs'],
-      { minSlots: 1, settleMs: 1000 },
-      () =>
+      extraKeys: ['sampleIntervalMs'],
+      defaults: { minSlots: 1, settleMs: 1000 },
+      makeSampler: () =>
         new ResourceSampler({
           intervalMs: options?.sampleIntervalMs ?? 100,
           cpu: false,
@@ -75,7 +75,7 @@ export class HeapSlotSupplier extends SingleResourceSlotSupplier {
           heap: {},
           ...(options?.logger ? { logger: options.logger } : {}),
         }),
-    );
+    });
     if ((this.sampler as { heap?: unknown }).heap == null) {
       throw new SlotwiseOptionsError(
         `${OWNER}: expected \`sampler\` to sample the V8 heap, but it was created without heap: create it with \`heap: {}\`.`,

@@ -64,13 +64,13 @@ export class MemorySlotSupplier extends SingleResourceSlotSupplier {
         }
       }
     }
-    super(
-      'memory',
-      OWNER,
+    super({
+      kind: 'memory',
+      owner: OWNER,
       options,
-      ['scope', 'limitBytes', 'sampleIntervalMs'],
-      { minSlots: 1, settleMs: 1000 },
-      () =>
+      extraKeys: ['scope', 'limitBytes', 'sampleIntervalMs'],
+      defaults: { minSlots: 1, settleMs: 1000 },
+      makeSampler: () =>
         new ResourceSampler({
           intervalMs: options?.sampleIntervalMs ?? 100,
           cpu: false,
@@ -81,7 +81,7 @@ export class MemorySlotSupplier extends SingleResourceSlotSupplier {
           },
           ...(options?.logger ? { logger: options.logger } : {}),
         }),
-    );
+    });
     if (this.sampler.memory === null) {
       throw new SlotwiseOptionsError(
         `${OWNER}: expected \`sampler\` to sample memory, but it was created with memory: false.`,

@@ -156,6 +156,22 @@ export interface ResourceDefaults {
   settleMs: number;
 }
 
+/** What a concrete supplier tells {@link ResourceSlotSupplier}'s constructor. */
+export interface ResourceSupplierInit {
+  /** The kind of supplier, for metrics and default names ("cpu"). */
+  kind: string;
+  /** The class name used in option errors ("CpuSlotSupplier"). */
+  owner: string;
+  /** The options the user passed. */
+  options: ResourceSupplierOptions | undefined;
+  /** Option keys the concrete supplier accepts beyond {@link RESOURCE_SUPPLIER_OPTION_KEYS}. */
+  extraKeys?: readonly string[];
+  /** Defaults that differ by supplier. */
+  defaults: ResourceDefaults;
+  /** Creates the sampler when `options.sampler` is not given. */
+  makeSampler: () => ResourceSampler;
+}
+
 /** A task that ran on one of this supplier's permits and was released, with when. */
 /** Which tasks a gate accounts for, and what its reading shows of each (see `gateTasks`). */
 export interface GateView<X extends object> {
@@ -195,7 +211,13 @@ export interface ReleasedTask<X extends object> {
  * // Admits while fewer than 4 tasks run per usable core, as the sampler sees the cores.
  * class PerCoreSupplier extends ResourceSlotSupplier {
  *   constructor() {
- *     super('per-core', 'PerCoreSupplier', {}, [], { minSlots: 1, settleMs: 0 }, () => new ResourceSampler({ memory: false }));
+ *     super({
+ *       kind: 'per-core',
+ *       owner: 'PerCoreSupplier',
+ *       options: {},
+ *       defaults: { minSlots: 1, settleMs: 0 },
+ *       makeSampler: () => new ResourceSampler({ memory: false }),
+ *     });
  *   }
  *   protected resources() {
  *     return ['cpu'] as const;
@@ -254,14 +276,14 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
   /** The `seq` of the last sample taken in by {@link observe}. */
   #observedSeq = 0;
 
-  protected constructor(
-    kind: string,
-    owner: string,
-    options: ResourceSupplierOptions,
-    extraKeys: readonly string[],
-    defaults: ResourceDefaults,
-    makeSampler: () => ResourceSampler,
-  ) {
+  protected constructor({
+    kind,
+    owner,
+    options,
+    extraKeys = [],
+    defaults,
+    makeSampler,
+  }: ResourceSupplierInit) {
     checkOptionsObject(owner, options, true);
     const opts = options ?? {};
     checkKnownKeys(owner, opts, [...RESOURCE_SUPPLIER_OPTION_KEYS, ...extraKeys]);

@@ -32,9 +32,13 @@ import type { ReservationContext } from './types.js';
  *   protected readonly dimension = 'memoryBytes' as const;
  *   protected readonly resource = 'memory' as const;
  *   constructor() {
- *     super('host-memory', 'HostMemorySupplier', {}, [], { minSlots: 1, settleMs: 1000 }, () =>
- *       new ResourceSampler({ cpu: false, memory: { scope: 'host' } }),
- *     );
+ *     super({
+ *       kind: 'host-memory',
+ *       owner: 'HostMemorySupplier',
+ *       options: {},
+ *       defaults: { minSlots: 1, settleMs: 1000 },
+ *       makeSampler: () => new ResourceSampler({ cpu: false, memory: { scope: 'host' } }),
+ *     });
  *   }
  *   protected reading(sample: import('slotwise').ResourceSample) {
  *     return sample.memory && { used: sample.memory.usedBytes, limit: sample.memory.limitBytes, at: sample.memory.at };
