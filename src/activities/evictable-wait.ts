@@ -2,7 +2,7 @@ import type { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { SlotwiseOptionsError } from '../errors.js';
-import { checkKnownKeys, checkOptionsObject, optionError } from '../suppliers/option-checks.js';
+import { checkKnownKeys, checkOptionsObject, optionError } from '../option-checks.js';
 import { slotPairing } from '../suppliers/slot-pairing.js';
 import { requireActivityContext } from './activity-context.js';
 import { type EvictionReason, evictionFailure } from './eviction-failure.js';

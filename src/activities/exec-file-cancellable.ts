@@ -1,12 +1,7 @@
 import { spawn } from 'node:child_process';
 import { brandClass } from '../class-brand.js';
 import { SlotwiseOptionsError } from '../errors.js';
-import {
-  checkKnownKeys,
-  checkOptionsObject,
-  describeValue,
-  optionError,
-} from '../suppliers/option-checks.js';
+import { checkKnownKeys, checkOptionsObject, describeValue, optionError } from '../option-checks.js';
 import { currentActivityContext } from './activity-context.js';
 
 /** Options of {@link execFileCancellable}. */

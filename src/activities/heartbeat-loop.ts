@@ -1,6 +1,6 @@
 import type { Context } from '@temporalio/activity';
 import { SlotwiseOptionsError } from '../errors.js';
-import { checkKnownKeys, checkOptionsObject, optionError } from '../suppliers/option-checks.js';
+import { checkKnownKeys, checkOptionsObject, optionError } from '../option-checks.js';
 import { requireActivityContext } from './activity-context.js';
 
 /** Options of {@link startHeartbeatLoop} and {@link withHeartbeats}. */

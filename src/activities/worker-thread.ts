@@ -2,7 +2,7 @@ import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type ResourceLimits, Worker } from 'node:worker_threads';
 import { SlotwiseOptionsError } from '../errors.js';
-import { checkKnownKeys, checkOptionsObject, describeValue } from '../suppliers/option-checks.js';
+import { checkKnownKeys, checkOptionsObject, describeValue } from '../option-checks.js';
 import { currentActivityContext } from './activity-context.js';
 
 /** A function exported by a module, which the thread imports itself: the robust way to name work. */

@@ -7,7 +7,7 @@ import {
   checkOptionsObject,
   describeValue,
   optionError,
-} from '../suppliers/option-checks.js';
+} from '../option-checks.js';
 
 /** Which workflows {@link cancelWorkflows} cancels: a list of ids, or a visibility query. */
 export type CancelWorkflowsTarget =

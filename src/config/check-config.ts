@@ -1,3 +1,6 @@
+import { describeValue } from '../describe-value.js';
+import { MAX_NAME_LENGTH } from '../option-checks.js';
+import { resourceOptionConflicts } from '../suppliers/resource-supplier-options.js';
 import { SLOT_TYPE_KEYS } from '../suppliers/slot-type-limits.js';
 import { type DataPath, involvesRepaired, repairAt } from './config-repair.js';
 import {
@@ -6,7 +9,6 @@ import {
   effectiveConfig,
   slotwiseSuppliersOf,
 } from './effective-config.js';
-import { formatValue } from './format-value.js';
 import {
   CONFIG_SLOT_TYPES,
   type SlotwiseConfig,
@@ -26,7 +28,6 @@ export interface CheckIssue {
 }
 
 /** The longest supplier name the suppliers accept. */
-const MAX_NAME_LENGTH = 100;
 
 const WORKFLOW_NOTE = 'as it serves workflow tasks (core holds a sticky and a non-sticky workflow slot)';
 
@@ -86,24 +87,12 @@ export function checkConfig(config: SlotwiseConfig): {
       }
     }
     if (node.type === 'cpu' || node.type === 'memory' || node.type === 'gpu' || node.type === 'heap') {
-      if (node.maxSlots < node.minSlots) {
+      // The same rules between options as the suppliers' constructors check.
+      for (const conflict of resourceOptionConflicts(node)) {
         more.push({
-          path: [...at(node.path), 'maxSlots'],
-          message: `expected an integer >= minSlots (${node.minSlots}), got ${node.maxSlots}`,
-          dependsOn: [
-            [...at(node.path), 'minSlots'],
-            [...at(node.path), 'maxSlots'],
-          ],
-        });
-      }
-      if (!(node.hysteresis < node.targetUtilization)) {
-        more.push({
-          path: [...at(node.path), 'hysteresis'],
-          message: `expected a ratio in [0, targetUtilization) = [0, ${node.targetUtilization}), got ${node.hysteresis}`,
-          dependsOn: [
-            [...at(node.path), 'hysteresis'],
-            [...at(node.path), 'targetUtilization'],
-          ],
+          path: [...at(node.path), conflict.key],
+          message: `expected ${conflict.what}, got ${conflict.value}`,
+          dependsOn: conflict.between.map((key) => [...at(node.path), key]),
         });
       }
     }
@@ -189,8 +178,8 @@ function checkReferences(config: SlotwiseConfig): CheckIssue[] {
       dependsOn: [path, ['suppliers', name]],
       message:
         names.length === 0
-          ? `expected the name of a shared supplier, got ${formatValue(name)}, but there are none: define it under \`suppliers\``
-          : `expected the name of a shared supplier (${names.join(', ')}), got ${formatValue(name)}`,
+          ? `expected the name of a shared supplier, got ${describeValue(name, 'as-written')}, but there are none: define it under \`suppliers\``
+          : `expected the name of a shared supplier (${names.join(', ')}), got ${describeValue(name, 'as-written')}`,
     });
     return false;
   };
@@ -208,7 +197,7 @@ function checkReferences(config: SlotwiseConfig): CheckIssue[] {
         if (first !== undefined) {
           issues.push({
             path: partPath,
-            message: `expected each part once, but ${formatValue(part)} is also parts[${first}]`,
+            message: `expected each part once, but ${describeValue(part, 'as-written')} is also parts[${first}]`,
           });
         }
         seen.set(part, i);
@@ -220,7 +209,7 @@ function checkReferences(config: SlotwiseConfig): CheckIssue[] {
     if (spec.name !== undefined) {
       issues.push({
         path: ['suppliers', name, 'name'],
-        message: `expected no \`name\`: a shared supplier is named by its key (${formatValue(name)})`,
+        message: `expected no \`name\`: a shared supplier is named by its key (${describeValue(name, 'as-written')})`,
       });
     }
     walk(spec, ['suppliers', name]);
@@ -242,7 +231,7 @@ function checkReferences(config: SlotwiseConfig): CheckIssue[] {
         const cycle = [...trail.slice(trail.indexOf(ref)), name, ref];
         issues.push({
           path: ['suppliers', name, ...path],
-          message: `expected a supplier that does not contain itself, got ${formatValue(ref)}: ${cycle.join(' -> ')}`,
+          message: `expected a supplier that does not contain itself, got ${describeValue(ref, 'as-written')}: ${cycle.join(' -> ')}`,
         });
       } else {
         visit(ref, [...trail, name]);
@@ -274,7 +263,7 @@ function checkNames(effective: EffectiveConfig, issues: CheckIssue[]): void {
       // Only a default name can be this long: "<composite name>-<type>".
       issues.push({
         path: at(node.path),
-        message: `expected a name of at most ${MAX_NAME_LENGTH} characters, but the default name of this part, ${formatValue(node.name)}, has ${node.name.length}: give it a shorter \`name\``,
+        message: `expected a name of at most ${MAX_NAME_LENGTH} characters, but the default name of this part, ${describeValue(node.name, 'as-written')}, has ${node.name.length}: give it a shorter \`name\``,
       });
     }
     const first = byName.get(node.name);
@@ -286,7 +275,7 @@ function checkNames(effective: EffectiveConfig, issues: CheckIssue[]): void {
     issues.push({
       path,
       dependsOn: [path, at(first)],
-      message: `expected a distinct name, but ${formatValue(node.name)} is also the name of ${first}: give each supplier its own \`name\``,
+      message: `expected a distinct name, but ${describeValue(node.name, 'as-written')} is also the name of ${first}: give each supplier its own \`name\``,
     });
   }
 }

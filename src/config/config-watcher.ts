@@ -3,15 +3,20 @@ import { lstat, readlink, realpath } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Logger } from '@temporalio/common';
 import { DefaultLogger } from '@temporalio/worker';
+import { describeValue } from '../describe-value.js';
 import { FleetSlotSupplier } from '../fleet/fleet-slot-supplier.js';
+import { checkInteger } from '../option-checks.js';
 import { MAX_TIMER_MS } from '../resources/resource-options.js';
 import { FixedSlotSupplier } from '../suppliers/fixed-slot-supplier.js';
-import { checkInteger } from '../suppliers/option-checks.js';
 import { ResourceSlotSupplier } from '../suppliers/resource-slot-supplier.js';
+import {
+  RESOURCE_LIVE_KEYS,
+  type ResourceLiveKey,
+  resourceOptionKeys,
+} from '../suppliers/resource-supplier-options.js';
 import type { BuiltTuner } from './build-tuner.js';
 import { ConfigError } from './config-error.js';
 import type { EffectiveConfig, EffectiveSupplier } from './effective-config.js';
-import { formatValue } from './format-value.js';
 import { formatOf, parseConfigText } from './load-config.js';
 import { readConfigFile } from './read-config-file.js';
 import { CONFIG_SLOT_TYPES, type SlotwiseConfig } from './schema.js';
@@ -112,8 +117,9 @@ type FileState = { key: string; text: string } | { key: string; error: ConfigErr
 
 /**
  * Watches a config file (and SIGHUP) and applies new limits to the running suppliers of `built`
- * without a restart: `slots` of fixed suppliers, `minSlots`, `maxSlots` and `targetUtilization`
- * of cpu, memory and gpu suppliers. Permits in flight are kept; a lower limit only stops new
+ * without a restart: `slots` of fixed and fleet suppliers, and the options of cpu, memory, gpu and
+ * heap suppliers their rules mark live (`minSlots`, `maxSlots` and `targetUtilization`, see
+ * `RESOURCE_LIVE_KEYS`). Permits in flight are kept; a lower limit only stops new
  * permits until enough are released. An invalid file is rejected, its errors logged, and the last
  * good config stays in force. A change that cannot be applied live (a supplier's type, parts or
  * other settings; Temporal's own suppliers; the sampler, metrics or Temporal connection) is
@@ -374,7 +380,11 @@ function apply(built: BuiltTuner, next: EffectiveConfig, config: SlotwiseConfig)
   const restartRequired: RestartRequiredChange[] = [];
   const restart = (path: string, message: string) => restartRequired.push({ path, message });
   const show = (value: unknown) =>
-    value === undefined ? 'the default' : typeof value === 'string' ? value : formatValue(value);
+    value === undefined
+      ? 'the default'
+      : typeof value === 'string'
+        ? value
+        : describeValue(value, 'as-written');
   const changed = (path: string, from: unknown, to: unknown) =>
     restart(path, `changed from ${show(from)} to ${show(to)}`);
 
@@ -451,26 +461,18 @@ function apply(built: BuiltTuner, next: EffectiveConfig, config: SlotwiseConfig)
     }
     if (before.type === 'fixed' || before.type === 'composite' || before.type === 'fleet') return;
     const resource = afterNode as typeof before;
-    for (const key of [
-      'hysteresis',
-      'rampThrottleMs',
-      'settleMs',
-      'staleAfterMs',
-      'slotsPerDevice',
-      'costs',
-    ] as const) {
+    // What a running supplier can change is said by the options' rules (`live`); any other option
+    // (and the costs) needs a restart.
+    for (const key of [...resourceOptionKeys(before.type), 'costs'] as const) {
+      if (key !== 'costs' && RESOURCE_LIVE_KEYS.includes(key as ResourceLiveKey)) continue;
       if (!sameValue(before[key], resource[key])) changed(`${after.path}.${key}`, before[key], resource[key]);
     }
     if (!(supplier instanceof ResourceSlotSupplier)) return;
     const limits = supplier.limits;
-    const wanted = {
-      minSlots: resource.minSlots,
-      maxSlots: resource.maxSlots,
-      targetUtilization: resource.targetUtilization,
-    };
-    const changes = (Object.keys(wanted) as (keyof typeof wanted)[]).filter(
-      (key) => limits[key] !== wanted[key],
-    );
+    const wanted = Object.fromEntries(RESOURCE_LIVE_KEYS.map((key) => [key, resource[key]])) as Required<
+      Pick<typeof resource, ResourceLiveKey>
+    >;
+    const changes = RESOURCE_LIVE_KEYS.filter((key) => limits[key] !== wanted[key]);
     if (changes.length === 0) return;
     supplier.setLimits(wanted);
     for (const key of changes) {

@@ -1,6 +1,7 @@
 import { DEFAULT_FLEET_LINGER_MS, DEFAULT_FLEET_MANAGER_TASK_QUEUE } from '../fleet/fleet-defaults.js';
 import type { MemoryScope } from '../resources/memory-monitor.js';
 import { resourceBasedPlan } from '../suppliers/resource-based-tuner.js';
+import { type ResourceOptionKey, resourceOptionDefault } from '../suppliers/resource-supplier-options.js';
 import {
   NO_CEILINGS,
   NO_FLOORS,
@@ -345,13 +346,6 @@ export function slotwiseSuppliersOf(effective: EffectiveConfig): EffectiveSlotwi
   return [...seen];
 }
 
-const RESOURCE_DEFAULTS = {
-  cpu: { minSlots: 1, settleMs: 1500 },
-  memory: { minSlots: 1, settleMs: 1000 },
-  gpu: { minSlots: 0, settleMs: 2000 },
-  heap: { minSlots: 1, settleMs: 1000 },
-} as const;
-
 function slotwiseNode(
   spec: SlotwiseSupplierSpec,
   context: NodeContext,
@@ -430,24 +424,28 @@ function slotwiseNode(
       return { type: 'composite', path, name, shared: context.shared, parts, ...limits(smallest), defaults };
     }
     default: {
-      const kind = RESOURCE_DEFAULTS[spec.type];
+      // Defaults from the options' rules, which the suppliers' constructors apply too.
+      const fallback = (key: ResourceOptionKey) => resourceOptionDefault(spec.type, key);
       const costs = spec.costs
         ? { value: spec.costs, path: formatConfigPath([...context.path, 'costs']) }
         : context.costs;
-      const minSlots = pick('minSlots', spec.minSlots, context.forWorkflow ? 2 : kind.minSlots);
+      const minSlots = pick('minSlots', spec.minSlots, context.forWorkflow ? 2 : fallback('minSlots')!);
       const node = {
         type: spec.type,
         path,
         name,
         shared: context.shared,
         minSlots,
-        maxSlots: pick('maxSlots', spec.maxSlots, 1000),
-        targetUtilization: pick('targetUtilization', spec.targetUtilization, 0.8),
-        hysteresis: pick('hysteresis', spec.hysteresis, 0.05),
-        rampThrottleMs: pick('rampThrottleMs', spec.rampThrottleMs, 50),
-        settleMs: pick('settleMs', spec.settleMs, kind.settleMs),
-        staleAfterMs: pick<number | null>('staleAfterMs', spec.staleAfterMs, null),
-        slotsPerDevice: spec.type === 'gpu' ? pick('slotsPerDevice', spec.slotsPerDevice, 1) : null,
+        maxSlots: pick('maxSlots', spec.maxSlots, fallback('maxSlots')!),
+        targetUtilization: pick('targetUtilization', spec.targetUtilization, fallback('targetUtilization')!),
+        hysteresis: pick('hysteresis', spec.hysteresis, fallback('hysteresis')!),
+        rampThrottleMs: pick('rampThrottleMs', spec.rampThrottleMs, fallback('rampThrottleMs')!),
+        settleMs: pick('settleMs', spec.settleMs, fallback('settleMs')!),
+        staleAfterMs: pick<number | null>('staleAfterMs', spec.staleAfterMs, fallback('staleAfterMs')),
+        slotsPerDevice:
+          spec.type === 'gpu'
+            ? pick('slotsPerDevice', spec.slotsPerDevice, fallback('slotsPerDevice')!)
+            : null,
         costs: costs?.value ?? {},
         costsPath: costs?.path ?? null,
       };
@@ -484,7 +482,7 @@ function resourceBasedNodes(section: NonNullable<SlotwiseConfig['resourceBased']
     targetUtilization: type === 'cpu' ? plan.targetCpuUsage : plan.targetMemoryUsage,
     hysteresis: plan.hysteresis[type],
     rampThrottleMs: plan.rampThrottleMs,
-    settleMs: RESOURCE_DEFAULTS[type].settleMs,
+    settleMs: resourceOptionDefault(type, 'settleMs')!,
     staleAfterMs: null,
     slotsPerDevice: null,
     costs: {},

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { describeValue } from '../describe-value.js';
 import { checkConfig } from './check-config.js';
 import { ConfigError, type ConfigIssue } from './config-error.js';
 import { CONFIG_LIMITS } from './config-limits.js';
@@ -7,7 +8,6 @@ import { type DataPath, involvesRepaired, type RepairedData, repairAt } from './
 import { checkConfigShape } from './config-shape.js';
 import type { EffectiveConfig } from './effective-config.js';
 import { applyEnvOverrides, type EnvOverride, SLOTWISE_OTHER_VARIABLES } from './env-overrides.js';
-import { formatValue } from './format-value.js';
 import { type SlotwiseConfig, slotwiseConfigSchema } from './schema.js';
 
 /** Options of {@link parseConfig}. */
@@ -251,10 +251,10 @@ function fallbackMessage(issue: z.core.$ZodRawIssue): string | undefined {
         ] ?? issue.expected;
       return issue.input === undefined
         ? `expected ${what}, but it is missing`
-        : `expected ${what}, got ${formatValue(issue.input)}`;
+        : `expected ${what}, got ${describeValue(issue.input, 'as-written')}`;
     }
     case 'invalid_value':
-      return `expected ${issue.values.length === 1 ? '' : 'one of '}${issue.values.map((v) => formatValue(v)).join(', ')}, got ${formatValue(issue.input)}`;
+      return `expected ${issue.values.length === 1 ? '' : 'one of '}${issue.values.map((v) => describeValue(v, 'as-written')).join(', ')}, got ${describeValue(issue.input, 'as-written')}`;
     default:
       return undefined;
   }

@@ -1,7 +1,16 @@
 import { z } from 'zod';
+import { describeValue } from '../describe-value.js';
+import { MAX_NAME_LENGTH } from '../option-checks.js';
 import { MAX_TIMER_MS } from '../resources/resource-options.js';
+import {
+  RESOURCE_OPTION_RULES,
+  type ResourceKind,
+  type ResourceOptionKey,
+  type ResourceOptionRule,
+  resourceOptionDefault,
+  resourceOptionDoc,
+} from '../suppliers/resource-supplier-options.js';
 import { BYTE_SIZE_PATTERN, parseByteSize } from './byte-size.js';
-import { formatValue } from './format-value.js';
 
 // The zod schema of a slotwise config file. Every object is strict (an unknown key is an error),
 // every leaf says in words what it expects, and the JSON Schema shipped in `schema/` is generated
@@ -15,7 +24,7 @@ function expecting(what: string, hint: (input: unknown) => string = () => ''): E
   return (issue) => {
     if (issue.input === undefined) return `expected ${what}, but it is missing`;
     const note = hint(issue.input);
-    return `expected ${what}, got ${formatValue(issue.input)}${note ? `. ${note}` : ''}`;
+    return `expected ${what}, got ${describeValue(issue.input, 'as-written')}${note ? `. ${note}` : ''}`;
   };
 }
 
@@ -30,14 +39,11 @@ const nonNegative = (what: string) => {
   return z.number({ error }).min(0, { error });
 };
 
-const percentHint = (input: unknown) =>
-  typeof input === 'number' && input > 1 && input <= 100 ? `Did you mean ${input / 100}?` : '';
+/** The schema of a rule of the resource suppliers' options, worded for a config file. */
+const fromRule = (rule: ResourceOptionRule) => rule.schema(expecting(rule.what, rule.hint));
 
-/** A ratio in (0, 1]; `80` is rejected with "Did you mean 0.8?". */
-const ratio = () => {
-  const error = expecting('a ratio in (0, 1]', percentHint);
-  return z.number({ error }).gt(0, { error }).lte(1, { error });
-};
+/** A ratio in (0, 1] (the rule of `targetUtilization`); `80` is rejected with "Did you mean 0.8?". */
+const ratio = () => fromRule(RESOURCE_OPTION_RULES.targetUtilization);
 
 /** Milliseconds are timer delays: Node's timers take at most 2^31 - 1 ms (24.8 days). */
 const milliseconds = (min = 0) =>
@@ -89,7 +95,10 @@ const nameString = () =>
   z
     .string({ error: expecting('a name (a string)') })
     .min(1, { error: expecting('a non-empty name'), abort: true })
-    .max(100, { error: expecting('a name of at most 100 characters'), abort: true })
+    .max(MAX_NAME_LENGTH, {
+      error: expecting(`a name of at most ${MAX_NAME_LENGTH} characters`),
+      abort: true,
+    })
     .refine((name) => name.trim() !== '', { error: expecting('a name that is not blank') });
 
 const supplierName = () =>
@@ -206,41 +215,32 @@ const slotTypeLimits = {
   ceilings: ceilingsSchema.optional(),
 };
 
-const resourceOptions = {
+/**
+ * A resource supplier's option in a config file: its rule, documentation and default come from
+ * `RESOURCE_OPTION_RULES`, which the supplier's constructor reads too.
+ */
+const resourceOption = (kind: ResourceKind, key: ResourceOptionKey) => {
+  const fallback = resourceOptionDefault(kind, key);
+  return fromRule(RESOURCE_OPTION_RULES[key])
+    .optional()
+    .meta({ description: resourceOptionDoc(kind, key), ...(fallback === null ? {} : { default: fallback }) });
+};
+
+/** The options of a cpu, memory, gpu or heap supplier (gpu adds `slotsPerDevice`). */
+const resourceOptions = (kind: ResourceKind) => ({
   name: supplierName().optional(),
-  minSlots: integer(0).optional().meta({
-    description: 'Permits issued regardless of readings. Default 1 (gpu: 0; 2 for workflow tasks).',
-  }),
-  maxSlots: integer(1).optional().meta({ description: 'Permits issued at most. Default 1000.' }),
-  targetUtilization: ratio().optional().meta({
-    description:
-      'Ratio of the limit (usable cores, memory limit, device memory) projected usage must stay under, in (0, 1]: 0.8, not 80. Default 0.8.',
-  }),
-  hysteresis: (() => {
-    const error = expecting('a ratio in [0, 1)');
-    return z.number({ error }).min(0, { error }).lt(1, { error });
-  })()
-    .optional()
-    .meta({
-      description:
-        'Once usage reached the target, how far below it (ratio of the limit) it must fall before permits are issued again; below targetUtilization. Default 0.05.',
-    }),
-  rampThrottleMs: milliseconds()
-    .optional()
-    .meta({ description: 'Milliseconds between two permits issued above minSlots. Default 50.' }),
-  settleMs: milliseconds().optional().meta({
-    description:
-      'Milliseconds a started task may take to show in full in memory-like readings (and a released one to leave them); learning waits this long and for readings to stay flat. Default 1500 (cpu), 1000 (memory, heap), 2000 (gpu).',
-  }),
-  staleAfterMs: milliseconds(1).optional().meta({
-    description:
-      'A reading older than this is stale: no permit above minSlots until a fresh one arrives. Default 5 sample intervals, at least 1000.',
-  }),
+  minSlots: resourceOption(kind, 'minSlots'),
+  maxSlots: resourceOption(kind, 'maxSlots'),
+  targetUtilization: resourceOption(kind, 'targetUtilization'),
+  hysteresis: resourceOption(kind, 'hysteresis'),
+  rampThrottleMs: resourceOption(kind, 'rampThrottleMs'),
+  settleMs: resourceOption(kind, 'settleMs'),
+  staleAfterMs: resourceOption(kind, 'staleAfterMs'),
   costs: taskCostsSchema
     .optional()
     .meta({ description: "Costs for this supplier; replaces the slot type's `costs`." }),
   ...slotTypeLimits,
-};
+});
 
 /** `{ type: 'fixed', slots }`: a FixedSlotSupplier. */
 export const fixedSupplierSpecSchema = z
@@ -291,29 +291,31 @@ export const fleetSupplierSpecSchema = z
 
 /** `{ type: 'cpu', ... }`: a CpuSlotSupplier on the shared sampler. */
 export const cpuSupplierSpecSchema = z
-  .strictObject({ type: z.literal('cpu'), ...resourceOptions })
+  .strictObject({ type: z.literal('cpu'), ...resourceOptions('cpu') })
   .meta({ description: 'Permits while projected CPU use stays under targetUtilization (CpuSlotSupplier).' });
 
 /** `{ type: 'memory', ... }`: a MemorySlotSupplier on the shared sampler. */
 export const memorySupplierSpecSchema = z
-  .strictObject({ type: z.literal('memory'), ...resourceOptions })
+  .strictObject({ type: z.literal('memory'), ...resourceOptions('memory') })
   .meta({
     description:
       'Permits while the projected memory working set stays under targetUtilization of the limit (MemorySlotSupplier). Scope and limit are set once for all under sampler.memory.',
   });
 
 /** `{ type: 'heap', ... }`: a HeapSlotSupplier on the shared sampler. */
-export const heapSupplierSpecSchema = z.strictObject({ type: z.literal('heap'), ...resourceOptions }).meta({
-  description:
-    "Permits while this process's projected V8 heap stays under targetUtilization of its heap limit (HeapSlotSupplier).",
-});
+export const heapSupplierSpecSchema = z
+  .strictObject({ type: z.literal('heap'), ...resourceOptions('heap') })
+  .meta({
+    description:
+      "Permits while this process's projected V8 heap stays under targetUtilization of its heap limit (HeapSlotSupplier).",
+  });
 
 /** `{ type: 'gpu', ... }`: a GpuSlotSupplier on the shared sampler. */
 export const gpuSupplierSpecSchema = z
   .strictObject({
     type: z.literal('gpu'),
-    ...resourceOptions,
-    slotsPerDevice: integer(1).optional().meta({ description: 'Permits per device at most. Default 1.' }),
+    ...resourceOptions('gpu'),
+    slotsPerDevice: resourceOption('gpu', 'slotsPerDevice'),
   })
   .meta({ description: 'Assigns each permit a GPU with room for it (GpuSlotSupplier).' });
 

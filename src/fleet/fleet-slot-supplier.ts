@@ -3,19 +3,19 @@ import { hostname } from 'node:os';
 import type { SlotReserveContext, WorkflowBundleOption } from '@temporalio/worker';
 import { NativeConnection } from '@temporalio/worker';
 import { SlotwiseOptionsError } from '../errors.js';
-import { MAX_TIMER_MS } from '../resources/resource-options.js';
-import {
-  LedgerSlotSupplier,
-  SUPPLIER_BASE_OPTION_KEYS,
-  type SupplierBaseOptions,
-} from '../suppliers/ledger-slot-supplier.js';
 import {
   checkInteger,
   checkKnownKeys,
   checkOptionsObject,
   describeValue,
   optionError,
-} from '../suppliers/option-checks.js';
+} from '../option-checks.js';
+import { MAX_TIMER_MS } from '../resources/resource-options.js';
+import {
+  LedgerSlotSupplier,
+  SUPPLIER_BASE_OPTION_KEYS,
+  type SupplierBaseOptions,
+} from '../suppliers/ledger-slot-supplier.js';
 import { NO_FLOORS } from '../suppliers/slot-type-limits.js';
 import type { ReservationContext, SlotwisePermit, SupplierSnapshot } from '../suppliers/types.js';
 import { DEFAULT_FLEET_SETTINGS, MIN_LEASE_TTL_MS } from '../workflows/fleet/definitions.js';

@@ -1,4 +1,4 @@
-import { checkInteger } from '../suppliers/option-checks.js';
+import { checkInteger } from '../option-checks.js';
 import type { MetricsSample } from './metrics-sample.js';
 
 /**

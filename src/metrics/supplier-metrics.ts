@@ -4,12 +4,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { onEviction } from '../activities/eviction-registry.js';
 import { brandClass } from '../class-brand.js';
 import { SlotwiseOptionsError } from '../errors.js';
-import {
-  checkKnownKeys,
-  checkOptionsObject,
-  describeValue,
-  optionError,
-} from '../suppliers/option-checks.js';
+import { checkKnownKeys, checkOptionsObject, describeValue, optionError } from '../option-checks.js';
 import type { ReleaseReason, ReservationResult, SlotType, SupplierEvent } from '../suppliers/types.js';
 import {
   DEFAULT_METRIC_PREFIX,

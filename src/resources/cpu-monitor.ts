@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { brandClass } from '../class-brand.js';
-import { checkKnownKeys, checkOptionsObject } from '../suppliers/option-checks.js';
+import { checkKnownKeys, checkOptionsObject } from '../option-checks.js';
 import { type CgroupLayout, detectCgroup, readCpuQuotaCores, readCpuUsageMs } from './cgroup.js';
 import { type CpuTimes, osCpuTimes, parseProcStat } from './proc.js';
 import { checkClock, checkPositiveNumber, checkRoot } from './resource-options.js';

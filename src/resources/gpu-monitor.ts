@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { Logger } from '@temporalio/common';
 import { brandClass } from '../class-brand.js';
-import { checkKnownKeys, checkOptionsObject, optionError } from '../suppliers/option-checks.js';
+import { checkKnownKeys, checkOptionsObject, optionError } from '../option-checks.js';
 import { DistinctErrorLog, errorMessage } from './distinct-error-log.js';
 import { checkClock, checkLogger, checkOptionalInteger, MAX_TIMER_MS } from './resource-options.js';
 

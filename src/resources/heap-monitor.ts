@@ -1,7 +1,7 @@
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { getHeapStatistics, type HeapInfo } from 'node:v8';
 import { brandClass } from '../class-brand.js';
-import { checkKnownKeys, checkOptionsObject, optionError } from '../suppliers/option-checks.js';
+import { checkKnownKeys, checkOptionsObject, optionError } from '../option-checks.js';
 import { checkClock } from './resource-options.js';
 
 /** One reading of this process's V8 heap (the main isolate). Sizes in bytes. */

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '@temporalio/common';
-import { checkKnownKeys, checkOptionsObject, optionError } from '../suppliers/option-checks.js';
+import { checkKnownKeys, checkOptionsObject, optionError } from '../option-checks.js';
 import { type CgroupVersion, detectCgroup, readCgroupMemory, readCpuQuotaCores } from './cgroup.js';
 import { type GpuDevice, GpuMonitor } from './gpu-monitor.js';
 import { parseMeminfo, parseProcStat } from './proc.js';

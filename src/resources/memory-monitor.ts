@@ -1,7 +1,7 @@
 import { freemem, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { brandClass } from '../class-brand.js';
-import { checkInteger, checkKnownKeys, checkOptionsObject } from '../suppliers/option-checks.js';
+import { checkInteger, checkKnownKeys, checkOptionsObject } from '../option-checks.js';
 import { type CgroupLayout, type CgroupMemory, detectCgroup, readCgroupMemory } from './cgroup.js';
 import { type HostMemory, parseMeminfo, parseVmRssBytes } from './proc.js';
 import { checkClock, checkNonNegativeNumber, checkOneOf, checkRoot } from './resource-options.js';

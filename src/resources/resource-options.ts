@@ -1,6 +1,6 @@
 import type { Logger } from '@temporalio/common';
 import { DefaultLogger } from '@temporalio/worker';
-import { checkInteger, optionError } from '../suppliers/option-checks.js';
+import { checkInteger, optionError } from '../option-checks.js';
 
 // Option checks shared by the resource readers. Internal: not exported from the package.
 

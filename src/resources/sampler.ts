@@ -1,6 +1,6 @@
 import type { Logger } from '@temporalio/common';
 import { brandClass } from '../class-brand.js';
-import { checkKnownKeys, checkOptionsObject, optionError } from '../suppliers/option-checks.js';
+import { checkKnownKeys, checkOptionsObject, optionError } from '../option-checks.js';
 import { CpuMonitor, type CpuMonitorOptions, type CpuReading } from './cpu-monitor.js';
 import { DistinctErrorLog, errorMessage } from './distinct-error-log.js';
 import { GpuMonitor, type GpuMonitorOptions, type GpuReading } from './gpu-monitor.js';

@@ -1,12 +1,12 @@
 import { brandClass } from '../class-brand.js';
 import { SlotwiseOptionsError } from '../errors.js';
+import { checkKnownKeys, checkOptionsObject, describeValue } from '../option-checks.js';
 import type { GpuAssignment } from './gpu-slot-supplier.js';
 import {
   LedgerSlotSupplier,
   SUPPLIER_BASE_OPTION_KEYS,
   type SupplierBaseOptions,
 } from './ledger-slot-supplier.js';
-import { checkKnownKeys, checkOptionsObject, describeValue } from './option-checks.js';
 import type { PermitRecord } from './permit-ledger.js';
 import { type PerSlotType, SLOT_TYPE_KEYS } from './slot-type-limits.js';
 import type { ReservationContext, SlotType, SlotwisePermit, SupplierSnapshot } from './types.js';

@@ -58,7 +58,6 @@ export class CpuSlotSupplier extends SingleResourceSlotSupplier {
       owner: OWNER,
       options,
       extraKeys: ['sampleIntervalMs'],
-      defaults: { minSlots: 1, settleMs: 1500 },
       makeSampler: () =>
         new ResourceSampler({
           intervalMs: options?.sampleIntervalMs ?? 100,

@@ -1,10 +1,10 @@
 import { brandClass } from '../class-brand.js';
+import { checkInteger, checkKnownKeys, checkOptionsObject } from '../option-checks.js';
 import {
   LedgerSlotSupplier,
   SUPPLIER_BASE_OPTION_KEYS,
   type SupplierBaseOptions,
 } from './ledger-slot-supplier.js';
-import { checkInteger, checkKnownKeys, checkOptionsObject } from './option-checks.js';
 
 /** Options of a {@link FixedSlotSupplier}. */
 export interface FixedSlotSupplierOptions extends SupplierBaseOptions {

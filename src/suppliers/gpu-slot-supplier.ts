@@ -2,7 +2,6 @@ import { brandClass } from '../class-brand.js';
 import { SlotwiseOptionsError } from '../errors.js';
 import type { GpuDevice } from '../resources/gpu-monitor.js';
 import { type ResourceSample, ResourceSampler, type SampledResource } from '../resources/sampler.js';
-import { checkInteger } from './option-checks.js';
 import type { PermitRecord } from './permit-ledger.js';
 import { type GateLoad, type GateReading, type GateTask, ResourceGate } from './resource-gate.js';
 import {
@@ -14,6 +13,7 @@ import {
   type ResourceSupplierSnapshot,
   RiseWindow,
 } from './resource-slot-supplier.js';
+import { checkResourceOption, resourceOptionDefault } from './resource-supplier-options.js';
 import { declaredCost } from './task-cost.js';
 import type { ReservationContext } from './types.js';
 
@@ -98,14 +98,13 @@ export class GpuSlotSupplier extends ResourceSlotSupplier<GpuPermitFields> {
     }
     const slotsPerDevice =
       options?.slotsPerDevice === undefined
-        ? 1
-        : checkInteger(OWNER, 'slotsPerDevice', options.slotsPerDevice, 1);
+        ? resourceOptionDefault('gpu', 'slotsPerDevice')!
+        : checkResourceOption(OWNER, 'slotsPerDevice', options.slotsPerDevice);
     super({
       kind: 'gpu',
       owner: OWNER,
       options,
       extraKeys: ['slotsPerDevice', ...OWN_SAMPLER_KEYS],
-      defaults: { minSlots: 0, settleMs: 2000 },
       makeSampler: () =>
         new ResourceSampler({
           cpu: false,

@@ -65,7 +65,6 @@ export class HeapSlotSupplier extends SingleResourceSlotSupplier {
       owner: OWNER,
       options,
       extraKeys: ['sampleIntervalMs'],
-      defaults: { minSlots: 1, settleMs: 1000 },
       makeSampler: () =>
         new ResourceSampler({
           intervalMs: options?.sampleIntervalMs ?? 100,

@@ -8,9 +8,9 @@ import {
   type SlotReserveContext,
 } from '@temporalio/worker';
 import { brandClass } from '../class-brand.js';
+import { checkName, optionError } from '../option-checks.js';
 import { processWide } from '../process-state.js';
 import { EagerRefusalWatch } from './eager-refusal-watch.js';
-import { checkName, optionError } from './option-checks.js';
 import { PermitLedger, type PermitRecord } from './permit-ledger.js';
 import { slotPairing } from './slot-pairing.js';
 import {

@@ -69,7 +69,6 @@ export class MemorySlotSupplier extends SingleResourceSlotSupplier {
       owner: OWNER,
       options,
       extraKeys: ['scope', 'limitBytes', 'sampleIntervalMs'],
-      defaults: { minSlots: 1, settleMs: 1000 },
       makeSampler: () =>
         new ResourceSampler({
           intervalMs: options?.sampleIntervalMs ?? 100,

@@ -1,12 +1,18 @@
 import type { Logger } from '@temporalio/common';
 import type { FixedSizeSlotSupplier, TunerHolder } from '@temporalio/worker';
 import { SlotwiseOptionsError } from '../errors.js';
+import {
+  checkInteger,
+  checkKnownKeys,
+  checkName,
+  checkOptionsObject,
+  optionError,
+} from '../option-checks.js';
 import { ResourceSampler } from '../resources/sampler.js';
 import { CompositeSlotSupplier } from './composite-slot-supplier.js';
 import { CpuSlotSupplier } from './cpu-slot-supplier.js';
 import { MemorySlotSupplier } from './memory-slot-supplier.js';
-import { checkInteger, checkKnownKeys, checkName, checkOptionsObject, optionError } from './option-checks.js';
-import { checkRatio } from './option-ratio.js';
+import { checkRule, RESOURCE_OPTION_RULES } from './resource-supplier-options.js';
 import type { PerSlotType, SlotTypeKey } from './slot-type-limits.js';
 
 /** Floors and ceilings of one slot type, named as in Temporal's `ResourceBasedSlotOptions`. */
@@ -142,8 +148,18 @@ export function resourceBasedPlan(options: unknown, owner = OWNER): ResourceBase
     );
   }
   checkKnownKeys(owner, opts, OPTION_KEYS);
-  const targetCpuUsage = checkRatio(owner, 'targetCpuUsage', opts.targetCpuUsage);
-  const targetMemoryUsage = checkRatio(owner, 'targetMemoryUsage', opts.targetMemoryUsage);
+  const targetCpuUsage = checkRule(
+    owner,
+    'targetCpuUsage',
+    RESOURCE_OPTION_RULES.targetUtilization,
+    opts.targetCpuUsage,
+  );
+  const targetMemoryUsage = checkRule(
+    owner,
+    'targetMemoryUsage',
+    RESOURCE_OPTION_RULES.targetUtilization,
+    opts.targetMemoryUsage,
+  );
   const floors = {} as PerSlotType<number>;
   const ceilings = {} as PerSlotType<number>;
   for (const [key, option] of SLOT_OPTIONS) {

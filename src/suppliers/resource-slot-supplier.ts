@@ -1,5 +1,6 @@
 import type { SlotInfo } from '@temporalio/worker';
 import { brandClass } from '../class-brand.js';
+import { checkKnownKeys, checkOptionsObject, optionError } from '../option-checks.js';
 import { MAX_TIMER_MS } from '../resources/resource-options.js';
 import type { ResourceSample, ResourceSampler, SampledResource } from '../resources/sampler.js';
 import {
@@ -7,10 +8,17 @@ import {
   SUPPLIER_BASE_OPTION_KEYS,
   type SupplierBaseOptions,
 } from './ledger-slot-supplier.js';
-import { checkInteger, checkKnownKeys, checkOptionsObject, optionError } from './option-checks.js';
-import { checkRatio } from './option-ratio.js';
 import type { PermitRecord } from './permit-ledger.js';
 import { GATE_EPSILON, type GateLoad, type GateTask, type ResourceGate } from './resource-gate.js';
+import {
+  checkResourceOption,
+  isResourceKind,
+  RESOURCE_LIVE_KEYS,
+  type ResourceLiveKey,
+  type ResourceOptionKey,
+  resourceOptionConflicts,
+  resourceOptionDefault,
+} from './resource-supplier-options.js';
 import { NO_FLOORS, TEMPORAL_FLOORS } from './slot-type-limits.js';
 import {
   type CostDimension,
@@ -140,17 +148,13 @@ export interface ResourceSupplierSnapshot extends SupplierSnapshot {
   learned: LearnedCosts;
 }
 
-/** The limits of a resource supplier that {@link ResourceSlotSupplier.setLimits} can change while it runs. */
-export interface ResourceLimits {
-  /** Permits issued regardless of readings. */
-  minSlots?: number;
-  /** Permits issued at most. */
-  maxSlots?: number;
-  /** Ratio of the limit that projected usage must stay under, in (0, 1]. */
-  targetUtilization?: number;
-}
+/**
+ * The limits of a resource supplier that {@link ResourceSlotSupplier.setLimits} can change while it
+ * runs: the options marked `live` in their rules (`minSlots`, `maxSlots`, `targetUtilization`).
+ */
+export type ResourceLimits = Partial<Record<ResourceLiveKey, number>>;
 
-/** Defaults a concrete supplier gives its options. */
+/** Defaults a supplier of its own kind gives its options (the built-in kinds take theirs from their rules). */
 export interface ResourceDefaults {
   minSlots: number;
   settleMs: number;
@@ -166,8 +170,11 @@ export interface ResourceSupplierInit {
   options: ResourceSupplierOptions | undefined;
   /** Option keys the concrete supplier accepts beyond {@link RESOURCE_SUPPLIER_OPTION_KEYS}. */
   extraKeys?: readonly string[];
-  /** Defaults that differ by supplier. */
-  defaults: ResourceDefaults;
+  /**
+   * Defaults of a supplier of a kind of its own. The built-in kinds (cpu, memory, gpu, heap) leave it
+   * out: their defaults are in `RESOURCE_OPTION_RULES`.
+   */
+  defaults?: ResourceDefaults;
   /** Creates the sampler when `options.sampler` is not given. */
   makeSampler: () => ResourceSampler;
 }
@@ -287,21 +294,24 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
     checkOptionsObject(owner, options, true);
     const opts = options ?? {};
     checkKnownKeys(owner, opts, [...RESOURCE_SUPPLIER_OPTION_KEYS, ...extraKeys]);
-    const minSlots =
-      opts.minSlots === undefined ? defaults.minSlots : checkInteger(owner, 'minSlots', opts.minSlots, 0);
-    const maxSlots = opts.maxSlots === undefined ? 1000 : checkInteger(owner, 'maxSlots', opts.maxSlots, 1);
-    if (maxSlots < minSlots) {
-      optionError(owner, 'maxSlots', `an integer >= minSlots (${minSlots})`, maxSlots);
-    }
-    const target = checkRatio(owner, 'targetUtilization', opts.targetUtilization, 0.8);
-    const hysteresis = opts.hysteresis ?? 0.05;
-    if (typeof hysteresis !== 'number' || !(hysteresis >= 0 && hysteresis < target)) {
-      optionError(owner, 'hysteresis', `a ratio in [0, targetUtilization) = [0, ${target})`, hysteresis);
-    }
-    const rampThrottleMs = nonNegative(owner, 'rampThrottleMs', opts.rampThrottleMs, 50);
-    const settleMs = nonNegative(owner, 'settleMs', opts.settleMs, defaults.settleMs);
-    const staleAfterMs =
-      opts.staleAfterMs === undefined ? undefined : positive(owner, 'staleAfterMs', opts.staleAfterMs);
+    // Each option is checked and defaulted by its rule in resource-supplier-options.ts.
+    const option = (key: ResourceOptionKey): number | null => {
+      const value = opts[key as keyof ResourceSupplierOptions];
+      if (value !== undefined) return checkResourceOption(owner, key, value);
+      const own = defaults?.[key as keyof ResourceDefaults];
+      if (own !== undefined) return own;
+      // A kind of its own without defaults for these takes the memory supplier's.
+      return resourceOptionDefault(isResourceKind(kind) ? kind : 'memory', key);
+    };
+    const minSlots = option('minSlots')!;
+    const maxSlots = option('maxSlots')!;
+    const target = option('targetUtilization')!;
+    const hysteresis = option('hysteresis')!;
+    const rampThrottleMs = option('rampThrottleMs')!;
+    const settleMs = option('settleMs')!;
+    const staleAfterMs = option('staleAfterMs') ?? undefined;
+    const [conflict] = resourceOptionConflicts({ minSlots, maxSlots, targetUtilization: target, hysteresis });
+    if (conflict) optionError(owner, conflict.key, conflict.what, conflict.value);
     const costs = checkTaskCosts(owner, opts.costs);
     if (
       opts.sampler !== undefined &&
@@ -363,21 +373,27 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
   setLimits(limits: ResourceLimits): void {
     const owner = this.#owner;
     checkOptionsObject(owner, limits);
-    checkKnownKeys(owner, limits, ['minSlots', 'maxSlots', 'targetUtilization']);
-    const minSlots =
-      limits.minSlots === undefined ? this.#minSlots : checkInteger(owner, 'minSlots', limits.minSlots, 0);
-    const maxSlots =
-      limits.maxSlots === undefined ? this.#maxSlots : checkInteger(owner, 'maxSlots', limits.maxSlots, 1);
-    if (maxSlots < minSlots) {
-      optionError(owner, 'maxSlots', `an integer >= minSlots (${minSlots})`, maxSlots);
+    checkKnownKeys(owner, limits, RESOURCE_LIVE_KEYS);
+    const next = { ...this.limits };
+    for (const key of RESOURCE_LIVE_KEYS) {
+      const value = limits[key];
+      if (value !== undefined) next[key] = checkResourceOption(owner, key, value);
     }
-    const target = checkRatio(owner, 'targetUtilization', limits.targetUtilization, this.#target);
-    if (!(this.hysteresis < target)) {
-      optionError(owner, 'targetUtilization', `a ratio above hysteresis (${this.hysteresis})`, target);
+    for (const conflict of resourceOptionConflicts({ ...next, hysteresis: this.hysteresis })) {
+      // hysteresis is fixed once constructed: the target given is what is wrong.
+      if (conflict.key === 'hysteresis') {
+        optionError(
+          owner,
+          'targetUtilization',
+          `a ratio above hysteresis (${this.hysteresis})`,
+          next.targetUtilization,
+        );
+      }
+      optionError(owner, conflict.key, conflict.what, conflict.value);
     }
-    this.#minSlots = minSlots;
-    this.#maxSlots = maxSlots;
-    this.#target = target;
+    this.#minSlots = next.minSlots;
+    this.#maxSlots = next.maxSlots;
+    this.#target = next.targetUtilization;
     this.ledger.wake();
   }
 
@@ -875,22 +891,6 @@ export class RiseWindow {
     return high - low;
   }
 }
-
-function nonNegative(owner: string, option: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    optionError(owner, option, 'a number of milliseconds >= 0', value);
-  }
-  return value;
-}
-
-function positive(owner: string, option: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    optionError(owner, option, 'a number of milliseconds > 0', value);
-  }
-  return value;
-}
-
 /** Tasks of a type share one learned cost under this key (`activities/resize`); cached per task. */
 const typeKeys = new WeakMap<SlotInfo, string | null>();
 

@@ -1,4 +1,4 @@
-import { checkInteger, checkKnownKeys, checkOptionsObject, optionError } from './option-checks.js';
+import { checkInteger, checkKnownKeys, checkOptionsObject, optionError } from '../option-checks.js';
 import type { SlotType } from './types.js';
 
 /** One value per slot type a slotwise supplier serves, keyed like the sections of a config file. */

@@ -1,6 +1,6 @@
 import type { SlotInfo } from '@temporalio/worker';
 import { SlotwiseOptionsError } from '../errors.js';
-import { checkKnownKeys, checkOptionsObject, describeValue } from './option-checks.js';
+import { checkKnownKeys, checkOptionsObject, describeValue } from '../option-checks.js';
 
 /** What one task is expected to use at most. Every field is optional; absent means "not declared". */
 export interface TaskCost {

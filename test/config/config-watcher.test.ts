@@ -25,6 +25,14 @@ import {
 import { loadConfig } from '../../src/config/load-config.js';
 import type { FixedSlotSupplier } from '../../src/suppliers/fixed-slot-supplier.js';
 import type { MemorySlotSupplier } from '../../src/suppliers/memory-slot-supplier.js';
+import {
+  RESOURCE_KINDS,
+  RESOURCE_LIVE_KEYS,
+  RESOURCE_OPTION_RULES,
+  type ResourceLiveKey,
+  type ResourceOptionKey,
+  resourceOptionKeys,
+} from '../../src/suppliers/resource-supplier-options.js';
 import { recordingLogger, reserveCtx } from '../helpers/fakes.js';
 
 let dir: string;
@@ -176,6 +184,68 @@ describe('watchConfig', () => {
       maxSlots: 20,
       targetUtilization: 0.9,
     });
+  });
+
+  it('watchConfig() applies every option the rules mark live and reports every other one as needing a restart', async () => {
+    // A changed value for each option of RESOURCE_OPTION_RULES: a new option without one fails here.
+    const changedValue: Record<ResourceOptionKey, number> = {
+      minSlots: 2,
+      maxSlots: 7,
+      targetUtilization: 0.6,
+      hysteresis: 0.1,
+      rampThrottleMs: 10,
+      settleMs: 10,
+      staleAfterMs: 3000,
+      slotsPerDevice: 2,
+    };
+    const keys = Object.keys(RESOURCE_OPTION_RULES) as ResourceOptionKey[];
+    expect(Object.keys(changedValue).sort()).toEqual([...keys].sort());
+    // One shared supplier of each kind, each changed one option at a time.
+    const config = (changed: readonly ResourceOptionKey[]) => {
+      const lines = ['suppliers:'];
+      for (const kind of RESOURCE_KINDS) {
+        const options = resourceOptionKeys(kind)
+          .filter((key) => changed.includes(key))
+          .map((key) => `, ${key}: ${changedValue[key]}`)
+          .join('');
+        lines.push(`  ${kind}Pool: { type: ${kind}${options} }`);
+      }
+      lines.push(
+        'activity:',
+        `  supplier: { type: composite, parts: [${RESOURCE_KINDS.map((k) => `${k}Pool`)}] }`,
+        '',
+      );
+      return lines.join('\n');
+    };
+    const { built, watcher, write } = await watched(config([]));
+    for (const [i, key] of keys.entries()) {
+      write(config(keys.slice(0, i + 1)));
+      const result = (await watcher.reload()) as ReloadResult;
+      const kinds = RESOURCE_KINDS.filter((kind) => resourceOptionKeys(kind).includes(key));
+      const live = (RESOURCE_LIVE_KEYS as readonly string[]).includes(key);
+      const paths = kinds.map((kind) => `suppliers.${kind}Pool.${key}`);
+      expect({ key, applied: result.applied.map((change) => change.path) }).toEqual({
+        key,
+        applied: live ? paths : [],
+      });
+      // (a gpu supplier's minSlots 0 -> 2 also gives it floors, which need a restart: not this key's entry)
+      const restart = result.restartRequired
+        .map((change) => change.path)
+        .filter((path) => path.endsWith(`.${key}`));
+      expect({ key, restart }).toEqual({
+        key,
+        restart: live ? [] : paths,
+      });
+      if (!live) continue;
+      for (const kind of kinds) {
+        const limits = (built.suppliers.get(`${kind}Pool`) as MemorySlotSupplier).limits;
+        expect({ kind, key, value: limits[key as ResourceLiveKey] }).toEqual({
+          kind,
+          key,
+          value: changedValue[key],
+        });
+      }
+    }
   });
 
   it('watchConfig() reports a changed staleAfterMs as needing a restart, not silently ignored', async () => {

@@ -34,11 +34,11 @@ describe('CpuSlotSupplier', () => {
     ],
     [
       { rampThrottleMs: -5 },
-      'CpuSlotSupplier: expected `rampThrottleMs` to be a number of milliseconds >= 0, got `-5` (number).',
+      'CpuSlotSupplier: expected `rampThrottleMs` to be a whole number of milliseconds in [0, 2147483647], got `-5` (number).',
     ],
     [
       { settleMs: '1s' },
-      'CpuSlotSupplier: expected `settleMs` to be a number of milliseconds >= 0, got `"1s"` (string).',
+      'CpuSlotSupplier: expected `settleMs` to be a whole number of milliseconds in [0, 2147483647], got `"1s"` (string).',
     ],
     [
       { costs: { default: { cpu: -1 } } },

@@ -85,22 +85,22 @@ describe('FixedSlotSupplier', () => {
 
 describe('option messages', () => {
   it('describeValue() shows NaN and Infinity as themselves', async () => {
-    const { describeValue } = await import('../../src/suppliers/option-checks.js');
+    const { describeValue } = await import('../../src/describe-value.js');
     expect([describeValue(Number.NaN), describeValue(Number.POSITIVE_INFINITY)]).toEqual([
       '`NaN` (number)',
       '`Infinity` (number)',
     ]);
   });
 
-  it('checkRatio() suggests a ratio only for whole percentages', async () => {
-    const { checkRatio } = await import('../../src/suppliers/option-ratio.js');
-    expect(() => checkRatio('X', 'targetUtilization', 80)).toThrow(
+  it('checkResourceOption() suggests a ratio only for whole percentages', async () => {
+    const { checkResourceOption } = await import('../../src/suppliers/resource-supplier-options.js');
+    expect(() => checkResourceOption('X', 'targetUtilization', 80)).toThrow(
       'X: expected `targetUtilization` to be a ratio in (0, 1], got `80` (number). Did you mean 0.8?',
     );
-    expect(() => checkRatio('X', 'targetUtilization', 1.5)).toThrow(
+    expect(() => checkResourceOption('X', 'targetUtilization', 1.5)).toThrow(
       'X: expected `targetUtilization` to be a ratio in (0, 1], got `1.5` (number).',
     );
-    expect(() => checkRatio('X', 'targetUtilization', 1.5)).not.toThrow('Did you mean');
+    expect(() => checkResourceOption('X', 'targetUtilization', 1.5)).not.toThrow('Did you mean');
   });
 });
 

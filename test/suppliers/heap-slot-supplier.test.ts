@@ -48,7 +48,7 @@ describe('HeapSlotSupplier', () => {
     [{ heapLimit: 5 }, 'HeapSlotSupplier: unknown option `heapLimit`.'],
     [
       { staleAfterMs: 0 },
-      'HeapSlotSupplier: expected `staleAfterMs` to be a number of milliseconds > 0, got `0` (number).',
+      'HeapSlotSupplier: expected `staleAfterMs` to be a whole number of milliseconds in [1, 2147483647], got `0` (number).',
     ],
   ])('constructor() rejects %j with a precise message', (options, message) => {
     const attempt = () => new HeapSlotSupplier(options as never);

@@ -379,7 +379,7 @@ describe('resource admission: cost of a decision', () => {
 });
 
 describe('resource admission: the stale-reading timer', () => {
-  it('waits at most what a Node timer can wait, however large staleAfterMs is', async () => {
+  it('waits at most what a Node timer can wait, however long the default bound is (5 sample intervals)', async () => {
     const delays: number[] = [];
     const real = globalThis.setTimeout;
     const spy = vi.spyOn(globalThis, 'setTimeout').mockImplementation(((fn: () => void, ms?: number) => {
@@ -388,11 +388,10 @@ describe('resource admission: the stale-reading timer', () => {
     }) as typeof setTimeout);
     try {
       const sampler = new FakeSampler({ cpu: true });
-      const supplier = new CpuSlotSupplier({
-        sampler: sampler.asSampler,
-        now: () => Date.now(),
-        staleAfterMs: 1e12,
-      });
+      // A sampler sampling as rarely as a timer allows: 5 intervals are more than a timer can wait.
+      // (`staleAfterMs` itself is refused above 2^31 - 1 ms, see below.)
+      Object.assign(sampler, { intervalMs: 2_147_483_647 });
+      const supplier = new CpuSlotSupplier({ sampler: sampler.asSampler, now: () => Date.now() });
       open.push(supplier);
       sampler.cpuBusy(0.5);
       expect(delays.length).toBeGreaterThan(0);
@@ -400,5 +399,12 @@ describe('resource admission: the stale-reading timer', () => {
     } finally {
       spy.mockRestore();
     }
+  });
+
+  it('constructor() refuses a staleAfterMs longer than a Node timer can wait, as the config file does', () => {
+    const sampler = new FakeSampler({ cpu: true });
+    expect(() => new CpuSlotSupplier({ sampler: sampler.asSampler, staleAfterMs: 1e12 })).toThrow(
+      'CpuSlotSupplier: expected `staleAfterMs` to be a whole number of milliseconds in [1, 2147483647], got `1000000000000` (number).',
+    );
   });
 });

@@ -95,7 +95,7 @@ describe('resolveConcurrencyOptions', () => {
     expect(messageOf({ ...base, controller: { probeIntervalMs: 10 } })).toBe(
       'withConcurrency: expected `controller.probeIntervalMs` to be an integer >= 100, got `10` (number).',
     );
-    expect(messageOf(null)).toBe('withConcurrency: expected an options object, got `null` (null).');
+    expect(messageOf(null)).toBe('withConcurrency: expected an options object, got `null`.');
   });
 
   it('resolveConcurrencyOptions() throws a non-retryable ApplicationFailure of type ConcurrencyOptionsError', () => {

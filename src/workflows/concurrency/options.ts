@@ -1,3 +1,4 @@
+import { describeValue } from '../../describe-value.js';
 import { ConcurrencyOptionsError } from './errors.js';
 import { type ConcurrencyControllerSettings, type ConcurrencyPolicy, ConcurrencyStrategy } from './types.js';
 
@@ -108,21 +109,9 @@ export interface ResolvedConcurrencyOptions {
 
 const owner = 'withConcurrency';
 
-function describe(value: unknown): string {
-  if (value === undefined) return '`undefined`';
-  let text: string;
-  try {
-    text = JSON.stringify(value) ?? String(value);
-  } catch {
-    text = String(value);
-  }
-  if (text.length > 60) text = `${text.slice(0, 57)}...`;
-  return `\`${text}\` (${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value})`;
-}
-
 function fail(option: string, expected: string, value: unknown, hint = ''): never {
   throw new ConcurrencyOptionsError(
-    `${owner}: expected \`${option}\` to be ${expected}, got ${describe(value)}.${hint ? ` ${hint}` : ''}`,
+    `${owner}: expected \`${option}\` to be ${expected}, got ${describeValue(value)}.${hint ? ` ${hint}` : ''}`,
   );
 }
 
@@ -154,7 +143,7 @@ function text(option: string, value: unknown, maxLength: number, allowEmpty: boo
  */
 export function resolveConcurrencyOptions(options: WithConcurrencyOptions): ResolvedConcurrencyOptions {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new ConcurrencyOptionsError(`${owner}: expected an options object, got ${describe(options)}.`);
+    throw new ConcurrencyOptionsError(`${owner}: expected an options object, got ${describeValue(options)}.`);
   }
   const group = text('group', options.group, 200, false);
   const key = text('key', options.key, 400, true);

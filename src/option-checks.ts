@@ -1,19 +1,9 @@
-import { SlotwiseOptionsError } from '../errors.js';
+import { describeValue } from './describe-value.js';
+import { SlotwiseOptionsError } from './errors.js';
 
-/** Renders a value for an error message: "`80` (number)". */
-export function describeValue(value: unknown): string {
-  if (value === null) return '`null`';
-  if (value === undefined) return '`undefined`';
-  if (typeof value === 'number' && !Number.isFinite(value)) return `\`${value}\` (number)`;
-  let text: string;
-  try {
-    text = typeof value === 'string' ? JSON.stringify(value) : String(JSON.stringify(value) ?? value);
-  } catch {
-    text = String(value);
-  }
-  if (text.length > 60) text = `${text.slice(0, 57)}...`;
-  return `\`${text}\` (${Array.isArray(value) ? 'array' : typeof value})`;
-}
+// Option checks shared by every constructor and function of the package. Internal: not exported.
+
+export { describeValue };
 
 /** Throws a {@link SlotwiseOptionsError} saying which option of `owner` was wrong. */
 export function optionError(
@@ -51,10 +41,13 @@ export function checkInteger(
   return value;
 }
 
+/** The longest supplier name, in characters (the config file's rule too). */
+export const MAX_NAME_LENGTH = 100;
+
 /** Checks a supplier name: non-empty, printable, usable as a Prometheus label value. */
 export function checkName(owner: string, value: unknown): string {
-  if (typeof value !== 'string' || value.trim() === '' || value.length > 100) {
-    optionError(owner, 'name', 'a non-empty string of at most 100 characters', value);
+  if (typeof value !== 'string' || value.trim() === '' || value.length > MAX_NAME_LENGTH) {
+    optionError(owner, 'name', `a non-empty string of at most ${MAX_NAME_LENGTH} characters`, value);
   }
   return value;
 }
