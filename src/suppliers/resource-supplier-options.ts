@@ -100,7 +100,7 @@ export const RESOURCE_OPTION_RULES = {
     what: msWhat(1),
     schema: milliseconds(1),
     defaults: everyKind(null),
-    computedDefault: '5 sample intervals of the sampler, at least 1000',
+    computedDefault: '5 sample intervals, at least 1000',
     doc: 'A reading older than this many milliseconds is stale: no permit is issued above minSlots until a fresh one arrives.',
   },
   slotsPerDevice: {
