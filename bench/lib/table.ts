@@ -30,12 +30,17 @@ export function renderTable(table: Table): string {
 /** Renders `table` as a Markdown table (for bench/README.md). */
 export function markdownTable(table: Table): string {
   const esc = (cell: string) => cell.replaceAll('|', '\\|');
-  const out = [
-    `| ${table.headers.map(esc).join(' | ')} |`,
-    `| ${table.headers.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`,
-    ...table.rows.map((row) => `| ${row.map(esc).join(' | ')} |`),
-  ];
-  return out.join('\n');
+  const headers = table.headers.map(esc);
+  const rows = table.rows.map((row) => row.map(esc));
+  // Padded the way the repository's Markdown formatter (biome) writes tables, so a table written
+  // into a README passes lint as written: the first column left-aligned, the others right-aligned.
+  const widths = headers.map((header, i) =>
+    Math.max(3, header.length, ...rows.map((row) => (row[i] ?? '').length)),
+  );
+  const line = (cells: string[]) =>
+    `| ${widths.map((width, i) => (i === 0 ? (cells[i] ?? '').padEnd(width) : (cells[i] ?? '').padStart(width))).join(' | ')} |`;
+  const rule = `| ${widths.map((width, i) => (i === 0 ? '-'.repeat(width) : `${'-'.repeat(width - 1)}:`)).join(' | ')} |`;
+  return [line(headers), rule, ...rows.map(line)].join('\n');
 }
 
 /** Prints a table to stdout with a blank line before it. */
