@@ -178,7 +178,12 @@ describe('withConcurrency() across a real Worker and a real controller workflow'
     const elapsedMs = Date.now() - began;
     expect(results).toEqual(Array.from({ length: 100 }, (_, i) => i));
     expect(recorder.ended.filter((id) => id.startsWith(`${group}--`))).toHaveLength(100);
-    expect(keys.map((key) => recorder.max(`${group}/${key}`))).toEqual([2, 2, 2, 2, 2]);
+    // Never more than maxRuns of a key at once, and the limit is reached. Whether every key's two
+    // grants overlap in time depends on dispatch latency (a CI run saw [2, 1, 2, 2, 2] with the
+    // controller correct), so "reached" is asserted over the group, "never passed" for each key.
+    const maxima = keys.map((key) => recorder.max(`${group}/${key}`));
+    expect(maxima.filter((max) => max > 2)).toEqual([]);
+    expect(Math.max(...maxima)).toBe(2);
     const result = await controllerResult(group);
     expect(result.stats).toEqual({ granted: 100, released: 100, cancelled: 0, rejected: 0, reclaimed: 0 });
     expect(result.generation).toBeGreaterThanOrEqual(1);
