@@ -385,7 +385,9 @@ function report(
       kill: { activities: sizes.killPerQueue * 3, workMs: 1_000, leaseTtlMs: KILL_TTL_MS, lingerMs: 200 },
     },
     preconditions: [
-      precondition(
+      // The machine's: whether three processes ever run 5 at once depends on dispatch latency (a busy
+      // CI host reached 3 with every lease granted correctly), not on the script.
+      machineAllows(
         `the contention workload kept the fleet at its limit (${FLEET_SLOTS} running) at least once per round`,
         contended.every((m) => m >= FLEET_SLOTS),
         `most at once per round: ${contended.join(', ')}`,
