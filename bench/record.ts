@@ -1,11 +1,14 @@
-// Puts two full benchmark runs into bench/README.md, figure by figure with their spread:
+// Puts pairs of full benchmark runs into bench/README.md, figure by figure with their spread:
 //
 //   npm run bench -- --out bench/results/run-1
 //   npm run bench -- --out bench/results/run-2
-//   npx tsx bench/record.ts bench/results/run-1 bench/results/run-2
+//   npx tsx bench/record.ts bench/results/run-1 bench/results/run-2 [more pairs...]
 //
-// It refuses runs that are quick, INVALID, FAILED, of different commits or with uncommitted src/
-// changes, and marks every target whose verdict the second run did not reproduce.
+// Each pair is two runs of the same scenarios at one commit; scenarios measured on different days
+// (and commits) are recorded as separate pairs, each with its own commit line. It refuses runs
+// that are quick, INVALID, FAILED, of different commits or with uncommitted src/ changes, a
+// scenario recorded by two pairs, and marks every target whose verdict the second run did not
+// reproduce.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { BENCH_DIR } from './lib/results.js';
@@ -74,11 +77,35 @@ function value(v: number | null | undefined, digits: number, unit: string): stri
   return `${v.toFixed(digits)}${unit === 'ratio' || unit === 'runs' || unit === 'tasks' ? '' : ` ${unit}`}`;
 }
 
-/** The Markdown that goes between {@link BEGIN} and {@link END} in bench/README.md. */
-export function recordedMarkdown(a: RecordedRun, b: RecordedRun): string {
+/** A pair of runs of the same scenarios at one commit. */
+export type RunPair = readonly [RecordedRun, RecordedRun];
+
+/** Why these pairs cannot be recorded side by side: problems of each pair, and scenarios recorded twice. */
+export function pairsProblemsOf(pairs: readonly RunPair[]): string[] {
+  const problems = pairs.flatMap(([a, b], i) =>
+    problemsOf(a, b).map((p) => (pairs.length > 1 ? `pair ${i + 1}: ${p}` : p)),
+  );
+  const seen = new Map<string, number>();
+  pairs.forEach(([a], i) => {
+    for (const r of a.results) {
+      const first = seen.get(r.scenario);
+      if (first !== undefined) problems.push(`${r.scenario} is in pair ${first + 1} and pair ${i + 1}`);
+      else seen.set(r.scenario, i);
+    }
+  });
+  return problems;
+}
+
+/** The Markdown that goes between {@link BEGIN} and {@link END} in bench/README.md: one section per pair. */
+export function recordedMarkdown(...pairs: RunPair[]): string {
+  return [BEGIN, pairs.map(([a, b]) => pairSection(a, b)).join('\n\n'), END].join('\n');
+}
+
+function pairSection(a: RecordedRun, b: RecordedRun): string {
   const m = a.results[0]!.machine;
   const lines = [
-    BEGIN,
+    `### ${a.results.map((r) => r.title).join(', ')}`,
+    '',
     `Recorded at commit \`${m.source.commit}\` (no uncommitted \`src/\` changes) from two full runs of ${a.summary.rounds} rounds each: [run 1](${link(a.dir)}) (${m.date.slice(0, 16).replace('T', ' ')} UTC, ${a.summary.minutes.toFixed(1)} min) and [run 2](${link(b.dir)}) (${b.results[0]!.machine.date.slice(0, 16).replace('T', ' ')} UTC, ${b.summary.minutes.toFixed(1)} min). Machine: ${m.cpuModel} x${m.cores}, ${(m.memoryBytes / 1024 ** 3).toFixed(0)} GiB, kernel ${m.kernel}, cgroup ${m.cgroup}, Node ${m.node}, Temporal SDK ${m.temporalSdk}, CLI ${m.temporalCli}.`,
     '',
     'Each figure is the median over the rounds of one run; spread = |run 1 - run 2| / the larger of the two.',
@@ -130,12 +157,7 @@ export function recordedMarkdown(a: RecordedRun, b: RecordedRun): string {
     '',
     `Noise (host CPU busy, mean over each scenario): ${a.results.map((r, i) => `${r.scenario} ${pct(r.noise.hostCpuBusyMean)} / ${pct(b.results[i]!.noise.hostCpuBusyMean)}`).join(', ')} (run 1 / run 2).`,
     '',
-    `Charts (last round of run 1): ${a.results
-      .flatMap((r) => r.charts.map((c) => `[${c.replace(/\.svg$/, '')}](${link(join(a.dir, c))})`))
-      .join(
-        ', ',
-      )}. Full tables: [run 1 summary](${link(join(a.dir, 'summary.md'))}), [run 2 summary](${link(join(b.dir, 'summary.md'))}).`,
-    END,
+    `${chartsOf(a)}Full tables: [run 1 summary](${link(join(a.dir, 'summary.md'))}), [run 2 summary](${link(join(b.dir, 'summary.md'))}).`,
   );
   return lines.join('\n');
 }
@@ -148,6 +170,14 @@ export function replaceBetweenMarkers(readme: string, block: string): string {
   return readme.slice(0, from) + block + readme.slice(to + END.length);
 }
 
+/** "Charts (last round of run 1): [a](...), [b](...). ", or nothing when the scenarios draw none. */
+function chartsOf(run: RecordedRun): string {
+  const charts = run.results.flatMap((r) =>
+    r.charts.map((c) => `[${c.replace(/\.svg$/, '')}](${link(join(run.dir, c))})`),
+  );
+  return charts.length ? `Charts (last round of run 1): ${charts.join(', ')}. ` : '';
+}
+
 function link(path: string): string {
   return relative(BENCH_DIR, path).split('\\').join('/');
 }
@@ -157,21 +187,23 @@ function pct(v: number | null): string {
 }
 
 function main(): number {
-  const [dirA, dirB, ...rest] = process.argv.slice(2);
-  if (!dirA || !dirB || rest.length) {
-    console.error('usage: npx tsx bench/record.ts <run-1 dir> <run-2 dir>');
+  const dirs = process.argv.slice(2);
+  if (dirs.length === 0 || dirs.length % 2 !== 0) {
+    console.error(
+      'usage: npx tsx bench/record.ts <run-1 dir> <run-2 dir> [<run-1 dir> <run-2 dir> ...] (pairs of runs; every pair that should stay recorded)',
+    );
     return 2;
   }
-  const a = readRun(dirA);
-  const b = readRun(dirB);
-  const problems = problemsOf(a, b);
+  const pairs: RunPair[] = [];
+  for (let i = 0; i < dirs.length; i += 2) pairs.push([readRun(dirs[i]!), readRun(dirs[i + 1]!)]);
+  const problems = pairsProblemsOf(pairs);
   if (problems.length) {
     console.error(
       `bench/record.ts: these runs cannot be recorded:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
     );
     return 1;
   }
-  const block = recordedMarkdown(a, b);
+  const block = recordedMarkdown(...pairs);
   const readmePath = join(BENCH_DIR, 'README.md');
   writeFileSync(readmePath, replaceBetweenMarkers(readFileSync(readmePath, 'utf8'), block));
   console.log(block);

@@ -3,6 +3,7 @@ import type { ScenarioResult } from '../../bench/lib/runner.js';
 import {
   BEGIN,
   END,
+  pairsProblemsOf,
   problemsOf,
   type RecordedRun,
   recordedMarkdown,
@@ -101,12 +102,39 @@ describe('bench/record.ts', () => {
         { id: 'ratio/50', label: 'tasks/s ratio at 50 slots', value: 0.91, unit: 'ratio', digits: 3 },
       ],
     });
-    const md = recordedMarkdown(run('a', [result()]), run('b', [second]));
-    expect(md.startsWith(BEGIN) && md.endsWith(END)).toBe(true);
+    const md = recordedMarkdown([run('a', [result()]), run('b', [second])]);
+    expect(md.startsWith(`${BEGIN}\n### 2 throughput\n`) && md.endsWith(END)).toBe(true);
     expect(md).toContain('Recorded at commit `abc1234`');
     // Padded as the Markdown formatter writes it, so the README passes lint as recorded.
     expect(md).toContain('| 2 throughput | tasks/s ratio at 50 slots | 0.970 | 0.910 |     6% |');
     expect(md).toContain('**not reproduced** (MET / MISSED)');
+  });
+
+  it('records pairs measured at different commits as separate sections, each with its own commit', () => {
+    const cost = (commit: string) => result({ commit, scenario: 'permit-cost', title: '1 permit cost' });
+    const md = recordedMarkdown(
+      [run('results/run-1', [cost('aaa1111')]), run('results/run-2', [cost('aaa1111')])],
+      [
+        run('results/s7-1', [result({ commit: 'bbb2222' })]),
+        run('results/s7-2', [result({ commit: 'bbb2222' })]),
+      ],
+    );
+    expect(md.match(/^### .*$/gm)).toEqual(['### 1 permit cost', '### 2 throughput']);
+    expect(md.match(/Recorded at commit `\w+`/g)).toEqual([
+      'Recorded at commit `aaa1111`',
+      'Recorded at commit `bbb2222`',
+    ]);
+  });
+
+  it('pairsProblemsOf() names the pair of each problem and refuses a scenario recorded by two pairs', () => {
+    const ok = run('a', [result()]);
+    expect(pairsProblemsOf([[ok, ok]])).toEqual([]);
+    expect(
+      pairsProblemsOf([
+        [ok, ok],
+        [run('c', [result()]), run('d', [result()], { quick: true })],
+      ]),
+    ).toEqual(['pair 2: run 2 (d) is a --quick smoke run', 'throughput is in pair 1 and pair 2']);
   });
 
   it('replaceBetweenMarkers() replaces only the recorded section, and insists on the markers', () => {
