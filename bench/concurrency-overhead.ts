@@ -27,13 +27,12 @@ import {
   type ScenarioReport,
 } from './lib/scenario.js';
 import { fmt, fmtSummary, summarize } from './lib/stats.js';
-import { uniqueQueue } from './lib/temporal.js';
+import { errorsOnlyLogger, uniqueQueue } from './lib/temporal.js';
 
 /** The issue's target: withConcurrency() at most this many times the plain workflows' time. */
 const TARGET_RATIO = 1.3;
 /** A round whose workflows have not all finished by then failed (something is stuck). */
 const ROUND_LIMIT_MS = 300_000;
-const quietLogger = { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} };
 
 interface Case {
   id: string;
@@ -74,7 +73,7 @@ async function measure(ctx: ScenarioContext): Promise<ScenarioReport> {
   const env = await ctx.env();
   const { code } = await bundleWorkflowCode({
     workflowsPath: join(BENCH_DIR, 'concurrency-workflows.ts'),
-    logger: quietLogger,
+    logger: errorsOnlyLogger,
   });
   const connection = await NativeConnection.connect({ address: env.address });
   const taskQueue = uniqueQueue('bench-concurrency');

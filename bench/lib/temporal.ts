@@ -16,6 +16,16 @@ export interface BenchEnv {
   close(): Promise<void>;
 }
 
+/** A slotwise logger for a scenario's in-process Worker helpers: errors only, the rest would drown the progress lines. */
+export const errorsOnlyLogger = {
+  trace() {},
+  debug() {},
+  info() {},
+  warn() {},
+  error: (m: string) => console.error(m),
+  log() {},
+};
+
 const quietLogger = {
   trace() {},
   debug() {},

@@ -5,25 +5,20 @@ import { main } from '../../src/cli/main.js';
 
 describe('slotwise worker (the main job)', () => {
   it('main() runs a burst through FixedSlotSupplier slots on a given server and exits 0', async () => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await main(
-      [
-        'worker',
-        '--address',
-        inject('temporalAddress'),
-        '--task-queue',
-        `cli-${process.pid}`,
-        '--burst',
-        '6',
-        '--work-ms',
-        '200',
-        '--activity-slots',
-        '2',
-        '--once',
-      ],
-      { out: (l) => out.push(l), err: (l) => err.push(l), env: {} },
-    );
+    const { code, out, err } = await runMain([
+      'worker',
+      '--address',
+      inject('temporalAddress'),
+      '--task-queue',
+      `cli-${process.pid}`,
+      '--burst',
+      '6',
+      '--work-ms',
+      '200',
+      '--activity-slots',
+      '2',
+      '--once',
+    ]);
     expect(err).toEqual([]);
     expect(code).toBe(0);
     expect(out.some((l) => /slotwise-burst-\d+ completed 6 activities/.test(l))).toBe(true);
@@ -33,24 +28,19 @@ describe('slotwise worker (the main job)', () => {
   it('main() without --once reports a burst that fails, stops the worker and exits 1', {
     timeout: 60_000,
   }, async () => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await main(
-      [
-        'worker',
-        '--address',
-        inject('temporalAddress'),
-        '--task-queue',
-        `cli-failing-${process.pid}`,
-        '--activities',
-        'test/integration/fixtures/failing-activities.ts',
-        '--burst',
-        '2',
-        '--work-ms',
-        '10',
-      ],
-      { out: (l) => out.push(l), err: (l) => err.push(l), env: {} },
-    );
+    const { code, out, err } = await runMain([
+      'worker',
+      '--address',
+      inject('temporalAddress'),
+      '--task-queue',
+      `cli-failing-${process.pid}`,
+      '--activities',
+      'test/integration/fixtures/failing-activities.ts',
+      '--burst',
+      '2',
+      '--work-ms',
+      '10',
+    ]);
     expect(code).toBe(1);
     expect(err).toHaveLength(1);
     expect(err[0]).toMatch(/^slotwise worker: burst slotwise-burst-\d+ failed: .+; stopping the worker$/);
@@ -58,12 +48,7 @@ describe('slotwise worker (the main job)', () => {
   });
 
   it('main() exits 1 with a clear message when the server is unreachable', async () => {
-    const err: string[] = [];
-    const code = await main(['worker', '--address', '127.0.0.1:1'], {
-      out: () => {},
-      err: (l) => err.push(l),
-      env: {},
-    });
+    const { code, err } = await runMain(['worker', '--address', '127.0.0.1:1']);
     expect(code).toBe(1);
     expect(err.join('\n')).toContain('slotwise worker: cannot reach Temporal at 127.0.0.1:1');
   });
@@ -90,6 +75,14 @@ describe('slotwise worker (the main job)', () => {
   });
 });
 
+/** Runs the CLI in this process with an empty environment, keeping what it prints. */
+async function runMain(argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l), env: {} });
+  return { code, out, err };
+}
+
 function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host: '127.0.0.1', port });
@@ -103,12 +96,17 @@ function canConnect(port: number): Promise<boolean> {
 
 describe('slotwise demo', () => {
   it('main() runs bursts that fill every slot, prints progress and the live page URL, and exits 0', async () => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await main(
-      ['demo', '--address', inject('temporalAddress'), '--rounds', '2', '--tasks', '8', '--linger-ms', '0'],
-      { out: (l) => out.push(l), err: (l) => err.push(l), env: {} },
-    );
+    const { code, out, err } = await runMain([
+      'demo',
+      '--address',
+      inject('temporalAddress'),
+      '--rounds',
+      '2',
+      '--tasks',
+      '8',
+      '--linger-ms',
+      '0',
+    ]);
     expect(err).toEqual([]);
     expect(code).toBe(0);
     expect(
