@@ -1,37 +1,37 @@
-import type { Context } from '@temporalio/activity';
-import type { EvictionRegistry } from './activities/eviction-registry.js';
-import type { ResumeState } from './activities/resume-state.js';
-import type { SlotClaim, SlotPairing } from './suppliers/slot-pairing.js';
-
 /**
- * Every piece of slotwise state that must exist once per process, whichever copy of slotwise's code
- * creates it first.
+ * The process-wide singletons of slotwise, by key. Each is created, typed and used by one owner module
+ * (the only module that passes its key to {@link processWide}); this list is the one place that shows
+ * them all:
+ * - `slotPairing` (suppliers/slot-pairing.ts): pairs running activities with the permits core marked
+ *   used for them.
+ * - `evictionRegistry` (activities/eviction-registry.ts): the evictable waits of the process and their
+ *   eviction counts.
+ * - `activityClaims` (activities/slot-interceptor.ts): pairing claims of running activities, by
+ *   activity context (set by the activity interceptor).
+ * - `resumeStates` (activities/resume-state.ts): what `proxyEvictableActivities()` told each running
+ *   evictable call about its evicted predecessors, by activity context.
+ * - `permitIds` (suppliers/permit-ledger.ts): the next permit id; permit ids are unique in the process.
+ * - `suppliersPerKind` (suppliers/ledger-slot-supplier.ts): suppliers created so far per kind, for
+ *   default names (`fixed-1`, `fixed-2`, ...).
  *
- * Why: the published package has an ES module build and a CommonJS build, each with several entry
- * points (`slotwise`, `slotwise/activities`, ...). A program may load both builds (its own code with
- * `import`, a dependency with `require`), and then each build has its own module instances. A
- * supplier from one (`FixedSlotSupplier` from `slotwise`) and the activity helpers from another
- * (`releaseSlot()` from `slotwise/activities`) must still meet in one pairing registry, or
+ * Why they are process-wide: the published package has an ES module build and a CommonJS build, each
+ * with several entry points (`slotwise`, `slotwise/activities`, ...). A program may load both builds
+ * (its own code with `import`, a dependency with `require`), and then each build has its own module
+ * instances. A supplier from one (`FixedSlotSupplier` from `slotwise`) and the activity helpers from
+ * another (`releaseSlot()` from `slotwise/activities`) must still meet in one pairing registry, or
  * `currentSlot()` finds nothing. So these objects live on `globalThis` under one `Symbol.for` key,
  * which every copy of the code resolves to the same symbol.
+ *
+ * This module imports nothing of slotwise: the owners know the types, so the lowest layer does not
+ * depend on the layers above it.
  */
-export interface ProcessSingletons {
-  /** Pairs running activities with the permits core marked used for them. */
-  slotPairing: SlotPairing;
-  /** The evictable waits of the process and their eviction counts. */
-  evictionRegistry: EvictionRegistry;
-  /** Pairing claims of running activities, by activity context (set by the activity interceptor). */
-  activityClaims: WeakMap<Context, SlotClaim>;
-  /**
-   * What `proxyEvictableActivities()` told each running evictable call about its evicted predecessors,
-   * by activity context (set by the activity interceptor, read by `evictableWait()`).
-   */
-  resumeStates: WeakMap<Context, ResumeState>;
-  /** The next permit id: permit ids are unique in the process. */
-  permitIds: { next: number };
-  /** Suppliers created so far per kind, for default names (`fixed-1`, `fixed-2`, ...). */
-  suppliersPerKind: Map<string, number>;
-}
+export type ProcessSingletonKey =
+  | 'slotPairing'
+  | 'evictionRegistry'
+  | 'activityClaims'
+  | 'resumeStates'
+  | 'permitIds'
+  | 'suppliersPerKind';
 
 /**
  * The layout version of the state below. Bump it whenever a singleton's type or meaning changes
@@ -46,7 +46,7 @@ export const PROCESS_STATE_KEY: unique symbol = Symbol.for('slotwise.process-sta
 /** What is stored under {@link PROCESS_STATE_KEY}. */
 export interface ProcessState {
   readonly version: number;
-  readonly singletons: Partial<ProcessSingletons>;
+  readonly singletons: Partial<Record<ProcessSingletonKey, unknown>>;
 }
 
 let ownState: ProcessState | undefined;
@@ -86,7 +86,8 @@ function processState(): ProcessState {
 
 /**
  * The process-wide instance of one singleton, created by `create` the first time any copy of
- * slotwise asks for it.
+ * slotwise asks for it. Only the key's owner module (see {@link ProcessSingletonKey}) calls this with
+ * that key, so the type it gives is the one the owner stored.
  *
  * @example
  * ```ts
@@ -95,13 +96,10 @@ function processState(): ProcessState {
  * ids.next++; // => 1 the first time in a process, whichever slotwise build runs it
  * ```
  */
-export function processWide<K extends keyof ProcessSingletons>(
-  key: K,
-  create: () => ProcessSingletons[K],
-): ProcessSingletons[K] {
+export function processWide<T>(key: ProcessSingletonKey, create: () => T): T {
   const { singletons } = processState();
   const found = singletons[key];
-  if (found !== undefined) return found as ProcessSingletons[K];
+  if (found !== undefined) return found as T;
   const created = create();
   singletons[key] = created;
   return created;

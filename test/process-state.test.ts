@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { claimProcessState, PROCESS_STATE_KEY, PROCESS_STATE_VERSION } from '../src/process-state.js';
 
@@ -100,5 +102,29 @@ describe('process-wide state', () => {
       Symbol.for('slotwise.process-state')
     ];
     expect(state?.version).toBe(PROCESS_STATE_VERSION);
+  });
+
+  it('each process-wide key has one owner module, the one the list in process-state.ts names', () => {
+    const src = join(import.meta.dirname, '..', 'src');
+    const files = (readdirSync(src, { recursive: true }) as string[]).filter(
+      (f) => f.endsWith('.ts') && f !== 'process-state.ts',
+    ); // its @example names a key too
+    const owners = new Map<string, string[]>();
+    for (const file of files) {
+      for (const m of readFileSync(join(src, file), 'utf8').matchAll(/processWide\(\s*'(\w+)'/g)) {
+        owners.set(m[1]!, [...(owners.get(m[1]!) ?? []), relative(src, join(src, file))]);
+      }
+    }
+    const doc = readFileSync(join(src, 'process-state.ts'), 'utf8');
+    const listed = new Map([...doc.matchAll(/^ \* - `(\w+)` \(([\w/.-]+)\)/gm)].map((m) => [m[1]!, [m[2]!]]));
+    const keys = [...doc.matchAll(/^ {2}\| '(\w+)'/gm)].map((m) => m[1]!);
+    expect(listed.size).toBe(6);
+    expect(new Set(keys)).toEqual(new Set(listed.keys()));
+    expect(new Map([...owners].sort())).toEqual(new Map([...listed].sort()));
+  });
+
+  it('process-state.ts imports nothing of slotwise (the lowest layer depends on no layer above)', () => {
+    const text = readFileSync(join(import.meta.dirname, '..', 'src', 'process-state.ts'), 'utf8');
+    expect([...text.matchAll(/^import .* from '(\.[^']*)'/gm)].map((m) => m[1])).toEqual([]);
   });
 });

@@ -2,14 +2,9 @@ import { DEFAULT_FLEET_LINGER_MS, DEFAULT_FLEET_MANAGER_TASK_QUEUE } from '../fl
 import type { MemoryScope } from '../resources/memory-monitor.js';
 import { resourceBasedPlan } from '../suppliers/resource-based-tuner.js';
 import { type ResourceOptionKey, resourceOptionDefault } from '../suppliers/resource-supplier-options.js';
-import {
-  NO_CEILINGS,
-  NO_FLOORS,
-  type PerSlotType,
-  SLOT_TYPE_KEYS,
-  TEMPORAL_FLOORS,
-} from '../suppliers/slot-type-limits.js';
+import { NO_CEILINGS, NO_FLOORS, SLOT_TYPE_KEYS, TEMPORAL_FLOORS } from '../suppliers/slot-type-limits.js';
 import type { TaskCosts } from '../suppliers/task-cost.js';
+import type { PerSlotType } from '../suppliers/types.js';
 import { DEFAULT_FLEET_SETTINGS } from '../workflows/fleet/definitions.js';
 import { formatConfigPath } from './config-path.js';
 import {

@@ -8,8 +8,8 @@ import {
   type SupplierBaseOptions,
 } from './ledger-slot-supplier.js';
 import type { PermitRecord } from './permit-ledger.js';
-import { type PerSlotType, SLOT_TYPE_KEYS } from './slot-type-limits.js';
-import type { ReservationContext, SlotType, SlotwisePermit, SupplierSnapshot } from './types.js';
+import { SLOT_TYPE_KEYS } from './slot-type-limits.js';
+import type { PerSlotType, ReservationContext, SlotType, SlotwisePermit, SupplierSnapshot } from './types.js';
 
 /** Extra fields on a {@link CompositeSlotSupplier} permit. */
 export interface CompositePermitFields {

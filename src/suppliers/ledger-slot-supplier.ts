@@ -16,12 +16,12 @@ import { slotPairing } from './slot-pairing.js';
 import {
   checkCeilings,
   checkFloors,
-  type PerSlotType,
   type SlotTypeCeilings,
   type SlotTypeFloors,
   TEMPORAL_FLOORS,
 } from './slot-type-limits.js';
 import type {
+  PerSlotType,
   ReservationContext,
   SlotType,
   SlotwisePermit,

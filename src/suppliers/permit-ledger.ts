@@ -3,9 +3,10 @@ import type { SlotInfo } from '@temporalio/worker';
 import { brandClass } from '../class-brand.js';
 import { processWide } from '../process-state.js';
 import { SlotGroups } from './slot-groups.js';
-import { NO_CEILINGS, NO_FLOORS, type PerSlotType } from './slot-type-limits.js';
+import { NO_CEILINGS, NO_FLOORS } from './slot-type-limits.js';
 import type {
   PermitState,
+  PerSlotType,
   ReleaseReason,
   ReservationContext,
   ReservationResult,

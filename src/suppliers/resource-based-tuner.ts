@@ -13,7 +13,8 @@ import { CompositeSlotSupplier } from './composite-slot-supplier.js';
 import { CpuSlotSupplier } from './cpu-slot-supplier.js';
 import { MemorySlotSupplier } from './memory-slot-supplier.js';
 import { checkRule, RESOURCE_OPTION_RULES } from './resource-supplier-options.js';
-import type { PerSlotType, SlotTypeKey } from './slot-type-limits.js';
+import type { SlotTypeKey } from './slot-type-limits.js';
+import type { PerSlotType } from './types.js';
 
 /** Floors and ceilings of one slot type, named as in Temporal's `ResourceBasedSlotOptions`. */
 export interface ResourceBasedSlotTypeOptions {

@@ -1,29 +1,5 @@
-import { NO_CEILINGS, type PerSlotType, slotTypeKey } from './slot-type-limits.js';
-import type { ReservationContext, SlotType } from './types.js';
-
-/**
- * One `(slot type, task queue)` a supplier serves, or keeps room for, as {@link SupplierSnapshot.groups}
- * reports it.
- */
-export interface SlotGroupSnapshot {
-  slotType: SlotType;
-  taskQueue: string;
-  /** Permits this group gets whatever the readings say. */
-  floor: number;
-  /** The most permits this group may hold at once, or `null` for no ceiling. */
-  ceiling: number | null;
-  /** Permits of this group issued and not yet released. */
-  issued: number;
-  /** How many of {@link issued} are for sticky workflow polls (always 0 for other slot types). */
-  sticky: number;
-  /** Reservations of this group waiting. */
-  waiting: number;
-  /**
-   * Floor permits this group has not got yet: the next ones it asks for are issued without
-   * consulting readings, and other groups' permits leave room for them under the supplier's maximum.
-   */
-  unmet: number;
-}
+import { NO_CEILINGS, slotTypeKey } from './slot-type-limits.js';
+import type { PerSlotType, ReservationContext, SlotGroupSnapshot, SlotType } from './types.js';
 
 /** What a permit tells about its group. */
 interface PermitGroup {

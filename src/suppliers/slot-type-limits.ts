@@ -1,12 +1,5 @@
 import { checkInteger, checkKnownKeys, checkOptionsObject, optionError } from '../option-checks.js';
-import type { SlotType } from './types.js';
-
-/** One value per slot type a slotwise supplier serves, keyed like the sections of a config file. */
-export interface PerSlotType<T> {
-  workflow: T;
-  activity: T;
-  localActivity: T;
-}
+import type { PerSlotType, SlotType } from './types.js';
 
 /** A key of {@link PerSlotType}: `workflow`, `activity` or `localActivity`. */
 export type SlotTypeKey = keyof PerSlotType<unknown>;

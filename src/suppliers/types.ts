@@ -1,6 +1,4 @@
 import type { SlotInfo, SlotPermit, SlotReserveContext } from '@temporalio/worker';
-import type { SlotGroupSnapshot } from './slot-groups.js';
-import type { PerSlotType } from './slot-type-limits.js';
 
 /** The kinds of slot a slotwise supplier can serve (Temporal rejects custom Nexus suppliers). */
 export type SlotType = Exclude<SlotInfo['type'], 'nexus'>;
@@ -91,3 +89,34 @@ export type SupplierListener = (event: SupplierEvent) => void;
 /** The part of core's reservation context slotwise keys on. */
 export type ReservationContext = Pick<SlotReserveContext, 'slotType' | 'taskQueue'> &
   Partial<SlotReserveContext>;
+
+/** One value per slot type a slotwise supplier serves, keyed like the sections of a config file. */
+export interface PerSlotType<T> {
+  workflow: T;
+  activity: T;
+  localActivity: T;
+}
+
+/**
+ * One `(slot type, task queue)` a supplier serves, or keeps room for, as {@link SupplierSnapshot.groups}
+ * reports it.
+ */
+export interface SlotGroupSnapshot {
+  slotType: SlotType;
+  taskQueue: string;
+  /** Permits this group gets whatever the readings say. */
+  floor: number;
+  /** The most permits this group may hold at once, or `null` for no ceiling. */
+  ceiling: number | null;
+  /** Permits of this group issued and not yet released. */
+  issued: number;
+  /** How many of {@link issued} are for sticky workflow polls (always 0 for other slot types). */
+  sticky: number;
+  /** Reservations of this group waiting. */
+  waiting: number;
+  /**
+   * Floor permits this group has not got yet: the next ones it asks for are issued without
+   * consulting readings, and other groups' permits leave room for them under the supplier's maximum.
+   */
+  unmet: number;
+}
