@@ -73,6 +73,11 @@ export class CpuSlotSupplier extends SingleResourceSlotSupplier {
     }
   }
 
+  /** A smoothed CPU reading shows a short task only in part: a task alone does not teach its cost. */
+  protected override learnsFromSoloTasks(): boolean {
+    return false;
+  }
+
   protected override gateOptions() {
     return { rounding: 'nearest' as const, learningRates: [0.3, 0.3] as const };
   }

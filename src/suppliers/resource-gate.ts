@@ -218,6 +218,17 @@ export class ResourceGate {
     return this.#learned.get(typeKey);
   }
 
+  /**
+   * Learns the cost of `typeKey` from a task that ran alone and ended (see `SoloTaskLearner`), when
+   * nothing was learned for the type yet; readings refine it from then on as usual. Returns whether
+   * it was taken (not below `minLearnedShare` of `limit`).
+   */
+  learnFromSoloTask(typeKey: string, cost: number, limit: number): boolean {
+    if (this.#learned.has(typeKey) || !(cost > this.#minShare * limit)) return false;
+    this.#learned.set(typeKey, cost);
+    return true;
+  }
+
   /** The largest learned cost among types starting with `prefix` (`'activities/'`), or `null`. */
   largestLearned(prefix = ''): number | null {
     let largest: number | null = null;

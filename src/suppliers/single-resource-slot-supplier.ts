@@ -14,6 +14,7 @@ import {
   ResourceSlotSupplier,
   RiseWindow,
 } from './resource-slot-supplier.js';
+import { SoloTaskLearner } from './solo-task-learner.js';
 import type { CostDimension } from './task-cost.js';
 import type { ReservationContext } from './types.js';
 
@@ -60,9 +61,20 @@ export abstract class SingleResourceSlotSupplier extends ResourceSlotSupplier {
   #lastReading: unknown = null;
   /** Its stamp (see `readingTaken()`). */
   #readingTaken = Number.NEGATIVE_INFINITY;
+  /** Learns the cost of tasks too short to settle, from ones that ran alone (memory-like readings). */
+  #solo: SoloTaskLearner | undefined;
 
   /** Usage, limit and time of the latest reading in the dimension's unit, or `null` before the first. */
   protected abstract reading(sample: ResourceSample): GateReading | null;
+
+  /**
+   * Whether a task that ran alone and ended teaches its type's cost (see {@link SoloTaskLearner}):
+   * true where a reading keeps what a task held (memory-like); the CPU supplier's smoothed reading
+   * shows a short task only in part, so it says no.
+   */
+  protected learnsFromSoloTasks(): boolean {
+    return true;
+  }
 
   /** How the gate rounds and learns (the CPU supplier overrides it). */
   protected gateOptions(): Omit<ResourceGateOptions, 'target' | 'hysteresis'> {
@@ -160,6 +172,36 @@ export abstract class SingleResourceSlotSupplier extends ResourceSlotSupplier {
     this.beforeObserve(sample, reading);
     const settled = this.settled(reading);
     this.gate.observe(reading, this.tasks(), settled);
+    if (this.#solo) {
+      // A task shows at least this much (half a percent of the limit, the flatness tolerance) to count.
+      for (const { typeKey, cost } of this.#solo.reading(reading.at, reading.used, 0.005 * reading.limit)) {
+        this.gate.learnFromSoloTask(typeKey, cost, reading.limit);
+      }
+    }
+  }
+
+  protected override onUsed(record: PermitRecord): void {
+    super.onUsed(record);
+    if (!this.learnsFromSoloTasks()) return;
+    const { declared, typeKey } = this.taskCost(this.gate, this.dimension, record);
+    const unknown = !declared && typeKey !== null && this.gate.learnedCost(typeKey) === undefined;
+    if (!unknown && !this.#solo?.following) return; // nothing to follow or spoil
+    this.#solo ??= new SoloTaskLearner(this.settleMs);
+    let othersRunning = false;
+    if (unknown) {
+      for (const other of this.ledger.records()) {
+        if (other !== record && other.state === 'used') {
+          othersRunning = true;
+          break;
+        }
+      }
+    }
+    this.#solo.used(record.permit, unknown ? typeKey : null, this.clock(), this.gate.baseline, othersRunning);
+  }
+
+  protected override onReleased(record: PermitRecord): void {
+    super.onReleased(record);
+    this.#solo?.released(record.permit, this.clock());
   }
 
   protected capacity(): number {

@@ -176,6 +176,44 @@ describe('MemorySlotSupplier', () => {
     expect(grantedOf(reservations)).toHaveLength(1);
   });
 
+  it('reserveSlot() learns the size of tasks shorter than settleMs from one that ran alone, then fills the target', async () => {
+    // 600 ms tasks of 256 MiB, no declared cost, settleMs 1000: no task ever shows in full, so
+    // before, the supplier ran them one at a time for good (8 fit: floor((3 GiB - 1 GiB) / 256 MiB)).
+    const { supplier, sampler } = memorySupplier({ rampThrottleMs: 0, targetUtilization: 0.75 });
+    const idle = GiB;
+    sampler.memoryUsed(idle, 4 * GiB);
+    const reservations = burst(supplier, 40);
+    const startedAt = new Map<number, number>();
+    const running = new Set<number>();
+    const mostAtOnce: number[] = []; // per second
+    for (let t = 0; t < 4000; t += 100) {
+      await flush();
+      reservations.forEach((r, i) => {
+        if (!r.settled() || startedAt.has(i)) return;
+        startedAt.set(i, t);
+        running.add(i);
+        supplier.markSlotUsed({ permit: r.value() as never, slotInfo: activityInfo('short') });
+      });
+      for (const i of [...running]) {
+        if (t - startedAt.get(i)! < 600) continue;
+        running.delete(i);
+        supplier.releaseSlot({ permit: reservations[i]!.value() as never, slotInfo: activityInfo('short') });
+      }
+      const second = Math.floor(t / 1000);
+      mostAtOnce[second] = Math.max(mostAtOnce[second] ?? 0, running.size);
+      await vi.advanceTimersByTimeAsync(100);
+      sampler.memoryUsed(idle + running.size * 256 * MiB, 4 * GiB);
+    }
+    // One probe at a time until settleMs after the first task ended (learned at 1.6 s), then the
+    // target's 8 at once (7 in that second: the task just released still counts until a reading
+    // shows its memory freed).
+    expect(mostAtOnce).toEqual([1, 7, 8, 8]);
+    expect(supplier.snapshot().learned).toEqual({
+      activities: { short: { memoryBytes: 256 * MiB } },
+      workflows: {},
+    });
+  });
+
   it('reserveSlot() learns a task size only once readings stop rising (a task still allocating after settleMs)', async () => {
     // The memory-guard OOM: 256 MiB tasks whose pages are first touched at ~50 MiB/s, so 1 s after
     // the probe started (settleMs) it shows 51 MiB. Learning that admitted the whole burst at once.

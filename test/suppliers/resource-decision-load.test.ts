@@ -105,9 +105,10 @@ describe('a decision sums the same tasks learning lists', () => {
           checks++;
         }
         expect(checks).toBe(400);
-        // The run must have reached every kind of task a decision sums, or it proved little.
-        // (With nothing declared, nothing is learned from these noisy readings: every permit stays unknown.)
-        expect([...seen].sort()).toEqual(declare ? ['held', 'live'] : ['unknown']);
+        // The run must have reached every kind of task a decision sums, or it proved little. (With
+        // nothing declared, permits of unknown cost must have been summed; a memory supplier may also
+        // learn a cost from a task that ran alone, and then sums live and held tasks too.)
+        expect([...seen]).toEqual(expect.arrayContaining(declare ? ['held', 'live'] : ['unknown']));
         supplier.close();
       });
     }
