@@ -23,9 +23,9 @@ import { bundleWorkflowCode, NativeConnection } from '@temporalio/worker';
 import { hostFleetManagers } from '../src/fleet/manager-host.js';
 import { fleetManagerId, fleetStateQuery } from '../src/workflows/fleet/definitions.js';
 import type { FleetStateSnapshot } from '../src/workflows/fleet/types.js';
-import { shareAtLevel, startConcurrencyCounter } from '../test/integration/fleet/concurrency-counter.js';
-import type { FleetChildConfig } from '../test/integration/fleet/fleet-child-protocol.js';
-import { type FleetChild, startFleetChild } from '../test/integration/fleet/fleet-children.js';
+import type { FleetChildConfig } from './lib/fleet/child-protocol.js';
+import { type FleetChild, startFleetChild } from './lib/fleet/children.js';
+import { shareAtLevel, startConcurrencyCounter } from './lib/fleet/concurrency-counter.js';
 import { BENCH_DIR } from './lib/results.js';
 import { runAsScript } from './lib/runner.js';
 import {

@@ -1,6 +1,6 @@
 import type { FleetLeaseSnapshot } from '../../../src/fleet/fleet-lease-client.js';
 
-/** What a parent passes to fleet-worker-child.ts (JSON in `FLEET_CHILD_CONFIG`). */
+/** What a parent passes to worker-child.ts (JSON in `FLEET_CHILD_CONFIG`). */
 export interface FleetChildConfig {
   address: string;
   /** Workflow bundle with the test workflows and the lease manager. */

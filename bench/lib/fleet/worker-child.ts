@@ -5,7 +5,7 @@ import { Context } from '@temporalio/activity';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { FleetSlotSupplier } from '../../../src/fleet/fleet-slot-supplier.js';
 import { FixedSlotSupplier } from '../../../src/suppliers/fixed-slot-supplier.js';
-import type { ChildCommand, ChildMessage, FleetChildConfig } from './fleet-child-protocol.js';
+import type { ChildCommand, ChildMessage, FleetChildConfig } from './child-protocol.js';
 
 const send = (message: ChildMessage) => {
   if (process.connected) process.send?.(message);

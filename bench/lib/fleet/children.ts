@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { ChildMessage, FleetChildConfig } from './fleet-child-protocol.js';
+import type { ChildMessage, FleetChildConfig } from './child-protocol.js';
 
-const CHILD = fileURLToPath(new URL('./fleet-worker-child.ts', import.meta.url));
+const CHILD = fileURLToPath(new URL('./worker-child.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** A fleet Worker process started by {@link startFleetChild}. */
