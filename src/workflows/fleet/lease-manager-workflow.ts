@@ -5,9 +5,9 @@ import {
   log,
   patched,
   setHandler,
-  sleep,
   workflowInfo,
 } from '@temporalio/workflow';
+import { RecordedTimer } from '../durable/recorded-timer.js';
 import {
   fleetSetSlotsUpdate,
   fleetSettings,
@@ -78,6 +78,8 @@ export async function fleetLeaseManagerWorkflow(input: FleetManagerInput): Promi
   let nextTickAt = Number.NEGATIVE_INFINITY;
   /** Long polls held now (the server limits updates in flight per workflow). */
   let waitingSyncs = 0;
+  /** The tick's timer; one is armed at a time, and a continue-as-new drops a pending one. */
+  const tickTimer = new RecordedTimer();
 
   const view = (request: FleetSyncRequest, pollAfterMs: number | null = null): FleetView => {
     const holder = leases.find(request.holderId);
@@ -203,12 +205,9 @@ export async function fleetLeaseManagerWorkflow(input: FleetManagerInput): Promi
     // ticks at once, which would expire holders that had no chance to renew.
     const now = Date.now();
     if (nextTickAt <= now) nextTickAt = now + tickMs;
-    let ticked = false;
-    void sleep(onLeaseClock ? Math.max(1, nextTickAt - now) : tickMs).then(() => {
-      ticked = true;
-    });
-    await condition(() => ticked || wantsContinueAsNew());
-    if (!ticked) continue;
+    tickTimer.arm(onLeaseClock ? Math.max(1, nextTickAt - now) : tickMs);
+    await condition(() => tickTimer.fired || wantsContinueAsNew());
+    if (!tickTimer.take()) continue;
     nextTickAt += tickMs;
     for (const { label, held } of leases.tick(Date.now())) {
       log.warn('slotwise fleet: a holder stopped renewing; its leases return to the fleet', {
