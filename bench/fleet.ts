@@ -23,9 +23,15 @@ import { bundleWorkflowCode, NativeConnection } from '@temporalio/worker';
 import { hostFleetManagers } from '../src/fleet/manager-host.js';
 import { fleetManagerId, fleetStateQuery } from '../src/workflows/fleet/definitions.js';
 import type { FleetStateSnapshot } from '../src/workflows/fleet/types.js';
-import { shareAtLevel, startConcurrencyCounter } from '../test/integration/fleet/concurrency-counter.js';
-import type { FleetChildConfig } from '../test/integration/fleet/fleet-child-protocol.js';
-import { type FleetChild, startFleetChild } from '../test/integration/fleet/fleet-children.js';
+import type { FleetChildConfig } from './lib/fleet/child-protocol.js';
+import { type FleetChild, startFleetChild } from './lib/fleet/children.js';
+import {
+  dispatchGaps,
+  meanLevel,
+  shareAtLevel,
+  startConcurrencyCounter,
+  timelineOf,
+} from './lib/fleet/concurrency-counter.js';
 import { BENCH_DIR } from './lib/results.js';
 import { runAsScript } from './lib/runner.js';
 import {
@@ -73,6 +79,21 @@ interface WorkloadRun {
   max: number;
   /** Share of the time from the first start to the last start at `level` (null: not asked). */
   shareAtLevel: number | null;
+  /**
+   * Where the `level` permits' time went over the same window (null: no level asked), as shares of
+   * `level` permits: `running` (the activities' own work, time-averaged concurrency / level), `used` (a
+   * task held the permit: running plus delivery, completion and reporting), `issued` (a poller or a task
+   * held it). The rest, 1 - issued, no poller held (no poll asked for it, or a lease was not here).
+   * `gaps`: from an activity's end to the start of the one that took its place, anywhere (ms).
+   */
+  occupancy: {
+    running: number;
+    used: number;
+    issued: number;
+    gaps: { p50: number; p90: number; p99: number; mean: number; count: number };
+    /** The share at `level` if the permits' busy times were independent: running^level. */
+    independentShare: number;
+  } | null;
   acquire: {
     spareP50: number;
     spareP99: number;
@@ -171,6 +192,34 @@ async function runWorkload(
     );
     const seconds = (counter.now() - firstStart) / 1000;
     const latencies = (await Promise.all(children.map((c) => c.stop()))).flat();
+    const level = options.level;
+    let occupancy: WorkloadRun['occupancy'] = null;
+    if (level !== undefined) {
+      const slotEvents = children.flatMap((c) => c.slotEvents);
+      const shareOf = (kind: 'issued' | 'used') =>
+        meanLevel(
+          timelineOf(
+            slotEvents.filter(([, k]) => k === kind).map(([t, , d]) => [counter.fromAbsolute(t), d]),
+          ),
+          firstStart,
+          lastStart,
+        ) / level;
+      const gaps = dispatchGaps(counter.intervals, lastStart);
+      const running = meanLevel(counter.timeline, firstStart, lastStart) / level;
+      occupancy = {
+        running,
+        used: shareOf('used'),
+        issued: shareOf('issued'),
+        gaps: {
+          p50: quantile(gaps, 0.5),
+          p90: quantile(gaps, 0.9),
+          p99: quantile(gaps, 0.99),
+          mean: gaps.reduce((sum, g) => sum + g, 0) / gaps.length,
+          count: gaps.length,
+        },
+        independentShare: running ** level,
+      };
+    }
     const spare = latencies.filter((l) => l.spare).map((l) => l.ms);
     const roundTrip = latencies.filter((l) => !l.spare).map((l) => l.ms);
     const isFleet = options.supplier(fleet).kind === 'fleet';
@@ -200,6 +249,7 @@ async function runWorkload(
         roundTripP99: quantile(roundTrip, 0.99),
         roundTripCount: roundTrip.length,
       },
+      occupancy,
       leasesAfterStop: state?.leased ?? null,
       ...(takeover ? { takeover } : {}),
     };
@@ -207,6 +257,14 @@ async function runWorkload(
     await Promise.all(children.map((c) => c.stop(5_000)));
     await counter.close();
   }
+}
+
+/** One line: where the permits' time went in a run with a level, and the dispatch gaps. */
+function describeOccupancy(run: WorkloadRun): string {
+  const o = run.occupancy;
+  if (o === null) return 'no breakdown';
+  const pct = (v: number) => `${fmt(v * 100, 1)} %`;
+  return `permit time: running ${pct(o.running)} (time-averaged concurrency / ${FLEET_SLOTS}), task outside its work ${pct(o.used - o.running)}, held by a poller without a task ${pct(o.issued - o.used)}, not held by a poller ${pct(1 - o.issued)}; dispatch gap (an activity's end to its successor's start, n=${o.gaps.count}) p50 ${fmt(o.gaps.p50, 1)} ms p90 ${fmt(o.gaps.p90, 1)} ms p99 ${fmt(o.gaps.p99, 1)} ms mean ${fmt(o.gaps.mean, 1)} ms; share at ${FLEET_SLOTS} if the ${FLEET_SLOTS} permits were busy independently (running^${FLEET_SLOTS}): ${fmt(o.independentShare, 3)}`;
 }
 
 function fleetState(client: Client, fleet: string): Promise<FleetStateSnapshot> {
@@ -277,6 +335,7 @@ async function measureWith(ctx: ScenarioContext, where: Where): Promise<Scenario
     ctx.log(
       `round ${round} contention: ${contention.completed}/${contention.tasks} x 200 ms under a fleet of ${FLEET_SLOTS}: most at once ${contention.max}, at ${FLEET_SLOTS} for ${fmt((contention.shareAtLevel ?? 0) * 100, 1)} % while queued; acquire with a spare lease (n=${contention.acquire.spareCount}), waiting for a lease p50 ${fmt(contention.acquire.roundTripP50, 1)} ms p99 ${fmt(contention.acquire.roundTripP99, 1)} ms (n=${contention.acquire.roundTripCount}); leases after stop ${contention.leasesAfterStop}`,
     );
+    ctx.log(`round ${round} contention: ${describeOccupancy(contention)}`);
     const baseline = await runWorkload(where, {
       supplier: () => ({ kind: 'fixed', slots: FLEET_SLOTS }),
       processes: 1,
@@ -287,6 +346,7 @@ async function measureWith(ctx: ScenarioContext, where: Where): Promise<Scenario
     ctx.log(
       `round ${round} reference: one process with FixedSlotSupplier(${FLEET_SLOTS}): most at once ${baseline.max}, at ${FLEET_SLOTS} for ${fmt((baseline.shareAtLevel ?? 0) * 100, 1)} % while queued`,
     );
+    ctx.log(`round ${round} reference: ${describeOccupancy(baseline)}`);
     const order: Array<'fleet' | 'fixed'> = round % 2 === 0 ? ['fixed', 'fleet'] : ['fleet', 'fixed'];
     const overhead: Partial<Record<'fleet' | 'fixed', WorkloadRun>> = {};
     for (const kind of order) {
@@ -338,6 +398,61 @@ function report(
   const of = (pick: (r: FleetRound) => number) => rounds.map(pick);
   const share = summarize(of((r) => r.contention.shareAtLevel ?? Number.NaN));
   const baselineShare = summarize(of((r) => r.baseline.shareAtLevel ?? Number.NaN));
+  const occupancyOf = (
+    pick: (r: FleetRound) => WorkloadRun,
+    value: (o: NonNullable<WorkloadRun['occupancy']>) => number,
+  ) =>
+    summarize(
+      of((r) => {
+        const o = pick(r).occupancy;
+        return o === null ? Number.NaN : value(o);
+      }),
+    );
+  const occupancyRows = (name: string, pick: (r: FleetRound) => WorkloadRun): string[][] => [
+    [
+      `${name}: time-averaged concurrency / ${FLEET_SLOTS}`,
+      fmtSummary(
+        occupancyOf(pick, (o) => o.running),
+        3,
+      ),
+      '',
+    ],
+    [
+      `${name}: permits held by a task outside its work`,
+      fmtSummary(
+        occupancyOf(pick, (o) => o.used - o.running),
+        3,
+      ),
+      '',
+    ],
+    [
+      `${name}: permits held by a poller without a task`,
+      fmtSummary(
+        occupancyOf(pick, (o) => o.issued - o.used),
+        3,
+      ),
+      '',
+    ],
+    [
+      `${name}: permits not held by any poller`,
+      fmtSummary(
+        occupancyOf(pick, (o) => 1 - o.issued),
+        3,
+      ),
+      '',
+    ],
+    [
+      `${name}: dispatch gap p50 / p90 ms`,
+      `${fmtSummary(
+        occupancyOf(pick, (o) => o.gaps.p50),
+        1,
+      )} / ${fmtSummary(
+        occupancyOf(pick, (o) => o.gaps.p90),
+        1,
+      )}`,
+      '',
+    ],
+  ];
   const ratio = summarize(of((r) => r.overhead.ratio));
   const takeoverMs = summarize(of((r) => r.kill.takeover?.ms ?? Number.NaN));
   const runsOf = (r: FleetRound) => [r.contention, r.baseline, r.overhead.fleet, r.overhead.fixed, r.kill];
@@ -419,6 +534,8 @@ function report(
             fmtSummary(baselineShare, 3),
             'reference',
           ],
+          ...occupancyRows('fleet', (r) => r.contention),
+          ...occupancyRows(`local FixedSlotSupplier(${FLEET_SLOTS})`, (r) => r.baseline),
           ['acquire with a spare lease p50 ms', fmtSummary(acquire.spareP50, 3), 'no round trip'],
           ['acquire with a spare lease p99 ms', fmtSummary(acquire.spareP99, 3), ''],
           ['acquire waiting for a lease (a round trip) p50 ms', fmtSummary(acquire.roundTripP50, 1), ''],
@@ -438,6 +555,8 @@ function report(
           'Concurrency is what the activities reported to a counter in the bench process (start and end of each), not what the suppliers said.',
           `Acquire = reserveSlot() from call to permit, in the fleet that does not bind: ${n((w) => w.acquire.spareCount)} found a spare lease and ${n((w) => w.acquire.roundTripCount)} waited for the lease manager's answer, over all rounds. In the full fleet of ${FLEET_SLOTS} a reservation also waits for a task to end somewhere in the fleet.`,
           'Share at the limit: from the first activity start to the last, the fraction of time the fleet ran exactly its limit (the time work was queued).',
+          `Where the ${FLEET_SLOTS} permits' time went over the same window, from the activities' counter and each process's reserve/markUsed/release times: the activities' own work (time-averaged concurrency / ${FLEET_SLOTS}), a task holding the permit outside its work (delivery, reporting, completion), a poller holding it with no task yet, or no poller holding it (no poll asked for it, or the lease was elsewhere or with the manager). Dispatch gap: from an activity's end to the start of the activity that took its place.`,
+          `What the workload allows at all: a permit is busy at most work / (work + gap) of the time, 200 / 205 = 0.976 for a 5 ms gap; ${FLEET_SLOTS} permits whose gaps fall independently are all busy 0.976^${FLEET_SLOTS} = 0.88 of the time, so >= 0.9 at ${FLEET_SLOTS} needs a gap under 4.3 ms per 200 ms task (a completion and a poll round trip through the server), or gaps that line up.`,
           "kill -9: from the SIGKILL to the lease manager no longer listing the process. The manager drops a holder 8 of its ticks (TTL / 8 each) after its last renewal; each tick also takes the manager's workflow-task latency, which a busy machine stretches.",
           'Every process polls all 3 queues with 2 pollers per Worker, and core reserves a permit before each poll: a permit held by a poller of a queue that has run dry does nothing until that poll ends. The one-process FixedSlotSupplier reference has the same pollers and says how much of the gap is that.',
         ],
@@ -452,7 +571,19 @@ function report(
       {
         target: `at ${FLEET_SLOTS} for >= 0.9 of the time while work is queued`,
         met: share.median >= 0.9,
-        note: `median ${fmt(share.median, 3)} (rounds ${fmt(share.min, 3)}..${fmt(share.max, 3)}); one local process: ${fmt(baselineShare.median, 3)}`,
+        note: `median ${fmt(share.median, 3)} (rounds ${fmt(share.min, 3)}..${fmt(share.max, 3)}); one local process: ${fmt(baselineShare.median, 3)}; time-averaged concurrency / ${FLEET_SLOTS}: fleet ${fmt(
+          occupancyOf(
+            (r) => r.contention,
+            (o) => o.running,
+          ).median,
+          3,
+        )}, local ${fmt(
+          occupancyOf(
+            (r) => r.baseline,
+            (o) => o.running,
+          ).median,
+          3,
+        )}`,
       },
       {
         target: 'all activities complete and leases return to 0',

@@ -7,8 +7,9 @@
 //   npx tsx scripts/record-fleet-histories.ts
 //
 // Re-record only on purpose (a deliberate, versioned change of workflow code); commit the result.
-// test/fixtures/histories/fleet-tick-count/ holds the histories of the code from before the lease
-// clock (no patch marker): they stay, since such runs must replay too.
+// Older sets stay, since runs of older code must replay too: test/fixtures/histories/fleet-lease-clock/
+// (the lease clock marker only: continue-as-new once the history reached its bound) and
+// test/fixtures/histories/fleet-tick-count/ (from before the lease clock, no patch marker).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';

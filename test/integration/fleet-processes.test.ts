@@ -4,17 +4,17 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { afterEach, describe, expect, inject, it } from 'vitest';
+import { type FleetChild, startFleetChild } from '../../bench/lib/fleet/children.js';
+import {
+  type ConcurrencyCounter,
+  shareAtLevel,
+  startConcurrencyCounter,
+} from '../../bench/lib/fleet/concurrency-counter.js';
 import { type DevServer, freePort, startDevServer } from '../../src/dev-server/dev-server.js';
 import { hostFleetManagers } from '../../src/fleet/manager-host.js';
 import { fleetManagerId, fleetStateQuery } from '../../src/workflows/fleet/definitions.js';
 import { FLEET_TICKS_PER_TTL, type FleetStateSnapshot } from '../../src/workflows/fleet/types.js';
 import { recordingLogger } from '../helpers/fakes.js';
-import {
-  type ConcurrencyCounter,
-  shareAtLevel,
-  startConcurrencyCounter,
-} from './fleet/concurrency-counter.js';
-import { type FleetChild, startFleetChild } from './fleet/fleet-children.js';
 import { testClient, uniqueQueue } from './helpers.js';
 
 // Three Worker processes (child processes) share one fleet budget through the lease manager workflow

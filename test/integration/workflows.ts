@@ -1,4 +1,6 @@
 // Workflows the integration tests run: slotwise's own examples plus test-only ones.
+
+export * from '../../bench/lib/fleet/work-workflow.js';
 export {
   countPrimesWorkflow,
   fanOutWorkflow,
@@ -9,5 +11,4 @@ export { fleetLeaseManagerWorkflow } from '../../src/workflows/index.js';
 export * from './workflows/cancellation.js';
 export * from './workflows/concurrency.js';
 export * from './workflows/eviction.js';
-export * from './workflows/fleet.js';
 export * from './workflows/tuner.js';

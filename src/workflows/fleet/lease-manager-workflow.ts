@@ -5,9 +5,10 @@ import {
   log,
   patched,
   setHandler,
-  sleep,
   workflowInfo,
 } from '@temporalio/workflow';
+import { HistoryBudget } from '../durable/history-budget.js';
+import { RecordedTimer } from '../durable/recorded-timer.js';
 import {
   fleetSetSlotsUpdate,
   fleetSettings,
@@ -19,6 +20,7 @@ import {
 import { emptyFleetState, FleetLeases } from './lease-state.js';
 import {
   FLEET_EXPIRE_TICKS,
+  FLEET_HISTORY_BUDGET_PATCH,
   FLEET_LEASE_CLOCK_PATCH,
   FLEET_TICKS_PER_TTL,
   FLEET_WAIT_TICKS,
@@ -28,6 +30,9 @@ import {
   type FleetSyncRequest,
   type FleetView,
 } from './types.js';
+
+/** Events one more step of the manager may need: a sync accepted and answered, and a tick timer. */
+const STEP_EVENTS = 3;
 
 /**
  * The durable lease manager of one fleet (workflow id {@link fleetManagerId}). Every
@@ -46,10 +51,13 @@ import {
  *   change, a newer request of the holder arrives, or 2 ticks passed. At most `maxWaitingSyncs` are
  *   held at once (the server limits updates in flight per workflow); others are answered at once
  *   and poll again a tick later.
- * - It continues as new as soon as its history reaches `maxHistoryEvents` events (or the server
- *   suggests it): it first answers every waiting sync, then carries the lease state; holders simply
- *   send their next sync. A run's history stays within `maxHistoryEvents` plus one answer per holder
- *   and a few events.
+ * - It continues as new before its history passes `maxHistoryEvents` events (or when the server
+ *   suggests it), counting every event it causes with the {@link HistoryBudget} the per-key
+ *   concurrency controller uses: each sync (accepted, answered), each tick timer, and the answers the
+ *   long polls it holds still owe. It first answers every waiting sync, then carries the lease state;
+ *   holders simply send their next sync. Syncs that arrive while it drains are answered at once from
+ *   the budget's reserve. Runs from before this (no {@link FLEET_HISTORY_BUDGET_PATCH} marker)
+ *   continue as new once their history reached `maxHistoryEvents`, plus the answers they owed.
  * - It completes after `idleTimeoutMs` with no holder; the next sync starts a new one.
  *
  * Processes host it themselves (see {@link FleetSlotSupplier}); you only register it when you run
@@ -67,6 +75,10 @@ export async function fleetLeaseManagerWorkflow(input: FleetManagerInput): Promi
   const tickMs = settings.leaseTtlMs / FLEET_TICKS_PER_TTL;
   // Runs that started before the lease clock (no marker in their history) keep counting ticks.
   const onLeaseClock = patched(FLEET_LEASE_CLOCK_PATCH);
+  // Runs that started before the history budget continue as new once their history is long.
+  const onBudget = patched(FLEET_HISTORY_BUDGET_PATCH);
+  const budget = new HistoryBudget(() => settings.maxHistoryEvents);
+  budget.spend(2); // the two patch markers of this run's first workflow task
   const leases = new FleetLeases(
     input.state ?? emptyFleetState(input.fleet, input.slots),
     onLeaseClock ? { tickMs } : {},
@@ -78,6 +90,8 @@ export async function fleetLeaseManagerWorkflow(input: FleetManagerInput): Promi
   let nextTickAt = Number.NEGATIVE_INFINITY;
   /** Long polls held now (the server limits updates in flight per workflow). */
   let waitingSyncs = 0;
+  /** The tick's timer; one is armed at a time, and a continue-as-new drops a pending one. */
+  const tickTimer = new RecordedTimer();
 
   const view = (request: FleetSyncRequest, pollAfterMs: number | null = null): FleetView => {
     const holder = leases.find(request.holderId);
@@ -115,6 +129,7 @@ export async function fleetLeaseManagerWorkflow(input: FleetManagerInput): Promi
   setHandler(
     fleetSyncUpdate,
     async (request) => {
+      budget.spend(1); // accepted now; answered below (in this workflow task or a later one)
       const slotsBefore = leases.state.slots;
       const { stale } = leases.sync(request, Date.now());
       if (leases.state.slots !== slotsBefore) {
@@ -126,12 +141,13 @@ export async function fleetLeaseManagerWorkflow(input: FleetManagerInput): Promi
         });
       }
       const { holderId, seq } = request;
+      budget.spend(1); // the answer
       if (stale || !request.wait || draining || !leases.matches(holderId, request.known))
         return view(request);
       if (waitingSyncs >= settings.maxWaitingSyncs) return view(request, tickMs);
       const key = leases.viewKey(holderId);
       const until = leases.state.tick + FLEET_WAIT_TICKS;
-      waitingSyncs++;
+      waitingSyncs++; // owed until answered (see owed())
       try {
         await condition(
           () =>
@@ -143,6 +159,7 @@ export async function fleetLeaseManagerWorkflow(input: FleetManagerInput): Promi
       } finally {
         waitingSyncs--;
       }
+      budget.spend(1); // the answer, in this workflow task
       return view(request);
     },
     { validator: validateFleetSyncRequest },
@@ -151,6 +168,7 @@ export async function fleetLeaseManagerWorkflow(input: FleetManagerInput): Promi
   setHandler(
     fleetSetSlotsUpdate,
     ({ slots }) => {
+      budget.spend(2); // accepted and answered
       const from = leases.state.slots;
       leases.setSlots(slots);
       if (from !== slots) log.info('slotwise fleet: slots changed', { fleet, from, to: slots });
@@ -168,9 +186,12 @@ export async function fleetLeaseManagerWorkflow(input: FleetManagerInput): Promi
 
   setHandler(fleetStateQuery, snapshot);
 
+  /** Events that commands already sent and long polls already accepted will still add. */
+  const owed = () => waitingSyncs + (tickTimer.armed ? 1 : 0);
   const wantsContinueAsNew = () => {
     const info = workflowInfo();
-    return info.continueAsNewSuggested || info.historyLength >= settings.maxHistoryEvents;
+    if (info.continueAsNewSuggested) return true;
+    return onBudget ? budget.room(owed()) < STEP_EVENTS : info.historyLength >= settings.maxHistoryEvents;
   };
 
   for (;;) {
@@ -187,6 +208,7 @@ export async function fleetLeaseManagerWorkflow(input: FleetManagerInput): Promi
       });
     }
     if (leases.state.holders.length === 0) {
+      budget.spend(2); // the idle timer: started, then fired or cancelled
       const busy = await condition(
         () => leases.state.holders.length > 0 || wantsContinueAsNew(),
         settings.idleTimeoutMs,
@@ -203,12 +225,9 @@ export async function fleetLeaseManagerWorkflow(input: FleetManagerInput): Promi
     // ticks at once, which would expire holders that had no chance to renew.
     const now = Date.now();
     if (nextTickAt <= now) nextTickAt = now + tickMs;
-    let ticked = false;
-    void sleep(onLeaseClock ? Math.max(1, nextTickAt - now) : tickMs).then(() => {
-      ticked = true;
-    });
-    await condition(() => ticked || wantsContinueAsNew());
-    if (!ticked) continue;
+    if (tickTimer.arm(onLeaseClock ? Math.max(1, nextTickAt - now) : tickMs)) budget.spend(1);
+    await condition(() => tickTimer.fired || wantsContinueAsNew());
+    if (!tickTimer.take()) continue;
     nextTickAt += tickMs;
     for (const { label, held } of leases.tick(Date.now())) {
       log.warn('slotwise fleet: a holder stopped renewing; its leases return to the fleet', {

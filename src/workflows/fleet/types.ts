@@ -81,6 +81,20 @@ export const FLEET_ROTATE_TICKS = 4;
 export const FLEET_LEASE_CLOCK_PATCH = 'slotwise-fleet-lease-clock';
 
 /**
+ * The marker (`patched()`) of lease managers that count the events they cause with the shared
+ * history budget of the durable workflows and continue as new before their history passes
+ * `maxHistoryEvents`. A run without it continues as new once its history has reached
+ * `maxHistoryEvents`, and then still records the answers it owes.
+ *
+ * @example
+ * ```ts
+ * import { FLEET_HISTORY_BUDGET_PATCH } from 'slotwise/internal/workflows/fleet/types.js';
+ * FLEET_HISTORY_BUDGET_PATCH; // => 'slotwise-fleet-history-budget'
+ * ```
+ */
+export const FLEET_HISTORY_BUDGET_PATCH = 'slotwise-fleet-history-budget';
+
+/**
  * How a fleet's lease manager runs. Fixed when the manager starts (by the first process that needs
  * it); processes read the values that apply from every {@link FleetView}.
  *

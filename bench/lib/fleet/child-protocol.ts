@@ -1,6 +1,6 @@
 import type { FleetLeaseSnapshot } from '../../../src/fleet/fleet-lease-client.js';
 
-/** What a parent passes to fleet-worker-child.ts (JSON in `FLEET_CHILD_CONFIG`). */
+/** What a parent passes to worker-child.ts (JSON in `FLEET_CHILD_CONFIG`). */
 export interface FleetChildConfig {
   address: string;
   /** Workflow bundle with the test workflows and the lease manager. */
@@ -31,5 +31,13 @@ export type ChildCommand = { type: 'stop' };
 export type ChildMessage =
   | { type: 'ready'; pid: number }
   | { type: 'state'; issued: number; used: number; waiting: number; fleet?: FleetLeaseSnapshot }
-  | { type: 'stopped'; acquireMs: Array<{ ms: number; spare: boolean }> }
+  | { type: 'stopped'; acquireMs: Array<{ ms: number; spare: boolean }>; slotEvents: SlotEvent[] }
   | { type: 'error'; message: string };
+
+/**
+ * A change of the child's activity permits: `[absolute ms, 'issued' | 'used', +1 | -1]`, absolute being
+ * `performance.timeOrigin + performance.now()` (comparable across processes of one machine). A permit
+ * is issued when reserveSlot() resolves and used from markSlotUsed() (a task arrived for it) until
+ * releaseSlot().
+ */
+export type SlotEvent = [number, 'issued' | 'used', 1 | -1];

@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { ChildMessage, FleetChildConfig } from './fleet-child-protocol.js';
+import type { ChildMessage, FleetChildConfig, SlotEvent } from './child-protocol.js';
 
-const CHILD = fileURLToPath(new URL('./fleet-worker-child.ts', import.meta.url));
+const CHILD = fileURLToPath(new URL('./worker-child.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** A fleet Worker process started by {@link startFleetChild}. */
@@ -17,6 +17,8 @@ export interface FleetChild {
   readonly errors: string[];
   /** Asks it to stop its Workers and give its leases back; resolves with its acquire latencies. */
   stop(timeoutMs?: number): Promise<Array<{ ms: number; spare: boolean }>>;
+  /** Its permit changes, once it stopped (empty before, or when it was killed). */
+  readonly slotEvents: SlotEvent[];
   /** SIGKILL, no goodbye. */
   kill(): void;
 }
@@ -31,6 +33,7 @@ export async function startFleetChild(config: FleetChildConfig): Promise<FleetCh
   let state: FleetChild['state'];
   const errors: string[] = [];
   let onStopped: ((acquireMs: Array<{ ms: number; spare: boolean }>) => void) | undefined;
+  const slotEvents: SlotEvent[] = [];
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on('exit', (code, signal) => resolve({ code, signal })),
   );
@@ -38,8 +41,10 @@ export async function startFleetChild(config: FleetChildConfig): Promise<FleetCh
     child.on('message', (message: ChildMessage) => {
       if (message.type === 'ready') resolve(message.pid);
       else if (message.type === 'state') state = message;
-      else if (message.type === 'stopped') onStopped?.(message.acquireMs);
-      else if (message.type === 'error') {
+      else if (message.type === 'stopped') {
+        slotEvents.push(...message.slotEvents);
+        onStopped?.(message.acquireMs);
+      } else if (message.type === 'error') {
         errors.push(message.message);
         reject(new Error(`fleet child failed: ${message.message}`));
       }
@@ -57,6 +62,7 @@ export async function startFleetChild(config: FleetChildConfig): Promise<FleetCh
     },
     exited,
     errors,
+    slotEvents,
     async stop(timeoutMs = 30_000) {
       if (child.exitCode !== null || child.signalCode !== null) return [];
       const stopped = new Promise<Array<{ ms: number; spare: boolean }>>((resolve) => {

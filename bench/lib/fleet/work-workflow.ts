@@ -1,5 +1,5 @@
-// Test workflows for the fleet integration tests and the fleet benchmark. Workflow sandbox: no Node
-// imports.
+// Test workflows for the fleet integration tests and the fleet benchmark (bench/ may not import from test/,
+// so they live here). Workflow sandbox: no Node imports.
 import { proxyActivities } from '@temporalio/workflow';
 
 /** Input of {@link fleetWorkWorkflow}. */

@@ -18,17 +18,35 @@ export interface ConcurrencyCounter {
   readonly ended: number;
   /** `[ms since the counter started, running]` after every change. */
   readonly timeline: ReadonlyArray<readonly [number, number]>;
+  /** Every activity attempt that reported its start: when it started and ended (counter ms), and its process. */
+  readonly intervals: ReadonlyArray<ActivityInterval>;
   /** Milliseconds since the counter started (the timeline's clock). */
   now(): number;
+  /**
+   * The counter's clock at `performance.timeOrigin + performance.now()` of any process on this machine
+   * (an absolute high-resolution time), so other processes' timestamps line up with the timeline.
+   */
+  fromAbsolute(absoluteMs: number): number;
   /** The activities of process `pid` stop counting now (it was killed); returns how many. */
   dropProcess(pid: number): number;
   close(): Promise<void>;
+}
+
+/** One activity attempt as the counter saw it. */
+export interface ActivityInterval {
+  id: string;
+  pid: number;
+  start: number;
+  /** Undefined while it runs, or when its process was dropped. */
+  end: number | undefined;
 }
 
 export async function startConcurrencyCounter(): Promise<ConcurrencyCounter> {
   const t0 = performance.now();
   const now = () => performance.now() - t0;
   const running = new Map<string, number>(); // activity attempt id -> pid
+  const intervals: ActivityInterval[] = [];
+  const open = new Map<string, ActivityInterval>();
   const timeline: Array<readonly [number, number]> = [[0, 0]];
   let max = 0;
   let started = 0;
@@ -44,10 +62,18 @@ export async function startConcurrencyCounter(): Promise<ConcurrencyCounter> {
     if (url.pathname === '/start') {
       started++;
       running.set(id, pid);
+      const interval: ActivityInterval = { id, pid, start: now(), end: undefined };
+      intervals.push(interval);
+      open.set(id, interval);
       record();
     } else if (url.pathname === '/end') {
       ended++;
       if (running.delete(id)) record();
+      const interval = open.get(id);
+      if (interval) {
+        interval.end = now();
+        open.delete(id);
+      }
     }
     response.end('ok');
   });
@@ -69,12 +95,15 @@ export async function startConcurrencyCounter(): Promise<ConcurrencyCounter> {
       return ended;
     },
     timeline,
+    intervals,
     now,
+    fromAbsolute: (absoluteMs) => absoluteMs - performance.timeOrigin - t0,
     dropProcess(pid) {
       let dropped = 0;
       for (const [id, owner] of [...running]) {
         if (owner === pid) {
           running.delete(id);
+          open.delete(id);
           dropped++;
         }
       }
@@ -109,4 +138,61 @@ export function shareAtLevel(
     if (end > start && value === level) at += end - start;
   }
   return at / (to - from);
+}
+
+/** The time-averaged value of a step `timeline` over `[from, to]` (mean activities running, for a counter's). */
+export function meanLevel(
+  timeline: ReadonlyArray<readonly [number, number]>,
+  from: number,
+  to: number,
+): number {
+  if (to <= from) return 0;
+  let area = 0;
+  for (let i = 0; i < timeline.length; i++) {
+    const [t, value] = timeline[i]!;
+    const next = i + 1 < timeline.length ? timeline[i + 1]![0] : to;
+    const start = Math.max(t, from);
+    const end = Math.min(next, to);
+    if (end > start) area += (end - start) * value;
+  }
+  return area / (to - from);
+}
+
+/**
+ * Dispatch gaps: for every activity that ended before `until`, the time from its end to the start of the
+ * activity that took its place (the earliest start at or after its end not already taken by an earlier
+ * end), anywhere in the fleet. While work is queued, a slot stays empty for exactly this long.
+ */
+export function dispatchGaps(intervals: ReadonlyArray<ActivityInterval>, until: number): number[] {
+  const ends = intervals
+    .map((i) => i.end)
+    .filter((end): end is number => end !== undefined && end < until)
+    .sort((a, b) => a - b);
+  const starts = intervals.map((i) => i.start).sort((a, b) => a - b);
+  const gaps: number[] = [];
+  let next = 0;
+  for (const end of ends) {
+    while (next < starts.length && starts[next]! < end) next++;
+    if (next >= starts.length) break;
+    gaps.push(starts[next]! - end);
+    next++;
+  }
+  return gaps;
+}
+
+/**
+ * A step timeline from `+1`/`-1` events (`[time, delta]`, any order), starting at 0: for permits issued
+ * or used, from a supplier's reserve/markUsed/release times.
+ */
+export function timelineOf(
+  events: ReadonlyArray<readonly [number, number]>,
+): Array<readonly [number, number]> {
+  const sorted = [...events].sort((a, b) => a[0] - b[0]);
+  const timeline: Array<readonly [number, number]> = [[Number.NEGATIVE_INFINITY, 0]];
+  let level = 0;
+  for (const [t, delta] of sorted) {
+    level += delta;
+    timeline.push([t, level]);
+  }
+  return timeline;
 }

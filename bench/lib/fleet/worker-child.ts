@@ -5,7 +5,7 @@ import { Context } from '@temporalio/activity';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { FleetSlotSupplier } from '../../../src/fleet/fleet-slot-supplier.js';
 import { FixedSlotSupplier } from '../../../src/suppliers/fixed-slot-supplier.js';
-import type { ChildCommand, ChildMessage, FleetChildConfig } from './fleet-child-protocol.js';
+import type { ChildCommand, ChildMessage, FleetChildConfig, SlotEvent } from './child-protocol.js';
 
 const send = (message: ChildMessage) => {
   if (process.connected) process.send?.(message);
@@ -37,10 +37,28 @@ async function main(): Promise<void> {
     const started = performance.now();
     const permit = reserve(ctx, signal);
     permit.then(
-      () => acquireMs.push({ ms: performance.now() - started, spare }),
+      () => {
+        acquireMs.push({ ms: performance.now() - started, spare });
+        slotEvents.push([absoluteNow(), 'issued', 1]);
+      },
       () => undefined,
     );
     return permit;
+  };
+  // Where the permits' time goes (issued to a poller, used by a task), for the bench's breakdown.
+  const slotEvents: SlotEvent[] = [];
+  const absoluteNow = () => performance.timeOrigin + performance.now();
+  const markUsed = supplier.markSlotUsed.bind(supplier);
+  supplier.markSlotUsed = (ctx) => {
+    slotEvents.push([absoluteNow(), 'used', 1]);
+    markUsed(ctx);
+  };
+  const release = supplier.releaseSlot.bind(supplier);
+  supplier.releaseSlot = (ctx) => {
+    const t = absoluteNow();
+    slotEvents.push([t, 'issued', -1]);
+    if (ctx.slotInfo !== undefined) slotEvents.push([t, 'used', -1]);
+    release(ctx);
   };
 
   const report = async (path: string, id: string) => {
@@ -100,7 +118,7 @@ async function main(): Promise<void> {
     void Promise.allSettled(running).then(async () => {
       const closed = supplier instanceof FleetSlotSupplier ? supplier.close() : Promise.resolve();
       await closed;
-      send({ type: 'stopped', acquireMs });
+      send({ type: 'stopped', acquireMs, slotEvents });
       await connection.close();
       process.exit(0);
     });
