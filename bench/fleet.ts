@@ -43,11 +43,10 @@ import {
   type ScenarioReport,
 } from './lib/scenario.js';
 import { fmt, fmtSummary, median, quantile, summarize } from './lib/stats.js';
-import { uniqueQueue } from './lib/temporal.js';
+import { errorsOnlyLogger, uniqueQueue } from './lib/temporal.js';
 
 const FLEET_SLOTS = 5;
 const KILL_TTL_MS = 4_000;
-const quietLogger = { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function until<T>(read: () => Promise<T> | T, check: (value: T) => boolean, ms = 120_000): Promise<T> {
@@ -285,7 +284,7 @@ async function measure(ctx: ScenarioContext): Promise<ScenarioReport> {
   try {
     const { code } = await bundleWorkflowCode({
       workflowsPath: join(BENCH_DIR, 'fleet-workflows.ts'),
-      logger: quietLogger,
+      logger: errorsOnlyLogger,
     });
     const bundlePath = join(dir, 'bundle.js');
     writeFileSync(bundlePath, code);
@@ -303,7 +302,7 @@ async function measure(ctx: ScenarioContext): Promise<ScenarioReport> {
               namespace: 'default',
               taskQueue,
               workflowBundle: { codePath: bundlePath },
-              logger: quietLogger,
+              logger: errorsOnlyLogger,
             }),
           );
         },

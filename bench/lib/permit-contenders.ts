@@ -1,5 +1,7 @@
 // The suppliers scenario 1 (permit cost) measures in one process, behind one small interface, and
 // the inline semaphore they are compared with.
+
+import { setMaxListeners } from 'node:events';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SlotInfo, SlotReserveContext } from '@temporalio/worker';
@@ -96,6 +98,10 @@ export function supplierContender(
   refresh?: () => Promise<void>,
 ): PermitContender {
   const never = new AbortController().signal;
+  // Every pending reservation of the contender listens on this one signal (core passes a fresh one
+  // each time; here one stands for all, so no allocation is timed): more than 10 listeners is
+  // expected, not a leak (a grant removes its listener).
+  setMaxListeners(Number.POSITIVE_INFINITY, never);
   return {
     id,
     label,
