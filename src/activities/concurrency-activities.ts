@@ -75,7 +75,10 @@ const LEGACY_MEMORY_MS = 60_000;
  * The requests of this Worker process, per client and controller, gathered into batch updates (see
  * {@link Batcher}). Each update is retried until it is answered: the controller refuses updates while
  * it is about to continue as new, the server admits only 10 in flight per workflow, and an update can
- * find the run it targeted closing; all of these pass in milliseconds.
+ * find the run it targeted closing; all of these pass in milliseconds. An update not answered within
+ * 3 s (the controller's Worker is gone, the server is slow) is given up and its requests asked again
+ * in a new one: the controller answers a request it already has with its decision so far, so asking
+ * twice never grants twice.
  */
 const batchers = new WeakMap<Client, Batcher<ConcurrencyAcquireInput, ConcurrencyDecision>>();
 
@@ -84,13 +87,15 @@ function batcherOf(client: Client): Batcher<ConcurrencyAcquireInput, Concurrency
   if (batcher) return batcher;
   const known = legacyControllers.get(client) ?? new Map<string, number>();
   legacyControllers.set(client, known);
-  batcher = new Batcher(async (controllerId, inputs) => {
+  batcher = new Batcher(async (controllerId, inputs, signal) => {
+    // A send the batcher gives up (not answered in time) stops its calls to the server too.
+    const ask = (...args: Parameters<typeof askOne>) => client.withAbortSignal(signal, () => askOne(...args));
     const since = known.get(controllerId);
     if (since === undefined || Date.now() - since > LEGACY_MEMORY_MS) {
       try {
         const requests = inputs.map((input) => input.request);
         // Carries the settings of the first run to ask; the controller merges every request's own.
-        const answers = (await askOne(
+        const answers = (await ask(
           client,
           inputs[0]!,
           ACQUIRE_BATCH_UPDATE,
@@ -107,7 +112,7 @@ function batcherOf(client: Client): Batcher<ConcurrencyAcquireInput, Concurrency
     return (await Promise.all(
       inputs.map((input) =>
         // Per asking run: a reset run re-attaches under the same request id with its own run id.
-        askOne(
+        ask(
           client,
           input,
           ACQUIRE_UPDATE,
@@ -146,9 +151,11 @@ function releaserOf(client: Client): Batcher<string, void> {
   let releaser = releasers.get(client);
   if (releaser) return releaser;
   releaser = new Batcher<string, void>(
-    async (controllerId, requestIds) => {
+    async (controllerId, requestIds, signal) => {
       try {
-        await client.workflow.getHandle(controllerId).signal(RELEASE_BATCH_SIGNAL, { requestIds });
+        await client.withAbortSignal(signal, () =>
+          client.workflow.getHandle(controllerId).signal(RELEASE_BATCH_SIGNAL, { requestIds }),
+        );
       } catch (error) {
         if (!(error instanceof WorkflowNotFoundError)) throw error;
       }

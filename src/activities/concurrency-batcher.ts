@@ -9,6 +9,13 @@
  * new), with whatever arrived meanwhile; items whose caller gave up (`signal` aborted) are dropped
  * from it first. A send that fails for good (`permanent(error)`) rejects its items.
  *
+ * No send holds its items forever: one not answered within `sendTimeoutMs` (an update the server never
+ * gets the controller to accept, a server that does not answer) is given up. Its `signal` is aborted,
+ * its slot freed, and its items retried like a failed send's; whatever it answers later is ignored.
+ * A send whose callers have all given up is given up at once (nobody waits for its answer). The items
+ * of a destination must therefore be safe to send twice: the concurrency controller answers a request
+ * it already has (same request id) with its decision so far and never grants it twice.
+ *
  * @example
  * ```ts
  * import { Batcher } from 'slotwise/internal/activities/concurrency-batcher.js';
@@ -21,7 +28,7 @@ export class Batcher<I, R> {
   readonly #options: Required<BatcherOptions>;
 
   constructor(
-    private readonly send: (destination: string, items: I[]) => Promise<R[]>,
+    private readonly send: (destination: string, items: I[], signal: AbortSignal) => Promise<R[]>,
     options: BatcherOptions = {},
   ) {
     this.#options = {
@@ -29,6 +36,7 @@ export class Batcher<I, R> {
       maxBatch: options.maxBatch ?? 100,
       backoffMs: options.backoffMs ?? ((attempt) => Math.min(20 * 2 ** attempt, 1_000)),
       permanent: options.permanent ?? (() => false),
+      sendTimeoutMs: options.sendTimeoutMs ?? 3_000,
     };
   }
 
@@ -49,8 +57,11 @@ export class Batcher<I, R> {
     const entry: Entry<I, R> = { item, resolve, reject, signal };
     if (signal) {
       const onAbort = () => {
+        if (entry.done) return;
         entry.done = true;
         reject(signal.reason);
+        // The last caller of a send in flight gave up: nobody waits for that send any more.
+        if (entry.flight?.entries.every((e) => e.done)) entry.flight.abandon();
       };
       signal.addEventListener('abort', onAbort, { once: true });
       entry.detach = () => signal.removeEventListener('abort', onAbort);
@@ -94,11 +105,33 @@ export class Batcher<I, R> {
   }
 
   async #sendBatch(destination: string, lane: Lane<I, R>, batch: Entry<I, R>[]): Promise<void> {
+    const abort = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let callersGone = false;
+    const flight: Flight<I, R> = { entries: batch, abandon: () => {} };
+    // Settles (rejected) when the send is given up: timed out, or every caller gone.
+    const givenUp = new Promise<never>((_, reject) => {
+      const giveUp = (why: Error) => {
+        abort.abort(why);
+        reject(why);
+      };
+      timer = setTimeout(() => {
+        const ms = this.#options.sendTimeoutMs;
+        giveUp(new Error(`slotwise: a batch send to ${destination} was not answered within ${ms} ms`));
+      }, this.#options.sendTimeoutMs);
+      flight.abandon = () => {
+        callersGone = true;
+        giveUp(new Error('slotwise: every caller of this batch gave up'));
+      };
+    });
+    for (const entry of batch) entry.flight = flight;
     try {
-      const results = await this.send(
+      const sent = this.send(
         destination,
         batch.map((e) => e.item),
+        abort.signal,
       );
+      const results = await Promise.race([sent, givenUp]);
       lane.failures = 0;
       for (const [index, entry] of batch.entries()) {
         settle(entry, () => {
@@ -107,14 +140,20 @@ export class Batcher<I, R> {
         });
       }
     } catch (error) {
-      if (this.#options.permanent(error)) {
+      if (callersGone) {
+        // Nothing failed: the slot goes to whoever waits, at once.
+      } else if (!abort.signal.aborted && this.#options.permanent(error)) {
         for (const entry of batch) settle(entry, () => entry.reject(error));
       } else {
-        // Busy or continuing as new: everyone to this destination waits a little, then tries again.
+        // Busy, continuing as new, or not answering: everyone to this destination waits a little, then
+        // tries again (a given-up send's items go again: the controller takes a repeat as one request).
         lane.retryAt = Date.now() + this.#options.backoffMs(lane.failures++);
         lane.pending.unshift(...batch.filter((e) => !e.done));
       }
     } finally {
+      clearTimeout(timer);
+      givenUp.catch(() => {});
+      for (const entry of batch) if (entry.flight === flight) entry.flight = undefined;
       lane.inFlight--;
       this.#schedule(destination, lane, 0);
     }
@@ -131,6 +170,12 @@ export interface BatcherOptions {
   backoffMs?: (attempt: number) => number;
   /** Errors not worth retrying: the batch's items are rejected with them. @default none */
   permanent?: (error: unknown) => boolean;
+  /**
+   * A send not answered within this is given up (its signal aborted) and its items retried. @default
+   * 3000 ms: the concurrency activities run as local activities of at most 1 to 5 s, so a hung send is
+   * retried while its callers still wait.
+   */
+  sendTimeoutMs?: number;
 }
 
 interface Entry<I, R> {
@@ -139,8 +184,16 @@ interface Entry<I, R> {
   reject(error: unknown): void;
   signal: AbortSignal | undefined;
   detach?: () => void;
+  /** The send carrying it now, if one is in flight. */
+  flight?: Flight<I, R> | undefined;
   /** Settled (answered, failed or given up by its caller). */
   done?: boolean;
+}
+
+interface Flight<I, R> {
+  entries: Entry<I, R>[];
+  /** Gives the send up because none of its callers waits any more. */
+  abandon(): void;
 }
 
 interface Lane<I, R> {
