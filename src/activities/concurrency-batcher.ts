@@ -1,7 +1,8 @@
 /**
  * Gathers the calls a Worker process makes to one destination (a concurrency controller) into batches:
- * at most `maxInFlight` sends per destination at a time, each carrying up to `maxBatch` items; what
- * arrives meanwhile waits for the next send and goes with it. 200 runs asking one controller at once
+ * at most `maxInFlight` sends per destination at a time (and `maxInFlightTotal` over all destinations,
+ * beyond one each), each carrying up to `maxBatch` items; what arrives meanwhile waits for the next
+ * send and goes with it. 200 runs asking one controller at once
  * then cost a handful of updates instead of 200 (the server admits only 10 updates in flight per
  * workflow, and every update costs the controller two history events).
  *
@@ -26,6 +27,8 @@
 export class Batcher<I, R> {
   readonly #lanes = new Map<string, Lane<I, R>>();
   readonly #options: Required<BatcherOptions>;
+  /** Sends in flight over all destinations. */
+  #inFlight = 0;
 
   constructor(
     private readonly send: (destination: string, items: I[], signal: AbortSignal) => Promise<R[]>,
@@ -33,6 +36,7 @@ export class Batcher<I, R> {
   ) {
     this.#options = {
       maxInFlight: options.maxInFlight ?? 3,
+      maxInFlightTotal: options.maxInFlightTotal ?? 3,
       maxBatch: options.maxBatch ?? 100,
       backoffMs: options.backoffMs ?? ((attempt) => Math.min(20 * 2 ** attempt, 1_000)),
       permanent: options.permanent ?? (() => false),
@@ -96,9 +100,16 @@ export class Batcher<I, R> {
       if (lane.pending.length > 0) this.#schedule(destination, lane, wait);
       return;
     }
-    while (lane.inFlight < this.#options.maxInFlight && lane.pending.length > 0) {
+    // One send per destination always (a destination that does not answer holds up no other); more
+    // only within the total, so that what arrives meanwhile gathers into the next batch.
+    const { maxInFlight, maxInFlightTotal } = this.#options;
+    while (
+      lane.pending.length > 0 &&
+      (lane.inFlight === 0 || (lane.inFlight < maxInFlight && this.#inFlight < maxInFlightTotal))
+    ) {
       const batch = lane.pending.splice(0, this.#options.maxBatch);
       lane.inFlight++;
+      this.#inFlight++;
       void this.#sendBatch(destination, lane, batch);
     }
     if (lane.inFlight === 0 && lane.pending.length === 0) this.#lanes.delete(destination);
@@ -155,7 +166,11 @@ export class Batcher<I, R> {
       givenUp.catch(() => {});
       for (const entry of batch) if (entry.flight === flight) entry.flight = undefined;
       lane.inFlight--;
+      this.#inFlight--;
       this.#schedule(destination, lane, 0);
+      // Room in the total: destinations waiting for it may send now.
+      for (const [other, waiting] of this.#lanes)
+        if (waiting !== lane && waiting.pending.length > 0) this.#schedule(other, waiting, 0);
     }
   }
 }
@@ -164,6 +179,12 @@ export class Batcher<I, R> {
 export interface BatcherOptions {
   /** Sends in flight per destination at once. @default 3 */
   maxInFlight?: number;
+  /**
+   * Sends in flight over all destinations at once, beyond the one every destination may always have.
+   * Requests to several controllers (shards) then still gather into batches instead of each going
+   * alone. @default 3
+   */
+  maxInFlightTotal?: number;
   /** Items per send at most. @default 100 */
   maxBatch?: number;
   /** Wait after the `attempt`-th failure in a row (0-based) of a destination. @default 20 ms doubling to 1 s */

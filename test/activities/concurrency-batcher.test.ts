@@ -201,3 +201,35 @@ describe('Batcher (the concurrency activities gather a process requests to one c
     });
   });
 });
+
+describe('Batcher across destinations (one per controller shard)', () => {
+  it('keeps at most maxInFlightTotal sends in flight over all destinations, beyond one each, so that requests to shards gather into bigger batches', async () => {
+    const { calls, send } = manualSend();
+    const batcher = new Batcher(send, { maxInFlight: 3, maxInFlightTotal: 3 });
+    const answers: Array<Promise<number>> = [];
+    // One send each to four shards: every destination may always have one send in flight.
+    for (const to of ['a', 'b', 'c', 'd']) answers.push(batcher.submit(to, 1));
+    await turn();
+    expect(calls.map((c) => [c.to, c.items])).toEqual([
+      ['a', [1]],
+      ['b', [1]],
+      ['c', [1]],
+      ['d', [1]],
+    ]);
+    // More for 'a' in three turns: over the total, they wait and go together.
+    for (const x of [2, 3, 4]) {
+      answers.push(batcher.submit('a', x));
+      await turn();
+    }
+    expect(calls).toHaveLength(4);
+    expect(batcher.stats('a')).toEqual({ inFlight: 1, pending: 3 });
+    calls[1]!.answer(); // 'b' answered: 3 in flight, still at the total
+    await turn();
+    expect(calls).toHaveLength(4);
+    calls[2]!.answer(); // 'c' answered: 2 in flight, room for one more
+    await turn();
+    expect(calls.map((c) => [c.to, c.items])[4]).toEqual(['a', [2, 3, 4]]);
+    for (const call of [calls[0]!, calls[3]!, calls[4]!]) call.answer();
+    expect(await Promise.all(answers)).toEqual([10, 10, 10, 10, 20, 30, 40]);
+  });
+});
