@@ -67,6 +67,43 @@ const isUnknownUpdate = (error: unknown): boolean => {
   return false;
 };
 
+/** Calls to controllers (updates, release signals) this process has made that have not settled. */
+let callsInFlight = 0;
+
+/**
+ * `call`, counted in {@link concurrencyCallsInFlight} until it settles. It ends when `signal` aborts
+ * (a client on a `Connection`) and at `deadline` in any case: the client of a Worker (on a
+ * `NativeConnection`) ignores abort signals but bounds every request it makes by the deadline.
+ */
+async function counted<T>(
+  client: Client,
+  signal: AbortSignal,
+  deadline: number,
+  call: () => Promise<T>,
+): Promise<T> {
+  callsInFlight++;
+  try {
+    return await client.withDeadline(deadline, () => client.withAbortSignal(signal, call));
+  } finally {
+    callsInFlight--;
+  }
+}
+
+/**
+ * Calls this Worker process has open to concurrency controllers (updates asking for grants, batched
+ * release signals). For tests and diagnostics: a controller that does not answer (its Workers gone)
+ * must not keep calls open for ever; each is given up after 3 s and asked again.
+ *
+ * @example
+ * ```ts
+ * import { concurrencyCallsInFlight } from 'slotwise/internal/activities/concurrency-activities.js';
+ * concurrencyCallsInFlight(); // => 0 when no run is asking or releasing
+ * ```
+ */
+export function concurrencyCallsInFlight(): number {
+  return callsInFlight;
+}
+
 /** Controllers (per client) last seen refusing the batch update, and when: asked one by one for a minute. */
 const legacyControllers = new WeakMap<Client, Map<string, number>>();
 const LEGACY_MEMORY_MS = 60_000;
@@ -87,9 +124,10 @@ function batcherOf(client: Client): Batcher<ConcurrencyAcquireInput, Concurrency
   if (batcher) return batcher;
   const known = legacyControllers.get(client) ?? new Map<string, number>();
   legacyControllers.set(client, known);
-  batcher = new Batcher(async (controllerId, inputs, signal) => {
+  batcher = new Batcher(async (controllerId, inputs, signal, deadline) => {
     // A send the batcher gives up (not answered in time) stops its calls to the server too.
-    const ask = (...args: Parameters<typeof askOne>) => client.withAbortSignal(signal, () => askOne(...args));
+    const ask = (...args: Parameters<typeof askOne>) =>
+      counted(client, signal, deadline, () => askOne(...args));
     const since = known.get(controllerId);
     if (since === undefined || Date.now() - since > LEGACY_MEMORY_MS) {
       try {
@@ -151,9 +189,9 @@ function releaserOf(client: Client): Batcher<string, void> {
   let releaser = releasers.get(client);
   if (releaser) return releaser;
   releaser = new Batcher<string, void>(
-    async (controllerId, requestIds, signal) => {
+    async (controllerId, requestIds, signal, deadline) => {
       try {
-        await client.withAbortSignal(signal, () =>
+        await counted(client, signal, deadline, () =>
           client.workflow.getHandle(controllerId).signal(RELEASE_BATCH_SIGNAL, { requestIds }),
         );
       } catch (error) {

@@ -11,7 +11,8 @@
  * from it first. A send that fails for good (`permanent(error)`) rejects its items.
  *
  * No send holds its items forever: one not answered within `sendTimeoutMs` (an update the server never
- * gets the controller to accept, a server that does not answer) is given up. Its `signal` is aborted,
+ * gets the controller to accept, a server that does not answer) is given up (the send is also told
+ * that time as its `deadline`, for calls that take a deadline but no abort signal). Its `signal` is aborted,
  * its slot freed, and its items retried like a failed send's; whatever it answers later is ignored.
  * A send whose callers have all given up is given up at once (nobody waits for its answer). The items
  * of a destination must therefore be safe to send twice: the concurrency controller answers a request
@@ -31,7 +32,12 @@ export class Batcher<I, R> {
   #inFlight = 0;
 
   constructor(
-    private readonly send: (destination: string, items: I[], signal: AbortSignal) => Promise<R[]>,
+    private readonly send: (
+      destination: string,
+      items: I[],
+      signal: AbortSignal,
+      deadline: number,
+    ) => Promise<R[]>,
     options: BatcherOptions = {},
   ) {
     this.#options = {
@@ -141,6 +147,7 @@ export class Batcher<I, R> {
         destination,
         batch.map((e) => e.item),
         abort.signal,
+        Date.now() + this.#options.sendTimeoutMs,
       );
       const results = await Promise.race([sent, givenUp]);
       lane.failures = 0;
