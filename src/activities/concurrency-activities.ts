@@ -92,7 +92,7 @@ async function counted<T>(
 /**
  * Calls this Worker process has open to concurrency controllers (updates asking for grants, batched
  * release signals). For tests and diagnostics: a controller that does not answer (its Workers gone)
- * must not keep calls open for ever; each is given up after 3 s and asked again.
+ * must not keep calls open for ever; each ends when the runs that asked stop waiting.
  *
  * @example
  * ```ts
@@ -112,10 +112,10 @@ const LEGACY_MEMORY_MS = 60_000;
  * The requests of this Worker process, per client and controller, gathered into batch updates (see
  * {@link Batcher}). Each update is retried until it is answered: the controller refuses updates while
  * it is about to continue as new, the server admits only 10 in flight per workflow, and an update can
- * find the run it targeted closing; all of these pass in milliseconds. An update not answered within
- * 3 s (the controller's Worker is gone, the server is slow) is given up and its requests asked again
- * in a new one: the controller answers a request it already has with its decision so far, so asking
- * twice never grants twice.
+ * find the run it targeted closing; all of these pass in milliseconds. An update not answered by the
+ * time its runs' acquire activities stop waiting (the controller's Worker is gone, the server is slow)
+ * is given up, its call ended; the runs then ask by signal. A request asked twice is never granted
+ * twice: the controller answers a request id it already has with its decision so far.
  */
 const batchers = new WeakMap<Client, Batcher<ConcurrencyAcquireInput, ConcurrencyDecision>>();
 
@@ -171,7 +171,22 @@ function batcherOf(client: Client): Batcher<ConcurrencyAcquireInput, Concurrency
  */
 async function acquire(input: ConcurrencyAcquireInput): Promise<ConcurrencyDecision> {
   const context = Context.current();
-  return batcherOf(clientOf('acquire')).submit(input.controllerId, input, context.cancellationSignal);
+  return batcherOf(clientOf('acquire')).submit(
+    input.controllerId,
+    input,
+    context.cancellationSignal,
+    deadlineOf(context),
+  );
+}
+
+/**
+ * When the calling activity stops waiting (its start-to-close timeout from now; a local activity of
+ * withConcurrency has 1 to 5 s): a send to a controller lasts no longer than its callers wait, and a
+ * slow answer that still comes in time is not cut short.
+ */
+function deadlineOf(context: Context): number | undefined {
+  const ms = context.info.startToCloseTimeoutMs;
+  return typeof ms === 'number' && ms > 0 ? Date.now() + ms : undefined;
 }
 
 /** Controllers (per client) that answered a batch update: they take batched releases too. */
@@ -213,10 +228,12 @@ function releaserOf(client: Client): Batcher<string, void> {
 async function release(input: ConcurrencyReleaseInput): Promise<void> {
   const client = clientOf('release');
   if (batchCapable(client).has(input.controllerId)) {
+    const context = Context.current();
     await releaserOf(client).submit(
       input.controllerId,
       input.requestId,
-      Context.current().cancellationSignal,
+      context.cancellationSignal,
+      deadlineOf(context),
     );
     return;
   }

@@ -10,9 +10,10 @@
  * new), with whatever arrived meanwhile; items whose caller gave up (`signal` aborted) are dropped
  * from it first. A send that fails for good (`permanent(error)`) rejects its items.
  *
- * No send holds its items forever: one not answered within `sendTimeoutMs` (an update the server never
- * gets the controller to accept, a server that does not answer) is given up (the send is also told
- * that time as its `deadline`, for calls that take a deadline but no abort signal). Its `signal` is aborted,
+ * No send holds its items forever: one not answered by the latest deadline of its items, or within
+ * `sendTimeoutMs` for items without one (an update the server never gets the controller to accept, a
+ * server that does not answer), is given up (the send is also told that time as its `deadline`, for
+ * calls that take a deadline but no abort signal). Its `signal` is aborted,
  * its slot freed, and its items retried like a failed send's; whatever it answers later is ignored.
  * A send whose callers have all given up is given up at once (nobody waits for its answer). The items
  * of a destination must therefore be safe to send twice: the concurrency controller answers a request
@@ -50,8 +51,12 @@ export class Batcher<I, R> {
     };
   }
 
-  /** Sends `item` to `destination` with the next batch; resolves with its own result. */
-  submit(destination: string, item: I, signal?: AbortSignal): Promise<R> {
+  /**
+   * Sends `item` to `destination` with the next batch; resolves with its own result. `deadline` (ms
+   * since the epoch): when its caller stops waiting; a send lasts no longer than the latest deadline of
+   * its items (`sendTimeoutMs` from its start for items without one).
+   */
+  submit(destination: string, item: I, signal?: AbortSignal, deadline?: number): Promise<R> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     let lane = this.#lanes.get(destination);
     if (!lane) {
@@ -64,7 +69,7 @@ export class Batcher<I, R> {
       resolve = yes;
       reject = no;
     });
-    const entry: Entry<I, R> = { item, resolve, reject, signal };
+    const entry: Entry<I, R> = { item, resolve, reject, signal, deadline };
     if (signal) {
       const onAbort = () => {
         if (entry.done) return;
@@ -126,6 +131,9 @@ export class Batcher<I, R> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     let callersGone = false;
     const flight: Flight<I, R> = { entries: batch, abandon: () => {} };
+    const now = Date.now();
+    const deadline = Math.max(...batch.map((e) => e.deadline ?? now + this.#options.sendTimeoutMs));
+    const timeoutMs = Math.max(0, deadline - now);
     // Settles (rejected) when the send is given up: timed out, or every caller gone.
     const givenUp = new Promise<never>((_, reject) => {
       const giveUp = (why: Error) => {
@@ -133,9 +141,8 @@ export class Batcher<I, R> {
         reject(why);
       };
       timer = setTimeout(() => {
-        const ms = this.#options.sendTimeoutMs;
-        giveUp(new Error(`slotwise: a batch send to ${destination} was not answered within ${ms} ms`));
-      }, this.#options.sendTimeoutMs);
+        giveUp(new Error(`slotwise: a batch send to ${destination} was not answered within ${timeoutMs} ms`));
+      }, timeoutMs);
       flight.abandon = () => {
         callersGone = true;
         giveUp(new Error('slotwise: every caller of this batch gave up'));
@@ -147,7 +154,7 @@ export class Batcher<I, R> {
         destination,
         batch.map((e) => e.item),
         abort.signal,
-        Date.now() + this.#options.sendTimeoutMs,
+        deadline,
       );
       const results = await Promise.race([sent, givenUp]);
       lane.failures = 0;
@@ -199,9 +206,8 @@ export interface BatcherOptions {
   /** Errors not worth retrying: the batch's items are rejected with them. @default none */
   permanent?: (error: unknown) => boolean;
   /**
-   * A send not answered within this is given up (its signal aborted) and its items retried. @default
-   * 3000 ms: the concurrency activities run as local activities of at most 1 to 5 s, so a hung send is
-   * retried while its callers still wait.
+   * A send not answered within this (or by the latest deadline its items were submitted with) is given
+   * up (its signal aborted) and its items retried. @default 3000 ms
    */
   sendTimeoutMs?: number;
 }
@@ -211,6 +217,8 @@ interface Entry<I, R> {
   resolve(value: R): void;
   reject(error: unknown): void;
   signal: AbortSignal | undefined;
+  /** When its caller stops waiting (ms since the epoch), if it said. */
+  deadline: number | undefined;
   detach?: () => void;
   /** The send carrying it now, if one is in flight. */
   flight?: Flight<I, R> | undefined;

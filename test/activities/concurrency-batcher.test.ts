@@ -7,12 +7,20 @@ function manualSend() {
     to: string;
     items: number[];
     signal: AbortSignal | undefined;
+    deadline: number | undefined;
     answer(): void;
     fail(error: unknown): void;
   }> = [];
-  const send = (to: string, items: number[], signal?: AbortSignal) =>
+  const send = (to: string, items: number[], signal?: AbortSignal, deadline?: number) =>
     new Promise<number[]>((resolve, reject) => {
-      calls.push({ to, items, signal, answer: () => resolve(items.map((x) => x * 10)), fail: reject });
+      calls.push({
+        to,
+        items,
+        signal,
+        deadline,
+        answer: () => resolve(items.map((x) => x * 10)),
+        fail: reject,
+      });
     });
   return { calls, send };
 }
@@ -161,6 +169,25 @@ describe('Batcher (the concurrency activities gather a process requests to one c
       calls[4]!.answer();
       expect(await all).toEqual([10, 20, 30]);
       expect(calls.map((c) => c.items)).toEqual(Array(5).fill([1, 2, 3]));
+    });
+
+    it('lasts as long as its callers wait (their latest deadline), not sendTimeoutMs, and tells the send that deadline', async () => {
+      vi.useFakeTimers();
+      const { calls, send } = manualSend();
+      const batcher = new Batcher(send, { sendTimeoutMs: 1_000, backoffMs: () => 100 });
+      const now = Date.now();
+      const a = batcher.submit('c', 1, undefined, now + 5_000);
+      const b = batcher.submit('c', 2, undefined, now + 4_000);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(calls.map((c) => c.deadline)).toEqual([now + 5_000]);
+      await vi.advanceTimersByTimeAsync(4_999);
+      expect(calls[0]!.signal?.aborted).toBe(false); // a slow answer in time is not cut short
+      await vi.advanceTimersByTimeAsync(1);
+      expect(calls[0]!.signal?.aborted).toBe(true);
+      await vi.advanceTimersByTimeAsync(100);
+      expect(calls).toHaveLength(2);
+      calls[1]!.answer();
+      expect(await Promise.all([a, b])).toEqual([10, 20]);
     });
 
     it('a send answered within sendTimeoutMs is not aborted, and its timer does not linger', async () => {
