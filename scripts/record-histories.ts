@@ -7,7 +7,15 @@
 // timed out), and runs and a controller on Workers without the concurrency activities (signals and
 // probes).
 //
-//   npx tsx scripts/record-histories.ts
+//   npx tsx scripts/record-histories.ts           # the original set, test/fixtures/histories/*.json
+//   npx tsx scripts/record-histories.ts batched   # test/fixtures/histories/batched/
+//
+// The original set was recorded before requests and releases travelled in batches (one
+// `slotwise.concurrency.acquire` update per run): it stays as it is, so controllers and runs that were
+// open across that upgrade keep replaying. The `batched` set is recorded with today's activities:
+// runs started together ask in `slotwise.concurrency.acquireBatch` updates and release in
+// `slotwise.concurrency.releaseBatch` signals, through a continue-as-new that carries waiting requests
+// and a reset of a waiting and of a working run.
 //
 // Re-record only on purpose (a deliberate, versioned change of workflow code); commit the result.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -23,7 +31,13 @@ import { ensureTemporalCli } from '../src/dev-server/temporal-cli.js';
 import type { WithConcurrencyOptions } from '../src/workflows/concurrency/options.js';
 import { concurrencyControllerId, concurrencyStateQuery } from '../src/workflows/concurrency/signals.js';
 
-const outDir = resolve('test/fixtures/histories');
+const set = process.argv[2] ?? 'original';
+if (set !== 'original' && set !== 'batched') {
+  console.error(`usage: record-histories.ts [original|batched] (got ${JSON.stringify(set)})`);
+  process.exit(2);
+}
+const batched = set === 'batched';
+const outDir = resolve(batched ? 'test/fixtures/histories/batched' : 'test/fixtures/histories');
 const taskQueue = 'slotwise-record-histories';
 /** Task queue of Workers without the concurrency activities: runs fall back to signals, controllers to probes. */
 const signalsQueue = 'slotwise-record-signals';
@@ -195,23 +209,28 @@ try {
 
   const signalsRun = signalsWorker.run();
   await worker.runUntil(async () => {
-    rmSync(outDir, { recursive: true, force: true });
+    // Only this set's files: other sets live in subdirectories (fleet/, batched/).
     mkdirSync(outDir, { recursive: true });
+    for (const file of readdirSync(outDir)) if (file.endsWith('.json')) rmSync(join(outDir, file));
 
     // GROUP_ROUND_ROBIN: 3 keys, 1 per key, 2 in the group, a controller that continues as new.
     {
       const scenario = 'round-robin';
       const group = `${scenario}-group`;
       const handles: WorkflowHandle[] = [];
-      for (let i = 0; i < 15; i++) {
-        const concurrency: WithConcurrencyOptions = {
-          group,
-          key: `key-${i % 3}`,
-          maxRuns: 1,
-          groupMaxRuns: 2,
-          controller: { ...controller, maxHistoryEvents: 100 },
-        };
-        handles.push(await start(scenario, concurrency, 100));
+      const concurrencyOf = (i: number): WithConcurrencyOptions => ({
+        group,
+        key: `key-${i % 3}`,
+        maxRuns: 1,
+        groupMaxRuns: 2,
+        controller: { ...controller, maxHistoryEvents: 100 },
+      });
+      if (batched) {
+        // Started together: their first workflow tasks run at once, and so do their asks, in batches.
+        const ids = Array.from({ length: 15 }, (_, i) => i);
+        handles.push(...(await Promise.all(ids.map((i) => start(scenario, concurrencyOf(i), 100)))));
+      } else {
+        for (let i = 0; i < 15; i++) handles.push(await start(scenario, concurrencyOf(i), 100));
       }
       await Promise.all(handles.map((h) => h.result()));
       const runs = await saveController(scenario, group);
@@ -228,6 +247,30 @@ try {
         carriedQueued = Math.max(carriedQueued, input?.state?.queued?.length ?? 0);
       }
       if (carriedQueued === 0) throw new Error('expected a continue-as-new to carry waiting requests');
+      if (batched) {
+        // The point of this set: batches of several requests, and batched releases, in the histories.
+        const sizes = { asked: [] as number[], released: [] as number[], single: 0 };
+        for (const run of runs) {
+          for (const event of await eventsOf(concurrencyControllerId(group), run)) {
+            const update = event.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input;
+            const data = update?.args?.payloads?.[0]?.data;
+            if (update?.name === 'slotwise.concurrency.acquireBatch' && data)
+              sizes.asked.push(JSON.parse(Buffer.from(data).toString('utf8')).length);
+            if (update?.name === 'slotwise.concurrency.acquire') sizes.single++;
+            const signal = event.workflowExecutionSignaledEventAttributes;
+            const arg = signal?.input?.payloads?.[0]?.data;
+            if (signal?.signalName === 'slotwise.concurrency.releaseBatch' && arg)
+              sizes.released.push(JSON.parse(Buffer.from(arg).toString('utf8')).requestIds.length);
+          }
+        }
+        log(
+          `slotwise: batched round-robin: asked in batches of ${sizes.asked.join(', ')} (${sizes.single} single updates), released in batches of ${sizes.released.join(', ')}`,
+        );
+        if (!sizes.asked.some((n) => n > 1) || sizes.released.length === 0 || sizes.single > 0)
+          throw new Error(
+            'expected batch updates of several requests and batch release signals, no single updates',
+          );
+      }
       log(`slotwise: round-robin controller continued as new with up to ${carriedQueued} waiting requests`);
       await save(
         scenario,
@@ -246,7 +289,7 @@ try {
     }
 
     // CANCEL_IN_PROGRESS: the second run cancels the first.
-    {
+    if (!batched) {
       const scenario = 'cancel-in-progress';
       const group = `${scenario}-group`;
       const concurrency: WithConcurrencyOptions = {
@@ -266,7 +309,7 @@ try {
     }
 
     // CANCEL_NEWEST: a refused run that fails, and one that catches the refusal.
-    {
+    if (!batched) {
       const scenario = 'cancel-newest';
       const group = `${scenario}-group`;
       const concurrency: WithConcurrencyOptions = {
@@ -300,7 +343,7 @@ try {
     }
 
     // Release paths: a terminated holder (reclaimed by the probe) and a run cancelled while waiting.
-    {
+    if (!batched) {
       const scenario = 'reclaim';
       const group = `${scenario}-group`;
       const concurrency: WithConcurrencyOptions = { group, key: 'k', maxRuns: 1, controller };
@@ -483,7 +526,7 @@ try {
     // `controller.activities: false` (Workers without the concurrency activities): runs ask and release
     // by signal, the controller probes long-held grants and reclaims a terminated run's grant when a
     // probe cannot be delivered.
-    {
+    if (!batched) {
       const scenario = 'signals';
       const group = `${scenario}-group`;
       const concurrency: WithConcurrencyOptions = {

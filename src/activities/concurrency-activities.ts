@@ -67,6 +67,43 @@ const isUnknownUpdate = (error: unknown): boolean => {
   return false;
 };
 
+/** Calls to controllers (updates, release signals) this process has made that have not settled. */
+let callsInFlight = 0;
+
+/**
+ * `call`, counted in {@link concurrencyCallsInFlight} until it settles. It ends when `signal` aborts
+ * (a client on a `Connection`) and at `deadline` in any case: the client of a Worker (on a
+ * `NativeConnection`) ignores abort signals but bounds every request it makes by the deadline.
+ */
+async function counted<T>(
+  client: Client,
+  signal: AbortSignal,
+  deadline: number,
+  call: () => Promise<T>,
+): Promise<T> {
+  callsInFlight++;
+  try {
+    return await client.withDeadline(deadline, () => client.withAbortSignal(signal, call));
+  } finally {
+    callsInFlight--;
+  }
+}
+
+/**
+ * Calls this Worker process has open to concurrency controllers (updates asking for grants, batched
+ * release signals). For tests and diagnostics: a controller that does not answer (its Workers gone)
+ * must not keep calls open for ever; each ends when the runs that asked stop waiting.
+ *
+ * @example
+ * ```ts
+ * import { concurrencyCallsInFlight } from 'slotwise/internal/activities/concurrency-activities.js';
+ * concurrencyCallsInFlight(); // => 0 when no run is asking or releasing
+ * ```
+ */
+export function concurrencyCallsInFlight(): number {
+  return callsInFlight;
+}
+
 /** Controllers (per client) last seen refusing the batch update, and when: asked one by one for a minute. */
 const legacyControllers = new WeakMap<Client, Map<string, number>>();
 const LEGACY_MEMORY_MS = 60_000;
@@ -75,7 +112,10 @@ const LEGACY_MEMORY_MS = 60_000;
  * The requests of this Worker process, per client and controller, gathered into batch updates (see
  * {@link Batcher}). Each update is retried until it is answered: the controller refuses updates while
  * it is about to continue as new, the server admits only 10 in flight per workflow, and an update can
- * find the run it targeted closing; all of these pass in milliseconds.
+ * find the run it targeted closing; all of these pass in milliseconds. An update not answered by the
+ * time its runs' acquire activities stop waiting (the controller's Worker is gone, the server is slow)
+ * is given up, its call ended; the runs then ask by signal. A request asked twice is never granted
+ * twice: the controller answers a request id it already has with its decision so far.
  */
 const batchers = new WeakMap<Client, Batcher<ConcurrencyAcquireInput, ConcurrencyDecision>>();
 
@@ -84,13 +124,16 @@ function batcherOf(client: Client): Batcher<ConcurrencyAcquireInput, Concurrency
   if (batcher) return batcher;
   const known = legacyControllers.get(client) ?? new Map<string, number>();
   legacyControllers.set(client, known);
-  batcher = new Batcher(async (controllerId, inputs) => {
+  batcher = new Batcher(async (controllerId, inputs, signal, deadline) => {
+    // A send the batcher gives up (not answered in time) stops its calls to the server too.
+    const ask = (...args: Parameters<typeof askOne>) =>
+      counted(client, signal, deadline, () => askOne(...args));
     const since = known.get(controllerId);
     if (since === undefined || Date.now() - since > LEGACY_MEMORY_MS) {
       try {
         const requests = inputs.map((input) => input.request);
         // Carries the settings of the first run to ask; the controller merges every request's own.
-        const answers = (await askOne(
+        const answers = (await ask(
           client,
           inputs[0]!,
           ACQUIRE_BATCH_UPDATE,
@@ -107,7 +150,7 @@ function batcherOf(client: Client): Batcher<ConcurrencyAcquireInput, Concurrency
     return (await Promise.all(
       inputs.map((input) =>
         // Per asking run: a reset run re-attaches under the same request id with its own run id.
-        askOne(
+        ask(
           client,
           input,
           ACQUIRE_UPDATE,
@@ -128,7 +171,22 @@ function batcherOf(client: Client): Batcher<ConcurrencyAcquireInput, Concurrency
  */
 async function acquire(input: ConcurrencyAcquireInput): Promise<ConcurrencyDecision> {
   const context = Context.current();
-  return batcherOf(clientOf('acquire')).submit(input.controllerId, input, context.cancellationSignal);
+  return batcherOf(clientOf('acquire')).submit(
+    input.controllerId,
+    input,
+    context.cancellationSignal,
+    deadlineOf(context),
+  );
+}
+
+/**
+ * When the calling activity stops waiting (its start-to-close timeout from now; a local activity of
+ * withConcurrency has 1 to 5 s): a send to a controller lasts no longer than its callers wait, and a
+ * slow answer that still comes in time is not cut short.
+ */
+function deadlineOf(context: Context): number | undefined {
+  const ms = context.info.startToCloseTimeoutMs;
+  return typeof ms === 'number' && ms > 0 ? Date.now() + ms : undefined;
 }
 
 /** Controllers (per client) that answered a batch update: they take batched releases too. */
@@ -146,9 +204,11 @@ function releaserOf(client: Client): Batcher<string, void> {
   let releaser = releasers.get(client);
   if (releaser) return releaser;
   releaser = new Batcher<string, void>(
-    async (controllerId, requestIds) => {
+    async (controllerId, requestIds, signal, deadline) => {
       try {
-        await client.workflow.getHandle(controllerId).signal(RELEASE_BATCH_SIGNAL, { requestIds });
+        await counted(client, signal, deadline, () =>
+          client.workflow.getHandle(controllerId).signal(RELEASE_BATCH_SIGNAL, { requestIds }),
+        );
       } catch (error) {
         if (!(error instanceof WorkflowNotFoundError)) throw error;
       }
@@ -168,10 +228,12 @@ function releaserOf(client: Client): Batcher<string, void> {
 async function release(input: ConcurrencyReleaseInput): Promise<void> {
   const client = clientOf('release');
   if (batchCapable(client).has(input.controllerId)) {
+    const context = Context.current();
     await releaserOf(client).submit(
       input.controllerId,
       input.requestId,
-      Context.current().cancellationSignal,
+      context.cancellationSignal,
+      deadlineOf(context),
     );
     return;
   }

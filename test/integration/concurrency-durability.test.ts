@@ -3,7 +3,10 @@ import { type Client, WorkflowFailedError, type WorkflowHandle } from '@temporal
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { concurrencyActivities } from '../../src/activities/concurrency-activities.js';
+import {
+  concurrencyActivities,
+  concurrencyCallsInFlight,
+} from '../../src/activities/concurrency-activities.js';
 import type { WithConcurrencyOptions } from '../../src/workflows/concurrency/options.js';
 import { concurrencyControllerId, concurrencyStateQuery } from '../../src/workflows/concurrency/signals.js';
 import type {
@@ -407,5 +410,34 @@ describe('withConcurrency() durability on a real Worker', () => {
     expect(results.reduce((sum, r) => sum + r.stats.granted, 0)).toBe(24);
     expect(results.reduce((sum, r) => sum + r.stats.released, 0)).toBe(24);
     expect(shards.length).toBeGreaterThan(1);
+  });
+
+  it('withConcurrency() gives up an update its controller never accepts (no Worker on its task queue), leaves no call hanging, and grants every run once when the controller comes', async () => {
+    const group = uniqueQueue('unanswered');
+    const controllerQueue = uniqueQueue('unanswered-controller');
+    const concurrency: WithConcurrencyOptions = {
+      group,
+      key: 'k',
+      maxRuns: 1,
+      controller: { probeIntervalMs: 500, idleTimeoutMs: 500, taskQueue: controllerQueue },
+    };
+    expect(concurrencyCallsInFlight()).toBe(0);
+    const handles = await Promise.all([1, 2, 3].map(() => startRun(concurrency, 50)));
+    // The runs' asks reach a controller that no Worker runs: their updates are never accepted.
+    await until('the runs ask', () => concurrencyCallsInFlight() > 0);
+    // Each hung send is given up after 3 s; the runs' local activities give up after 5 s and ask by
+    // signal. No call of this process stays open on the unanswering controller.
+    await until('no call to the controller is left open', () => concurrencyCallsInFlight() === 0, 30_000);
+    expect(handles.filter((h) => recorder.started(h.workflowId))).toEqual([]);
+    const controllerWorker = await createWorker({
+      taskQueue: controllerQueue,
+      activities: concurrencyActivities,
+    });
+    const result = await controllerWorker.runUntil(async () => {
+      await Promise.all(handles.map((h) => h.result()));
+      return controllerResult(group);
+    });
+    expect(result.stats).toEqual({ granted: 3, released: 3, cancelled: 0, rejected: 0, reclaimed: 0 });
+    expect(recorder.max(`${group}/k`)).toBe(1);
   });
 });

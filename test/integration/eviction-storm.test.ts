@@ -22,7 +22,14 @@ import type { EvictableFlagInput } from './workflows/eviction.js';
 
 const flags = new Set<string>();
 /** Activity starts on the Worker, in order. */
-const starts: Array<{ kind: 'wait' | 'quick'; name: string; at: number }> = [];
+const starts: Array<{
+  kind: 'wait' | 'quick';
+  name: string;
+  at: number;
+  /** Wall clock (the dev server runs on this machine): when it was scheduled, dispatched, and began. */
+  scheduledAt?: number;
+  begunAt?: number;
+}> = [];
 const evictions: Array<EvictionEvent & { at: number }> = [];
 /** The checkpoint each evicted call had, and the one each resumed call started from, by name. */
 const evictedAt = new Map<string, number[]>();
@@ -34,7 +41,14 @@ const activities = {
   /** Fails `failFirst` times, then polls its flag every 50 ms with a poll counter as checkpoint. */
   async waitForFlag(input: EvictableFlagInput): Promise<string> {
     const { name } = input;
-    starts.push({ kind: 'wait', name, at: performance.now() });
+    const { info } = Context.current();
+    starts.push({
+      kind: 'wait',
+      name,
+      at: performance.now(),
+      scheduledAt: info.currentAttemptScheduledTimestampMs,
+      begunAt: Date.now(),
+    });
     const left = failuresLeft.get(name) ?? input.failFirst ?? 0;
     if (left > 0) {
       failuresLeft.set(name, left - 1);
@@ -72,6 +86,24 @@ const activities = {
 
 const taskQueue = uniqueQueue('eviction-storm');
 const supplier = new FixedSlotSupplier({ slots: 4 });
+/** When the Worker gave slots back, got them for its polls, and got a task on them (wall clock). */
+const slotTimeline = { released: [] as number[], reserved: [] as number[], used: [] as number[] };
+{
+  const { reserveSlot, markSlotUsed, releaseSlot } = supplier;
+  supplier.reserveSlot = async (...args: Parameters<typeof reserveSlot>) => {
+    const permit = await reserveSlot.apply(supplier, args);
+    slotTimeline.reserved.push(Date.now());
+    return permit;
+  };
+  supplier.markSlotUsed = (...args: Parameters<typeof markSlotUsed>) => {
+    slotTimeline.used.push(Date.now());
+    return markSlotUsed.apply(supplier, args);
+  };
+  supplier.releaseSlot = (...args: Parameters<typeof releaseSlot>) => {
+    slotTimeline.released.push(Date.now());
+    return releaseSlot.apply(supplier, args);
+  };
+}
 let stopListening: () => void;
 let server: DevServer;
 let native: NativeConnection;
@@ -185,6 +217,7 @@ describe('evictableWait() under load on a real Worker', () => {
   it('evictableWait() resumes every evicted wait from the checkpoint it had, once its signal arrives', async () => {
     const client = await testClient();
     const setAt = performance.now();
+    const setAtWall = Date.now();
     // Signals first: a wait that holds a slot completes as soon as it sees its flag, and a signal to
     // its closed workflow would fail. No wait can complete before the flags are set.
     await Promise.all(waiters.map((h) => client.workflow.getHandle(h.workflowId).signal('flag')));
@@ -202,6 +235,35 @@ describe('evictableWait() under load on a real Worker', () => {
     }
     expect([...resumedFrom.values()].flat().length).toBe(capacityEvictions().length);
     expect(supplier.snapshot().used).toBe(0);
+    // Where the time goes, per resumed call, from its own flag signal (the server's time of the signal
+    // event; sending 20 signals from this loaded machine takes a while): signal -> the workflow scheduled
+    // the next call (signal delivered, workflow task run; the server's time too) -> the call began here.
+    const steps = await Promise.all(
+      [...evictedAt.keys()].map(async (name) => {
+        const start = starts.find((s) => s.name === name && s.at > setAt)!;
+        const { events } = await client.workflow.getHandle(`${taskQueue}-${name}`).fetchHistory();
+        const signal = events!.find((e) => e.workflowExecutionSignaledEventAttributes);
+        const signaledAt =
+          Number(signal!.eventTime!.seconds) * 1000 + Math.floor(signal!.eventTime!.nanos! / 1e6);
+        return {
+          signaledAt,
+          scheduled: start.scheduledAt! - signaledAt,
+          begun: start.begunAt! - start.scheduledAt!,
+        };
+      }),
+    );
+    // Resumed on the signal, not on a timer started before it.
+    for (const step of steps) expect(step.scheduled).toBeGreaterThanOrEqual(0);
+    const since = (xs: number[]) => xs.filter((at) => at >= setAtWall).map((at) => at - setAtWall);
+    const freedMs = [...finished.values()].filter((at) => at > setAt).map((at) => at - setAt);
+    const list = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(', ');
+    console.log(
+      `slotwise: resume steps (ms): own signal -> next call scheduled ${list(steps.map((s) => s.scheduled))}; ` +
+        `scheduled -> begun ${list(steps.map((s) => s.begun))}; signal -> begun ${list(steps.map((s) => s.scheduled + s.begun))}. ` +
+        `After the first signal was sent: signals recorded at ${list(since(steps.map((s) => s.signaledAt)))}; waits finished at ${list(freedMs.sort((a, b) => a - b))}; ` +
+        `slots released at ${list(since(slotTimeline.released))}; reserved for a poll at ${list(since(slotTimeline.reserved))}; ` +
+        `used by a task at ${list(since(slotTimeline.used))}; waits began at ${list(since(starts.map((s) => s.begunAt ?? 0)))}`,
+    );
     console.log(
       `slotwise: ${capacityEvictions().length} resumes, all from the evicted call's checkpoint, started ` +
         `${resumeMs.map((ms) => ms.toFixed(0)).join(', ')} ms after the flag; all 20 waits done ${allDoneMs.toFixed(0)} ms after it`,

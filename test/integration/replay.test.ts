@@ -12,6 +12,7 @@ import { describe, expect, inject, it } from 'vitest';
 interface ManifestEntry {
   file: string;
   workflowId: string;
+  runId: string;
   workflowType: string;
   scenario: string;
   description: string;
@@ -34,12 +35,33 @@ const historyType = patchProtobufRoot(require('@temporalio/proto')).lookupType(
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
 const dir = resolve('test/fixtures/histories');
-const manifest: ManifestEntry[] = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+const readManifest = (set: string): ManifestEntry[] =>
+  JSON.parse(readFileSync(join(dir, set, 'manifest.json'), 'utf8')).map((m: ManifestEntry) => ({
+    ...m,
+    file: set ? `${set}/${m.file}` : m.file,
+  }));
+// The original set (one acquire update per run, before batching) and the batched set (acquireBatch
+// updates, releaseBatch signals): both must replay, the first for workflows open across the upgrade.
+const original = readManifest('');
+const batchedSet = readManifest('batched');
+const manifest: ManifestEntry[] = [...original, ...batchedSet];
 
+interface JsonPayload {
+  data?: string;
+}
 interface JsonEvent {
   eventType: string;
   eventTime: string;
+  workflowExecutionUpdateAcceptedEventAttributes?: {
+    acceptedRequest?: { input?: { name?: string; args?: { payloads?: JsonPayload[] } } };
+  };
+  workflowExecutionSignaledEventAttributes?: { signalName?: string; input?: { payloads?: JsonPayload[] } };
+  workflowExecutionContinuedAsNewEventAttributes?: { input?: { payloads?: JsonPayload[] } };
+  workflowExecutionStartedEventAttributes?: { originalExecutionRunId?: string; firstExecutionRunId?: string };
+  workflowExecutionUpdateCompletedEventAttributes?: { outcome?: { success?: { payloads?: JsonPayload[] } } };
 }
+const decode = (p: JsonPayload | undefined) =>
+  p?.data ? JSON.parse(Buffer.from(p.data, 'base64').toString('utf8')) : undefined;
 type JsonHistory = { events: JsonEvent[] };
 
 const readHistory = (file: string): JsonHistory => JSON.parse(readFileSync(join(dir, file), 'utf8'));
@@ -86,7 +108,7 @@ function retimed(json: JsonHistory, from: number, shiftMs: number, perTask = tru
 
 describe('Worker.runReplayHistories() over saved concurrency histories', () => {
   it('Worker.runReplayHistories() replays every saved holder and controller history without a non-determinism error', async () => {
-    expect(manifest.map((m) => m.workflowType).sort()).toEqual([
+    expect(original.map((m) => m.workflowType).sort()).toEqual([
       ...Array(9).fill('concurrencyControllerWorkflow'),
       ...Array(16).fill('concurrencyExampleWorkflow'),
       'singleFlightExampleWorkflow',
@@ -112,6 +134,46 @@ describe('Worker.runReplayHistories() over saved concurrency histories', () => {
     expect(errors.size).toBe(manifest.length);
     const failed = [...errors].filter(([, error]) => error !== undefined).map(([file, e]) => `${file}: ${e}`);
     expect(failed).toEqual([]);
+  });
+
+  it('the batched set holds batch updates of several requests, batch release signals, a continue-as-new carrying waiting requests, resets and a crash', () => {
+    const controllers = batchedSet.filter((m) => m.workflowType === 'concurrencyControllerWorkflow');
+    const asked: number[] = [];
+    const released: number[] = [];
+    let singleUpdates = 0;
+    let carriedQueued = 0;
+    for (const { file } of controllers) {
+      for (const event of readHistory(file).events) {
+        const update = event.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input;
+        if (update?.name === 'slotwise.concurrency.acquireBatch')
+          asked.push(decode(update.args?.payloads?.[0]).length);
+        if (update?.name === 'slotwise.concurrency.acquire') singleUpdates++;
+        const signal = event.workflowExecutionSignaledEventAttributes;
+        if (signal?.signalName === 'slotwise.concurrency.releaseBatch')
+          released.push(decode(signal.input?.payloads?.[0]).requestIds.length);
+        const carried = decode(event.workflowExecutionContinuedAsNewEventAttributes?.input?.payloads?.[0]);
+        carriedQueued = Math.max(carriedQueued, carried?.state?.queued?.length ?? 0);
+      }
+    }
+    expect(singleUpdates).toBe(0);
+    expect(asked.filter((n) => n > 1).length).toBeGreaterThan(0);
+    expect(released.length).toBeGreaterThan(0);
+    expect(carriedQueued).toBeGreaterThan(0);
+    const files = batchedSet.map((m) => m.file);
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'batched/reset--holder-waiting-reset-run.json',
+        'batched/reset--holder-working-reset-run.json',
+        'batched/crash--controller.json',
+      ]),
+    );
+    const resetRun = readHistory('batched/reset--holder-waiting-reset-run.json').events[0];
+    const replaced = batchedSet.find((m) => m.file === 'batched/reset--holder-waiting-before-reset.json');
+    expect(resetRun?.workflowExecutionStartedEventAttributes?.originalExecutionRunId).toBe(replaced?.runId);
+    const crash = readHistory('batched/crash--controller.json').events;
+    expect(crash.filter((e) => e.eventType === 'EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT').length).toBeGreaterThan(
+      0,
+    );
   });
 
   it('Worker.runReplayHistories() replays every controller history identically when its workflow tasks ran at other times', async () => {
@@ -167,5 +229,68 @@ describe('Worker.runReplayHistories() over saved concurrency histories', () => {
     const errors = await replayAll(codePath);
     const undetected = [...errors].filter(([, e]) => !(e instanceof DeterminismViolationError));
     expect(undetected.map(([file, e]) => `${file}: ${e}`)).toEqual([]);
+  });
+
+  it('Worker.runReplayHistories() reports a non-determinism error for the batched controller histories when the batch handlers change their commands', async () => {
+    // The real controller with one handler changed: the test above can tell a change of what the
+    // acquireBatch update or the releaseBatch signal does from no change at all.
+    const outDir = resolve('test-results');
+    mkdirSync(outDir, { recursive: true });
+    const source = resolve('src/workflows/concurrency/controller-workflow.ts');
+    const mutant = async (name: string, from: string, to: string): Promise<string> => {
+      const code = readFileSync(source, 'utf8');
+      expect(code).toContain(from);
+      const srcDir = dirname(source);
+      const mutated = code
+        .replace(from, to)
+        .replace(/from '\.\.\//g, `from '${dirname(srcDir)}/`)
+        .replace(/from '\.\//g, `from '${srcDir}/`);
+      const controllerPath = join(outDir, `replay-mutant-${name}-controller.ts`);
+      writeFileSync(controllerPath, mutated);
+      const workflowsPath = join(outDir, `replay-mutant-${name}-workflows.ts`);
+      writeFileSync(workflowsPath, `export { concurrencyControllerWorkflow } from '${controllerPath}';\n`);
+      const { code: bundle } = await bundleWorkflowCode({
+        workflowsPath,
+        logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} },
+      });
+      const codePath = join(outDir, `replay-mutant-${name}-bundle.js`);
+      writeFileSync(codePath, bundle);
+      return codePath;
+    };
+    const controllers = batchedSet
+      .filter((m) => m.workflowType === 'concurrencyControllerWorkflow')
+      .map((m) => ({ name: m.file, workflowId: m.workflowId, history: parse(readHistory(m.file)) }));
+    const detected = async (codePath: string) => {
+      const errors = await replayAll(codePath, controllers);
+      return [...errors].filter(([, e]) => e instanceof DeterminismViolationError).map(([file]) => file);
+    };
+    // A batch's own runs also told by signal (as if the update could not answer them).
+    const signalsOwn = await mutant(
+      'acquire-batch',
+      'if (answers.has(effect.run.requestId)) answers.set(effect.run.requestId, decisionOf(effect));',
+      'if (answers.has(effect.run.requestId)) { answers.set(effect.run.requestId, decisionOf(effect)); push(effect); }',
+    );
+    // Batched releases dropped.
+    const dropsReleases = await mutant(
+      'release-batch',
+      'for (const requestId of Array.isArray(requestIds) ? requestIds : []) released(requestId);',
+      'void requestIds;',
+    );
+    // Which histories each change must break: those with a batch that granted one of its own requests,
+    // and those with a batched release (the crash controller's runs all asked and released by signal).
+    const having = (has: (event: JsonEvent) => boolean) =>
+      controllers.filter((c) => readHistory(c.name).events.some(has)).map((c) => c.name);
+    const grantedInBatch = having((e) =>
+      (
+        decode(e.workflowExecutionUpdateCompletedEventAttributes?.outcome?.success?.payloads?.[0]) ?? []
+      ).some?.((d: { outcome?: string }) => d.outcome === 'granted'),
+    );
+    const releasedInBatch = having(
+      (e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'slotwise.concurrency.releaseBatch',
+    );
+    expect(grantedInBatch.length).toBeGreaterThanOrEqual(2);
+    expect(releasedInBatch.length).toBeGreaterThanOrEqual(3);
+    expect((await detected(signalsOwn)).sort()).toEqual(grantedInBatch.sort());
+    expect((await detected(dropsReleases)).sort()).toEqual(releasedInBatch.sort());
   });
 });
