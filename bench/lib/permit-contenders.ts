@@ -5,6 +5,7 @@ import { setMaxListeners } from 'node:events';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SlotInfo, SlotReserveContext } from '@temporalio/worker';
+import { GpuMonitor, type GpuReading } from '../../src/resources/gpu-monitor.js';
 import { ResourceSampler } from '../../src/resources/sampler.js';
 import { CompositeSlotSupplier } from '../../src/suppliers/composite-slot-supplier.js';
 import { CpuSlotSupplier } from '../../src/suppliers/cpu-slot-supplier.js';
@@ -147,6 +148,23 @@ export function frozenHost(dir: string): { root: string; nvidiaSmi: string; adva
 }
 
 /**
+ * Runs the fake `nvidia-smi` once, then hands out that reading again, stamped now, without a process.
+ * Starting a process forks this one (libuv on Linux): the first writes after it take copy-on-write
+ * page faults, which cost the next decision 150-250 us, whichever supplier decides (FixedSlotSupplier
+ * included), so a decision timed after a real call measures the fork, not the decision.
+ */
+class FrozenGpuMonitor extends GpuMonitor {
+  #first: GpuReading | null = null;
+  constructor(command: string) {
+    super({ command, now: () => performance.now() });
+  }
+  override async sample(): Promise<GpuReading | null> {
+    this.#first ??= await super.sample();
+    return this.#first === null ? null : { ...this.#first, at: performance.now() };
+  }
+}
+
+/**
  * The most permits GpuSlotSupplier is weighed over: it picks a device for every permit by walking
  * (and copying) every live permit, even within minSlots, so holding 100k would take O(n^2).
  */
@@ -177,7 +195,11 @@ export async function frozenContenders(dir: string, options: FrozenOptions): Pro
   cpuSampler.sampleNow();
   const memSampler = new ResourceSampler({ root: host.root, cpu: false });
   memSampler.sampleNow();
-  const gpuSampler = new ResourceSampler({ cpu: false, memory: false, gpu: { command: host.nvidiaSmi } });
+  const gpuSampler = new ResourceSampler({
+    cpu: false,
+    memory: false,
+    gpu: new FrozenGpuMonitor(host.nvidiaSmi),
+  });
   await gpuSampler.sampleGpu();
   if (!cpuSampler.latest().cpu || !memSampler.latest().memory || !gpuSampler.latest().gpu?.devices.length) {
     throw new Error('permit-cost: the frozen readings did not load');
@@ -210,18 +232,23 @@ export async function frozenContenders(dir: string, options: FrozenOptions): Pro
     ...cost({ memoryBytes: 1024 }),
   });
   const composite = new CompositeSlotSupplier([compositeFixed, compositeMemory]);
-  const refresh = async () => {
+  // Each contender takes fresh readings of only what its supplier reads.
+  const refreshCpu = async () => {
     host.advanceCpu();
     cpuSampler.sampleNow();
+  };
+  const refreshMemory = async () => {
     memSampler.sampleNow();
+  };
+  const refreshGpu = async () => {
     await gpuSampler.sampleGpu();
   };
   return [
     floorContender(options.maxSlots),
     supplierContender('fixed', 'FixedSlotSupplier', fixed),
-    supplierContender('cpu', 'CpuSlotSupplier', cpu, () => cpu.close(), refresh),
-    supplierContender('memory', 'MemorySlotSupplier', memory, () => memory.close(), refresh),
-    supplierContender('gpu', 'GpuSlotSupplier', gpu, () => gpu.close(), refresh),
+    supplierContender('cpu', 'CpuSlotSupplier', cpu, () => cpu.close(), refreshCpu),
+    supplierContender('memory', 'MemorySlotSupplier', memory, () => memory.close(), refreshMemory),
+    supplierContender('gpu', 'GpuSlotSupplier', gpu, () => gpu.close(), refreshGpu),
     supplierContender(
       'composite',
       'Composite(Fixed+Memory)',
@@ -230,7 +257,7 @@ export async function frozenContenders(dir: string, options: FrozenOptions): Pro
         composite.close();
         compositeMemory.close();
       },
-      refresh,
+      refreshMemory,
     ),
   ];
 }
