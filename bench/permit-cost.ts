@@ -342,6 +342,7 @@ function report(m: {
     notes: [
       'Resource suppliers read frozen samples (fake /proc, fake nvidia-smi), minSlots 0, ramp 0, settleMs 0 and a small declared cost: every decision runs the whole gate over every live permit.',
       'outstanding = permits reserved and marked used before the timed decisions; cycle = mean time of reserve + markUsed + release.',
+      `Every ${REFRESH_EVERY} decisions each contender (the floor and FixedSlotSupplier too) takes the same fresh readings, untimed; the decision after it runs with cold caches whichever supplier decides, so it sets part of every p99.`,
       `p99 of ${m.samples} decisions per round; a p99 under ~5 us is at the resolution of what one round can show.`,
     ],
   });
