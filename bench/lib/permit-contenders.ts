@@ -5,6 +5,7 @@ import { setMaxListeners } from 'node:events';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SlotInfo, SlotReserveContext } from '@temporalio/worker';
+import { GpuMonitor, type GpuReading } from '../../src/resources/gpu-monitor.js';
 import { ResourceSampler } from '../../src/resources/sampler.js';
 import { CompositeSlotSupplier } from '../../src/suppliers/composite-slot-supplier.js';
 import { CpuSlotSupplier } from '../../src/suppliers/cpu-slot-supplier.js';
@@ -24,7 +25,8 @@ export interface PermitContender {
   /** Counts, for checking that a measurement held what it meant to hold (`null` for the floor). */
   snapshot(): Pick<SupplierSnapshot, 'issued' | 'used' | 'waiting'> | null;
   /**
-   * Takes fresh readings, as a running sampler would between decisions (frozen contenders only).
+   * Takes fresh readings, as a running sampler would between decisions (frozen contenders only;
+   * every frozen contender takes the same ones, so the cold caches a refresh leaves cost them alike).
    * A resource supplier follows a released task until a reading taken after the release: without
    * new readings that list only grows, and every decision would walk all of it.
    */
@@ -147,6 +149,23 @@ export function frozenHost(dir: string): { root: string; nvidiaSmi: string; adva
 }
 
 /**
+ * Runs the fake `nvidia-smi` once, then hands out that reading again, stamped now, without a process.
+ * Starting a process forks this one (libuv on Linux): the first writes after it take copy-on-write
+ * page faults, which cost the next decision 150-250 us, whichever supplier decides (FixedSlotSupplier
+ * included), so a decision timed after a real call measures the fork, not the decision.
+ */
+class FrozenGpuMonitor extends GpuMonitor {
+  #first: GpuReading | null = null;
+  constructor(command: string) {
+    super({ command, now: () => performance.now() });
+  }
+  override async sample(): Promise<GpuReading | null> {
+    this.#first ??= await super.sample();
+    return this.#first === null ? null : { ...this.#first, at: performance.now() };
+  }
+}
+
+/**
  * The most permits GpuSlotSupplier is weighed over: it picks a device for every permit by walking
  * (and copying) every live permit, even within minSlots, so holding 100k would take O(n^2).
  */
@@ -177,7 +196,11 @@ export async function frozenContenders(dir: string, options: FrozenOptions): Pro
   cpuSampler.sampleNow();
   const memSampler = new ResourceSampler({ root: host.root, cpu: false });
   memSampler.sampleNow();
-  const gpuSampler = new ResourceSampler({ cpu: false, memory: false, gpu: { command: host.nvidiaSmi } });
+  const gpuSampler = new ResourceSampler({
+    cpu: false,
+    memory: false,
+    gpu: new FrozenGpuMonitor(host.nvidiaSmi),
+  });
   await gpuSampler.sampleGpu();
   if (!cpuSampler.latest().cpu || !memSampler.latest().memory || !gpuSampler.latest().gpu?.devices.length) {
     throw new Error('permit-cost: the frozen readings did not load');
@@ -189,7 +212,7 @@ export async function frozenContenders(dir: string, options: FrozenOptions): Pro
     rampThrottleMs: 0,
     targetUtilization: 0.95,
     settleMs: 0,
-    // The frozen readings are never refreshed: they must not count as stale.
+    // The frozen readings are refreshed only between timed decisions: they must not count as stale.
     staleAfterMs: 2 ** 31 - 1,
   };
   const cost = <T>(c: T) => (gate ? { costs: { default: c } } : {});
@@ -210,6 +233,10 @@ export async function frozenContenders(dir: string, options: FrozenOptions): Pro
     ...cost({ memoryBytes: 1024 }),
   });
   const composite = new CompositeSlotSupplier([compositeFixed, compositeMemory]);
+  // Every contender, the floor and FixedSlotSupplier included, is timed after the same refresh: a
+  // refresh's file I/O leaves caches cold, and the decision after it is slower whatever decides
+  // (FixedSlotSupplier's after the CPU refresh: median 23 us against 4 us; see bench/README
+  // finding 9). Refreshing only some contenders would charge that to them alone.
   const refresh = async () => {
     host.advanceCpu();
     cpuSampler.sampleNow();
@@ -217,8 +244,8 @@ export async function frozenContenders(dir: string, options: FrozenOptions): Pro
     await gpuSampler.sampleGpu();
   };
   return [
-    floorContender(options.maxSlots),
-    supplierContender('fixed', 'FixedSlotSupplier', fixed),
+    { ...floorContender(options.maxSlots), refresh },
+    supplierContender('fixed', 'FixedSlotSupplier', fixed, undefined, refresh),
     supplierContender('cpu', 'CpuSlotSupplier', cpu, () => cpu.close(), refresh),
     supplierContender('memory', 'MemorySlotSupplier', memory, () => memory.close(), refresh),
     supplierContender('gpu', 'GpuSlotSupplier', gpu, () => gpu.close(), refresh),

@@ -195,6 +195,12 @@ export interface GateView<X extends object> {
   released?: (record: PermitRecord<X>) => boolean;
   /** The stamp of the latest reading taken in (from `readingTaken()`). @default none */
   readingTaken?: number;
+  /**
+   * `true` when {@link records} are all the live permits of the ledger: a decision then takes the
+   * declared costs of running tasks from sums kept at mark-used and release, not from a walk.
+   * @default false
+   */
+  wholeLedger?: boolean;
 }
 
 export interface ReleasedTask<X extends object> {
@@ -282,6 +288,8 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
   #closed = false;
   /** The `seq` of the last sample taken in by {@link observe}. */
   #observedSeq = 0;
+  /** Running tasks by their cost in a dimension, kept at mark-used and release (see {@link UsedCosts}). */
+  readonly #usedCosts = new Map<CostDimension, UsedCosts<X>>();
 
   protected constructor({
     kind,
@@ -581,17 +589,28 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
    */
   protected gateLoad(view: GateView<X>): GateLoad {
     const { gate, dimension, shown, released = () => true, readingTaken = Number.NEGATIVE_INFINITY } = view;
-    const records = view.records;
     const load: GateLoad = { live: 0, held: 0, unknown: 0, unknownUnshown: 0 };
     const next = new NextCosts((slotType) => this.nextCost(gate, dimension, slotType));
-    for (const record of records) {
+    const count = (record: PermitRecord<X>) => {
       const cost = this.#costOf(gate, dimension, record, next);
       if (cost !== null) {
         load.live += cost;
-        continue;
+        return;
       }
       load.unknown++;
       if ((shown(record, undefined)?.[0] ?? 0) < 0.5) load.unknownUnshown++;
+    };
+    if (view.wholeLedger !== true) {
+      for (const record of view.records) count(record);
+    } else {
+      // Running tasks of declared cost are summed at mark-used and release; the rest one by one.
+      const used = this.#usedCostsOf(dimension);
+      load.live += used.declaredSum();
+      for (const record of used.undeclared) count(record);
+      const reserved = this.ledger.issued - this.ledger.used;
+      const fallback = this.costs.default?.[dimension];
+      if (reserved > 0 && fallback !== undefined) load.live += reserved * fallback;
+      else if (reserved > 0) for (const record of view.records) if (record.state !== 'used') count(record);
     }
     // Releases are in order: the ones after the latest reading are at the end.
     this.#forgetOldReleases();
@@ -656,8 +675,32 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
     return this.#recentReleases.slice(this.#recentHead);
   }
 
+  /** Counts a running task in the sums a decision reads (see {@link UsedCosts}). */
+  protected override onUsed(record: PermitRecord<X>): void {
+    for (const [dimension, used] of this.#usedCosts)
+      used.add(record, declaredCost(this.costs, record.slotInfo)?.[dimension]);
+  }
+
+  /**
+   * The running tasks by their cost in `dimension`, kept from the first decision that asks on. When
+   * they do not add up to the ledger's count of running tasks (a mark-used that did not pass through
+   * {@link onUsed}) they are counted again from the ledger.
+   */
+  #usedCostsOf(dimension: CostDimension): UsedCosts<X> {
+    let used = this.#usedCosts.get(dimension);
+    if (used === undefined || used.size !== this.ledger.used) {
+      used = new UsedCosts<X>();
+      for (const record of this.ledger.records()) {
+        if (record.state === 'used') used.add(record, declaredCost(this.costs, record.slotInfo)?.[dimension]);
+      }
+      this.#usedCosts.set(dimension, used);
+    }
+    return used;
+  }
+
   /** Remembers when a permit that ran a task was released (see {@link recentReleases}). */
   protected override onReleased(record: PermitRecord<X>): void {
+    for (const used of this.#usedCosts.values()) used.delete(record);
     this.#forgetOldReleases();
     if (record.usedAt !== undefined) {
       this.#recentReleases.push({ record, at: this.clock(), order: ++this.#order });
@@ -918,5 +961,53 @@ class NextCosts {
     }
     if (this.#activities === undefined) this.#activities = this.nextCost(slotType);
     return this.#activities;
+  }
+}
+
+/**
+ * The running tasks of a supplier by their cost in one dimension: tasks of a declared cost as a
+ * count per cost (so the sum is exact whatever the order of mark-used and release, with no drift
+ * from adding and subtracting over a Worker's life), the others one by one, for a decision to walk.
+ */
+class UsedCosts<X extends object> {
+  /** Declared cost of each counted task. */
+  readonly #declared = new Map<PermitRecord<X>, number>();
+  /** How many counted tasks have each declared cost. */
+  readonly #perCost = new Map<number, number>();
+  /** Running tasks without a declared cost in this dimension. */
+  readonly undeclared = new Set<PermitRecord<X>>();
+
+  /** Tasks counted. */
+  get size(): number {
+    return this.#declared.size + this.undeclared.size;
+  }
+
+  add(record: PermitRecord<X>, declared: number | undefined): void {
+    if (this.#declared.has(record) || this.undeclared.has(record)) return;
+    if (declared === undefined) {
+      this.undeclared.add(record);
+      return;
+    }
+    this.#declared.set(record, declared);
+    this.#perCost.set(declared, (this.#perCost.get(declared) ?? 0) + 1);
+  }
+
+  delete(record: PermitRecord<X>): void {
+    const declared = this.#declared.get(record);
+    if (declared === undefined) {
+      this.undeclared.delete(record);
+      return;
+    }
+    this.#declared.delete(record);
+    const left = this.#perCost.get(declared)! - 1;
+    if (left === 0) this.#perCost.delete(declared);
+    else this.#perCost.set(declared, left);
+  }
+
+  /** Σ declared cost of the counted tasks. */
+  declaredSum(): number {
+    let sum = 0;
+    for (const [cost, count] of this.#perCost) sum += cost * count;
+    return sum;
   }
 }

@@ -148,6 +148,7 @@ export abstract class SingleResourceSlotSupplier extends ResourceSlotSupplier {
       records: this.ledger.records(),
       shown: (record, releasedAt) => this.shown(record, releasedAt, now),
       readingTaken: this.#readingTaken,
+      wholeLedger: true,
     };
   }
 

@@ -1,7 +1,10 @@
 import type { SlotInfo } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
 import { CpuSlotSupplier } from '../../src/suppliers/cpu-slot-supplier.js';
-import { MemorySlotSupplier } from '../../src/suppliers/memory-slot-supplier.js';
+import {
+  MemorySlotSupplier,
+  type MemorySlotSupplierOptions,
+} from '../../src/suppliers/memory-slot-supplier.js';
 import type { GateLoad } from '../../src/suppliers/resource-gate.js';
 import type { SlotwisePermit } from '../../src/suppliers/types.js';
 import { activityInfo, reserveCtx } from '../helpers/fakes.js';
@@ -45,7 +48,7 @@ function expectSameLoad([fast, listed]: [GateLoad, GateLoad], where: string) {
 
 describe('a decision sums the same tasks learning lists', () => {
   for (const kind of ['memory', 'cpu'] as const) {
-    for (const seed of [1, 2, 3, 4, 5]) {
+    for (const seed of [1, 2, 3, 4, 5, 6, 7]) {
       it(`${kind}: seed ${seed}, reservations, tasks, releases and readings in random order`, () => {
         const next = random(seed);
         let now = 0;
@@ -60,17 +63,33 @@ describe('a decision sums the same tasks learning lists', () => {
           targetUtilization: 0.9,
         };
         // Odd seeds declare one type's cost (the others start at it); even seeds declare none, so
-        // permits of unknown cost (probes) are counted too.
-        const declare = seed % 2 === 1;
+        // permits of unknown cost (probes) are counted too; from seed 6 on a default cost is
+        // declared as well (a permit waiting for its task then has a known cost).
+        const withDefault = seed >= 6;
+        const declare = seed % 2 === 1 || withDefault;
         const supplier =
           kind === 'memory'
             ? new MemoryProbe({
                 ...common,
-                ...(declare ? { costs: { activities: { declared: { memoryBytes: 64 * MiB } } } } : {}),
+                ...(declare
+                  ? {
+                      costs: {
+                        activities: { declared: { memoryBytes: 64 * MiB } },
+                        ...(withDefault ? { default: { memoryBytes: 48 * MiB } } : {}),
+                      },
+                    }
+                  : {}),
               })
             : new CpuProbe({
                 ...common,
-                ...(declare ? { costs: { activities: { declared: { cpu: 0.25 } } } } : {}),
+                ...(declare
+                  ? {
+                      costs: {
+                        activities: { declared: { cpu: 0.25 } },
+                        ...(withDefault ? { default: { cpu: 0.1 } } : {}),
+                      },
+                    }
+                  : {}),
               });
         const running: SlotwisePermit[] = [];
         const reserved: SlotwisePermit[] = [];
@@ -142,6 +161,130 @@ describe('released tasks a decision follows', () => {
     // A reading after them: only those released less than settleMs ago (4510..5000 ms) still count.
     sampler.memoryUsed(GiB, 4 * GiB);
     expect(supplier.followedReleases()).toBe(50);
+    supplier.close();
+  });
+});
+
+describe('what a decision walks', () => {
+  /** A memory supplier that counts the live permits a decision reads one by one. */
+  class CountingProbe extends MemorySlotSupplier {
+    visited = 0;
+    protected override load(): GateLoad {
+      const ledger = this.ledger as { records(): IterableIterator<unknown> };
+      const records = ledger.records.bind(ledger);
+      ledger.records = () => {
+        const it = records();
+        const counting = {
+          next: () => {
+            const step = it.next();
+            if (!step.done) this.visited++;
+            return step;
+          },
+          [Symbol.iterator]: () => counting,
+        };
+        return counting as IterableIterator<unknown>;
+      };
+      try {
+        return super.load();
+      } finally {
+        ledger.records = records;
+      }
+    }
+    both(): [GateLoad, GateLoad] {
+      return [this.load(), this.gate.loadOf(this.tasks())];
+    }
+    permits(): SlotwisePermit[] {
+      return [...this.ledger.records()].map((record) => record.permit);
+    }
+  }
+
+  function running(costs: MemorySlotSupplierOptions['costs'], types: SlotInfo[]) {
+    const sampler = new FakeSampler({ memory: true });
+    const supplier = new CountingProbe({
+      sampler: sampler.asSampler,
+      now: () => 0,
+      rampThrottleMs: 0,
+      minSlots: 0,
+      maxSlots: 2000,
+      settleMs: 0,
+      targetUtilization: 0.95,
+      costs,
+    });
+    sampler.memoryUsed(GiB, 1024 * GiB);
+    for (let i = 0; i < 1000; i++) {
+      const permit = supplier.tryReserveSlot(reserveCtx());
+      if (permit === null) throw new Error(`permit ${i} was refused`);
+      supplier.markSlotUsed({ permit, slotInfo: types[i % types.length]! });
+    }
+    return supplier;
+  }
+
+  it('reads running tasks of a declared cost from sums, not one by one (1000 running)', () => {
+    // Before: every decision walked all 1000 live permits (1000 visited).
+    const supplier = running({ default: { memoryBytes: MiB } }, [activityInfo('a')]);
+    supplier.visited = 0;
+    const [fast, listed] = supplier.both();
+    expect(supplier.visited).toBe(0);
+    expect(fast.live).toBe(1000 * MiB);
+    expect(fast).toEqual(listed);
+    supplier.close();
+  });
+
+  it('counts a running task of no declared cost at its expected cost, as a full count does', () => {
+    // 'other' has no cost declared or learned: it counts at the largest declared of its slot type.
+    const supplier = running({ activities: { declared: { memoryBytes: 3 * MiB } } }, [
+      activityInfo('declared'),
+      activityInfo('other'),
+    ]);
+    supplier.visited = 0;
+    const [fast, listed] = supplier.both();
+    expect(supplier.visited).toBe(0);
+    expect(fast.unknown).toBe(0);
+    expect(fast.live).toBe(1000 * 3 * MiB);
+    expect(fast).toEqual(listed);
+    supplier.close();
+  });
+
+  it('counts a permit waiting for its task at the default cost, and walks them when there is none', () => {
+    const withDefault = running({ default: { memoryBytes: MiB } }, [activityInfo('a')]);
+    const waiting = [withDefault.tryReserveSlot(reserveCtx()), withDefault.tryReserveSlot(reserveCtx())];
+    expect(waiting.every((permit) => permit !== null)).toBe(true);
+    withDefault.visited = 0;
+    const [fast, listed] = withDefault.both();
+    expect(withDefault.visited).toBe(0);
+    expect(fast.live).toBe(1002 * MiB);
+    expect(fast).toEqual(listed);
+    withDefault.close();
+
+    const typed = running({ activities: { a: { memoryBytes: MiB } } }, [activityInfo('a')]);
+    expect(typed.tryReserveSlot(reserveCtx())).not.toBeNull();
+    typed.visited = 0;
+    const [typedFast, typedListed] = typed.both();
+    // No default: the waiting permit's cost is the largest declared for its slot type, found by a walk.
+    expect(typed.visited).toBe(1001);
+    expect(typedFast.live).toBe(1001 * MiB);
+    expect(typedFast).toEqual(typedListed);
+    typed.close();
+  });
+
+  it('stays equal to a full count after releases, in any order', () => {
+    const supplier = running({ activities: { declared: { memoryBytes: 0.1 * MiB } } }, [
+      activityInfo('declared'),
+      activityInfo('other'),
+    ]);
+    const permits = supplier.permits();
+    const next = random(9);
+    while (permits.length > 0) {
+      const permit = permits.splice(Math.floor(next() * permits.length), 1)[0]!;
+      supplier.releaseSlot({ permit });
+      if (permits.length % 97 === 0) {
+        const [fast, listed] = supplier.both();
+        expect(fast.unknown).toBe(listed.unknown);
+        expect(fast.live).toBeCloseTo(listed.live, 3);
+      }
+    }
+    const [fast] = supplier.both();
+    expect(fast.live).toBe(0);
     supplier.close();
   });
 });
