@@ -94,6 +94,43 @@ describe('GpuSlotSupplier', () => {
     expect(grantedOf(reservations)[4]?.gpu.index).toBe(0);
   });
 
+  it('a decision walks only the permits of the devices it weighs, from lists kept on issue and release, not the whole ledger', async () => {
+    const { supplier, sampler } = gpuSupplier({
+      slotsPerDevice: 3,
+      rampThrottleMs: 0,
+      costs: { default: { gpuMemoryBytes: GiB } },
+    });
+    sampler.gpus([{ index: 0 }, { index: 1 }, { index: 2 }]);
+    const ledger = (supplier as unknown as { ledger: { records(): unknown } }).ledger;
+    const walks = vi.spyOn(ledger, 'records');
+    const permits: GpuPermit[] = [];
+    for (let i = 0; i < 7; i++) permits.push(await supplier.reserveSlot(reserveCtx(), signal()));
+    expect(walks).toHaveBeenCalledTimes(0);
+    expect(perDevice(permits)).toEqual({ 0: 3, 1: 2, 2: 2 });
+    // Release, abort-style take-back and reuse keep the per-device lists exact.
+    supplier.releaseSlot({ permit: permits[0]! });
+    supplier.releaseSlot({ permit: permits[0]! });
+    const aborted = new AbortController();
+    const late = supplier.reserveSlot(reserveCtx(), aborted.signal);
+    const lateDevice = (await late).gpu.index;
+    aborted.abort();
+    await flush();
+    const byDevice = (index: number) => permits.filter((p, i) => i !== 0 && p.gpu.index === index).length;
+    expect(supplier.snapshot().readings.gpus?.map((g) => g.permits)).toEqual([
+      byDevice(0),
+      byDevice(1),
+      byDevice(2),
+    ]);
+    expect(supplier.snapshot().issued).toBe(6);
+    expect(lateDevice).toBe(permits[0]!.gpu.index);
+    // Three more fill the three free places exactly; the tenth waits. (snapshot() may walk the ledger.)
+    walks.mockClear();
+    for (let i = 0; i < 3; i++) permits.push(await supplier.reserveSlot(reserveCtx(), signal()));
+    expect(supplier.tryReserveSlot(reserveCtx())).toBeNull();
+    expect(walks).toHaveBeenCalledTimes(0);
+    expect(supplier.snapshot().readings.gpus?.map((g) => g.permits)).toEqual([3, 3, 3]);
+  });
+
   it('reserveSlot() breaks a memory tie by utilization', async () => {
     const { supplier, sampler } = gpuSupplier({ slotsPerDevice: 4, rampThrottleMs: 0 });
     sampler.gpus([
