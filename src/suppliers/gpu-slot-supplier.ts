@@ -312,7 +312,7 @@ export class GpuSlotSupplier extends ResourceSlotSupplier<GpuPermitFields> {
   protected override onReleased(record: PermitRecord<GpuPermitFields>): void {
     const uuid = record.permit.gpu?.uuid;
     const records = uuid === undefined ? undefined : this.#onDevice.get(uuid);
-    if (records !== undefined && records.delete(record) && records.size === 0) this.#onDevice.delete(uuid!);
+    if (records?.delete(record) && records.size === 0) this.#onDevice.delete(uuid!);
     super.onReleased(record);
   }
 

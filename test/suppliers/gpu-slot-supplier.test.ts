@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SlotwiseOptionsError } from '../../src/errors.js';
 import { ResourceSampler } from '../../src/resources/sampler.js';
@@ -398,6 +400,48 @@ describe('GpuSlotSupplier over the fake nvidia-smi', () => {
     expect(grantedOf(reservations)).toHaveLength(3 * indices.length);
     expect(supplier.snapshot().readings.gpus?.map((g) => g.index)).toEqual(indices);
   });
+
+  it('with its own nvidia-smi loop: a loop that goes silent closes admission above minSlots at the stale bound, until rounds come again', async () => {
+    const state = join(tempDir(), 'state');
+    writeFileSync(state, '');
+    const logger = recordingLogger();
+    const supplier = closeAfterTest(
+      new GpuSlotSupplier({
+        env: gpuEnv({ FAKE_NVSMI_STATE: state }),
+        sampleIntervalMs: 50,
+        staleAfterMs: 400,
+        slotsPerDevice: 100,
+        rampThrottleMs: 0,
+        costs: { default: { gpuMemoryBytes: 0 } },
+        logger,
+        name: 'gpus',
+      }),
+    );
+    await vi.waitFor(() => expect(supplier.snapshot().readings.gpus).toHaveLength(2), {
+      timeout: 10_000,
+      interval: 20,
+    });
+    expect(supplier.tryReserveSlot(reserveCtx())).not.toBeNull();
+    writeFileSync(state, 'FAKE_NVSMI_MODE=hang\n');
+    await vi.waitFor(() => expect(supplier.tryReserveSlot(reserveCtx())).toBeNull(), {
+      timeout: 10_000,
+      interval: 20,
+    });
+    const { gpu } = supplier.snapshot().readings;
+    expect(gpu).toMatchObject({ stale: true });
+    expect(gpu?.staleSince).toEqual(expect.any(Number));
+    expect(gpu!.ageMs).toBeGreaterThanOrEqual(400);
+    expect(logger.messages('warn')).toContainEqual(
+      expect.stringMatching(/^slotwise supplier 'gpus': the gpu reading is stale \(taken /),
+    );
+    // The loop is killed at intervalMs + timeoutMs and restarted; fresh rounds reopen admission.
+    writeFileSync(state, '');
+    await vi.waitFor(() => expect(supplier.tryReserveSlot(reserveCtx())).not.toBeNull(), {
+      timeout: 15_000,
+      interval: 50,
+    });
+    expect(supplier.snapshot().readings.gpu).toMatchObject({ stale: false, staleSince: null });
+  }, 30_000);
 
   it('without nvidia-smi: no permit beyond minSlots, and one log line', async () => {
     const { supplier, sampler, logger } = fakeGpus({ PATH: tempDir('slotwise-empty-bin-') });
