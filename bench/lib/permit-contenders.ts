@@ -142,7 +142,7 @@ export function frozenHost(dir: string): { root: string; nvidiaSmi: string; adva
       'line="0, GPU-00000000-bench-0000-0000-000000000000, 10, 8192, 81920"',
       'echo "$line"',
       'prev=""; for a in "$@"; do [ "$prev" = "-lms" ] && ms="$a"; prev="$a"; done',
-      '[ -n "$ms" ] && while sleep "$(awk "BEGIN{print $ms/1000}")"; do echo "$line"; done',
+      'if [ -n "$ms" ]; then while sleep "$(awk "BEGIN{print $ms/1000}")"; do echo "$line"; done; fi',
       '',
     ].join('\n'),
   );
