@@ -43,7 +43,9 @@ export interface GpuMonitorOptions {
   /**
    * Environment of the child process; its `PATH` finds {@link command} and its
    * `CUDA_VISIBLE_DEVICES` (comma-separated indices, UUIDs or UUID prefixes; `''` for none; unset for
-   * all) selects the devices reported. Read on every call, so later changes to the object apply.
+   * all) selects the devices reported. The environment is read when a process starts (each plain
+   * call, and each start of a {@link GpuMonitor.watch} loop); `CUDA_VISIBLE_DEVICES` is applied
+   * to every reading, so later changes to it apply at once.
    * @default process.env
    */
   env?: NodeJS.ProcessEnv;
