@@ -279,7 +279,8 @@ describe('ResourceSampler', () => {
       '--query-gpu=index,uuid,utilization.gpu,memory.used,memory.total --format=csv,noheader,nounits';
     expect(calls()).toEqual([query, `${query} -lms 40`]);
     // Neither the loop nor its pipes keep the process alive.
-    expect(handles()).toEqual(before);
+    // (At most as many as before: a previous test's process may finish meanwhile; the loop adds 3 when ref'd.)
+    expect(handles().length).toBeLessThanOrEqual(before.length);
     sampler.stop();
     const loop = Number(readFileSync(pids, 'utf8').trim().split('\n')[1]);
     await vi.waitFor(
