@@ -150,7 +150,7 @@ async function measureDecisions(
  * Offers {@link RATE_PER_S} reservations/s to `c` for `ms`; each granted permit is marked used and
  * released {@link HOLD_MS} later (about 16 outstanding). Records the event-loop delay meanwhile.
  */
-async function pacedLoop(c: PermitContender, ms: number): Promise<Omit<LagRun, 'variant' | 'round'>> {
+export async function pacedLoop(c: PermitContender, ms: number): Promise<Omit<LagRun, 'variant' | 'round'>> {
   const h = monitorEventLoopDelay({ resolution: 1 });
   const decisions: number[] = [];
   const releases = new Set<NodeJS.Timeout>();

@@ -136,7 +136,15 @@ export function frozenHost(dir: string): { root: string; nvidiaSmi: string; adva
   const nvidiaSmi = join(dir, 'nvidia-smi');
   writeFileSync(
     nvidiaSmi,
-    '#!/bin/sh\necho "0, GPU-00000000-bench-0000-0000-000000000000, 10, 8192, 81920"\n',
+    // Like the real tool: with `-lms N` the same line again every N ms until killed.
+    [
+      '#!/bin/sh',
+      'line="0, GPU-00000000-bench-0000-0000-000000000000, 10, 8192, 81920"',
+      'echo "$line"',
+      'prev=""; for a in "$@"; do [ "$prev" = "-lms" ] && ms="$a"; prev="$a"; done',
+      'if [ -n "$ms" ]; then while sleep "$(awk "BEGIN{print $ms/1000}")"; do echo "$line"; done; fi',
+      '',
+    ].join('\n'),
   );
   chmodSync(nvidiaSmi, 0o755);
   // Each advance adds the same 10 % busy interval, so every new CPU reading says the same.
@@ -272,7 +280,7 @@ export interface ContenderFactory {
 /**
  * Every slotwise supplier and a composite as a user would create them: each with the sampler it
  * creates by default (real /proc and cgroup files at its default interval; the GPU supplier runs
- * `nvidiaSmi` every second) and its default settle time. `targetUtilization: 1`, `minSlots: 0` and a
+ * one `nvidiaSmi -lms 1000` loop) and its default settle time. `targetUtilization: 1`, `minSlots: 0` and a
  * zero declared cost let the gate run in full on every decision yet admit whatever this machine's
  * load, so that a paced loop measures the cost of deciding, not the machine's mood; `rampThrottleMs:
  * 0` because the default ramp (one permit per 50 ms above `minSlots`) caps admissions at 20/s, a
@@ -309,7 +317,7 @@ export function defaultSamplerContenders(nvidiaSmi: string): ContenderFactory[] 
     },
     {
       id: 'gpu',
-      label: 'GpuSlotSupplier (own sampler, nvidia-smi every 1 s)',
+      label: 'GpuSlotSupplier (own sampler, nvidia-smi -lms 1000)',
       create() {
         const gpu = new GpuSlotSupplier({
           ...open,

@@ -43,7 +43,9 @@ export interface GpuMonitorOptions {
   /**
    * Environment of the child process; its `PATH` finds {@link command} and its
    * `CUDA_VISIBLE_DEVICES` (comma-separated indices, UUIDs or UUID prefixes; `''` for none; unset for
-   * all) selects the devices reported. Read on every call, so later changes to the object apply.
+   * all) selects the devices reported. The environment is read when a process starts (each plain
+   * call, and each start of a {@link GpuMonitor.watch} loop); `CUDA_VISIBLE_DEVICES` is applied
+   * to every reading, so later changes to it apply at once.
    * @default process.env
    */
   env?: NodeJS.ProcessEnv;
@@ -69,6 +71,9 @@ const OWNER = 'GpuMonitor';
 const OPTION_KEYS = ['command', 'env', 'timeoutMs', 'logger', 'now'];
 const MAX_OUTPUT_BYTES = 1 << 20;
 const MIB = 1024 * 1024;
+
+/** The longest wait between two restarts of a failing `nvidia-smi` loop. */
+const MAX_BACKOFF_MS = 60_000;
 
 /** The arguments of each `nvidia-smi` call. */
 export const NVIDIA_SMI_ARGS: readonly string[] = [
@@ -111,6 +116,9 @@ export class GpuMonitor {
   #child: ChildProcess | null = null;
   #disabled = false;
   #cancelled = false;
+  /** Device lines in the latest good call's output (before `CUDA_VISIBLE_DEVICES`): a loop round's size. */
+  #lastLineCount = 0;
+  #watch: Watch | null = null;
 
   constructor(options: GpuMonitorOptions = {}) {
     checkOptionsObject(OWNER, options);
@@ -163,14 +171,232 @@ export class GpuMonitor {
     return this.#inFlight;
   }
 
+  /** `true` between {@link watch} and {@link close}. */
+  get watching(): boolean {
+    return this.#watch !== null;
+  }
+
   /**
-   * Kills a call in flight, which then resolves with the previous reading, unchanged and not counted
-   * as an error. Later calls to {@link sample} work as before. Idempotent.
+   * Follows the GPUs with one long-lived `nvidia-smi ... -lms intervalMs` process instead of a
+   * process per reading (starting a process blocks the event loop for a millisecond or more each
+   * time), and calls `onReading` with every new {@link latest} reading. `nvidia-smi` prints the same
+   * lines again every `intervalMs`, with nothing between rounds; a round is as many lines as one
+   * plain call printed just before the loop started (that call also gives the first reading).
+   *
+   * - A round no real device gives (see {@link parseNvidiaSmiCsv}) is an error, as for one call: the
+   *   loop is killed and started again after a backoff (`intervalMs`, doubling per failure in a row
+   *   up to 60 s).
+   * - A loop that prints no round for `intervalMs + timeoutMs` is killed (its process group) and
+   *   restarted the same way; so is a loop that exits. Readings keep their time, so suppliers see
+   *   them grow stale.
+   * - A loop that exits before its first round (an `nvidia-smi` without `-lms`) is not used again:
+   *   GPUs are read by one call per `intervalMs` instead, and one line says so.
+   * - `nvidia-smi` missing: as for {@link sample}, one line and no further calls.
+   *
+   * Each distinct failure is logged once. Idempotent while watching; {@link close} stops it.
+   */
+  watch(intervalMs: number, onReading: (reading: GpuReading | null) => void): void {
+    if (this.#watch !== null) return;
+    if (!Number.isInteger(intervalMs) || intervalMs < 1 || intervalMs > MAX_TIMER_MS) {
+      optionError(OWNER, 'watch intervalMs', `an integer in [1, ${MAX_TIMER_MS}]`, intervalMs);
+    }
+    const watch: Watch = {
+      intervalMs,
+      onReading,
+      loop: null,
+      timer: null,
+      failures: 0,
+      refusals: 0,
+      perCall: false,
+    };
+    this.#watch = watch;
+    this.#probe(watch);
+  }
+
+  /**
+   * Stops {@link watch} (kills the loop process group and cancels its timers), and kills a call in
+   * flight, which then resolves with the previous reading, unchanged and not counted as an error.
+   * Later calls to {@link sample} and {@link watch} work as before. Idempotent.
    */
   close(): void {
+    const watch = this.#watch;
+    if (watch !== null) {
+      this.#watch = null;
+      if (watch.timer !== null) clearTimeout(watch.timer);
+      watch.timer = null;
+      const loop = watch.loop;
+      watch.loop = null;
+      if (loop !== null) killGroup(loop);
+    }
     if (this.#child === null) return;
     this.#cancelled = true;
     killGroup(this.#child);
+  }
+
+  /** One plain call: the first reading, whether `nvidia-smi` exists, and how many lines a round has. */
+  #probe(watch: Watch): void {
+    const started = this.#now();
+    void this.sample().then((reading) => {
+      if (this.#watch !== watch) return;
+      this.#publish(watch);
+      if (this.#disabled) return;
+      if (reading === null || reading.error !== null || this.#lastLineCount === 0) {
+        this.#retry(watch);
+      } else if (watch.perCall) {
+        watch.failures = 0;
+        this.#after(watch, Math.max(0, watch.intervalMs - (this.#now() - started)), () => this.#probe(watch));
+      } else {
+        watch.failures = 0;
+        this.#startLoop(watch, this.#lastLineCount);
+      }
+    });
+  }
+
+  #startLoop(watch: Watch, roundLines: number): void {
+    const command = this.#command;
+    let child: ChildProcess;
+    try {
+      child = spawn(command, [...NVIDIA_SMI_ARGS, '-lms', String(watch.intervalMs)], {
+        env: this.#env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: process.platform !== 'win32', // own process group, so a hang is killed whole
+        windowsHide: true,
+      });
+    } catch (error) {
+      this.#loopFailed(watch, null, `${command} -lms could not be started: ${errorMessage(error)}`);
+      return;
+    }
+    watch.loop = child;
+    // A sampler never keeps the process alive: neither the loop nor its pipes hold the event loop.
+    child.unref();
+    unrefStream(child.stdout);
+    unrefStream(child.stderr);
+    let rounds = 0;
+    let pending = '';
+    let lines: string[] = [];
+    const stderr: string[] = [];
+    const silent = () =>
+      this.#loopFailed(
+        watch,
+        child,
+        `${command} -lms printed no reading for ${watch.intervalMs + this.#timeoutMs} ms and was killed`,
+      );
+    this.#after(watch, watch.intervalMs + this.#timeoutMs, silent);
+    child.stdout?.setEncoding('utf8');
+    child.stderr?.setEncoding('utf8');
+    child.stdout?.on('data', (chunk: string) => {
+      if (watch.loop !== child) return;
+      pending += chunk;
+      let newline = pending.indexOf('\n');
+      while (newline !== -1 && watch.loop === child) {
+        const line = pending.slice(0, newline);
+        pending = pending.slice(newline + 1);
+        newline = pending.indexOf('\n');
+        if (line.trim() === '') continue;
+        lines.push(line);
+        if (lines.length < roundLines) continue;
+        const round = `${lines.join('\n')}\n`;
+        lines = [];
+        let devices: GpuDevice[];
+        try {
+          devices = filterVisibleDevices(parseNvidiaSmiCsv(round), this.#env.CUDA_VISIBLE_DEVICES);
+        } catch (error) {
+          this.#loopFailed(
+            watch,
+            child,
+            `${command} -lms output could not be parsed: ${errorMessage(error)}`,
+          );
+          return;
+        }
+        rounds++;
+        watch.failures = 0;
+        watch.refusals = 0;
+        this.#record({ devices });
+        this.#publish(watch);
+        this.#after(watch, watch.intervalMs + this.#timeoutMs, silent);
+      }
+      if (pending.length > MAX_OUTPUT_BYTES) {
+        this.#loopFailed(
+          watch,
+          child,
+          `${command} -lms wrote a line over ${MAX_OUTPUT_BYTES} bytes, which is not trusted`,
+        );
+      }
+    });
+    child.stderr?.on('data', (chunk: string) => {
+      if (stderr.length < 16) stderr.push(chunk);
+    });
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      this.#loopFailed(watch, child, `${command} -lms could not be started: ${error.message}`);
+    });
+    child.on('close', (code, signal) => {
+      if (watch.loop !== child) return;
+      const detail = firstLine(stderr.join('')) ?? firstLine(`${lines.join('\n')}\n${pending}`);
+      const status = code === null ? `was killed by ${signal}` : `exited with code ${code}`;
+      // A real loop only stops when killed: one that exits 0, or fails before its first round right
+      // after a plain call worked, twice in a row, does not loop here (a tool that refuses or ignores
+      // the flag). Once could be a GPU failing at that moment.
+      if (code === 0 || (rounds === 0 && code !== null)) watch.refusals++;
+      else watch.refusals = 0;
+      if (watch.refusals >= 2) {
+        watch.loop = null;
+        watch.perCall = true;
+        if (watch.timer !== null) clearTimeout(watch.timer);
+        try {
+          this.#logger.warn(
+            `GPU: \`${command} -lms\` ${status} before its first reading${detail ? ` (${detail})` : ''}, so GPUs are read by one ${command} call every ${watch.intervalMs} ms instead`,
+          );
+        } catch {
+          // A broken logger must not break sampling.
+        }
+        this.#after(watch, watch.intervalMs, () => this.#probe(watch));
+        return;
+      }
+      const cut = pending.trim() !== '' ? ', its output ending in the middle of a line (truncated)' : '';
+      this.#loopFailed(watch, child, `${command} -lms ${status}${cut}${detail && !cut ? `: ${detail}` : ''}`);
+    });
+  }
+
+  /** A loop round failed or the loop stopped: record the error, kill the loop and start again later. */
+  #loopFailed(watch: Watch, child: ChildProcess | null, error: string): void {
+    if (this.#watch !== watch || (child !== null && watch.loop !== child)) return;
+    watch.loop = null;
+    if (child !== null) {
+      killGroup(child);
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+    }
+    this.#record({ error: `${error}; restarting it` });
+    this.#publish(watch);
+    this.#retry(watch);
+  }
+
+  /** Probes again after a backoff: `intervalMs`, doubled per failure in a row, at most 60 s. */
+  #retry(watch: Watch): void {
+    const delay = Math.min(
+      watch.intervalMs * 2 ** Math.min(watch.failures, 30),
+      Math.max(MAX_BACKOFF_MS, watch.intervalMs),
+    );
+    watch.failures++;
+    this.#after(watch, delay, () => this.#probe(watch));
+  }
+
+  /** Runs `action` in `ms` unless the watch stopped; replaces the watch's pending timer. */
+  #after(watch: Watch, ms: number, action: () => void): void {
+    if (watch.timer !== null) clearTimeout(watch.timer);
+    watch.timer = setTimeout(() => {
+      watch.timer = null;
+      if (this.#watch === watch) action();
+    }, ms);
+    watch.timer.unref?.();
+  }
+
+  #publish(watch: Watch): void {
+    try {
+      watch.onReading(this.#latest);
+    } catch (error) {
+      this.#errors.report(`GPU reading listener threw: ${errorMessage(error)}`);
+    }
   }
 
   #run(): Promise<GpuReading | null> {
@@ -239,8 +465,9 @@ export class GpuMonitor {
           return;
         }
         try {
-          const devices = filterVisibleDevices(parseNvidiaSmiCsv(stdout), this.#env.CUDA_VISIBLE_DEVICES);
-          finish({ devices });
+          const all = parseNvidiaSmiCsv(stdout);
+          this.#lastLineCount = all.length;
+          finish({ devices: filterVisibleDevices(all, this.#env.CUDA_VISIBLE_DEVICES) });
         } catch (error) {
           finish({ error: `${this.#command} output could not be parsed: ${errorMessage(error)}` });
         }
@@ -276,6 +503,26 @@ export class GpuMonitor {
   }
 }
 brandClass(GpuMonitor, 'GpuMonitor');
+
+/** A {@link GpuMonitor.watch} in progress. */
+interface Watch {
+  readonly intervalMs: number;
+  readonly onReading: (reading: GpuReading | null) => void;
+  /** The `-lms` process, `null` between two. */
+  loop: ChildProcess | null;
+  /** The pending watchdog, backoff or next call. */
+  timer: NodeJS.Timeout | null;
+  /** Failures in a row, for the backoff. */
+  failures: number;
+  /** Loops in a row that exited 0 or before their first round. */
+  refusals: number;
+  /** `true` once the loop mode proved unusable: one call per interval. */
+  perCall: boolean;
+}
+
+function unrefStream(stream: unknown): void {
+  (stream as { unref?: () => void } | null)?.unref?.();
+}
 
 function killGroup(child: ChildProcess): void {
   try {

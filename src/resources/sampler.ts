@@ -43,7 +43,8 @@ export interface ResourceSamplerOptions {
    */
   intervalMs?: number;
   /**
-   * Milliseconds between `nvidia-smi` calls (a call still in flight skips a tick).
+   * Milliseconds between GPU readings: the `-lms` interval of the one `nvidia-smi` loop it runs (or
+   * between calls, where `nvidia-smi` has no loop mode).
    * @default 1000
    */
   gpuIntervalMs?: number;
@@ -92,8 +93,8 @@ export type SampledResource = 'cpu' | 'memory' | 'gpu' | 'heap';
 
 /**
  * The one place resources are read. A background timer (unref'd, so it never keeps the process
- * alive) reads CPU, memory (and the V8 heap, when asked) every `intervalMs` and runs `nvidia-smi`
- * every `gpuIntervalMs`;
+ * alive) reads CPU, memory (and the V8 heap, when asked) every `intervalMs`, and one long-lived
+ * `nvidia-smi -lms gpuIntervalMs` process reports GPUs (see {@link GpuMonitor.watch});
  * consumers read the cached {@link latest} sample synchronously and never do I/O themselves.
  *
  * Lifecycle is explicit: {@link start} and {@link stop} are idempotent, and whoever creates the
@@ -128,7 +129,6 @@ export class ResourceSampler {
   readonly #failures = new Map<SampledResource, string>();
   readonly #listeners = new Set<{ listener: ResourceSampleListener }>();
   #timer: NodeJS.Timeout | null = null;
-  #gpuTimer: NodeJS.Timeout | null = null;
   #latest: ResourceSample;
 
   constructor(options: ResourceSamplerOptions = {}) {
@@ -188,7 +188,7 @@ export class ResourceSampler {
     return this.#intervalMs;
   }
 
-  /** Milliseconds between `nvidia-smi` calls. */
+  /** Milliseconds between GPU readings. */
   get gpuIntervalMs(): number {
     return this.#gpuIntervalMs;
   }
@@ -254,26 +254,17 @@ export class ResourceSampler {
     this.#timer = setInterval(() => this.sampleNow(), this.#intervalMs);
     this.#timer.unref?.();
     this.sampleNow();
-    const gpu = this.#gpu;
-    if (gpu !== null) {
-      this.#gpuTimer = setInterval(() => {
-        if (gpu.disabled && this.#gpuTimer !== null) clearInterval(this.#gpuTimer);
-        else if (!gpu.busy) void this.sampleGpu();
-      }, this.#gpuIntervalMs);
-      this.#gpuTimer.unref?.();
-      void this.sampleGpu();
-    }
+    // One long-lived nvidia-smi loop, not a process per reading (see GpuMonitor.watch).
+    this.#gpu?.watch(this.#gpuIntervalMs, (reading) => this.#takeGpu(reading));
   }
 
   /**
-   * Stops the timers, kills an `nvidia-smi` call in flight and closes file handles (they re-open if
+   * Stops the timers, kills the `nvidia-smi` loop and any call in flight and closes file handles (they re-open if
    * sampled again). The last sample stays readable. Idempotent.
    */
   stop(): void {
     if (this.#timer !== null) clearInterval(this.#timer);
-    if (this.#gpuTimer !== null) clearInterval(this.#gpuTimer);
     this.#timer = null;
-    this.#gpuTimer = null;
     this.#cpu?.close();
     this.#memory?.close();
     this.#gpu?.close();
@@ -298,7 +289,11 @@ export class ResourceSampler {
    */
   async sampleGpu(): Promise<ResourceSample> {
     if (this.#gpu === null) return this.#latest;
-    const reading = await this.#gpu.sample();
+    return this.#takeGpu(await this.#gpu.sample());
+  }
+
+  /** Publishes a new GPU reading (the same object again publishes nothing). */
+  #takeGpu(reading: GpuReading | null): ResourceSample {
     const current = this.#latest;
     if (reading === current.gpu) return current;
     return this.#publish(current.cpu, current.memory, reading, current.heap);

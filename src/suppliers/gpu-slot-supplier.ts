@@ -82,6 +82,8 @@ export class GpuSlotSupplier extends ResourceSlotSupplier<GpuPermitFields> {
   readonly #slotsPerDevice: number;
   readonly #gates = new Map<string, ResourceGate>();
   readonly #rises = new Map<string, RiseWindow>();
+  /** Live permits per device UUID, kept on issue and release: a decision walks one device's, with no copy. */
+  readonly #onDevice = new Map<string, Set<PermitRecord<GpuPermitFields>>>();
   #lastReading: unknown = null;
   #readingTaken = Number.NEGATIVE_INFINITY;
   #warnedNoDevice = false;
@@ -149,7 +151,7 @@ export class GpuSlotSupplier extends ResourceSlotSupplier<GpuPermitFields> {
     let best: { device: GpuDevice; load: number; utilization: number } | undefined;
     for (const device of devices) {
       const records = this.#recordsOn(device.uuid);
-      if (records.length >= this.#slotsPerDevice) continue;
+      if (records.size >= this.#slotsPerDevice) continue;
       if (!this.#fractionFits(records)) continue;
       const memory = memoryOf(device, sample.gpu!.at);
       let load = 0;
@@ -197,7 +199,7 @@ export class GpuSlotSupplier extends ResourceSlotSupplier<GpuPermitFields> {
     const reading = this.current().gpu;
     for (const device of reading?.devices ?? []) {
       const records = this.#recordsOn(device.uuid);
-      let more = this.#slotsPerDevice - records.length;
+      let more = this.#slotsPerDevice - records.size;
       const memory = memoryOf(device, reading!.at);
       if (memory !== null) {
         const gate = this.#gate(device.uuid);
@@ -230,7 +232,7 @@ export class GpuSlotSupplier extends ResourceSlotSupplier<GpuPermitFields> {
         utilization: device.utilization,
         memoryUsedBytes: device.memoryUsedBytes,
         memoryTotalBytes: device.memoryTotalBytes,
-        permits: this.#recordsOn(device.uuid).length,
+        permits: this.#recordsOn(device.uuid).size,
       })),
     };
   }
@@ -252,7 +254,7 @@ export class GpuSlotSupplier extends ResourceSlotSupplier<GpuPermitFields> {
    * Declared `gpus` fractions on a device must leave room for one more task's. A permit still
    * waiting for its task counts at the default fraction, as the next one does.
    */
-  #fractionFits(records: PermitRecord<GpuPermitFields>[]): boolean {
+  #fractionFits(records: ReadonlySet<PermitRecord<GpuPermitFields>>): boolean {
     const next = this.costs.default?.gpus;
     let total = next ?? 0;
     let declared = next !== undefined;
@@ -265,11 +267,11 @@ export class GpuSlotSupplier extends ResourceSlotSupplier<GpuPermitFields> {
     return !declared || total <= 1 + 1e-9;
   }
 
-  #tasks(gate: ResourceGate, uuid: string, records: PermitRecord<GpuPermitFields>[]): GateTask[] {
+  #tasks(gate: ResourceGate, uuid: string, records: ReadonlySet<PermitRecord<GpuPermitFields>>): GateTask[] {
     return this.gateTasks(this.#view(gate, uuid, records));
   }
 
-  #load(gate: ResourceGate, uuid: string, records: PermitRecord<GpuPermitFields>[]): GateLoad {
+  #load(gate: ResourceGate, uuid: string, records: ReadonlySet<PermitRecord<GpuPermitFields>>): GateLoad {
     return this.gateLoad(this.#view(gate, uuid, records));
   }
 
@@ -277,7 +279,7 @@ export class GpuSlotSupplier extends ResourceSlotSupplier<GpuPermitFields> {
   #view(
     gate: ResourceGate,
     uuid: string,
-    records: PermitRecord<GpuPermitFields>[],
+    records: ReadonlySet<PermitRecord<GpuPermitFields>>,
   ): GateView<GpuPermitFields> {
     const now = this.clock(); // once per decision, not once per permit
     return {
@@ -290,8 +292,28 @@ export class GpuSlotSupplier extends ResourceSlotSupplier<GpuPermitFields> {
     };
   }
 
-  #recordsOn(uuid: string): PermitRecord<GpuPermitFields>[] {
-    return [...this.ledger.records()].filter((record) => record.permit.gpu.uuid === uuid);
+  /** The live permits on device `uuid`, in issue order. The set itself: callers must not change it. */
+  #recordsOn(uuid: string): ReadonlySet<PermitRecord<GpuPermitFields>> {
+    return this.#onDevice.get(uuid) ?? NO_RECORDS;
+  }
+
+  protected override onIssued(record: PermitRecord<GpuPermitFields>): void {
+    super.onIssued(record);
+    const uuid = record.permit.gpu?.uuid;
+    if (uuid === undefined) return;
+    let records = this.#onDevice.get(uuid);
+    if (records === undefined) {
+      records = new Set();
+      this.#onDevice.set(uuid, records);
+    }
+    records.add(record);
+  }
+
+  protected override onReleased(record: PermitRecord<GpuPermitFields>): void {
+    const uuid = record.permit.gpu?.uuid;
+    const records = uuid === undefined ? undefined : this.#onDevice.get(uuid);
+    if (records?.delete(record) && records.size === 0) this.#onDevice.delete(uuid!);
+    super.onReleased(record);
   }
 
   #gate(uuid: string): ResourceGate {
@@ -304,6 +326,8 @@ export class GpuSlotSupplier extends ResourceSlotSupplier<GpuPermitFields> {
   }
 }
 brandClass(GpuSlotSupplier, 'GpuSlotSupplier');
+
+const NO_RECORDS: ReadonlySet<PermitRecord<GpuPermitFields>> = new Set();
 
 function memoryOf(device: GpuDevice, at: number): GateReading | null {
   return device.memoryUsedBytes === null || device.memoryTotalBytes === null || device.memoryTotalBytes <= 0

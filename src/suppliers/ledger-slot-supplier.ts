@@ -147,6 +147,7 @@ export abstract class LedgerSlotSupplier<X extends object = object> implements C
       limit: () => this.maxPermits(),
       floors,
       ceilings,
+      onIssued: (record) => this.onIssued(record),
       onReleased: (record) => {
         if (record.slotInfo !== undefined) slotPairing.forget(record.permit);
         this.onReleased(record);
@@ -211,6 +212,9 @@ export abstract class LedgerSlotSupplier<X extends object = object> implements C
   protected admitFloor(_request: ReservationContext): X | null {
     return {} as X;
   }
+
+  /** Called after a permit is issued (live from here on, until {@link onReleased}). */
+  protected onIssued(_record: PermitRecord<X>): void {}
 
   /** Called after a permit is marked used (the task type is known from here on). */
   protected onUsed(_record: PermitRecord<X>): void {}

@@ -56,6 +56,8 @@ export interface PermitLedgerOptions<X extends object> {
    * taken back). Errors are reported, not thrown.
    */
   onReleased?: (record: PermitRecord<X>) => void;
+  /** Called after every issue, once the record is live. Errors are reported, not thrown. */
+  onIssued?: (record: PermitRecord<X>) => void;
   /**
    * Permits each `(slot type, task queue)` gets without {@link admit} being asked (already checked).
    * @default no floors
@@ -147,6 +149,7 @@ export class PermitLedger<X extends object = object> {
   readonly #admit: AdmitFn<X>;
   readonly #now: () => number;
   readonly #onReleased: ((record: PermitRecord<X>) => void) | undefined;
+  readonly #onIssued: ((record: PermitRecord<X>) => void) | undefined;
   readonly #wakeListeners = new Set<() => void>();
   readonly #records = new WeakMap<object, PermitRecord<X>>();
   readonly #live = new Set<PermitRecord<X>>();
@@ -167,6 +170,7 @@ export class PermitLedger<X extends object = object> {
     this.#admit = options.admit;
     this.#now = options.now ?? (() => performance.now());
     this.#onReleased = options.onReleased;
+    this.#onIssued = options.onIssued;
     this.#slotGroups = new SlotGroups(
       options.floors ?? NO_FLOORS,
       options.ceilings ?? NO_CEILINGS,
@@ -472,6 +476,13 @@ export class PermitLedger<X extends object = object> {
     this.#records.set(permit, record);
     this.#live.add(record);
     this.#slotGroups.issued(permit);
+    if (this.#onIssued) {
+      try {
+        this.#onIssued(record);
+      } catch (error) {
+        this.reportError('issue', error);
+      }
+    }
     return record;
   }
 

@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { afterEach, describe, expect, it } from 'vitest';
 import { currentSlot } from '../../src/activities/current-slot.js';
@@ -97,7 +99,10 @@ describe('GpuSlotSupplier in a real Worker over the fake nvidia-smi', () => {
   it('spreads activities over both GPUs, stops at the memory target, and recovers when memory is freed', async () => {
     // 81559 MiB per device, target 0.8 = 65247 MiB, 20 GiB declared per task. Another tenant holds
     // 60000 MiB of GPU0, so only GPU1 takes tasks (2 by slotsPerDevice) until the fake reports it freed.
-    const env = gpuEnv({ FAKE_GPU0_MEMUSED: '60000' });
+    // The fake reads its values from a state file before every round of its -lms loop.
+    const stateFile = join(tempDir(), 'state');
+    writeFileSync(stateFile, 'FAKE_GPU0_MEMUSED=60000\n');
+    const env = gpuEnv({ FAKE_NVSMI_STATE: stateFile });
     const logger = recordingLogger();
     const supplier = gpuSupplier({
       env,
@@ -113,7 +118,7 @@ describe('GpuSlotSupplier in a real Worker over the fake nvidia-smi', () => {
       300,
       (completed) => {
         if (completed === 4) {
-          env.FAKE_GPU0_MEMUSED = '0'; // read by the next nvidia-smi call
+          writeFileSync(stateFile, 'FAKE_GPU0_MEMUSED=0\n'); // read by the loop's next round
           state.freed = true;
         }
       },

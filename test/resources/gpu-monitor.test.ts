@@ -317,3 +317,212 @@ describe('nvidia-smi parsing', () => {
     expect(filterVisibleDevices([GPU0, GPU1], undefined)).toEqual([GPU0, GPU1]);
   });
 });
+
+describe('GpuMonitor.watch()', () => {
+  const QUERY =
+    '--query-gpu=index,uuid,utilization.gpu,memory.used,memory.total --format=csv,noheader,nounits';
+
+  /** A fake nvidia-smi whose values and mode the test changes through a state file while it runs. */
+  function loopFixture(extra: Record<string, string> = {}) {
+    const dir = tempDir();
+    const state = join(dir, 'state');
+    const log = join(dir, 'calls.log');
+    const pids = join(dir, 'pids');
+    writeFileSync(state, '');
+    const env = gpuEnv({ FAKE_NVSMI_STATE: state, FAKE_NVSMI_LOG: log, FAKE_NVSMI_PIDS: pids, ...extra });
+    return {
+      env,
+      setState: (text: string) => writeFileSync(state, text),
+      calls: () => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : []),
+      pids: () => (existsSync(pids) ? readFileSync(pids, 'utf8').trim().split('\n').map(Number) : []),
+    };
+  }
+
+  const used0 = (monitor: GpuMonitor) => monitor.latest()?.devices[0]?.memoryUsedBytes;
+
+  it('runs one plain call, then one `-lms` loop whose every round is a reading; close() kills the loop', async () => {
+    const fake = loopFixture();
+    fake.setState('FAKE_GPU0_MEMUSED=100\n');
+    const logger = recordingLogger();
+    const monitor = new GpuMonitor({ env: fake.env, logger });
+    const readings: unknown[] = [];
+    monitor.watch(50, (reading) => readings.push(reading));
+    monitor.watch(50, () => readings.push('second watch'));
+    expect(monitor.watching).toBe(true);
+    await vi.waitFor(() => expect(readings.length).toBeGreaterThanOrEqual(5), {
+      timeout: 10_000,
+      interval: 20,
+    });
+    expect(readings).not.toContain('second watch');
+    expect(used0(monitor)).toBe(100 * MiB);
+    fake.setState('FAKE_GPU0_MEMUSED=200\n');
+    await vi.waitFor(() => expect(used0(monitor)).toBe(200 * MiB), { timeout: 10_000, interval: 20 });
+    expect(monitor.latest()).toMatchObject({
+      stale: false,
+      error: null,
+      devices: [{ index: 0 }, { index: 1 }],
+    });
+    // Two processes in all, however many readings: the plain call and the loop.
+    expect(fake.calls()).toEqual([QUERY, `${QUERY} -lms 50`]);
+    const [call, loop] = fake.pids();
+    expect(isAlive(loop!)).toBe(true);
+    monitor.close();
+    monitor.close();
+    expect(monitor.watching).toBe(false);
+    await vi.waitFor(() => expect(groupRunning(loop!)).toBe(false), { timeout: 5000, interval: 20 });
+    await vi.waitFor(() => expect(isAlive(loop!)).toBe(false), { timeout: 5000, interval: 20 });
+    expect(isAlive(call!)).toBe(false);
+    expect(fake.pids()).toHaveLength(2);
+    expect(monitor.errors).toBe(0);
+    expect(logger.lines).toEqual([]);
+  });
+
+  it('turns a round no device gives into one logged error and stale devices, and restarts the loop', async () => {
+    const fake = loopFixture();
+    const logger = recordingLogger();
+    const monitor = new GpuMonitor({ env: fake.env, logger });
+    monitor.watch(30, () => {});
+    await vi.waitFor(() => expect(fake.calls()).toHaveLength(2), { timeout: 10_000, interval: 20 });
+    await vi.waitFor(() => expect(used0(monitor)).toBe(12345 * MiB), { timeout: 10_000, interval: 20 });
+    fake.setState('FAKE_NVSMI_MODE=garbage\n');
+    // Several failures in a row (the loop's round, then the plain calls that probe it again)...
+    await vi.waitFor(() => expect(monitor.errors).toBeGreaterThanOrEqual(4), {
+      timeout: 10_000,
+      interval: 20,
+    });
+    expect(monitor.latest()).toMatchObject({ stale: true, devices: [GPU0, GPU1] });
+    // ...and one line per distinct error.
+    expect(logger.lines.map((l) => l.message)).toEqual([
+      'GPU reading failed: nvidia-smi -lms output could not be parsed: line 1 "-1, GPU-bad, 250, -5, 0": index -1 is outside [0, 1023]; restarting it',
+      'GPU reading failed: nvidia-smi output could not be parsed: line 1 "-1, GPU-bad, 250, -5, 0": index -1 is outside [0, 1023]',
+    ]);
+    fake.setState('FAKE_GPU0_MEMUSED=300\n');
+    await vi.waitFor(() => expect(used0(monitor)).toBe(300 * MiB), { timeout: 10_000, interval: 20 });
+    expect(monitor.latest()).toMatchObject({ stale: false, error: null });
+    await vi.waitFor(() => expect(fake.calls().at(-1)).toBe(`${QUERY} -lms 30`), {
+      timeout: 10_000,
+      interval: 20,
+    });
+    const pids = fake.pids();
+    monitor.close();
+    for (const pid of pids)
+      await vi.waitFor(() => expect(isAlive(pid)).toBe(false), { timeout: 5000, interval: 20 });
+  });
+
+  it('kills a loop that stops printing after intervalMs + timeoutMs, then reads again once it recovers', async () => {
+    const fake = loopFixture();
+    const logger = recordingLogger();
+    const monitor = new GpuMonitor({ env: fake.env, logger, timeoutMs: 200 });
+    monitor.watch(50, () => {});
+    await vi.waitFor(() => expect(fake.pids()).toHaveLength(2), { timeout: 10_000, interval: 20 });
+    await vi.waitFor(() => expect(monitor.latest()?.devices).toHaveLength(2), {
+      timeout: 10_000,
+      interval: 20,
+    });
+    const loop = fake.pids()[1]!;
+    const at = monitor.latest()!.at;
+    fake.setState('FAKE_NVSMI_MODE=hang\n');
+    await vi.waitFor(() => expect(groupRunning(loop)).toBe(false), { timeout: 10_000, interval: 20 });
+    expect(monitor.latest()).toMatchObject({
+      stale: true,
+      error: 'nvidia-smi -lms printed no reading for 250 ms and was killed; restarting it',
+      devices: [GPU0, GPU1],
+    });
+    expect(monitor.latest()!.at).toBeLessThanOrEqual(at + 100);
+    fake.setState('');
+    await vi.waitFor(() => expect(monitor.latest()).toMatchObject({ stale: false, error: null }), {
+      timeout: 10_000,
+      interval: 20,
+    });
+    monitor.close();
+    expect(logger.lines.map((l) => l.message)).toContain(
+      'GPU reading failed: nvidia-smi -lms printed no reading for 250 ms and was killed; restarting it',
+    );
+  });
+
+  it.each([
+    [
+      'die',
+      'nvidia-smi -lms exited with code 3: Unable to determine the device handle for GPU0000:18:00.0: Unknown Error; restarting it',
+    ],
+    [
+      'cut',
+      'nvidia-smi -lms exited with code 1, its output ending in the middle of a line (truncated); restarting it',
+    ],
+  ])('restarts a loop that exits (%s) with backoff, logging it once', async (mode, error) => {
+    const fake = loopFixture();
+    const logger = recordingLogger();
+    const monitor = new GpuMonitor({ env: fake.env, logger });
+    let readings = 0;
+    monitor.watch(30, () => readings++);
+    // The plain call's reading, then the loop's own rounds.
+    await vi.waitFor(() => expect(readings).toBeGreaterThanOrEqual(3), { timeout: 10_000, interval: 20 });
+    expect(fake.calls()).toHaveLength(2);
+    fake.setState(`FAKE_NVSMI_MODE=${mode}\n`);
+    await vi.waitFor(() => expect(monitor.errors).toBeGreaterThanOrEqual(3), {
+      timeout: 10_000,
+      interval: 20,
+    });
+    expect(monitor.latest()).toMatchObject({ stale: true, devices: [GPU0, GPU1] });
+    const messages = logger.lines.map((l) => l.message);
+    expect(messages.filter((m) => m === `GPU reading failed: ${error}`)).toHaveLength(1);
+    expect(messages.length).toBeLessThanOrEqual(2); // the loop's exit and the plain call's failure
+    fake.setState('');
+    await vi.waitFor(() => expect(monitor.latest()).toMatchObject({ stale: false, error: null }), {
+      timeout: 10_000,
+      interval: 20,
+    });
+    monitor.close();
+  });
+
+  it('falls back to one call per interval when nvidia-smi refuses -lms twice in a row, saying so once', async () => {
+    const fake = loopFixture({ FAKE_NVSMI_NOLOOP: '1' });
+    const logger = recordingLogger();
+    const monitor = new GpuMonitor({ env: fake.env, logger });
+    monitor.watch(30, () => {});
+    await vi.waitFor(() => expect(fake.calls().length).toBeGreaterThanOrEqual(5), {
+      timeout: 10_000,
+      interval: 20,
+    });
+    fake.setState('FAKE_GPU0_MEMUSED=400\n');
+    await vi.waitFor(() => expect(used0(monitor)).toBe(400 * MiB), { timeout: 10_000, interval: 20 });
+    monitor.close();
+    // The loop was tried twice (once could be a failing GPU); every other call is a plain one.
+    expect(fake.calls().filter((c) => c.includes('-lms'))).toEqual([`${QUERY} -lms 30`, `${QUERY} -lms 30`]);
+    expect(monitor.errors).toBe(1);
+    expect(logger.lines).toEqual([
+      {
+        level: 'warn',
+        message:
+          "GPU reading failed: nvidia-smi -lms exited with code 2: Invalid combination of input arguments. Please run 'nvidia-smi -h' for help.; restarting it",
+      },
+      {
+        level: 'warn',
+        message:
+          "GPU: `nvidia-smi -lms` exited with code 2 before its first reading (Invalid combination of input arguments. Please run 'nvidia-smi -h' for help.), so GPUs are read by one nvidia-smi call every 30 ms instead",
+      },
+    ]);
+  });
+
+  it('disables GPU readings with one log line and starts nothing when nvidia-smi is not on PATH', async () => {
+    const logger = recordingLogger();
+    const monitor = new GpuMonitor({ env: { PATH: tempDir() }, logger });
+    const readings: unknown[] = [];
+    monitor.watch(30, (reading) => readings.push(reading));
+    await vi.waitFor(() => expect(readings).toHaveLength(1), { timeout: 10_000, interval: 20 });
+    expect(readings[0]).toMatchObject({ disabled: true, devices: [] });
+    expect(monitor.disabled).toBe(true);
+    expect(logger.lines).toEqual([
+      { level: 'warn', message: 'no GPU: nvidia-smi not found on PATH, GPU readings disabled' },
+    ]);
+    monitor.close();
+  });
+
+  it('rejects an interval that is not a timer value', () => {
+    const monitor = new GpuMonitor({ env: gpuEnv() });
+    expect(() => monitor.watch(0.5, () => {})).toThrow(
+      'GpuMonitor: expected `watch intervalMs` to be an integer in [1, 2147483647], got `0.5` (number).',
+    );
+    expect(monitor.watching).toBe(false);
+  });
+});

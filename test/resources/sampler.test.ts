@@ -255,32 +255,44 @@ describe('ResourceSampler', () => {
     expect(a.gpu?.devices.map((d) => d.index)).toEqual([0, 1]);
   });
 
-  it('start() runs nvidia-smi at once and every gpuIntervalMs, never two at a time', async () => {
-    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
-    const log = join(tempDir(), 'calls.log');
-    const calls = () => readFileSync(log, 'utf8').trim().split('\n').length;
+  it('start() runs one plain nvidia-smi call, then one `-lms gpuIntervalMs` loop whose rounds are published; stop() kills it', async () => {
+    const dir = tempDir();
+    const log = join(dir, 'calls.log');
+    const pids = join(dir, 'pids');
+    const calls = () => readFileSync(log, 'utf8').trim().split('\n');
     const sampler = new ResourceSampler({
       cpu: false,
       memory: false,
-      gpuIntervalMs: 1000,
-      gpu: { env: gpuEnv({ FAKE_NVSMI_LOG: log }) },
+      gpuIntervalMs: 40,
+      gpu: { env: gpuEnv({ FAKE_NVSMI_LOG: log, FAKE_NVSMI_PIDS: pids }) },
     });
+    const seen: ResourceSample[] = [];
+    sampler.subscribe((sample) => seen.push(sample));
+    const handles = () => process.getActiveResourcesInfo().filter((r) => /Process|Pipe/.test(r));
+    const before = handles();
     sampler.start();
-    expect(sampler.gpu!.busy).toBe(true);
-    await sampler.sampleGpu(); // joins the call started by start()
-    expect(calls()).toBe(1);
-    vi.advanceTimersByTime(999);
-    expect(sampler.gpu!.busy).toBe(false);
-    vi.advanceTimersByTime(1);
-    expect(sampler.gpu!.busy).toBe(true);
-    await sampler.sampleGpu();
-    expect(calls()).toBe(2);
-    expect(sampler.latest().gpu?.devices).toHaveLength(2);
+    // The plain call's reading, then rounds of the loop: each a new reading, published.
+    const readings = () => new Set(seen.map((sample) => sample.gpu).filter((gpu) => gpu !== null)).size;
+    await vi.waitFor(() => expect(readings()).toBeGreaterThanOrEqual(4), { timeout: 10_000, interval: 20 });
+    expect(seen.at(-1)?.gpu).toMatchObject({ stale: false, devices: [{ index: 0 }, { index: 1 }] });
+    const query =
+      '--query-gpu=index,uuid,utilization.gpu,memory.used,memory.total --format=csv,noheader,nounits';
+    expect(calls()).toEqual([query, `${query} -lms 40`]);
+    // Neither the loop nor its pipes keep the process alive.
+    // (At most as many as before: a previous test's process may finish meanwhile; the loop adds 3 when ref'd.)
+    expect(handles().length).toBeLessThanOrEqual(before.length);
     sampler.stop();
+    const loop = Number(readFileSync(pids, 'utf8').trim().split('\n')[1]);
+    await vi.waitFor(
+      () => {
+        expect(() => process.kill(loop, 0)).toThrow();
+      },
+      { timeout: 5000, interval: 20 },
+    );
+    expect(sampler.gpu!.watching).toBe(false);
   });
 
   it('start() stops calling nvidia-smi once it is found missing', async () => {
-    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
     const logger = recordingLogger();
     const sampler = new ResourceSampler({
       cpu: false,
@@ -289,10 +301,11 @@ describe('ResourceSampler', () => {
       gpu: { env: { PATH: tempDir() } },
     });
     sampler.start();
-    expect(vi.getTimerCount()).toBe(2);
-    expect((await sampler.sampleGpu()).gpu).toMatchObject({ disabled: true, devices: [] });
-    vi.advanceTimersByTime(1000);
-    expect(vi.getTimerCount()).toBe(1);
+    await vi.waitFor(() => expect(sampler.latest().gpu).toMatchObject({ disabled: true, devices: [] }), {
+      timeout: 10_000,
+      interval: 20,
+    });
+    expect(sampler.gpu!.busy).toBe(false);
     expect(logger.lines).toEqual([
       { level: 'warn', message: 'no GPU: nvidia-smi not found on PATH, GPU readings disabled' },
     ]);

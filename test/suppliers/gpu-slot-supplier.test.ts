@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SlotwiseOptionsError } from '../../src/errors.js';
 import { ResourceSampler } from '../../src/resources/sampler.js';
@@ -92,6 +94,43 @@ describe('GpuSlotSupplier', () => {
     supplier.releaseSlot({ permit: permits[2]! });
     await flush();
     expect(grantedOf(reservations)[4]?.gpu.index).toBe(0);
+  });
+
+  it('a decision walks only the permits of the devices it weighs, from lists kept on issue and release, not the whole ledger', async () => {
+    const { supplier, sampler } = gpuSupplier({
+      slotsPerDevice: 3,
+      rampThrottleMs: 0,
+      costs: { default: { gpuMemoryBytes: GiB } },
+    });
+    sampler.gpus([{ index: 0 }, { index: 1 }, { index: 2 }]);
+    const ledger = (supplier as unknown as { ledger: { records(): unknown } }).ledger;
+    const walks = vi.spyOn(ledger, 'records');
+    const permits: GpuPermit[] = [];
+    for (let i = 0; i < 7; i++) permits.push(await supplier.reserveSlot(reserveCtx(), signal()));
+    expect(walks).toHaveBeenCalledTimes(0);
+    expect(perDevice(permits)).toEqual({ 0: 3, 1: 2, 2: 2 });
+    // Release, abort-style take-back and reuse keep the per-device lists exact.
+    supplier.releaseSlot({ permit: permits[0]! });
+    supplier.releaseSlot({ permit: permits[0]! });
+    const aborted = new AbortController();
+    const late = supplier.reserveSlot(reserveCtx(), aborted.signal);
+    const lateDevice = (await late).gpu.index;
+    aborted.abort();
+    await flush();
+    const byDevice = (index: number) => permits.filter((p, i) => i !== 0 && p.gpu.index === index).length;
+    expect(supplier.snapshot().readings.gpus?.map((g) => g.permits)).toEqual([
+      byDevice(0),
+      byDevice(1),
+      byDevice(2),
+    ]);
+    expect(supplier.snapshot().issued).toBe(6);
+    expect(lateDevice).toBe(permits[0]!.gpu.index);
+    // Three more fill the three free places exactly; the tenth waits. (snapshot() may walk the ledger.)
+    walks.mockClear();
+    for (let i = 0; i < 3; i++) permits.push(await supplier.reserveSlot(reserveCtx(), signal()));
+    expect(supplier.tryReserveSlot(reserveCtx())).toBeNull();
+    expect(walks).toHaveBeenCalledTimes(0);
+    expect(supplier.snapshot().readings.gpus?.map((g) => g.permits)).toEqual([3, 3, 3]);
   });
 
   it('reserveSlot() breaks a memory tie by utilization', async () => {
@@ -361,6 +400,48 @@ describe('GpuSlotSupplier over the fake nvidia-smi', () => {
     expect(grantedOf(reservations)).toHaveLength(3 * indices.length);
     expect(supplier.snapshot().readings.gpus?.map((g) => g.index)).toEqual(indices);
   });
+
+  it('with its own nvidia-smi loop: a loop that goes silent closes admission above minSlots at the stale bound, until rounds come again', async () => {
+    const state = join(tempDir(), 'state');
+    writeFileSync(state, '');
+    const logger = recordingLogger();
+    const supplier = closeAfterTest(
+      new GpuSlotSupplier({
+        env: gpuEnv({ FAKE_NVSMI_STATE: state }),
+        sampleIntervalMs: 50,
+        staleAfterMs: 400,
+        slotsPerDevice: 100,
+        rampThrottleMs: 0,
+        costs: { default: { gpuMemoryBytes: 0 } },
+        logger,
+        name: 'gpus',
+      }),
+    );
+    await vi.waitFor(() => expect(supplier.snapshot().readings.gpus).toHaveLength(2), {
+      timeout: 10_000,
+      interval: 20,
+    });
+    expect(supplier.tryReserveSlot(reserveCtx())).not.toBeNull();
+    writeFileSync(state, 'FAKE_NVSMI_MODE=hang\n');
+    await vi.waitFor(() => expect(supplier.tryReserveSlot(reserveCtx())).toBeNull(), {
+      timeout: 10_000,
+      interval: 20,
+    });
+    const { gpu } = supplier.snapshot().readings;
+    expect(gpu).toMatchObject({ stale: true });
+    expect(gpu?.staleSince).toEqual(expect.any(Number));
+    expect(gpu!.ageMs).toBeGreaterThanOrEqual(400);
+    expect(logger.messages('warn')).toContainEqual(
+      expect.stringMatching(/^slotwise supplier 'gpus': the gpu reading is stale \(taken /),
+    );
+    // The loop is killed at intervalMs + timeoutMs and restarted; fresh rounds reopen admission.
+    writeFileSync(state, '');
+    await vi.waitFor(() => expect(supplier.tryReserveSlot(reserveCtx())).not.toBeNull(), {
+      timeout: 15_000,
+      interval: 50,
+    });
+    expect(supplier.snapshot().readings.gpu).toMatchObject({ stale: false, staleSince: null });
+  }, 30_000);
 
   it('without nvidia-smi: no permit beyond minSlots, and one log line', async () => {
     const { supplier, sampler, logger } = fakeGpus({ PATH: tempDir('slotwise-empty-bin-') });
