@@ -107,6 +107,10 @@ describe('GpuSlotSupplier in a real Worker over the fake nvidia-smi', () => {
     const supplier = gpuSupplier({
       env,
       logger,
+      // Staleness is not what this test is about: the default bound at 100 ms samples is 1 s, and
+      // on a loaded host the Worker starting on this thread held readings back past it once (a
+      // warning, then "fresh again"), which failed the no-warnings check below.
+      staleAfterMs: 5000,
       slotsPerDevice: 2,
       targetUtilization: 0.8,
       costs: { default: { gpuMemoryBytes: 20 * GiB } },
