@@ -1,12 +1,14 @@
 import { z } from 'zod';
 import { describeValue } from '../describe-value.js';
+import { FLEET_OPTION_RULES } from '../fleet/fleet-supplier-options.js';
 import { MAX_NAME_LENGTH } from '../option-checks.js';
+import { configKeys, type OptionRule, ruleDoc, type SupplierOptionRule } from '../option-rules.js';
 import { MAX_TIMER_MS } from '../resources/resource-options.js';
+import { FIXED_OPTION_RULES } from '../suppliers/fixed-supplier-options.js';
 import {
   RESOURCE_OPTION_RULES,
   type ResourceKind,
   type ResourceOptionKey,
-  type ResourceOptionRule,
   resourceOptionDefault,
   resourceOptionDoc,
 } from '../suppliers/resource-supplier-options.js';
@@ -39,8 +41,8 @@ const nonNegative = (what: string) => {
   return z.number({ error }).min(0, { error });
 };
 
-/** The schema of a rule of the resource suppliers' options, worded for a config file. */
-const fromRule = (rule: ResourceOptionRule) => rule.schema(expecting(rule.what, rule.hint));
+/** The schema of an option's rule, worded for a config file. */
+const fromRule = <T>(rule: OptionRule<T>) => rule.schema(expecting(rule.what, rule.hint));
 
 /** A ratio in (0, 1] (the rule of `targetUtilization`); `80` is rejected with "Did you mean 0.8?". */
 const ratio = () => fromRule(RESOURCE_OPTION_RULES.targetUtilization);
@@ -242,15 +244,38 @@ const resourceOptions = (kind: ResourceKind) => ({
   ...slotTypeLimits,
 });
 
+/**
+ * The options of a supplier in a config file, from its rules (which its constructor reads too):
+ * each option's schema, documentation and default; an option with a default is optional.
+ */
+function supplierOptions<R extends Record<string, SupplierOptionRule>>(rules: R) {
+  const shape: Record<string, z.ZodType> = {};
+  for (const key of configKeys(rules)) {
+    const rule: SupplierOptionRule = rules[key]!;
+    const schema = fromRule(rule);
+    shape[key] =
+      rule.default === undefined
+        ? schema.meta({ description: ruleDoc(rule) })
+        : schema.optional().meta({ description: ruleDoc(rule), default: rule.default });
+  }
+  return shape as { [K in ConfigKey<R>]: ConfigOption<R[K]> };
+}
+
+/** The keys of `R` a config file takes. */
+type ConfigKey<R> = { [K in keyof R]: R[K] extends { inConfig: false } ? never : K }[keyof R];
+/** The config schema of a rule: required without a default, optional with one. */
+type ConfigOption<Rule> = Rule extends { schema: (error: never) => infer S extends z.ZodType }
+  ? Rule extends { default: unknown }
+    ? z.ZodOptional<S>
+    : S
+  : never;
+
 /** `{ type: 'fixed', slots }`: a FixedSlotSupplier. */
 export const fixedSupplierSpecSchema = z
   .strictObject({
     type: z.literal('fixed'),
     name: supplierName().optional(),
-    slots: integer(1).meta({
-      description:
-        'Permits outstanding at once at most (at least 2 for workflow tasks). Changes live on reload.',
-    }),
+    ...supplierOptions(FIXED_OPTION_RULES),
     ...slotTypeLimits,
   })
   .meta({ description: 'At most `slots` permits at once (FixedSlotSupplier).' });
@@ -260,30 +285,7 @@ export const fleetSupplierSpecSchema = z
   .strictObject({
     type: z.literal('fleet'),
     name: supplierName().optional(),
-    fleet: z
-      .string({ error: expecting('a fleet name (a string)') })
-      .min(1, { error: expecting('a non-empty fleet name') })
-      .max(200, { error: expecting('a fleet name of at most 200 characters') })
-      .meta({
-        description:
-          'The fleet: every process whose supplier names it shares one budget (lease manager workflow `slotwise-fleet:<fleet>`).',
-      }),
-    slots: integer(1).meta({
-      description:
-        'Permits outstanding at once across the whole fleet. Applied when the process starts and on reload (the latest change wins); changes live.',
-    }),
-    leaseTtlMs: milliseconds(800).optional().meta({
-      description:
-        "Most milliseconds from a process's last renewal until its leases return to the fleet (a manager this process starts). Default 30000.",
-    }),
-    lingerMs: milliseconds().optional().meta({
-      description: 'Milliseconds a spare lease is kept while no other process waits. Default 1000.',
-    }),
-    managerTaskQueue: z
-      .string({ error: expecting('a task queue name') })
-      .min(1, { error: expecting('a task queue name') })
-      .optional()
-      .meta({ description: 'Task queue of the lease manager workflows. Default "slotwise-fleet".' }),
+    ...supplierOptions(FLEET_OPTION_RULES),
   })
   .meta({
     description: 'At most `slots` permits at once across every process of a fleet (FleetSlotSupplier).',

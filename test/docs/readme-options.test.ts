@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { FLEET_OPTION_RULES } from '../../src/fleet/fleet-supplier-options.js';
+import type { SupplierOptionRule } from '../../src/option-rules.js';
+import { FIXED_OPTION_RULES } from '../../src/suppliers/fixed-supplier-options.js';
 import {
   RESOURCE_OPTION_RULES,
   type ResourceOptionKey,
@@ -30,4 +33,30 @@ describe('README: resource supplier options', () => {
         expect({ key, cell: defaultCell.includes(text) }).toEqual({ key, cell: true });
     },
   );
+});
+
+/** The rows of the first options table after the heading `heading`. */
+function tableAfter(heading: string): string[] {
+  const lines = README.split('\n');
+  const start = lines.indexOf(heading);
+  if (start < 0) throw new Error(`README has no heading ${heading}`);
+  const first = lines.findIndex((line, i) => i > start && line.startsWith('| option'));
+  const end = lines.findIndex((line, i) => i > first && !line.startsWith('|'));
+  return lines.slice(first, end);
+}
+
+describe.each([
+  ['FixedSlotSupplier', '### Options', FIXED_OPTION_RULES],
+  ['FleetSlotSupplier', '## Fleet-wide budgets', FLEET_OPTION_RULES],
+] as const)('README: %s options', (_, heading, rules) => {
+  it.each(Object.keys(rules))('the row of %s shows the default its rule gives', (key) => {
+    const rule: SupplierOptionRule = rules[key as keyof typeof rules];
+    const rows = tableAfter(heading);
+    const header = rows[0]!.split('|').map((cell) => cell.trim());
+    const row = rows.find((line) => line.split('|')[1]!.trim() === `\`${key}\``);
+    expect(row, `README's table after ${heading} has no row for \`${key}\``).toBeDefined();
+    const cell = row!.split('|')[header.indexOf('default')]!.trim();
+    const shown = rule.default === undefined ? 'required' : String(rule.default);
+    expect({ key, cell }).toEqual({ key, cell: typeof rule.default === 'string' ? `\`${shown}\`` : shown });
+  });
 });
