@@ -12,6 +12,12 @@ import {
   resourceOptionDefault,
   resourceOptionDoc,
 } from '../suppliers/resource-supplier-options.js';
+import {
+  COST_DIMENSIONS,
+  type CostDimension,
+  TASK_COST_RULES,
+  TASK_COST_TABLES,
+} from '../suppliers/task-cost.js';
 import { BYTE_SIZE_PATTERN, parseByteSize } from './byte-size.js';
 
 // The zod schema of a slotwise config file. Every object is strict (an unknown key is an error),
@@ -34,11 +40,6 @@ const integer = (min: number, what = `an integer >= ${min}`, max?: number) => {
   const error = expecting(what);
   const schema = z.number({ error }).int({ error }).min(min, { error });
   return max === undefined ? schema : schema.max(max, { error });
-};
-
-const nonNegative = (what: string) => {
-  const error = expecting(what);
-  return z.number({ error }).min(0, { error });
 };
 
 /** The schema of an option's rule, worded for a config file. */
@@ -109,24 +110,18 @@ const supplierName = () =>
       'Name of the supplier: put on its permits, log lines and the `supplier` label of its metrics. Distinct across the config. Default: the slot type for the supplier of a slot type ("activity", "local-activity", "workflow"), "<parent>-<type>" for a composite part.',
   });
 
-/** What one task of a type is expected to use at most. */
+/** What one task of a type is expected to use at most: a dimension per rule of `TASK_COST_RULES`. */
 export const taskCostSchema = z
-  .strictObject({
-    cpu: nonNegative('a number of CPU cores >= 0')
-      .optional()
-      .meta({ description: 'CPU cores (1 = one core busy).' }),
-    memoryBytes: anyByteSize.optional().meta({ description: 'Memory: bytes, or a size like "512MiB".' }),
-    gpus: nonNegative('a number of GPUs >= 0')
-      .optional()
-      .meta({ description: 'GPUs; fractions share a device (0.5 lets two such tasks share one).' }),
-    gpuMemoryBytes: anyByteSize
-      .optional()
-      .meta({ description: 'GPU memory on the assigned device: bytes, or a size like "6GiB".' }),
-    heapBytes: anyByteSize.optional().meta({
-      description:
-        'V8 heap the task keeps reachable in the Worker\'s process: bytes, or a size like "64MiB".',
-    }),
-  })
+  .strictObject(
+    Object.fromEntries(
+      COST_DIMENSIONS.map((dimension) => {
+        const rule: OptionRule<number> & { bytes?: true } = TASK_COST_RULES[dimension];
+        // Bytes also as a size like "512MiB": the rule's whole numbers of bytes, or a size string.
+        const schema = rule.bytes ? anyByteSize : fromRule(rule);
+        return [dimension, schema.optional().meta({ description: rule.doc })];
+      }),
+    ) as Record<CostDimension, z.ZodOptional<z.ZodType<number, number | string>>>,
+  )
   .meta({
     id: 'taskCost',
     description: 'Declared cost of one task. Every field is optional; absent means not declared.',
@@ -141,11 +136,11 @@ export const taskCostsSchema = z
     activities: z
       .record(z.string(), taskCostSchema, { error: expecting('a mapping of activity type to cost') })
       .optional()
-      .meta({ description: 'Cost by activity type (activities and local activities).' }),
+      .meta({ description: TASK_COST_TABLES.activities }),
     workflows: z
       .record(z.string(), taskCostSchema, { error: expecting('a mapping of workflow type to cost') })
       .optional()
-      .meta({ description: 'Cost by workflow type (workflow tasks).' }),
+      .meta({ description: TASK_COST_TABLES.workflows }),
   })
   .meta({
     id: 'taskCosts',
