@@ -8,6 +8,7 @@ import {
   type ResourceOptionKey,
   type ResourceOptionRule,
 } from '../../src/suppliers/resource-supplier-options.js';
+import { GROUP_LINGER_MS } from '../../src/suppliers/slot-groups.js';
 
 const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 
@@ -58,5 +59,13 @@ describe.each([
     const cell = row!.split('|')[header.indexOf('default')]!.trim();
     const shown = rule.default === undefined ? 'required' : String(rule.default);
     expect({ key, cell }).toEqual({ key, cell: typeof rule.default === 'string' ? `\`${shown}\`` : shown });
+  });
+});
+
+describe('README: internal constants it states', () => {
+  it('states how long an idle task queue keeps room as GROUP_LINGER_MS says', () => {
+    expect(README).toContain(
+      `A task queue no Worker polls any more stops holding room after ${GROUP_LINGER_MS / 1000} s.`,
+    );
   });
 });
