@@ -1,7 +1,11 @@
 import { FLEET_OPTION_RULES } from '../fleet/fleet-supplier-options.js';
 import type { MemoryScope } from '../resources/memory-monitor.js';
 import { resourceBasedPlan } from '../suppliers/resource-based-tuner.js';
-import { type ResourceOptionKey, resourceOptionDefault } from '../suppliers/resource-supplier-options.js';
+import {
+  configOptionDefault,
+  type ResourceOptionKey,
+  resourceOptionDefault,
+} from '../suppliers/resource-supplier-options.js';
 import { NO_CEILINGS, NO_FLOORS, SLOT_TYPE_KEYS, TEMPORAL_FLOORS } from '../suppliers/slot-type-limits.js';
 import type { TaskCosts } from '../suppliers/task-cost.js';
 import type { PerSlotType } from '../suppliers/types.js';
@@ -424,11 +428,11 @@ function slotwiseNode(
     }
     default: {
       // Defaults from the options' rules, which the suppliers' constructors apply too.
-      const fallback = (key: ResourceOptionKey) => resourceOptionDefault(spec.type, key);
+      const fallback = (key: ResourceOptionKey) => configOptionDefault(spec.type, key, context.forWorkflow);
       const costs = spec.costs
         ? { value: spec.costs, path: formatConfigPath([...context.path, 'costs']) }
         : context.costs;
-      const minSlots = pick('minSlots', spec.minSlots, context.forWorkflow ? 2 : fallback('minSlots')!);
+      const minSlots = pick('minSlots', spec.minSlots, fallback('minSlots')!);
       const node = {
         type: spec.type,
         path,

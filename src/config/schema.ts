@@ -9,6 +9,7 @@ import {
   RESOURCE_OPTION_RULES,
   type ResourceKind,
   type ResourceOptionKey,
+  type ResourceOptionRule,
   resourceOptionDefault,
   resourceOptionDoc,
 } from '../suppliers/resource-supplier-options.js';
@@ -217,10 +218,13 @@ const slotTypeLimits = {
  * `RESOURCE_OPTION_RULES`, which the supplier's constructor reads too.
  */
 const resourceOption = (kind: ResourceKind, key: ResourceOptionKey) => {
+  const rule: ResourceOptionRule = RESOURCE_OPTION_RULES[key];
   const fallback = resourceOptionDefault(kind, key);
-  return fromRule(RESOURCE_OPTION_RULES[key])
+  // No JSON `default` where it is computed or differs for workflow tasks: the description says it.
+  const single = fallback !== null && rule.workflowDefault === undefined;
+  return fromRule(rule)
     .optional()
-    .meta({ description: resourceOptionDoc(kind, key), ...(fallback === null ? {} : { default: fallback }) });
+    .meta({ description: resourceOptionDoc(kind, key), ...(single ? { default: fallback } : {}) });
 };
 
 /** The options of a cpu, memory, gpu or heap supplier (gpu adds `slotsPerDevice`). */

@@ -29,6 +29,11 @@ export interface ResourceOptionRule extends OptionRule<number> {
   readonly defaults: Readonly<Partial<Record<ResourceKind, number | null>>>;
   /** How the default reads when it is computed (`defaults` holds `null`). */
   readonly computedDefault?: string;
+  /**
+   * The default of a supplier a config file gives workflow tasks (also as a shared supplier they
+   * use), when it differs from `defaults`: one JSON Schema `default` cannot say it, so there is none.
+   */
+  readonly workflowDefault?: number;
 }
 
 const everyKind = (value: number | null) => ({ cpu: value, memory: value, gpu: value, heap: value });
@@ -49,7 +54,9 @@ export const RESOURCE_OPTION_RULES = {
     what: integerWhat(0),
     schema: integer(0),
     defaults: { cpu: 1, memory: 1, gpu: 0, heap: 1 },
-    doc: 'Permits issued regardless of readings (a config gives a workflow task supplier at least 2).',
+    // One sticky and one non-sticky workflow poll: Temporal's resource-based tuner's minimum too.
+    workflowDefault: 2,
+    doc: 'Permits issued regardless of readings.',
     live: true,
   },
   maxSlots: {
@@ -133,7 +140,25 @@ export function resourceOptionDefault(kind: ResourceKind, key: ResourceOptionKey
 export function resourceOptionDoc(kind: ResourceKind, key: ResourceOptionKey): string {
   const rule = ruleOf(key);
   const value = rule.defaults[kind];
-  return `${rule.doc} Default ${value === null || value === undefined ? rule.computedDefault : value}.`;
+  const shown = value === null || value === undefined ? rule.computedDefault : value;
+  const workflow =
+    rule.workflowDefault === undefined
+      ? ''
+      : `, ${rule.workflowDefault} for a supplier of workflow tasks from a config file`;
+  return `${rule.doc} Default ${shown}${workflow}.`;
+}
+
+/**
+ * The default of `key` a config file applies to a supplier of `kind`: the constructor's, or for a
+ * supplier of workflow tasks its `workflowDefault`.
+ */
+export function configOptionDefault(
+  kind: ResourceKind,
+  key: ResourceOptionKey,
+  forWorkflow: boolean,
+): number | null {
+  const workflowDefault = ruleOf(key).workflowDefault;
+  return forWorkflow && workflowDefault !== undefined ? workflowDefault : resourceOptionDefault(kind, key);
 }
 
 /**

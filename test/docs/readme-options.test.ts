@@ -26,7 +26,12 @@ describe('README: resource supplier options', () => {
       const rule: ResourceOptionRule = RESOURCE_OPTION_RULES[key];
       const row = rowOf(key);
       expect(row, `README has no options table row for \`${key}\``).toBeDefined();
-      const defaults = [...new Set(Object.values(rule.defaults))];
+      const defaults = [
+        ...new Set([
+          ...Object.values(rule.defaults),
+          ...(rule.workflowDefault === undefined ? [] : [rule.workflowDefault]),
+        ]),
+      ];
       const shown = defaults.map((value) => (value === null ? rule.computedDefault! : String(value)));
       const cells = row!.split('|');
       const defaultCell = cells[3]!;
