@@ -20,7 +20,7 @@ function tsdocDefaults(file: string, name: string): Record<string, string> {
 }
 
 /** A written default as a value: `30_000` -> 30000, `'default'` -> 'default'; anything else as written. */
-const valueOf = (written: string): unknown =>
+const writtenValue = (written: string): unknown =>
   /^[\d_.]+$/.test(written) ? Number(written.replaceAll('_', '')) : written.replace(/^'(.*)'$/, '$1');
 
 describe('TSDoc @default lines', () => {
@@ -36,7 +36,7 @@ describe('TSDoc @default lines', () => {
     );
     for (const key of ruled) {
       const rule = FLEET_OPTION_RULES[key as keyof typeof FLEET_OPTION_RULES];
-      expect({ key, tsdoc: valueOf(written[key]!) }).toEqual({
+      expect({ key, tsdoc: writtenValue(written[key]!) }).toEqual({
         key,
         tsdoc: 'default' in rule ? rule.default : undefined,
       });
@@ -46,6 +46,6 @@ describe('TSDoc @default lines', () => {
   it('GpuSlotSupplierOptions: @default of slotsPerDevice is the rule default', () => {
     const written = tsdocDefaults('src/suppliers/gpu-slot-supplier.ts', 'GpuSlotSupplierOptions');
     expect(RESOURCE_OPTION_RULES.slotsPerDevice.defaults.gpu).toBeDefined();
-    expect(valueOf(written.slotsPerDevice!)).toBe(resourceOptionDefault('gpu', 'slotsPerDevice'));
+    expect(writtenValue(written.slotsPerDevice!)).toBe(resourceOptionDefault('gpu', 'slotsPerDevice'));
   });
 });
