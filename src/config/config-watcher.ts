@@ -5,9 +5,12 @@ import type { Logger } from '@temporalio/common';
 import { DefaultLogger } from '@temporalio/worker';
 import { describeValue } from '../describe-value.js';
 import { FleetSlotSupplier } from '../fleet/fleet-slot-supplier.js';
+import { FLEET_OPTION_RULES } from '../fleet/fleet-supplier-options.js';
 import { checkInteger } from '../option-checks.js';
+import { configKeys, type LiveKey, type SupplierOptionRule } from '../option-rules.js';
 import { MAX_TIMER_MS } from '../resources/resource-options.js';
 import { FixedSlotSupplier } from '../suppliers/fixed-slot-supplier.js';
+import { FIXED_OPTION_RULES } from '../suppliers/fixed-supplier-options.js';
 import { ResourceSlotSupplier } from '../suppliers/resource-slot-supplier.js';
 import {
   RESOURCE_LIVE_KEYS,
@@ -16,7 +19,12 @@ import {
 } from '../suppliers/resource-supplier-options.js';
 import type { BuiltTuner } from './build-tuner.js';
 import { ConfigError } from './config-error.js';
-import type { EffectiveConfig, EffectiveSupplier } from './effective-config.js';
+import type {
+  EffectiveConfig,
+  EffectiveFixedSupplier,
+  EffectiveFleetSupplier,
+  EffectiveSupplier,
+} from './effective-config.js';
 import { formatOf, parseConfigText } from './load-config.js';
 import { readConfigFile } from './read-config-file.js';
 import { CONFIG_SLOT_TYPES, type SlotwiseConfig } from './schema.js';
@@ -117,9 +125,8 @@ type FileState = { key: string; text: string } | { key: string; error: ConfigErr
 
 /**
  * Watches a config file (and SIGHUP) and applies new limits to the running suppliers of `built`
- * without a restart: `slots` of fixed and fleet suppliers, and the options of cpu, memory, gpu and
- * heap suppliers their rules mark live (`minSlots`, `maxSlots` and `targetUtilization`, see
- * `RESOURCE_LIVE_KEYS`). Permits in flight are kept; a lower limit only stops new
+ * without a restart: the options their rules mark live (`slots` of fixed and fleet suppliers;
+ * `minSlots`, `maxSlots` and `targetUtilization` of cpu, memory, gpu and heap suppliers). Permits in flight are kept; a lower limit only stops new
  * permits until enough are released. An invalid file is rejected, its errors logged, and the last
  * good config stays in force. A change that cannot be applied live (a supplier's type, parts or
  * other settings; Temporal's own suppliers; the sampler, metrics or Temporal connection) is
@@ -374,6 +381,52 @@ async function directoriesOf(path: string): Promise<string[]> {
  */
 const fleetSlotsApplied = new WeakMap<FleetSlotSupplier, number>();
 
+/** How config reload reads and changes one live option of a running supplier. */
+interface LiveSetter<S> {
+  /** The value to compare the file's with: the supplier's now, or what the config last asked for. */
+  current(supplier: S, written: number): number;
+  set(supplier: S, value: number): void;
+}
+
+/**
+ * How config reload applies the options of one kind of supplier: its rules, and a setter for each
+ * option they mark `live` (the type asks for exactly those, so an option marked live cannot be left
+ * unapplied and any other is reported as needing a restart).
+ */
+interface LiveOptions<R extends Record<string, SupplierOptionRule>, S, N> {
+  rules: R;
+  live: { [K in LiveKey<R>]: LiveSetter<S> };
+  supplier(value: unknown): value is S;
+  /** Whether the live options apply to the running supplier (a fleet's other fleet does not). */
+  appliesTo(before: N, after: N): boolean;
+}
+
+const FIXED_OPTIONS: LiveOptions<typeof FIXED_OPTION_RULES, FixedSlotSupplier, EffectiveFixedSupplier> = {
+  rules: FIXED_OPTION_RULES,
+  live: {
+    slots: { current: (supplier) => supplier.slots, set: (supplier, slots) => supplier.setSlots(slots) },
+  },
+  supplier: (value) => value instanceof FixedSlotSupplier,
+  appliesTo: () => true,
+};
+
+const FLEET_OPTIONS: LiveOptions<typeof FLEET_OPTION_RULES, FleetSlotSupplier, EffectiveFleetSupplier> = {
+  rules: FLEET_OPTION_RULES,
+  live: {
+    slots: {
+      current: (supplier, written) => fleetSlotsApplied.get(supplier) ?? written,
+      set: (supplier, slots) => {
+        fleetSlotsApplied.set(supplier, slots);
+        // Sent to the fleet's lease manager; a failure is logged there and retried with the next request.
+        supplier.setSlots(slots).catch(() => undefined);
+      },
+    },
+  },
+  supplier: (value) => value instanceof FleetSlotSupplier,
+  // Another fleet is another budget: the change of `fleet` is reported as needing a restart.
+  appliesTo: (before, after) => before.fleet === after.fleet,
+};
+
 /** Applies the live limits of `next` to the suppliers of `built`; reports what needs a restart. */
 function apply(built: BuiltTuner, next: EffectiveConfig, config: SlotwiseConfig): ReloadResult {
   const applied: AppliedChange[] = [];
@@ -387,6 +440,36 @@ function apply(built: BuiltTuner, next: EffectiveConfig, config: SlotwiseConfig)
         : describeValue(value, 'as-written');
   const changed = (path: string, from: unknown, to: unknown) =>
     restart(path, `changed from ${show(from)} to ${show(to)}`);
+
+  /**
+   * Compares the options of a fixed or fleet supplier as their rules list them: an option marked
+   * `live` is applied to the running supplier, any other that changed needs a restart.
+   */
+  const compareOptions = <R extends Record<string, SupplierOptionRule>, S, N extends EffectiveSupplier>(
+    options: LiveOptions<R, S, N>,
+    supplier: unknown,
+    before: N,
+    after: N,
+  ): void => {
+    const path = (after as { path: string }).path;
+    const name = (before as { name: string }).name;
+    const written = (node: N, key: string) => (node as unknown as Record<string, number>)[key]!;
+    for (const key of configKeys(options.rules)) {
+      const setter = (options.live as Partial<Record<string, LiveSetter<S>>>)[key];
+      if (setter === undefined) {
+        if (!sameValue(written(before, key), written(after, key))) {
+          changed(`${path}.${key}`, written(before, key), written(after, key));
+        }
+        continue;
+      }
+      if (!options.supplier(supplier) || !options.appliesTo(before, after)) continue;
+      const from = setter.current(supplier, written(before, key));
+      const to = written(after, key);
+      if (from === to) continue;
+      applied.push({ path: `${path}.${key}`, supplier: name, from, to });
+      setter.set(supplier, to);
+    }
+  };
 
   /** Compares two suppliers; `place` is where a slot type or composite names one (it may be shared). */
   const compare = (before: EffectiveSupplier, after: EffectiveSupplier, place?: string): void => {
@@ -423,15 +506,11 @@ function apply(built: BuiltTuner, next: EffectiveConfig, config: SlotwiseConfig)
     }
     const supplier = built.suppliers.get(before.name);
     if (before.type === 'fixed' && afterNode.type === 'fixed') {
-      if (supplier instanceof FixedSlotSupplier && supplier.slots !== afterNode.slots) {
-        applied.push({
-          path: `${after.path}.slots`,
-          supplier: before.name,
-          from: supplier.slots,
-          to: afterNode.slots,
-        });
-        supplier.setSlots(afterNode.slots);
-      }
+      compareOptions(FIXED_OPTIONS, supplier, before, afterNode);
+      return;
+    }
+    if (before.type === 'fleet' && afterNode.type === 'fleet') {
+      compareOptions(FLEET_OPTIONS, supplier, before, afterNode);
       return;
     }
     if (before.type === 'composite' && afterNode.type === 'composite') {
@@ -441,21 +520,6 @@ function apply(built: BuiltTuner, next: EffectiveConfig, config: SlotwiseConfig)
       }
       for (const [i, part] of before.parts.entries()) {
         compare(part, afterNode.parts[i]!, `${after.path}.parts[${i}]`);
-      }
-      return;
-    }
-    if (before.type === 'fleet' && afterNode.type === 'fleet') {
-      for (const key of ['fleet', 'leaseTtlMs', 'lingerMs', 'managerTaskQueue'] as const) {
-        if (before[key] !== afterNode[key]) changed(`${after.path}.${key}`, before[key], afterNode[key]);
-      }
-      if (supplier instanceof FleetSlotSupplier && before.fleet === afterNode.fleet) {
-        const from = fleetSlotsApplied.get(supplier) ?? before.slots;
-        if (from !== afterNode.slots) {
-          applied.push({ path: `${after.path}.slots`, supplier: before.name, from, to: afterNode.slots });
-          fleetSlotsApplied.set(supplier, afterNode.slots);
-          // Sent to the fleet's lease manager; a failure is logged there and retried with the next request.
-          supplier.setSlots(afterNode.slots).catch(() => undefined);
-        }
       }
       return;
     }

@@ -1,11 +1,14 @@
-import { DEFAULT_FLEET_LINGER_MS, DEFAULT_FLEET_MANAGER_TASK_QUEUE } from '../fleet/fleet-defaults.js';
+import { FLEET_OPTION_RULES } from '../fleet/fleet-supplier-options.js';
 import type { MemoryScope } from '../resources/memory-monitor.js';
 import { resourceBasedPlan } from '../suppliers/resource-based-tuner.js';
-import { type ResourceOptionKey, resourceOptionDefault } from '../suppliers/resource-supplier-options.js';
+import {
+  configOptionDefault,
+  type ResourceOptionKey,
+  resourceOptionDefault,
+} from '../suppliers/resource-supplier-options.js';
 import { NO_CEILINGS, NO_FLOORS, SLOT_TYPE_KEYS, TEMPORAL_FLOORS } from '../suppliers/slot-type-limits.js';
 import type { TaskCosts } from '../suppliers/task-cost.js';
 import type { PerSlotType } from '../suppliers/types.js';
-import { DEFAULT_FLEET_SETTINGS } from '../workflows/fleet/definitions.js';
 import { formatConfigPath } from './config-path.js';
 import {
   CONFIG_SLOT_TYPES,
@@ -384,9 +387,14 @@ function slotwiseNode(
         shared: context.shared,
         fleet: spec.fleet,
         slots: spec.slots,
-        leaseTtlMs: pick('leaseTtlMs', spec.leaseTtlMs, DEFAULT_FLEET_SETTINGS.leaseTtlMs),
-        lingerMs: pick('lingerMs', spec.lingerMs, DEFAULT_FLEET_LINGER_MS),
-        managerTaskQueue: pick('managerTaskQueue', spec.managerTaskQueue, DEFAULT_FLEET_MANAGER_TASK_QUEUE),
+        // Defaults from the options' rules, which the supplier's constructor applies too.
+        leaseTtlMs: pick('leaseTtlMs', spec.leaseTtlMs, FLEET_OPTION_RULES.leaseTtlMs.default),
+        lingerMs: pick('lingerMs', spec.lingerMs, FLEET_OPTION_RULES.lingerMs.default),
+        managerTaskQueue: pick<string>(
+          'managerTaskQueue',
+          spec.managerTaskQueue,
+          FLEET_OPTION_RULES.managerTaskQueue.default,
+        ),
         // A fleet budget is a hard cap: no floors of its own (see FleetSlotSupplier).
         floors: { ...NO_FLOORS },
         ceilings: { ...NO_CEILINGS },
@@ -420,11 +428,11 @@ function slotwiseNode(
     }
     default: {
       // Defaults from the options' rules, which the suppliers' constructors apply too.
-      const fallback = (key: ResourceOptionKey) => resourceOptionDefault(spec.type, key);
+      const fallback = (key: ResourceOptionKey) => configOptionDefault(spec.type, key, context.forWorkflow);
       const costs = spec.costs
         ? { value: spec.costs, path: formatConfigPath([...context.path, 'costs']) }
         : context.costs;
-      const minSlots = pick('minSlots', spec.minSlots, context.forWorkflow ? 2 : fallback('minSlots')!);
+      const minSlots = pick('minSlots', spec.minSlots, fallback('minSlots')!);
       const node = {
         type: spec.type,
         path,

@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import { describeValue } from '../describe-value.js';
+import { FLEET_OPTION_RULES } from '../fleet/fleet-supplier-options.js';
 import { MAX_NAME_LENGTH } from '../option-checks.js';
+import { configKeys, type OptionRule, ruleDoc, type SupplierOptionRule } from '../option-rules.js';
 import { MAX_TIMER_MS } from '../resources/resource-options.js';
+import { FIXED_OPTION_RULES } from '../suppliers/fixed-supplier-options.js';
 import {
   RESOURCE_OPTION_RULES,
   type ResourceKind,
@@ -10,6 +13,12 @@ import {
   resourceOptionDefault,
   resourceOptionDoc,
 } from '../suppliers/resource-supplier-options.js';
+import {
+  COST_DIMENSIONS,
+  type CostDimension,
+  TASK_COST_RULES,
+  TASK_COST_TABLES,
+} from '../suppliers/task-cost.js';
 import { BYTE_SIZE_PATTERN, parseByteSize } from './byte-size.js';
 
 // The zod schema of a slotwise config file. Every object is strict (an unknown key is an error),
@@ -34,13 +43,8 @@ const integer = (min: number, what = `an integer >= ${min}`, max?: number) => {
   return max === undefined ? schema : schema.max(max, { error });
 };
 
-const nonNegative = (what: string) => {
-  const error = expecting(what);
-  return z.number({ error }).min(0, { error });
-};
-
-/** The schema of a rule of the resource suppliers' options, worded for a config file. */
-const fromRule = (rule: ResourceOptionRule) => rule.schema(expecting(rule.what, rule.hint));
+/** The schema of an option's rule, worded for a config file. */
+const fromRule = <T>(rule: OptionRule<T>) => rule.schema(expecting(rule.what, rule.hint));
 
 /** A ratio in (0, 1] (the rule of `targetUtilization`); `80` is rejected with "Did you mean 0.8?". */
 const ratio = () => fromRule(RESOURCE_OPTION_RULES.targetUtilization);
@@ -107,24 +111,18 @@ const supplierName = () =>
       'Name of the supplier: put on its permits, log lines and the `supplier` label of its metrics. Distinct across the config. Default: the slot type for the supplier of a slot type ("activity", "local-activity", "workflow"), "<parent>-<type>" for a composite part.',
   });
 
-/** What one task of a type is expected to use at most. */
+/** What one task of a type is expected to use at most: a dimension per rule of `TASK_COST_RULES`. */
 export const taskCostSchema = z
-  .strictObject({
-    cpu: nonNegative('a number of CPU cores >= 0')
-      .optional()
-      .meta({ description: 'CPU cores (1 = one core busy).' }),
-    memoryBytes: anyByteSize.optional().meta({ description: 'Memory: bytes, or a size like "512MiB".' }),
-    gpus: nonNegative('a number of GPUs >= 0')
-      .optional()
-      .meta({ description: 'GPUs; fractions share a device (0.5 lets two such tasks share one).' }),
-    gpuMemoryBytes: anyByteSize
-      .optional()
-      .meta({ description: 'GPU memory on the assigned device: bytes, or a size like "6GiB".' }),
-    heapBytes: anyByteSize.optional().meta({
-      description:
-        'V8 heap the task keeps reachable in the Worker\'s process: bytes, or a size like "64MiB".',
-    }),
-  })
+  .strictObject(
+    Object.fromEntries(
+      COST_DIMENSIONS.map((dimension) => {
+        const rule: OptionRule<number> & { bytes?: true } = TASK_COST_RULES[dimension];
+        // Bytes also as a size like "512MiB": the rule's whole numbers of bytes, or a size string.
+        const schema = rule.bytes ? anyByteSize : fromRule(rule);
+        return [dimension, schema.optional().meta({ description: rule.doc })];
+      }),
+    ) as Record<CostDimension, z.ZodOptional<z.ZodType<number, number | string>>>,
+  )
   .meta({
     id: 'taskCost',
     description: 'Declared cost of one task. Every field is optional; absent means not declared.',
@@ -139,11 +137,11 @@ export const taskCostsSchema = z
     activities: z
       .record(z.string(), taskCostSchema, { error: expecting('a mapping of activity type to cost') })
       .optional()
-      .meta({ description: 'Cost by activity type (activities and local activities).' }),
+      .meta({ description: TASK_COST_TABLES.activities }),
     workflows: z
       .record(z.string(), taskCostSchema, { error: expecting('a mapping of workflow type to cost') })
       .optional()
-      .meta({ description: 'Cost by workflow type (workflow tasks).' }),
+      .meta({ description: TASK_COST_TABLES.workflows }),
   })
   .meta({
     id: 'taskCosts',
@@ -220,10 +218,13 @@ const slotTypeLimits = {
  * `RESOURCE_OPTION_RULES`, which the supplier's constructor reads too.
  */
 const resourceOption = (kind: ResourceKind, key: ResourceOptionKey) => {
+  const rule: ResourceOptionRule = RESOURCE_OPTION_RULES[key];
   const fallback = resourceOptionDefault(kind, key);
-  return fromRule(RESOURCE_OPTION_RULES[key])
+  // No JSON `default` where it is computed or differs for workflow tasks: the description says it.
+  const single = fallback !== null && rule.workflowDefault === undefined;
+  return fromRule(rule)
     .optional()
-    .meta({ description: resourceOptionDoc(kind, key), ...(fallback === null ? {} : { default: fallback }) });
+    .meta({ description: resourceOptionDoc(kind, key), ...(single ? { default: fallback } : {}) });
 };
 
 /** The options of a cpu, memory, gpu or heap supplier (gpu adds `slotsPerDevice`). */
@@ -242,15 +243,38 @@ const resourceOptions = (kind: ResourceKind) => ({
   ...slotTypeLimits,
 });
 
+/**
+ * The options of a supplier in a config file, from its rules (which its constructor reads too):
+ * each option's schema, documentation and default; an option with a default is optional.
+ */
+function supplierOptions<R extends Record<string, SupplierOptionRule>>(rules: R) {
+  const shape: Record<string, z.ZodType> = {};
+  for (const key of configKeys(rules)) {
+    const rule: SupplierOptionRule = rules[key]!;
+    const schema = fromRule(rule);
+    shape[key] =
+      rule.default === undefined
+        ? schema.meta({ description: ruleDoc(rule) })
+        : schema.optional().meta({ description: ruleDoc(rule), default: rule.default });
+  }
+  return shape as { [K in ConfigKey<R>]: ConfigOption<R[K]> };
+}
+
+/** The keys of `R` a config file takes. */
+type ConfigKey<R> = { [K in keyof R]: R[K] extends { inConfig: false } ? never : K }[keyof R];
+/** The config schema of a rule: required without a default, optional with one. */
+type ConfigOption<Rule> = Rule extends { schema: (error: never) => infer S extends z.ZodType }
+  ? Rule extends { default: unknown }
+    ? z.ZodOptional<S>
+    : S
+  : never;
+
 /** `{ type: 'fixed', slots }`: a FixedSlotSupplier. */
 export const fixedSupplierSpecSchema = z
   .strictObject({
     type: z.literal('fixed'),
     name: supplierName().optional(),
-    slots: integer(1).meta({
-      description:
-        'Permits outstanding at once at most (at least 2 for workflow tasks). Changes live on reload.',
-    }),
+    ...supplierOptions(FIXED_OPTION_RULES),
     ...slotTypeLimits,
   })
   .meta({ description: 'At most `slots` permits at once (FixedSlotSupplier).' });
@@ -260,30 +284,7 @@ export const fleetSupplierSpecSchema = z
   .strictObject({
     type: z.literal('fleet'),
     name: supplierName().optional(),
-    fleet: z
-      .string({ error: expecting('a fleet name (a string)') })
-      .min(1, { error: expecting('a non-empty fleet name') })
-      .max(200, { error: expecting('a fleet name of at most 200 characters') })
-      .meta({
-        description:
-          'The fleet: every process whose supplier names it shares one budget (lease manager workflow `slotwise-fleet:<fleet>`).',
-      }),
-    slots: integer(1).meta({
-      description:
-        'Permits outstanding at once across the whole fleet. Applied when the process starts and on reload (the latest change wins); changes live.',
-    }),
-    leaseTtlMs: milliseconds(800).optional().meta({
-      description:
-        "Most milliseconds from a process's last renewal until its leases return to the fleet (a manager this process starts). Default 30000.",
-    }),
-    lingerMs: milliseconds().optional().meta({
-      description: 'Milliseconds a spare lease is kept while no other process waits. Default 1000.',
-    }),
-    managerTaskQueue: z
-      .string({ error: expecting('a task queue name') })
-      .min(1, { error: expecting('a task queue name') })
-      .optional()
-      .meta({ description: 'Task queue of the lease manager workflows. Default "slotwise-fleet".' }),
+    ...supplierOptions(FLEET_OPTION_RULES),
   })
   .meta({
     description: 'At most `slots` permits at once across every process of a fleet (FleetSlotSupplier).',

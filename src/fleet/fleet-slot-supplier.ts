@@ -10,7 +10,7 @@ import {
   describeValue,
   optionError,
 } from '../option-checks.js';
-import { MAX_TIMER_MS } from '../resources/resource-options.js';
+import { checkOption, checkRule } from '../option-rules.js';
 import {
   LedgerSlotSupplier,
   SUPPLIER_BASE_OPTION_KEYS,
@@ -18,9 +18,8 @@ import {
 } from '../suppliers/ledger-slot-supplier.js';
 import { NO_FLOORS } from '../suppliers/slot-type-limits.js';
 import type { ReservationContext, SlotwisePermit, SupplierSnapshot } from '../suppliers/types.js';
-import { DEFAULT_FLEET_SETTINGS, MIN_LEASE_TTL_MS } from '../workflows/fleet/definitions.js';
-import { DEFAULT_FLEET_LINGER_MS, DEFAULT_FLEET_MANAGER_TASK_QUEUE } from './fleet-defaults.js';
 import { FleetLeaseClient, type FleetLeaseSnapshot } from './fleet-lease-client.js';
+import { FLEET_OPTION_RULES, type FleetOptionKey } from './fleet-supplier-options.js';
 import { type FleetTransport, TemporalFleetTransport } from './fleet-transport.js';
 import { hostFleetManagers } from './manager-host.js';
 
@@ -97,30 +96,20 @@ export interface FleetSupplierSnapshot extends SupplierSnapshot {
   fleet: FleetLeaseSnapshot;
 }
 
+/** The scalar options of a {@link FleetSlotSupplier}, given or defaulted. */
+type FleetSettings = Required<Pick<FleetSlotSupplierOptions, FleetOptionKey>>;
+
 const OWNER = 'FleetSlotSupplier';
 const OPTION_KEYS = [
-  'fleet',
-  'slots',
+  ...Object.keys(FLEET_OPTION_RULES),
   'connection',
-  'namespace',
-  'leaseTtlMs',
-  'lingerMs',
-  'managerTaskQueue',
   'hostManager',
   'managerWorkflowBundle',
   'managerSettings',
   'transport',
-  'minSyncIntervalMs',
   // No `floors`: a fleet budget is a hard cap (see the constructor).
   ...SUPPLIER_BASE_OPTION_KEYS.filter((key) => key !== 'floors'),
 ];
-
-const checkText = (option: string, value: unknown, max: number): string => {
-  if (typeof value !== 'string' || value.trim() === '' || value.length > max) {
-    optionError(OWNER, option, `a non-empty string of at most ${max} characters`, value);
-  }
-  return value;
-};
 
 function checkManagerSettings(value: FleetSlotSupplierOptions['managerSettings']): {
   maxHistoryEvents?: number;
@@ -192,6 +181,8 @@ export class FleetSlotSupplier extends LedgerSlotSupplier {
   readonly fleet: string;
   /** This supplier's id at the lease manager (host, pid, name, a random part). */
   readonly holderId: string;
+  /** The scalar options as given or defaulted (`slots`: as constructed; {@link slots} is the fleet's size now). */
+  protected readonly settings: Readonly<FleetSettings>;
   readonly #client: FleetLeaseClient;
   readonly #releaseHost: (() => Promise<void>) | undefined;
   #warnedWorkflow = false;
@@ -200,29 +191,18 @@ export class FleetSlotSupplier extends LedgerSlotSupplier {
   constructor(options: FleetSlotSupplierOptions) {
     checkOptionsObject(OWNER, options);
     checkKnownKeys(OWNER, options, OPTION_KEYS);
-    const fleet = checkText('fleet', options.fleet, 200);
-    const slots = checkInteger(OWNER, 'slots', options.slots, 1, 1_000_000);
-    const leaseTtlMs = checkInteger(
-      OWNER,
-      'leaseTtlMs',
-      options.leaseTtlMs ?? DEFAULT_FLEET_SETTINGS.leaseTtlMs,
-      MIN_LEASE_TTL_MS,
-      MAX_TIMER_MS,
-    );
-    const lingerMs = checkInteger(
-      OWNER,
-      'lingerMs',
-      options.lingerMs ?? DEFAULT_FLEET_LINGER_MS,
-      0,
-      MAX_TIMER_MS,
-    );
-    const minSyncIntervalMs = checkInteger(OWNER, 'minSyncIntervalMs', options.minSyncIntervalMs ?? 20, 0);
-    const namespace = checkText('namespace', options.namespace ?? 'default', 1000);
-    const managerTaskQueue = checkText(
-      'managerTaskQueue',
-      options.managerTaskQueue ?? DEFAULT_FLEET_MANAGER_TASK_QUEUE,
-      1000,
-    );
+    const rule = <K extends FleetOptionKey>(key: K) =>
+      checkOption(OWNER, key, FLEET_OPTION_RULES[key], options[key]) as FleetSettings[K];
+    const settings: FleetSettings = {
+      fleet: rule('fleet'),
+      slots: rule('slots'),
+      namespace: rule('namespace'),
+      leaseTtlMs: rule('leaseTtlMs'),
+      lingerMs: rule('lingerMs'),
+      managerTaskQueue: rule('managerTaskQueue'),
+      minSyncIntervalMs: rule('minSyncIntervalMs'),
+    };
+    const { fleet, slots, namespace, leaseTtlMs, lingerMs, managerTaskQueue, minSyncIntervalMs } = settings;
     const managerSettings = checkManagerSettings(options.managerSettings);
     const { connection, transport } = options;
     if (transport !== undefined) {
@@ -248,6 +228,7 @@ export class FleetSlotSupplier extends LedgerSlotSupplier {
     // budget would no longer be a hard cap (see admitFloor below for a composite's floors).
     super('fleet', options, NO_FLOORS);
     this.fleet = fleet;
+    this.settings = Object.freeze(settings);
     this.holderId = `${hostname()}:${process.pid}:${this.name}:${randomUUID().slice(0, 8)}`;
     const sink =
       transport ??
@@ -304,7 +285,7 @@ export class FleetSlotSupplier extends LedgerSlotSupplier {
    * it cannot be reached (the size is then sent with this process's next request).
    */
   setSlots(slots: number): Promise<void> {
-    checkInteger(OWNER, 'slots', slots, 1, 1_000_000);
+    checkRule(OWNER, 'slots', FLEET_OPTION_RULES.slots, slots);
     return this.#client.setSlots(slots);
   }
 

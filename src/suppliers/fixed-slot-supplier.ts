@@ -1,5 +1,7 @@
 import { brandClass } from '../class-brand.js';
-import { checkInteger, checkKnownKeys, checkOptionsObject } from '../option-checks.js';
+import { checkKnownKeys, checkOptionsObject } from '../option-checks.js';
+import { checkRule } from '../option-rules.js';
+import { FIXED_OPTION_RULES } from './fixed-supplier-options.js';
 import {
   LedgerSlotSupplier,
   SUPPLIER_BASE_OPTION_KEYS,
@@ -44,8 +46,8 @@ export class FixedSlotSupplier extends LedgerSlotSupplier {
 
   constructor(options: FixedSlotSupplierOptions) {
     checkOptionsObject(OWNER, options);
-    checkKnownKeys(OWNER, options, ['slots', ...SUPPLIER_BASE_OPTION_KEYS]);
-    const slots = checkInteger(OWNER, 'slots', options.slots, 1);
+    checkKnownKeys(OWNER, options, [...Object.keys(FIXED_OPTION_RULES), ...SUPPLIER_BASE_OPTION_KEYS]);
+    const slots = checkRule(OWNER, 'slots', FIXED_OPTION_RULES.slots, options.slots);
     super('fixed', options);
     this.#slots = slots;
   }
@@ -60,7 +62,7 @@ export class FixedSlotSupplier extends LedgerSlotSupplier {
    * until enough are released, a larger one lets waiting reservations through at once.
    */
   setSlots(slots: number): void {
-    this.#slots = checkInteger(OWNER, 'slots', slots, 1);
+    this.#slots = checkRule(OWNER, 'slots', FIXED_OPTION_RULES.slots, slots);
     this.ledger.wake();
   }
 

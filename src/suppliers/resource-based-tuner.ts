@@ -8,11 +8,12 @@ import {
   checkOptionsObject,
   optionError,
 } from '../option-checks.js';
+import { checkRule } from '../option-rules.js';
 import { ResourceSampler } from '../resources/sampler.js';
 import { CompositeSlotSupplier } from './composite-slot-supplier.js';
 import { CpuSlotSupplier } from './cpu-slot-supplier.js';
 import { MemorySlotSupplier } from './memory-slot-supplier.js';
-import { checkRule, RESOURCE_OPTION_RULES } from './resource-supplier-options.js';
+import { RESOURCE_OPTION_RULES } from './resource-supplier-options.js';
 import type { SlotTypeKey } from './slot-type-limits.js';
 import type { PerSlotType } from './types.js';
 

@@ -1,6 +1,12 @@
 import { z } from 'zod';
-import { optionError } from '../option-checks.js';
-import { MAX_TIMER_MS } from '../resources/resource-options.js';
+import {
+  checkRule,
+  integerRule,
+  integerWhat,
+  millisecondsRule,
+  millisecondsWhat,
+  type OptionRule,
+} from '../option-rules.js';
 
 // The one source of the scalar options of the resource suppliers (cpu, memory, gpu, heap): for each
 // option its rule, its default per supplier, its documentation and whether a running supplier can
@@ -17,36 +23,24 @@ export type ResourceKind = (typeof RESOURCE_KINDS)[number];
 export const isResourceKind = (kind: string): kind is ResourceKind =>
   (RESOURCE_KINDS as readonly string[]).includes(kind);
 
-/** Makes the message of a failed rule from the value given. */
-export type RuleError = (issue: { input?: unknown }) => string;
-
-/** One option: what it must be, the zod schema that checks it, its default and its documentation. */
-export interface ResourceOptionRule {
-  /** What a valid value is, for "expected `x` to be <what>": "an integer >= 0". */
-  readonly what: string;
-  /** A hint for a wrong value ("Did you mean 0.8?"), or `''`. */
-  readonly hint?: (input: unknown) => string;
-  /** The schema, each failure worded by `error`. */
-  readonly schema: (error: RuleError) => z.ZodNumber;
+/** One option: its rule (see {@link OptionRule}; a live one is applied through `setLimits`) and its default per supplier. */
+export interface ResourceOptionRule extends OptionRule<number> {
   /** The default by supplier; `null` when it is computed (see `doc`). Kinds without an entry lack the option. */
   readonly defaults: Readonly<Partial<Record<ResourceKind, number | null>>>;
-  /** What the option does, with its unit; the default is added where it is shown. */
-  readonly doc: string;
   /** How the default reads when it is computed (`defaults` holds `null`). */
   readonly computedDefault?: string;
-  /** `true` when config reload applies a change to a running supplier (through `setLimits`). */
-  readonly live?: true;
+  /**
+   * The default of a supplier a config file gives workflow tasks (also as a shared supplier they
+   * use), when it differs from `defaults`: one JSON Schema `default` cannot say it, so there is none.
+   */
+  readonly workflowDefault?: number;
 }
 
 const everyKind = (value: number | null) => ({ cpu: value, memory: value, gpu: value, heap: value });
 
-const integer = (min: number) => (error: RuleError) => z.number({ error }).int({ error }).min(min, { error });
-
-/** Timer delays: Node's timers take at most 2^31 - 1 ms (24.8 days). */
-const milliseconds = (min: number) => (error: RuleError) =>
-  z.number({ error }).int({ error }).min(min, { error }).max(MAX_TIMER_MS, { error });
-
-const msWhat = (min: number) => `a whole number of milliseconds in [${min}, ${MAX_TIMER_MS}]`;
+const integer = integerRule;
+const milliseconds = millisecondsRule;
+const msWhat = millisecondsWhat;
 
 /** "Did you mean 0.8?" for a whole percentage given as a ratio (not for 1.5). */
 export const percentHint = (input: unknown): string =>
@@ -57,10 +51,12 @@ export const percentHint = (input: unknown): string =>
 /** The scalar options of the resource suppliers, in the order they are documented. */
 export const RESOURCE_OPTION_RULES = {
   minSlots: {
-    what: 'an integer >= 0',
+    what: integerWhat(0),
     schema: integer(0),
     defaults: { cpu: 1, memory: 1, gpu: 0, heap: 1 },
-    doc: 'Permits issued regardless of readings (a config gives a workflow task supplier at least 2).',
+    // One sticky and one non-sticky workflow poll: Temporal's resource-based tuner's minimum too.
+    workflowDefault: 2,
+    doc: 'Permits issued regardless of readings.',
     live: true,
   },
   maxSlots: {
@@ -144,7 +140,25 @@ export function resourceOptionDefault(kind: ResourceKind, key: ResourceOptionKey
 export function resourceOptionDoc(kind: ResourceKind, key: ResourceOptionKey): string {
   const rule = ruleOf(key);
   const value = rule.defaults[kind];
-  return `${rule.doc} Default ${value === null || value === undefined ? rule.computedDefault : value}.`;
+  const shown = value === null || value === undefined ? rule.computedDefault : value;
+  const workflow =
+    rule.workflowDefault === undefined
+      ? ''
+      : `, ${rule.workflowDefault} for a supplier of workflow tasks from a config file`;
+  return `${rule.doc} Default ${shown}${workflow}.`;
+}
+
+/**
+ * The default of `key` a config file applies to a supplier of `kind`: the constructor's, or for a
+ * supplier of workflow tasks its `workflowDefault`.
+ */
+export function configOptionDefault(
+  kind: ResourceKind,
+  key: ResourceOptionKey,
+  forWorkflow: boolean,
+): number | null {
+  const workflowDefault = ruleOf(key).workflowDefault;
+  return forWorkflow && workflowDefault !== undefined ? workflowDefault : resourceOptionDefault(kind, key);
 }
 
 /**
@@ -153,19 +167,6 @@ export function resourceOptionDoc(kind: ResourceKind, key: ResourceOptionKey): s
  */
 export function checkResourceOption(owner: string, key: ResourceOptionKey, value: unknown): number {
   return checkRule(owner, key, ruleOf(key), value);
-}
-
-/** Checks `value` of the option `option` against `rule` (another option's rule: `targetCpuUsage` is a target ratio). */
-export function checkRule(
-  owner: string,
-  option: string,
-  rule: Pick<ResourceOptionRule, 'what' | 'hint' | 'schema'>,
-  value: unknown,
-): number {
-  if (!rule.schema(() => '').safeParse(value).success) {
-    optionError(owner, option, rule.what, value, rule.hint?.(value) ?? '');
-  }
-  return value as number;
 }
 
 /** A rule between two options that one value breaks. */

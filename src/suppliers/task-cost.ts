@@ -1,6 +1,8 @@
 import type { SlotInfo } from '@temporalio/worker';
+import { z } from 'zod';
 import { SlotwiseOptionsError } from '../errors.js';
 import { checkKnownKeys, checkOptionsObject, describeValue } from '../option-checks.js';
+import { checkRule, type OptionRule, type RuleError } from '../option-rules.js';
 
 /** What one task is expected to use at most. Every field is optional; absent means "not declared". */
 export interface TaskCost {
@@ -16,8 +18,43 @@ export interface TaskCost {
   heapBytes?: number;
 }
 
+/** An amount of a resource: a number >= 0, fractions allowed. */
+const amount = (what: string, doc: string) => ({
+  what: `${what} >= 0`,
+  schema: (error: RuleError) => z.number({ error }).min(0, { error }),
+  doc,
+});
+
+/** A number of bytes: a whole number >= 0 that stays exact (a config file also takes "512MiB"). */
+const bytes = (doc: string) => ({
+  what: 'a whole number of bytes >= 0',
+  schema: (error: RuleError) => z.int({ error }).min(0, { error }),
+  doc,
+  bytes: true as const,
+});
+
+/**
+ * The one source of the cost dimensions' rules, read by every resource supplier's constructor
+ * (`costs`) and the config file schema (which also takes sizes like "512MiB" where `bytes` is set).
+ */
+export const TASK_COST_RULES = {
+  cpu: amount('a number of CPU cores', 'CPU cores (1 = one core busy).'),
+  memoryBytes: bytes('Memory: bytes, or a size like "512MiB".'),
+  gpus: amount('a number of GPUs', 'GPUs; fractions share a device (0.5 lets two such tasks share one).'),
+  gpuMemoryBytes: bytes('GPU memory on the assigned device: bytes, or a size like "6GiB".'),
+  heapBytes: bytes(
+    'V8 heap the task keeps reachable in the Worker\'s process: bytes, or a size like "64MiB".',
+  ),
+} as const satisfies Record<keyof TaskCost, OptionRule<number> & { bytes?: true }>;
+
 /** The cost dimensions, in the order they are reported. */
-export const COST_DIMENSIONS = ['cpu', 'memoryBytes', 'gpus', 'gpuMemoryBytes', 'heapBytes'] as const;
+export const COST_DIMENSIONS = Object.keys(TASK_COST_RULES) as Array<keyof typeof TASK_COST_RULES>;
+
+/** The tables of {@link TaskCosts} by task type, with their documentation. */
+export const TASK_COST_TABLES = {
+  activities: 'Cost by activity type (activities and local activities).',
+  workflows: 'Cost by workflow type (workflow tasks).',
+} as const;
 
 /** One cost dimension. */
 export type CostDimension = (typeof COST_DIMENSIONS)[number];
@@ -39,13 +76,11 @@ export interface TaskCosts {
 export function checkTaskCosts(owner: string, costs: unknown): Readonly<TaskCosts> {
   if (costs === undefined) return {};
   checkOptionsObject(`${owner} costs`, costs);
-  checkKnownKeys(`${owner}: \`costs\``, costs as object, ['default', 'activities', 'workflows']);
-  const { default: fallback, activities, workflows } = costs as TaskCosts;
-  if (fallback !== undefined) checkTaskCost(owner, 'costs.default', fallback);
-  for (const [key, table] of [
-    ['activities', activities],
-    ['workflows', workflows],
-  ] as const) {
+  checkKnownKeys(`${owner}: \`costs\``, costs as object, ['default', ...Object.keys(TASK_COST_TABLES)]);
+  const given = costs as TaskCosts;
+  if (given.default !== undefined) checkTaskCost(owner, 'costs.default', given.default);
+  for (const key of Object.keys(TASK_COST_TABLES) as Array<keyof typeof TASK_COST_TABLES>) {
+    const table = given[key];
     if (table === undefined) continue;
     if (typeof table !== 'object' || table === null || Array.isArray(table)) {
       throw new SlotwiseOptionsError(
@@ -66,11 +101,7 @@ function checkTaskCost(owner: string, path: string, cost: unknown): void {
   checkKnownKeys(`${owner}: \`${path}\``, cost, COST_DIMENSIONS);
   for (const dimension of COST_DIMENSIONS) {
     const value = (cost as TaskCost)[dimension];
-    if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value < 0)) {
-      throw new SlotwiseOptionsError(
-        `${owner}: expected \`${path}.${dimension}\` to be a finite number >= 0, got ${describeValue(value)}.`,
-      );
-    }
+    if (value !== undefined) checkRule(owner, `${path}.${dimension}`, TASK_COST_RULES[dimension], value);
   }
 }
 

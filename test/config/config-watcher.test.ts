@@ -23,7 +23,13 @@ import {
   watchConfig,
 } from '../../src/config/config-watcher.js';
 import { loadConfig } from '../../src/config/load-config.js';
-import type { FixedSlotSupplier } from '../../src/suppliers/fixed-slot-supplier.js';
+import { parseConfig } from '../../src/config/parse-config.js';
+import { FleetSlotSupplier } from '../../src/fleet/fleet-slot-supplier.js';
+import { FLEET_OPTION_RULES } from '../../src/fleet/fleet-supplier-options.js';
+import { configKeys, type SupplierOptionRule } from '../../src/option-rules.js';
+import { FixedSlotSupplier } from '../../src/suppliers/fixed-slot-supplier.js';
+import { FIXED_OPTION_RULES } from '../../src/suppliers/fixed-supplier-options.js';
+import type { LedgerSlotSupplier } from '../../src/suppliers/ledger-slot-supplier.js';
 import type { MemorySlotSupplier } from '../../src/suppliers/memory-slot-supplier.js';
 import {
   RESOURCE_KINDS,
@@ -33,6 +39,7 @@ import {
   type ResourceOptionKey,
   resourceOptionKeys,
 } from '../../src/suppliers/resource-supplier-options.js';
+import { FakeFleetManager } from '../fleet/fake-fleet-manager.js';
 import { recordingLogger, reserveCtx } from '../helpers/fakes.js';
 
 let dir: string;
@@ -246,6 +253,95 @@ describe('watchConfig', () => {
         });
       }
     }
+  });
+
+  it('watchConfig() applies every fixed and fleet option the rules mark live and reports every other one as needing a restart', async () => {
+    // A changed value for each config option of FIXED_OPTION_RULES and FLEET_OPTION_RULES: a new option without one fails here.
+    const changedValue: Record<string, Record<string, number | string>> = {
+      fixed: { slots: 5 },
+      fleet: { fleet: 'other', slots: 6, leaseTtlMs: 9000, lingerMs: 50, managerTaskQueue: 'managers-2' },
+    };
+    const rules = { fixed: FIXED_OPTION_RULES, fleet: FLEET_OPTION_RULES } as const;
+    for (const type of ['fixed', 'fleet'] as const) {
+      expect({ type, keys: Object.keys(changedValue[type]!).sort() }).toEqual({
+        type,
+        keys: configKeys(rules[type]).sort(),
+      });
+    }
+    const first = { fixed: { slots: 2 }, fleet: { fleet: 'f', slots: 3 } };
+    const config = (changed: { fixed: string[]; fleet: string[] }) => {
+      const spec = (type: 'fixed' | 'fleet') => {
+        const options = { ...first[type] } as Record<string, number | string>;
+        for (const key of changed[type]) options[key] = changedValue[type]![key]!;
+        return JSON.stringify({ type, ...options });
+      };
+      return `suppliers:\n  fixedPool: ${spec('fixed')}\n  fleetPool: ${spec('fleet')}\nactivity:\n  supplier: { type: composite, parts: [fixedPool, fleetPool] }\n`;
+    };
+    const path = join(dir, 'slotwise.yaml');
+    writeFileSync(path, config({ fixed: [], fleet: [] }));
+    // The fleet supplier built as buildTuner builds it, on a fake lease manager (no Temporal here).
+    const loaded = await loadConfig(path, { env: {} });
+    const manager = new FakeFleetManager(3);
+    const fleetPool = new FleetSlotSupplier({
+      name: 'fleetPool',
+      fleet: 'f',
+      slots: 3,
+      transport: manager.transport(),
+    });
+    const fixedPool = new FixedSlotSupplier({ name: 'fixedPool', slots: 2 });
+    const built = {
+      ...buildTuner(parseConfig({ activity: { supplier: { type: 'fixed', slots: 1 } } })),
+      config: loaded.config,
+      effective: loaded.effective,
+      suppliers: new Map<string, LedgerSlotSupplier>([
+        ['fixedPool', fixedPool],
+        ['fleetPool', fleetPool],
+      ]),
+    };
+    const watcher = watchConfig(path, built, {
+      logger: recordingLogger(),
+      env: {},
+      debounceMs: 20,
+      settleMs: 60,
+    });
+    cleanup.push(
+      () => watcher.close(),
+      () => built.close(),
+      () => void fleetPool.close(),
+    );
+    const changed = { fixed: [] as string[], fleet: [] as string[] };
+    for (const type of ['fixed', 'fleet'] as const) {
+      // `fleet` last: once it changed, the fleet options after it no longer apply to the running supplier.
+      const keys = (configKeys(rules[type]) as string[]).sort(
+        (a, b) => Number(a === 'fleet') - Number(b === 'fleet'),
+      );
+      for (const key of keys) {
+        changed[type].push(key);
+        writeFileSync(path, config(changed));
+        const result = (await watcher.reload()) as ReloadResult;
+        const rule: SupplierOptionRule = rules[type][key as keyof (typeof rules)[typeof type]];
+        const live = rule.live === true;
+        const at = `suppliers.${type}Pool.${key}`;
+        // A changed `fleet` is another budget (a restart), and the slots of the fleet after it are not sent to the old one.
+        const applies = live && !changed.fleet.includes('fleet');
+        expect({ type, key, applied: result.applied.map((change) => change.path) }).toEqual({
+          type,
+          key,
+          applied: applies ? [at] : [],
+        });
+        expect({
+          type,
+          key,
+          restart: result.restartRequired.map((change) => change.path).filter((p) => p === at),
+        }).toEqual({
+          type,
+          key,
+          restart: live ? [] : [at],
+        });
+      }
+    }
+    expect(fixedPool.slots).toBe(5);
+    expect(manager.slotRequests).toEqual([6]);
   });
 
   it('watchConfig() reports a changed staleAfterMs as needing a restart, not silently ignored', async () => {

@@ -3,6 +3,14 @@ import { buildTuner } from '../../src/config/build-tuner.js';
 import { ConfigError } from '../../src/config/config-error.js';
 import { effectiveConfig } from '../../src/config/effective-config.js';
 import { parseConfig } from '../../src/config/parse-config.js';
+import { FleetSlotSupplier } from '../../src/fleet/fleet-slot-supplier.js';
+import type { FleetTransport } from '../../src/fleet/fleet-transport.js';
+
+/** A transport the constructor accepts; the tests here never reach it. */
+const fakeTransport = {
+  sync: () => Promise.reject(new Error('not reached')),
+  setSlots: () => Promise.resolve(),
+} as unknown as FleetTransport;
 
 /** The message of the ConfigError `data` is rejected with (source `slotwise.yaml`). */
 function rejection(data: unknown): string {
@@ -60,12 +68,29 @@ describe('type: fleet in a config', () => {
         },
       }).split('\n'),
     ).toEqual([
-      'slotwise.yaml: activity.supplier.fleet: expected a non-empty fleet name, got ""',
-      'slotwise.yaml: activity.supplier.slots: expected an integer >= 1, got 0',
+      'slotwise.yaml: activity.supplier.fleet: expected a non-empty string of at most 200 characters, got ""',
+      'slotwise.yaml: activity.supplier.slots: expected an integer in [1, 1000000], got 0',
       'slotwise.yaml: activity.supplier.leaseTtlMs: expected a whole number of milliseconds in [800, 2147483647], got 100',
       'slotwise.yaml: activity.supplier.lingerMs: expected a whole number of milliseconds in [0, 2147483647], got -1',
       'slotwise.yaml: activity.supplier.queue: unknown key (expected one of: type, name, fleet, slots, leaseTtlMs, lingerMs, managerTaskQueue)',
     ]);
+  });
+
+  it('parseConfig() refuses what the FleetSlotSupplier refuses: a blank fleet, a fleet above 1000000 slots, a blank task queue', () => {
+    expect(
+      rejection({
+        activity: {
+          supplier: { type: 'fleet', fleet: '  ', slots: 1_000_001, managerTaskQueue: ' ' },
+        },
+      }).split('\n'),
+    ).toEqual([
+      'slotwise.yaml: activity.supplier.fleet: expected a non-empty string of at most 200 characters, got "  "',
+      'slotwise.yaml: activity.supplier.slots: expected an integer in [1, 1000000], got 1000001',
+      'slotwise.yaml: activity.supplier.managerTaskQueue: expected a non-empty string of at most 1000 characters, got " "',
+    ]);
+    expect(() => new FleetSlotSupplier({ fleet: 'f', slots: 1_000_001, transport: fakeTransport })).toThrow(
+      'FleetSlotSupplier: expected `slots` to be an integer in [1, 1000000], got `1000001` (number).',
+    );
   });
 
   it('parseConfig() refuses lease and linger times a Node timer cannot hold', () => {

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -265,5 +266,21 @@ describe('the public surface', { timeout: 60_000 }, () => {
         .map((e) => `${source}: ${e.name} (declared in ${relative(process.cwd(), e.file)})`),
     );
     expect(undocumented).toEqual([]);
+  });
+
+  it('every constant of the source the README names is exported', () => {
+    // A README that names an internal constant (`GROUP_LINGER_MS`) sends users to a name they cannot import.
+    const exported = new Set(Object.values(SURFACE).flat());
+    const declared = new Set(
+      execFileSync('git', ['grep', '-h', '-o', '-E', 'export const [A-Z][A-Z0-9_]+', '--', 'src'], {
+        encoding: 'utf8',
+      })
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.slice('export const '.length)),
+    );
+    const named = [...readme.matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((match) => match[1]!);
+    const internal = [...new Set(named.filter((name) => declared.has(name) && !exported.has(name)))];
+    expect(internal).toEqual([]);
   });
 });

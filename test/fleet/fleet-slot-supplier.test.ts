@@ -344,14 +344,14 @@ describe('new FleetSlotSupplier()', () => {
       'expected `slots` to be an integer in [1, 1000000], got `0` (number).',
     );
     expect(() => new FleetSlotSupplier({ fleet: 'a', slots: 1, transport, leaseTtlMs: 100 })).toThrow(
-      'expected `leaseTtlMs` to be an integer in [800, 2147483647], got `100` (number).',
+      'expected `leaseTtlMs` to be a whole number of milliseconds in [800, 2147483647], got `100` (number).',
     );
     // Longer than a Node timer holds: the timer would fire at once.
     expect(() => new FleetSlotSupplier({ fleet: 'a', slots: 1, transport, leaseTtlMs: 2 ** 31 })).toThrow(
-      'expected `leaseTtlMs` to be an integer in [800, 2147483647], got `2147483648` (number).',
+      'expected `leaseTtlMs` to be a whole number of milliseconds in [800, 2147483647], got `2147483648` (number).',
     );
     expect(() => new FleetSlotSupplier({ fleet: 'a', slots: 1, transport, lingerMs: 2 ** 31 })).toThrow(
-      'expected `lingerMs` to be an integer in [0, 2147483647], got `2147483648` (number).',
+      'expected `lingerMs` to be a whole number of milliseconds in [0, 2147483647], got `2147483648` (number).',
     );
     expect(() => new FleetSlotSupplier({ fleet: 'a', slots: 1 })).toThrow(
       "FleetSlotSupplier: expected `connection` (the NativeConnection your Workers use) to reach the lease manager of fleet 'a', got `undefined`.",

@@ -42,7 +42,7 @@ describe('CpuSlotSupplier', () => {
     ],
     [
       { costs: { default: { cpu: -1 } } },
-      'CpuSlotSupplier: expected `costs.default.cpu` to be a finite number >= 0, got `-1` (number).',
+      'CpuSlotSupplier: expected `costs.default.cpu` to be a number of CPU cores >= 0, got `-1` (number).',
     ],
     [
       { costs: { activities: { render: { cores: 2 } } } },

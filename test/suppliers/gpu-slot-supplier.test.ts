@@ -43,7 +43,7 @@ describe('GpuSlotSupplier', () => {
     ],
     [
       { costs: { default: { gpus: -0.5 } } },
-      'GpuSlotSupplier: expected `costs.default.gpus` to be a finite number >= 0, got `-0.5` (number).',
+      'GpuSlotSupplier: expected `costs.default.gpus` to be a number of GPUs >= 0, got `-0.5` (number).',
     ],
     [{ slots: 2 }, 'GpuSlotSupplier: unknown option `slots`. Did you mean `slotsPerDevice`?'],
   ])('constructor() rejects %j with a precise message', (options, message) => {

@@ -43,7 +43,7 @@ describe('HeapSlotSupplier', () => {
     ],
     [
       { costs: { default: { heapBytes: -1 } } },
-      'HeapSlotSupplier: expected `costs.default.heapBytes` to be a finite number >= 0, got `-1` (number).',
+      'HeapSlotSupplier: expected `costs.default.heapBytes` to be a whole number of bytes >= 0, got `-1` (number).',
     ],
     [{ heapLimit: 5 }, 'HeapSlotSupplier: unknown option `heapLimit`.'],
     [

@@ -22,7 +22,7 @@ describe('MemorySlotSupplier', () => {
     ],
     [
       { costs: { default: { memoryBytes: '1GiB' } } },
-      'MemorySlotSupplier: expected `costs.default.memoryBytes` to be a finite number >= 0, got `"1GiB"` (string).',
+      'MemorySlotSupplier: expected `costs.default.memoryBytes` to be a whole number of bytes >= 0, got `"1GiB"` (string).',
     ],
     [
       { costs: { activities: [] } },

@@ -268,7 +268,8 @@ describe('what a decision walks', () => {
   });
 
   it('stays equal to a full count after releases, in any order', () => {
-    const supplier = running({ activities: { declared: { memoryBytes: 0.1 * MiB } } }, [
+    // A cost that is no power of two (memory costs are whole bytes: 0.1 MiB is refused, as by a config).
+    const supplier = running({ activities: { declared: { memoryBytes: Math.round(0.1 * MiB) } } }, [
       activityInfo('declared'),
       activityInfo('other'),
     ]);

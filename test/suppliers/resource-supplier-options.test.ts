@@ -18,6 +18,7 @@ import {
   RESOURCE_OPTION_RULES,
   type ResourceKind,
   type ResourceOptionKey,
+  type ResourceOptionRule,
   resourceOptionDefault,
   resourceOptionKeys,
 } from '../../src/suppliers/resource-supplier-options.js';
@@ -78,16 +79,33 @@ describe('resource supplier options: one source of rules and defaults', () => {
         const expected = resourceOptionDefault(kind, key);
         expect({ kind, key, constructor: applied[key] }).toEqual({ kind, key, constructor: expected });
         expect({ kind, key, validate: effective[key] }).toEqual({ kind, key, validate: expected });
-        expect({ kind, key, json: json[key]?.default }).toEqual({ kind, key, json: expected });
-        expect(json[key]?.description).toContain(`Default ${expected}.`);
+        const rule: ResourceOptionRule = RESOURCE_OPTION_RULES[key];
+        if (rule.workflowDefault === undefined) {
+          expect({ kind, key, json: json[key]?.default }).toEqual({ kind, key, json: expected });
+          expect(json[key]?.description).toContain(`Default ${expected}.`);
+        } else {
+          // Two defaults: no JSON `default` (it would be wrong for one of them), both in the description.
+          expect({ kind, key, json: json[key]?.default }).toEqual({ kind, key, json: undefined });
+          expect(json[key]?.description).toContain(
+            `Default ${expected}, ${rule.workflowDefault} for a supplier of workflow tasks from a config file.`,
+          );
+        }
       }
+      const workflow = effectiveConfig(parseConfig({ workflow: { supplier: { type: kind } } }))
+        .workflow as unknown as Record<string, unknown>;
       for (const key of resourceOptionKeys(kind)) {
         const expected = resourceOptionDefault(kind, key);
+        const rule: ResourceOptionRule = RESOURCE_OPTION_RULES[key];
         expect({ kind, key, validate: effective[key] }).toEqual({ kind, key, validate: expected });
+        expect({ kind, key, workflow: workflow[key] }).toEqual({
+          kind,
+          key,
+          workflow: rule.workflowDefault ?? expected,
+        });
         expect({ kind, key, json: json[key]?.default }).toEqual({
           kind,
           key,
-          json: expected === null ? undefined : expected,
+          json: expected === null || rule.workflowDefault !== undefined ? undefined : expected,
         });
       }
     },
