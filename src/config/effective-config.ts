@@ -1,5 +1,6 @@
 import { FLEET_OPTION_RULES } from '../fleet/fleet-supplier-options.js';
 import type { MemoryScope } from '../resources/memory-monitor.js';
+import { GPU_OPTION_RULES, MEMORY_OPTION_RULES, SAMPLER_OPTION_RULES } from '../resources/sampler-options.js';
 import { resourceBasedPlan } from '../suppliers/resource-based-tuner.js';
 import {
   configOptionDefault,
@@ -294,17 +295,21 @@ export function effectiveConfig(config: SlotwiseConfig): EffectiveConfig {
     shared: Object.fromEntries(Object.keys(specs).map((name) => [name, shared.get(name)!])),
     sampler: needed
       ? {
-          intervalMs: pick('intervalMs', sampler.intervalMs, 100),
-          gpuIntervalMs: pick('gpuIntervalMs', sampler.gpuIntervalMs, 1000),
+          intervalMs: pick('intervalMs', sampler.intervalMs, SAMPLER_OPTION_RULES.intervalMs.default),
+          gpuIntervalMs: pick(
+            'gpuIntervalMs',
+            sampler.gpuIntervalMs,
+            SAMPLER_OPTION_RULES.gpuIntervalMs.default,
+          ),
           cpu: uses('cpu'),
           memory: uses('memory')
             ? {
-                scope: pick('memory.scope', sampler.memory?.scope, 'cgroup'),
+                scope: pick('memory.scope', sampler.memory?.scope, MEMORY_OPTION_RULES.scope.default),
                 limitBytes: pick<number | null>('memory.limitBytes', sampler.memory?.limitBytes, null),
               }
             : null,
           gpu: uses('gpu')
-            ? { nvidiaSmi: pick('gpu.nvidiaSmi', sampler.gpu?.nvidiaSmi, 'nvidia-smi') }
+            ? { nvidiaSmi: pick('gpu.nvidiaSmi', sampler.gpu?.nvidiaSmi, GPU_OPTION_RULES.nvidiaSmi.default) }
             : null,
           heap: uses('heap'),
           defaults: samplerDefaults,

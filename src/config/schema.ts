@@ -4,6 +4,7 @@ import { FLEET_OPTION_RULES } from '../fleet/fleet-supplier-options.js';
 import { MAX_NAME_LENGTH } from '../option-checks.js';
 import { configKeys, type OptionRule, ruleDoc, type SupplierOptionRule } from '../option-rules.js';
 import { MAX_TIMER_MS } from '../resources/resource-options.js';
+import { GPU_OPTION_RULES, MEMORY_OPTION_RULES, SAMPLER_OPTION_RULES } from '../resources/sampler-options.js';
 import { FIXED_OPTION_RULES } from '../suppliers/fixed-supplier-options.js';
 import {
   RESOURCE_OPTION_RULES,
@@ -514,35 +515,17 @@ const LISTEN_EXPECTED = '"host:port" (e.g. "127.0.0.1:9464") or false';
 
 /** The one sampler all resource suppliers built from a config read. */
 export const samplerConfigSchema = z.strictObject({
-  intervalMs: milliseconds(1)
-    .optional()
-    .meta({ description: 'Milliseconds between CPU and memory samples. Default 100.' }),
-  gpuIntervalMs: milliseconds(1)
-    .optional()
-    .meta({ description: 'Milliseconds between nvidia-smi calls. Default 1000.' }),
+  ...supplierOptions(SAMPLER_OPTION_RULES),
   memory: z
     .strictObject({
-      scope: z
-        .enum(['cgroup', 'host', 'process'], { error: expecting('one of "cgroup", "host", "process"') })
-        .optional()
-        .meta({
-          description:
-            "Whose memory: the container's cgroup (working set against its limit), the whole host, or this process's RSS. Default cgroup.",
-        }),
+      scope: supplierOptions(MEMORY_OPTION_RULES).scope,
+      // A size in a config file may be written "2GiB"; the rule's doc and default still apply.
       limitBytes: byteSize(1)
         .optional()
-        .meta({ description: 'Measure against this limit instead of the cgroup limit or host total.' }),
+        .meta({ description: ruleDoc(MEMORY_OPTION_RULES.limitBytes) }),
     })
     .optional(),
-  gpu: z
-    .strictObject({
-      nvidiaSmi: z
-        .string({ error: expecting('a program name or path') })
-        .min(1, { error: expecting('a program name or path') })
-        .optional()
-        .meta({ description: 'The nvidia-smi program. Default "nvidia-smi" on PATH.' }),
-    })
-    .optional(),
+  gpu: z.strictObject(supplierOptions(GPU_OPTION_RULES)).optional(),
 });
 
 /**

@@ -2,8 +2,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import type { Logger } from '@temporalio/common';
 import { brandClass } from '../class-brand.js';
 import { checkKnownKeys, checkOptionsObject, optionError } from '../option-checks.js';
+import { checkOption } from '../option-rules.js';
 import { DistinctErrorLog, errorMessage } from './distinct-error-log.js';
 import { checkClock, checkLogger, checkOptionalInteger, MAX_TIMER_MS } from './resource-options.js';
+import { GPU_OPTION_RULES } from './sampler-options.js';
 
 /** One GPU as reported by `nvidia-smi`. Unknown values (`[N/A]`, `[Not Supported]`) are `null`, never 0. */
 export interface GpuDevice {
@@ -123,10 +125,7 @@ export class GpuMonitor {
   constructor(options: GpuMonitorOptions = {}) {
     checkOptionsObject(OWNER, options);
     checkKnownKeys(OWNER, options, OPTION_KEYS);
-    if (options.command !== undefined && (typeof options.command !== 'string' || options.command === '')) {
-      optionError(OWNER, 'command', 'a non-empty string', options.command);
-    }
-    this.#command = options.command ?? 'nvidia-smi';
+    this.#command = checkOption(OWNER, 'command', GPU_OPTION_RULES.nvidiaSmi, options.command) as string;
     if (options.env !== undefined && (typeof options.env !== 'object' || options.env === null)) {
       optionError(OWNER, 'env', 'an object of environment variables', options.env);
     }

@@ -1,10 +1,12 @@
 import { freemem, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { brandClass } from '../class-brand.js';
-import { checkInteger, checkKnownKeys, checkOptionsObject } from '../option-checks.js';
+import { checkKnownKeys, checkOptionsObject } from '../option-checks.js';
+import { checkOption, checkRule } from '../option-rules.js';
 import { type CgroupLayout, type CgroupMemory, detectCgroup, readCgroupMemory } from './cgroup.js';
 import { type HostMemory, parseMeminfo, parseVmRssBytes } from './proc.js';
-import { checkClock, checkNonNegativeNumber, checkOneOf, checkRoot } from './resource-options.js';
+import { checkClock, checkNonNegativeNumber, checkRoot } from './resource-options.js';
+import { MEMORY_OPTION_RULES, type MEMORY_SCOPES } from './sampler-options.js';
 import { SyncFiles } from './sync-file.js';
 
 /**
@@ -15,7 +17,7 @@ import { SyncFiles } from './sync-file.js';
  * - `process`: this process's resident set size against `limitBytes`, else the cgroup limit, else
  *   the host total.
  */
-export type MemoryScope = 'cgroup' | 'host' | 'process';
+export type MemoryScope = (typeof MEMORY_SCOPES)[number];
 
 /** Where a memory number came from: cgroup files, `/proc` files, or Node's `os`/`process` APIs. */
 export type MemorySource = 'cgroup-v2' | 'cgroup-v1' | 'proc' | 'os';
@@ -74,7 +76,6 @@ export interface MemoryMonitorOptions {
 
 const OWNER = 'MemoryMonitor';
 const OPTION_KEYS = ['root', 'scope', 'limitBytes', 'windowMs', 'now'];
-const SCOPES: readonly MemoryScope[] = ['cgroup', 'host', 'process'];
 
 /**
  * Measures memory synchronously from cheap file reads: a cgroup's working set (usage minus
@@ -111,9 +112,11 @@ export class MemoryMonitor {
     checkOptionsObject(OWNER, options);
     checkKnownKeys(OWNER, options, OPTION_KEYS);
     this.#root = checkRoot(OWNER, options.root);
-    this.#scope = checkOneOf(OWNER, 'scope', options.scope, SCOPES, 'cgroup');
+    this.#scope = checkOption(OWNER, 'scope', MEMORY_OPTION_RULES.scope, options.scope) as MemoryScope;
     this.#limitBytes =
-      options.limitBytes === undefined ? null : checkInteger(OWNER, 'limitBytes', options.limitBytes, 1);
+      options.limitBytes === undefined
+        ? null
+        : checkRule(OWNER, 'limitBytes', MEMORY_OPTION_RULES.limitBytes, options.limitBytes);
     this.#windowMs = checkNonNegativeNumber(OWNER, 'windowMs', options.windowMs, 1000);
     this.#now = checkClock(OWNER, options.now);
     this.#layout = detectCgroup(this.#root);

@@ -75,20 +75,5 @@ export function checkLogger(owner: string, value: unknown): Logger {
   return value as Logger;
 }
 
-/** Checks a value against a list of allowed strings. */
-export function checkOneOf<T extends string>(
-  owner: string,
-  option: string,
-  value: unknown,
-  allowed: readonly T[],
-  fallback: T,
-): T {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'string' || !allowed.includes(value as T)) {
-    optionError(owner, option, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`, value);
-  }
-  return value as T;
-}
-
 /** The longest delay `setTimeout`/`setInterval` accept, in milliseconds. */
 export const MAX_TIMER_MS = 2_147_483_647;

@@ -1,18 +1,14 @@
 import type { Logger } from '@temporalio/common';
 import { brandClass } from '../class-brand.js';
 import { checkKnownKeys, checkOptionsObject, optionError } from '../option-checks.js';
+import { checkOption } from '../option-rules.js';
 import { CpuMonitor, type CpuMonitorOptions, type CpuReading } from './cpu-monitor.js';
 import { DistinctErrorLog, errorMessage } from './distinct-error-log.js';
 import { GpuMonitor, type GpuMonitorOptions, type GpuReading } from './gpu-monitor.js';
 import { HeapMonitor, type HeapMonitorOptions, type HeapReading } from './heap-monitor.js';
 import { MemoryMonitor, type MemoryMonitorOptions, type MemoryReading } from './memory-monitor.js';
-import {
-  checkClock,
-  checkLogger,
-  checkOptionalInteger,
-  checkRoot,
-  MAX_TIMER_MS,
-} from './resource-options.js';
+import { checkClock, checkLogger, checkRoot } from './resource-options.js';
+import { SAMPLER_OPTION_RULES } from './sampler-options.js';
 
 /** The latest readings held by a {@link ResourceSampler}. Treat it as read-only. */
 export interface ResourceSample {
@@ -38,8 +34,8 @@ export type ResourceSampleListener = (sample: ResourceSample) => void;
 /** Options of a {@link ResourceSampler}. */
 export interface ResourceSamplerOptions {
   /**
-   * Milliseconds between CPU and memory samples.
-   * @default 250
+   * Milliseconds between CPU, memory and heap samples.
+   * @default 100
    */
   intervalMs?: number;
   /**
@@ -134,15 +130,18 @@ export class ResourceSampler {
   constructor(options: ResourceSamplerOptions = {}) {
     checkOptionsObject(OWNER, options);
     checkKnownKeys(OWNER, options, OPTION_KEYS);
-    this.#intervalMs = checkOptionalInteger(OWNER, 'intervalMs', options.intervalMs, 250, 1, MAX_TIMER_MS);
-    this.#gpuIntervalMs = checkOptionalInteger(
+    this.#intervalMs = checkOption(
+      OWNER,
+      'intervalMs',
+      SAMPLER_OPTION_RULES.intervalMs,
+      options.intervalMs,
+    ) as number;
+    this.#gpuIntervalMs = checkOption(
       OWNER,
       'gpuIntervalMs',
+      SAMPLER_OPTION_RULES.gpuIntervalMs,
       options.gpuIntervalMs,
-      1000,
-      1,
-      MAX_TIMER_MS,
-    );
+    ) as number;
     const root = options.root === undefined ? {} : { root: checkRoot(OWNER, options.root) };
     const logger = checkLogger(OWNER, options.logger);
     this.#now = checkClock(OWNER, options.now);

@@ -1,6 +1,7 @@
 import { brandClass } from '../class-brand.js';
 import { SlotwiseOptionsError } from '../errors.js';
 import { type ResourceSample, ResourceSampler } from '../resources/sampler.js';
+import { checkSampleInterval } from '../resources/sampler-options.js';
 import type { PermitRecord } from './permit-ledger.js';
 import type { GateReading } from './resource-gate.js';
 import type { ResourceSupplierOptions, ResourceSupplierSnapshot } from './resource-slot-supplier.js';
@@ -60,7 +61,7 @@ export class CpuSlotSupplier extends SingleResourceSlotSupplier {
       extraKeys: ['sampleIntervalMs'],
       makeSampler: () =>
         new ResourceSampler({
-          intervalMs: options?.sampleIntervalMs ?? 100,
+          intervalMs: checkSampleInterval(OWNER, options?.sampleIntervalMs, 'intervalMs'),
           memory: false,
           gpu: false,
           ...(options?.logger ? { logger: options.logger } : {}),

@@ -2,6 +2,7 @@ import { brandClass } from '../class-brand.js';
 import { SlotwiseOptionsError } from '../errors.js';
 import type { GpuDevice } from '../resources/gpu-monitor.js';
 import { type ResourceSample, ResourceSampler, type SampledResource } from '../resources/sampler.js';
+import { checkSampleInterval } from '../resources/sampler-options.js';
 import type { PermitRecord } from './permit-ledger.js';
 import { type GateLoad, type GateReading, type GateTask, ResourceGate } from './resource-gate.js';
 import {
@@ -111,7 +112,7 @@ export class GpuSlotSupplier extends ResourceSlotSupplier<GpuPermitFields> {
         new ResourceSampler({
           cpu: false,
           memory: false,
-          gpuIntervalMs: options?.sampleIntervalMs ?? 1000,
+          gpuIntervalMs: checkSampleInterval(OWNER, options?.sampleIntervalMs, 'gpuIntervalMs'),
           gpu: {
             ...(options?.env ? { env: options.env } : {}),
             ...(options?.nvidiaSmi ? { command: options.nvidiaSmi } : {}),

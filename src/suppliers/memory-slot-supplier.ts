@@ -2,6 +2,7 @@ import { brandClass } from '../class-brand.js';
 import { SlotwiseOptionsError } from '../errors.js';
 import type { MemoryScope } from '../resources/memory-monitor.js';
 import { type ResourceSample, ResourceSampler } from '../resources/sampler.js';
+import { checkSampleInterval } from '../resources/sampler-options.js';
 import type { GateReading } from './resource-gate.js';
 import type { ResourceSupplierOptions, ResourceSupplierSnapshot } from './resource-slot-supplier.js';
 import { SingleResourceSlotSupplier } from './single-resource-slot-supplier.js';
@@ -71,7 +72,7 @@ export class MemorySlotSupplier extends SingleResourceSlotSupplier {
       extraKeys: ['scope', 'limitBytes', 'sampleIntervalMs'],
       makeSampler: () =>
         new ResourceSampler({
-          intervalMs: options?.sampleIntervalMs ?? 100,
+          intervalMs: checkSampleInterval(OWNER, options?.sampleIntervalMs, 'intervalMs'),
           cpu: false,
           gpu: false,
           memory: {

@@ -299,7 +299,7 @@ describe('slotwise config schema', () => {
     ],
     [
       { sampler: { memory: { scope: 'container' } } },
-      line('sampler.memory.scope', 'expected one of "cgroup", "host", "process", got "container"'),
+      line('sampler.memory.scope', `expected one of 'cgroup', 'host', 'process', got "container"`),
     ],
   ])('parseConfig() rejects a bad size or cost: %j', (data, message) => {
     expect(rejection(data)).toBe(message);

@@ -2,6 +2,11 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { FLEET_OPTION_RULES } from '../../src/fleet/fleet-supplier-options.js';
 import {
+  GPU_OPTION_RULES,
+  MEMORY_OPTION_RULES,
+  SAMPLER_OPTION_RULES,
+} from '../../src/resources/sampler-options.js';
+import {
   RESOURCE_OPTION_RULES,
   resourceOptionDefault,
 } from '../../src/suppliers/resource-supplier-options.js';
@@ -47,5 +52,31 @@ describe('TSDoc @default lines', () => {
     const written = tsdocDefaults('src/suppliers/gpu-slot-supplier.ts', 'GpuSlotSupplierOptions');
     expect(RESOURCE_OPTION_RULES.slotsPerDevice.defaults.gpu).toBeDefined();
     expect(writtenValue(written.slotsPerDevice!)).toBe(resourceOptionDefault('gpu', 'slotsPerDevice'));
+  });
+
+  it('sampling options: each @default is the rule default, on the sampler, the monitors and the suppliers', () => {
+    const sampler = tsdocDefaults('src/resources/sampler.ts', 'ResourceSamplerOptions');
+    const memory = tsdocDefaults('src/resources/memory-monitor.ts', 'MemoryMonitorOptions');
+    const gpu = tsdocDefaults('src/resources/gpu-monitor.ts', 'GpuMonitorOptions');
+    const own = (file: string, name: string) => writtenValue(tsdocDefaults(file, name).sampleIntervalMs!);
+    expect({
+      intervalMs: writtenValue(sampler.intervalMs!),
+      gpuIntervalMs: writtenValue(sampler.gpuIntervalMs!),
+      scope: writtenValue(memory.scope!),
+      command: writtenValue(gpu.command!),
+      cpu: own('src/suppliers/cpu-slot-supplier.ts', 'CpuSlotSupplierOptions'),
+      memory: own('src/suppliers/memory-slot-supplier.ts', 'MemorySlotSupplierOptions'),
+      heap: own('src/suppliers/heap-slot-supplier.ts', 'HeapSlotSupplierOptions'),
+      gpu: own('src/suppliers/gpu-slot-supplier.ts', 'GpuSlotSupplierOptions'),
+    }).toEqual({
+      intervalMs: SAMPLER_OPTION_RULES.intervalMs.default,
+      gpuIntervalMs: SAMPLER_OPTION_RULES.gpuIntervalMs.default,
+      scope: MEMORY_OPTION_RULES.scope.default,
+      command: GPU_OPTION_RULES.nvidiaSmi.default,
+      cpu: SAMPLER_OPTION_RULES.intervalMs.default,
+      memory: SAMPLER_OPTION_RULES.intervalMs.default,
+      heap: SAMPLER_OPTION_RULES.intervalMs.default,
+      gpu: SAMPLER_OPTION_RULES.gpuIntervalMs.default,
+    });
   });
 });

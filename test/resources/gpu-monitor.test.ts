@@ -65,7 +65,7 @@ describe('GpuMonitor', () => {
       { timeoutMs: 0 },
       'GpuMonitor: expected `timeoutMs` to be an integer in [1, 2147483647], got `0` (number).',
     ],
-    [{ command: '' }, 'GpuMonitor: expected `command` to be a non-empty string, got `""` (string).'],
+    [{ command: '' }, 'GpuMonitor: expected `command` to be a program name or path, got `""` (string).'],
     [{ env: 'PATH=/bin' }, 'GpuMonitor: expected `env` to be an object of environment variables, got'],
     [{ logger: console.log }, 'GpuMonitor: expected `logger` to be a Logger (an object with trace, debug'],
   ])('constructor() rejects %j with a precise message', (options, message) => {

@@ -41,9 +41,12 @@ describe('ResourceSampler', () => {
   it.each([
     [
       { intervalMs: 0 },
-      'ResourceSampler: expected `intervalMs` to be an integer in [1, 2147483647], got `0`',
+      'ResourceSampler: expected `intervalMs` to be a whole number of milliseconds in [1, 2147483647], got `0`',
     ],
-    [{ gpuIntervalMs: 2.5 }, 'ResourceSampler: expected `gpuIntervalMs` to be an integer in [1, 2147483647]'],
+    [
+      { gpuIntervalMs: 2.5 },
+      'ResourceSampler: expected `gpuIntervalMs` to be a whole number of milliseconds in [1, 2147483647]',
+    ],
     [
       { gpu: true },
       'ResourceSampler: expected `gpu` to be a GpuMonitor, GpuMonitor options or `false`, got `true` (boolean).',
@@ -87,7 +90,7 @@ describe('ResourceSampler', () => {
 
     it('latest() returns the cached sample and does no I/O until the next tick', () => {
       const fake = container();
-      const sampler = new ResourceSampler({ root: fake.root, now: () => Date.now() });
+      const sampler = new ResourceSampler({ root: fake.root, intervalMs: 250, now: () => Date.now() });
       sampler.start();
       const first = sampler.latest();
       expect(first.memory).toMatchObject({ usedBytes: 512 * MiB, ratio: 0.5 });
@@ -133,7 +136,7 @@ describe('ResourceSampler', () => {
 
     it('start() and stop() are idempotent; stop() ends ticks and start() resumes them', () => {
       const fake = container();
-      const sampler = new ResourceSampler({ root: fake.root, now: () => Date.now() });
+      const sampler = new ResourceSampler({ root: fake.root, intervalMs: 250, now: () => Date.now() });
       sampler.start();
       sampler.start();
       expect(sampler.running).toBe(true);
@@ -155,7 +158,7 @@ describe('ResourceSampler', () => {
 
     it('subscribe() notifies every new sample until unsubscribed; unsubscribe is idempotent', () => {
       const fake = container();
-      const sampler = new ResourceSampler({ root: fake.root, now: () => Date.now() });
+      const sampler = new ResourceSampler({ root: fake.root, intervalMs: 250, now: () => Date.now() });
       const seen: number[] = [];
       const listener = (sample: ResourceSample) => seen.push(sample.seq);
       const unsubscribe = sampler.subscribe(listener);
@@ -174,7 +177,12 @@ describe('ResourceSampler', () => {
     it('subscribe() logs a throwing listener once, counts it and still calls the others', () => {
       const fake = container();
       const logger = recordingLogger();
-      const sampler = new ResourceSampler({ root: fake.root, logger, now: () => Date.now() });
+      const sampler = new ResourceSampler({
+        root: fake.root,
+        intervalMs: 250,
+        logger,
+        now: () => Date.now(),
+      });
       sampler.subscribe(() => {
         throw new Error('boom');
       });
@@ -192,7 +200,12 @@ describe('ResourceSampler', () => {
     it('sampleNow() keeps the previous reading marked stale when a reader fails, logging each error once', () => {
       const fake = container();
       const logger = recordingLogger();
-      const sampler = new ResourceSampler({ root: fake.root, logger, now: () => Date.now() });
+      const sampler = new ResourceSampler({
+        root: fake.root,
+        intervalMs: 250,
+        logger,
+        now: () => Date.now(),
+      });
       sampler.start();
       const good = sampler.latest().memory!;
 
