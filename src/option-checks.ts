@@ -63,3 +63,6 @@ export function checkKnownKeys(owner: string, options: object, known: readonly s
     }
   }
 }
+
+/** The longest delay `setTimeout`/`setInterval` accept, in milliseconds. */
+export const MAX_TIMER_MS = 2_147_483_647;

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { optionError } from './option-checks.js';
-import { MAX_TIMER_MS } from './resources/resource-options.js';
+import { MAX_TIMER_MS, optionError } from './option-checks.js';
 
 // What an option rule is: the one description of an option that a constructor, `setLimits`, the
 // config file schema (and so the shipped JSON Schema), `validate`'s effective view, config reload

@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import { describeValue } from '../describe-value.js';
 import { FLEET_OPTION_RULES } from '../fleet/fleet-supplier-options.js';
-import { MAX_NAME_LENGTH } from '../option-checks.js';
+import { MAX_NAME_LENGTH, MAX_TIMER_MS } from '../option-checks.js';
 import { configKeys, type OptionRule, ruleDoc, type SupplierOptionRule } from '../option-rules.js';
-import { MAX_TIMER_MS } from '../resources/resource-options.js';
 import { GPU_OPTION_RULES, MEMORY_OPTION_RULES, SAMPLER_OPTION_RULES } from '../resources/sampler-options.js';
 import { FIXED_OPTION_RULES } from '../suppliers/fixed-supplier-options.js';
 import {

@@ -2,8 +2,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { SlotwiseOptionsError } from '../errors.js';
-import { checkInteger, checkKnownKeys, checkOptionsObject, optionError } from '../option-checks.js';
-import { MAX_TIMER_MS } from '../resources/resource-options.js';
+import {
+  checkInteger,
+  checkKnownKeys,
+  checkOptionsObject,
+  MAX_TIMER_MS,
+  optionError,
+} from '../option-checks.js';
 import { livePageHtml } from './live-page.js';
 import { DEFAULT_METRIC_PREFIX } from './metric-names.js';
 import { MetricsHistory } from './metrics-history.js';

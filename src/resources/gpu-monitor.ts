@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { Logger } from '@temporalio/common';
 import { brandClass } from '../class-brand.js';
-import { checkKnownKeys, checkOptionsObject, optionError } from '../option-checks.js';
+import { checkKnownKeys, checkOptionsObject, MAX_TIMER_MS, optionError } from '../option-checks.js';
 import { checkOption } from '../option-rules.js';
 import { DistinctErrorLog, errorMessage } from './distinct-error-log.js';
-import { checkClock, checkLogger, checkOptionalInteger, MAX_TIMER_MS } from './resource-options.js';
+import { checkClock, checkLogger, checkOptionalInteger } from './resource-options.js';
 import { GPU_OPTION_RULES } from './sampler-options.js';
 
 /** One GPU as reported by `nvidia-smi`. Unknown values (`[N/A]`, `[Not Supported]`) are `null`, never 0. */

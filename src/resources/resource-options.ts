@@ -74,6 +74,3 @@ export function checkLogger(owner: string, value: unknown): Logger {
   }
   return value as Logger;
 }
-
-/** The longest delay `setTimeout`/`setInterval` accept, in milliseconds. */
-export const MAX_TIMER_MS = 2_147_483_647;

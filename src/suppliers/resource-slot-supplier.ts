@@ -1,7 +1,6 @@
 import type { SlotInfo } from '@temporalio/worker';
 import { brandClass } from '../class-brand.js';
-import { checkKnownKeys, checkOptionsObject, optionError } from '../option-checks.js';
-import { MAX_TIMER_MS } from '../resources/resource-options.js';
+import { checkKnownKeys, checkOptionsObject, MAX_TIMER_MS, optionError } from '../option-checks.js';
 import type { ResourceSample, ResourceSampler, SampledResource } from '../resources/sampler.js';
 import {
   LedgerSlotSupplier,
