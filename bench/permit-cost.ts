@@ -413,7 +413,7 @@ function report(m: {
       .map((v) => ({
         target: `${v.label}: adds <= ${LAG_P99_TARGET_MS} ms to the event-loop p99 at ${RATE_PER_S} reservations/s`,
         met: addedP99(v.id) <= LAG_P99_TARGET_MS,
-        note: `p99 ${fmt(median(lagOf(v.id).map((l) => l.lagP99Ms)), 3)} ms vs ${fmt(median(base.map((l) => l.lagP99Ms)), 3)} ms for the baseline loop: +${fmt(addedP99(v.id), 3)} ms (median of per-round differences)`,
+        note: `p99 ${fmt(median(lagOf(v.id).map((l) => l.lagP99Ms)), 3)} ms vs ${fmt(median(base.map((l) => l.lagP99Ms)), 3)} ms for the baseline loop: ${addedP99(v.id) >= 0 ? '+' : ''}${fmt(addedP99(v.id), 3)} ms (median of per-round differences)`,
       })),
   ];
 
