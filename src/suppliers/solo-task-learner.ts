@@ -8,6 +8,8 @@ interface Episode {
   releasedAt: number | null;
   /** Another task of ours started while this one ran: the readings no longer show it alone. */
   spoiled: boolean;
+  /** Another task started after this one ended: later readings show that one, not this one. */
+  closed: boolean;
   /** Highest and lowest reading taken after it started, and how many there were. */
   peak: number;
   low: number;
@@ -32,8 +34,9 @@ export interface SoloTaskSample {
  * ever held, above the idle baseline.
  *
  * A task counts only when no other task of ours ran at any time during its run (readings then
- * show it alone; one that started later while this one is still followed only raises the peak,
- * which errs on the safe side), when at least two readings followed its start, and when what it
+ * show it alone; readings after the next task started are not its own: where memory is freed only
+ * by a garbage collector, the next task's memory and this one's garbage would add up to twice its
+ * size), when at least two readings followed its start, and when what it
  * showed is at least `minCost` (a task the readings never saw tells nothing: its type stays
  * unknown, and admission stays one probe at a time). The baseline it is measured from is the idle
  * baseline when it started, or the lowest reading while followed if usage fell below it (so usage
@@ -71,7 +74,10 @@ export class SoloTaskLearner {
     baseline: number | null,
     othersRunning: boolean,
   ): void {
-    for (const episode of this.#episodes) if (episode.releasedAt === null) episode.spoiled = true;
+    for (const episode of this.#episodes) {
+      if (episode.releasedAt === null) episode.spoiled = true;
+      else episode.closed = true;
+    }
     if (typeKey === null || baseline === null || othersRunning) return;
     this.#episodes.push({
       permit,
@@ -80,6 +86,7 @@ export class SoloTaskLearner {
       baseline,
       releasedAt: null,
       spoiled: false,
+      closed: false,
       peak: Number.NEGATIVE_INFINITY,
       low: Number.POSITIVE_INFINITY,
       readings: 0,
@@ -99,7 +106,7 @@ export class SoloTaskLearner {
     if (this.#episodes.length === 0) return [];
     const learned: SoloTaskSample[] = [];
     this.#episodes = this.#episodes.filter((episode) => {
-      if (at > episode.usedAt) {
+      if (at > episode.usedAt && !episode.closed) {
         episode.peak = Math.max(episode.peak, used);
         episode.low = Math.min(episode.low, used);
         episode.readings++;
