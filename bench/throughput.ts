@@ -10,7 +10,7 @@ import { runAsScript } from './lib/runner.js';
 import {
   isMain,
   machineAllows,
-  rotate,
+  pairedOrder,
   type Scenario,
   type ScenarioContext,
   type ScenarioReport,
@@ -174,9 +174,14 @@ async function runThroughput(ctx: ScenarioContext): Promise<ScenarioReport> {
   if (!args.quick) {
     for (const c of THROUGHPUT_CONTENDERS) await runOnce(env, c, 200, 10, workMs, limitMs);
   }
+  const refOf = (id: string) => id.replace(/^slotwise-/, 'builtin-');
   const runs: ThroughputRun[] = [];
   for (let round = 0; round < args.rounds; round++) {
-    for (const c of rotate(list, round)) {
+    // Each slotwise contender runs right beside its built-in reference, first or second in turn.
+    const pairs = list
+      .filter((c) => !c.builtIn)
+      .map((c) => list.filter((x) => x.id === c.id || x.id === refOf(c.id)));
+    for (const c of pairedOrder(pairs, round)) {
       const r = await runOnce(env, c, tasks, workflows, workMs, limitMs);
       runs.push({ contender: c.id, round, ...r });
       log(
@@ -231,7 +236,6 @@ async function runThroughput(ctx: ScenarioContext): Promise<ScenarioReport> {
       .filter((r) => r.contender === id)
       .sort((a, b) => a.round - b.round)
       .map((r) => r[key] as number);
-  const refOf = (id: string) => id.replace(/^slotwise-/, 'builtin-');
   const ratios = Object.fromEntries(
     list
       .filter((c) => !c.builtIn)
@@ -305,7 +309,7 @@ async function runThroughput(ctx: ScenarioContext): Promise<ScenarioReport> {
         ],
         rows,
         notes: [
-          'ratio = slotwise / built-in with the same slots and eager setting, per round, median [min..max]; tasks/s: higher is better, schedule-to-start (s2s): lower is better.',
+          'ratio = slotwise / built-in with the same slots and eager setting, per round (the two run back to back, in turns first), median [min..max]; tasks/s: higher is better, schedule-to-start (s2s): lower is better.',
           `All ${tasks} activities are scheduled at once (${workflows} workflows x ${Math.ceil(tasks / workflows)}), so schedule-to-start is mostly time spent in the backlog.`,
           'Workflow, local-activity and Nexus slots are Temporal fixed-size for both; only the activity supplier differs.',
           'eager on = allowEagerDispatch (the SDK default): core then calls tryReserveSlot once per scheduled activity; for a custom supplier each call blocks a Rust thread on the JS event loop.',
