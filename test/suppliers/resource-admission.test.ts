@@ -152,6 +152,51 @@ describe('resource admission: learning', () => {
 });
 
 describe('resource admission: declared costs', () => {
+  it('CpuSlotSupplier with a declared cost fills its target after a busy start (a reading taken while the Worker started up is not the idle baseline for good)', async () => {
+    // 1 usable core, target 0.8, tasks of a declared 0.25 core, an idle 0.02 core. The Worker's own
+    // start-up has the whole core when the first task starts, and fades out as the monitor smooths
+    // (tau 500 ms). The bench's CPU scenario ran 2 tasks (0.52 of the core) for good: the idle
+    // baseline was taken during start-up, fell only to the lowest reading with a task running, and
+    // outside usage was never assumed below it.
+    // floor((0.8 - 0.02) / 0.25) = 3 fit; 0.02 + 4 x 0.25 - 0.125 (half a task, nearest) > 0.8.
+    const sampler = new FakeSampler({ cpu: true });
+    const running = new Set<SlotwisePermit>();
+    const shares = new Map<SlotwisePermit, number>();
+    let startup = 1;
+    const read = () => {
+      const alpha = 1 - Math.exp(-100 / 500);
+      let busy = 0;
+      for (const permit of running) {
+        const share = (shares.get(permit) ?? 0) + alpha * (1 - (shares.get(permit) ?? 0));
+        shares.set(permit, share);
+        busy += 0.25 * share;
+      }
+      startup += alpha * (0.02 - startup);
+      sampler.cpuBusy(startup + busy, 1);
+    };
+    const supplier = new CpuSlotSupplier({
+      sampler: sampler.asSampler,
+      rampThrottleMs: 0,
+      targetUtilization: 0.8,
+      costs: { default: { cpu: 0.25 } },
+    });
+    open.push(supplier);
+    sampler.cpuBusy(startup, 1); // idle, but starting up
+    const reservations = burst(supplier, 12);
+    await flush();
+    runTasks(supplier, reservations, running);
+    const granted: number[] = [];
+    for (let t = 0; t < 6000; t += 100) {
+      await vi.advanceTimersByTimeAsync(100);
+      read();
+      await flush();
+      runTasks(supplier, reservations, running);
+      granted.push(grantedOf(reservations).length);
+    }
+    expect(Math.max(...granted)).toBe(3);
+    expect(granted.at(-1)).toBe(3);
+  });
+
   it('MemorySlotSupplier refills a finished wave at the first reading that shows its memory freed, and not before', async () => {
     // The memory guard: 2 GiB, 256 MiB tasks declared, an idle 144 MiB, target 0.9: 6 at a time.
     const sampler = new FakeSampler({ memory: true });
