@@ -142,8 +142,9 @@ const EPSILON = GATE_EPSILON;
  *
  * **Learning.** With no declared cost, a type's cost is learned from readings where every task shows
  * exactly and nothing is still growing: against the baseline (`(used - baseline) / tasks`), or, with
- * no baseline yet (a task already showed in the first reading), from the difference between two
- * load levels (`Δused / Δtasks`), which then gives the baseline too. So the order in which the
+ * no baseline yet (a task already showed in the first reading, or the reading fell below the idle
+ * baseline while a task of that type ran, as when a Worker is still starting up), from the
+ * difference between two load levels (`Δused / Δtasks`), which then gives the baseline too. So the order in which the
  * sampler, the supplier and the first task start changes nothing. A learned cost is never below
  * `minLearnedShare` of the limit. With no estimate at all, permits are admitted one at a time, each
  * waiting until the previous one can be learned from.
@@ -282,10 +283,7 @@ export class ResourceGate {
     let atMost = used - shownLow;
     if (this.#costsAreBounds) atMost = Math.max(atMost, this.#baseline ?? Number.NEGATIVE_INFINITY);
     outside = Math.min(outside, atMost);
-    if (this.#baseline !== null && used < this.#baseline) {
-      // Below the idle baseline with tasks running: the rest of the machine shrank.
-      this.#baseline = used;
-    }
+    if (this.#baseline !== null && used < this.#baseline) this.#lowerBaseline(used, tasks);
     this.#outside = outside;
     // Released tasks whose memory may not be freed yet (garbage not collected, a process still
     // exiting): what the reading holds beyond everything else, up to their costs, still counts.
@@ -398,6 +396,33 @@ export class ResourceGate {
     return this.#learned.get(task.typeKey) ?? task.cost;
   }
 
+  /**
+   * Below the idle baseline with tasks running: the rest of the machine shrank (a Worker that was
+   * still starting up when its first task came). The reading holds our tasks too. When some of them
+   * are of a type not learned yet, it cannot be a baseline: a cost learned against it would leave out
+   * what those tasks showed in it (a third of the truth, measured), so it becomes the lower load
+   * level that type is learned from (see {@link #learnFromLevels}), with no baseline until then.
+   */
+  #lowerBaseline(used: number, tasks: readonly GateTask[]): void {
+    const unlearned = new Map<string, number>();
+    let declared = 0;
+    for (const task of tasks) {
+      const share = task.shown[0];
+      if (share <= 0) continue;
+      if (task.declared || task.typeKey === null) declared += (task.cost ?? 0) * share;
+      else if (!this.#learned.has(task.typeKey)) {
+        unlearned.set(task.typeKey, (unlearned.get(task.typeKey) ?? 0) + share);
+      }
+    }
+    if (unlearned.size === 0) {
+      this.#baseline = used;
+      return;
+    }
+    this.#baseline = null;
+    this.#baselineSource = null;
+    this.#level = { used: used - declared, counts: unlearned };
+  }
+
   /** Learns from a reading in which every task shows exactly (see the class docs). */
   #learn(used: number, tasks: readonly GateTask[], limit: number): void {
     // Visible task-equivalents per learnable type, and the part of the reading declared tasks explain.
@@ -458,7 +483,12 @@ export class ResourceGate {
       return;
     }
     const delta = count - before;
-    if (Math.abs(delta) < 0.5) return; // the same level: keep the first reading of it
+    if (Math.abs(delta) < 0.5) {
+      // The same level: keep its lowest reading (the first one where tasks still grow, a later one
+      // where the rest of the machine is still shrinking).
+      if (used < previous.used) this.#level = { used, counts };
+      return;
+    }
     this.#level = { used, counts };
     const sample = (used - previous.used) / delta;
     if (!(sample > floor)) return;

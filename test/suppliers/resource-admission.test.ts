@@ -122,6 +122,50 @@ describe('resource admission: learning', () => {
     },
   );
 
+  it('CpuSlotSupplier learns a task that started while the Worker was still busy starting up, and never admits past the target on a low estimate', async () => {
+    // 1 usable core, target 0.8, tasks of 0.25 core (not declared), an idle 0.02 core. The Worker's
+    // own start-up has the whole core when the first task starts and fades out as the monitor
+    // smooths (tau 500 ms), so the reading falls while the task's share of it rises: the idle
+    // baseline, lowered to the reading, took the first task in, and the cost learned against it
+    // was far below the truth: 10 tasks admitted, 2.5 cores asked of 1.
+    const sampler = new FakeSampler({ cpu: true });
+    const running = new Set<SlotwisePermit>();
+    const shares = new Map<SlotwisePermit, number>();
+    let startup = 1;
+    const read = () => {
+      const alpha = 1 - Math.exp(-100 / 500);
+      let busy = 0;
+      for (const permit of running) {
+        const share = (shares.get(permit) ?? 0) + alpha * (1 - (shares.get(permit) ?? 0));
+        shares.set(permit, share);
+        busy += 0.25 * share;
+      }
+      startup += alpha * (0.02 - startup);
+      sampler.cpuBusy(startup + busy, 1);
+    };
+    const supplier = new CpuSlotSupplier({
+      sampler: sampler.asSampler,
+      rampThrottleMs: 0,
+      targetUtilization: 0.8,
+    });
+    open.push(supplier);
+    sampler.cpuBusy(startup, 1); // idle, but starting up
+    const reservations = burst(supplier, 12);
+    await flush();
+    runTasks(supplier, reservations, running);
+    const granted: number[] = [];
+    for (let t = 0; t < 10_000; t += 100) {
+      await vi.advanceTimersByTimeAsync(100);
+      read();
+      await flush();
+      runTasks(supplier, reservations, running);
+      granted.push(grantedOf(reservations).length);
+    }
+    // 0.02 + 3 x 0.25 = 0.77 fits; a fourth (1.02) does not, even half of it (nearest rounding).
+    expect(Math.max(...granted)).toBe(3);
+    expect(granted.at(-1)).toBe(3);
+  });
+
   it('a task already running at the first reading is never learned as free (the estimate never locks at 0)', async () => {
     // The supplier's first reading already shows its first task: it must not take that reading as
     // idle. Every later estimate stays above 0 while tasks run.
