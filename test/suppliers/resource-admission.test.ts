@@ -42,6 +42,47 @@ function runTasks(
   }
 }
 
+/**
+ * A CpuSlotSupplier on 1 usable core at target 0.8, 12 tasks of 0.25 core asked at once, an idle
+ * 0.02 core. The Worker's own start-up has the whole core when the first task starts and fades out
+ * as the monitor smooths (tau 500 ms), as the tasks' shares of the reading rise. Returns the permits
+ * granted after each 100 ms reading.
+ */
+async function grantsAfterBusyStart(cost: { cpu: number } | undefined, ms: number): Promise<number[]> {
+  const sampler = new FakeSampler({ cpu: true });
+  const running = new Set<SlotwisePermit>();
+  const shares = new Map<SlotwisePermit, number>();
+  const alpha = 1 - Math.exp(-100 / 500);
+  let startup = 1;
+  const supplier = new CpuSlotSupplier({
+    sampler: sampler.asSampler,
+    rampThrottleMs: 0,
+    targetUtilization: 0.8,
+    ...(cost ? { costs: { default: cost } } : {}),
+  });
+  open.push(supplier);
+  sampler.cpuBusy(startup, 1); // idle, but starting up
+  const reservations = burst(supplier, 12);
+  await flush();
+  runTasks(supplier, reservations, running);
+  const granted: number[] = [];
+  for (let t = 0; t < ms; t += 100) {
+    await vi.advanceTimersByTimeAsync(100);
+    let busy = 0;
+    for (const permit of running) {
+      const share = (shares.get(permit) ?? 0) + alpha * (1 - (shares.get(permit) ?? 0));
+      shares.set(permit, share);
+      busy += 0.25 * share;
+    }
+    startup += alpha * (0.02 - startup);
+    sampler.cpuBusy(startup + busy, 1);
+    await flush();
+    runTasks(supplier, reservations, running);
+    granted.push(grantedOf(reservations).length);
+  }
+  return granted;
+}
+
 type Order = 'sampler, supplier, task' | 'supplier, sampler, task' | 'supplier, task, sampler';
 const ORDERS: Order[] = ['sampler, supplier, task', 'supplier, sampler, task', 'supplier, task, sampler'];
 
@@ -123,44 +164,10 @@ describe('resource admission: learning', () => {
   );
 
   it('CpuSlotSupplier learns a task that started while the Worker was still busy starting up, and never admits past the target on a low estimate', async () => {
-    // 1 usable core, target 0.8, tasks of 0.25 core (not declared), an idle 0.02 core. The Worker's
-    // own start-up has the whole core when the first task starts and fades out as the monitor
-    // smooths (tau 500 ms), so the reading falls while the task's share of it rises: the idle
-    // baseline, lowered to the reading, took the first task in, and the cost learned against it
-    // was far below the truth: 10 tasks admitted, 2.5 cores asked of 1.
-    const sampler = new FakeSampler({ cpu: true });
-    const running = new Set<SlotwisePermit>();
-    const shares = new Map<SlotwisePermit, number>();
-    let startup = 1;
-    const read = () => {
-      const alpha = 1 - Math.exp(-100 / 500);
-      let busy = 0;
-      for (const permit of running) {
-        const share = (shares.get(permit) ?? 0) + alpha * (1 - (shares.get(permit) ?? 0));
-        shares.set(permit, share);
-        busy += 0.25 * share;
-      }
-      startup += alpha * (0.02 - startup);
-      sampler.cpuBusy(startup + busy, 1);
-    };
-    const supplier = new CpuSlotSupplier({
-      sampler: sampler.asSampler,
-      rampThrottleMs: 0,
-      targetUtilization: 0.8,
-    });
-    open.push(supplier);
-    sampler.cpuBusy(startup, 1); // idle, but starting up
-    const reservations = burst(supplier, 12);
-    await flush();
-    runTasks(supplier, reservations, running);
-    const granted: number[] = [];
-    for (let t = 0; t < 10_000; t += 100) {
-      await vi.advanceTimersByTimeAsync(100);
-      read();
-      await flush();
-      runTasks(supplier, reservations, running);
-      granted.push(grantedOf(reservations).length);
-    }
+    // The reading falls while the first task's share of it rises: the idle baseline, lowered to the
+    // reading, took the first task in, and the cost learned against it was far below the truth:
+    // 10 tasks admitted, 2.5 cores asked of 1.
+    const granted = await grantsAfterBusyStart(undefined, 10_000);
     // 0.02 + 3 x 0.25 = 0.77 fits; a fourth (1.02) does not, even half of it (nearest rounding).
     expect(Math.max(...granted)).toBe(3);
     expect(granted.at(-1)).toBe(3);
@@ -197,46 +204,10 @@ describe('resource admission: learning', () => {
 
 describe('resource admission: declared costs', () => {
   it('CpuSlotSupplier with a declared cost fills its target after a busy start (a reading taken while the Worker started up is not the idle baseline for good)', async () => {
-    // 1 usable core, target 0.8, tasks of a declared 0.25 core, an idle 0.02 core. The Worker's own
-    // start-up has the whole core when the first task starts, and fades out as the monitor smooths
-    // (tau 500 ms). The bench's CPU scenario ran 2 tasks (0.52 of the core) for good: the idle
-    // baseline was taken during start-up, fell only to the lowest reading with a task running, and
-    // outside usage was never assumed below it.
-    // floor((0.8 - 0.02) / 0.25) = 3 fit; 0.02 + 4 x 0.25 - 0.125 (half a task, nearest) > 0.8.
-    const sampler = new FakeSampler({ cpu: true });
-    const running = new Set<SlotwisePermit>();
-    const shares = new Map<SlotwisePermit, number>();
-    let startup = 1;
-    const read = () => {
-      const alpha = 1 - Math.exp(-100 / 500);
-      let busy = 0;
-      for (const permit of running) {
-        const share = (shares.get(permit) ?? 0) + alpha * (1 - (shares.get(permit) ?? 0));
-        shares.set(permit, share);
-        busy += 0.25 * share;
-      }
-      startup += alpha * (0.02 - startup);
-      sampler.cpuBusy(startup + busy, 1);
-    };
-    const supplier = new CpuSlotSupplier({
-      sampler: sampler.asSampler,
-      rampThrottleMs: 0,
-      targetUtilization: 0.8,
-      costs: { default: { cpu: 0.25 } },
-    });
-    open.push(supplier);
-    sampler.cpuBusy(startup, 1); // idle, but starting up
-    const reservations = burst(supplier, 12);
-    await flush();
-    runTasks(supplier, reservations, running);
-    const granted: number[] = [];
-    for (let t = 0; t < 6000; t += 100) {
-      await vi.advanceTimersByTimeAsync(100);
-      read();
-      await flush();
-      runTasks(supplier, reservations, running);
-      granted.push(grantedOf(reservations).length);
-    }
+    // The bench's CPU scenario ran 2 tasks (0.52 of the core) for good: the idle baseline was taken
+    // during start-up, fell only to the lowest reading with a task running, and outside usage was
+    // never assumed below it. floor((0.8 - 0.02) / 0.25) = 3 fit; 0.02 + 4 x 0.25 - 0.125 > 0.8.
+    const granted = await grantsAfterBusyStart({ cpu: 0.25 }, 6000);
     expect(Math.max(...granted)).toBe(3);
     expect(granted.at(-1)).toBe(3);
   });
