@@ -80,7 +80,7 @@ export class CpuSlotSupplier extends SingleResourceSlotSupplier {
   }
 
   protected override gateOptions() {
-    return { rounding: 'nearest' as const, learningRates: [0.3, 0.3] as const, costsAreBounds: false };
+    return { rounding: 'nearest' as const, learningRates: [0.3, 0.3] as const, lowersBaselineByTasks: true };
   }
 
   protected reading(sample: ResourceSample): GateReading | null {

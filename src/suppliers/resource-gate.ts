@@ -99,6 +99,15 @@ export interface ResourceGateOptions {
    * @default true
    */
   costsAreBounds?: boolean;
+  /**
+   * Whether a reading below the idle baseline with tasks of known cost running lowers the baseline
+   * to what is left after those tasks' shown share of their costs (CPU: a task shows its smoothed
+   * share, and a Worker that was still starting up when its first tasks came left a baseline of
+   * a whole core), or only to the reading itself (memory: a task may hold less than its cost now
+   * and grow to it later).
+   * @default false
+   */
+  lowersBaselineByTasks?: boolean;
 }
 
 /** Where the idle baseline came from. */
@@ -170,6 +179,7 @@ export class ResourceGate {
   readonly #minShare: number;
   readonly #costsAreBounds: boolean;
   readonly #releasedMayHold: boolean;
+  readonly #lowersBaselineByTasks: boolean;
   #open = true;
   /** Whether the last reading could be learned from (nothing still growing). */
   #settled = false;
@@ -192,6 +202,7 @@ export class ResourceGate {
     this.#minShare = options.minLearnedShare ?? 0.001;
     this.#costsAreBounds = options.costsAreBounds ?? true;
     this.#releasedMayHold = options.releasedMayHold ?? true;
+    this.#lowersBaselineByTasks = options.lowersBaselineByTasks ?? false;
   }
 
   /** `false` after the gate refused for lack of room, until it admits again. */
@@ -283,7 +294,7 @@ export class ResourceGate {
     let atMost = used - shownLow;
     if (this.#costsAreBounds) atMost = Math.max(atMost, this.#baseline ?? Number.NEGATIVE_INFINITY);
     outside = Math.min(outside, atMost);
-    if (this.#baseline !== null && used < this.#baseline) this.#lowerBaseline(used, tasks);
+    if (this.#baseline !== null) this.#lowerBaseline(used, tasks, this.#baseline);
     this.#outside = outside;
     // Released tasks whose memory may not be freed yet (garbage not collected, a process still
     // exiting): what the reading holds beyond everything else, up to their costs, still counts.
@@ -397,27 +408,32 @@ export class ResourceGate {
   }
 
   /**
-   * Below the idle baseline with tasks running: the rest of the machine shrank (a Worker that was
-   * still starting up when its first task came). The reading holds our tasks too. When some of them
-   * are of a type not learned yet, it cannot be a baseline: a cost learned against it would leave out
-   * what those tasks showed in it (a third of the truth, measured), so it becomes the lower load
-   * level that type is learned from (see {@link #learnFromLevels}), with no baseline until then.
+   * Lowers the idle baseline when the rest of the machine shrank with tasks running (a Worker that
+   * was still starting up when its first tasks came). Memory-like gates lower it to a reading below
+   * it; gates that follow tasks by their shown share (`lowersBaselineByTasks`) to what a reading
+   * leaves after the shown share of every task's known cost, never below 0. A reading that holds
+   * tasks of a type not learned yet cannot be a baseline: a cost learned against it would leave
+   * out what those tasks showed in it, so a reading below the baseline becomes the lower load level
+   * that type is learned from (see {@link #learnFromLevels}), with no baseline until then.
    */
-  #lowerBaseline(used: number, tasks: readonly GateTask[]): void {
+  #lowerBaseline(used: number, tasks: readonly GateTask[], baseline: number): void {
     const unlearned = new Map<string, number>();
     let declared = 0;
+    let known = 0;
     for (const task of tasks) {
       const share = task.shown[0];
       if (share <= 0) continue;
       if (task.declared || task.typeKey === null) declared += (task.cost ?? 0) * share;
       else if (!this.#learned.has(task.typeKey)) {
         unlearned.set(task.typeKey, (unlearned.get(task.typeKey) ?? 0) + share);
-      }
+      } else known += this.#learned.get(task.typeKey)! * share;
     }
     if (unlearned.size === 0) {
-      this.#baseline = used;
+      const rest = this.#lowersBaselineByTasks ? Math.max(0, used - declared - known) : used;
+      if (rest < baseline) this.#baseline = rest;
       return;
     }
+    if (used >= baseline) return;
     this.#baseline = null;
     this.#baselineSource = null;
     this.#level = { used: used - declared, counts: unlearned };
