@@ -16,6 +16,7 @@ import {
   RiseWindow,
 } from './resource-slot-supplier.js';
 import { checkResourceOption, resourceOptionDefault } from './resource-supplier-options.js';
+import { SoloTaskLearner } from './solo-task-learner.js';
 import type { ReservationContext } from './types.js';
 
 /** The GPU a permit is assigned: read it from `currentSlot()` or the permit to pin the task to it. */
@@ -197,6 +198,12 @@ export class GpuSlotSupplier extends ResourceSlotSupplier<GpuPermitFields> {
         risen === null ? this.settleMs === 0 : risen <= Math.max(0.005 * memory.limit, 0.1 * load);
       this.#viewNow = this.clock();
       gate.observe(memory, this.gateTasks(state.view), settled);
+      if (state.solo) {
+        // A task shows at least this much (half a percent of the device, the flatness tolerance) to count.
+        for (const { typeKey, cost } of state.solo.reading(memory.at, memory.used, 0.005 * memory.limit)) {
+          gate.learnFromSoloTask(typeKey, cost, memory.limit);
+        }
+      }
     }
   }
 
@@ -327,10 +334,31 @@ export class GpuSlotSupplier extends ResourceSlotSupplier<GpuPermitFields> {
     state.sums.issued(record);
   }
 
+  /**
+   * Counts the task in its device's sums, and follows it if its memory cost is unknown and it runs
+   * alone on the device: a task shorter than `settleMs` never shows in full, and a device's memory
+   * reading keeps what it held, so the highest reading while it ran alone teaches its type's cost
+   * (see {@link SoloTaskLearner}; as the memory and heap suppliers do).
+   */
   protected override onUsed(record: PermitRecord<GpuPermitFields>): void {
     super.onUsed(record);
     const uuid = record.permit.gpu?.uuid;
-    if (uuid !== undefined) this.#devices.get(uuid)?.sums.used(record);
+    const state = uuid === undefined ? undefined : this.#devices.get(uuid);
+    if (state === undefined) return;
+    state.sums.used(record);
+    const { declared, typeKey } = this.taskCost(state.gate, 'gpuMemoryBytes', record);
+    const unknown = !declared && typeKey !== null && state.gate.learnedCost(typeKey) === undefined;
+    if (!unknown && !state.solo?.following) return; // nothing to follow or spoil
+    state.solo ??= new SoloTaskLearner(this.settleMs);
+    // Other tasks running on the same device (this one is counted already).
+    const othersRunning = state.sums.running > 1;
+    state.solo.used(
+      record.permit,
+      unknown ? typeKey : null,
+      this.clock(),
+      state.gate.baseline,
+      othersRunning,
+    );
   }
 
   protected override onReleased(record: PermitRecord<GpuPermitFields>): void {
@@ -338,6 +366,7 @@ export class GpuSlotSupplier extends ResourceSlotSupplier<GpuPermitFields> {
     const state = uuid === undefined ? undefined : this.#devices.get(uuid);
     if (state?.records.delete(record)) state.sums.released(record);
     super.onReleased(record);
+    state?.solo?.released(record.permit, this.clock());
   }
 }
 brandClass(GpuSlotSupplier, 'GpuSlotSupplier');
@@ -354,6 +383,8 @@ interface DeviceState {
   readonly rise: RiseWindow;
   /** What a decision on the device reads. */
   readonly view: GateView<GpuPermitFields>;
+  /** Learns the memory cost of tasks too short to settle, from ones that ran alone on the device. */
+  solo?: SoloTaskLearner;
 }
 
 function memoryOf(device: GpuDevice, at: number): GateReading | null {

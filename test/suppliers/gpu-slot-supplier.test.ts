@@ -272,6 +272,79 @@ describe('GpuSlotSupplier', () => {
     expect(supplier.tryReserveSlot(reserveCtx())).not.toBeNull();
   });
 
+  it('reserveSlot() learns the device memory of tasks shorter than settleMs from one that ran alone, then fills the target', async () => {
+    // 1.2 s tasks of 4 GiB, no declared cost, settleMs 2000 (the GPU default): no task ever shows in
+    // full, so before, the supplier ran them one at a time for good (14 fit on the 80 GiB device:
+    // floor((0.8 x 80 GiB - 8 GiB) / 4 GiB)).
+    const { supplier, sampler } = gpuSupplier({ rampThrottleMs: 0, slotsPerDevice: 40 });
+    const idle = 8 * GiB;
+    sampler.gpus([{ index: 0, memoryUsedBytes: idle }]);
+    const reservations = burst(supplier, 60);
+    const startedAt = new Map<number, number>();
+    const running = new Set<number>();
+    const mostAtOnce: number[] = []; // per second
+    for (let t = 0; t < 7000; t += 100) {
+      await flush();
+      reservations.forEach((r, i) => {
+        if (!r.settled() || startedAt.has(i)) return;
+        startedAt.set(i, t);
+        running.add(i);
+        supplier.markSlotUsed({ permit: r.value() as never, slotInfo: activityInfo('short') });
+      });
+      for (const i of [...running]) {
+        if (t - startedAt.get(i)! < 1200) continue;
+        running.delete(i);
+        supplier.releaseSlot({ permit: reservations[i]!.value() as never, slotInfo: activityInfo('short') });
+      }
+      const second = Math.floor(t / 1000);
+      mostAtOnce[second] = Math.max(mostAtOnce[second] ?? 0, running.size);
+      await vi.advanceTimersByTimeAsync(100);
+      sampler.gpus([{ index: 0, memoryUsedBytes: idle + running.size * 4 * GiB }]);
+    }
+    expect(supplier.snapshot().learned).toEqual({
+      activities: { short: { gpuMemoryBytes: 4 * GiB } },
+      workflows: {},
+    });
+    // One probe at a time until settleMs after the first task ended (learned at 3.2 s), then the
+    // target's 14 at once (13 in that second: the task just released still counts until a reading
+    // shows its memory freed). Before: 1 in every second.
+    expect(mostAtOnce).toEqual([1, 1, 1, 13, 14, 14, 14]);
+  });
+
+  it('markSlotUsed() follows a task alone on its device even while another device runs one', async () => {
+    // Each device has its own reading: a task on another GPU does not show in this one's.
+    const { supplier, sampler } = gpuSupplier({ rampThrottleMs: 0, slotsPerDevice: 4, settleMs: 500 });
+    sampler.gpus([
+      { index: 0, memoryUsedBytes: 8 * GiB },
+      { index: 1, memoryUsedBytes: 8 * GiB },
+    ]);
+    // Probes of unknown cost: one per device at once.
+    const small = supplier.tryReserveSlot(reserveCtx()) as GpuPermit | null;
+    const large = supplier.tryReserveSlot(reserveCtx()) as GpuPermit | null;
+    expect([small?.gpu.index, large?.gpu.index].sort()).toEqual([0, 1]);
+    supplier.markSlotUsed({ permit: small!, slotInfo: activityInfo('small') });
+    supplier.markSlotUsed({ permit: large!, slotInfo: activityInfo('large') });
+    const read = (smallBytes: number, largeBytes: number) =>
+      sampler.gpus([
+        { index: small!.gpu.index, memoryUsedBytes: 8 * GiB + smallBytes },
+        { index: large!.gpu.index, memoryUsedBytes: 8 * GiB + largeBytes },
+      ]);
+    for (let t = 0; t < 3; t++) {
+      await vi.advanceTimersByTimeAsync(100);
+      read(2 * GiB, 6 * GiB);
+    }
+    supplier.releaseSlot({ permit: small! });
+    supplier.releaseSlot({ permit: large! });
+    for (let t = 0; t < 6; t++) {
+      await vi.advanceTimersByTimeAsync(100);
+      read(0, 0);
+    }
+    expect(supplier.snapshot().learned).toEqual({
+      activities: { small: { gpuMemoryBytes: 2 * GiB }, large: { gpuMemoryBytes: 6 * GiB } },
+      workflows: {},
+    });
+  });
+
   it('markSlotUsed() charges GPU memory and fractions per task type; releaseSlot() refunds them', async () => {
     const { supplier, sampler } = gpuSupplier({
       minSlots: 2,
