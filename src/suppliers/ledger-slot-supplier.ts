@@ -281,6 +281,7 @@ export abstract class LedgerSlotSupplier<X extends object = object> implements C
     request: ReservationContext,
     waitSeconds: number,
   ): void {
+    if (this.#listeners.size === 0) return; // no event built for nobody (every composite grant asks)
     const event: SupplierEvent = {
       type: 'reservation',
       result,

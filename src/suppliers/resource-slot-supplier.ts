@@ -959,6 +959,7 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
   }
 
   #forgetOldReleases(): void {
+    if (this.#recentHead >= this.#recentReleases.length) return; // none followed: nothing to read
     const now = this.clock();
     const retention = this.retentionMs();
     // Releases are in time order: advance a head index past the expired ones and compact only when
@@ -969,12 +970,19 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
     // still, so it is stale and nothing above minSlots is admitted until a new one arrives, which
     // the release precedes. (Kept whatever its age, the list grew by every release for as long as
     // the sampler was stopped, and every decision walked it.)
-    let staleBound = 0;
-    for (const resource of this.resources()) staleBound = Math.max(staleBound, this.staleAfterMs(resource));
+    let staleBound = Number.NaN; // worked out only when a release outlived the retention
     while (this.#recentHead < releases.length) {
       const { at, order } = releases[this.#recentHead]!;
       const age = now - at;
-      if (age < retention || (order > this.#lastReadingOrder && age <= staleBound)) break;
+      if (age < retention) break;
+      if (order > this.#lastReadingOrder) {
+        if (Number.isNaN(staleBound)) {
+          staleBound = 0;
+          for (const resource of this.resources())
+            staleBound = Math.max(staleBound, this.staleAfterMs(resource));
+        }
+        if (age <= staleBound) break;
+      }
       // A decision's sum of what released tasks hold counted this one: it must count again.
       if (order > this.#lastReadingOrder) this.#forgottenAfterReading++;
       this.#recentHead++;
