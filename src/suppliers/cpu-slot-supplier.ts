@@ -138,6 +138,10 @@ export class CpuSlotSupplier extends SingleResourceSlotSupplier {
     };
     for (const record of this.ledger.records()) follow(record, Number.POSITIVE_INFINITY);
     for (const { record, at } of this.recentReleases()) follow(record, at);
+    // A released task this reading followed past its end only fades from here on: once it shows less
+    // than GONE it never counts again, so it is not kept for retentionMs (2.65 s at the default
+    // smoothing: a Worker at 1000 tasks/s followed 2650 of them at every reading).
+    this.forgetReleases((record) => (this.#shown.get(record) ?? 0) < GONE);
   }
 
   #tauMs(): number {

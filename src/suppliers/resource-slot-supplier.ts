@@ -788,6 +788,23 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
     return this.settleMs;
   }
 
+  /**
+   * Stops following the tasks released before the latest reading that `gone` says no reading can
+   * show any more (a CPU share that only decays from here on), sooner than {@link retentionMs}. A
+   * walk of the followed releases: call it once per reading, not per decision.
+   */
+  protected forgetReleases(gone: (record: PermitRecord<X>) => boolean): void {
+    const releases = this.#recentReleases;
+    let kept = 0;
+    for (let i = this.#recentHead; i < releases.length; i++) {
+      const release = releases[i]!;
+      if (release.order < this.#lastReadingOrder && gone(release.record)) continue;
+      releases[kept++] = release;
+    }
+    releases.length = kept;
+    this.#recentHead = 0;
+  }
+
   /** Tasks released within {@link retentionMs}, oldest first. */
   protected recentReleases(): ReleasedTask<X>[] {
     this.#forgetOldReleases();

@@ -28,6 +28,9 @@ class CpuProbe extends CpuSlotSupplier {
   both(): [GateLoad, GateLoad] {
     return [this.load(), this.gate.loadOf(this.tasks())];
   }
+  followedReleases(): number {
+    return this.recentReleases().length;
+  }
 }
 
 class HeapProbe extends HeapSlotSupplier {
@@ -189,6 +192,49 @@ describe('released tasks a decision follows', () => {
     // A reading after them: only those released less than settleMs ago (4510..5000 ms) still count.
     sampler.memoryUsed(GiB, 4 * GiB);
     expect(supplier.followedReleases()).toBe(50);
+    supplier.close();
+  });
+});
+
+describe('released tasks the CPU supplier follows', () => {
+  it('are forgotten once a reading that followed them past their end shows less than 0.5 % of their cost', () => {
+    // Before: every release was followed for retentionMs (2.65 s at the default smoothing), so a
+    // Worker at 1000 tasks/s walked ~2650 of them at every reading, and a tight loop many more.
+    let now = 0;
+    const sampler = new FakeSampler({ cpu: true }, () => now);
+    const supplier = new CpuProbe({
+      sampler: sampler.asSampler,
+      now: () => now,
+      rampThrottleMs: 0,
+      minSlots: 0,
+      targetUtilization: 0.9,
+      costs: { default: { cpu: 0.25 } },
+    });
+    sampler.cpuBusy(1, 8);
+    const long = supplier.tryReserveSlot(reserveCtx())!;
+    supplier.markSlotUsed({ permit: long, slotInfo: activityInfo() });
+    for (let i = 1; i <= 5; i++) {
+      now = 10 * i;
+      const permit = supplier.tryReserveSlot(reserveCtx())!;
+      supplier.markSlotUsed({ permit, slotInfo: activityInfo() });
+      now += 1;
+      supplier.releaseSlot({ permit });
+    }
+    now = 95;
+    supplier.releaseSlot({ permit: long });
+    expect(supplier.followedReleases()).toBe(6);
+    now = 100;
+    sampler.cpuBusy(1, 8);
+    // The 1 ms tasks show 1/100 of the interval x the smoothing's 0.18: gone. The 95 ms one shows 0.17.
+    expect(supplier.followedReleases()).toBe(1);
+    expectSameLoad(supplier.both(), 'after the first reading');
+    // It fades by 0.82 per reading: under 0.005 at the 19th (1.9 s; retentionMs would keep it 2.65 s).
+    for (let reading = 2; reading <= 19; reading++) {
+      now = 100 * reading;
+      sampler.cpuBusy(1, 8);
+      expect(supplier.followedReleases(), `reading ${reading}`).toBe(reading < 19 ? 1 : 0);
+      expectSameLoad(supplier.both(), `reading ${reading}`);
+    }
     supplier.close();
   });
 });
