@@ -421,14 +421,13 @@ export abstract class LedgerSlotSupplier<X extends object = object> implements C
   #lastWorkflowSlotForOtherKind(request: ReservationContext): boolean {
     const capacity = this.capacity();
     if (capacity === null || capacity < 2) return false;
-    const sticky = request.isSticky === true;
-    let same = 0;
-    for (const record of this.ledger.records()) {
-      const { slotType, taskQueue } = record.permit;
-      if (slotType !== 'workflow' || taskQueue !== request.taskQueue) continue;
-      if (record.permit.sticky !== sticky) return false;
-      same++;
-    }
+    // The task queue's workflow permits by kind, from the counts kept on issue and release (a walk
+    // of every live permit before, on every workflow decision).
+    const groups = this.ledger.slotGroups;
+    const issued = groups.issuedIn('workflow', request.taskQueue);
+    const sticky = groups.stickyIn('workflow', request.taskQueue);
+    const same = request.isSticky === true ? sticky : issued - sticky;
+    if (same !== issued) return false; // the other kind holds one already
     return same >= capacity - 1;
   }
 
