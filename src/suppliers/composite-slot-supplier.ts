@@ -156,11 +156,14 @@ export class CompositeSlotSupplier extends LedgerSlotSupplier<CompositePermitFie
     return { parts: taken };
   }
 
+  /** The smallest capacity of the parts that have one (read without a snapshot of each part). */
   protected capacity(): number | null {
-    const bounded = this.#parts
-      .map((part) => part.snapshot().capacity)
-      .filter((c): c is number => c !== null);
-    return bounded.length === 0 ? null : Math.min(...bounded);
+    let smallest: number | null = null;
+    for (const part of this.#parts) {
+      const capacity = part.capacityForComposite();
+      if (capacity !== null && (smallest === null || capacity < smallest)) smallest = capacity;
+    }
+    return smallest;
   }
 
   protected override onUsed(record: PermitRecord<CompositePermitFields>): void {

@@ -265,6 +265,14 @@ export abstract class LedgerSlotSupplier<X extends object = object> implements C
     }
   }
 
+  /**
+   * For a composite supplier: this supplier's capacity now, as {@link snapshot} reports it, without
+   * building the rest of a snapshot (a composite asks on every workflow decision).
+   */
+  capacityForComposite(): number | null {
+    return this.capacity();
+  }
+
   /** For a composite supplier: gives back a permit of {@link takeForComposite} that never reached core, silently. */
   returnToComposite(permit: unknown): boolean {
     this.#quiet++;
