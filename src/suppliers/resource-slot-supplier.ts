@@ -600,15 +600,18 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
     } = view;
     const tasks: GateTask[] = [];
     for (const record of view.records) {
-      const visible = shown(record, undefined) ?? ([0, 0] as const);
+      const visible = shown(record, undefined) ?? SHOWS_NONE;
       // Fields set one by one: an object spread here cost ~30x more per task in V8.
       const { cost, declared, typeKey } = this.taskCost(gate, dimension, record);
       tasks.push({ cost, declared, typeKey, live: true, shown: visible });
     }
-    for (const { record, at, order } of this.recentReleases()) {
+    this.#forgetOldReleases();
+    const releases = this.#recentReleases;
+    for (let i = this.#recentHead; i < releases.length; i++) {
+      const { record, at, order } = releases[i]!;
       if (!released(record)) continue;
       const afterReading = order > readingTaken;
-      const visible = shown(record, at) ?? (afterReading ? ([0, 1] as const) : null);
+      const visible = shown(record, at) ?? (afterReading ? SHOWS_ANY : null);
       if (visible === null || visible[1] <= 0) continue;
       const { cost, declared, typeKey } = this.taskCost(gate, dimension, record);
       tasks.push({
@@ -778,9 +781,9 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
     releasedAt: number | undefined,
     now: number = this.clock(),
   ): readonly [number, number] | null {
-    if (releasedAt !== undefined) return now - releasedAt < this.settleMs ? [0, 1] : null;
-    if (record.state !== 'used' || record.usedAt === undefined) return [0, 0];
-    return now - record.usedAt >= this.settleMs ? [1, 1] : [0, 1];
+    if (releasedAt !== undefined) return now - releasedAt < this.settleMs ? SHOWS_ANY : null;
+    if (record.state !== 'used' || record.usedAt === undefined) return SHOWS_NONE;
+    return now - record.usedAt >= this.settleMs ? SHOWS_FULL : SHOWS_ANY;
   }
 
   /** How long a released task is followed; memory-like readings: `settleMs`. */
@@ -1079,6 +1082,11 @@ export class RiseWindow {
     return high - low;
   }
 }
+/** Shares a reading can show (see {@link GateTask.shown}), one array each, not one per call. */
+export const SHOWS_NONE: readonly [number, number] = Object.freeze([0, 0] as const);
+export const SHOWS_ANY: readonly [number, number] = Object.freeze([0, 1] as const);
+export const SHOWS_FULL: readonly [number, number] = Object.freeze([1, 1] as const);
+
 /** Every release is covered (the default of {@link GateView.released}). */
 const EVERY_RELEASE = (): boolean => true;
 
