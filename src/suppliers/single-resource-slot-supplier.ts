@@ -202,15 +202,8 @@ export abstract class SingleResourceSlotSupplier extends ResourceSlotSupplier {
     const unknown = !declared && typeKey !== null && this.gate.learnedCost(typeKey) === undefined;
     if (!unknown && !this.#solo?.following) return; // nothing to follow or spoil
     this.#solo ??= new SoloTaskLearner(this.settleMs);
-    let othersRunning = false;
-    if (unknown) {
-      for (const other of this.ledger.records()) {
-        if (other !== record && other.state === 'used') {
-          othersRunning = true;
-          break;
-        }
-      }
-    }
+    // Other tasks running (this one is counted already): the ledger's count, not a walk.
+    const othersRunning = unknown && this.ledger.used > 1;
     this.#solo.used(record.permit, unknown ? typeKey : null, this.clock(), this.gate.baseline, othersRunning);
   }
 
