@@ -10,7 +10,7 @@ import {
 } from '../../src/suppliers/gpu-slot-supplier.js';
 import type { PermitRecord } from '../../src/suppliers/permit-ledger.js';
 import type { GateLoad } from '../../src/suppliers/resource-gate.js';
-import { declaredCost } from '../../src/suppliers/task-cost.js';
+import { declaredCost, type TaskCosts } from '../../src/suppliers/task-cost.js';
 import type { SlotwisePermit } from '../../src/suppliers/types.js';
 import { activityInfo, flush, recordingLogger, reserveCtx } from '../helpers/fakes.js';
 import { cleanupTempDirs, gpuEnv, tempDir } from '../resources/fixtures/fake-root.js';
@@ -447,7 +447,7 @@ describe('GpuSlotSupplier decision sums', () => {
       const sampler = new FakeSampler({ gpu: true }, () => now);
       // Odd seeds declare a default (a permit waiting for its task has a known cost and fraction);
       // even seeds declare only a fraction, so memory costs are unknown (probes) or learned.
-      const costs =
+      const costs: TaskCosts =
         seed % 2 === 1
           ? {
               default: { gpuMemoryBytes: 2 * GiB, gpus: 0.25 },
