@@ -41,7 +41,7 @@ import { fmt, fmtSummary, median, quantile, summarize } from './lib/stats.js';
 const LEVELS = [0, 16, 1000] as const;
 /**
  * The smoke run's levels: the same paths (none, a few, many permits outstanding) with fewer permits
- * to set up, as a resource supplier's decision walks every live permit.
+ * to set up, so that CI's smoke run takes seconds.
  */
 const QUICK_LEVELS = [0, 16, 100] as const;
 const MODES = ['async', 'sync'] as const;
@@ -356,7 +356,7 @@ function report(m: {
       [BUILT_IN, ...levels.map(() => 'n/a'), 'n/a'],
     ],
     notes: [
-      'Resource suppliers read frozen samples (fake /proc, fake nvidia-smi), minSlots 0, ramp 0, settleMs 0 and a small declared cost: every decision runs the whole gate over every live permit.',
+      'Resource suppliers read frozen samples (fake /proc, fake nvidia-smi), minSlots 0, ramp 0, settleMs 0 and a small declared cost: every decision runs the whole gate (from sums kept on issue, mark-used and release, not a walk of the live permits).',
       'outstanding = permits reserved and marked used before the timed decisions; cycle = mean time of reserve + markUsed + release.',
       `Every ${REFRESH_EVERY} decisions each contender (the floor and FixedSlotSupplier too) takes the same fresh readings, untimed; the decision after it runs with cold caches whichever supplier decides, so it sets part of every p99.`,
       `p99 of ${m.samples} decisions per round; a p99 under ~5 us is at the resolution of what one round can show.`,

@@ -184,9 +184,9 @@ export interface FrozenOptions {
   /** Permits that may be outstanding at once (maxSlots). */
   maxSlots: number;
   /**
-   * `'gate'`: minSlots 0 and a small declared cost, so every decision runs the whole projection over
-   * every live permit. `'count'`: minSlots = maxSlots and no cost, so admission is a count (for
-   * holding 100k permits to weigh them, which the O(live permits) gate would make quadratic).
+   * `'gate'`: minSlots 0 and a small declared cost, so every decision runs the whole projection.
+   * `'count'`: minSlots = maxSlots and no cost, so admission is a count (for holding 100k permits
+   * to weigh them: what a permit weighs does not depend on the gate).
    */
   mode: 'gate' | 'count';
 }

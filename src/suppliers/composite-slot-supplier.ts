@@ -62,6 +62,8 @@ export class CompositeSlotSupplier extends LedgerSlotSupplier<CompositePermitFie
   readonly #parts: readonly LedgerSlotSupplier[];
   readonly #stopListening: Array<() => void>;
   #takingParts = false;
+  /** While the parts of one composite permit are released (the composite wakes once, after the last). */
+  #releasingParts = false;
 
   constructor(parts: readonly LedgerSlotSupplier[], options: CompositeSlotSupplierOptions = {}) {
     if (!Array.isArray(parts) || parts.length === 0) {
@@ -92,7 +94,7 @@ export class CompositeSlotSupplier extends LedgerSlotSupplier<CompositePermitFie
     if (options?.serves !== undefined) for (const part of this.#parts) part.declareSlotTypes(options.serves);
     this.#stopListening = parts.map((part) =>
       part.onCapacityChange(() => {
-        if (!this.#takingParts) this.ledger.wake();
+        if (!this.#takingParts && !this.#releasingParts) this.ledger.wake();
       }),
     );
   }
@@ -122,10 +124,14 @@ export class CompositeSlotSupplier extends LedgerSlotSupplier<CompositePermitFie
     super.declareSlotTypes(slotTypes);
   }
 
-  /** The smallest maximum of the parts that have one. */
+  /** The smallest maximum of the parts that have one (asked on every decision: no array built). */
   override maxPermits(): number | null {
-    const bounded = this.#parts.map((part) => part.maxPermits()).filter((m): m is number => m !== null);
-    return bounded.length === 0 ? null : Math.min(...bounded);
+    let smallest: number | null = null;
+    for (const part of this.#parts) {
+      const max = part.maxPermits();
+      if (max !== null && (smallest === null || max < smallest)) smallest = max;
+    }
+    return smallest;
   }
 
   #takeParts(request: ReservationContext, floor: boolean): CompositePermitFields | null {
@@ -143,15 +149,21 @@ export class CompositeSlotSupplier extends LedgerSlotSupplier<CompositePermitFie
     } finally {
       this.#takingParts = false;
     }
-    const gpu = taken.map((permit) => (permit as { gpu?: GpuAssignment }).gpu).find((g) => g !== undefined);
-    return gpu ? { parts: taken, gpu } : { parts: taken };
+    for (const permit of taken) {
+      const gpu = (permit as { gpu?: GpuAssignment }).gpu;
+      if (gpu !== undefined) return { parts: taken, gpu };
+    }
+    return { parts: taken };
   }
 
+  /** The smallest capacity of the parts that have one (read without a snapshot of each part). */
   protected capacity(): number | null {
-    const bounded = this.#parts
-      .map((part) => part.snapshot().capacity)
-      .filter((c): c is number => c !== null);
-    return bounded.length === 0 ? null : Math.min(...bounded);
+    let smallest: number | null = null;
+    for (const part of this.#parts) {
+      const capacity = part.capacityForComposite();
+      if (capacity !== null && (smallest === null || capacity < smallest)) smallest = capacity;
+    }
+    return smallest;
   }
 
   protected override onUsed(record: PermitRecord<CompositePermitFields>): void {
@@ -160,13 +172,24 @@ export class CompositeSlotSupplier extends LedgerSlotSupplier<CompositePermitFie
     });
   }
 
+  /**
+   * Releases the permit in every part. Each part's release wakes its own waiters; the composite's
+   * are woken once, by the ledger right after this returns, not once per part as well (each wake
+   * tried every part's admission for the head waiter, before the next part was even released).
+   */
   protected override onReleased(record: PermitRecord<CompositePermitFields>): void {
-    record.permit.parts.forEach((permit, i) => {
-      const part = this.#parts[i]!;
-      if (record.releaseReason === 'manual') part.releaseEarly(permit);
-      else if (record.releaseReason === 'reclaimed') part.takeBack(permit);
-      else part.releaseSlot(record.slotInfo ? { permit, slotInfo: record.slotInfo } : { permit });
-    });
+    const releasing = this.#releasingParts;
+    this.#releasingParts = true;
+    try {
+      record.permit.parts.forEach((permit, i) => {
+        const part = this.#parts[i]!;
+        if (record.releaseReason === 'manual') part.releaseEarly(permit);
+        else if (record.releaseReason === 'reclaimed') part.takeBack(permit);
+        else part.releaseSlot(record.slotInfo ? { permit, slotInfo: record.slotInfo } : { permit });
+      });
+    } finally {
+      this.#releasingParts = releasing;
+    }
   }
 
   override snapshot(): CompositeSupplierSnapshot {

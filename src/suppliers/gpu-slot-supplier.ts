@@ -3,8 +3,9 @@ import { SlotwiseOptionsError } from '../errors.js';
 import type { GpuDevice } from '../resources/gpu-monitor.js';
 import { type ResourceSample, ResourceSampler, type SampledResource } from '../resources/sampler.js';
 import { checkSampleInterval } from '../resources/sampler-options.js';
+import { GateSums } from './gate-sums.js';
 import type { PermitRecord } from './permit-ledger.js';
-import { type GateLoad, type GateReading, type GateTask, ResourceGate } from './resource-gate.js';
+import { type GateReading, ResourceGate } from './resource-gate.js';
 import {
   type GateView,
   type LearnedCosts,
@@ -15,7 +16,7 @@ import {
   RiseWindow,
 } from './resource-slot-supplier.js';
 import { checkResourceOption, resourceOptionDefault } from './resource-supplier-options.js';
-import { declaredCost } from './task-cost.js';
+import { SoloTaskLearner } from './solo-task-learner.js';
 import type { ReservationContext } from './types.js';
 
 /** The GPU a permit is assigned: read it from `currentSlot()` or the permit to pin the task to it. */
@@ -81,10 +82,13 @@ const OWN_SAMPLER_KEYS = ['env', 'nvidiaSmi', 'sampleIntervalMs'] as const;
  */
 export class GpuSlotSupplier extends ResourceSlotSupplier<GpuPermitFields> {
   readonly #slotsPerDevice: number;
-  readonly #gates = new Map<string, ResourceGate>();
-  readonly #rises = new Map<string, RiseWindow>();
-  /** Live permits per device UUID, kept on issue and release: a decision walks one device's, with no copy. */
-  readonly #onDevice = new Map<string, Set<PermitRecord<GpuPermitFields>>>();
+  /**
+   * What is kept per device UUID: its gate, its live permits and their sums (kept on issue,
+   * mark-used and release: a decision reads one device's sums, and walks no permit).
+   */
+  readonly #devices = new Map<string, DeviceState>();
+  /** The clock when the current decision started, for the devices' views. */
+  #viewNow = 0;
   #lastReading: unknown = null;
   #readingTaken = Number.NEGATIVE_INFINITY;
   #warnedNoDevice = false;
@@ -149,26 +153,31 @@ export class GpuSlotSupplier extends ResourceSlotSupplier<GpuPermitFields> {
       }
       return null;
     }
-    let best: { device: GpuDevice; load: number; utilization: number } | undefined;
+    this.#viewNow = this.clock(); // once per decision, not once per permit
+    let best: GpuDevice | undefined;
+    let bestLoad = 0;
+    let bestUtilization = 0;
     for (const device of devices) {
-      const records = this.#recordsOn(device.uuid);
-      if (records.size >= this.#slotsPerDevice) continue;
-      if (!this.#fractionFits(records)) continue;
-      const memory = memoryOf(device, sample.gpu!.at);
+      const state = this.#device(device.uuid);
+      if (state.records.size >= this.#slotsPerDevice) continue;
+      if (!this.#fractionFits(state)) continue;
       let load = 0;
-      if (memory !== null) {
-        const gate = this.#gate(device.uuid);
-        const tasks = this.#load(gate, device.uuid, records);
+      const limit = memoryLimitOf(device);
+      if (limit !== null) {
+        const gate = this.syncTarget(state.gate);
+        const tasks = this.gateLoad(state.view);
         const next = this.nextCost(gate, 'gpuMemoryBytes', request.slotType);
-        if (!force && !gate.admits(tasks, next, memory.limit)) continue;
-        load = (gate.project(tasks, next) ?? memory.used) / memory.limit;
+        if (!force && !gate.admits(tasks, next, limit)) continue;
+        load = (gate.project(tasks, next) ?? device.memoryUsedBytes!) / limit;
       }
       const utilization = device.utilization ?? 0;
-      if (!best || load < best.load || (load === best.load && utilization < best.utilization)) {
-        best = { device, load, utilization };
+      if (best === undefined || load < bestLoad || (load === bestLoad && utilization < bestUtilization)) {
+        best = device;
+        bestLoad = load;
+        bestUtilization = utilization;
       }
     }
-    return best ? { gpu: { index: best.device.index, uuid: best.device.uuid } } : null;
+    return best ? { gpu: { index: best.index, uuid: best.uuid } } : null;
   }
 
   protected observe(sample: ResourceSample): void {
@@ -179,36 +188,36 @@ export class GpuSlotSupplier extends ResourceSlotSupplier<GpuPermitFields> {
     for (const device of reading.devices) {
       const memory = memoryOf(device, reading.at);
       if (memory === null) continue;
-      const gate = this.#gate(device.uuid);
-      let rise = this.#rises.get(device.uuid);
-      if (rise === undefined) {
-        rise = new RiseWindow();
-        this.#rises.set(device.uuid, rise);
-      }
-      rise.push(memory.at, memory.used);
+      const state = this.#device(device.uuid);
+      const gate = this.syncTarget(state.gate);
+      state.rise.push(memory.at, memory.used);
       // The whole spread: a fall (memory freed by another process) can hide a task still allocating.
-      const risen = rise.range(memory.at, this.settleMs);
+      const risen = state.rise.range(memory.at, this.settleMs);
       const load = gate.baseline === null ? 0 : Math.max(0, memory.used - gate.baseline);
       const settled =
         risen === null ? this.settleMs === 0 : risen <= Math.max(0.005 * memory.limit, 0.1 * load);
-      gate.observe(memory, this.#tasks(gate, device.uuid, this.#recordsOn(device.uuid)), settled);
+      this.#viewNow = this.clock();
+      gate.observe(memory, this.gateTasks(state.view), settled);
+      if (state.solo) {
+        // A task shows at least this much (half a percent of the device, the flatness tolerance) to count.
+        for (const { typeKey, cost } of state.solo.reading(memory.at, memory.used, 0.005 * memory.limit)) {
+          gate.learnFromSoloTask(typeKey, cost, memory.limit);
+        }
+      }
     }
   }
 
   protected capacity(): number {
     let fit = 0;
     const reading = this.current().gpu;
+    this.#viewNow = this.clock();
     for (const device of reading?.devices ?? []) {
-      const records = this.#recordsOn(device.uuid);
-      let more = this.#slotsPerDevice - records.size;
-      const memory = memoryOf(device, reading!.at);
-      if (memory !== null) {
-        const gate = this.#gate(device.uuid);
-        const room = gate.room(
-          this.#load(gate, device.uuid, records),
-          this.nextCost(gate, 'gpuMemoryBytes', null),
-          memory.limit,
-        );
+      const state = this.#device(device.uuid);
+      let more = this.#slotsPerDevice - state.records.size;
+      const limit = memoryLimitOf(device);
+      if (limit !== null) {
+        const gate = this.syncTarget(state.gate);
+        const room = gate.room(this.gateLoad(state.view), this.nextCost(gate, 'gpuMemoryBytes', null), limit);
         if (room !== null) more = Math.min(more, room);
       }
       fit += Math.max(0, more);
@@ -233,14 +242,14 @@ export class GpuSlotSupplier extends ResourceSlotSupplier<GpuPermitFields> {
         utilization: device.utilization,
         memoryUsedBytes: device.memoryUsedBytes,
         memoryTotalBytes: device.memoryTotalBytes,
-        permits: this.#recordsOn(device.uuid).size,
+        permits: this.#devices.get(device.uuid)?.records.size ?? 0,
       })),
     };
   }
 
   protected learnedCosts(): LearnedCosts {
     const learned: LearnedCosts = { activities: {}, workflows: {} };
-    for (const gate of this.#gates.values()) {
+    for (const { gate } of this.#devices.values()) {
       for (const [key, cost] of gate.learning.learned) {
         const slash = key.indexOf('/');
         const table = learned[key.slice(0, slash) as keyof LearnedCosts];
@@ -255,83 +264,137 @@ export class GpuSlotSupplier extends ResourceSlotSupplier<GpuPermitFields> {
    * Declared `gpus` fractions on a device must leave room for one more task's. A permit still
    * waiting for its task counts at the default fraction, as the next one does.
    */
-  #fractionFits(records: ReadonlySet<PermitRecord<GpuPermitFields>>): boolean {
+  #fractionFits(state: DeviceState): boolean {
+    const total = this.#fractions(state);
+    return total === null || total <= 1 + 1e-9;
+  }
+
+  /**
+   * The declared `gpus` fractions on device `uuid` with the next task's (`null` when none is
+   * declared), as {@link admitResources} weighs them (tests).
+   */
+  protected fractionsOn(uuid: string): number | null {
+    return this.#fractions(this.#device(uuid));
+  }
+
+  /**
+   * Σ declared `gpus` of the device's running tasks, of its permits waiting for a task and of the
+   * next task (both at the default), or `null` when none of them has one. Read from the device's
+   * sums: running tasks by declared fraction, and the permits waiting for a task.
+   */
+  #fractions(state: DeviceState): number | null {
     const next = this.costs.default?.gpus;
-    let total = next ?? 0;
-    let declared = next !== undefined;
-    for (const record of records) {
-      const charged = record.state === 'used' ? declaredCost(this.costs, record.slotInfo)?.gpus : undefined;
-      const gpus = charged ?? (record.state === 'reserved' ? next : undefined);
-      if (gpus !== undefined) declared = true;
-      total += gpus ?? 0;
+    const running = state.sums.usedCosts('gpus', state.records);
+    if (next === undefined && running.declaredCount === 0) return null;
+    const waiting = next === undefined ? 0 : state.sums.reserved.size * next;
+    return (next ?? 0) + running.declaredSum() + waiting;
+  }
+
+  /** What is kept for device `uuid`, created on first use (devices are few and kept for good). */
+  #device(uuid: string): DeviceState {
+    let state = this.#devices.get(uuid);
+    if (state === undefined) {
+      const records = new Set<PermitRecord<GpuPermitFields>>();
+      const sums = new GateSums<GpuPermitFields>(this.costs);
+      const gate = new ResourceGate({ target: this.target, hysteresis: this.hysteresis });
+      state = {
+        records,
+        sums,
+        gate,
+        rise: new RiseWindow(),
+        // One view per device, reused by every decision: its live permits, their sums, the
+        // releases of its permits.
+        view: {
+          gate,
+          dimension: 'gpuMemoryBytes',
+          records,
+          sums,
+          shown: (record, releasedAt) => this.settleShown(record, releasedAt, this.#viewNow),
+          released: (record) => record.permit.gpu.uuid === uuid,
+        },
+      };
+      this.#devices.set(uuid, state);
     }
-    return !declared || total <= 1 + 1e-9;
+    state.view.readingTaken = this.#readingTaken;
+    return state;
   }
 
-  #tasks(gate: ResourceGate, uuid: string, records: ReadonlySet<PermitRecord<GpuPermitFields>>): GateTask[] {
-    return this.gateTasks(this.#view(gate, uuid, records));
-  }
-
-  #load(gate: ResourceGate, uuid: string, records: ReadonlySet<PermitRecord<GpuPermitFields>>): GateLoad {
-    return this.gateLoad(this.#view(gate, uuid, records));
-  }
-
-  /** The tasks of device `uuid`: its live permits `records` and the releases of its permits. */
-  #view(
-    gate: ResourceGate,
-    uuid: string,
-    records: ReadonlySet<PermitRecord<GpuPermitFields>>,
-  ): GateView<GpuPermitFields> {
-    const now = this.clock(); // once per decision, not once per permit
-    return {
-      gate,
-      dimension: 'gpuMemoryBytes',
-      records,
-      shown: (record, releasedAt) => this.settleShown(record, releasedAt, now),
-      released: (record) => record.permit.gpu.uuid === uuid,
-      readingTaken: this.#readingTaken,
-    };
-  }
-
-  /** The live permits on device `uuid`, in issue order. The set itself: callers must not change it. */
-  #recordsOn(uuid: string): ReadonlySet<PermitRecord<GpuPermitFields>> {
-    return this.#onDevice.get(uuid) ?? NO_RECORDS;
+  /** The gate, live permits and releases of device `uuid` as a decision sees them (tests). */
+  protected deviceView(uuid: string): GateView<GpuPermitFields> {
+    this.#viewNow = this.clock();
+    return this.#device(uuid).view;
   }
 
   protected override onIssued(record: PermitRecord<GpuPermitFields>): void {
     super.onIssued(record);
     const uuid = record.permit.gpu?.uuid;
     if (uuid === undefined) return;
-    let records = this.#onDevice.get(uuid);
-    if (records === undefined) {
-      records = new Set();
-      this.#onDevice.set(uuid, records);
-    }
-    records.add(record);
+    const state = this.#device(uuid);
+    state.records.add(record);
+    state.sums.issued(record);
+  }
+
+  /**
+   * Counts the task in its device's sums, and follows it if its memory cost is unknown and it runs
+   * alone on the device: a task shorter than `settleMs` never shows in full, and a device's memory
+   * reading keeps what it held, so the highest reading while it ran alone teaches its type's cost
+   * (see {@link SoloTaskLearner}; as the memory and heap suppliers do).
+   */
+  protected override onUsed(record: PermitRecord<GpuPermitFields>): void {
+    super.onUsed(record);
+    const uuid = record.permit.gpu?.uuid;
+    const state = uuid === undefined ? undefined : this.#devices.get(uuid);
+    if (state === undefined) return;
+    state.sums.used(record);
+    const { declared, typeKey } = this.taskCost(state.gate, 'gpuMemoryBytes', record);
+    const unknown = !declared && typeKey !== null && state.gate.learnedCost(typeKey) === undefined;
+    if (!unknown && !state.solo?.following) return; // nothing to follow or spoil
+    state.solo ??= new SoloTaskLearner(this.settleMs);
+    // Other tasks running on the same device (this one is counted already).
+    const othersRunning = state.sums.running > 1;
+    state.solo.used(
+      record.permit,
+      unknown ? typeKey : null,
+      this.clock(),
+      state.gate.baseline,
+      othersRunning,
+    );
   }
 
   protected override onReleased(record: PermitRecord<GpuPermitFields>): void {
     const uuid = record.permit.gpu?.uuid;
-    const records = uuid === undefined ? undefined : this.#onDevice.get(uuid);
-    if (records?.delete(record) && records.size === 0) this.#onDevice.delete(uuid!);
+    const state = uuid === undefined ? undefined : this.#devices.get(uuid);
+    if (state?.records.delete(record)) state.sums.released(record);
     super.onReleased(record);
-  }
-
-  #gate(uuid: string): ResourceGate {
-    let gate = this.#gates.get(uuid);
-    if (!gate) {
-      gate = new ResourceGate({ target: this.target, hysteresis: this.hysteresis });
-      this.#gates.set(uuid, gate);
-    }
-    return this.syncTarget(gate);
+    state?.solo?.released(record.permit, this.clock());
   }
 }
 brandClass(GpuSlotSupplier, 'GpuSlotSupplier');
 
-const NO_RECORDS: ReadonlySet<PermitRecord<GpuPermitFields>> = new Set();
+/** What a {@link GpuSlotSupplier} keeps per device. */
+interface DeviceState {
+  /** The live permits on the device, in issue order. */
+  readonly records: Set<PermitRecord<GpuPermitFields>>;
+  /** Their running sums. */
+  readonly sums: GateSums<GpuPermitFields>;
+  /** The device's memory gate. */
+  readonly gate: ResourceGate;
+  /** Its memory readings, to tell whether they still move. */
+  readonly rise: RiseWindow;
+  /** What a decision on the device reads. */
+  readonly view: GateView<GpuPermitFields>;
+  /** Learns the memory cost of tasks too short to settle, from ones that ran alone on the device. */
+  solo?: SoloTaskLearner;
+}
 
 function memoryOf(device: GpuDevice, at: number): GateReading | null {
+  const limit = memoryLimitOf(device);
+  return limit === null ? null : { used: device.memoryUsedBytes!, limit, at };
+}
+
+/** The device's memory, when both used and total are known. */
+function memoryLimitOf(device: GpuDevice): number | null {
   return device.memoryUsedBytes === null || device.memoryTotalBytes === null || device.memoryTotalBytes <= 0
     ? null
-    : { used: device.memoryUsedBytes, limit: device.memoryTotalBytes, at };
+    : device.memoryTotalBytes;
 }

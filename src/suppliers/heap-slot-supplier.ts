@@ -4,10 +4,11 @@ import { type ResourceSample, ResourceSampler } from '../resources/sampler.js';
 import { checkSampleInterval } from '../resources/sampler-options.js';
 import type { PermitRecord } from './permit-ledger.js';
 import type { GateReading } from './resource-gate.js';
-import type {
-  ResourceSupplierOptions,
-  ResourceSupplierSnapshot,
-  RiseWindow,
+import {
+  type ResourceSupplierOptions,
+  type ResourceSupplierSnapshot,
+  type RiseWindow,
+  SHOWS_ANY,
 } from './resource-slot-supplier.js';
 import { SingleResourceSlotSupplier } from './single-resource-slot-supplier.js';
 
@@ -107,7 +108,7 @@ export class HeapSlotSupplier extends SingleResourceSlotSupplier {
     const gcs = this.sampler.latest().heap?.majorGcs;
     if (before !== null && before !== undefined && gcs !== null && gcs !== undefined && gcs > before)
       return null;
-    return now - releasedAt < this.retentionMs() ? [0, 1] : null;
+    return now - releasedAt < this.retentionMs() ? SHOWS_ANY : null;
   }
 
   /**

@@ -265,6 +265,14 @@ export abstract class LedgerSlotSupplier<X extends object = object> implements C
     }
   }
 
+  /**
+   * For a composite supplier: this supplier's capacity now, as {@link snapshot} reports it, without
+   * building the rest of a snapshot (a composite asks on every workflow decision).
+   */
+  capacityForComposite(): number | null {
+    return this.capacity();
+  }
+
   /** For a composite supplier: gives back a permit of {@link takeForComposite} that never reached core, silently. */
   returnToComposite(permit: unknown): boolean {
     this.#quiet++;
@@ -281,6 +289,7 @@ export abstract class LedgerSlotSupplier<X extends object = object> implements C
     request: ReservationContext,
     waitSeconds: number,
   ): void {
+    if (this.#listeners.size === 0) return; // no event built for nobody (every composite grant asks)
     const event: SupplierEvent = {
       type: 'reservation',
       result,
@@ -420,14 +429,13 @@ export abstract class LedgerSlotSupplier<X extends object = object> implements C
   #lastWorkflowSlotForOtherKind(request: ReservationContext): boolean {
     const capacity = this.capacity();
     if (capacity === null || capacity < 2) return false;
-    const sticky = request.isSticky === true;
-    let same = 0;
-    for (const record of this.ledger.records()) {
-      const { slotType, taskQueue } = record.permit;
-      if (slotType !== 'workflow' || taskQueue !== request.taskQueue) continue;
-      if (record.permit.sticky !== sticky) return false;
-      same++;
-    }
+    // The task queue's workflow permits by kind, from the counts kept on issue and release (a walk
+    // of every live permit before, on every workflow decision).
+    const groups = this.ledger.slotGroups;
+    const issued = groups.issuedIn('workflow', request.taskQueue);
+    const sticky = groups.stickyIn('workflow', request.taskQueue);
+    const same = request.isSticky === true ? sticky : issued - sticky;
+    if (same !== issued) return false; // the other kind holds one already
     return same >= capacity - 1;
   }
 

@@ -191,6 +191,8 @@ export class ResourceGate {
   /** What released tasks may still hold, as the latest reading shows it (see {@link observe}). */
   #lingering = 0;
   readonly #learned = new Map<string, number>();
+  /** Counts changes to {@link #learned}: sums of learned costs kept between decisions check it. */
+  #version = 0;
   /** The last reading every task showed exactly in: the lower load level for {@link #learnFromLevels}. */
   #level: { used: number; counts: Map<string, number> } | null = null;
 
@@ -225,6 +227,14 @@ export class ResourceGate {
     };
   }
 
+  /**
+   * Changes whenever a learned cost changes: what a supplier summed with the learned costs (what
+   * released tasks hold) is still valid while it stays the same.
+   */
+  get version(): number {
+    return this.#version;
+  }
+
   /** The learned cost of `typeKey`, or `undefined`. */
   learnedCost(typeKey: string): number | undefined {
     return this.#learned.get(typeKey);
@@ -237,7 +247,7 @@ export class ResourceGate {
    */
   learnFromSoloTask(typeKey: string, cost: number, limit: number): boolean {
     if (this.#learned.has(typeKey) || !(cost > this.#minShare * limit)) return false;
-    this.#learned.set(typeKey, cost);
+    this.#setLearned(typeKey, cost);
     return true;
   }
 
@@ -358,16 +368,17 @@ export class ResourceGate {
     }
     const projected = this.project(load, next);
     if (projected === null) return false;
-    const slack = this.rounding === 'nearest' ? next / 2 : 0;
-    const fits = (threshold: number) => projected - slack <= threshold + EPSILON * Math.max(1, limit);
+    // Fits under a threshold: `over <= threshold + tolerance` (no closure: this runs on every decision).
+    const over = projected - (this.rounding === 'nearest' ? next / 2 : 0);
+    const tolerance = EPSILON * Math.max(1, limit);
     let admit: boolean;
     if (this.#open) {
-      admit = fits(this.target * limit);
+      admit = over <= this.target * limit + tolerance;
     } else {
       // Reopen below the hysteresis band, or when a whole task's worth of room appeared since the refusal.
       admit =
-        fits((this.target - this.hysteresis) * limit) ||
-        (fits(this.target * limit) && projected <= this.#closedAt - next + EPSILON * Math.max(1, limit));
+        over <= (this.target - this.hysteresis) * limit + tolerance ||
+        (over <= this.target * limit + tolerance && projected <= this.#closedAt - next + tolerance);
     }
     if (admit) {
       this.#open = true;
@@ -396,6 +407,12 @@ export class ResourceGate {
   reopen(): void {
     this.#open = true;
     this.#closedAt = Number.POSITIVE_INFINITY;
+  }
+
+  #setLearned(typeKey: string, cost: number): void {
+    if (this.#learned.get(typeKey) === cost) return;
+    this.#learned.set(typeKey, cost);
+    this.#version++;
   }
 
   #load(tasks: readonly GateTask[] | GateLoad): GateLoad {
@@ -470,7 +487,7 @@ export class ResourceGate {
       const count = counts.get(key)!;
       if (count < 0.5) return;
       const sample = (residual - known) / count;
-      if (sample > floor) this.#learned.set(key, sample);
+      if (sample > floor) this.#setLearned(key, sample);
       return;
     }
     // Every type known: move each toward the reading in proportion to how much of it shows.
@@ -481,7 +498,7 @@ export class ResourceGate {
     const rate = error > 0 ? this.#rates[0] : this.#rates[1];
     for (const [key, count] of counts) {
       const next = this.#learned.get(key)! + (rate * error * count) / squares;
-      this.#learned.set(key, Math.max(floor, next));
+      this.#setLearned(key, Math.max(floor, next));
     }
   }
 
@@ -508,7 +525,7 @@ export class ResourceGate {
     this.#level = { used, counts };
     const sample = (used - previous.used) / delta;
     if (!(sample > floor)) return;
-    this.#learned.set(key, sample);
+    this.#setLearned(key, sample);
     this.#baseline = used - sample * count;
     this.#baselineSource = 'levels';
   }

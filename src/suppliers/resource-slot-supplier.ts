@@ -1,7 +1,7 @@
-import type { SlotInfo } from '@temporalio/worker';
 import { brandClass } from '../class-brand.js';
 import { checkKnownKeys, checkOptionsObject, MAX_TIMER_MS, optionError } from '../option-checks.js';
 import type { ResourceSample, ResourceSampler, SampledResource } from '../resources/sampler.js';
+import { GateSums, typeKeyOf } from './gate-sums.js';
 import {
   LedgerSlotSupplier,
   SUPPLIER_BASE_OPTION_KEYS,
@@ -26,7 +26,7 @@ import {
   familyOfSlotType,
   type TaskCost,
   type TaskCosts,
-  taskTypeOf,
+  type TaskFamily,
   zeroCost,
 } from './task-cost.js';
 import type { ReservationContext, SupplierSnapshot } from './types.js';
@@ -98,7 +98,11 @@ export const RESOURCE_SUPPLIER_OPTION_KEYS = [
   'sampler',
 ] as const;
 
-const FAMILIES = ['activities', 'workflows'] as const;
+/** The prefix of the learned-cost keys of each family's task types. */
+const FAMILY_PREFIX: Readonly<Record<TaskFamily, string>> = {
+  activities: 'activities/',
+  workflows: 'workflows/',
+};
 
 /** Declared cost of the tasks running now, per dimension. */
 export type ChargedCost = Record<CostDimension, number>;
@@ -195,11 +199,19 @@ export interface GateView<X extends object> {
   /** The stamp of the latest reading taken in (from `readingTaken()`). @default none */
   readingTaken?: number;
   /**
-   * `true` when {@link records} are all the live permits of the ledger: a decision then takes the
-   * declared costs of running tasks from sums kept at mark-used and release, not from a walk.
+   * `true` when {@link records} are all the live permits of the ledger: a decision then reads sums
+   * the supplier keeps on issue, mark-used and release (see {@link sums}), not a walk.
    * @default false
    */
   wholeLedger?: boolean;
+  /**
+   * Running sums of exactly the permits in {@link records}, kept by the caller on issue, mark-used and
+   * release (a GPU's permits): a decision reads them instead of walking {@link records}, and sums what
+   * released tasks hold from one decision to the next. That needs `shown` of a released task to stay
+   * the same until the next reading is taken in (true of every built-in supplier).
+   * @default none (a walk)
+   */
+  sums?: GateSums<X>;
 }
 
 export interface ReleasedTask<X extends object> {
@@ -287,8 +299,14 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
   #closed = false;
   /** The `seq` of the last sample taken in by {@link observe}. */
   #observedSeq = 0;
-  /** Running tasks by their cost in a dimension, kept at mark-used and release (see {@link UsedCosts}). */
-  readonly #usedCosts = new Map<CostDimension, UsedCosts<X>>();
+  /** Sums of the whole ledger's permits (see {@link GateView.wholeLedger}), from the first decision that asks on. */
+  #ledgerSums: GateSums<X> | undefined;
+  /** Releases followed after the latest reading that were forgotten (see {@link #forgetOldReleases}). */
+  #forgottenAfterReading = 0;
+  /** The expected cost of a new task, worked out once per decision (one object, reset per decision). */
+  readonly #next = new NextCosts((gate, dimension, slotType) => this.nextCost(gate, dimension, slotType));
+  /** The largest declared cost per task family and dimension (see {@link nextCost}). */
+  readonly #largestDeclared: Partial<Record<TaskFamily, Partial<Record<CostDimension, number | null>>>> = {};
 
   protected constructor({
     kind,
@@ -464,13 +482,14 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
     if (issued >= this.maxSlots) return null;
     const sample = this.current();
     if (issued < this.minSlots) return this.#granted(this.admitResources(request, sample, true));
-    if (!this.#fresh(sample)) return null;
-    const wait = this.#lastGrantAt + this.#rampThrottleMs - this.clock();
+    const now = this.clock(); // once per decision
+    if (!this.#fresh(sample, now)) return null;
+    const wait = this.#lastGrantAt + this.#rampThrottleMs - now;
     if (wait > 0) {
       this.#wakeIn(wait);
       return null;
     }
-    return this.#granted(this.admitResources(request, sample, false));
+    return this.#granted(this.admitResources(request, sample, false), now);
   }
 
   /** How long this supplier waits for a reading before it is stale. */
@@ -535,17 +554,35 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
   protected nextCost(gate: ResourceGate, dimension: CostDimension, slotType: string | null): number | null {
     const fallback = this.costs.default?.[dimension];
     if (fallback !== undefined) return fallback;
-    const families = slotType === null ? FAMILIES : [familyOfSlotType(slotType)];
-    let largest: number | null = null;
-    for (const family of families) {
-      const learned = gate.largestLearned(`${family}/`);
-      if (learned !== null && (largest === null || learned > largest)) largest = learned;
+    if (slotType !== null) return this.#largestOf(gate, dimension, familyOfSlotType(slotType));
+    const activities = this.#largestOf(gate, dimension, 'activities');
+    const workflows = this.#largestOf(gate, dimension, 'workflows');
+    return activities === null
+      ? workflows
+      : workflows === null
+        ? activities
+        : Math.max(activities, workflows);
+  }
+
+  /** The largest learned or declared cost in `dimension` of the tasks of `family`, or `null`. */
+  #largestOf(gate: ResourceGate, dimension: CostDimension, family: TaskFamily): number | null {
+    const learned = gate.largestLearned(FAMILY_PREFIX[family]);
+    // Declared costs never change: the largest per family and dimension is found once.
+    let perDimension = this.#largestDeclared[family];
+    if (perDimension === undefined) {
+      perDimension = {};
+      this.#largestDeclared[family] = perDimension;
+    }
+    let declared = perDimension[dimension];
+    if (declared === undefined) {
+      declared = null;
       for (const cost of Object.values(this.costs[family] ?? {})) {
         const value = cost[dimension];
-        if (value !== undefined && (largest === null || value > largest)) largest = value;
+        if (value !== undefined && (declared === null || value > declared)) declared = value;
       }
+      perDimension[dimension] = declared;
     }
-    return largest;
+    return learned === null ? declared : declared === null ? learned : Math.max(learned, declared);
   }
 
   /**
@@ -554,18 +591,27 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
    * whether each was released after the latest reading was taken in. Learning needs them one by one.
    */
   protected gateTasks(view: GateView<X>): GateTask[] {
-    const { gate, dimension, shown, released = () => true, readingTaken = Number.NEGATIVE_INFINITY } = view;
+    const {
+      gate,
+      dimension,
+      shown,
+      released = EVERY_RELEASE,
+      readingTaken = Number.NEGATIVE_INFINITY,
+    } = view;
     const tasks: GateTask[] = [];
     for (const record of view.records) {
-      const visible = shown(record, undefined) ?? ([0, 0] as const);
+      const visible = shown(record, undefined) ?? SHOWS_NONE;
       // Fields set one by one: an object spread here cost ~30x more per task in V8.
       const { cost, declared, typeKey } = this.taskCost(gate, dimension, record);
       tasks.push({ cost, declared, typeKey, live: true, shown: visible });
     }
-    for (const { record, at, order } of this.recentReleases()) {
+    this.#forgetOldReleases();
+    const releases = this.#recentReleases;
+    for (let i = this.#recentHead; i < releases.length; i++) {
+      const { record, at, order } = releases[i]!;
       if (!released(record)) continue;
       const afterReading = order > readingTaken;
-      const visible = shown(record, at) ?? (afterReading ? ([0, 1] as const) : null);
+      const visible = shown(record, at) ?? (afterReading ? SHOWS_ANY : null);
       if (visible === null || visible[1] <= 0) continue;
       const { cost, declared, typeKey } = this.taskCost(gate, dimension, record);
       tasks.push({
@@ -581,50 +627,127 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
   }
 
   /**
-   * What a decision needs of the same tasks as {@link gateTasks}, summed in one pass without an
-   * object per permit (a decision at 1000 permits built 1000 of them and spent milliseconds there).
+   * What a decision needs of the same tasks as {@link gateTasks}, summed without an object per permit
+   * (a decision at 1000 permits built 1000 of them and spent milliseconds there). With sums (see
+   * {@link GateView.sums}) it walks no permit: running tasks come from counts per declared cost and
+   * per learned type, permits waiting for a task from the default cost (or, with none, from the
+   * few permits waiting), and what released tasks hold from a sum kept since the latest reading.
    * `shown` is asked only for live permits of unknown cost and for tasks released after the latest
    * reading, the only ones a decision looks at.
    */
   protected gateLoad(view: GateView<X>): GateLoad {
-    const { gate, dimension, shown, released = () => true, readingTaken = Number.NEGATIVE_INFINITY } = view;
+    const { gate, dimension, shown } = view;
     const load: GateLoad = { live: 0, held: 0, unknown: 0, unknownUnshown: 0 };
-    const next = new NextCosts((slotType) => this.nextCost(gate, dimension, slotType));
-    const count = (record: PermitRecord<X>) => {
-      const cost = this.#costOf(gate, dimension, record, next);
-      if (cost !== null) {
-        load.live += cost;
-        return;
-      }
-      load.unknown++;
-      if ((shown(record, undefined)?.[0] ?? 0) < 0.5) load.unknownUnshown++;
-    };
-    if (view.wholeLedger !== true) {
-      for (const record of view.records) count(record);
+    const next = this.#next.reset(gate, dimension);
+    const sums = view.wholeLedger === true ? this.#sumsOfLedger() : view.sums;
+    if (sums === undefined) {
+      for (const record of view.records) this.#count(load, gate, dimension, record, next, shown);
     } else {
-      // Running tasks of declared cost are summed at mark-used and release; the rest one by one.
-      const used = this.#usedCostsOf(dimension);
+      const used = sums.usedCosts(
+        dimension,
+        view.records,
+        view.wholeLedger === true ? this.ledger.used : sums.running,
+      );
       load.live += used.declaredSum();
-      for (const record of used.undeclared) count(record);
-      const reserved = this.ledger.issued - this.ledger.used;
+      for (const group of used.undeclared()) {
+        const cost =
+          group.typeKey === null
+            ? next.of(group.slotType)
+            : (gate.learnedCost(group.typeKey) ?? next.of(group.slotType));
+        if (cost !== null) load.live += cost * group.records.size;
+        else for (const record of group.records) this.#countUnknown(load, record, shown);
+      }
+      const reserved = sums.reserved.size;
       const fallback = this.costs.default?.[dimension];
       if (reserved > 0 && fallback !== undefined) load.live += reserved * fallback;
-      else if (reserved > 0) for (const record of view.records) if (record.state !== 'used') count(record);
+      else if (reserved > 0)
+        for (const record of sums.reserved) this.#count(load, gate, dimension, record, next, shown);
     }
-    // Releases are in order: the ones after the latest reading are at the end.
+    load.held = this.#held(view, sums, next);
+    return load;
+  }
+
+  /** Counts one live permit into `load` at the cost {@link #costOf} says. */
+  #count(
+    load: GateLoad,
+    gate: ResourceGate,
+    dimension: CostDimension,
+    record: PermitRecord<X>,
+    next: NextCosts,
+    shown: GateView<X>['shown'],
+  ): void {
+    const cost = this.#costOf(gate, dimension, record, next);
+    if (cost !== null) load.live += cost;
+    else this.#countUnknown(load, record, shown);
+  }
+
+  #countUnknown(load: GateLoad, record: PermitRecord<X>, shown: GateView<X>['shown']): void {
+    load.unknown++;
+    if ((shown(record, undefined)?.[0] ?? 0) < 0.5) load.unknownUnshown++;
+  }
+
+  /**
+   * Σ cost × shown high of the tasks the view covers that were released after the latest reading
+   * and may still hold what they used. With sums, only the releases since the previous decision are
+   * walked: the sum of the older ones is kept until a new reading is taken in, a learned cost
+   * changes or a followed release is forgotten.
+   */
+  #held(view: GateView<X>, sums: GateSums<X> | undefined, next: NextCosts): number {
+    const {
+      gate,
+      dimension,
+      shown,
+      released = EVERY_RELEASE,
+      readingTaken = Number.NEGATIVE_INFINITY,
+    } = view;
     this.#forgetOldReleases();
+    const cache = sums?.held;
+    let after = readingTaken;
+    if (cache !== undefined) {
+      if (
+        cache.reading !== readingTaken ||
+        cache.version !== gate.version ||
+        cache.forgotten !== this.#forgottenAfterReading
+      ) {
+        cache.reading = readingTaken;
+        cache.version = gate.version;
+        cache.forgotten = this.#forgottenAfterReading;
+        cache.through = readingTaken;
+        cache.sum = 0;
+      }
+      after = cache.through;
+    }
+    // Releases are in order: the ones after the latest reading (or the latest summed) are at the end.
     const releases = this.#recentReleases;
+    let held = 0;
     for (let i = releases.length - 1; i >= this.#recentHead; i--) {
       const { record, at, order } = releases[i]!;
-      if (order <= readingTaken) break;
+      if (order <= after) break;
       if (!released(record)) continue;
       const visible = shown(record, at);
       const low = visible === null ? 0 : visible[0];
       const high = visible === null ? 1 : visible[1];
       if (high <= 0 || high - low <= GATE_EPSILON) continue;
-      load.held += (this.#costOf(gate, dimension, record, next) ?? 0) * high;
+      held += (this.#costOf(gate, dimension, record, next) ?? 0) * high;
     }
-    return load;
+    if (cache === undefined) return held;
+    const newest = releases.length > this.#recentHead ? releases[releases.length - 1]!.order : after;
+    if (newest > cache.through) cache.through = newest;
+    cache.sum += held;
+    return cache.sum;
+  }
+
+  /** The sums of the whole ledger, counted from it when first asked for or when they disagree with it. */
+  #sumsOfLedger(): GateSums<X> {
+    let sums = this.#ledgerSums;
+    if (sums === undefined) {
+      sums = new GateSums<X>(this.costs);
+      sums.rebuild(this.ledger.records());
+      this.#ledgerSums = sums;
+    } else if (sums.reserved.size !== this.ledger.issued - this.ledger.used) {
+      sums.rebuild(this.ledger.records());
+    }
+    return sums;
   }
 
   /**
@@ -658,14 +781,31 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
     releasedAt: number | undefined,
     now: number = this.clock(),
   ): readonly [number, number] | null {
-    if (releasedAt !== undefined) return now - releasedAt < this.settleMs ? [0, 1] : null;
-    if (record.state !== 'used' || record.usedAt === undefined) return [0, 0];
-    return now - record.usedAt >= this.settleMs ? [1, 1] : [0, 1];
+    if (releasedAt !== undefined) return now - releasedAt < this.settleMs ? SHOWS_ANY : null;
+    if (record.state !== 'used' || record.usedAt === undefined) return SHOWS_NONE;
+    return now - record.usedAt >= this.settleMs ? SHOWS_FULL : SHOWS_ANY;
   }
 
   /** How long a released task is followed; memory-like readings: `settleMs`. */
   protected retentionMs(): number {
     return this.settleMs;
+  }
+
+  /**
+   * Stops following the tasks released before the latest reading that `gone` says no reading can
+   * show any more (a CPU share that only decays from here on), sooner than {@link retentionMs}. A
+   * walk of the followed releases: call it once per reading, not per decision.
+   */
+  protected forgetReleases(gone: (record: PermitRecord<X>) => boolean): void {
+    const releases = this.#recentReleases;
+    let kept = 0;
+    for (let i = this.#recentHead; i < releases.length; i++) {
+      const release = releases[i]!;
+      if (release.order < this.#lastReadingOrder && gone(release.record)) continue;
+      releases[kept++] = release;
+    }
+    releases.length = kept;
+    this.#recentHead = 0;
   }
 
   /** Tasks released within {@link retentionMs}, oldest first. */
@@ -674,32 +814,19 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
     return this.#recentReleases.slice(this.#recentHead);
   }
 
-  /** Counts a running task in the sums a decision reads (see {@link UsedCosts}). */
-  protected override onUsed(record: PermitRecord<X>): void {
-    for (const [dimension, used] of this.#usedCosts)
-      used.add(record, declaredCost(this.costs, record.slotInfo)?.[dimension]);
+  /** Counts a new permit in the sums a decision reads (see {@link GateSums}). */
+  protected override onIssued(record: PermitRecord<X>): void {
+    this.#ledgerSums?.issued(record);
   }
 
-  /**
-   * The running tasks by their cost in `dimension`, kept from the first decision that asks on. When
-   * they do not add up to the ledger's count of running tasks (a mark-used that did not pass through
-   * {@link onUsed}) they are counted again from the ledger.
-   */
-  #usedCostsOf(dimension: CostDimension): UsedCosts<X> {
-    let used = this.#usedCosts.get(dimension);
-    if (used === undefined || used.size !== this.ledger.used) {
-      used = new UsedCosts<X>();
-      for (const record of this.ledger.records()) {
-        if (record.state === 'used') used.add(record, declaredCost(this.costs, record.slotInfo)?.[dimension]);
-      }
-      this.#usedCosts.set(dimension, used);
-    }
-    return used;
+  /** Counts a running task in the sums a decision reads (see {@link GateSums}). */
+  protected override onUsed(record: PermitRecord<X>): void {
+    this.#ledgerSums?.used(record);
   }
 
   /** Remembers when a permit that ran a task was released (see {@link recentReleases}). */
   protected override onReleased(record: PermitRecord<X>): void {
-    for (const used of this.#usedCosts.values()) used.delete(record);
+    this.#ledgerSums?.released(record);
     this.#forgetOldReleases();
     if (record.usedAt !== undefined) {
       this.#recentReleases.push({ record, at: this.clock(), order: ++this.#order });
@@ -803,7 +930,19 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
   }
 
   /** Whether every reading admission needs is there and fresh; logs each change once. */
-  #fresh(sample: ResourceSample): boolean {
+  #fresh(sample: ResourceSample, now: number = this.clock()): boolean {
+    if (this.#staleNow.size === 0) {
+      // The common case, with nothing to log and no object built: every reading there and young enough.
+      let young = true;
+      for (const resource of this.resources()) {
+        const reading = sample[resource] as { at: number } | null | undefined;
+        if (reading === null || reading === undefined || now - reading.at > this.staleAfterMs(resource)) {
+          young = false;
+          break;
+        }
+      }
+      if (young) return true;
+    }
     let fresh = true;
     for (const resource of this.resources()) {
       const state = this.freshness(resource, sample);
@@ -834,12 +973,13 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
     }
   }
 
-  #granted(extras: X | null): X | null {
-    if (extras !== null) this.#lastGrantAt = this.clock();
+  #granted(extras: X | null, now?: number): X | null {
+    if (extras !== null) this.#lastGrantAt = now ?? this.clock();
     return extras;
   }
 
   #forgetOldReleases(): void {
+    if (this.#recentHead >= this.#recentReleases.length) return; // none followed: nothing to read
     const now = this.clock();
     const retention = this.retentionMs();
     // Releases are in time order: advance a head index past the expired ones and compact only when
@@ -850,12 +990,21 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
     // still, so it is stale and nothing above minSlots is admitted until a new one arrives, which
     // the release precedes. (Kept whatever its age, the list grew by every release for as long as
     // the sampler was stopped, and every decision walked it.)
-    let staleBound = 0;
-    for (const resource of this.resources()) staleBound = Math.max(staleBound, this.staleAfterMs(resource));
+    let staleBound = Number.NaN; // worked out only when a release outlived the retention
     while (this.#recentHead < releases.length) {
       const { at, order } = releases[this.#recentHead]!;
       const age = now - at;
-      if (age < retention || (order > this.#lastReadingOrder && age <= staleBound)) break;
+      if (age < retention) break;
+      if (order > this.#lastReadingOrder) {
+        if (Number.isNaN(staleBound)) {
+          staleBound = 0;
+          for (const resource of this.resources())
+            staleBound = Math.max(staleBound, this.staleAfterMs(resource));
+        }
+        if (age <= staleBound) break;
+      }
+      // A decision's sum of what released tasks hold counted this one: it must count again.
+      if (order > this.#lastReadingOrder) this.#forgottenAfterReading++;
       this.#recentHead++;
     }
     if (this.#recentHead > 0 && this.#recentHead * 2 >= releases.length) {
@@ -933,80 +1082,43 @@ export class RiseWindow {
     return high - low;
   }
 }
-/** Tasks of a type share one learned cost under this key (`activities/resize`); cached per task. */
-const typeKeys = new WeakMap<SlotInfo, string | null>();
+/** Shares a reading can show (see {@link GateTask.shown}), one array each, not one per call. */
+export const SHOWS_NONE: readonly [number, number] = Object.freeze([0, 0] as const);
+export const SHOWS_ANY: readonly [number, number] = Object.freeze([0, 1] as const);
+export const SHOWS_FULL: readonly [number, number] = Object.freeze([1, 1] as const);
 
-function typeKeyOf(slotInfo: SlotInfo | undefined): string | null {
-  if (slotInfo === undefined) return null;
-  let key = typeKeys.get(slotInfo);
-  if (key === undefined) {
-    const type = taskTypeOf(slotInfo);
-    key = type === null ? null : `${type.family}/${type.type}`;
-    typeKeys.set(slotInfo, key);
-  }
-  return key;
-}
+/** Every release is covered (the default of {@link GateView.released}). */
+const EVERY_RELEASE = (): boolean => true;
 
-/** The expected cost of a task not known yet, per slot family, worked out once per decision. */
+/**
+ * The expected cost of a task not known yet, per slot family, worked out at most once per decision.
+ * One per supplier, {@link reset} at the start of each decision (no object per decision).
+ */
 class NextCosts {
+  #gate: ResourceGate | undefined;
+  #dimension: CostDimension = 'cpu';
   #activities: number | null | undefined;
   #workflows: number | null | undefined;
-  constructor(readonly nextCost: (slotType: string) => number | null) {}
+  constructor(
+    readonly nextCost: (gate: ResourceGate, dimension: CostDimension, slotType: string) => number | null,
+  ) {}
+
+  reset(gate: ResourceGate, dimension: CostDimension): this {
+    this.#gate = gate;
+    this.#dimension = dimension;
+    this.#activities = undefined;
+    this.#workflows = undefined;
+    return this;
+  }
 
   of(slotType: string): number | null {
     if (familyOfSlotType(slotType) === 'workflows') {
-      if (this.#workflows === undefined) this.#workflows = this.nextCost(slotType);
+      if (this.#workflows === undefined)
+        this.#workflows = this.nextCost(this.#gate!, this.#dimension, slotType);
       return this.#workflows;
     }
-    if (this.#activities === undefined) this.#activities = this.nextCost(slotType);
+    if (this.#activities === undefined)
+      this.#activities = this.nextCost(this.#gate!, this.#dimension, slotType);
     return this.#activities;
-  }
-}
-
-/**
- * The running tasks of a supplier by their cost in one dimension: tasks of a declared cost as a
- * count per cost (so the sum is exact whatever the order of mark-used and release, with no drift
- * from adding and subtracting over a Worker's life), the others one by one, for a decision to walk.
- */
-class UsedCosts<X extends object> {
-  /** Declared cost of each counted task. */
-  readonly #declared = new Map<PermitRecord<X>, number>();
-  /** How many counted tasks have each declared cost. */
-  readonly #perCost = new Map<number, number>();
-  /** Running tasks without a declared cost in this dimension. */
-  readonly undeclared = new Set<PermitRecord<X>>();
-
-  /** Tasks counted. */
-  get size(): number {
-    return this.#declared.size + this.undeclared.size;
-  }
-
-  add(record: PermitRecord<X>, declared: number | undefined): void {
-    if (this.#declared.has(record) || this.undeclared.has(record)) return;
-    if (declared === undefined) {
-      this.undeclared.add(record);
-      return;
-    }
-    this.#declared.set(record, declared);
-    this.#perCost.set(declared, (this.#perCost.get(declared) ?? 0) + 1);
-  }
-
-  delete(record: PermitRecord<X>): void {
-    const declared = this.#declared.get(record);
-    if (declared === undefined) {
-      this.undeclared.delete(record);
-      return;
-    }
-    this.#declared.delete(record);
-    const left = this.#perCost.get(declared)! - 1;
-    if (left === 0) this.#perCost.delete(declared);
-    else this.#perCost.set(declared, left);
-  }
-
-  /** Σ declared cost of the counted tasks. */
-  declaredSum(): number {
-    let sum = 0;
-    for (const [cost, count] of this.#perCost) sum += cost * count;
-    return sum;
   }
 }

@@ -63,6 +63,12 @@ export abstract class SingleResourceSlotSupplier extends ResourceSlotSupplier {
   #readingTaken = Number.NEGATIVE_INFINITY;
   /** Learns the cost of tasks too short to settle, from ones that ran alone (memory-like readings). */
   #solo: SoloTaskLearner | undefined;
+  /** {@link resources}, built once. */
+  #resources: readonly SampledResource[] | undefined;
+  /** The view of every decision, built once (see {@link #view}). */
+  #decisionView: GateView<object> | undefined;
+  /** The clock when the current decision started, for {@link #decisionView}'s `shown`. */
+  #viewNow = 0;
 
   /** Usage, limit and time of the latest reading in the dimension's unit, or `null` before the first. */
   protected abstract reading(sample: ResourceSample): GateReading | null;
@@ -92,7 +98,8 @@ export abstract class SingleResourceSlotSupplier extends ResourceSlotSupplier {
   }
 
   protected resources(): readonly SampledResource[] {
-    return [this.resource];
+    this.#resources ??= [this.resource];
+    return this.#resources;
   }
 
   /** The share of a task the latest reading can show (memory-like by default; see {@link settleShown}). */
@@ -140,16 +147,23 @@ export abstract class SingleResourceSlotSupplier extends ResourceSlotSupplier {
     return this.gateLoad(this.#view());
   }
 
+  /** Every live permit and release, the whole ledger's sums; one object reused by every decision. */
   #view(): GateView<object> {
-    const now = this.clock(); // once per decision, not once per permit
-    return {
-      gate: this.gate,
-      dimension: this.dimension,
-      records: this.ledger.records(),
-      shown: (record, releasedAt) => this.shown(record, releasedAt, now),
-      readingTaken: this.#readingTaken,
-      wholeLedger: true,
-    };
+    this.#viewNow = this.clock(); // once per decision, not once per permit
+    if (this.#decisionView === undefined) {
+      const ledger = this.ledger;
+      this.#decisionView = {
+        gate: this.gate,
+        dimension: this.dimension,
+        records: { [Symbol.iterator]: () => ledger.records() },
+        shown: (record, releasedAt) => this.shown(record, releasedAt, this.#viewNow),
+        wholeLedger: true,
+      };
+    }
+    const view = this.#decisionView;
+    view.gate = this.gate;
+    view.readingTaken = this.#readingTaken;
+    return view;
   }
 
   protected admitResources(
@@ -188,15 +202,8 @@ export abstract class SingleResourceSlotSupplier extends ResourceSlotSupplier {
     const unknown = !declared && typeKey !== null && this.gate.learnedCost(typeKey) === undefined;
     if (!unknown && !this.#solo?.following) return; // nothing to follow or spoil
     this.#solo ??= new SoloTaskLearner(this.settleMs);
-    let othersRunning = false;
-    if (unknown) {
-      for (const other of this.ledger.records()) {
-        if (other !== record && other.state === 'used') {
-          othersRunning = true;
-          break;
-        }
-      }
-    }
+    // Other tasks running (this one is counted already): the ledger's count, not a walk.
+    const othersRunning = unknown && this.ledger.used > 1;
     this.#solo.used(record.permit, unknown ? typeKey : null, this.clock(), this.gate.baseline, othersRunning);
   }
 

@@ -109,6 +109,16 @@ export class SlotGroups {
     this.#group(request.slotType, request.taskQueue);
   }
 
+  /** Permits of `(slotType, taskQueue)` issued and not released. */
+  issuedIn(slotType: string, taskQueue: string): number {
+    return this.#groups.get(groupKey(slotType, taskQueue))?.issued ?? 0;
+  }
+
+  /** Of those, the sticky ones (workflow polls of a Worker's sticky queue). */
+  stickyIn(slotType: string, taskQueue: string): number {
+    return this.#groups.get(groupKey(slotType, taskQueue))?.sticky ?? 0;
+  }
+
   /** Counts a permit issued. */
   issued(permit: PermitGroup): void {
     const group = this.#group(permit.slotType, permit.taskQueue);

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { SlotwiseOptionsError } from '../../src/errors.js';
 import { CompositeSlotSupplier } from '../../src/suppliers/composite-slot-supplier.js';
 import { FixedSlotSupplier } from '../../src/suppliers/fixed-slot-supplier.js';
@@ -55,6 +55,39 @@ describe('CompositeSlotSupplier', () => {
     await flush();
     expect(second.settled()).toBe(true);
     expect([wide.snapshot().issued, narrow.snapshot().issued, both.snapshot().issued]).toEqual([1, 1, 1]);
+  });
+
+  it('releaseSlot() tries the waiting reservation once, after every part is released', async () => {
+    // Before: each part's release woke the composite too, so the waiter was tried (every part's
+    // admission) after the first part was released and before the second was: 2 takes per part.
+    const a = new FixedSlotSupplier({ slots: 1 });
+    const b = new FixedSlotSupplier({ slots: 1 });
+    const both = new CompositeSlotSupplier([a, b]);
+    const first = await both.reserveSlot(reserveCtx(), signal());
+    const second = track(both.reserveSlot(reserveCtx(), signal()));
+    await flush();
+    const takesA = vi.spyOn(a, 'takeForComposite');
+    const takesB = vi.spyOn(b, 'takeForComposite');
+    both.releaseSlot({ permit: first });
+    await flush();
+    expect(second.settled()).toBe(true);
+    expect([takesA.mock.calls.length, takesB.mock.calls.length]).toEqual([1, 1]);
+    expect([counts(a).issued, counts(b).issued, both.snapshot().issued]).toEqual([1, 1, 1]);
+  });
+
+  it('a workflow decision reads each part’s capacity without a snapshot of it', () => {
+    // Before: every workflow decision built a whole snapshot of every part (a resource part's walks
+    // every live permit for its charged cost) to read one number.
+    const a = new FixedSlotSupplier({ slots: 5, floors: false });
+    const b = new FixedSlotSupplier({ slots: 2, floors: false });
+    const both = new CompositeSlotSupplier([a, b], { floors: false });
+    const snapshots = [vi.spyOn(a, 'snapshot'), vi.spyOn(b, 'snapshot')];
+    expect(both.tryReserveSlot(reserveCtx('q', 'workflow', true))).not.toBeNull();
+    // Capacity 2 (the smaller part): a second sticky poll would leave the non-sticky one none.
+    expect(both.tryReserveSlot(reserveCtx('q', 'workflow', true))).toBeNull();
+    expect(both.tryReserveSlot(reserveCtx('q', 'workflow', false))).not.toBeNull();
+    expect(snapshots.map((spy) => spy.mock.calls.length)).toEqual([0, 0]);
+    expect(both.snapshot().capacity).toBe(2);
   });
 
   it('reserveSlot() is woken when a part gains capacity', async () => {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { SlotwiseOptionsError } from '../../src/errors.js';
 import { FixedSlotSupplier } from '../../src/suppliers/fixed-slot-supplier.js';
 import { flush, recordingLogger, reserveCtx, track } from '../helpers/fakes.js';
@@ -120,5 +120,19 @@ describe('workflow slots', () => {
     expect([third.settled(), other.settled()]).toEqual([false, true]);
     expect(supplier.snapshot()).toMatchObject({ issued: 3, waiting: 1 });
     expect(supplier.tryReserveSlot(reserveCtx('other-queue', 'workflow', true))).toBeNull();
+  });
+
+  it('tryReserveSlot() for a workflow poll reads the counts of its task queue, and walks no permit', () => {
+    // Before: every workflow decision walked every live permit (1000 activity permits here) to count
+    // the workflow permits of its task queue by kind.
+    const supplier = new FixedSlotSupplier({ slots: 1003, floors: false });
+    for (let i = 0; i < 1000; i++) expect(supplier.tryReserveSlot(reserveCtx())).not.toBeNull();
+    const ledger = (supplier as unknown as { ledger: { records(): unknown } }).ledger;
+    const walks = vi.spyOn(ledger, 'records');
+    expect(supplier.tryReserveSlot(reserveCtx('q', 'workflow', true))).not.toBeNull();
+    expect(supplier.tryReserveSlot(reserveCtx('q', 'workflow', false))).not.toBeNull();
+    expect(supplier.tryReserveSlot(reserveCtx('q', 'workflow', true))).not.toBeNull();
+    expect(walks).toHaveBeenCalledTimes(0);
+    expect(supplier.snapshot()).toMatchObject({ issued: 1003 });
   });
 });
