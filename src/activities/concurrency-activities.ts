@@ -214,7 +214,7 @@ function releaserOf(client: Client): Batcher<string, void> {
       }
       return requestIds.map(() => undefined);
     },
-    { maxInFlight: 2, maxBatch: 500 },
+    { maxInFlight: 2, maxInFlightTotal: 2, maxBatch: 500 },
   );
   releasers.set(client, releaser);
   return releaser;
