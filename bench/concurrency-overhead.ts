@@ -53,6 +53,17 @@ interface CaseRound {
   stats: ConcurrencyStats;
   /** Continue-as-new generations of the controllers after the round, summed over shards. */
   generations: number;
+  /** What the controllers' histories hold after the round, summed over shards and their runs. */
+  controllerEvents: ControllerEventCounts;
+}
+
+/** Events of the controllers' histories that cost them work: the inputs and the tasks that took them. */
+interface ControllerEventCounts {
+  workflowTasks: number;
+  acquireUpdates: number;
+  releaseSignals: number;
+  /** Every other signal (single requests and releases of runs that fell back to signals). */
+  otherSignals: number;
 }
 
 function casesOf(quick: boolean): Case[] {
@@ -102,7 +113,7 @@ async function measure(ctx: ScenarioContext): Promise<ScenarioReport> {
           const r = await measureRound(env.client, taskQueue, c, round);
           results.get(c.id)!.push(r);
           ctx.log(
-            `round ${round} ${c.runs} runs over ${c.keys} keys${c.shards > 1 ? ` (${c.shards} shards)` : ''}: plain ${fmt(r.plainSeconds)} s, withConcurrency ${fmt(r.limitedSeconds)} s, ratio ${fmt(r.ratio)}; controller granted ${r.stats.granted}, released ${r.stats.released}, reclaimed ${r.stats.reclaimed}, continued as new ${r.generations}x`,
+            `round ${round} ${c.runs} runs over ${c.keys} keys${c.shards > 1 ? ` (${c.shards} shards)` : ''}: plain ${fmt(r.plainSeconds)} s, withConcurrency ${fmt(r.limitedSeconds)} s, ratio ${fmt(r.ratio)}; controller granted ${r.stats.granted}, released ${r.stats.released}, reclaimed ${r.stats.reclaimed}, continued as new ${r.generations}x; controller workflow tasks ${r.controllerEvents.workflowTasks} for ${r.controllerEvents.acquireUpdates} acquire updates, ${r.controllerEvents.releaseSignals} release signals, ${r.controllerEvents.otherSignals} other signals`,
           );
         }
       }
@@ -138,6 +149,18 @@ async function measureRound(client: Client, taskQueue: string, c: Case, round: n
     snapshots = await query();
   }
   const stats: ConcurrencyStats = { granted: 0, released: 0, cancelled: 0, rejected: 0, reclaimed: 0 };
+  const controllerEvents: ControllerEventCounts = {
+    workflowTasks: 0,
+    acquireUpdates: 0,
+    releaseSignals: 0,
+    otherSignals: 0,
+  };
+  for (let index = 0; index < c.shards; index++) {
+    const shard = c.shards > 1 ? { index, count: c.shards } : undefined;
+    const counts = await controllerEventsOf(client, concurrencyControllerId(group, shard));
+    for (const k of Object.keys(counts) as Array<keyof ControllerEventCounts>)
+      controllerEvents[k] += counts[k];
+  }
   for (const s of snapshots)
     for (const k of Object.keys(stats) as Array<keyof ConcurrencyStats>) stats[k] += s.stats[k];
   return {
@@ -148,7 +171,33 @@ async function measureRound(client: Client, taskQueue: string, c: Case, round: n
     completed: { plain: completed.plain!, limited: completed.limited! },
     stats,
     generations: snapshots.reduce((sum, s) => sum + s.generation, 0),
+    controllerEvents,
   };
+}
+
+/** Counts over every run of the controller `workflowId`, the latest first, back through its continue-as-new chain. */
+async function controllerEventsOf(client: Client, workflowId: string): Promise<ControllerEventCounts> {
+  const counts: ControllerEventCounts = {
+    workflowTasks: 0,
+    acquireUpdates: 0,
+    releaseSignals: 0,
+    otherSignals: 0,
+  };
+  for (let runId: string | undefined, runs = 0; runs < 100; runs++) {
+    const { events } = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    for (const event of events ?? []) {
+      if (event.workflowTaskCompletedEventAttributes) counts.workflowTasks++;
+      else if (event.workflowExecutionUpdateAcceptedEventAttributes) counts.acquireUpdates++;
+      else if (event.workflowExecutionSignaledEventAttributes) {
+        if (event.workflowExecutionSignaledEventAttributes.signalName === 'slotwise.concurrency.releaseBatch')
+          counts.releaseSignals++;
+        else counts.otherSignals++;
+      }
+    }
+    runId = events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId ?? undefined;
+    if (!runId) break;
+  }
+  return counts;
 }
 
 /** Starts `c.runs` workflows of `kind` at once; seconds until the last result, and how many returned right. */
@@ -271,6 +320,23 @@ function report(cases: Case[], results: Map<string, CaseRound[]>, rounds: number
         notes: [
           `Each workflow runs one activity of ${cases[0]!.workMs} ms; withConcurrency() uses maxRuns = runs, so no run waits for another: what it adds is asking and releasing (one local activity each; a Worker process gathers the requests to one controller made at the same time into one update, and its releases into one signal) and the controller's own workflow tasks on the same Worker.`,
           'Ratio = withConcurrency seconds / plain seconds of the same round; rounds alternate which goes first.',
+        ],
+      },
+      {
+        title: 'Scenario 7 - what the controllers took per round (their histories, summed over shards)',
+        headers: ['case', 'controller workflow tasks', 'acquire updates', 'release signals', 'other signals'],
+        rows: summaries.map((s) => {
+          const per = (k: keyof ControllerEventCounts) => s.rs.map((r) => r.controllerEvents[k]).join(', ');
+          return [
+            label(s.c),
+            per('workflowTasks'),
+            per('acquireUpdates'),
+            per('releaseSignals'),
+            per('otherSignals'),
+          ];
+        }),
+        notes: [
+          'Every update and signal that reaches a controller costs it history events, and a workflow task unless it arrives while one is pending; other signals are runs that asked or released by signal (their activity ran out of time).',
         ],
       },
     ],

@@ -108,60 +108,103 @@ export function concurrencyCallsInFlight(): number {
 const legacyControllers = new WeakMap<Client, Map<string, number>>();
 const LEGACY_MEMORY_MS = 60_000;
 
-/**
- * The requests of this Worker process, per client and controller, gathered into batch updates (see
- * {@link Batcher}). Each update is retried until it is answered: the controller refuses updates while
- * it is about to continue as new, the server admits only 10 in flight per workflow, and an update can
- * find the run it targeted closing; all of these pass in milliseconds. An update not answered by the
- * time its runs' acquire activities stop waiting (the controller's Worker is gone, the server is slow)
- * is given up, its call ended; the runs then ask by signal. A request asked twice is never granted
- * twice: the controller answers a request id it already has with its decision so far.
- */
-const batchers = new WeakMap<Client, Batcher<ConcurrencyAcquireInput, ConcurrencyDecision>>();
+/** What a Worker process sends a controller: a run's request, or a run's release. */
+type ControllerCall =
+  | { kind: 'acquire'; input: ConcurrencyAcquireInput }
+  | { kind: 'release'; requestId: string };
 
-function batcherOf(client: Client): Batcher<ConcurrencyAcquireInput, ConcurrencyDecision> {
-  let batcher = batchers.get(client);
-  if (batcher) return batcher;
+/**
+ * The requests and releases of this Worker process, per client and controller, gathered into sends
+ * (see {@link Batcher}): each send carries the requests in one batch update and the releases in one
+ * batch signal, both at once, so that the controller usually takes them in one workflow task. Each
+ * send is retried until it is answered: the controller refuses updates while it is about to continue
+ * as new, the server admits only 10 in flight per workflow, and an update can find the run it targeted
+ * closing; all of these pass in milliseconds. A send not answered by the time its runs' activities
+ * stop waiting (the controller's Worker is gone, the server is slow) is given up, its calls ended; the
+ * runs then ask (or release) by signal. Sending twice is harmless: the controller answers a request id
+ * it already has with its decision so far, and a release of a request it no longer holds is a no-op.
+ */
+const channels = new WeakMap<Client, Batcher<ControllerCall, ConcurrencyDecision | undefined>>();
+
+function channelOf(client: Client): Batcher<ControllerCall, ConcurrencyDecision | undefined> {
+  let channel = channels.get(client);
+  if (channel) return channel;
   const known = legacyControllers.get(client) ?? new Map<string, number>();
   legacyControllers.set(client, known);
-  batcher = new Batcher(async (controllerId, inputs, signal, deadline) => {
-    // A send the batcher gives up (not answered in time) stops its calls to the server too.
-    const ask = (...args: Parameters<typeof askOne>) =>
-      counted(client, signal, deadline, () => askOne(...args));
-    const since = known.get(controllerId);
-    if (since === undefined || Date.now() - since > LEGACY_MEMORY_MS) {
-      try {
-        const requests = inputs.map((input) => input.request);
-        // Carries the settings of the first run to ask; the controller merges every request's own.
-        const answers = (await ask(
-          client,
-          inputs[0]!,
-          ACQUIRE_BATCH_UPDATE,
-          `batch:${randomUUID()}`,
-          requests,
-        )) as ConcurrencyDecision[];
-        batchCapable(client).add(controllerId);
-        return answers;
-      } catch (error) {
-        if (!isUnknownUpdate(error)) throw error;
-        known.set(controllerId, Date.now());
-      }
+  channel = new Batcher(async (controllerId, calls, signal, deadline) => {
+    const inputs: ConcurrencyAcquireInput[] = [];
+    const requestIds: string[] = [];
+    for (const call of calls) {
+      if (call.kind === 'acquire') inputs.push(call.input);
+      else requestIds.push(call.requestId);
     }
-    return (await Promise.all(
-      inputs.map((input) =>
-        // Per asking run: a reset run re-attaches under the same request id with its own run id.
-        ask(
-          client,
-          input,
-          ACQUIRE_UPDATE,
-          `${input.request.requestId}@${input.request.runId}`,
-          input.request,
-        ),
-      ),
-    )) as ConcurrencyDecision[];
+    // Both at once: a signal and an update that reach the controller together cost it one workflow task.
+    const [answers] = await Promise.all([
+      inputs.length > 0 ? askAll(client, known, controllerId, inputs, signal, deadline) : [],
+      requestIds.length > 0 ? releaseAll(client, controllerId, requestIds, signal, deadline) : undefined,
+    ]);
+    if (answers.length < inputs.length) throw new Error('slotwise: a batch update came back short');
+    let next = 0;
+    return calls.map((call) => (call.kind === 'acquire' ? answers[next++] : undefined));
   });
-  batchers.set(client, batcher);
-  return batcher;
+  channels.set(client, channel);
+  return channel;
+}
+
+/** One batch update asking for `inputs` (or, for a controller of an older slotwise, one update each). */
+async function askAll(
+  client: Client,
+  known: Map<string, number>,
+  controllerId: string,
+  inputs: ConcurrencyAcquireInput[],
+  signal: AbortSignal,
+  deadline: number,
+): Promise<ConcurrencyDecision[]> {
+  // A send the batcher gives up (not answered in time) stops its calls to the server too.
+  const ask = (...args: Parameters<typeof askOne>) =>
+    counted(client, signal, deadline, () => askOne(...args));
+  const since = known.get(controllerId);
+  if (since === undefined || Date.now() - since > LEGACY_MEMORY_MS) {
+    try {
+      const requests = inputs.map((input) => input.request);
+      // Carries the settings of the first run to ask; the controller merges every request's own.
+      const answers = (await ask(
+        client,
+        inputs[0]!,
+        ACQUIRE_BATCH_UPDATE,
+        `batch:${randomUUID()}`,
+        requests,
+      )) as ConcurrencyDecision[];
+      batchCapable(client).add(controllerId);
+      return answers;
+    } catch (error) {
+      if (!isUnknownUpdate(error)) throw error;
+      known.set(controllerId, Date.now());
+    }
+  }
+  return (await Promise.all(
+    inputs.map((input) =>
+      // Per asking run: a reset run re-attaches under the same request id with its own run id.
+      ask(client, input, ACQUIRE_UPDATE, `${input.request.requestId}@${input.request.runId}`, input.request),
+    ),
+  )) as ConcurrencyDecision[];
+}
+
+/** One batch signal releasing `requestIds`; a controller that is gone holds nothing to release. */
+async function releaseAll(
+  client: Client,
+  controllerId: string,
+  requestIds: string[],
+  signal: AbortSignal,
+  deadline: number,
+): Promise<void> {
+  try {
+    await counted(client, signal, deadline, () =>
+      client.workflow.getHandle(controllerId).signal(RELEASE_BATCH_SIGNAL, { requestIds }),
+    );
+  } catch (error) {
+    if (!(error instanceof WorkflowNotFoundError)) throw error;
+  }
 }
 
 /**
@@ -171,12 +214,13 @@ function batcherOf(client: Client): Batcher<ConcurrencyAcquireInput, Concurrency
  */
 async function acquire(input: ConcurrencyAcquireInput): Promise<ConcurrencyDecision> {
   const context = Context.current();
-  return batcherOf(clientOf('acquire')).submit(
+  const answer = await channelOf(clientOf('acquire')).submit(
     input.controllerId,
-    input,
+    { kind: 'acquire', input },
     context.cancellationSignal,
     deadlineOf(context),
   );
+  return answer!;
 }
 
 /**
@@ -197,41 +241,19 @@ function batchCapable(client: Client): Set<string> {
   return known;
 }
 
-/** The releases of this Worker process, per client and controller, gathered into batch signals. */
-const releasers = new WeakMap<Client, Batcher<string, void>>();
-
-function releaserOf(client: Client): Batcher<string, void> {
-  let releaser = releasers.get(client);
-  if (releaser) return releaser;
-  releaser = new Batcher<string, void>(
-    async (controllerId, requestIds, signal, deadline) => {
-      try {
-        await counted(client, signal, deadline, () =>
-          client.workflow.getHandle(controllerId).signal(RELEASE_BATCH_SIGNAL, { requestIds }),
-        );
-      } catch (error) {
-        if (!(error instanceof WorkflowNotFoundError)) throw error;
-      }
-      return requestIds.map(() => undefined);
-    },
-    { maxInFlight: 2, maxBatch: 500 },
-  );
-  releasers.set(client, releaser);
-  return releaser;
-}
-
 /**
  * Gives a grant back (or stops waiting for one). A controller that is gone holds nothing to release.
- * Releases this process sends a controller at the same time travel as one signal, to controllers known
- * to take them (ones that answered a batch update from this process; others get one signal each).
+ * Releases this process sends a controller at the same time travel as one signal, with the requests
+ * sent at that moment, to controllers known to take them (ones that answered a batch update from this
+ * process; others get one signal each).
  */
 async function release(input: ConcurrencyReleaseInput): Promise<void> {
   const client = clientOf('release');
   if (batchCapable(client).has(input.controllerId)) {
     const context = Context.current();
-    await releaserOf(client).submit(
+    await channelOf(client).submit(
       input.controllerId,
-      input.requestId,
+      { kind: 'release', requestId: input.requestId },
       context.cancellationSignal,
       deadlineOf(context),
     );

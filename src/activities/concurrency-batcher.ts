@@ -1,7 +1,7 @@
 /**
  * Gathers the calls a Worker process makes to one destination (a concurrency controller) into batches:
- * at most `maxInFlight` sends per destination at a time (and `maxInFlightTotal` over all destinations,
- * beyond one each), each carrying up to `maxBatch` items; what arrives meanwhile waits for the next
+ * at most `maxInFlight` sends per destination at a time, and `maxInFlightTotal` over all destinations
+ * (taking turns), each carrying up to `maxBatch` items; what arrives meanwhile waits for the next
  * send and goes with it. 200 runs asking one controller at once
  * then cost a handful of updates instead of 200 (the server admits only 10 updates in flight per
  * workflow, and every update costs the controller two history events).
@@ -29,8 +29,13 @@
 export class Batcher<I, R> {
   readonly #lanes = new Map<string, Lane<I, R>>();
   readonly #options: Required<BatcherOptions>;
-  /** Sends in flight over all destinations. */
-  #inFlight = 0;
+  /** Sends in flight that count toward `maxInFlightTotal` (not answered, and not stalled yet). */
+  #counted = 0;
+  /** Order of arrival of items: the destination whose oldest item waits longest sends first. */
+  #sequence = 0;
+  #pumpScheduled = false;
+  /** A pump waiting for a destination's backoff to pass, and when it runs. */
+  #wake: { at: number; timer: ReturnType<typeof setTimeout> } | undefined;
 
   constructor(
     private readonly send: (
@@ -48,6 +53,7 @@ export class Batcher<I, R> {
       backoffMs: options.backoffMs ?? ((attempt) => Math.min(20 * 2 ** attempt, 1_000)),
       permanent: options.permanent ?? (() => false),
       sendTimeoutMs: options.sendTimeoutMs ?? 3_000,
+      stallMs: options.stallMs ?? 1_000,
     };
   }
 
@@ -60,7 +66,7 @@ export class Batcher<I, R> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     let lane = this.#lanes.get(destination);
     if (!lane) {
-      lane = { pending: [], inFlight: 0, failures: 0, retryAt: 0, scheduled: false };
+      lane = { pending: [], inFlight: 0, failures: 0, retryAt: 0 };
       this.#lanes.set(destination, lane);
     }
     let resolve!: (value: R) => void;
@@ -69,7 +75,7 @@ export class Batcher<I, R> {
       resolve = yes;
       reject = no;
     });
-    const entry: Entry<I, R> = { item, resolve, reject, signal, deadline };
+    const entry: Entry<I, R> = { item, resolve, reject, signal, deadline, sequence: this.#sequence++ };
     if (signal) {
       const onAbort = () => {
         if (entry.done) return;
@@ -82,7 +88,7 @@ export class Batcher<I, R> {
       entry.detach = () => signal.removeEventListener('abort', onAbort);
     }
     lane.pending.push(entry);
-    this.#schedule(destination, lane, 0);
+    this.#schedulePump();
     return promise;
   }
 
@@ -92,41 +98,74 @@ export class Batcher<I, R> {
     return { inFlight: lane?.inFlight ?? 0, pending: lane?.pending.filter((e) => !e.done).length ?? 0 };
   }
 
-  /** Flushes the lane after `delayMs` (0: once the calls of this turn of the event loop are in). */
-  #schedule(destination: string, lane: Lane<I, R>, delayMs: number): void {
-    if (lane.scheduled) return;
-    lane.scheduled = true;
-    const run = () => {
-      lane.scheduled = false;
-      this.#flush(destination, lane);
-    };
-    if (delayMs > 0) setTimeout(run, delayMs).unref();
-    else setImmediate(run);
+  /** Starts what may be sent once the calls of this turn of the event loop are in. */
+  #schedulePump(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    setImmediate(() => {
+      this.#pumpScheduled = false;
+      this.#pump();
+    });
   }
 
-  #flush(destination: string, lane: Lane<I, R>): void {
-    lane.pending = lane.pending.filter((e) => !e.done);
-    const wait = lane.retryAt - Date.now();
-    if (wait > 0) {
-      if (lane.pending.length > 0) this.#schedule(destination, lane, wait);
-      return;
+  /** Pumps again at `at` (ms since the epoch), when a destination's backoff has passed. */
+  #wakeAt(at: number): void {
+    if (this.#wake && this.#wake.at <= at) return;
+    if (this.#wake) clearTimeout(this.#wake.timer);
+    const timer = setTimeout(
+      () => {
+        this.#wake = undefined;
+        this.#pump();
+      },
+      Math.max(0, at - Date.now()),
+    );
+    timer.unref?.();
+    this.#wake = { at, timer };
+  }
+
+  /**
+   * Starts sends while the limits allow: at most `maxInFlight` per destination and `maxInFlightTotal`
+   * over all (sends stalled past `stallMs` no longer count), destinations taking turns by the age of
+   * their oldest waiting item, one send each per turn.
+   */
+  #pump(): void {
+    const now = Date.now();
+    const { maxInFlight, maxInFlightTotal, maxBatch } = this.#options;
+    const ready: Array<[string, Lane<I, R>]> = [];
+    for (const [destination, lane] of this.#lanes) {
+      lane.pending = lane.pending.filter((e) => !e.done);
+      if (lane.pending.length === 0) {
+        if (lane.inFlight === 0) this.#lanes.delete(destination);
+      } else if (lane.retryAt > now) this.#wakeAt(lane.retryAt);
+      else ready.push([destination, lane]);
     }
-    // One send per destination always (a destination that does not answer holds up no other); more
-    // only within the total, so that what arrives meanwhile gathers into the next batch.
-    const { maxInFlight, maxInFlightTotal } = this.#options;
-    while (
-      lane.pending.length > 0 &&
-      (lane.inFlight === 0 || (lane.inFlight < maxInFlight && this.#inFlight < maxInFlightTotal))
-    ) {
-      const batch = lane.pending.splice(0, this.#options.maxBatch);
-      lane.inFlight++;
-      this.#inFlight++;
-      void this.#sendBatch(destination, lane, batch);
+    ready.sort(([, a], [, b]) => a.pending[0]!.sequence - b.pending[0]!.sequence);
+    for (let started = true; started; ) {
+      started = false;
+      for (const [destination, lane] of ready) {
+        if (this.#counted >= Math.max(1, maxInFlightTotal)) return;
+        if (lane.pending.length === 0 || lane.inFlight >= maxInFlight) continue;
+        void this.#sendBatch(destination, lane, lane.pending.splice(0, maxBatch));
+        started = true;
+      }
     }
-    if (lane.inFlight === 0 && lane.pending.length === 0) this.#lanes.delete(destination);
   }
 
   async #sendBatch(destination: string, lane: Lane<I, R>, batch: Entry<I, R>[]): Promise<void> {
+    lane.inFlight++;
+    this.#counted++;
+    let counted = true;
+    const uncount = () => {
+      if (!counted) return;
+      counted = false;
+      this.#counted--;
+    };
+    // Not answered for a while (its controller may be gone): it no longer holds up the others.
+    const stall = setTimeout(() => {
+      uncount();
+      this.#pump();
+    }, this.#options.stallMs);
+    stall.unref?.();
     const abort = new AbortController();
     let timer: ReturnType<typeof setTimeout> | undefined;
     let callersGone = false;
@@ -177,14 +216,13 @@ export class Batcher<I, R> {
       }
     } finally {
       clearTimeout(timer);
+      clearTimeout(stall);
       givenUp.catch(() => {});
       for (const entry of batch) if (entry.flight === flight) entry.flight = undefined;
       lane.inFlight--;
-      this.#inFlight--;
-      this.#schedule(destination, lane, 0);
-      // Room in the total: destinations waiting for it may send now.
-      for (const [other, waiting] of this.#lanes)
-        if (waiting !== lane && waiting.pending.length > 0) this.#schedule(other, waiting, 0);
+      uncount();
+      // Room again: whoever waits longest sends next (this destination, or another).
+      this.#schedulePump();
     }
   }
 }
@@ -194,9 +232,10 @@ export interface BatcherOptions {
   /** Sends in flight per destination at once. @default 3 */
   maxInFlight?: number;
   /**
-   * Sends in flight over all destinations at once, beyond the one every destination may always have.
-   * Requests to several controllers (shards) then still gather into batches instead of each going
-   * alone. @default 3
+   * Sends in flight over all destinations at once (a send stalled past `stallMs` no longer counts).
+   * Destinations take turns, the one whose oldest item waits longest first, so that requests to
+   * several controllers (shards) gather into batches as big as those to one controller, instead of
+   * each controller getting its own stream of small sends. @default 3
    */
   maxInFlightTotal?: number;
   /** Items per send at most. @default 100 */
@@ -210,6 +249,11 @@ export interface BatcherOptions {
    * up (its signal aborted) and its items retried. @default 3000 ms
    */
   sendTimeoutMs?: number;
+  /**
+   * A send not answered within this stops counting toward `maxInFlightTotal`: a destination that does
+   * not answer (its controller's Workers are gone) holds up the others no longer than this. @default 1000 ms
+   */
+  stallMs?: number;
 }
 
 interface Entry<I, R> {
@@ -224,6 +268,8 @@ interface Entry<I, R> {
   flight?: Flight<I, R> | undefined;
   /** Settled (answered, failed or given up by its caller). */
   done?: boolean;
+  /** Order of arrival over all destinations. */
+  sequence: number;
 }
 
 interface Flight<I, R> {
@@ -239,7 +285,6 @@ interface Lane<I, R> {
   failures: number;
   /** No send before this time (ms since the epoch). */
   retryAt: number;
-  scheduled: boolean;
 }
 
 function settle<I, R>(entry: Entry<I, R>, how: () => void): void {

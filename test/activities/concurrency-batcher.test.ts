@@ -26,6 +26,11 @@ function manualSend() {
 }
 
 const turn = () => new Promise((resolve) => setImmediate(resolve));
+/** Lets an answered send settle and the batcher start what waited for its slot. */
+const answered = async () => {
+  await turn();
+  await turn();
+};
 
 describe('Batcher (the concurrency activities gather a process requests to one controller)', () => {
   it('sends what arrives in one turn as one batch and gives each caller its own answer', async () => {
@@ -230,33 +235,86 @@ describe('Batcher (the concurrency activities gather a process requests to one c
 });
 
 describe('Batcher across destinations (one per controller shard)', () => {
-  it('keeps at most maxInFlightTotal sends in flight over all destinations, beyond one each, so that requests to shards gather into bigger batches', async () => {
+  it('keeps at most maxInFlightTotal sends in flight over all destinations, so that requests to shards gather into batches as big as to one controller', async () => {
     const { calls, send } = manualSend();
     const batcher = new Batcher(send, { maxInFlight: 3, maxInFlightTotal: 3 });
     const answers: Array<Promise<number>> = [];
-    // One send each to four shards: every destination may always have one send in flight.
+    // Four shards asked at once: three sends go, the fourth shard waits for a slot.
     for (const to of ['a', 'b', 'c', 'd']) answers.push(batcher.submit(to, 1));
     await turn();
     expect(calls.map((c) => [c.to, c.items])).toEqual([
       ['a', [1]],
       ['b', [1]],
       ['c', [1]],
-      ['d', [1]],
     ]);
-    // More for 'a' in three turns: over the total, they wait and go together.
-    for (const x of [2, 3, 4]) {
+    expect(batcher.stats('d')).toEqual({ inFlight: 0, pending: 1 });
+    // More for 'a' and 'd' meanwhile: they wait and gather.
+    for (const x of [2, 3]) {
       answers.push(batcher.submit('a', x));
+      answers.push(batcher.submit('d', x));
       await turn();
     }
+    expect(calls).toHaveLength(3);
+    calls[0]!.answer(); // 'a' answered: one slot, and 'd' has waited longest
+    await answered();
+    expect(calls.map((c) => [c.to, c.items])[3]).toEqual(['d', [1, 2, 3]]);
     expect(calls).toHaveLength(4);
-    expect(batcher.stats('a')).toEqual({ inFlight: 1, pending: 3 });
-    calls[1]!.answer(); // 'b' answered: 3 in flight, still at the total
+    calls[1]!.answer(); // 'b' answered: the slot goes to 'a'
+    await answered();
+    expect(calls.map((c) => [c.to, c.items])[4]).toEqual(['a', [2, 3]]);
+    for (const call of [calls[2]!, calls[3]!, calls[4]!]) call.answer();
+    expect(await Promise.all(answers)).toEqual([10, 10, 10, 10, 20, 20, 30, 30]);
+  });
+
+  it('gives the slot a send frees to the destination that waited longest, not back to the one that sent', async () => {
+    const { calls, send } = manualSend();
+    const batcher = new Batcher(send, { maxInFlight: 3, maxInFlightTotal: 1 });
+    const answers = [batcher.submit('a', 1), batcher.submit('b', 1)];
     await turn();
-    expect(calls).toHaveLength(4);
-    calls[2]!.answer(); // 'c' answered: 2 in flight, room for one more
+    answers.push(batcher.submit('a', 2)); // after 'b''s item: 'b' goes first
     await turn();
-    expect(calls.map((c) => [c.to, c.items])[4]).toEqual(['a', [2, 3, 4]]);
-    for (const call of [calls[0]!, calls[3]!, calls[4]!]) call.answer();
-    expect(await Promise.all(answers)).toEqual([10, 10, 10, 10, 20, 30, 40]);
+    expect(calls.map((c) => [c.to, c.items])).toEqual([['a', [1]]]);
+    calls[0]!.answer();
+    await answered();
+    calls[1]!.answer();
+    await answered();
+    calls[2]!.answer();
+    expect(calls.map((c) => [c.to, c.items])).toEqual([
+      ['a', [1]],
+      ['b', [1]],
+      ['a', [2]],
+    ]);
+    expect(await Promise.all(answers)).toEqual([10, 10, 20]);
+  });
+
+  it('stops counting a send not answered within stallMs: a controller that does not answer holds up the others no longer', async () => {
+    vi.useFakeTimers();
+    try {
+      const { calls, send } = manualSend();
+      const batcher = new Batcher(send, { maxInFlightTotal: 1, stallMs: 1_000, sendTimeoutMs: 60_000 });
+      const dead = batcher.submit('dead', 1);
+      await vi.advanceTimersByTimeAsync(0);
+      const alive = batcher.submit('alive', 2);
+      await vi.advanceTimersByTimeAsync(999);
+      expect(calls.map((c) => c.to)).toEqual(['dead']);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(calls.map((c) => c.to)).toEqual(['dead', 'alive']);
+      expect(calls[0]!.signal?.aborted).toBe(false); // still waited for: only no longer counted
+      calls[1]!.answer();
+      expect(await alive).toBe(20);
+      // The stalled send answering late frees nothing twice: one slot, one send at a time again.
+      calls[0]!.answer();
+      expect(await dead).toBe(10);
+      const [x, y] = [batcher.submit('p', 3), batcher.submit('q', 4)];
+      await vi.advanceTimersByTimeAsync(0);
+      expect(calls.map((c) => c.to)).toEqual(['dead', 'alive', 'p']);
+      calls[2]!.answer();
+      await vi.advanceTimersByTimeAsync(0);
+      expect(calls.map((c) => c.to)).toEqual(['dead', 'alive', 'p', 'q']);
+      calls[3]!.answer();
+      expect(await Promise.all([x, y])).toEqual([30, 40]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
