@@ -165,6 +165,11 @@ export class FleetLeaseClient {
     return this.#cap === null ? this.#held : Math.min(this.#held, this.#cap);
   }
 
+  /** Whether the manager last said the fleet is contended (this holder has a cap: others want leases too). */
+  get contended(): boolean {
+    return this.#cap !== null;
+  }
+
   /** Whether one more permit may be issued with `inUse` out. Reads cached state only. */
   canIssue(inUse: number): boolean {
     return inUse < this.usable();

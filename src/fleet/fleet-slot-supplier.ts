@@ -16,6 +16,7 @@ import {
   SUPPLIER_BASE_OPTION_KEYS,
   type SupplierBaseOptions,
 } from '../suppliers/ledger-slot-supplier.js';
+import type { PermitRecord } from '../suppliers/permit-ledger.js';
 import { NO_FLOORS } from '../suppliers/slot-type-limits.js';
 import type { ReservationContext, SlotwisePermit, SupplierSnapshot } from '../suppliers/types.js';
 import { FleetLeaseClient, type FleetLeaseSnapshot } from './fleet-lease-client.js';
@@ -187,6 +188,8 @@ export class FleetSlotSupplier extends LedgerSlotSupplier {
   readonly #releaseHost: (() => Promise<void>) | undefined;
   #warnedWorkflow = false;
   #closed: Promise<void> | undefined;
+  /** Activity permits issued to a poll that has no task yet, per task queue. */
+  readonly #idlePolls = new Map<string, number>();
 
   constructor(options: FleetSlotSupplierOptions) {
     checkOptionsObject(OWNER, options);
@@ -322,7 +325,20 @@ export class FleetSlotSupplier extends LedgerSlotSupplier {
     return this.admit(request);
   }
 
+  /**
+   * Core reserves a permit before each poll, so a poll holds a lease while it waits for a task, up
+   * to a minute on a task queue that has run dry. While the fleet is contended that lease is one
+   * another process could use: then a task queue gets a second poll in this process only once its
+   * waiting one received a task, and the lease goes to a poll of another queue meanwhile.
+   */
   protected admit(request: ReservationContext): object | null {
+    if (
+      request.slotType === 'activity' &&
+      this.#client.contended &&
+      (this.#idlePolls.get(request.taskQueue) ?? 0) > 0
+    ) {
+      return null;
+    }
     if (request.slotType === 'workflow' && !this.#warnedWorkflow) {
       this.#warnedWorkflow = true;
       this.ledger.logger.warn(
@@ -330,6 +346,31 @@ export class FleetSlotSupplier extends LedgerSlotSupplier {
       );
     }
     return this.#client.canIssue(this.ledger.issued) ? {} : null;
+  }
+
+  protected override onIssued(record: PermitRecord<object>): void {
+    if (record.permit.slotType !== 'activity') return;
+    const queue = record.permit.taskQueue;
+    this.#idlePolls.set(queue, (this.#idlePolls.get(queue) ?? 0) + 1);
+  }
+
+  protected override onUsed(record: PermitRecord<object>): void {
+    if (record.permit.slotType !== 'activity') return;
+    this.#pollEnded(record.permit.taskQueue);
+    // The queue's next poll may go ahead now.
+    if (this.ledger.waiting > 0) this.ledger.wake();
+  }
+
+  protected override onReleased(record: PermitRecord<object>): void {
+    if (record.permit.slotType === 'activity' && record.usedAt === undefined) {
+      this.#pollEnded(record.permit.taskQueue);
+    }
+  }
+
+  #pollEnded(queue: string): void {
+    const idle = (this.#idlePolls.get(queue) ?? 0) - 1;
+    if (idle > 0) this.#idlePolls.set(queue, idle);
+    else this.#idlePolls.delete(queue);
   }
 
   protected capacity(): number {

@@ -173,6 +173,49 @@ describe('FleetSlotSupplier', () => {
     expect(maxOut).toBe(3);
   });
 
+  it('while the fleet is contended, a process puts at most one idle poll on each task queue; the next waits for its task', async () => {
+    const manager = new FakeFleetManager(4);
+    const b = fleetSupplier(manager);
+    const bPermits = [track(reserve(b)), track(reserve(b))];
+    await settle();
+    for (const p of bPermits) b.markSlotUsed({ permit: p.value()!, slotInfo: activityInfo() });
+    const a = fleetSupplier(manager);
+    // Three polls of one queue (as when it has run dry) and the fleet is contended: a's share is 2.
+    const polls = [0, 1, 2].map(() => track(a.reserveSlot(reserveCtx('dry'), new AbortController().signal)));
+    await settle();
+    expect(a.snapshot().fleet).toMatchObject({ held: 2, cap: 2 });
+    // One poll holds a lease while it waits; the other lease stays for a poll that can use it.
+    expect(polls.map((p) => p.settled())).toEqual([true, false, false]);
+    expect(a.snapshot().issued).toBe(1);
+    const other = track(a.reserveSlot(reserveCtx('busy'), new AbortController().signal));
+    await settle();
+    expect(other.settled()).toBe(true);
+    expect(a.snapshot().issued).toBe(2);
+    // A task arrives on the first poll: the queue has no idle poll now, and its next poll gets the
+    // next lease that frees up (here the other queue's, released without a task).
+    a.markSlotUsed({ permit: polls[0]!.value()!, slotInfo: activityInfo() });
+    a.releaseSlot({ permit: other.value()! });
+    await settle();
+    expect(polls.map((p) => p.settled())).toEqual([true, true, false]);
+    expect(a.snapshot().issued).toBe(2);
+    // The second poll ends without a task (a long poll timed out): the third takes its lease.
+    a.releaseSlot({ permit: polls[1]!.value()! });
+    await settle();
+    expect(polls.map((p) => p.settled())).toEqual([true, true, true]);
+    expect(a.snapshot().issued).toBe(2);
+    expect(manager.held(a.holderId) + manager.held(b.holderId)).toBe(4);
+  });
+
+  it('while the fleet is not contended, every poll of a task queue gets a lease', async () => {
+    const manager = new FakeFleetManager(10);
+    const a = fleetSupplier(manager);
+    const polls = [0, 1, 2].map(() => track(a.reserveSlot(reserveCtx('dry'), new AbortController().signal)));
+    await settle();
+    expect(a.snapshot().fleet.cap).toBeNull();
+    expect(polls.every((p) => p.settled())).toBe(true);
+    expect(a.snapshot().issued).toBe(3);
+  });
+
   it('tryReserveSlot() refuses once the leases were not renewed in time, and counts them as expired', async () => {
     const manager = new FakeFleetManager(3, 8_000);
     const supplier = fleetSupplier(manager, { lingerMs: 60_000 });
