@@ -18,8 +18,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Client } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection } from '@temporalio/worker';
+import { DEV_SERVER_DYNAMIC_CONFIG, startDevServer } from '../src/dev-server/dev-server.js';
 import { hostFleetManagers } from '../src/fleet/manager-host.js';
 import { fleetManagerId, fleetStateQuery } from '../src/workflows/fleet/definitions.js';
 import type { FleetStateSnapshot } from '../src/workflows/fleet/types.js';
@@ -27,6 +28,7 @@ import type { FleetChildConfig } from './lib/fleet/child-protocol.js';
 import { type FleetChild, startFleetChild } from './lib/fleet/children.js';
 import {
   dispatchGaps,
+  everyGroupWindow,
   meanLevel,
   shareAtLevel,
   startConcurrencyCounter,
@@ -46,6 +48,20 @@ import { fmt, fmtSummary, median, quantile, summarize } from './lib/stats.js';
 import { errorsOnlyLogger, uniqueQueue } from './lib/temporal.js';
 
 const FLEET_SLOTS = 5;
+/**
+ * Dynamic config of the dev server this scenario starts (unless `--address` names one): one read and
+ * one write partition per task queue. The server's default is 4 of each: a task goes to a random
+ * partition and a poll to the partition with the fewest polls, and a poll on a partition with no
+ * task of its own waits until a task is forwarded from another partition, at most 10 per second per
+ * partition (`matching.forwarderMaxRatePerSecond`). With 5 permits over 3 task queues (12
+ * partitions) most polls land where no task is, so every supplier's dispatch gap was that
+ * forwarding (bench/README.md, scenario 6).
+ */
+export const FLEET_BENCH_DYNAMIC_CONFIG: Readonly<Record<string, string>> = {
+  ...DEV_SERVER_DYNAMIC_CONFIG,
+  'matching.numTaskqueueReadPartitions': '1',
+  'matching.numTaskqueueWritePartitions': '1',
+};
 const KILL_TTL_MS = 4_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -78,6 +94,12 @@ interface WorkloadRun {
   max: number;
   /** Share of the time from the first start to the last start at `level` (null: not asked). */
   shareAtLevel: number | null;
+  /**
+   * The same over the part of that window in which every task queue still had work (from the latest
+   * first start of a queue to the earliest last start): no poller waits on a queue that ran dry there.
+   * `ofWindow`: that part's share of the whole window. Null: no level asked, or no such part.
+   */
+  everyQueue: { shareAtLevel: number; running: number; ofWindow: number } | null;
   /**
    * Where the `level` permits' time went over the same window (null: no level asked), as shares of
    * `level` permits: `running` (the activities' own work, time-averaged concurrency / level), `used` (a
@@ -190,6 +212,22 @@ async function runWorkload(
       ...timeline.filter(([, n], i, all) => i > 0 && n > all[i - 1]![1]).map(([t]) => t),
     );
     const seconds = (counter.now() - firstStart) / 1000;
+    // Activity ids are `<workflow id>/<index>/<attempt>`, one workflow per queue.
+    const window =
+      options.level === undefined
+        ? null
+        : everyGroupWindow(
+            counter.intervals.filter((i) => i.start >= t0),
+            (i) => i.id.split('/')[0]!,
+          );
+    const everyQueue =
+      window === null || options.level === undefined
+        ? null
+        : {
+            shareAtLevel: shareAtLevel(counter.timeline, options.level, window.from, window.to),
+            running: meanLevel(counter.timeline, window.from, window.to) / options.level,
+            ofWindow: lastStart > firstStart ? (window.to - window.from) / (lastStart - firstStart) : 0,
+          };
     const latencies = (await Promise.all(children.map((c) => c.stop()))).flat();
     const level = options.level;
     let occupancy: WorkloadRun['occupancy'] = null;
@@ -240,6 +278,7 @@ async function runWorkload(
         options.level === undefined
           ? null
           : shareAtLevel(counter.timeline, options.level, firstStart, lastStart),
+      everyQueue,
       acquire: {
         spareP50: quantile(spare, 0.5),
         spareP99: quantile(spare, 0.99),
@@ -263,7 +302,12 @@ function describeOccupancy(run: WorkloadRun): string {
   const o = run.occupancy;
   if (o === null) return 'no breakdown';
   const pct = (v: number) => `${fmt(v * 100, 1)} %`;
-  return `permit time: running ${pct(o.running)} (time-averaged concurrency / ${FLEET_SLOTS}), task outside its work ${pct(o.used - o.running)}, held by a poller without a task ${pct(o.issued - o.used)}, not held by a poller ${pct(1 - o.issued)}; dispatch gap (an activity's end to its successor's start, n=${o.gaps.count}) p50 ${fmt(o.gaps.p50, 1)} ms p90 ${fmt(o.gaps.p90, 1)} ms p99 ${fmt(o.gaps.p99, 1)} ms mean ${fmt(o.gaps.mean, 1)} ms; share at ${FLEET_SLOTS} if the ${FLEET_SLOTS} permits were busy independently (running^${FLEET_SLOTS}): ${fmt(o.independentShare, 3)}`;
+  const every = run.everyQueue;
+  const whileEvery =
+    every === null
+      ? 'no part of the window had work on every queue'
+      : `while every queue had work (${pct(every.ofWindow)} of the window): at ${FLEET_SLOTS} ${pct(every.shareAtLevel)}, time-averaged concurrency / ${FLEET_SLOTS} ${fmt(every.running, 3)}`;
+  return `${whileEvery}; permit time: running ${pct(o.running)} (time-averaged concurrency / ${FLEET_SLOTS}), task outside its work ${pct(o.used - o.running)}, held by a poller without a task ${pct(o.issued - o.used)}, not held by a poller ${pct(1 - o.issued)}; dispatch gap (an activity's end to its successor's start, n=${o.gaps.count}) p50 ${fmt(o.gaps.p50, 1)} ms p90 ${fmt(o.gaps.p90, 1)} ms p99 ${fmt(o.gaps.p99, 1)} ms mean ${fmt(o.gaps.mean, 1)} ms; share at ${FLEET_SLOTS} if the ${FLEET_SLOTS} permits were busy independently (running^${FLEET_SLOTS}): ${fmt(o.independentShare, 3)}`;
 }
 
 function fleetState(client: Client, fleet: string): Promise<FleetStateSnapshot> {
@@ -279,8 +323,21 @@ interface FleetRound {
 }
 
 async function measure(ctx: ScenarioContext): Promise<ScenarioReport> {
-  const env = await ctx.env();
   const dir = mkdtempSync(join(tmpdir(), 'slotwise-bench-fleet-'));
+  // Its own dev server with one partition per task queue (FLEET_BENCH_DYNAMIC_CONFIG), unless the
+  // run was given a server, whose settings then apply.
+  const server =
+    ctx.args.address === null
+      ? await startDevServer({
+          dynamicConfig: { ...FLEET_BENCH_DYNAMIC_CONFIG },
+          logFile: join(dir, 'temporal-dev-server.log'),
+          log: (line) => ctx.log(line),
+        })
+      : undefined;
+  const clientConnection = server ? await Connection.connect({ address: server.address }) : undefined;
+  const env = server
+    ? { address: server.address, client: new Client({ connection: clientConnection! }) }
+    : await ctx.env();
   try {
     const { code } = await bundleWorkflowCode({
       workflowsPath: join(BENCH_DIR, 'fleet-workflows.ts'),
@@ -312,6 +369,8 @@ async function measure(ctx: ScenarioContext): Promise<ScenarioReport> {
       await connection.close();
     }
   } finally {
+    await clientConnection?.close();
+    await server?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -386,13 +445,26 @@ async function measureWith(ctx: ScenarioContext, where: Where): Promise<Scenario
       kill,
     });
   }
-  return report(args.rounds, rounds, { contentionPerQueue, overheadPerQueue, killPerQueue });
+  return report(args.rounds, rounds, {
+    contentionPerQueue,
+    overheadPerQueue,
+    killPerQueue,
+    server:
+      args.address === null
+        ? { started: 'by this scenario', dynamicConfig: FLEET_BENCH_DYNAMIC_CONFIG }
+        : { started: `given: ${args.address}`, dynamicConfig: 'as configured there' },
+  });
 }
 
 function report(
   roundCount: number,
   rounds: FleetRound[],
-  sizes: { contentionPerQueue: number; overheadPerQueue: number; killPerQueue: number },
+  sizes: {
+    contentionPerQueue: number;
+    overheadPerQueue: number;
+    killPerQueue: number;
+    server: { started: string; dynamicConfig: Readonly<Record<string, string>> | string };
+  },
 ): ScenarioReport {
   const of = (pick: (r: FleetRound) => number) => rounds.map(pick);
   const share = summarize(of((r) => r.contention.shareAtLevel ?? Number.NaN));
@@ -407,7 +479,28 @@ function report(
         return o === null ? Number.NaN : value(o);
       }),
     );
+  const everyOf = (
+    pick: (r: FleetRound) => WorkloadRun,
+    value: (e: NonNullable<WorkloadRun['everyQueue']>) => number,
+  ) =>
+    summarize(
+      of((r) => {
+        const e = pick(r).everyQueue;
+        return e === null ? Number.NaN : value(e);
+      }),
+    );
   const occupancyRows = (name: string, pick: (r: FleetRound) => WorkloadRun): string[][] => [
+    [
+      `${name}: share at ${FLEET_SLOTS} while every queue had work / that part of the window`,
+      `${fmtSummary(
+        everyOf(pick, (e) => e.shareAtLevel),
+        3,
+      )} / ${fmtSummary(
+        everyOf(pick, (e) => e.ofWindow),
+        3,
+      )}`,
+      '',
+    ],
     [
       `${name}: time-averaged concurrency / ${FLEET_SLOTS}`,
       fmtSummary(
@@ -485,6 +578,7 @@ function report(
   const contended = rounds.map((r) => r.contention.max);
   return {
     settings: {
+      server: sizes.server,
       processes: 3,
       taskQueues: 3,
       activityPollersPerWorker: 2,
@@ -551,6 +645,8 @@ function report(
           ],
         ],
         notes: [
+          `Server: ${sizes.server.started === 'by this scenario' ? 'a dev server of its own with one read and one write partition per task queue (the server default is 4: a poll on a partition with no task waits for one forwarded from another partition, at most 10 per second; bench/README.md, scenario 6)' : `${sizes.server.started}, with its own partition settings`}.`,
+          'While every queue had work: from the latest first start of a queue to the earliest last start of one. Outside it a queue has run dry, and each poller of that queue holds a permit while it waits for a task that does not come (a poll waits up to a minute).',
           'Concurrency is what the activities reported to a counter in the bench process (start and end of each), not what the suppliers said.',
           `Acquire = reserveSlot() from call to permit, in the fleet that does not bind: ${n((w) => w.acquire.spareCount)} found a spare lease and ${n((w) => w.acquire.roundTripCount)} waited for the lease manager's answer, over all rounds. In the full fleet of ${FLEET_SLOTS} a reservation also waits for a task to end somewhere in the fleet.`,
           'Share at the limit: from the first activity start to the last, the fraction of time the fleet ran exactly its limit (the time work was queued).',

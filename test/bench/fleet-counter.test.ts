@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   type ActivityInterval,
   dispatchGaps,
+  everyGroupWindow,
   meanLevel,
   shareAtLevel,
   timelineOf,
@@ -63,5 +64,25 @@ describe('fleet bench counter arithmetic', () => {
       [40, 0],
     ]);
     expect(meanLevel(steps, 0, 50)).toBeCloseTo((10 * 1 + 10 * 2 + 10 * 1) / 50, 10);
+  });
+
+  it('everyGroupWindow is the time every group still had starts ahead: latest first start to earliest last start', () => {
+    const of = (id: string, start: number): ActivityInterval => ({ id, pid: 1, start, end: start + 50 });
+    const intervals = [
+      of('q0/1', 0),
+      of('q0/2', 300),
+      of('q1/1', 20),
+      of('q1/2', 900),
+      of('q2/1', 40),
+      of('q2/2', 500),
+    ];
+    const byQueue = (i: ActivityInterval) => i.id.split('/')[0]!;
+    // q2 starts last (40); q0 runs dry first (its last start at 300).
+    expect(everyGroupWindow(intervals, byQueue)).toEqual({ from: 40, to: 300 });
+    // One group: its own first to last start.
+    expect(everyGroupWindow(intervals.slice(0, 2), byQueue)).toEqual({ from: 0, to: 300 });
+    // Windows that do not overlap, and no intervals at all.
+    expect(everyGroupWindow([of('a/1', 0), of('a/2', 10), of('b/1', 20), of('b/2', 30)], byQueue)).toBeNull();
+    expect(everyGroupWindow([], byQueue)).toBeNull();
   });
 });

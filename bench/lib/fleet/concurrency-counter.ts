@@ -196,3 +196,30 @@ export function timelineOf(
   }
   return timeline;
 }
+
+/**
+ * The window during which every group still had work queued, from intervals grouped by `groupOf`
+ * (the bench groups by workflow, one per task queue): from the latest of the groups' first starts
+ * to the earliest of their last starts. `null` when there are no intervals or the groups' windows
+ * do not overlap. While one group has run dry and others have not, a permit given to a poller of
+ * the dry group waits for a task that does not come; inside this window no poller waits for that.
+ */
+export function everyGroupWindow(
+  intervals: ReadonlyArray<ActivityInterval>,
+  groupOf: (interval: ActivityInterval) => string,
+): { from: number; to: number } | null {
+  const spans = new Map<string, { first: number; last: number }>();
+  for (const interval of intervals) {
+    const group = groupOf(interval);
+    const span = spans.get(group);
+    if (span === undefined) spans.set(group, { first: interval.start, last: interval.start });
+    else {
+      span.first = Math.min(span.first, interval.start);
+      span.last = Math.max(span.last, interval.start);
+    }
+  }
+  if (spans.size === 0) return null;
+  const from = Math.max(...[...spans.values()].map((s) => s.first));
+  const to = Math.min(...[...spans.values()].map((s) => s.last));
+  return to > from ? { from, to } : null;
+}
