@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection } from '@temporalio/worker';
-import { DEV_SERVER_DYNAMIC_CONFIG, startDevServer } from '../src/dev-server/dev-server.js';
+import { DEV_SERVER_DYNAMIC_CONFIG, type DevServer, startDevServer } from '../src/dev-server/dev-server.js';
 import { hostFleetManagers } from '../src/fleet/manager-host.js';
 import { fleetManagerId, fleetStateQuery } from '../src/workflows/fleet/definitions.js';
 import type { FleetStateSnapshot } from '../src/workflows/fleet/types.js';
@@ -324,21 +324,23 @@ interface FleetRound {
 
 async function measure(ctx: ScenarioContext): Promise<ScenarioReport> {
   const dir = mkdtempSync(join(tmpdir(), 'slotwise-bench-fleet-'));
-  // Its own dev server with one partition per task queue (FLEET_BENCH_DYNAMIC_CONFIG), unless the
-  // run was given a server, whose settings then apply.
-  const server =
-    ctx.args.address === null
-      ? await startDevServer({
-          dynamicConfig: { ...FLEET_BENCH_DYNAMIC_CONFIG },
-          logFile: join(dir, 'temporal-dev-server.log'),
-          log: (line) => ctx.log(line),
-        })
-      : undefined;
-  const clientConnection = server ? await Connection.connect({ address: server.address }) : undefined;
-  const env = server
-    ? { address: server.address, client: new Client({ connection: clientConnection! }) }
-    : await ctx.env();
+  let server: DevServer | undefined;
+  let clientConnection: Connection | undefined;
   try {
+    // Its own dev server with one partition per task queue (FLEET_BENCH_DYNAMIC_CONFIG), unless the
+    // run was given a server, whose settings then apply.
+    if (ctx.args.address === null) {
+      server = await startDevServer({
+        dynamicConfig: { ...FLEET_BENCH_DYNAMIC_CONFIG },
+        logFile: join(dir, 'temporal-dev-server.log'),
+        log: (line) => ctx.log(line),
+      });
+      clientConnection = await Connection.connect({ address: server.address });
+    }
+    const env =
+      server && clientConnection
+        ? { address: server.address, client: new Client({ connection: clientConnection }) }
+        : await ctx.env();
     const { code } = await bundleWorkflowCode({
       workflowsPath: join(BENCH_DIR, 'fleet-workflows.ts'),
       logger: errorsOnlyLogger,
