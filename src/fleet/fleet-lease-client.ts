@@ -82,7 +82,8 @@ export interface FleetLeaseSnapshot {
 interface InFlight {
   seq: number;
   want: number;
-  carriesReturn: boolean;
+  /** The `hold` it carried (KEEP_ALL when it gave nothing back). */
+  hold: number;
   /** The version of the configured size it carried, or -1. */
   carriesSlots: number;
   sentAt: number;
@@ -352,8 +353,10 @@ export class FleetLeaseClient {
     // all any more. Smaller swings of demand (pollers coming and going) wait for the next renewal.
     const needsMore = want > this.#held;
     const belowCap = this.#cap === null || this.#held < this.#cap;
+    // A give-back is sent at once unless the request in flight already carries it: one that gave
+    // back less is answered only when the holder's view changes, up to a renewal later.
     const matters =
-      (this.#returnPending && !current.carriesReturn) ||
+      (this.#returnPending && current.hold > this.#held) ||
       (needsMore && current.want <= this.#held) ||
       (needsMore && belowCap && want > current.want) ||
       (want === 0 && this.#held === 0 && current.want > 0);
@@ -379,7 +382,7 @@ export class FleetLeaseClient {
     const inflight: InFlight = {
       seq,
       want,
-      carriesReturn,
+      hold: request.hold,
       carriesSlots: request.slots === undefined ? -1 : this.#slotsVersion,
       sentAt: now,
     };

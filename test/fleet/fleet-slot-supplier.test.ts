@@ -126,6 +126,28 @@ describe('FleetSlotSupplier', () => {
     expect([a.snapshot().issued, b.snapshot().issued]).toEqual([1, 1]);
   });
 
+  it('a second give-back while the first one is still waiting at the manager is sent at once', async () => {
+    const manager = new FakeFleetManager(4);
+    const a = fleetSupplier(manager);
+    const aPermits = [0, 1, 2, 3].map(() => track(reserve(a)));
+    await settle();
+    expect(manager.held(a.holderId)).toBe(4);
+    const b = fleetSupplier(manager);
+    const bPermits = [track(reserve(b)), track(reserve(b))];
+    await settle();
+    expect(a.snapshot().fleet.cap).toBe(2);
+    // One release: a keeps 3 (its permits out) and gives one back; that request then waits at the
+    // manager as a long poll (nothing else changes for a).
+    a.releaseSlot({ permit: aPermits[0]!.value()! });
+    await settle();
+    expect([manager.held(a.holderId), manager.held(b.holderId)]).toEqual([3, 1]);
+    // A second release while that request waits: the second lease goes back now, not at the renewal.
+    a.releaseSlot({ permit: aPermits[1]!.value()! });
+    await settle();
+    expect([manager.held(a.holderId), manager.held(b.holderId)]).toEqual([2, 2]);
+    expect(bPermits.every((p) => p.settled())).toBe(true);
+  });
+
   it('spare leases go back at once, linger or not, as soon as another process waits', async () => {
     const manager = new FakeFleetManager(2);
     const a = fleetSupplier(manager, { lingerMs: 60_000 });
