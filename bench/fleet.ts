@@ -54,8 +54,8 @@ const FLEET_SLOTS = 5;
  * partition and a poll to the partition with the fewest polls, and a poll on a partition with no
  * task of its own waits until a task is forwarded from another partition, at most 10 per second per
  * partition (`matching.forwarderMaxRatePerSecond`). With 5 permits over 3 task queues (12
- * partitions) most polls land where no task is, so every supplier's dispatch gap was that
- * forwarding (bench/README.md, scenario 6).
+ * partitions) polls often land where no task is, and every supplier's dispatch gap grew with that
+ * forwarding (bench/README.md, finding 11).
  */
 export const FLEET_BENCH_DYNAMIC_CONFIG: Readonly<Record<string, string>> = {
   ...DEV_SERVER_DYNAMIC_CONFIG,
