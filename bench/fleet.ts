@@ -55,7 +55,7 @@ const FLEET_SLOTS = 5;
  * task of its own waits until a task is forwarded from another partition, at most 10 per second per
  * partition (`matching.forwarderMaxRatePerSecond`). With 5 permits over 3 task queues (12
  * partitions) polls often land where no task is, and every supplier's dispatch gap grew with that
- * forwarding (bench/README.md, finding 11).
+ * forwarding (bench/README.md, finding 12).
  */
 export const FLEET_BENCH_DYNAMIC_CONFIG: Readonly<Record<string, string>> = {
   ...DEV_SERVER_DYNAMIC_CONFIG,
