@@ -95,7 +95,8 @@ export interface ResourceGateOptions {
   /**
    * Whether costs are upper bounds (memory: a task uses at most its cost), so that usage outside our
    * tasks is never assumed below the idle baseline when tasks use less; `false` where costs are
-   * averages (CPU) and the reading is followed both ways.
+   * averages and the reading is followed both ways. CPU keeps `true`: a task on a busy machine gets
+   * less than its declared cost, and following the reading down then admitted past the target.
    * @default true
    */
   costsAreBounds?: boolean;
