@@ -4,8 +4,13 @@
 // Temporal's fixed-size supplier, same server, interleaved rounds, each Worker in its own process.
 // Tasks per second and schedule-to-start latency (activity start minus the attempt's scheduled time,
 // from activity info).
-import type { WorkflowHandle } from '@temporalio/client';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { startDevServer } from '../src/dev-server/dev-server.js';
 import { spawnWorkerChild } from './lib/child-worker.js';
+import { coresBusy, cpuMicrosPerTask, loopUtilization } from './lib/cpu-time.js';
 import { runAsScript } from './lib/runner.js';
 import {
   isMain,
@@ -32,12 +37,21 @@ interface ThroughputRun {
   scheduleToStartP50Ms: number;
   scheduleToStartP99Ms: number;
   scheduleToStartMaxMs: number;
+  /**
+   * The Worker process's CPU time (user + system, every thread) from the first workflow started to
+   * the last result, per completed activity, in microseconds (`NaN` when it could not be read).
+   */
+  cpuUsPerTask: number;
+  /** That CPU time over the same wall time: cores the Worker process kept busy. */
+  cpuCores: number;
+  /** The Worker's main-thread event-loop utilization over the same window (0..1). */
+  loopBusy: number;
 }
 
 /** Activity slots: 50 (the issue's first case) and 500, where per-permit cost matters more. */
 const SLOT_COUNTS = [50, 500] as const;
 
-interface ThroughputContender extends Contender {
+export interface ThroughputContender extends Contender {
   /** Let core dispatch activities eagerly (see bench/lib/workflows.ts). */
   eager: boolean;
   slots: number;
@@ -75,10 +89,44 @@ export const THROUGHPUT_CONTENDERS: ThroughputContender[] = SLOT_COUNTS.flatMap(
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
+ * `fresh`: every measured run gets a dev server of its own (the run's workflow bundle is reused), so
+ * no run sees the histories of the runs before it; `shared`: all runs use the run's server.
+ */
+export const SERVER_MODE_ENV = 'BENCH_THROUGHPUT_SERVER';
+
+/** A new in-memory dev server with a client, using `base`'s workflow bundle; `close()` stops it. */
+export async function freshServerEnv(base: BenchEnv): Promise<BenchEnv> {
+  const dir = mkdtempSync(join(tmpdir(), 'slotwise-bench-tp-'));
+  const server = await startDevServer({ logFile: join(dir, 'temporal-dev-server.log'), log: () => {} }).catch(
+    (error: unknown) => {
+      rmSync(dir, { recursive: true, force: true });
+      throw error;
+    },
+  );
+  try {
+    const connection = await Connection.connect({ address: server.address });
+    return {
+      address: server.address,
+      client: new Client({ connection }),
+      bundlePath: base.bundlePath,
+      async close() {
+        await connection.close();
+        await server.stop();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/**
  * Runs `tasks` activities, spread over `workflows` workflows started at once, through a Worker in a
  * child process (a hung Worker cannot take the benchmark down with it); gives up after `limitMs`.
  */
-async function runOnce(
+export async function runOnce(
   env: BenchEnv,
   contender: ThroughputContender,
   tasks: number,
@@ -93,6 +141,8 @@ async function runOnce(
     raw: contender.raw ?? false,
     taskQueue,
     sampleMs: 1000,
+    // One IPC message per permit, sent by the slotwise Worker only: work the built-in did not do.
+    reportGrants: false,
   });
   const handles: WorkflowHandle[] = [];
   try {
@@ -103,6 +153,7 @@ async function runOnce(
       }),
     ]);
     const perWorkflow = Math.ceil(tasks / workflows);
+    const cpu0 = await child.cpuUsage('start');
     const t0 = performance.now();
     for (let w = 0; w < workflows && w * perWorkflow < tasks; w++) {
       handles.push(
@@ -132,6 +183,7 @@ async function runOnce(
       }),
     ]);
     const seconds = (performance.now() - t0) / 1000;
+    const cpu1 = await child.cpuUsage('end');
     const starts = child.events.filter((e) => e.type === 'start');
     const completed = child.events.filter((e) => e.type === 'end').length;
     const s2s = starts.map((e) => e.t - (e.scheduledMs ?? e.t));
@@ -144,6 +196,9 @@ async function runOnce(
       scheduleToStartP50Ms: quantile(s2s, 0.5),
       scheduleToStartP99Ms: quantile(s2s, 0.99),
       scheduleToStartMaxMs: s2s.length ? Math.max(...s2s) : Number.NaN,
+      cpuUsPerTask: cpuMicrosPerTask(cpu0, cpu1, completed),
+      cpuCores: coresBusy(cpu0, cpu1, seconds),
+      loopBusy: loopUtilization(cpu0, cpu1),
     };
   } finally {
     await child.stop(3000);
@@ -175,6 +230,8 @@ async function runThroughput(ctx: ScenarioContext): Promise<ScenarioReport> {
     for (const c of THROUGHPUT_CONTENDERS) await runOnce(env, c, 200, 10, workMs, limitMs);
   }
   const refOf = (id: string) => id.replace(/^slotwise-/, 'builtin-');
+  // A server given with --address cannot be started afresh.
+  const freshServers = process.env[SERVER_MODE_ENV] === 'fresh' && args.address === null;
   const runs: ThroughputRun[] = [];
   for (let round = 0; round < args.rounds; round++) {
     // Each slotwise contender runs right beside its built-in reference, first or second in turn.
@@ -182,10 +239,16 @@ async function runThroughput(ctx: ScenarioContext): Promise<ScenarioReport> {
       .filter((c) => !c.builtIn)
       .map((c) => list.filter((x) => x.id === c.id || x.id === refOf(c.id)));
     for (const c of pairedOrder(pairs, round)) {
-      const r = await runOnce(env, c, tasks, workflows, workMs, limitMs);
+      const runEnv = freshServers ? await freshServerEnv(env) : env;
+      let r: Awaited<ReturnType<typeof runOnce>>;
+      try {
+        r = await runOnce(runEnv, c, tasks, workflows, workMs, limitMs);
+      } finally {
+        if (runEnv !== env) await runEnv.close();
+      }
       runs.push({ contender: c.id, round, ...r });
       log(
-        `round ${round + 1} ${c.label}: ${r.hung ? `HUNG (${r.completed}/${tasks} done in ${limitMs / 1000} s), ` : ''}${fmt(r.tasksPerSecond, 0)} tasks/s, schedule-to-start p50 ${fmt(r.scheduleToStartP50Ms, 0)} ms p99 ${fmt(r.scheduleToStartP99Ms, 0)} ms`,
+        `round ${round + 1} ${c.label}: ${r.hung ? `HUNG (${r.completed}/${tasks} done in ${limitMs / 1000} s), ` : ''}${fmt(r.tasksPerSecond, 0)} tasks/s, schedule-to-start p50 ${fmt(r.scheduleToStartP50Ms, 0)} ms p99 ${fmt(r.scheduleToStartP99Ms, 0)} ms, Worker CPU ${fmt(r.cpuUsPerTask, 0)} us/task (${fmt(r.cpuCores, 2)} cores, main loop busy ${fmt(r.loopBusy, 2)})`,
       );
     }
   }
@@ -245,6 +308,7 @@ async function runThroughput(ctx: ScenarioContext): Promise<ScenarioReport> {
           tp: ratioSummary(of(c.id, 'tasksPerSecond'), of(refOf(c.id), 'tasksPerSecond')),
           p50: ratioSummary(of(c.id, 'scheduleToStartP50Ms'), of(refOf(c.id), 'scheduleToStartP50Ms')),
           p99: ratioSummary(of(c.id, 'scheduleToStartP99Ms'), of(refOf(c.id), 'scheduleToStartP99Ms')),
+          cpu: ratioSummary(of(c.id, 'cpuUsPerTask'), of(refOf(c.id), 'cpuUsPerTask')),
         },
       ]),
   );
@@ -260,6 +324,9 @@ async function runThroughput(ctx: ScenarioContext): Promise<ScenarioReport> {
       r ? fmtSummary(r.tp, 3) : '1',
       r ? fmtSummary(r.p50, 2) : '1',
       r ? fmtSummary(r.p99, 2) : '1',
+      fmtSummary(summarize(of(c.id, 'cpuUsPerTask')), 0),
+      r ? fmtSummary(r.cpu, 3) : '1',
+      fmtSummary(summarize(of(c.id, 'loopBusy')), 2),
     ];
   });
   const slotwiseHang = hangChecks.find((h) => h.contender === 'slotwise-fixed-eager');
@@ -275,6 +342,7 @@ async function runThroughput(ctx: ScenarioContext): Promise<ScenarioReport> {
       workflows,
       workMs,
       workflowTaskSlots: 20,
+      server: freshServers ? 'fresh per run' : 'shared',
       limitMs,
       hangTasks,
       hangSlots,
@@ -306,10 +374,15 @@ async function runThroughput(ctx: ScenarioContext): Promise<ScenarioReport> {
           'tasks/s ratio',
           'p50 ratio',
           'p99 ratio',
+          'Worker CPU us/task',
+          'CPU ratio',
+          'main loop busy',
         ],
         rows,
         notes: [
-          'ratio = slotwise / built-in with the same slots and eager setting, per round (the two run back to back, in turns first), median [min..max]; tasks/s: higher is better, schedule-to-start (s2s): lower is better.',
+          'ratio = slotwise / built-in with the same slots and eager setting, per round (the two run back to back, in turns first), median [min..max]; tasks/s: higher is better, schedule-to-start (s2s) and CPU: lower is better.',
+          "Worker CPU us/task = the Worker process's CPU time (process.cpuUsage(): user + system, every thread: JS, core's Rust threads, GC) from the first workflow started to the last result, over the activities completed. It counts the Worker's own work per activity, whatever the dev server's speed, so it shows a per-activity cost where tasks/s (bound by the server on this machine) is too noisy to. It includes the benchmark's own two IPC messages per activity (start and end), the same for every contender.",
+          "main loop busy = the Worker's main-thread event-loop utilization over the same window: every call core makes into a custom supplier (reserve, mark used, release) waits for that loop, the built-in's do not.",
           `All ${tasks} activities are scheduled at once (${workflows} workflows x ${Math.ceil(tasks / workflows)}), so schedule-to-start is mostly time spent in the backlog.`,
           'Workflow, local-activity and Nexus slots are Temporal fixed-size for both; only the activity supplier differs.',
           'eager on = allowEagerDispatch (the SDK default): core then calls tryReserveSlot once per scheduled activity; for a custom supplier each call blocks a Rust thread on the JS event loop.',
@@ -351,6 +424,20 @@ async function runThroughput(ctx: ScenarioContext): Promise<ScenarioReport> {
         id: `tasks-per-s-ratio/${c.id}`,
         label: `${c.label}: tasks/s / built-in`,
         value: ratios[c.id]!.tp.median,
+        unit: 'ratio',
+        digits: 3,
+      })),
+      ...list.map((c) => ({
+        id: `cpu-us-per-task/${c.id}`,
+        label: `${c.label}: Worker CPU per activity`,
+        value: median(of(c.id, 'cpuUsPerTask')),
+        unit: 'us',
+        digits: 0,
+      })),
+      ...ours.map((c) => ({
+        id: `cpu-ratio/${c.id}`,
+        label: `${c.label}: Worker CPU per activity / built-in`,
+        value: ratios[c.id]!.cpu.median,
         unit: 'ratio',
         digits: 3,
       })),

@@ -3,7 +3,13 @@ import { join } from 'node:path';
 import { freePort } from '../../src/dev-server/dev-server.js';
 import type { ActivityEvent } from './activities.js';
 import type { BenchCgroup } from './cgroup.js';
-import type { ChildConfig, ChildMessage, SupplierSample } from './child-protocol.js';
+import type {
+  ChildConfig,
+  ChildMessage,
+  CpuSample,
+  ParentMessage,
+  SupplierSample,
+} from './child-protocol.js';
 import { BENCH_DIR } from './results.js';
 import type { SupplierSpec } from './suppliers.js';
 import type { BenchEnv } from './temporal.js';
@@ -30,7 +36,19 @@ export interface ChildWorker {
   readonly errors: string[];
   /** Asks the Worker to shut down; kills the child if it has not exited after `timeoutMs`. */
   stop(timeoutMs?: number): Promise<ChildExit>;
+  /**
+   * The child's CPU time so far, sampled when it reads the request; `null` when it exits or does not
+   * answer within `timeoutMs`. `mark` starts or ends the window of a CPU profile, if one was asked for.
+   */
+  cpuUsage(mark: 'start' | 'end', timeoutMs?: number): Promise<CpuSample | null>;
 }
+
+/**
+ * Set to a directory to have every Worker child write a V8 CPU profile of its main thread over the
+ * window a scenario measures CPU time in (scenario 2: from the first workflow started to the last
+ * result), as `<dir>/<taskQueue>.cpuprofile`.
+ */
+export const CPU_PROFILE_ENV = 'BENCH_CHILD_CPU_PROFILE';
 
 /** Starts a Worker with the activity supplier `spec` in a child process, inside `cgroup` if given. */
 export async function spawnWorkerChild(options: {
@@ -41,7 +59,10 @@ export async function spawnWorkerChild(options: {
   taskQueue: string;
   cgroup?: BenchCgroup;
   sampleMs?: number;
+  /** See {@link ChildConfig.reportGrants}. @default true */
+  reportGrants?: boolean;
 }): Promise<ChildWorker> {
+  const profileDir = process.env[CPU_PROFILE_ENV];
   const config: ChildConfig = {
     address: options.env.address,
     taskQueue: options.taskQueue,
@@ -50,6 +71,8 @@ export async function spawnWorkerChild(options: {
     raw: options.raw ?? false,
     sampleMs: options.sampleMs ?? 250,
     metricsPort: await freePort(),
+    reportGrants: options.reportGrants ?? true,
+    ...(profileDir ? { cpuProfileDir: profileDir } : {}),
   };
   const nodeArgs = ['--import', 'tsx', join(BENCH_DIR, 'lib/worker-child.ts')];
   const [command, args] = options.cgroup
@@ -66,6 +89,8 @@ export async function spawnWorkerChild(options: {
   const core: ChildWorker['core'] = [];
   const grants: number[] = [];
   const errors: string[] = [];
+  const cpuAnswers = new Map<number, (sample: CpuSample | null) => void>();
+  let cpuRequests = 0;
   const exited = new Promise<ChildExit>((resolve) =>
     child.on('exit', (code, signal) => resolve({ code, signal, killedByUs })),
   );
@@ -89,6 +114,14 @@ export async function spawnWorkerChild(options: {
           break;
         case 'error':
           errors.push(message.message);
+          break;
+        case 'cpu':
+          cpuAnswers.get(message.id)?.({
+            userUs: message.userUs,
+            systemUs: message.systemUs,
+            loopActiveMs: message.loopActiveMs,
+            loopIdleMs: message.loopIdleMs,
+          });
           break;
       }
     });
@@ -114,7 +147,7 @@ export async function spawnWorkerChild(options: {
     errors,
     async stop(timeoutMs = 15_000) {
       if (child.exitCode === null && child.signalCode === null) {
-        if (child.connected) child.send({ type: 'stop' });
+        if (child.connected) child.send({ type: 'stop' } satisfies ParentMessage);
         const timer = setTimeout(() => {
           killedByUs = true;
           child.kill('SIGKILL');
@@ -124,6 +157,23 @@ export async function spawnWorkerChild(options: {
         return { ...exit, killedByUs };
       }
       return exited;
+    },
+    cpuUsage(mark, timeoutMs = 10_000) {
+      if (!child.connected) return Promise.resolve(null);
+      const id = ++cpuRequests;
+      return new Promise<CpuSample | null>((resolve) => {
+        const done = (sample: CpuSample | null) => {
+          cpuAnswers.delete(id);
+          clearTimeout(timer);
+          resolve(sample);
+        };
+        const timer = setTimeout(() => done(null), timeoutMs);
+        cpuAnswers.set(id, done);
+        void exited.then(() => done(null));
+        child.send({ type: 'cpu', id, mark } satisfies ParentMessage, (error) => {
+          if (error) done(null);
+        });
+      });
     },
   };
 }

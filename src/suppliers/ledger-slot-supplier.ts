@@ -12,7 +12,7 @@ import { checkName, optionError } from '../option-checks.js';
 import { processWide } from '../process-state.js';
 import { EagerRefusalWatch } from './eager-refusal-watch.js';
 import { PermitLedger, type PermitRecord } from './permit-ledger.js';
-import { slotPairing } from './slot-pairing.js';
+import { slotPairing, type UsedActivityPermit } from './slot-pairing.js';
 import {
   checkCeilings,
   checkFloors,
@@ -326,12 +326,7 @@ export abstract class LedgerSlotSupplier<X extends object = object> implements C
         this.#reportStrayPermit('markSlotUsed', ctx?.permit);
       } else if (this.ledger.markUsed(record.permit, ctx.slotInfo) !== undefined) {
         if (announce) {
-          slotPairing.publish(record.permit, ctx.slotInfo, {
-            releaseEarly: () => this.releaseEarly(record.permit),
-            isHeld: () => record.state !== 'released',
-            waiting: () => this.ledger.waiting,
-            subscribe: (listener) => this.subscribe(listener),
-          });
+          slotPairing.publishSlot(ctx.slotInfo, new HeldPermit(this, this.ledger, record));
         }
         this.onUsed(record);
       } else if (record.releaseReason !== 'manual') {
@@ -469,6 +464,37 @@ export abstract class LedgerSlotSupplier<X extends object = object> implements C
   }
 }
 brandClass(LedgerSlotSupplier, 'LedgerSlotSupplier');
+
+/** A permit core marked used for an activity, as the pairing registry hands it to the activity: one object per task. */
+class HeldPermit<X extends object> implements UsedActivityPermit {
+  readonly permit: SlotwisePermit;
+  readonly #supplier: LedgerSlotSupplier<X>;
+  readonly #ledger: PermitLedger<X>;
+  readonly #record: PermitRecord<X>;
+
+  constructor(supplier: LedgerSlotSupplier<X>, ledger: PermitLedger<X>, record: PermitRecord<X>) {
+    this.permit = record.permit;
+    this.#supplier = supplier;
+    this.#ledger = ledger;
+    this.#record = record;
+  }
+
+  releaseEarly(): boolean {
+    return this.#supplier.releaseEarly(this.permit);
+  }
+
+  isHeld(): boolean {
+    return this.#record.state !== 'released';
+  }
+
+  waiting(): number {
+    return this.#ledger.waiting;
+  }
+
+  subscribe(listener: SupplierListener): () => void {
+    return this.#supplier.subscribe(listener);
+  }
+}
 
 function checkSlotTypes(owner: string, option: string, value: unknown): SlotType[] {
   if (!Array.isArray(value) || value.some((slotType) => !SLOT_TYPES.includes(slotType))) {

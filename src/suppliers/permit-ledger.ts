@@ -317,7 +317,8 @@ export class PermitLedger<X extends object = object> {
     record.slotInfo = slotInfo;
     record.usedAt = this.#now();
     this.#used++;
-    this.#emit({ type: 'used', permit: record.permit, slotInfo });
+    // Events are built only for listeners: most Workers have none, and this runs once per task.
+    if (this.#listeners.size > 0) this.#emit({ type: 'used', permit: record.permit, slotInfo });
     return record;
   }
 
@@ -343,13 +344,14 @@ export class PermitLedger<X extends object = object> {
         this.reportError(where(record.releaseReason), error);
       }
     }
-    this.#emit({
-      type: 'release',
-      reason: record.releaseReason,
-      permit: record.permit,
-      slotInfo: record.slotInfo,
-      heldSeconds: (this.#now() - record.issuedAt) / 1000,
-    });
+    if (this.#listeners.size > 0)
+      this.#emit({
+        type: 'release',
+        reason: record.releaseReason,
+        permit: record.permit,
+        slotInfo: record.slotInfo,
+        heldSeconds: (this.#now() - record.issuedAt) / 1000,
+      });
     this.wake();
     return true;
   }

@@ -30,8 +30,94 @@ export interface PairingKey {
   isLocal: boolean;
 }
 
-const keyOf = (k: PairingKey): string =>
-  `${k.isLocal ? 'local-activity' : 'activity'}\u0000${k.taskQueue}\u0000${k.activityType}`;
+/** Emptied queues kept for reuse before they are dropped (see {@link PairingQueues}). */
+const EMPTY_QUEUES_KEPT = 64;
+
+/**
+ * Queues by `(kind, taskQueue, activityType)`, as nested maps: looked up once per activity start and
+ * once per mark-used, so keyed by the strings core hands over (hashed once) rather than by a string
+ * joined from them on every call. A queue that empties is kept for the next item of its key (one
+ * key's queue empties and refills once per task); past {@link EMPTY_QUEUES_KEPT} empty queues, the
+ * empty ones are dropped, so task queues that come and go leave nothing behind.
+ */
+class PairingQueues<T> {
+  readonly #byKind = {
+    activity: new Map<string, Map<string, T[]>>(),
+    local: new Map<string, Map<string, T[]>>(),
+  };
+  #size = 0;
+  #empty = 0;
+
+  /** Items queued under every key. */
+  get size(): number {
+    return this.#size;
+  }
+
+  push(k: PairingKey, item: T): void {
+    const byQueue = k.isLocal ? this.#byKind.local : this.#byKind.activity;
+    let byType = byQueue.get(k.taskQueue);
+    if (byType === undefined) {
+      byType = new Map();
+      byQueue.set(k.taskQueue, byType);
+    }
+    const queue = byType.get(k.activityType);
+    if (queue === undefined) byType.set(k.activityType, [item]);
+    else {
+      if (queue.length === 0) this.#empty--;
+      queue.push(item);
+    }
+    this.#size++;
+  }
+
+  /** Removes and returns the oldest item of `k` (`index` 0), or the item at `index` (see {@link indexOf}). */
+  take(k: PairingKey, index = 0): T | undefined {
+    const byQueue = k.isLocal ? this.#byKind.local : this.#byKind.activity;
+    const queue = byQueue.get(k.taskQueue)?.get(k.activityType);
+    if (queue === undefined || index >= queue.length) return undefined;
+    const item = index === 0 ? queue.shift() : queue.splice(index, 1)[0];
+    this.#size--;
+    if (queue.length === 0 && ++this.#empty > EMPTY_QUEUES_KEPT) this.#dropEmpty();
+    return item;
+  }
+
+  indexOf(k: PairingKey, item: T): number {
+    const byQueue = k.isLocal ? this.#byKind.local : this.#byKind.activity;
+    return byQueue.get(k.taskQueue)?.get(k.activityType)?.indexOf(item) ?? -1;
+  }
+
+  /** Every non-empty queue with its key. */
+  *entries(): IterableIterator<[PairingKey, T[]]> {
+    for (const [isLocal, byQueue] of [
+      [false, this.#byKind.activity],
+      [true, this.#byKind.local],
+    ] as const) {
+      for (const [taskQueue, byType] of byQueue) {
+        for (const [activityType, queue] of byType) {
+          if (queue.length > 0) yield [{ taskQueue, activityType, isLocal }, queue];
+        }
+      }
+    }
+  }
+
+  /** Queues kept, empty ones included (for tests). */
+  queuesKept(): number {
+    let n = 0;
+    for (const byQueue of [this.#byKind.activity, this.#byKind.local]) {
+      for (const byType of byQueue.values()) n += byType.size;
+    }
+    return n;
+  }
+
+  #dropEmpty(): void {
+    for (const byQueue of [this.#byKind.activity, this.#byKind.local]) {
+      for (const [taskQueue, byType] of byQueue) {
+        for (const [activityType, queue] of byType) if (queue.length === 0) byType.delete(activityType);
+        if (byType.size === 0) byQueue.delete(taskQueue);
+      }
+    }
+    this.#empty = 0;
+  }
+}
 
 /**
  * Pairs running activities with their permits. Core tells a supplier only the activity type when
@@ -51,42 +137,53 @@ const keyOf = (k: PairingKey): string =>
  * ```
  */
 export class SlotPairing {
-  readonly #unclaimed = new Map<string, UsedActivityPermit[]>();
-  readonly #waiting = new Map<string, SlotClaim[]>();
-  readonly #served = new Set<string>();
+  readonly #unclaimed = new PairingQueues<UsedActivityPermit>();
+  readonly #waiting = new PairingQueues<SlotClaim>();
+  /** Task queues whose activity and local activity slots a slotwise supplier reserved. */
+  readonly #served = { activity: new Set<string>(), local: new Set<string>() };
 
   /** Called by suppliers on every reservation: slots of this kind on this queue come from slotwise. */
   serve(slotType: string, taskQueue: string): void {
     if (slotType === 'activity' || slotType === 'local-activity')
-      this.#served.add(`${slotType}\u0000${taskQueue}`);
+      (slotType === 'activity' ? this.#served.activity : this.#served.local).add(taskQueue);
   }
 
   /** Whether a slotwise supplier has reserved slots for activities of this kind on this queue. */
   isServed(key: Omit<PairingKey, 'activityType'>): boolean {
-    return this.#served.has(`${key.isLocal ? 'local-activity' : 'activity'}\u0000${key.taskQueue}`);
+    return (key.isLocal ? this.#served.local : this.#served.activity).has(key.taskQueue);
   }
 
   /** Called by suppliers when core marks a permit used; ignores non-activity slots. */
   publish(permit: SlotwisePermit, slotInfo: SlotInfo, used: Omit<UsedActivityPermit, 'permit'>): void {
+    this.publishSlot(slotInfo, {
+      permit,
+      releaseEarly: used.releaseEarly,
+      isHeld: used.isHeld,
+      waiting: used.waiting,
+      subscribe: used.subscribe,
+    });
+  }
+
+  /** {@link publish} with the whole slot (its methods are called on it: a class instance works). */
+  publishSlot(slotInfo: SlotInfo, slot: UsedActivityPermit): void {
     if (slotInfo.type !== 'activity' && slotInfo.type !== 'local-activity') return;
-    const key = keyOf({
-      taskQueue: permit.taskQueue,
+    const key: PairingKey = {
+      taskQueue: slot.permit.taskQueue,
       activityType: slotInfo.activityType,
       isLocal: slotInfo.type === 'local-activity',
-    });
-    const slot: UsedActivityPermit = { permit, ...used };
-    const claim = shiftFrom(this.#waiting, key);
+    };
+    const claim = this.#waiting.take(key);
     if (claim) pair(claim, slot);
-    else pushTo(this.#unclaimed, key, slot);
+    else this.#unclaimed.push(key, slot);
   }
 
   /** Called by suppliers when a permit is released: an unclaimed permit must never pair later. */
   forget(permit: SlotwisePermit): void {
-    for (const [key, queue] of this.#unclaimed) {
+    if (this.#unclaimed.size === 0) return;
+    for (const [key, queue] of this.#unclaimed.entries()) {
       const index = queue.findIndex((slot) => slot.permit === permit);
       if (index >= 0) {
-        queue.splice(index, 1);
-        if (queue.length === 0) this.#unclaimed.delete(key);
+        this.#unclaimed.take(key, index);
         return;
       }
     }
@@ -95,47 +192,32 @@ export class SlotPairing {
   /** Called when an activity execution starts; pairs at once if its permit was published first. */
   claim(key: PairingKey): SlotClaim {
     const claim: SlotClaim = { slot: undefined, onPaired: undefined };
-    const k = keyOf(key);
-    const slot = shiftFrom(this.#unclaimed, k);
+    const slot = this.#unclaimed.take(key);
     if (slot) pair(claim, slot);
-    else pushTo(this.#waiting, k, claim);
+    else this.#waiting.push(key, claim);
     return claim;
   }
 
   /** Withdraws a claim that was never paired (its activity ended first). */
   withdraw(key: PairingKey, claim: SlotClaim): void {
-    const k = keyOf(key);
-    const queue = this.#waiting.get(k);
-    const index = queue?.indexOf(claim) ?? -1;
-    if (queue && index >= 0) {
-      queue.splice(index, 1);
-      if (queue.length === 0) this.#waiting.delete(k);
-    }
+    const index = this.#waiting.indexOf(key, claim);
+    if (index >= 0) this.#waiting.take(key, index);
+  }
+
+  /** Queues held for reuse, empty ones included (for tests: bounded whatever keys came and went). */
+  queuesKept(): number {
+    return this.#unclaimed.queuesKept() + this.#waiting.queuesKept();
   }
 
   /** Unpaired permits and claims, for tests and diagnostics. */
   pending(): { unclaimed: number; waiting: number } {
-    const count = (m: Map<string, unknown[]>) => [...m.values()].reduce((n, q) => n + q.length, 0);
-    return { unclaimed: count(this.#unclaimed), waiting: count(this.#waiting) };
+    return { unclaimed: this.#unclaimed.size, waiting: this.#waiting.size };
   }
 }
 
 function pair(claim: SlotClaim, slot: UsedActivityPermit): void {
   claim.slot = slot;
   claim.onPaired?.(slot);
-}
-
-function shiftFrom<T>(map: Map<string, T[]>, key: string): T | undefined {
-  const queue = map.get(key);
-  const item = queue?.shift();
-  if (queue && queue.length === 0) map.delete(key);
-  return item;
-}
-
-function pushTo<T>(map: Map<string, T[]>, key: string, item: T): void {
-  const queue = map.get(key);
-  if (queue) queue.push(item);
-  else map.set(key, [item]);
 }
 
 /** The process-wide pairing registry (one for every copy of slotwise in the process). */

@@ -89,4 +89,27 @@ describe('SlotPairing', () => {
     expect(pairing.isServed({ taskQueue: 'q', isLocal: true })).toBe(false);
     expect(pairing.isServed({ taskQueue: 'w', isLocal: false })).toBe(false);
   });
+
+  it('reuses the queue of a key that empties and refills, and drops empty queues past 64', () => {
+    const pairing = new SlotPairing();
+    for (let i = 0; i < 1000; i++) {
+      pairing.publish(permit(), info('a'), used);
+      expect(pairing.claim(key('a')).slot).toBeDefined();
+    }
+    expect(pairing.queuesKept()).toBe(1);
+    // Keys that come and go (one task queue per run): at most 64 empty queues stay.
+    for (let i = 1; i < 64; i++) {
+      pairing.publish(permit(`q${i}`), info('a'), used);
+      pairing.claim(key('a', `q${i}`));
+    }
+    expect(pairing.queuesKept()).toBe(64);
+    pairing.claim(key('a', 'late'));
+    expect(pairing.queuesKept()).toBe(65); // one waiting claim: not empty
+    pairing.publish(permit('q64'), info('a'), used);
+    pairing.claim(key('a', 'q64'));
+    expect(pairing.queuesKept()).toBe(1); // the 65th empty queue dropped them all
+    expect(pairing.pending()).toEqual({ unclaimed: 0, waiting: 1 });
+    pairing.publish(permit('late'), info('a'), used);
+    expect(pairing.pending()).toEqual({ unclaimed: 0, waiting: 0 });
+  });
 });
