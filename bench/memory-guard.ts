@@ -81,7 +81,11 @@ function slotwiseContenders(s: MemoryGuardSettings): SlotwiseMemory[] {
   ]);
 }
 
-function contenders(s: MemoryGuardSettings, bestFixed: number): Contender[] {
+/**
+ * @param declaredBytes the cost the declared-cost contenders declare: the task's footprint as
+ *   calibration measured it (what `slotwise costs` would print), not the nominal buffer size.
+ */
+function contenders(s: MemoryGuardSettings, bestFixed: number, declaredBytes: number): Contender[] {
   const naive = Math.floor(s.limitBytes / s.taskBytes);
   return [
     ...slotwiseContenders(s).map(
@@ -94,7 +98,7 @@ function contenders(s: MemoryGuardSettings, bestFixed: number): Contender[] {
           options: {
             scope: 'cgroup',
             targetUtilization: c.target,
-            ...(c.declared ? { costs: { default: { memoryBytes: s.taskBytes } } } : {}),
+            ...(c.declared ? { costs: { default: { memoryBytes: declaredBytes } } } : {}),
           },
         },
       }),
@@ -120,10 +124,48 @@ function contenders(s: MemoryGuardSettings, bestFixed: number): Contender[] {
   ];
 }
 
-/** The tasks a target allows at once: floor((target x limit - idle working set) / task size). */
-function allowedTasks(r: CgroupRunResult, s: MemoryGuardSettings, target: number): number {
-  const idle = r.series.find((p) => p.workingSetBytes !== null)?.workingSetBytes ?? 0;
-  return Math.max(0, Math.floor((target * s.limitBytes - idle) / s.taskBytes));
+/** The run's first working-set reading: the Worker before its first task. */
+function idleWorkingSet(r: CgroupRunResult): number {
+  return r.series.find((p) => p.workingSetBytes !== null)?.workingSetBytes ?? 0;
+}
+
+/**
+ * The tasks a target allows at once: floor((target x limit - idle working set) / task footprint),
+ * where the footprint is what one task really adds (see {@link taskFootprint}).
+ */
+function allowedTasks(r: CgroupRunResult, s: MemoryGuardSettings, target: number, footprint: number): number {
+  return Math.max(0, Math.floor((target * s.limitBytes - idleWorkingSet(r)) / footprint));
+}
+
+/**
+ * What one task adds to the cgroup's working set: its buffer plus the worker thread that holds it
+ * (an isolate of its own: about 9 MiB in a bare Node process, more in a Worker). From a fixed-size
+ * run: the samples taken while `slots` tasks ran and every one of them was holding its buffer
+ * (between `end - holdMs` and `end`, 100 ms inside either edge), as (working set - idle) / slots;
+ * the median of them. `null` without such samples.
+ */
+function taskFootprint(r: CgroupRunResult, s: MemoryGuardSettings, slots: number): number | null {
+  const spans = new Map<number, { start?: number; end?: number }>();
+  for (const e of r.events) {
+    const span = spans.get(e.index) ?? {};
+    if (e.type === 'start') span.start = e.t;
+    else span.end = e.t;
+    spans.set(e.index, span);
+  }
+  const done = [...spans.values()].filter(
+    (x): x is { start: number; end: number } => x.start !== undefined && x.end !== undefined,
+  );
+  const idle = idleWorkingSet(r);
+  const margin = 100;
+  const perTask: number[] = [];
+  for (const p of r.series) {
+    if (p.workingSetBytes === null) continue;
+    const t = r.t0 + p.t * 1000;
+    const running = done.filter((x) => x.start <= t && t < x.end);
+    const holding = running.filter((x) => x.end - s.holdMs + margin <= t && t <= x.end - margin);
+    if (running.length === slots && holding.length === slots) perTask.push((p.workingSetBytes - idle) / slots);
+  }
+  return perTask.length > 0 ? median(perTask) : null;
 }
 
 /**
@@ -189,6 +231,8 @@ async function calibrateBestFixed(
 ): Promise<{
   best: number;
   found: boolean;
+  /** The run of the size found, or `null`. */
+  run: CgroupRunResult | null;
   tried: Array<{ slots: number; oom: boolean; finished: boolean }>;
 }> {
   const tried: Array<{
@@ -217,9 +261,9 @@ async function calibrateBestFixed(
     log(
       `calibration fixed-size ${k}: ${bad ? 'OOM / incomplete' : 'ok'}, peak ${fmt(r.peakWorkingSetBytes / s.limitBytes, 3)} of limit`,
     );
-    if (!bad) return { best: k, found: true, tried };
+    if (!bad) return { best: k, found: true, run: r, tried };
   }
-  return { best: 1, found: false, tried };
+  return { best: 1, found: false, run: null, tried };
 }
 
 /** Scenario 3: OOM kills and peak memory of a burst in a memory-limited cgroup. */
@@ -234,7 +278,15 @@ async function runMemoryGuard(ctx: ScenarioContext): Promise<ScenarioReport> {
   const env = await ctx.env();
   const s = memoryGuardSettings(args.quick);
   const calibration = await calibrateBestFixed(env, s, log);
-  const list = contenders(s, calibration.best);
+  const measured = calibration.run ? taskFootprint(calibration.run, s, calibration.best) : null;
+  // Whole MiB, rounded up: what a user would write in `costs:`.
+  const footprint = measured === null ? s.taskBytes : Math.ceil(measured / MIB) * MIB;
+  log(
+    measured === null
+      ? `task footprint: not measured (no calibration samples with every task holding); using the buffer size ${s.taskBytes / MIB} MiB`
+      : `task footprint: ${fmt(measured / MIB, 1)} MiB (buffer ${s.taskBytes / MIB} MiB + its thread); declared and allowed use ${footprint / MIB} MiB`,
+  );
+  const list = contenders(s, calibration.best, footprint);
   const runs: CgroupRunResult[] = [];
   for (let round = 0; round < args.rounds; round++) {
     for (const c of rotate(list, round)) {
@@ -279,7 +331,7 @@ async function runMemoryGuard(ctx: ScenarioContext): Promise<ScenarioReport> {
     const ooms = rs.filter(oomed).length;
     const maxPeak = Math.max(...rs.map((r) => r.peakWorkingSetBytes / s.limitBytes));
     const ratio = ratioSummary(rs.map(tasksPerMinute), bestTpm);
-    const fills = rs.map((r) => meanRunning(r) / allowedTasks(r, s, c.target));
+    const fills = rs.map((r) => meanRunning(r) / allowedTasks(r, s, c.target, footprint));
     const fill = summarize(fills);
     const wantFill = c.declared ? 0.95 : 0.8;
     verdicts.push({
@@ -288,9 +340,9 @@ async function runMemoryGuard(ctx: ScenarioContext): Promise<ScenarioReport> {
       note: `${ooms} OOM kills in ${rs.length} runs, highest peak ${fmt(maxPeak, 3)} of limit`,
     });
     verdicts.push({
-      target: `${label}: time-averaged running tasks >= ${wantFill} of floor((${c.target} x limit - idle) / task size)`,
+      target: `${label}: time-averaged running tasks >= ${wantFill} of floor((${c.target} x limit - idle) / task footprint)`,
       met: fill.median >= wantFill,
-      note: `median ${fmt(fill.median, 3)} [${fmt(fill.min, 3)}..${fmt(fill.max, 3)}]; allowed ${rs.map((r) => allowedTasks(r, s, c.target)).join(', ')}, ran ${rs.map((r) => fmt(meanRunning(r), 2)).join(', ')} on average`,
+      note: `median ${fmt(fill.median, 3)} [${fmt(fill.min, 3)}..${fmt(fill.max, 3)}]; allowed ${rs.map((r) => allowedTasks(r, s, c.target, footprint)).join(', ')}, ran ${rs.map((r) => fmt(meanRunning(r), 2)).join(', ')} on average`,
     });
     if (c.target === s.highTarget) {
       const wantTpm = c.declared ? 0.9 : 0.8;
@@ -373,6 +425,13 @@ async function runMemoryGuard(ctx: ScenarioContext): Promise<ScenarioReport> {
         ? `fixed-size ${calibration.best}`
         : calibration.tried.map((t) => `${t.slots}: ${t.oom ? 'OOM' : 'out of time'}`).join(', '),
     ),
+    precondition(
+      "calibration measured a task's footprint (samples with every running task holding its buffer)",
+      measured !== null,
+      measured === null
+        ? 'no such samples: the declared cost and the allowed count fell back to the buffer size'
+        : `${fmt(measured / MIB, 1)} MiB per task (buffer ${s.taskBytes / MIB} MiB)`,
+    ),
     ...workerPreconditions(runs),
   ];
 
@@ -405,6 +464,8 @@ async function runMemoryGuard(ctx: ScenarioContext): Promise<ScenarioReport> {
       naiveFixed: Math.floor(s.limitBytes / s.taskBytes),
       bestFixed: calibration.best,
       calibration: calibration.tried,
+      taskFootprintBytes: measured,
+      declaredBytes: footprint,
     },
     preconditions,
     tables: [
@@ -425,7 +486,8 @@ async function runMemoryGuard(ctx: ScenarioContext): Promise<ScenarioReport> {
         notes: [
           'WS = working set (usage - inactive_file), polled every 50 ms by the parent; kernel peak = memory.max_usage_in_bytes (v1) / memory.peak (v2).',
           `OOM runs = runs where the kernel OOM-killed the worker; "done" = activities completed before the run ended (or the worker died).`,
-          `running (avg) = activities running, averaged over time from the first start to the last (while the burst has a backlog); slotwise allows floor((target x limit - idle working set) / task size).`,
+          `running (avg) = activities running, averaged over time from the first start to the last (while the burst has a backlog); slotwise allows floor((target x limit - idle working set) / task footprint).`,
+          `task footprint = what one task adds to the working set: its ${s.taskBytes / MIB} MiB buffer plus the worker thread that holds it, measured in calibration as ${measured === null ? 'n/a (fell back to the buffer size)' : `${fmt(measured / MIB, 1)} MiB`}; "cost declared" declares it, rounded up to ${footprint / MIB} MiB, as a user would after reading \`slotwise costs\`.`,
           `tasks/min = completed / time to the last completion (or to the kill); "vs best fixed" = per-round ratio to fixed-size ${calibration.best}.`,
           `Fixed ${Math.floor(s.limitBytes / s.taskBytes)} is limit / task size, the size that looks safe on paper; fixed ${calibration.best} was the largest that finished ${2} x size tasks without OOM in calibration.`,
           'what it read: slotwise = the limit its cgroup reader found; built-in = the highest memory usage % core reported (resource_slots_mem_usage).',
