@@ -163,7 +163,8 @@ function taskFootprint(r: CgroupRunResult, s: MemoryGuardSettings, slots: number
     const t = r.t0 + p.t * 1000;
     const running = done.filter((x) => x.start <= t && t < x.end);
     const holding = running.filter((x) => x.end - s.holdMs + margin <= t && t <= x.end - margin);
-    if (running.length === slots && holding.length === slots) perTask.push((p.workingSetBytes - idle) / slots);
+    if (running.length === slots && holding.length === slots)
+      perTask.push((p.workingSetBytes - idle) / slots);
   }
   return perTask.length > 0 ? median(perTask) : null;
 }
