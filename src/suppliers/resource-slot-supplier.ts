@@ -591,13 +591,9 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
    * whether each was released after the latest reading was taken in. Learning needs them one by one.
    */
   protected gateTasks(view: GateView<X>): GateTask[] {
-    const {
-      gate,
-      dimension,
-      shown,
-      released = EVERY_RELEASE,
-      readingTaken = Number.NEGATIVE_INFINITY,
-    } = view;
+    const { gate, dimension, shown } = view;
+    const released = releasesCovered(view);
+    const readingTaken = latestReadingOf(view);
     const tasks: GateTask[] = [];
     for (const record of view.records) {
       const visible = shown(record, undefined) ?? SHOWS_NONE;
@@ -693,13 +689,9 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
    * changes or a followed release is forgotten.
    */
   #held(view: GateView<X>, sums: GateSums<X> | undefined, next: NextCosts): number {
-    const {
-      gate,
-      dimension,
-      shown,
-      released = EVERY_RELEASE,
-      readingTaken = Number.NEGATIVE_INFINITY,
-    } = view;
+    const { gate, dimension, shown } = view;
+    const released = releasesCovered(view);
+    const readingTaken = latestReadingOf(view);
     this.#forgetOldReleases();
     const cache = sums?.held;
     let after = readingTaken;
@@ -1089,6 +1081,19 @@ export const SHOWS_FULL: readonly [number, number] = Object.freeze([1, 1] as con
 
 /** Every release is covered (the default of {@link GateView.released}). */
 const EVERY_RELEASE = (): boolean => true;
+
+// The defaults of a view's optional fields, read where the tasks it covers are listed and where a
+// decision sums what released tasks hold. Two readers rather than one object: a decision builds none.
+
+/** The releases `view` covers: {@link GateView.released}, or every one. */
+function releasesCovered<X extends object>(view: GateView<X>): (record: PermitRecord<X>) => boolean {
+  return view.released ?? EVERY_RELEASE;
+}
+
+/** The stamp of the latest reading `view` knows of: {@link GateView.readingTaken}, or none. */
+function latestReadingOf<X extends object>(view: GateView<X>): number {
+  return view.readingTaken ?? Number.NEGATIVE_INFINITY;
+}
 
 /**
  * The expected cost of a task not known yet, per slot family, worked out at most once per decision.

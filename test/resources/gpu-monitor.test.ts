@@ -1,13 +1,13 @@
 import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { SlotwiseOptionsError } from '../../src/errors.js';
 import {
   filterVisibleDevices,
   type GpuDevice,
   GpuMonitor,
   parseNvidiaSmiCsv,
 } from '../../src/resources/gpu-monitor.js';
+import { itRejectsOptions } from '../helpers/option-errors.js';
 import { cleanupTempDirs, gpuEnv, nvidiaSmiDir, recordingLogger, tempDir } from './fixtures/fake-root.js';
 
 afterEach(cleanupTempDirs);
@@ -60,19 +60,18 @@ function groupRunning(pgid: number): boolean {
 }
 
 describe('GpuMonitor', () => {
-  it.each([
+  itRejectsOptions(
+    (options) => new GpuMonitor(options),
     [
-      { timeoutMs: 0 },
-      'GpuMonitor: expected `timeoutMs` to be an integer in [1, 2147483647], got `0` (number).',
+      [
+        { timeoutMs: 0 },
+        'GpuMonitor: expected `timeoutMs` to be an integer in [1, 2147483647], got `0` (number).',
+      ],
+      [{ command: '' }, 'GpuMonitor: expected `command` to be a program name or path, got `""` (string).'],
+      [{ env: 'PATH=/bin' }, 'GpuMonitor: expected `env` to be an object of environment variables, got'],
+      [{ logger: console.log }, 'GpuMonitor: expected `logger` to be a Logger (an object with trace, debug'],
     ],
-    [{ command: '' }, 'GpuMonitor: expected `command` to be a program name or path, got `""` (string).'],
-    [{ env: 'PATH=/bin' }, 'GpuMonitor: expected `env` to be an object of environment variables, got'],
-    [{ logger: console.log }, 'GpuMonitor: expected `logger` to be a Logger (an object with trace, debug'],
-  ])('constructor() rejects %j with a precise message', (options, message) => {
-    const attempt = () => new GpuMonitor(options as never);
-    expect(attempt).toThrow(SlotwiseOptionsError);
-    expect(attempt).toThrow(message);
-  });
+  );
 
   it('sample() reads two devices with the documented query', async () => {
     const log = join(tempDir(), 'calls.log');

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { SlotwiseOptionsError } from '../../src/errors.js';
 import { MemoryMonitor } from '../../src/resources/memory-monitor.js';
+import { itRejectsOptions } from '../helpers/option-errors.js';
 import { cleanupTempDirs, fakeRoot, meminfo, V1_MEMORY, V2 } from './fixtures/fake-root.js';
 
 afterEach(cleanupTempDirs);
@@ -31,17 +31,22 @@ function v1Root(usage: number, limit: string) {
 }
 
 describe('MemoryMonitor', () => {
-  it.each([
-    [{ scope: 'container' }, "MemoryMonitor: expected `scope` to be one of 'cgroup', 'host', 'process', got"],
-    [{ limitBytes: 0 }, 'MemoryMonitor: expected `limitBytes` to be an integer >= 1, got `0` (number).'],
-    [{ limitBytes: 1.5 }, 'MemoryMonitor: expected `limitBytes` to be an integer >= 1, got `1.5` (number).'],
-    [{ windowMs: -1 }, 'MemoryMonitor: expected `windowMs` to be a number >= 0, got `-1` (number).'],
-    [{ limit: 5 }, 'MemoryMonitor: unknown option `limit`. Did you mean `limitBytes`?'],
-  ])('constructor() rejects %j with a precise message', (options, message) => {
-    const attempt = () => new MemoryMonitor(options as never);
-    expect(attempt).toThrow(SlotwiseOptionsError);
-    expect(attempt).toThrow(message);
-  });
+  itRejectsOptions(
+    (options) => new MemoryMonitor(options),
+    [
+      [
+        { scope: 'container' },
+        "MemoryMonitor: expected `scope` to be one of 'cgroup', 'host', 'process', got",
+      ],
+      [{ limitBytes: 0 }, 'MemoryMonitor: expected `limitBytes` to be an integer >= 1, got `0` (number).'],
+      [
+        { limitBytes: 1.5 },
+        'MemoryMonitor: expected `limitBytes` to be an integer >= 1, got `1.5` (number).',
+      ],
+      [{ windowMs: -1 }, 'MemoryMonitor: expected `windowMs` to be a number >= 0, got `-1` (number).'],
+      [{ limit: 5 }, 'MemoryMonitor: unknown option `limit`. Did you mean `limitBytes`?'],
+    ],
+  );
 
   it('read() measures a cgroup v2 working set (inactive_file page cache subtracted) against memory.max', () => {
     const fake = v2Root(600 * MiB, 100 * MiB, `${GiB}\n`);

@@ -24,6 +24,21 @@ const counts = (s: FixedSlotSupplier) => {
   return { issued, used, waiting };
 };
 
+/** A composite of two fixed parts, `a` of `slotsA` slots and `b` of `slotsB`, in that order. */
+function twoParts(slotsA: number, slotsB: number) {
+  const a = new FixedSlotSupplier({ slots: slotsA });
+  const b = new FixedSlotSupplier({ slots: slotsB });
+  return { a, b, both: new CompositeSlotSupplier([a, b]) };
+}
+
+/** One permit of `both` granted (`first`), and a second reservation made after it (`second`). */
+async function firstAndSecond(both: CompositeSlotSupplier) {
+  const first = await both.reserveSlot(reserveCtx(), signal());
+  const second = track(both.reserveSlot(reserveCtx(), signal()));
+  await flush();
+  return { first, second };
+}
+
 describe('CompositeSlotSupplier', () => {
   it('constructor() rejects an empty list, a non-supplier part and a part listed twice', () => {
     const a = new FixedSlotSupplier({ slots: 1 });
@@ -40,12 +55,8 @@ describe('CompositeSlotSupplier', () => {
   });
 
   it('reserveSlot() holds no part while another part is full', async () => {
-    const wide = new FixedSlotSupplier({ slots: 3 });
-    const narrow = new FixedSlotSupplier({ slots: 1 });
-    const both = new CompositeSlotSupplier([wide, narrow]);
-    const first = await both.reserveSlot(reserveCtx(), signal());
-    const second = track(both.reserveSlot(reserveCtx(), signal()));
-    await flush();
+    const { a: wide, b: narrow, both } = twoParts(3, 1);
+    const { first, second } = await firstAndSecond(both);
     expect(second.settled()).toBe(false);
     expect([counts(wide), counts(narrow)]).toEqual([
       { issued: 1, used: 0, waiting: 0 },
@@ -60,12 +71,8 @@ describe('CompositeSlotSupplier', () => {
   it('releaseSlot() tries the waiting reservation once, after every part is released', async () => {
     // Before: each part's release woke the composite too, so the waiter was tried (every part's
     // admission) after the first part was released and before the second was: 2 takes per part.
-    const a = new FixedSlotSupplier({ slots: 1 });
-    const b = new FixedSlotSupplier({ slots: 1 });
-    const both = new CompositeSlotSupplier([a, b]);
-    const first = await both.reserveSlot(reserveCtx(), signal());
-    const second = track(both.reserveSlot(reserveCtx(), signal()));
-    await flush();
+    const { a, b, both } = twoParts(1, 1);
+    const { first, second } = await firstAndSecond(both);
     const takesA = vi.spyOn(a, 'takeForComposite');
     const takesB = vi.spyOn(b, 'takeForComposite');
     both.releaseSlot({ permit: first });
@@ -91,9 +98,7 @@ describe('CompositeSlotSupplier', () => {
   });
 
   it('reserveSlot() is woken when a part gains capacity', async () => {
-    const a = new FixedSlotSupplier({ slots: 1 });
-    const b = new FixedSlotSupplier({ slots: 1 });
-    const both = new CompositeSlotSupplier([a, b]);
+    const { a, b, both } = twoParts(1, 1);
     const direct = await b.reserveSlot(reserveCtx(), signal());
     const waiting = track(both.reserveSlot(reserveCtx(), signal()));
     await flush();
@@ -106,9 +111,7 @@ describe('CompositeSlotSupplier', () => {
   });
 
   it('markSlotUsed() and releaseSlot() apply to every part', async () => {
-    const a = new FixedSlotSupplier({ slots: 2 });
-    const b = new FixedSlotSupplier({ slots: 2 });
-    const both = new CompositeSlotSupplier([a, b]);
+    const { a, b, both } = twoParts(2, 2);
     const permit = await both.reserveSlot(reserveCtx(), signal());
     expect(permit.parts).toHaveLength(2);
     both.markSlotUsed({ permit, slotInfo: activityInfo() });
@@ -127,9 +130,7 @@ describe('CompositeSlotSupplier', () => {
   });
 
   it('reserveSlot() aborted after the grant gives every part back', async () => {
-    const a = new FixedSlotSupplier({ slots: 1 });
-    const b = new FixedSlotSupplier({ slots: 1 });
-    const both = new CompositeSlotSupplier([a, b]);
+    const { a, b, both } = twoParts(1, 1);
     const controller = new AbortController();
     await both.reserveSlot(reserveCtx(), controller.signal);
     controller.abort('Request Cancelled');

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { SlotwiseOptionsError } from '../../src/errors.js';
 import { ResourceSampler } from '../../src/resources/sampler.js';
-import { CpuSlotSupplier } from '../../src/suppliers/cpu-slot-supplier.js';
+import { CpuSlotSupplier, type CpuSlotSupplierOptions } from '../../src/suppliers/cpu-slot-supplier.js';
 import { activityInfo, flush, reserveCtx, track } from '../helpers/fakes.js';
+import { itRejectsOptions } from '../helpers/option-errors.js';
 import { cleanupTempDirs, fakeRoot, procStat } from '../resources/fixtures/fake-root.js';
 import { FakeSampler } from './fixtures/fake-sampler.js';
 import { burst, grantedOf, resourceSupplierSetup } from './fixtures/resource-supplier-setup.js';
@@ -12,49 +12,65 @@ const { make: cpuSupplier, closeAfterTest } = resourceSupplierSetup(CpuSlotSuppl
 
 afterEach(() => cleanupTempDirs());
 
-describe('CpuSlotSupplier', () => {
-  it.each([
-    [
-      { targetUtilization: 80 },
-      'CpuSlotSupplier: expected `targetUtilization` to be a ratio in (0, 1], got `80` (number). Did you mean 0.8?',
-    ],
-    [
-      { targetUtilization: 0 },
-      'CpuSlotSupplier: expected `targetUtilization` to be a ratio in (0, 1], got `0` (number).',
-    ],
-    [
-      { minSlots: 4, maxSlots: 2 },
-      'CpuSlotSupplier: expected `maxSlots` to be an integer >= minSlots (4), got `2` (number).',
-    ],
-    [{ minSlots: -1 }, 'CpuSlotSupplier: expected `minSlots` to be an integer >= 0, got `-1` (number).'],
-    [{ maxSlots: 0 }, 'CpuSlotSupplier: expected `maxSlots` to be an integer >= 1, got `0` (number).'],
-    [
-      { targetUtilization: 0.5, hysteresis: 0.5 },
-      'CpuSlotSupplier: expected `hysteresis` to be a ratio in [0, targetUtilization) = [0, 0.5), got `0.5` (number).',
-    ],
-    [
-      { rampThrottleMs: -5 },
-      'CpuSlotSupplier: expected `rampThrottleMs` to be a whole number of milliseconds in [0, 2147483647], got `-5` (number).',
-    ],
-    [
-      { settleMs: '1s' },
-      'CpuSlotSupplier: expected `settleMs` to be a whole number of milliseconds in [0, 2147483647], got `"1s"` (string).',
-    ],
-    [
-      { costs: { default: { cpu: -1 } } },
-      'CpuSlotSupplier: expected `costs.default.cpu` to be a number of CPU cores >= 0, got `-1` (number).',
-    ],
-    [
-      { costs: { activities: { render: { cores: 2 } } } },
-      'CpuSlotSupplier: `costs.activities.render`: unknown option `cores`. Known options: cpu, memoryBytes, gpus, gpuMemoryBytes, heapBytes.',
-    ],
-    [{ target: 0.8 }, 'CpuSlotSupplier: unknown option `target`. Did you mean `targetUtilization`?'],
-    [{ sampler: {} }, 'CpuSlotSupplier: expected `sampler` to be a ResourceSampler, got `{}` (object).'],
-  ])('constructor() rejects %j with a precise message', (options, message) => {
-    const attempt = () => new CpuSlotSupplier(options as never);
-    expect(attempt).toThrow(SlotwiseOptionsError);
-    expect(attempt).toThrow(message);
+/**
+ * A supplier on 4 cores at target 0.75 (3 cores) with `costs`, after a reading of an idle 0.5 core
+ * busy, and 10 reservations made at once.
+ */
+async function tenReservations(costs?: CpuSlotSupplierOptions['costs']) {
+  const { supplier, sampler } = cpuSupplier({
+    minSlots: 0,
+    rampThrottleMs: 0,
+    targetUtilization: 0.75,
+    ...(costs === undefined ? {} : { costs }),
   });
+  sampler.cpuBusy(0.5);
+  const reservations = burst(supplier, 10);
+  await flush();
+  return { supplier, sampler, reservations };
+}
+
+describe('CpuSlotSupplier', () => {
+  itRejectsOptions(
+    (options) => new CpuSlotSupplier(options),
+    [
+      [
+        { targetUtilization: 80 },
+        'CpuSlotSupplier: expected `targetUtilization` to be a ratio in (0, 1], got `80` (number). Did you mean 0.8?',
+      ],
+      [
+        { targetUtilization: 0 },
+        'CpuSlotSupplier: expected `targetUtilization` to be a ratio in (0, 1], got `0` (number).',
+      ],
+      [
+        { minSlots: 4, maxSlots: 2 },
+        'CpuSlotSupplier: expected `maxSlots` to be an integer >= minSlots (4), got `2` (number).',
+      ],
+      [{ minSlots: -1 }, 'CpuSlotSupplier: expected `minSlots` to be an integer >= 0, got `-1` (number).'],
+      [{ maxSlots: 0 }, 'CpuSlotSupplier: expected `maxSlots` to be an integer >= 1, got `0` (number).'],
+      [
+        { targetUtilization: 0.5, hysteresis: 0.5 },
+        'CpuSlotSupplier: expected `hysteresis` to be a ratio in [0, targetUtilization) = [0, 0.5), got `0.5` (number).',
+      ],
+      [
+        { rampThrottleMs: -5 },
+        'CpuSlotSupplier: expected `rampThrottleMs` to be a whole number of milliseconds in [0, 2147483647], got `-5` (number).',
+      ],
+      [
+        { settleMs: '1s' },
+        'CpuSlotSupplier: expected `settleMs` to be a whole number of milliseconds in [0, 2147483647], got `"1s"` (string).',
+      ],
+      [
+        { costs: { default: { cpu: -1 } } },
+        'CpuSlotSupplier: expected `costs.default.cpu` to be a number of CPU cores >= 0, got `-1` (number).',
+      ],
+      [
+        { costs: { activities: { render: { cores: 2 } } } },
+        'CpuSlotSupplier: `costs.activities.render`: unknown option `cores`. Known options: cpu, memoryBytes, gpus, gpuMemoryBytes, heapBytes.',
+      ],
+      [{ target: 0.8 }, 'CpuSlotSupplier: unknown option `target`. Did you mean `targetUtilization`?'],
+      [{ sampler: {} }, 'CpuSlotSupplier: expected `sampler` to be a ResourceSampler, got `{}` (object).'],
+    ],
+  );
 
   it('constructor() rejects sampleIntervalMs next to a sampler, and a sampler without CPU', () => {
     const sampler = new FakeSampler({ cpu: true });
@@ -137,15 +153,7 @@ describe('CpuSlotSupplier', () => {
   it('reserveSlot() counts a running task once, never in the smoothed reading and at its cost both, and refills at once on a release', async () => {
     // 4 cores, target 0.75 = 3 cores, an idle 0.5 core, 0.75 declared per task: 0.5 + 3 x 0.75 = 2.75;
     // a fourth (3.5) is more than half a task above the target.
-    const { supplier, sampler } = cpuSupplier({
-      minSlots: 0,
-      rampThrottleMs: 0,
-      targetUtilization: 0.75,
-      costs: { default: { cpu: 0.75 } },
-    });
-    sampler.cpuBusy(0.5);
-    const reservations = burst(supplier, 10);
-    await flush();
+    const { supplier, sampler, reservations } = await tenReservations({ default: { cpu: 0.75 } });
     const permits = grantedOf(reservations);
     expect(permits).toHaveLength(3);
     for (const permit of permits) supplier.markSlotUsed({ permit, slotInfo: activityInfo() });
@@ -182,15 +190,7 @@ describe('CpuSlotSupplier', () => {
   it('reserveSlot() keeps counting permits that wait for a task, however long they wait (idle pollers)', async () => {
     // Core reserves a slot before each poll: on an idle queue, permits sit reserved for minutes and
     // then all receive tasks at once. Each must count until its task shows in the readings.
-    const { supplier, sampler } = cpuSupplier({
-      minSlots: 0,
-      rampThrottleMs: 0,
-      targetUtilization: 0.75,
-      costs: { default: { cpu: 0.75 } },
-    });
-    sampler.cpuBusy(0.5);
-    const reservations = burst(supplier, 10);
-    await flush();
+    const { supplier, sampler, reservations } = await tenReservations({ default: { cpu: 0.75 } });
     expect(grantedOf(reservations)).toHaveLength(3);
     for (let t = 0; t < 60_000; t += 100) {
       await vi.advanceTimersByTimeAsync(100);
@@ -207,10 +207,7 @@ describe('CpuSlotSupplier', () => {
   it('reserveSlot() without a cost probes one permit at a time, then admits by the cost learned through the smoothing', async () => {
     // 4 cores, target 0.75 = 3 cores, an idle 0.5 core; the probe uses 0.5 core, and the smoothed
     // reading shows it as the monitor smooths it (tau 500 ms, 100 ms ticks).
-    const { supplier, sampler } = cpuSupplier({ minSlots: 0, rampThrottleMs: 0, targetUtilization: 0.75 });
-    sampler.cpuBusy(0.5);
-    const reservations = burst(supplier, 10);
-    await flush();
+    const { supplier, sampler, reservations } = await tenReservations(); // no cost declared
     const [probe] = grantedOf(reservations);
     expect(grantedOf(reservations)).toHaveLength(1);
     supplier.markSlotUsed({ permit: probe!, slotInfo: activityInfo() });

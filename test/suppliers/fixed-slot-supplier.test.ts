@@ -1,28 +1,27 @@
 import { describe, expect, it, vi } from 'vitest';
-import { SlotwiseOptionsError } from '../../src/errors.js';
 import { FixedSlotSupplier } from '../../src/suppliers/fixed-slot-supplier.js';
 import { flush, recordingLogger, reserveCtx, track } from '../helpers/fakes.js';
+import { itRejectsOptions } from '../helpers/option-errors.js';
 
 describe('FixedSlotSupplier', () => {
-  it.each([
-    [{ slots: 0 }, 'FixedSlotSupplier: expected `slots` to be an integer >= 1, got `0` (number).'],
-    [{ slots: 2.5 }, 'FixedSlotSupplier: expected `slots` to be an integer >= 1, got `2.5` (number).'],
-    [{ slots: '3' }, 'FixedSlotSupplier: expected `slots` to be an integer >= 1, got `"3"` (string).'],
-    [{}, 'FixedSlotSupplier: expected `slots` to be an integer >= 1, got `undefined`.'],
+  itRejectsOptions(
+    (options) => new FixedSlotSupplier(options),
     [
-      { slot: 3 },
-      'FixedSlotSupplier: unknown option `slot`. Did you mean `slots`? Known options: slots, name, logger, now, floors, ceilings, serves.',
+      [{ slots: 0 }, 'FixedSlotSupplier: expected `slots` to be an integer >= 1, got `0` (number).'],
+      [{ slots: 2.5 }, 'FixedSlotSupplier: expected `slots` to be an integer >= 1, got `2.5` (number).'],
+      [{ slots: '3' }, 'FixedSlotSupplier: expected `slots` to be an integer >= 1, got `"3"` (string).'],
+      [{}, 'FixedSlotSupplier: expected `slots` to be an integer >= 1, got `undefined`.'],
+      [
+        { slot: 3 },
+        'FixedSlotSupplier: unknown option `slot`. Did you mean `slots`? Known options: slots, name, logger, now, floors, ceilings, serves.',
+      ],
+      [
+        { slots: 3, name: '' },
+        'fixed: expected `name` to be a non-empty string of at most 100 characters, got `""` (string).',
+      ],
+      [undefined, 'FixedSlotSupplier: expected an options object, got `undefined`.'],
     ],
-    [
-      { slots: 3, name: '' },
-      'fixed: expected `name` to be a non-empty string of at most 100 characters, got `""` (string).',
-    ],
-    [undefined, 'FixedSlotSupplier: expected an options object, got `undefined`.'],
-  ])('constructor() rejects %j with a precise message', (options, message) => {
-    const attempt = () => new FixedSlotSupplier(options as never);
-    expect(attempt).toThrow(SlotwiseOptionsError);
-    expect(attempt).toThrow(message);
-  });
+  );
 
   it('constructor() names instances per kind unless a name is given', () => {
     const a = new FixedSlotSupplier({ slots: 1 });

@@ -1,6 +1,5 @@
 import type { SlotReserveContext } from '@temporalio/worker';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { SlotwiseOptionsError } from '../../src/errors.js';
 import { CompositeSlotSupplier } from '../../src/suppliers/composite-slot-supplier.js';
 import { CpuSlotSupplier } from '../../src/suppliers/cpu-slot-supplier.js';
 import { FixedSlotSupplier } from '../../src/suppliers/fixed-slot-supplier.js';
@@ -10,6 +9,7 @@ import { MemorySlotSupplier } from '../../src/suppliers/memory-slot-supplier.js'
 import { GROUP_LINGER_MS } from '../../src/suppliers/slot-groups.js';
 import type { SlotwisePermit } from '../../src/suppliers/types.js';
 import { flush, recordingLogger, reserveCtx, track } from '../helpers/fakes.js';
+import { itRejectsOptions } from '../helpers/option-errors.js';
 import { FakeSampler, GiB } from './fixtures/fake-sampler.js';
 
 const signal = () => new AbortController().signal;
@@ -299,40 +299,39 @@ describe('floors of a composite', () => {
 });
 
 describe('floors and ceilings options', () => {
-  it.each([
+  itRejectsOptions(
+    (options: object) => new FixedSlotSupplier({ slots: 4, ...options } as never),
     [
-      { floors: { workflow: 1 } },
-      'FixedSlotSupplier: expected `floors.workflow` to be 0 or an integer >= 2 (a workflow floor holds one sticky and one non-sticky permit), got `1` (number).',
+      [
+        { floors: { workflow: 1 } },
+        'FixedSlotSupplier: expected `floors.workflow` to be 0 or an integer >= 2 (a workflow floor holds one sticky and one non-sticky permit), got `1` (number).',
+      ],
+      [
+        { floors: { activity: -1 } },
+        'FixedSlotSupplier: expected `floors.activity` to be an integer >= 0, got `-1` (number).',
+      ],
+      [
+        { floors: { activitys: 1 } },
+        'FixedSlotSupplier: `floors`: unknown option `activitys`. Did you mean `activity`? Known options: workflow, activity, localActivity.',
+      ],
+      [
+        { floors: { nexus: 1 } },
+        'FixedSlotSupplier: expected `floors.nexus` to be absent, got `1` (number). Nexus tasks cannot use a custom supplier in the TypeScript SDK, so slotwise has no Nexus floor or ceiling.',
+      ],
+      [
+        { floors: 2 },
+        'FixedSlotSupplier: expected `floors` to be an object such as { workflow: 2, activity: 1 }, or false for none, got `2` (number).',
+      ],
+      [
+        { floors: { activity: 3 }, ceilings: { activity: 2 } },
+        'FixedSlotSupplier: expected `ceilings.activity` to be an integer >= 3 (floors.activity is 3), got `2` (number).',
+      ],
+      [
+        { ceilings: { workflow: 1 } },
+        'FixedSlotSupplier: expected `ceilings.workflow` to be an integer >= 2 (core holds a sticky and a non-sticky workflow poll), got `1` (number).',
+      ],
     ],
-    [
-      { floors: { activity: -1 } },
-      'FixedSlotSupplier: expected `floors.activity` to be an integer >= 0, got `-1` (number).',
-    ],
-    [
-      { floors: { activitys: 1 } },
-      'FixedSlotSupplier: `floors`: unknown option `activitys`. Did you mean `activity`? Known options: workflow, activity, localActivity.',
-    ],
-    [
-      { floors: { nexus: 1 } },
-      'FixedSlotSupplier: expected `floors.nexus` to be absent, got `1` (number). Nexus tasks cannot use a custom supplier in the TypeScript SDK, so slotwise has no Nexus floor or ceiling.',
-    ],
-    [
-      { floors: 2 },
-      'FixedSlotSupplier: expected `floors` to be an object such as { workflow: 2, activity: 1 }, or false for none, got `2` (number).',
-    ],
-    [
-      { floors: { activity: 3 }, ceilings: { activity: 2 } },
-      'FixedSlotSupplier: expected `ceilings.activity` to be an integer >= 3 (floors.activity is 3), got `2` (number).',
-    ],
-    [
-      { ceilings: { workflow: 1 } },
-      'FixedSlotSupplier: expected `ceilings.workflow` to be an integer >= 2 (core holds a sticky and a non-sticky workflow poll), got `1` (number).',
-    ],
-  ])('constructor() rejects %j with a precise message', (options, message) => {
-    const attempt = () => new FixedSlotSupplier({ slots: 4, ...options } as never);
-    expect(attempt).toThrow(SlotwiseOptionsError);
-    expect(attempt).toThrow(message);
-  });
+  );
 
   it('constructor() names the class of the supplier in the message', () => {
     expect(() => saturatedMemory({ floors: { workflow: 1 } })).toThrow(/^MemorySlotSupplier: /);

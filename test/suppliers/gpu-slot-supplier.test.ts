@@ -1,7 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { SlotwiseOptionsError } from '../../src/errors.js';
 import { ResourceSampler } from '../../src/resources/sampler.js';
 import {
   type GpuPermitFields,
@@ -13,9 +12,16 @@ import type { GateLoad } from '../../src/suppliers/resource-gate.js';
 import { declaredCost, type TaskCosts } from '../../src/suppliers/task-cost.js';
 import type { SlotwisePermit } from '../../src/suppliers/types.js';
 import { activityInfo, flush, recordingLogger, reserveCtx } from '../helpers/fakes.js';
+import { itRejectsOptions } from '../helpers/option-errors.js';
 import { cleanupTempDirs, gpuEnv, tempDir } from '../resources/fixtures/fake-root.js';
-import { FakeSampler, fakeUuid, GiB, MiB } from './fixtures/fake-sampler.js';
-import { burst, grantedOf as granted, resourceSupplierSetup } from './fixtures/resource-supplier-setup.js';
+import { FakeSampler, fakeUuid, GiB, handDriven, MiB } from './fixtures/fake-sampler.js';
+import { expectSameLoad, RandomRun, random, summedKinds } from './fixtures/random-run.js';
+import {
+  burst,
+  grantedOf as granted,
+  resourceSupplierSetup,
+  runTimedTasks,
+} from './fixtures/resource-supplier-setup.js';
 
 type GpuPermit = SlotwisePermit & GpuPermitFields;
 
@@ -35,25 +41,24 @@ const perDevice = (permits: GpuPermit[]) => {
 afterEach(() => cleanupTempDirs());
 
 describe('GpuSlotSupplier', () => {
-  it.each([
+  itRejectsOptions(
+    (options) => new GpuSlotSupplier(options),
     [
-      { targetUtilization: 90 },
-      'GpuSlotSupplier: expected `targetUtilization` to be a ratio in (0, 1], got `90` (number). Did you mean 0.9?',
+      [
+        { targetUtilization: 90 },
+        'GpuSlotSupplier: expected `targetUtilization` to be a ratio in (0, 1], got `90` (number). Did you mean 0.9?',
+      ],
+      [
+        { slotsPerDevice: 0 },
+        'GpuSlotSupplier: expected `slotsPerDevice` to be an integer >= 1, got `0` (number).',
+      ],
+      [
+        { costs: { default: { gpus: -0.5 } } },
+        'GpuSlotSupplier: expected `costs.default.gpus` to be a number of GPUs >= 0, got `-0.5` (number).',
+      ],
+      [{ slots: 2 }, 'GpuSlotSupplier: unknown option `slots`. Did you mean `slotsPerDevice`?'],
     ],
-    [
-      { slotsPerDevice: 0 },
-      'GpuSlotSupplier: expected `slotsPerDevice` to be an integer >= 1, got `0` (number).',
-    ],
-    [
-      { costs: { default: { gpus: -0.5 } } },
-      'GpuSlotSupplier: expected `costs.default.gpus` to be a number of GPUs >= 0, got `-0.5` (number).',
-    ],
-    [{ slots: 2 }, 'GpuSlotSupplier: unknown option `slots`. Did you mean `slotsPerDevice`?'],
-  ])('constructor() rejects %j with a precise message', (options, message) => {
-    const attempt = () => new GpuSlotSupplier(options as never);
-    expect(attempt).toThrow(SlotwiseOptionsError);
-    expect(attempt).toThrow(message);
-  });
+  );
 
   it('constructor() rejects own-sampler options next to a sampler, and a sampler without GPUs', () => {
     const sampler = new FakeSampler({ gpu: true });
@@ -154,43 +159,34 @@ describe('GpuSlotSupplier', () => {
       targetUtilization: 0.5,
       costs: { default: { gpuMemoryBytes: 10 * GiB } },
     });
-    sampler.gpus([
-      { index: 0, memoryUsedBytes: 35 * GiB },
-      { index: 1, memoryUsedBytes: 5 * GiB },
-    ]);
+    /** A reading of the GiB used on GPU0 and GPU1. */
+    const show = (gpu0: number, gpu1: number) =>
+      sampler.gpus([
+        { index: 0, memoryUsedBytes: gpu0 * GiB },
+        { index: 1, memoryUsedBytes: gpu1 * GiB },
+      ]);
+    show(35, 5);
     const reservations = burst(supplier, 10);
     await flush();
     const permits = grantedOf(reservations);
     expect(perDevice(permits)).toEqual({ 1: 3 }); // 35 + 10 > 40; 5 + 3 x 10 <= 40
     for (const permit of permits) supplier.markSlotUsed({ permit, slotInfo: activityInfo() });
     await vi.advanceTimersByTimeAsync(2000); // settled, and the readings show the tasks
-    sampler.gpus([
-      { index: 0, memoryUsedBytes: 35 * GiB },
-      { index: 1, memoryUsedBytes: 35 * GiB },
-    ]);
+    show(35, 35);
     await flush();
     expect(grantedOf(reservations)).toHaveLength(3);
     // The tenant frees GPU0: 10 <= 36 reopens it, then 20, 30, 40 <= 40.
-    sampler.gpus([
-      { index: 0, memoryUsedBytes: 0 },
-      { index: 1, memoryUsedBytes: 35 * GiB },
-    ]);
+    show(0, 35);
     await flush();
     expect(perDevice(grantedOf(reservations))).toEqual({ 0: 4, 1: 3 });
     // A task on GPU1 ends; only once a reading shows its memory freed does GPU1 take another.
     supplier.releaseSlot({ permit: permits[0]!, slotInfo: activityInfo() });
     await flush();
     expect(grantedOf(reservations)).toHaveLength(7);
-    sampler.gpus([
-      { index: 0, memoryUsedBytes: 0 },
-      { index: 1, memoryUsedBytes: 35 * GiB }, // not freed yet
-    ]);
+    show(0, 35); // GPU1 not freed yet
     await flush();
     expect(grantedOf(reservations)).toHaveLength(7);
-    sampler.gpus([
-      { index: 0, memoryUsedBytes: 0 },
-      { index: 1, memoryUsedBytes: 25 * GiB },
-    ]);
+    show(0, 25);
     await flush();
     expect(perDevice(grantedOf(reservations))).toEqual({ 0: 4, 1: 4 }); // 5 + 2 x 10 + 10 <= 36; then 45
     expect(supplier.snapshot()).toMatchObject({ issued: 7, used: 2, waiting: 2 });
@@ -279,28 +275,12 @@ describe('GpuSlotSupplier', () => {
     const { supplier, sampler } = gpuSupplier({ rampThrottleMs: 0, slotsPerDevice: 40 });
     const idle = 8 * GiB;
     sampler.gpus([{ index: 0, memoryUsedBytes: idle }]);
-    const reservations = burst(supplier, 60);
-    const startedAt = new Map<number, number>();
-    const running = new Set<number>();
-    const mostAtOnce: number[] = []; // per second
-    for (let t = 0; t < 7000; t += 100) {
-      await flush();
-      reservations.forEach((r, i) => {
-        if (!r.settled() || startedAt.has(i)) return;
-        startedAt.set(i, t);
-        running.add(i);
-        supplier.markSlotUsed({ permit: r.value() as never, slotInfo: activityInfo('short') });
-      });
-      for (const i of [...running]) {
-        if (t - startedAt.get(i)! < 1200) continue;
-        running.delete(i);
-        supplier.releaseSlot({ permit: reservations[i]!.value() as never, slotInfo: activityInfo('short') });
-      }
-      const second = Math.floor(t / 1000);
-      mostAtOnce[second] = Math.max(mostAtOnce[second] ?? 0, running.size);
-      await vi.advanceTimersByTimeAsync(100);
-      sampler.gpus([{ index: 0, memoryUsedBytes: idle + running.size * 4 * GiB }]);
-    }
+    const mostAtOnce = await runTimedTasks(supplier, burst(supplier, 60), {
+      taskMs: 1200,
+      forMs: 7000,
+      slotInfo: activityInfo('short'),
+      read: (running) => sampler.gpus([{ index: 0, memoryUsedBytes: idle + running * 4 * GiB }]),
+    });
     expect(supplier.snapshot().learned).toEqual({
       activities: { short: { gpuMemoryBytes: 4 * GiB } },
       workflows: {},
@@ -430,15 +410,6 @@ class GpuProbe extends GpuSlotSupplier {
   }
 }
 
-/** A small deterministic generator, so a failure names its seed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state * 1664525 + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
-
 describe('GpuSlotSupplier decision sums', () => {
   for (const seed of [1, 2, 3, 4, 5, 6]) {
     it(`equal a full count on every device after reservations, tasks, releases, readings, limits and device changes in random order (seed ${seed})`, () => {
@@ -455,9 +426,7 @@ describe('GpuSlotSupplier decision sums', () => {
             }
           : { activities: { big: { gpus: 0.5 } } };
       const supplier = new GpuProbe({
-        sampler: sampler.asSampler,
-        now: () => now,
-        rampThrottleMs: 0,
+        ...handDriven(sampler, () => now),
         minSlots: 0,
         maxSlots: 64,
         slotsPerDevice: 6,
@@ -468,64 +437,44 @@ describe('GpuSlotSupplier decision sums', () => {
       const types = [activityInfo('big'), activityInfo('plain'), activityInfo('other')];
       const uuids = [0, 1, 2].map(fakeUuid);
       let visible = [0, 1];
-      const running: GpuPermit[] = [];
-      const reserved: GpuPermit[] = [];
+      const run = new RandomRun<GpuPermit>(supplier, next, {
+        odds: { reserve: 0.3, use: 0.5, release: 0.68, drop: 0.72, limits: 0.76 },
+        reserveContext: () => reserveCtx(),
+        taskOf: () => types[Math.floor(next() * types.length)]!,
+      });
       const read = () =>
         sampler.gpus(
           visible.map((index) => ({
             index,
             memoryUsedBytes: Math.round(
-              (4 + 3 * running.filter((p) => p.gpu.index === index).length + next() * 2) * GiB,
+              (4 + 3 * run.running.filter((p) => p.gpu.index === index).length + next() * 2) * GiB,
             ),
           })),
         );
       read();
-      let checks = 0;
       const seen = new Set<string>();
-      for (let step = 0; step < 500; step++) {
-        now += Math.floor(next() * 60);
-        const roll = next();
-        if (roll < 0.3) {
-          const permit = supplier.tryReserveSlot(reserveCtx()) as GpuPermit | null;
-          if (permit) reserved.push(permit);
-        } else if (roll < 0.5 && reserved.length > 0) {
-          const permit = reserved.splice(Math.floor(next() * reserved.length), 1)[0]!;
-          supplier.markSlotUsed({ permit, slotInfo: types[Math.floor(next() * types.length)]! });
-          running.push(permit);
-        } else if (roll < 0.68 && running.length > 0) {
-          const permit = running.splice(Math.floor(next() * running.length), 1)[0]!;
-          if (next() < 0.2) supplier.releaseEarly(permit);
-          supplier.releaseSlot({ permit });
-        } else if (roll < 0.72 && reserved.length > 0) {
-          supplier.releaseSlot({ permit: reserved.splice(Math.floor(next() * reserved.length), 1)[0]! });
-        } else if (roll < 0.76) {
-          supplier.setLimits({ targetUtilization: 0.5 + next() * 0.45 });
-        } else if (roll < 0.8) {
+      const checks = run.steps(500, {
+        advance: (ms) => (now += ms),
+        otherwise: (roll) => {
           // A device leaves or comes back (CUDA_VISIBLE_DEVICES, a reset): its permits stay live.
-          visible = [0, 1, 2].filter(() => next() < 0.7);
+          if (roll < 0.8) visible = [0, 1, 2].filter(() => next() < 0.7);
           read();
-        } else {
-          read();
-        }
-        if (next() < 0.5) continue;
-        for (const uuid of uuids) {
-          const [fast, listed] = supplier.both(uuid);
-          const where = `seed ${seed} step ${step} ${uuid}`;
-          expect(fast.unknown, `${where}: unknown`).toBe(listed.unknown);
-          expect(fast.unknownUnshown, `${where}: unknownUnshown`).toBe(listed.unknownUnshown);
-          expect(fast.live, `${where}: live`).toBeCloseTo(listed.live, 0);
-          expect(fast.held, `${where}: held`).toBeCloseTo(listed.held, 0);
-          const fractions = supplier.fractions(uuid);
-          const recounted = supplier.recountFractions(uuid);
-          if (recounted === null) expect(fractions, `${where}: fractions`).toBeNull();
-          else expect(fractions, `${where}: fractions`).toBeCloseTo(recounted, 9);
-          if (listed.held > 0) seen.add('held');
-          if (listed.live > 0) seen.add('live');
-          if (listed.unknown > 0) seen.add('unknown');
-          if (recounted !== null && recounted > 0) seen.add('fractions');
-        }
-        checks++;
-      }
+        },
+        check: (step) => {
+          for (const uuid of uuids) {
+            const [fast, listed] = supplier.both(uuid);
+            const where = `seed ${seed} step ${step} ${uuid}`;
+            // Sums of bytes in GiB: equal to within half a byte (0 digits), not to 3 decimals.
+            expectSameLoad([fast, listed], where, 0);
+            const fractions = supplier.fractions(uuid);
+            const recounted = supplier.recountFractions(uuid);
+            if (recounted === null) expect(fractions, `${where}: fractions`).toBeNull();
+            else expect(fractions, `${where}: fractions`).toBeCloseTo(recounted, 9);
+            for (const summed of summedKinds(listed)) seen.add(summed);
+            if (recounted !== null && recounted > 0) seen.add('fractions');
+          }
+        },
+      });
       expect(checks).toBeGreaterThan(200);
       expect([...seen]).toEqual(
         expect.arrayContaining(seed % 2 === 1 ? ['held', 'live', 'fractions'] : ['unknown', 'fractions']),
@@ -553,9 +502,7 @@ describe('GpuSlotSupplier decision cost', () => {
     }
     const sampler = new FakeSampler({ gpu: true }, () => now);
     const supplier = new Counting({
-      sampler: sampler.asSampler,
-      now: () => now,
-      rampThrottleMs: 0,
+      ...handDriven(sampler, () => now),
       minSlots: 0,
       maxSlots: 10_000,
       slotsPerDevice: 10_000,

@@ -1,60 +1,34 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { SlotwiseOptionsError } from '../../src/errors.js';
+import { describe, expect, it, vi } from 'vitest';
 import { ResourceSampler } from '../../src/resources/sampler.js';
 import { CompositeSlotSupplier } from '../../src/suppliers/composite-slot-supplier.js';
 import { FixedSlotSupplier } from '../../src/suppliers/fixed-slot-supplier.js';
-import { HeapSlotSupplier, type HeapSlotSupplierOptions } from '../../src/suppliers/heap-slot-supplier.js';
-import type { SlotwisePermit } from '../../src/suppliers/types.js';
-import { activityInfo, flush, reserveCtx, track } from '../helpers/fakes.js';
+import { HeapSlotSupplier } from '../../src/suppliers/heap-slot-supplier.js';
+import { activityInfo, flush } from '../helpers/fakes.js';
+import { itRejectsOptions } from '../helpers/option-errors.js';
 import { FakeSampler, MiB } from './fixtures/fake-sampler.js';
+import { burst, grantedOf, resourceSupplierSetup } from './fixtures/resource-supplier-setup.js';
 
-const signal = () => new AbortController().signal;
-const open: Array<{ close(): void }> = [];
-
-function heapSupplier(options: HeapSlotSupplierOptions = {}) {
-  const sampler = new FakeSampler({ heap: true });
-  const supplier = new HeapSlotSupplier({ sampler: sampler.asSampler, now: () => Date.now(), ...options });
-  open.push(supplier);
-  return { supplier, sampler };
-}
-
-function burst(supplier: { reserveSlot: HeapSlotSupplier['reserveSlot'] }, n: number) {
-  return Array.from({ length: n }, () => track(supplier.reserveSlot(reserveCtx(), signal())));
-}
-
-const grantedOf = (reservations: ReturnType<typeof burst>) =>
-  reservations.filter((r) => r.settled()).map((r) => r.value() as SlotwisePermit);
-
-beforeEach(() => {
-  vi.useFakeTimers();
-  vi.setSystemTime(0);
-});
-
-afterEach(() => {
-  for (const supplier of open.splice(0)) supplier.close();
-  vi.useRealTimers();
-});
+const { make: heapSupplier, closeAfterTest } = resourceSupplierSetup(HeapSlotSupplier, 'heap');
 
 describe('HeapSlotSupplier', () => {
-  it.each([
+  itRejectsOptions(
+    (options) => new HeapSlotSupplier(options),
     [
-      { targetUtilization: 70 },
-      'HeapSlotSupplier: expected `targetUtilization` to be a ratio in (0, 1], got `70` (number). Did you mean 0.7?',
+      [
+        { targetUtilization: 70 },
+        'HeapSlotSupplier: expected `targetUtilization` to be a ratio in (0, 1], got `70` (number). Did you mean 0.7?',
+      ],
+      [
+        { costs: { default: { heapBytes: -1 } } },
+        'HeapSlotSupplier: expected `costs.default.heapBytes` to be a whole number of bytes >= 0, got `-1` (number).',
+      ],
+      [{ heapLimit: 5 }, 'HeapSlotSupplier: unknown option `heapLimit`.'],
+      [
+        { staleAfterMs: 0 },
+        'HeapSlotSupplier: expected `staleAfterMs` to be a whole number of milliseconds in [1, 2147483647], got `0` (number).',
+      ],
     ],
-    [
-      { costs: { default: { heapBytes: -1 } } },
-      'HeapSlotSupplier: expected `costs.default.heapBytes` to be a whole number of bytes >= 0, got `-1` (number).',
-    ],
-    [{ heapLimit: 5 }, 'HeapSlotSupplier: unknown option `heapLimit`.'],
-    [
-      { staleAfterMs: 0 },
-      'HeapSlotSupplier: expected `staleAfterMs` to be a whole number of milliseconds in [1, 2147483647], got `0` (number).',
-    ],
-  ])('constructor() rejects %j with a precise message', (options, message) => {
-    const attempt = () => new HeapSlotSupplier(options as never);
-    expect(attempt).toThrow(SlotwiseOptionsError);
-    expect(attempt).toThrow(message);
-  });
+  );
 
   it('constructor() rejects a sampler that does not read the heap, and sampleIntervalMs next to a sampler', () => {
     const memoryOnly = new FakeSampler({ memory: true });
@@ -133,7 +107,8 @@ describe('HeapSlotSupplier', () => {
       costs: { default: { heapBytes: 10 * MiB } },
     });
     const composite = new CompositeSlotSupplier([new FixedSlotSupplier({ slots: 10 }), heap]);
-    open.push(heap, composite);
+    closeAfterTest(heap);
+    closeAfterTest(composite);
     sampler.sampleNow();
     const reservations = burst(composite, 10);
     await flush();
@@ -163,7 +138,8 @@ describe('HeapSlotSupplier and HeapMonitor across copies of the code', () => {
       statistics: () => ({ used_heap_size: 1, heap_size_limit: 2 }) as never,
     });
     const supplier = new a.HeapSlotSupplier({ sampler: new FakeSampler({ heap: true }).asSampler });
-    open.push(supplier, monitor);
+    closeAfterTest(supplier);
+    closeAfterTest(monitor);
     expect(supplier instanceof b.HeapSlotSupplier).toBe(true);
     expect(supplier instanceof b.ResourceSlotSupplier).toBe(true);
     expect(supplier instanceof b.MemorySlotSupplier).toBe(false);

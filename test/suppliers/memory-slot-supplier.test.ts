@@ -1,41 +1,67 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { SlotwiseOptionsError } from '../../src/errors.js';
 import { ResourceSampler } from '../../src/resources/sampler.js';
 import { MemorySlotSupplier } from '../../src/suppliers/memory-slot-supplier.js';
 import { activityInfo, flush, reserveCtx, workflowInfo } from '../helpers/fakes.js';
+import { itRejectsOptions } from '../helpers/option-errors.js';
 import { cleanupTempDirs, fakeRoot } from '../resources/fixtures/fake-root.js';
 import { FakeSampler, GiB, MiB } from './fixtures/fake-sampler.js';
-import { burst, grantedOf, resourceSupplierSetup } from './fixtures/resource-supplier-setup.js';
+import {
+  burst,
+  grantedOf,
+  resourceSupplierSetup,
+  runTimedTasks,
+} from './fixtures/resource-supplier-setup.js';
 
 const signal = () => new AbortController().signal;
 const { make: memorySupplier, closeAfterTest } = resourceSupplierSetup(MemorySlotSupplier, 'memory');
 
 const zero = { cpu: 0, memoryBytes: 0, gpus: 0, gpuMemoryBytes: 0, heapBytes: 0 };
 
+/**
+ * A supplier at target 0.9 of `limitBytes`, a reading of `idle` used, 12 reservations and a task on
+ * the minSlots permit (the probe); then a reading every 100 ms for 7 s of `usedAt(t)` bytes used `t` ms
+ * in. Returns the supplier and the permits granted at each whole second.
+ */
+async function probeFor7s(idle: number, limitBytes: number, usedAt: (t: number) => number) {
+  const { supplier, sampler } = memorySupplier({ rampThrottleMs: 0, targetUtilization: 0.9 });
+  sampler.memoryUsed(idle, limitBytes);
+  const reservations = burst(supplier, 12);
+  await flush();
+  const [probe] = grantedOf(reservations); // minSlots
+  supplier.markSlotUsed({ permit: probe!, slotInfo: activityInfo('holdMemory') });
+  const granted: number[] = [];
+  for (let t = 100; t <= 7000; t += 100) {
+    await vi.advanceTimersByTimeAsync(100);
+    sampler.memoryUsed(usedAt(t), limitBytes);
+    await flush();
+    if (t % 1000 === 0) granted.push(grantedOf(reservations).length);
+  }
+  return { supplier, granted };
+}
+
 afterEach(() => cleanupTempDirs());
 
 describe('MemorySlotSupplier', () => {
-  it.each([
+  itRejectsOptions(
+    (options) => new MemorySlotSupplier(options),
     [
-      { targetUtilization: 80 },
-      'MemorySlotSupplier: expected `targetUtilization` to be a ratio in (0, 1], got `80` (number). Did you mean 0.8?',
+      [
+        { targetUtilization: 80 },
+        'MemorySlotSupplier: expected `targetUtilization` to be a ratio in (0, 1], got `80` (number). Did you mean 0.8?',
+      ],
+      [
+        { costs: { default: { memoryBytes: '1GiB' } } },
+        'MemorySlotSupplier: expected `costs.default.memoryBytes` to be a whole number of bytes >= 0, got `"1GiB"` (string).',
+      ],
+      [
+        { costs: { activities: [] } },
+        'MemorySlotSupplier: expected `costs.activities` to be an object of costs by type, got `[]` (array).',
+      ],
+      [{ scope: 'pod' }, "MemoryMonitor: expected `scope` to be one of 'cgroup', 'host', 'process', got"],
+      [{ limitBytes: 0 }, 'MemoryMonitor: expected `limitBytes` to be an integer >= 1, got `0` (number).'],
+      [{ limit: 5 }, 'MemorySlotSupplier: unknown option `limit`. Did you mean `limitBytes`?'],
     ],
-    [
-      { costs: { default: { memoryBytes: '1GiB' } } },
-      'MemorySlotSupplier: expected `costs.default.memoryBytes` to be a whole number of bytes >= 0, got `"1GiB"` (string).',
-    ],
-    [
-      { costs: { activities: [] } },
-      'MemorySlotSupplier: expected `costs.activities` to be an object of costs by type, got `[]` (array).',
-    ],
-    [{ scope: 'pod' }, "MemoryMonitor: expected `scope` to be one of 'cgroup', 'host', 'process', got"],
-    [{ limitBytes: 0 }, 'MemoryMonitor: expected `limitBytes` to be an integer >= 1, got `0` (number).'],
-    [{ limit: 5 }, 'MemorySlotSupplier: unknown option `limit`. Did you mean `limitBytes`?'],
-  ])('constructor() rejects %j with a precise message', (options, message) => {
-    const attempt = () => new MemorySlotSupplier(options as never);
-    expect(attempt).toThrow(SlotwiseOptionsError);
-    expect(attempt).toThrow(message);
-  });
+  );
 
   it('constructor() rejects own-sampler options next to a sampler, and a sampler without memory', () => {
     const sampler = new FakeSampler({ memory: true });
@@ -182,28 +208,12 @@ describe('MemorySlotSupplier', () => {
     const { supplier, sampler } = memorySupplier({ rampThrottleMs: 0, targetUtilization: 0.75 });
     const idle = GiB;
     sampler.memoryUsed(idle, 4 * GiB);
-    const reservations = burst(supplier, 40);
-    const startedAt = new Map<number, number>();
-    const running = new Set<number>();
-    const mostAtOnce: number[] = []; // per second
-    for (let t = 0; t < 4000; t += 100) {
-      await flush();
-      reservations.forEach((r, i) => {
-        if (!r.settled() || startedAt.has(i)) return;
-        startedAt.set(i, t);
-        running.add(i);
-        supplier.markSlotUsed({ permit: r.value() as never, slotInfo: activityInfo('short') });
-      });
-      for (const i of [...running]) {
-        if (t - startedAt.get(i)! < 600) continue;
-        running.delete(i);
-        supplier.releaseSlot({ permit: reservations[i]!.value() as never, slotInfo: activityInfo('short') });
-      }
-      const second = Math.floor(t / 1000);
-      mostAtOnce[second] = Math.max(mostAtOnce[second] ?? 0, running.size);
-      await vi.advanceTimersByTimeAsync(100);
-      sampler.memoryUsed(idle + running.size * 256 * MiB, 4 * GiB);
-    }
+    const mostAtOnce = await runTimedTasks(supplier, burst(supplier, 40), {
+      taskMs: 600,
+      forMs: 4000,
+      slotInfo: activityInfo('short'),
+      read: (running) => sampler.memoryUsed(idle + running * 256 * MiB, 4 * GiB),
+    });
     // One probe at a time until settleMs after the first task ended (learned at 1.6 s), then the
     // target's 8 at once (7 in that second: the task just released still counts until a reading
     // shows its memory freed).
@@ -217,20 +227,12 @@ describe('MemorySlotSupplier', () => {
   it('reserveSlot() learns a task size only once readings stop rising (a task still allocating after settleMs)', async () => {
     // The memory-guard OOM: 256 MiB tasks whose pages are first touched at ~50 MiB/s, so 1 s after
     // the probe started (settleMs) it shows 51 MiB. Learning that admitted the whole burst at once.
-    const { supplier, sampler } = memorySupplier({ rampThrottleMs: 0, targetUtilization: 0.9 });
     const idle = 144 * MiB;
-    sampler.memoryUsed(idle, 2 * GiB);
-    const reservations = burst(supplier, 12);
-    await flush();
-    const [probe] = grantedOf(reservations); // minSlots
-    supplier.markSlotUsed({ permit: probe!, slotInfo: activityInfo('holdMemory') });
-    const granted: number[] = [];
-    for (let t = 100; t <= 7000; t += 100) {
-      await vi.advanceTimersByTimeAsync(100);
-      sampler.memoryUsed(idle + Math.min(256 * MiB, (256 * MiB * t) / 5000), 2 * GiB);
-      await flush();
-      if (t % 1000 === 0) granted.push(grantedOf(reservations).length);
-    }
+    const { supplier, granted } = await probeFor7s(
+      idle,
+      2 * GiB,
+      (t) => idle + Math.min(256 * MiB, (256 * MiB * t) / 5000),
+    );
     // Flat from 5 s on, learned at 6 s: floor((0.9 x 2 GiB - 144 MiB) / 256 MiB) = 6 tasks in all.
     expect(granted).toEqual([1, 1, 1, 1, 1, 6, 6]);
     expect(supplier.snapshot().learned).toEqual({
@@ -244,23 +246,13 @@ describe('MemorySlotSupplier', () => {
     // 1.4 s in the working set fell by about a second's worth of that (the Worker's own memory
     // returned). The reading then stood no higher than a second before: "not rising", so a fraction
     // of the task was learned and 18 permits went out at once on a 1 GiB limit.
-    const { supplier, sampler } = memorySupplier({ rampThrottleMs: 0, targetUtilization: 0.9 });
     const idle = 142 * MiB;
-    sampler.memoryUsed(idle, GiB);
-    const reservations = burst(supplier, 12);
-    await flush();
-    const [probe] = grantedOf(reservations); // minSlots
-    supplier.markSlotUsed({ permit: probe!, slotInfo: activityInfo('holdMemory') });
-    const granted: number[] = [];
     const task = 128 * MiB;
-    for (let t = 100; t <= 7000; t += 100) {
-      await vi.advanceTimersByTimeAsync(100);
+    const { supplier, granted } = await probeFor7s(idle, GiB, (t) => {
       const allocated = Math.min(task, (task * t) / 3500);
       const returned = t >= 1400 ? 33 * MiB : 0;
-      sampler.memoryUsed(idle - returned + allocated, GiB);
-      await flush();
-      if (t % 1000 === 0) granted.push(grantedOf(reservations).length);
-    }
+      return idle - returned + allocated;
+    });
     // Nothing more while the probe allocates (12 of 12 at 2 s when only a rise counted). Not asserted:
     // what is admitted once it is flat. The 33 MiB returned meanwhile is taken off the task's learned
     // cost (95 MiB against the idle 142 MiB): no reading can tell it from a task using less.

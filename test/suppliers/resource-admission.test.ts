@@ -1,38 +1,22 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ResourceSampler } from '../../src/resources/sampler.js';
 import { CpuSlotSupplier } from '../../src/suppliers/cpu-slot-supplier.js';
 import { MemorySlotSupplier } from '../../src/suppliers/memory-slot-supplier.js';
 import type { ResourceSlotSupplier } from '../../src/suppliers/resource-slot-supplier.js';
 import type { SlotwisePermit } from '../../src/suppliers/types.js';
-import { activityInfo, flush, recordingLogger, reserveCtx, track } from '../helpers/fakes.js';
+import { activityInfo, flush, recordingLogger, reserveCtx } from '../helpers/fakes.js';
 import { cleanupTempDirs, fakeRoot, V1_MEMORY } from '../resources/fixtures/fake-root.js';
 import { FakeSampler, GiB, MiB } from './fixtures/fake-sampler.js';
+import { burst, fakeClockPerTest, grantedOf } from './fixtures/resource-supplier-setup.js';
 
-const signal = () => new AbortController().signal;
-const open: ResourceSlotSupplier[] = [];
-
-beforeEach(() => {
-  vi.useFakeTimers();
-  vi.setSystemTime(0);
-});
-
-afterEach(() => {
-  for (const supplier of open.splice(0)) supplier.close();
-  vi.useRealTimers();
-  cleanupTempDirs();
-});
-
-function burst(supplier: ResourceSlotSupplier, n: number) {
-  return Array.from({ length: n }, () => track(supplier.reserveSlot(reserveCtx(), signal())));
-}
-
-const grantedOf = (reservations: ReturnType<typeof burst>) =>
-  reservations.filter((r) => r.settled()).map((r) => r.value() as SlotwisePermit);
+// Registered first, so that it runs last: after the suppliers are closed (after-hooks run in reverse).
+afterEach(() => cleanupTempDirs());
+const closeAfterTest = fakeClockPerTest();
 
 /** Marks every newly granted permit used, as core does when a task arrives for it. */
 function runTasks(
   supplier: ResourceSlotSupplier,
-  reservations: ReturnType<typeof burst>,
+  reservations: ReturnType<typeof burst<SlotwisePermit>>,
   running: Set<SlotwisePermit>,
 ) {
   for (const permit of grantedOf(reservations)) {
@@ -60,7 +44,7 @@ async function grantsAfterBusyStart(cost: { cpu: number } | undefined, ms: numbe
     targetUtilization: 0.8,
     ...(cost ? { costs: { default: cost } } : {}),
   });
-  open.push(supplier);
+  closeAfterTest(supplier);
   sampler.cpuBusy(startup, 1); // idle, but starting up
   const reservations = burst(supplier, 12);
   await flush();
@@ -86,6 +70,32 @@ async function grantsAfterBusyStart(cost: { cpu: number } | undefined, ms: numbe
 type Order = 'sampler, supplier, task' | 'supplier, sampler, task' | 'supplier, task, sampler';
 const ORDERS: Order[] = ['sampler, supplier, task', 'supplier, sampler, task', 'supplier, task, sampler'];
 
+/**
+ * The first reading (`read`), the supplier (`make`) and 12 reservations, in `order` (with the
+ * reservations before the first reading, that reading comes 100 ms later); then a reading every 100 ms
+ * for 4 s, and a task started on each permit as soon as it is granted (into `running`).
+ */
+async function startInOrder<S extends ResourceSlotSupplier>(
+  order: Order,
+  read: () => void,
+  make: () => S,
+  running: Set<SlotwisePermit>,
+) {
+  if (order === 'sampler, supplier, task') read();
+  const supplier = closeAfterTest(make());
+  if (order === 'supplier, sampler, task') read();
+  const reservations = burst(supplier, 12);
+  await flush();
+  runTasks(supplier, reservations, running);
+  for (let t = 0; t < 4000; t += 100) {
+    await vi.advanceTimersByTimeAsync(100);
+    read();
+    await flush();
+    runTasks(supplier, reservations, running);
+  }
+  return { supplier, reservations };
+}
+
 describe('resource admission: learning', () => {
   it.each(ORDERS)(
     'MemorySlotSupplier learns the same size and baseline, and fills the same, whatever starts first (%s)',
@@ -95,23 +105,9 @@ describe('resource admission: learning', () => {
       const sampler = new FakeSampler({ memory: true });
       const running = new Set<SlotwisePermit>();
       const read = () => sampler.memoryUsed(idle + running.size * 256 * MiB, 2 * GiB);
-      if (order === 'sampler, supplier, task') read();
-      const supplier = new MemorySlotSupplier({
-        sampler: sampler.asSampler,
-        rampThrottleMs: 0,
-        targetUtilization: 0.9,
-      });
-      open.push(supplier);
-      if (order === 'supplier, sampler, task') read();
-      const reservations = burst(supplier, 12);
-      await flush();
-      runTasks(supplier, reservations, running);
-      for (let t = 0; t < 4000; t += 100) {
-        await vi.advanceTimersByTimeAsync(100);
-        read();
-        await flush();
-        runTasks(supplier, reservations, running);
-      }
+      const make = () =>
+        new MemorySlotSupplier({ sampler: sampler.asSampler, rampThrottleMs: 0, targetUtilization: 0.9 });
+      const { supplier, reservations } = await startInOrder(order, read, make, running);
       // floor((0.9 x 2048 - 144) / 256) = 6.
       expect(grantedOf(reservations)).toHaveLength(6);
       expect(supplier.snapshot().learned.activities).toEqual({ holdMemory: { memoryBytes: 256 * MiB } });
@@ -138,23 +134,9 @@ describe('resource admission: learning', () => {
         }
         sampler.cpuBusy(busy);
       };
-      if (order === 'sampler, supplier, task') read();
-      const supplier = new CpuSlotSupplier({
-        sampler: sampler.asSampler,
-        rampThrottleMs: 0,
-        targetUtilization: 0.75,
-      });
-      open.push(supplier);
-      if (order === 'supplier, sampler, task') read();
-      const reservations = burst(supplier, 12);
-      await flush();
-      runTasks(supplier, reservations, running);
-      for (let t = 0; t < 4000; t += 100) {
-        await vi.advanceTimersByTimeAsync(100);
-        read();
-        await flush();
-        runTasks(supplier, reservations, running);
-      }
+      const make = () =>
+        new CpuSlotSupplier({ sampler: sampler.asSampler, rampThrottleMs: 0, targetUtilization: 0.75 });
+      const { supplier, reservations } = await startInOrder(order, read, make, running);
       // 0.5 + 3 x 1 = 3.5 is half a task above 3 (admitted), 4.5 is not.
       expect(grantedOf(reservations)).toHaveLength(3);
       const learned = supplier.snapshot().learned.activities;
@@ -182,7 +164,7 @@ describe('resource admission: learning', () => {
       rampThrottleMs: 0,
       targetUtilization: 0.9,
     });
-    open.push(supplier);
+    closeAfterTest(supplier);
     const running = new Set<SlotwisePermit>();
     const reservations = burst(supplier, 20);
     await flush();
@@ -222,7 +204,7 @@ describe('resource admission: declared costs', () => {
       targetUtilization: 0.9,
       costs: { default: { memoryBytes: 256 * MiB } },
     });
-    open.push(supplier);
+    closeAfterTest(supplier);
     sampler.memoryUsed(144 * MiB, 2 * GiB);
     const reservations = burst(supplier, 30);
     await flush();
@@ -269,7 +251,7 @@ describe('resource admission: declared costs', () => {
       targetUtilization: 0.8,
       costs: { default: { memoryBytes: 64 * MiB } },
     });
-    open.push(supplier);
+    closeAfterTest(supplier);
     sampler.memoryUsed(150 * MiB, 4 * GiB);
     let admitted = 0;
     const release: SlotwisePermit[] = [];
@@ -309,7 +291,7 @@ describe('resource admission: stale readings', () => {
       costs: { default: { memoryBytes: 256 * MiB } },
       name: 'mem',
     });
-    open.push(supplier);
+    closeAfterTest(supplier);
     sampler.memoryUsed(GiB, 8 * GiB);
     await vi.advanceTimersByTimeAsync(500);
     expect(supplier.snapshot().readings.memory).toMatchObject({ ageMs: 500, stale: false, staleSince: null });
@@ -340,7 +322,7 @@ describe('resource admission: stale readings', () => {
       staleAfterMs: 1000,
       name: 'quiet',
     });
-    open.push(supplier);
+    closeAfterTest(supplier);
     for (let t = 0; t < 500; t += 100) {
       sampler.cpuBusy(0.5);
       await vi.advanceTimersByTimeAsync(100);
@@ -378,7 +360,7 @@ describe('resource admission: stale readings', () => {
         costs: { default: { memoryBytes: 256 * MiB } },
         name: `mem-${cause}`,
       });
-      open.push(supplier);
+      closeAfterTest(supplier);
       sampler.sampleNow();
       expect(supplier.tryReserveSlot(reserveCtx())).not.toBeNull();
       if (cause === 'stopped') {
@@ -423,7 +405,7 @@ describe('resource admission: cost of a decision', () => {
         resource === 'memory'
           ? new MemorySlotSupplier({ ...options, costs: { default: { memoryBytes: MiB } } })
           : new CpuSlotSupplier({ ...options, costs: { default: { cpu: 0.001 } } });
-      open.push(supplier);
+      closeAfterTest(supplier);
       if (resource === 'memory') sampler.memoryUsed(GiB, 8 * GiB);
       else sampler.cpuBusy(0.1);
       for (let i = 0; i < 300; i++) {
@@ -452,7 +434,7 @@ describe('resource admission: the stale-reading timer', () => {
       // (`staleAfterMs` itself is refused above 2^31 - 1 ms, see below.)
       Object.assign(sampler, { intervalMs: 2_147_483_647 });
       const supplier = new CpuSlotSupplier({ sampler: sampler.asSampler, now: () => Date.now() });
-      open.push(supplier);
+      closeAfterTest(supplier);
       sampler.cpuBusy(0.5);
       expect(delays.length).toBeGreaterThan(0);
       expect(Math.max(...delays)).toBe(2_147_483_647);

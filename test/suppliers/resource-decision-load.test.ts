@@ -10,7 +10,8 @@ import type { PermitRecord } from '../../src/suppliers/permit-ledger.js';
 import type { GateLoad } from '../../src/suppliers/resource-gate.js';
 import type { SlotwisePermit } from '../../src/suppliers/types.js';
 import { activityInfo, reserveCtx, workflowInfo } from '../helpers/fakes.js';
-import { FakeSampler, GiB, MiB } from './fixtures/fake-sampler.js';
+import { FakeSampler, GiB, handDriven, MiB } from './fixtures/fake-sampler.js';
+import { expectSameLoad, RandomRun, random, summedKinds } from './fixtures/random-run.js';
 
 // A decision sums the tasks in one pass (`load()`); learning and tests see them one by one
 // (`tasks()`). Both must describe the same tasks, or admission and learning disagree.
@@ -39,15 +40,6 @@ class HeapProbe extends HeapSlotSupplier {
   }
 }
 
-/** A small deterministic generator, so a failure names its seed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state * 1664525 + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
-
 const TYPES: SlotInfo[] = [
   activityInfo('declared'),
   activityInfo('learned'),
@@ -55,20 +47,11 @@ const TYPES: SlotInfo[] = [
   workflowInfo('flow'),
 ];
 
-function expectSameLoad([fast, listed]: [GateLoad, GateLoad], where: string) {
-  expect(fast.unknown, `${where}: unknown`).toBe(listed.unknown);
-  expect(fast.unknownUnshown, `${where}: unknownUnshown`).toBe(listed.unknownUnshown);
-  expect(fast.live, `${where}: live`).toBeCloseTo(listed.live, 3);
-  expect(fast.held, `${where}: held`).toBeCloseTo(listed.held, 3);
-}
-
 type Kind = 'memory' | 'cpu' | 'heap';
 
 function probe(kind: Kind, seed: number, sampler: FakeSampler, now: () => number) {
   const common = {
-    sampler: sampler.asSampler,
-    now,
-    rampThrottleMs: 0,
+    ...handDriven(sampler, now),
     minSlots: 0,
     maxSlots: 64,
     settleMs: 300,
@@ -106,53 +89,32 @@ describe('a decision sums the same tasks learning lists', () => {
         });
         const supplier = probe(kind, seed, sampler, () => now);
         const declare = seed % 2 === 1 || seed >= 6;
-        const running: SlotwisePermit[] = [];
-        const reserved: SlotwisePermit[] = [];
+        const run = new RandomRun<SlotwisePermit>(supplier, next, {
+          odds: { reserve: 0.3, use: 0.5, release: 0.7, drop: 0.75, limits: 0.8 },
+          // A workflow reservation now and then: its expected cost is its own family's.
+          reserveContext: () => (next() < 0.15 ? reserveCtx('q', 'workflow') : reserveCtx()),
+          taskOf: (permit) => (permit.slotType === 'workflow' ? TYPES[3]! : TYPES[Math.floor(next() * 3)]!),
+        });
         let gcs = 0;
         const read = () => {
-          const used = (200 + 50 * running.length + next() * 30) * MiB;
+          const used = (200 + 50 * run.running.length + next() * 30) * MiB;
           if (kind === 'memory') sampler.memoryUsed(used, 4 * GiB);
           else if (kind === 'heap') sampler.heapUsed(used, 4 * GiB, next() < 0.3 ? ++gcs : gcs);
-          else sampler.cpuBusy(0.2 + 0.2 * running.length + next() * 0.1, 8);
+          else sampler.cpuBusy(0.2 + 0.2 * run.running.length + next() * 0.1, 8);
         };
         read();
-        let checks = 0;
         const seen = new Set<string>();
-        for (let step = 0; step < 500; step++) {
-          now += Math.floor(next() * 60);
-          const roll = next();
-          if (roll < 0.3) {
-            // A workflow reservation now and then: its expected cost is its own family's.
-            const ctx = next() < 0.15 ? reserveCtx('q', 'workflow') : reserveCtx();
-            const permit = supplier.tryReserveSlot(ctx) as SlotwisePermit | null;
-            if (permit) reserved.push(permit);
-          } else if (roll < 0.5 && reserved.length > 0) {
-            const permit = reserved.splice(Math.floor(next() * reserved.length), 1)[0]!;
-            const info = permit.slotType === 'workflow' ? TYPES[3]! : TYPES[Math.floor(next() * 3)]!;
-            supplier.markSlotUsed({ permit, slotInfo: info });
-            running.push(permit);
-          } else if (roll < 0.7 && running.length > 0) {
-            const permit = running.splice(Math.floor(next() * running.length), 1)[0]!;
-            if (next() < 0.2) supplier.releaseEarly(permit);
-            supplier.releaseSlot({ permit });
-          } else if (roll < 0.75 && reserved.length > 0) {
-            // A permit that never ran a task.
-            supplier.releaseSlot({ permit: reserved.splice(Math.floor(next() * reserved.length), 1)[0]! });
-          } else if (roll < 0.8) {
-            supplier.setLimits({ targetUtilization: 0.5 + next() * 0.45 });
-          } else {
-            read();
-          }
+        const checks = run.steps(500, {
+          advance: (ms) => (now += ms),
+          otherwise: read,
           // Not after every step: the sum of what released tasks hold is kept from one decision to the
           // next, and must stay right over several releases between two of them.
-          if (next() < 0.5) continue;
-          const loads = supplier.both();
-          expectSameLoad(loads, `seed ${seed} step ${step}`);
-          if (loads[1].held > 0) seen.add('held');
-          if (loads[1].unknown > 0) seen.add('unknown');
-          if (loads[1].live > 0) seen.add('live');
-          checks++;
-        }
+          check: (step) => {
+            const loads = supplier.both();
+            expectSameLoad(loads, `seed ${seed} step ${step}`, 3);
+            for (const summed of summedKinds(loads[1])) seen.add(summed);
+          },
+        });
         expect(checks).toBeGreaterThan(200);
         // The run must have reached every kind of task a decision sums, or it proved little. (With
         // nothing declared, permits of unknown cost must have been summed; a memory supplier may also
@@ -164,28 +126,44 @@ describe('a decision sums the same tasks learning lists', () => {
   }
 });
 
+/**
+ * A memory supplier (minSlots 1, settleMs 500, a stale bound of 1 s, `costs`) after one reading at 0 ms
+ * and then `count` tasks run and released one by one on its minSlots permit, one every 10 ms (the last
+ * at `count` x 10 ms). `shownReleased`: the release times `shown()` was asked about since.
+ */
+function releasing(count: number, costs?: MemorySlotSupplierOptions['costs']) {
+  let now = 0;
+  const sampler = new FakeSampler({ memory: true });
+  const shownReleased: number[] = [];
+  class Probe extends MemoryProbe {
+    protected override shown(record: PermitRecord, releasedAt: number | undefined, at?: number) {
+      if (releasedAt !== undefined) shownReleased.push(releasedAt);
+      return super.shown(record, releasedAt, at);
+    }
+  }
+  const supplier = new Probe({
+    ...handDriven(sampler, () => now),
+    minSlots: 1,
+    settleMs: 500,
+    staleAfterMs: 1000,
+    ...(costs === undefined ? {} : { costs }),
+  });
+  sampler.memoryUsed(GiB, 4 * GiB);
+  for (let i = 1; i <= count; i++) {
+    now = i * 10;
+    const permit = supplier.tryReserveSlot(reserveCtx());
+    if (permit === null) throw new Error(`release ${i}: the minSlots permit was refused`);
+    supplier.markSlotUsed({ permit, slotInfo: activityInfo() });
+    supplier.releaseSlot({ permit });
+  }
+  return { supplier, sampler, shownReleased, advance: (ms: number) => (now += ms) };
+}
+
 describe('released tasks a decision follows', () => {
   it('are bounded by the stale bound while no reading comes (a stopped sampler)', () => {
     // Before: a release no reading had followed was kept whatever its age, so with the sampler
     // stopped every release of minSlots permits stayed, and every decision walked all of them.
-    let now = 0;
-    const sampler = new FakeSampler({ memory: true });
-    const supplier = new MemoryProbe({
-      sampler: sampler.asSampler,
-      now: () => now,
-      rampThrottleMs: 0,
-      minSlots: 1,
-      settleMs: 500,
-      staleAfterMs: 1000,
-    });
-    sampler.memoryUsed(GiB, 4 * GiB);
-    for (let i = 1; i <= 500; i++) {
-      now = i * 10;
-      const permit = supplier.tryReserveSlot(reserveCtx());
-      if (permit === null) throw new Error(`release ${i}: the minSlots permit was refused`);
-      supplier.markSlotUsed({ permit, slotInfo: activityInfo() });
-      supplier.releaseSlot({ permit });
-    }
+    const { supplier, sampler } = releasing(500); // no cost declared
     // At 5000 ms, the releases of the last stale bound (4000..5000 ms) are kept: 101 of 500.
     expect(supplier.followedReleases()).toBe(101);
 
@@ -203,9 +181,7 @@ describe('released tasks the CPU supplier follows', () => {
     let now = 0;
     const sampler = new FakeSampler({ cpu: true }, () => now);
     const supplier = new CpuProbe({
-      sampler: sampler.asSampler,
-      now: () => now,
-      rampThrottleMs: 0,
+      ...handDriven(sampler, () => now),
       minSlots: 0,
       targetUtilization: 0.9,
       costs: { default: { cpu: 0.25 } },
@@ -227,53 +203,25 @@ describe('released tasks the CPU supplier follows', () => {
     sampler.cpuBusy(1, 8);
     // The 1 ms tasks show 1/100 of the interval x the smoothing's 0.18: gone. The 95 ms one shows 0.17.
     expect(supplier.followedReleases()).toBe(1);
-    expectSameLoad(supplier.both(), 'after the first reading');
+    expectSameLoad(supplier.both(), 'after the first reading', 3);
     // It fades by 0.82 per reading: under 0.005 at the 19th (1.9 s; retentionMs would keep it 2.65 s).
     for (let reading = 2; reading <= 19; reading++) {
       now = 100 * reading;
       sampler.cpuBusy(1, 8);
       expect(supplier.followedReleases(), `reading ${reading}`).toBe(reading < 19 ? 1 : 0);
-      expectSameLoad(supplier.both(), `reading ${reading}`);
+      expectSameLoad(supplier.both(), `reading ${reading}`, 3);
     }
     supplier.close();
   });
 });
 
 describe('what released tasks hold, summed from one decision to the next', () => {
-  function releasing(count: number) {
-    let now = 0;
-    const sampler = new FakeSampler({ memory: true });
-    const shownReleased: number[] = [];
-    class Probe extends MemoryProbe {
-      protected override shown(record: PermitRecord, releasedAt: number | undefined, at?: number) {
-        if (releasedAt !== undefined) shownReleased.push(releasedAt);
-        return super.shown(record, releasedAt, at);
-      }
-    }
-    const supplier = new Probe({
-      sampler: sampler.asSampler,
-      now: () => now,
-      rampThrottleMs: 0,
-      minSlots: 1,
-      settleMs: 500,
-      staleAfterMs: 1000,
-      costs: { default: { memoryBytes: 64 * MiB } },
-    });
-    sampler.memoryUsed(GiB, 4 * GiB);
-    for (let i = 1; i <= count; i++) {
-      now = i * 10;
-      const permit = supplier.tryReserveSlot(reserveCtx());
-      if (permit === null) throw new Error(`release ${i}: the minSlots permit was refused`);
-      supplier.markSlotUsed({ permit, slotInfo: activityInfo() });
-      supplier.releaseSlot({ permit });
-    }
-    return { supplier, sampler, shownReleased, advance: (ms: number) => (now += ms) };
-  }
+  const each64MiB = { default: { memoryBytes: 64 * MiB } };
 
   it('walks only the releases since the previous decision', () => {
     // Before: every decision walked every release since the latest reading (all 90 of them, each
     // time; at 1000 releases/s and one GPU reading a second, up to 1000 per decision).
-    const { supplier, shownReleased } = releasing(90);
+    const { supplier, shownReleased } = releasing(90, each64MiB);
     const [first] = supplier.both();
     expect(first.held).toBe(90 * 64 * MiB);
     shownReleased.length = 0;
@@ -285,7 +233,7 @@ describe('what released tasks hold, summed from one decision to the next', () =>
   });
 
   it('forgets the releases forgotten while no reading comes, and starts again at the next reading', () => {
-    const { supplier, sampler, advance } = releasing(500);
+    const { supplier, sampler, advance } = releasing(500, each64MiB);
     // At 5000 ms, the releases of the last stale bound (4000..5000 ms) are followed: 101 of 500.
     expect(supplier.both()[0].held).toBe(101 * 64 * MiB);
     advance(500);
@@ -333,6 +281,14 @@ describe('what a decision walks', () => {
     decisionLoad(): GateLoad {
       return this.load();
     }
+    /** A decision's sums, expected to equal a full count without walking any live permit. */
+    walklessLoad(): GateLoad {
+      this.visited = 0;
+      const [fast, listed] = this.both();
+      expect(this.visited, 'live permits the decision walked').toBe(0);
+      expect(fast).toEqual(listed);
+      return fast;
+    }
     permits(): SlotwisePermit[] {
       return [...this.ledger.records()].map((record) => record.permit);
     }
@@ -341,9 +297,7 @@ describe('what a decision walks', () => {
   function running(costs: MemorySlotSupplierOptions['costs'], types: SlotInfo[]) {
     const sampler = new FakeSampler({ memory: true });
     const supplier = new CountingProbe({
-      sampler: sampler.asSampler,
-      now: () => 0,
-      rampThrottleMs: 0,
+      ...handDriven(sampler, () => 0),
       minSlots: 0,
       maxSlots: 2000,
       settleMs: 0,
@@ -362,11 +316,7 @@ describe('what a decision walks', () => {
   it('reads running tasks of a declared cost from sums, not one by one (1000 running)', () => {
     // Before: every decision walked all 1000 live permits (1000 visited).
     const supplier = running({ default: { memoryBytes: MiB } }, [activityInfo('a')]);
-    supplier.visited = 0;
-    const [fast, listed] = supplier.both();
-    expect(supplier.visited).toBe(0);
-    expect(fast.live).toBe(1000 * MiB);
-    expect(fast).toEqual(listed);
+    expect(supplier.walklessLoad().live).toBe(1000 * MiB);
     supplier.close();
   });
 
@@ -376,12 +326,9 @@ describe('what a decision walks', () => {
       activityInfo('declared'),
       activityInfo('other'),
     ]);
-    supplier.visited = 0;
-    const [fast, listed] = supplier.both();
-    expect(supplier.visited).toBe(0);
+    const fast = supplier.walklessLoad();
     expect(fast.unknown).toBe(0);
     expect(fast.live).toBe(1000 * 3 * MiB);
-    expect(fast).toEqual(listed);
     supplier.close();
   });
 
@@ -407,22 +354,14 @@ describe('what a decision walks', () => {
     const withDefault = running({ default: { memoryBytes: MiB } }, [activityInfo('a')]);
     const waiting = [withDefault.tryReserveSlot(reserveCtx()), withDefault.tryReserveSlot(reserveCtx())];
     expect(waiting.every((permit) => permit !== null)).toBe(true);
-    withDefault.visited = 0;
-    const [fast, listed] = withDefault.both();
-    expect(withDefault.visited).toBe(0);
-    expect(fast.live).toBe(1002 * MiB);
-    expect(fast).toEqual(listed);
+    expect(withDefault.walklessLoad().live).toBe(1002 * MiB);
     withDefault.close();
 
     const typed = running({ activities: { a: { memoryBytes: MiB } } }, [activityInfo('a')]);
     expect(typed.tryReserveSlot(reserveCtx())).not.toBeNull();
-    typed.visited = 0;
-    const [typedFast, typedListed] = typed.both();
     // No default: the waiting permit's cost is the largest declared for its slot type. It is read from
     // the permits waiting for a task, kept apart on issue and mark-used (before: a walk, 1001 visited).
-    expect(typed.visited).toBe(0);
-    expect(typedFast.live).toBe(1001 * MiB);
-    expect(typedFast).toEqual(typedListed);
+    expect(typed.walklessLoad().live).toBe(1001 * MiB);
     typed.close();
   });
 
