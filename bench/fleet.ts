@@ -576,26 +576,18 @@ function report(
   const of = (pick: (r: FleetRound) => number) => rounds.map(pick);
   const share = summarize(of((r) => r.contention.shareAtLevel ?? Number.NaN));
   const baselineShare = summarize(of((r) => r.baseline.shareAtLevel ?? Number.NaN));
-  const occupancyOf = (
-    pick: (r: FleetRound) => WorkloadRun,
-    value: (o: NonNullable<WorkloadRun['occupancy']>) => number,
-  ) =>
-    summarize(
-      of((r) => {
-        const o = pick(r).occupancy;
-        return o === null ? Number.NaN : value(o);
-      }),
-    );
-  const everyOf = (
-    pick: (r: FleetRound) => WorkloadRun,
-    value: (e: NonNullable<WorkloadRun['everyQueue']>) => number,
-  ) =>
-    summarize(
-      of((r) => {
-        const e = pick(r).everyQueue;
-        return e === null ? Number.NaN : value(e);
-      }),
-    );
+  /** Summary over the rounds of `value` of a part of one run that a run may lack (NaN where it does). */
+  const partOf =
+    <K extends 'occupancy' | 'everyQueue'>(part: K) =>
+    (pick: (r: FleetRound) => WorkloadRun, value: (p: NonNullable<WorkloadRun[K]>) => number) =>
+      summarize(
+        of((r) => {
+          const p = pick(r)[part];
+          return p === null ? Number.NaN : value(p as NonNullable<WorkloadRun[K]>);
+        }),
+      );
+  const occupancyOf = partOf('occupancy');
+  const everyOf = partOf('everyQueue');
   const occupancyRows = (name: string, pick: (r: FleetRound) => WorkloadRun): string[][] => [
     [
       `${name}: share at ${FLEET_SLOTS} while every queue had work / that part of the window`,
