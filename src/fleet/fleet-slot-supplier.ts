@@ -362,10 +362,11 @@ export class FleetSlotSupplier extends LedgerSlotSupplier {
   /**
    * While the fleet is contended, this process's leases go round its activity task queues in name
    * order: `queue` may have the next one if no other queue that could take it (a poll waiting here,
-   * no poll of its own without a task, below its ceiling) comes before it from the turn. The turn starts where the order in which
-   * processes joined the fleet puts it, so processes that start together put their first polls on
-   * different queues rather than all on the first one, and a queue is not left with no poll at all
-   * while others have several. Each grant moves the turn past the queue served.
+   * no poll of its own without a task, below its ceiling) comes before it from the turn. The turn
+   * starts where the order in which processes joined the fleet puts it, so processes that start
+   * together put their first polls on different queues rather than all on the first one, and a
+   * queue is not left with no poll at all while others have several. Each grant moves the turn past
+   * the queue served.
    */
   #hasTurn(queue: string): boolean {
     const candidates = new Set([queue]);
