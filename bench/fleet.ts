@@ -27,6 +27,7 @@ import type { FleetStateSnapshot } from '../src/workflows/fleet/types.js';
 import type { FleetChildConfig } from './lib/fleet/child-protocol.js';
 import { type FleetChild, startFleetChild } from './lib/fleet/children.js';
 import {
+  type ActivityInterval,
   dispatchGaps,
   everyGroupWindow,
   meanLevel,
@@ -34,6 +35,15 @@ import {
   startConcurrencyCounter,
   timelineOf,
 } from './lib/fleet/concurrency-counter.js';
+import {
+  type HeldLeases,
+  heldLeases,
+  idleOnDryQueues,
+  idlePollsAt,
+  type QueueDrain,
+  queueDrains,
+  startSkew,
+} from './lib/fleet/drain.js';
 import { BENCH_DIR } from './lib/results.js';
 import { runAsScript } from './lib/runner.js';
 import {
@@ -123,6 +133,28 @@ interface WorkloadRun {
     roundTripP99: number;
     roundTripCount: number;
   };
+  /**
+   * How the task queues drained (runs with a level; see bench/lib/fleet/drain.ts), times from the
+   * first start: each queue's first and last start, its starts per process, its pollers' permit time
+   * without a task after its last start (parked on a dry queue) as a share of `level` permits over
+   * the window; the most starts one queue was ahead of another; the leases each process held
+   * (fleet runs); the leases the manager granted from the start of the work until it completed.
+   */
+  drain: {
+    queues: Array<QueueDrain & { idleAfterDry: number }>;
+    /** The processes, in the order of `startsByProcess` and `held`. */
+    pids: number[];
+    /** Pollers without a task on each queue (in queue order) when the work was started. */
+    pollsAtStart: number[];
+    /**
+     * While every queue had work (see `everyQueue`): shares of `level` permits held by a poller
+     * without a task (no queue was dry, so a poll waited for the server only), and held by no poller.
+     */
+    whileEvery: { pollerWithoutTask: number; notHeld: number } | null;
+    skew: number;
+    held: Array<HeldLeases | null>;
+    grants: number | null;
+  } | null;
   /** Leases the manager still counted after every process stopped (null: not a fleet). */
   leasesAfterStop: number | null;
   /** Leases of the killed process, and how long after the kill the manager had taken them back. */
@@ -168,6 +200,8 @@ async function runWorkload(
         }),
       ),
     );
+    const isFleet = options.supplier(fleet).kind === 'fleet';
+    const grantedBefore = isFleet ? (await fleetState(where.client, fleet)).stats.granted : null;
     const t0 = counter.now();
     const startToCloseMs = options.kill ? 3_000 : 60_000;
     const work = Promise.all(
@@ -206,6 +240,8 @@ async function runWorkload(
       takeover = { leases, ms: counter.now() - killedAt };
     }
     const completed = (await work).reduce((sum, n) => sum + n, 0);
+    const grants =
+      grantedBefore === null ? null : (await fleetState(where.client, fleet)).stats.granted - grantedBefore;
     const timeline = counter.timeline.filter(([t]) => t >= t0);
     const firstStart = timeline.find(([, n]) => n > 0)?.[0] ?? t0;
     const lastStart = Math.max(
@@ -257,9 +293,54 @@ async function runWorkload(
         independentShare: running ** level,
       };
     }
+    let drain: WorkloadRun['drain'] = null;
+    if (level !== undefined) {
+      const queueOf = (i: ActivityInterval) => i.id.split('/')[0]!.replace(/-work$/, '');
+      const intervals = counter.intervals.filter((i) => i.start >= t0);
+      const pids = children.map((c) => c.pid);
+      const drains = queueDrains(intervals, queueOf, queues, pids);
+      const events = children.flatMap((c) => c.slotEvents);
+      const idle = idleOnDryQueues(events, counter.fromAbsolute, drains, lastStart);
+      const span = (lastStart - firstStart) * level;
+      drain = {
+        queues: drains.map((d) => ({
+          ...d,
+          first: d.first - firstStart,
+          last: d.last - firstStart,
+          idleAfterDry: span > 0 ? idle.get(d.queue)! / span : 0,
+        })),
+        pids,
+        pollsAtStart: idlePollsAt(events, counter.fromAbsolute, queues, t0),
+        whileEvery:
+          window === null
+            ? null
+            : (() => {
+                const mean = (kind: 'issued' | 'used') =>
+                  meanLevel(
+                    timelineOf(
+                      events.filter(([, k]) => k === kind).map(([t, , d]) => [counter.fromAbsolute(t), d]),
+                    ),
+                    window.from,
+                    window.to,
+                  ) / level;
+                const issued = mean('issued');
+                return { pollerWithoutTask: issued - mean('used'), notHeld: 1 - issued };
+              })(),
+        skew: startSkew(intervals, queueOf, queues),
+        held: children.map((c) =>
+          isFleet
+            ? heldLeases(
+                c.states.map(({ at, state }) => [counter.fromAbsolute(at), state.fleet?.held ?? 0] as const),
+                firstStart,
+                lastStart,
+              )
+            : null,
+        ),
+        grants,
+      };
+    }
     const spare = latencies.filter((l) => l.spare).map((l) => l.ms);
     const roundTrip = latencies.filter((l) => !l.spare).map((l) => l.ms);
-    const isFleet = options.supplier(fleet).kind === 'fleet';
     const state = isFleet
       ? await until(
           () => fleetState(where.client, fleet),
@@ -288,6 +369,7 @@ async function runWorkload(
         roundTripCount: roundTrip.length,
       },
       occupancy,
+      drain,
       leasesAfterStop: state?.leased ?? null,
       ...(takeover ? { takeover } : {}),
     };
@@ -308,6 +390,27 @@ function describeOccupancy(run: WorkloadRun): string {
       ? 'no part of the window had work on every queue'
       : `while every queue had work (${pct(every.ofWindow)} of the window): at ${FLEET_SLOTS} ${pct(every.shareAtLevel)}, time-averaged concurrency / ${FLEET_SLOTS} ${fmt(every.running, 3)}`;
   return `${whileEvery}; permit time: running ${pct(o.running)} (time-averaged concurrency / ${FLEET_SLOTS}), task outside its work ${pct(o.used - o.running)}, held by a poller without a task ${pct(o.issued - o.used)}, not held by a poller ${pct(1 - o.issued)}; dispatch gap (an activity's end to its successor's start, n=${o.gaps.count}) p50 ${fmt(o.gaps.p50, 1)} ms p90 ${fmt(o.gaps.p90, 1)} ms p99 ${fmt(o.gaps.p99, 1)} ms mean ${fmt(o.gaps.mean, 1)} ms; share at ${FLEET_SLOTS} if the ${FLEET_SLOTS} permits were busy independently (running^${FLEET_SLOTS}): ${fmt(o.independentShare, 3)}`;
+}
+
+/** One line: how the task queues drained in a run with a level (see {@link WorkloadRun.drain}). */
+function describeDrain(run: WorkloadRun): string {
+  const d = run.drain;
+  if (d === null) return 'no drain figures';
+  const queues = d.queues
+    .map(
+      (q) =>
+        `${q.queue.slice(-2)} starts +${fmt(q.first, 0)}..+${fmt(q.last, 0)} ms, by process [${q.startsByProcess.join(', ')}], parked on it dry ${fmt(q.idleAfterDry * 100, 1)} %`,
+    )
+    .join('; ');
+  const held = d.held.every((h) => h === null)
+    ? ''
+    : `; leases held per process mean [${d.held.map((h) => (h === null ? '-' : fmt(h.mean, 2))).join(', ')}] min [${d.held.map((h) => h?.min ?? '-').join(', ')}] max [${d.held.map((h) => h?.max ?? '-').join(', ')}]`;
+  const grants = d.grants === null ? '' : `; manager grants during the work ${d.grants}`;
+  const every =
+    d.whileEvery === null
+      ? ''
+      : `; while every queue had work, permits held by a poller without a task ${fmt(d.whileEvery.pollerWithoutTask * 100, 1)} %, by no poller ${fmt(d.whileEvery.notHeld * 100, 1)} %`;
+  return `pollers without a task per queue at the start [${d.pollsAtStart.join(', ')}]${every}; ${queues}; most starts one queue was ahead ${d.skew}${held}${grants}`;
 }
 
 function fleetState(client: Client, fleet: string): Promise<FleetStateSnapshot> {
@@ -396,6 +499,7 @@ async function measureWith(ctx: ScenarioContext, where: Where): Promise<Scenario
       `round ${round} contention: ${contention.completed}/${contention.tasks} x 200 ms under a fleet of ${FLEET_SLOTS}: most at once ${contention.max}, at ${FLEET_SLOTS} for ${fmt((contention.shareAtLevel ?? 0) * 100, 1)} % while queued; acquire with a spare lease (n=${contention.acquire.spareCount}), waiting for a lease p50 ${fmt(contention.acquire.roundTripP50, 1)} ms p99 ${fmt(contention.acquire.roundTripP99, 1)} ms (n=${contention.acquire.roundTripCount}); leases after stop ${contention.leasesAfterStop}`,
     );
     ctx.log(`round ${round} contention: ${describeOccupancy(contention)}`);
+    ctx.log(`round ${round} contention drain: ${describeDrain(contention)}`);
     const baseline = await runWorkload(where, {
       supplier: () => ({ kind: 'fixed', slots: FLEET_SLOTS }),
       processes: 1,
@@ -407,6 +511,7 @@ async function measureWith(ctx: ScenarioContext, where: Where): Promise<Scenario
       `round ${round} reference: one process with FixedSlotSupplier(${FLEET_SLOTS}): most at once ${baseline.max}, at ${FLEET_SLOTS} for ${fmt((baseline.shareAtLevel ?? 0) * 100, 1)} % while queued`,
     );
     ctx.log(`round ${round} reference: ${describeOccupancy(baseline)}`);
+    ctx.log(`round ${round} reference drain: ${describeDrain(baseline)}`);
     const order: Array<'fleet' | 'fixed'> = round % 2 === 0 ? ['fixed', 'fleet'] : ['fleet', 'fixed'];
     const overhead: Partial<Record<'fleet' | 'fixed', WorkloadRun>> = {};
     for (const kind of order) {
@@ -471,26 +576,18 @@ function report(
   const of = (pick: (r: FleetRound) => number) => rounds.map(pick);
   const share = summarize(of((r) => r.contention.shareAtLevel ?? Number.NaN));
   const baselineShare = summarize(of((r) => r.baseline.shareAtLevel ?? Number.NaN));
-  const occupancyOf = (
-    pick: (r: FleetRound) => WorkloadRun,
-    value: (o: NonNullable<WorkloadRun['occupancy']>) => number,
-  ) =>
-    summarize(
-      of((r) => {
-        const o = pick(r).occupancy;
-        return o === null ? Number.NaN : value(o);
-      }),
-    );
-  const everyOf = (
-    pick: (r: FleetRound) => WorkloadRun,
-    value: (e: NonNullable<WorkloadRun['everyQueue']>) => number,
-  ) =>
-    summarize(
-      of((r) => {
-        const e = pick(r).everyQueue;
-        return e === null ? Number.NaN : value(e);
-      }),
-    );
+  /** Summary over the rounds of `value` of a part of one run that a run may lack (NaN where it does). */
+  const partOf =
+    <K extends 'occupancy' | 'everyQueue'>(part: K) =>
+    (pick: (r: FleetRound) => WorkloadRun, value: (p: NonNullable<WorkloadRun[K]>) => number) =>
+      summarize(
+        of((r) => {
+          const p = pick(r)[part];
+          return p === null ? Number.NaN : value(p as NonNullable<WorkloadRun[K]>);
+        }),
+      );
+  const occupancyOf = partOf('occupancy');
+  const everyOf = partOf('everyQueue');
   const occupancyRows = (name: string, pick: (r: FleetRound) => WorkloadRun): string[][] => [
     [
       `${name}: share at ${FLEET_SLOTS} while every queue had work / that part of the window`,

@@ -129,6 +129,7 @@ export class FleetLeaseClient {
   #slots: number;
   #configuredSlots: number;
   #view: FleetView | undefined;
+  #joinedAmong: number | undefined;
   #validUntil = Number.NEGATIVE_INFINITY;
   #announceSlots = true;
   /** Bumped by every {@link setSlots}; a request's answer settles the announcement only for its version. */
@@ -174,6 +175,15 @@ export class FleetLeaseClient {
   /** Whether one more permit may be issued with `inUse` out. Reads cached state only. */
   canIssue(inUse: number): boolean {
     return inUse < this.usable();
+  }
+
+  /**
+   * How many holders the manager knew when it first answered this one, this one included (1: it
+   * was the first); 0 before the first answer. Processes that join together tell themselves apart
+   * by it (see FleetSlotSupplier's turn over task queues).
+   */
+  get joinedAmong(): number {
+    return this.#joinedAmong ?? 0;
   }
 
   /** The fleet size, as the manager last said (or as configured before that). */
@@ -415,6 +425,7 @@ export class FleetLeaseClient {
     this.#retryAt = Number.NEGATIVE_INFINITY;
     this.#syncs++;
     this.#view = view;
+    this.#joinedAmong ??= view.holders;
     // The manager applied the configured size this request carried; later changes (the CLI, another
     // process) are not overridden by this process again until its config changes.
     if (request.carriesSlots === this.#slotsVersion) this.#announceSlots = false;

@@ -228,6 +228,56 @@ describe('FleetSlotSupplier', () => {
     expect(manager.held(a.holderId) + manager.held(b.holderId)).toBe(4);
   });
 
+  it('while contended, processes that join together put their first polls on different task queues, then go round them', async () => {
+    const manager = new FakeFleetManager(3);
+    // Another holder has the whole fleet: the three processes join a contended fleet, as Worker
+    // processes that start together do.
+    const other = manager.transport();
+    const leave = new AbortController().signal;
+    await other.sync({ holderId: 'other', seq: 1, want: 3, hold: 3, wait: false }, leave);
+    const processes = [fleetSupplier(manager), fleetSupplier(manager), fleetSupplier(manager)];
+    // Each process has 2 pollers on each of 3 task queues (core reserves a permit before each poll).
+    const polls = processes.map((p) =>
+      ['q0', 'q0', 'q1', 'q1', 'q2', 'q2'].map((queue) => ({
+        queue,
+        permit: track(p.reserveSlot(reserveCtx(queue), new AbortController().signal)),
+      })),
+    );
+    await settle();
+    expect(processes.map((p) => p.snapshot().issued)).toEqual([0, 0, 0]);
+    await other.sync({ holderId: 'other', seq: 2, want: 0, hold: 0, wait: false }, leave);
+    await settle();
+    expect(processes.map((p) => p.snapshot().fleet)).toMatchObject([
+      { held: 1, cap: 1 },
+      { held: 1, cap: 1 },
+      { held: 1, cap: 1 },
+    ]);
+    const issued = (i: number) => polls[i]!.filter((p) => p.permit.settled());
+    // One lease each: on three different queues, not all three on the first one (which would leave
+    // two queues with no poll at all).
+    expect(processes.map((_, i) => issued(i).length)).toEqual([1, 1, 1]);
+    const first = processes.map((_, i) => issued(i)[0]!.queue);
+    expect([...first].sort()).toEqual(['q0', 'q1', 'q2']);
+    // Each process's lease then goes round the queues: a task arrives on the poll, ends, and the next
+    // poll is on the next queue.
+    const a = processes[0]!;
+    const seen = new Set(issued(0));
+    let current = issued(0)[0]!;
+    const served = [current.queue];
+    for (let round = 0; round < 2; round++) {
+      a.markSlotUsed({ permit: current.permit.value()!, slotInfo: activityInfo() });
+      a.releaseSlot({ permit: current.permit.value()!, slotInfo: activityInfo() });
+      await settle();
+      const fresh = issued(0).filter((p) => !seen.has(p));
+      expect(fresh).toHaveLength(1);
+      current = fresh[0]!;
+      seen.add(current);
+      served.push(current.queue);
+    }
+    expect([...served].sort()).toEqual(['q0', 'q1', 'q2']);
+    expect(a.snapshot().issued).toBe(1);
+  });
+
   it('while the fleet is not contended, every poll of a task queue gets a lease', async () => {
     const manager = new FakeFleetManager(10);
     const a = fleetSupplier(manager);

@@ -35,9 +35,9 @@ export type ChildMessage =
   | { type: 'error'; message: string };
 
 /**
- * A change of the child's activity permits: `[absolute ms, 'issued' | 'used', +1 | -1]`, absolute being
- * `performance.timeOrigin + performance.now()` (comparable across processes of one machine). A permit
- * is issued when reserveSlot() resolves and used from markSlotUsed() (a task arrived for it) until
- * releaseSlot().
+ * A change of the child's activity permits: `[absolute ms, 'issued' | 'used', +1 | -1, task queue]`,
+ * absolute being `performance.timeOrigin + performance.now()` (comparable across processes of one
+ * machine). A permit is issued when reserveSlot() resolves and used from markSlotUsed() (a task
+ * arrived for it) until releaseSlot().
  */
-export type SlotEvent = [number, 'issued' | 'used', 1 | -1];
+export type SlotEvent = [number, 'issued' | 'used', 1 | -1, string];

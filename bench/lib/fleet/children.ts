@@ -11,6 +11,11 @@ export interface FleetChild {
   readonly pid: number;
   /** Its latest state message. */
   readonly state: Extract<ChildMessage, { type: 'state' }> | undefined;
+  /**
+   * Every state message with the absolute time it arrived (`performance.timeOrigin +
+   * performance.now()` of this process), oldest first.
+   */
+  readonly states: ReadonlyArray<{ at: number; state: Extract<ChildMessage, { type: 'state' }> }>;
   /** Resolves when the child exited. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Error messages it sent. */
@@ -31,6 +36,7 @@ export async function startFleetChild(config: FleetChildConfig): Promise<FleetCh
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   let state: FleetChild['state'];
+  const states: Array<{ at: number; state: Extract<ChildMessage, { type: 'state' }> }> = [];
   const errors: string[] = [];
   let onStopped: ((acquireMs: Array<{ ms: number; spare: boolean }>) => void) | undefined;
   const slotEvents: SlotEvent[] = [];
@@ -40,8 +46,10 @@ export async function startFleetChild(config: FleetChildConfig): Promise<FleetCh
   const ready = new Promise<number>((resolve, reject) => {
     child.on('message', (message: ChildMessage) => {
       if (message.type === 'ready') resolve(message.pid);
-      else if (message.type === 'state') state = message;
-      else if (message.type === 'stopped') {
+      else if (message.type === 'state') {
+        state = message;
+        states.push({ at: performance.timeOrigin + performance.now(), state: message });
+      } else if (message.type === 'stopped') {
         slotEvents.push(...message.slotEvents);
         onStopped?.(message.acquireMs);
       } else if (message.type === 'error') {
@@ -60,6 +68,7 @@ export async function startFleetChild(config: FleetChildConfig): Promise<FleetCh
     get state() {
       return state;
     },
+    states,
     exited,
     errors,
     slotEvents,

@@ -37,9 +37,10 @@ async function main(): Promise<void> {
     const started = performance.now();
     const permit = reserve(ctx, signal);
     permit.then(
-      () => {
+      (issued) => {
         acquireMs.push({ ms: performance.now() - started, spare });
-        slotEvents.push([absoluteNow(), 'issued', 1]);
+        queueOf.set(issued, ctx.taskQueue);
+        slotEvents.push([absoluteNow(), 'issued', 1, ctx.taskQueue]);
       },
       () => undefined,
     );
@@ -47,17 +48,21 @@ async function main(): Promise<void> {
   };
   // Where the permits' time goes (issued to a poller, used by a task), for the bench's breakdown.
   const slotEvents: SlotEvent[] = [];
+  const queueOf = new WeakMap<object, string>();
+  const queueOfPermit = (permit: unknown) =>
+    (typeof permit === 'object' && permit !== null ? queueOf.get(permit) : undefined) ?? '';
   const absoluteNow = () => performance.timeOrigin + performance.now();
   const markUsed = supplier.markSlotUsed.bind(supplier);
   supplier.markSlotUsed = (ctx) => {
-    slotEvents.push([absoluteNow(), 'used', 1]);
+    slotEvents.push([absoluteNow(), 'used', 1, queueOfPermit(ctx.permit)]);
     markUsed(ctx);
   };
   const release = supplier.releaseSlot.bind(supplier);
   supplier.releaseSlot = (ctx) => {
     const t = absoluteNow();
-    slotEvents.push([t, 'issued', -1]);
-    if (ctx.slotInfo !== undefined) slotEvents.push([t, 'used', -1]);
+    const queue = queueOfPermit(ctx.permit);
+    slotEvents.push([t, 'issued', -1, queue]);
+    if (ctx.slotInfo !== undefined) slotEvents.push([t, 'used', -1, queue]);
     release(ctx);
   };
 
