@@ -1,7 +1,8 @@
 // Scenario 7: the cost of withConcurrency() when its limits do not bind.
 //
 //   npx tsx bench/concurrency-overhead.ts            # the scenario alone (rounds as the runner says)
-//   npx tsx bench/concurrency-overhead.ts --quick    # 20 runs over 2 keys, one round: a smoke run
+//   npx tsx bench/concurrency-overhead.ts --quick    # 20 runs over 2 keys, and 20 over 8 keys and 4
+//                                                    # shards, one round: a smoke run
 //
 // N workflows of one short activity each, started at once, with and without withConcurrency() around
 // the activity (maxRuns = N, so no run ever waits for another), same server, same in-process Worker
@@ -53,6 +54,8 @@ interface CaseRound {
   stats: ConcurrencyStats;
   /** Continue-as-new generations of the controllers after the round, summed over shards. */
   generations: number;
+  /** Grants per controller shard after the round (one entry without shards). */
+  grantedPerShard: number[];
   /** What the controllers' histories hold after the round, summed over shards and their runs. */
   controllerEvents: ControllerEventCounts;
 }
@@ -67,7 +70,12 @@ interface ControllerEventCounts {
 }
 
 function casesOf(quick: boolean): Case[] {
-  if (quick) return [{ id: 'quick', runs: 20, keys: 2, shards: 1, workMs: 50 }];
+  // The quick form keeps one sharded case (8 keys: 2 per shard), so the smoke run exercises shards too.
+  if (quick)
+    return [
+      { id: 'quick', runs: 20, keys: 2, shards: 1, workMs: 50 },
+      { id: 'quick-4-shards', runs: 20, keys: 8, shards: 4, workMs: 50 },
+    ];
   return [
     { id: '10-keys', runs: 200, keys: 10, shards: 1, workMs: 100 },
     { id: '40-keys-4-shards', runs: 200, keys: 40, shards: 4, workMs: 100 },
@@ -171,6 +179,7 @@ async function measureRound(client: Client, taskQueue: string, c: Case, round: n
     completed: { plain: completed.plain!, limited: completed.limited! },
     stats,
     generations: snapshots.reduce((sum, s) => sum + s.generation, 0),
+    grantedPerShard: snapshots.map((s) => s.stats.granted),
     controllerEvents,
   };
 }
@@ -269,6 +278,7 @@ function report(cases: Case[], results: Map<string, CaseRound[]>, rounds: number
   const unclean = all.filter(
     ({ c, r }) => r.stats.granted !== c.runs || r.stats.released !== c.runs || r.stats.reclaimed !== 0,
   );
+  const idleShards = all.filter(({ c, r }) => c.shards > 1 && r.grantedPerShard.some((n) => n === 0));
   const spread = summaries.map((s) => s.plain.max / s.plain.min);
   const label = (c: Case) => `${c.runs} runs / ${c.keys} keys${c.shards > 1 ? ` / ${c.shards} shards` : ''}`;
   return {
@@ -298,6 +308,14 @@ function report(cases: Case[], results: Map<string, CaseRound[]>, rounds: number
             ({ c, r }) =>
               `${c.id} round ${r.round}: granted ${r.stats.granted}, released ${r.stats.released}, reclaimed ${r.stats.reclaimed}`,
           )
+          .join('; '),
+      ),
+      precondition(
+        'every shard of a sharded case granted runs (the group was spread over its controllers)',
+        idleShards.length === 0,
+        all
+          .filter(({ c }) => c.shards > 1)
+          .map(({ c, r }) => `${c.id} round ${r.round}: granted per shard ${r.grantedPerShard.join(', ')}`)
           .join('; '),
       ),
       machineAllows(

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { WorkflowHandle } from '@temporalio/client';
 import { afterAll, describe, expect, inject, it } from 'vitest';
@@ -12,9 +13,10 @@ import { createWorker, testClient, uniqueQueue } from './helpers.js';
 // the third Worker logging "Nondeterminism error: Signal external WF machine does not handle this
 // event: TimerStarted"): a query arriving while a workflow task was pending ran the controller's loop
 // with the previous task's time, and its decisions depended on that time. Here the controller's Worker
-// runs in a child process that is killed (SIGKILL) twice while a query is polled all along.
+// runs in a child process (scripts/controller-worker.ts, the one the history recorder uses) that is
+// killed (SIGKILL) twice while a query is polled all along.
 
-const WORKER = fileURLToPath(new URL('./fixtures/controller-worker.ts', import.meta.url));
+const WORKER = fileURLToPath(new URL('../../scripts/controller-worker.ts', import.meta.url));
 const children = new Set<ChildProcess>();
 
 afterAll(() => {
@@ -27,16 +29,14 @@ interface ControllerWorker {
   output(): string;
 }
 
-/** Starts fixtures/controller-worker.ts on `taskQueue`; resolves once it polls. */
+/**
+ * Starts scripts/controller-worker.ts on `taskQueue`, its holder checks held open 0.8 s and its log at
+ * WARN and above on stdout; resolves once it polls.
+ */
 async function startControllerWorker(taskQueue: string): Promise<ControllerWorker> {
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER], {
-    env: {
-      ...process.env,
-      TEMPORAL_ADDRESS: inject('temporalAddress'),
-      WORKFLOW_BUNDLE: inject('workflowBundlePath'),
-      TASK_QUEUE: taskQueue,
-      SLOW_CHECK_MS: '800',
-    },
+  const args = [inject('temporalAddress'), taskQueue, inject('workflowBundlePath'), '--log', 'WARN'];
+  const child = spawn(process.execPath, ['--import', 'tsx', WORKER, ...args], {
+    env: { ...process.env, SLOTWISE_SLOW_CHECK_MS: '800' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(child);
@@ -78,7 +78,9 @@ const running = new Map<string, number>();
 const peak = new Map<string, number>();
 
 describe('withConcurrency() when the controller Worker crashes while queried', () => {
-  it('withConcurrency() completes every run, one per key at a time, when the controller Worker is killed twice while its state is queried all along; no workflow task fails', async () => {
+  it('withConcurrency() completes every run, one per key at a time, when the controller Worker is killed twice while its state is queried all along; no workflow task fails', {
+    timeout: 240_000,
+  }, async () => {
     const client = await testClient();
     const holderQueue = uniqueQueue('crash-holders');
     const controllerQueue = uniqueQueue('crash-controller');
@@ -143,10 +145,15 @@ describe('withConcurrency() when the controller Worker crashes while queried', (
       // task open 0.8 s), start another; twice, and more (at most 4) until a kill has caught a task.
       const timedOutTasks = async () =>
         (await eventsOf(controllerId)).filter((e) => e.workflowTaskTimedOutEventAttributes).length;
+      const began = Date.now();
+      const timeline: string[] = [];
+      const mark = (what: string) => timeline.push(`${((Date.now() - began) / 1000).toFixed(1)} s ${what}`);
       for (let kills = 0; kills < 4 && (kills < 2 || (await timedOutTasks()) === 0); kills++) {
         await sleep(1_500);
         await kill(workers.at(-1)!);
+        mark(`killed Worker ${workers.length}`);
         workers.push(await startControllerWorker(controllerQueue));
+        mark(`Worker ${workers.length} ready`);
       }
       const answeredDuringKills = queries.answered;
 
@@ -156,6 +163,11 @@ describe('withConcurrency() when the controller Worker crashes while queried', (
         timer = setTimeout(() => {
           void (async () => {
             const events = await eventsOf(controllerId);
+            // The whole history, for a reader of the failure (test-results/ is not committed).
+            writeFileSync(
+              `test-results/${controllerId.replace(/[^\w-]/g, '_')}.json`,
+              JSON.stringify(events, null, 1),
+            );
             const types = events.map((e) => Object.keys(e).find((k) => k.endsWith('EventAttributes')) ?? '?');
             const counts: Record<string, number> = {};
             for (const t of types) counts[t] = (counts[t] ?? 0) + 1;
@@ -164,7 +176,8 @@ describe('withConcurrency() when the controller Worker crashes while queried', (
               .catch((error: Error) => error.message);
             reject(
               new Error(
-                `only ${done.length} of ${runs} runs completed within 90 s; controller events ${JSON.stringify(counts)}; ` +
+                `only ${done.length} of ${runs} runs completed within 90 s of the last kill (${timeline.join(', ')}); ` +
+                  `controller events ${JSON.stringify(counts)}; ` +
                   `last ${types.slice(-25).join(' ')}; state ${JSON.stringify(state)}; ` +
                   `worker output:\n${workers.map((w) => w.output().slice(-3000)).join('\n----\n')}`,
               ),
