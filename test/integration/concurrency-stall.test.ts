@@ -5,7 +5,8 @@ import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { describe, expect, inject, it } from 'vitest';
 
 // A KNOWN DEFECT, recorded so that it stays visible until fixed (this test then fails: turn its
-// expectation around). The history is the controller of a run of concurrency-crash.test.ts that
+// expectation around, and make the live test in concurrency-crash.test.ts run by default again). The
+// history is the controller of a run of concurrency-crash.test.ts that
 // stalled (3 of 12 runs done after 90 s, load ~15): its third Worker failed every workflow task with
 // "[TMPRL1100] Nondeterminism error: Update machine does not handle this event: HistoryEvent(id: 24,
 // SignalExternalWorkflowExecutionInitiated)". Replaying it with the same code fails the same way, every
