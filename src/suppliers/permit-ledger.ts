@@ -492,7 +492,7 @@ export class PermitLedger<X extends object = object> {
   #issue(request: ReservationContext, extras: X): PermitRecord<X> {
     // The same fields, in the same order, as `{ ...extras, id, ... }`, built without an object
     // spread: this one site sees every supplier's extras (none, `parts`, `gpu`), and V8 (Node 20)
-    // then copies a spread through its slow path, 5-15 us per permit where this takes well under 1.
+    // then copies a spread through its slow path (microseconds per permit; this takes ~0.2 us).
     const fields: Record<string, unknown> = Object.assign({}, extras);
     fields.id = permitIds.next++;
     fields.supplier = this.name;
