@@ -15,6 +15,8 @@ export interface FixedSlotSupplierOptions extends SupplierBaseOptions {
 }
 
 const OWNER = 'FixedSlotSupplier';
+/** What a fixed permit adds to the permit's fields: nothing (one object for every decision). */
+const NO_FIELDS: object = Object.freeze({});
 
 /**
  * Hands out at most `slots` permits at once. One instance shared by several Workers (or slot types)
@@ -67,7 +69,7 @@ export class FixedSlotSupplier extends LedgerSlotSupplier {
   }
 
   protected admit(): object | null {
-    return this.ledger.issued < this.#slots ? {} : null;
+    return this.ledger.issued < this.#slots ? NO_FIELDS : null;
   }
 
   protected capacity(): number {

@@ -149,7 +149,7 @@ export abstract class LedgerSlotSupplier<X extends object = object> implements C
       ceilings,
       onIssued: (record) => this.onIssued(record),
       onReleased: (record) => {
-        if (record.slotInfo !== undefined) slotPairing.forget(record.permit);
+        if (record.slotInfo !== undefined) slotPairing.forget(record.permit, record.slotInfo);
         this.onReleased(record);
       },
       ...(options.now ? { now: options.now } : {}),

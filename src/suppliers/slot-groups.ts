@@ -61,6 +61,8 @@ export class SlotGroups {
   readonly #lingerMs: number;
   readonly #groups = new Map<string, Group>();
   #declared: Set<SlotType> | null = null;
+  /** The group found last: a supplier mostly serves one, and finding it again then builds no key. */
+  #last: Group | undefined;
 
   constructor(
     floors: PerSlotType<number>,
@@ -111,12 +113,12 @@ export class SlotGroups {
 
   /** Permits of `(slotType, taskQueue)` issued and not released. */
   issuedIn(slotType: string, taskQueue: string): number {
-    return this.#groups.get(groupKey(slotType, taskQueue))?.issued ?? 0;
+    return this.#find(slotType, taskQueue)?.issued ?? 0;
   }
 
   /** Of those, the sticky ones (workflow polls of a Worker's sticky queue). */
   stickyIn(slotType: string, taskQueue: string): number {
-    return this.#groups.get(groupKey(slotType, taskQueue))?.sticky ?? 0;
+    return this.#find(slotType, taskQueue)?.sticky ?? 0;
   }
 
   /** Counts a permit issued. */
@@ -128,7 +130,7 @@ export class SlotGroups {
 
   /** Counts a permit released. */
   released(permit: PermitGroup): void {
-    const group = this.#groups.get(groupKey(permit.slotType, permit.taskQueue));
+    const group = this.#find(permit.slotType, permit.taskQueue);
     if (group === undefined) return;
     group.issued--;
     if (permit.sticky) group.sticky--;
@@ -142,7 +144,7 @@ export class SlotGroups {
 
   /** Counts a waiting reservation that was granted or aborted. */
   waitEnded(request: ReservationContext): void {
-    const group = this.#groups.get(groupKey(request.slotType, request.taskQueue));
+    const group = this.#find(request.slotType, request.taskQueue);
     if (group === undefined) return;
     group.waiting--;
     this.#settle(group);
@@ -150,7 +152,7 @@ export class SlotGroups {
 
   /** Whether a permit for `request` would be one of its group's floor permits. */
   isFloorPermit(request: ReservationContext): boolean {
-    const group = this.#groups.get(groupKey(request.slotType, request.taskQueue));
+    const group = this.#find(request.slotType, request.taskQueue);
     const sticky = request.isSticky === true;
     if (group === undefined)
       return this.#unmet(request.slotType, 0, 0) > this.#unmet(request.slotType, 1, +sticky);
@@ -162,7 +164,7 @@ export class SlotGroups {
     const key = slotTypeKey(request.slotType);
     const ceiling = key === undefined ? null : this.#ceilings[key];
     if (ceiling === null) return false;
-    const group = this.#groups.get(groupKey(request.slotType, request.taskQueue));
+    const group = this.#find(request.slotType, request.taskQueue);
     return (group?.issued ?? 0) >= ceiling;
   }
 
@@ -232,6 +234,7 @@ export class SlotGroups {
     for (const [key, group] of this.#groups) {
       if (!this.#active(group, now)) {
         this.#groups.delete(key);
+        if (group === this.#last) this.#last = undefined;
         continue;
       }
       let groups = byQueue.get(group.taskQueue);
@@ -255,12 +258,21 @@ export class SlotGroups {
     return [...types];
   }
 
+  /** The group of `(slotType, taskQueue)`, if it is kept. */
+  #find(slotType: string, taskQueue: string): Group | undefined {
+    const last = this.#last;
+    if (last !== undefined && last.slotType === slotType && last.taskQueue === taskQueue) return last;
+    const group = this.#groups.get(groupKey(slotType, taskQueue));
+    if (group !== undefined) this.#last = group;
+    return group;
+  }
+
   #group(slotType: string, taskQueue: string): Group {
-    const key = groupKey(slotType, taskQueue);
-    let group = this.#groups.get(key);
+    let group = this.#find(slotType, taskQueue);
     if (group === undefined) {
       group = { slotType: slotType as SlotType, taskQueue, issued: 0, sticky: 0, waiting: 0, idleSince: 0 };
-      this.#groups.set(key, group);
+      this.#groups.set(groupKey(slotType, taskQueue), group);
+      this.#last = group;
     }
     if (group.issued === 0 && group.waiting === 0) group.idleSince = this.#now();
     return group;

@@ -80,6 +80,12 @@ class PairingQueues<T> {
     return item;
   }
 
+  /** The queue of `k` (oldest first; empty or `undefined` when nothing is queued there), to read only. */
+  queueOf(k: PairingKey): readonly T[] | undefined {
+    const byQueue = k.isLocal ? this.#byKind.local : this.#byKind.activity;
+    return byQueue.get(k.taskQueue)?.get(k.activityType);
+  }
+
   indexOf(k: PairingKey, item: T): number {
     const byQueue = k.isLocal ? this.#byKind.local : this.#byKind.activity;
     return byQueue.get(k.taskQueue)?.get(k.activityType)?.indexOf(item) ?? -1;
@@ -177,9 +183,31 @@ export class SlotPairing {
     else this.#unclaimed.push(key, slot);
   }
 
-  /** Called by suppliers when a permit is released: an unclaimed permit must never pair later. */
-  forget(permit: SlotwisePermit): void {
+  /**
+   * Called by suppliers when a permit is released: an unclaimed permit must never pair later. With
+   * the `slotInfo` it was marked used with, only the one queue it was published to is searched (a
+   * release does not walk every queue).
+   */
+  forget(permit: SlotwisePermit, slotInfo?: SlotInfo): void {
     if (this.#unclaimed.size === 0) return;
+    if (slotInfo !== undefined) {
+      if (slotInfo.type !== 'activity' && slotInfo.type !== 'local-activity') return; // never published
+      const key: PairingKey = {
+        taskQueue: permit.taskQueue,
+        activityType: slotInfo.activityType,
+        isLocal: slotInfo.type === 'local-activity',
+      };
+      const queue = this.#unclaimed.queueOf(key);
+      if (queue === undefined) return;
+      // From the newest: a permit released while unclaimed is most often one published lately.
+      for (let i = queue.length - 1; i >= 0; i--) {
+        if (queue[i]!.permit === permit) {
+          this.#unclaimed.take(key, i);
+          return;
+        }
+      }
+      return;
+    }
     for (const [key, queue] of this.#unclaimed.entries()) {
       const index = queue.findIndex((slot) => slot.permit === permit);
       if (index >= 0) {
