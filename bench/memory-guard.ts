@@ -7,6 +7,7 @@
 // never OOMed here. Peak working set / limit, OOM kills, activities running on average against what
 // the target allows, tasks completed per minute.
 import { type CgroupRunResult, runInCgroup, workerPreconditions } from './lib/cgroup-run.js';
+import { allowedTasks, taskFootprint } from './lib/memory-footprint.js';
 import { runAsScript } from './lib/runner.js';
 import {
   isMain,
@@ -124,51 +125,6 @@ function contenders(s: MemoryGuardSettings, bestFixed: number, declaredBytes: nu
   ];
 }
 
-/** The run's first working-set reading: the Worker before its first task. */
-function idleWorkingSet(r: CgroupRunResult): number {
-  return r.series.find((p) => p.workingSetBytes !== null)?.workingSetBytes ?? 0;
-}
-
-/**
- * The tasks a target allows at once: floor((target x limit - idle working set) / task footprint),
- * where the footprint is what one task really adds (see {@link taskFootprint}).
- */
-function allowedTasks(r: CgroupRunResult, s: MemoryGuardSettings, target: number, footprint: number): number {
-  return Math.max(0, Math.floor((target * s.limitBytes - idleWorkingSet(r)) / footprint));
-}
-
-/**
- * What one task adds to the cgroup's working set: its buffer plus the worker thread that holds it
- * (an isolate of its own: about 9 MiB in a bare Node process, more in a Worker). From a fixed-size
- * run: the samples taken while `slots` tasks ran and every one of them was holding its buffer
- * (between `end - holdMs` and `end`, 100 ms inside either edge), as (working set - idle) / slots;
- * the median of them. `null` without such samples.
- */
-function taskFootprint(r: CgroupRunResult, s: MemoryGuardSettings, slots: number): number | null {
-  const spans = new Map<number, { start?: number; end?: number }>();
-  for (const e of r.events) {
-    const span = spans.get(e.index) ?? {};
-    if (e.type === 'start') span.start = e.t;
-    else span.end = e.t;
-    spans.set(e.index, span);
-  }
-  const done = [...spans.values()].filter(
-    (x): x is { start: number; end: number } => x.start !== undefined && x.end !== undefined,
-  );
-  const idle = idleWorkingSet(r);
-  const margin = 100;
-  const perTask: number[] = [];
-  for (const p of r.series) {
-    if (p.workingSetBytes === null) continue;
-    const t = r.t0 + p.t * 1000;
-    const running = done.filter((x) => x.start <= t && t < x.end);
-    const holding = running.filter((x) => x.end - s.holdMs + margin <= t && t <= x.end - margin);
-    if (running.length === slots && holding.length === slots)
-      perTask.push((p.workingSetBytes - idle) / slots);
-  }
-  return perTask.length > 0 ? median(perTask) : null;
-}
-
 /**
  * Activities running, averaged over time from the first start to the last one: while the burst still
  * has a backlog, so a full supplier runs as many as it allows the whole time. `NaN` with fewer than
@@ -279,7 +235,7 @@ async function runMemoryGuard(ctx: ScenarioContext): Promise<ScenarioReport> {
   const env = await ctx.env();
   const s = memoryGuardSettings(args.quick);
   const calibration = await calibrateBestFixed(env, s, log);
-  const measured = calibration.run ? taskFootprint(calibration.run, s, calibration.best) : null;
+  const measured = calibration.run ? taskFootprint(calibration.run, s.holdMs, calibration.best) : null;
   // Whole MiB, rounded up: what a user would write in `costs:`.
   const footprint = measured === null ? s.taskBytes : Math.ceil(measured / MIB) * MIB;
   log(
@@ -332,7 +288,7 @@ async function runMemoryGuard(ctx: ScenarioContext): Promise<ScenarioReport> {
     const ooms = rs.filter(oomed).length;
     const maxPeak = Math.max(...rs.map((r) => r.peakWorkingSetBytes / s.limitBytes));
     const ratio = ratioSummary(rs.map(tasksPerMinute), bestTpm);
-    const fills = rs.map((r) => meanRunning(r) / allowedTasks(r, s, c.target, footprint));
+    const fills = rs.map((r) => meanRunning(r) / allowedTasks(r, s.limitBytes, c.target, footprint));
     const fill = summarize(fills);
     const wantFill = c.declared ? 0.95 : 0.8;
     verdicts.push({
@@ -343,7 +299,7 @@ async function runMemoryGuard(ctx: ScenarioContext): Promise<ScenarioReport> {
     verdicts.push({
       target: `${label}: time-averaged running tasks >= ${wantFill} of floor((${c.target} x limit - idle) / task footprint)`,
       met: fill.median >= wantFill,
-      note: `median ${fmt(fill.median, 3)} [${fmt(fill.min, 3)}..${fmt(fill.max, 3)}]; allowed ${rs.map((r) => allowedTasks(r, s, c.target, footprint)).join(', ')}, ran ${rs.map((r) => fmt(meanRunning(r), 2)).join(', ')} on average`,
+      note: `median ${fmt(fill.median, 3)} [${fmt(fill.min, 3)}..${fmt(fill.max, 3)}]; allowed ${rs.map((r) => allowedTasks(r, s.limitBytes, c.target, footprint)).join(', ')}, ran ${rs.map((r) => fmt(meanRunning(r), 2)).join(', ')} on average`,
     });
     if (c.target === s.highTarget) {
       const wantTpm = c.declared ? 0.9 : 0.8;
