@@ -1,11 +1,11 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { bundleWorkflowCode, DefaultLogger, type ReplayResult, Runtime, Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { describe, expect, inject, it } from 'vitest';
 import { DEFAULT_FLEET_SETTINGS } from '../../src/workflows/fleet/definitions.js';
 import { FLEET_HISTORY_BUDGET_PATCH, FLEET_LEASE_CLOCK_PATCH } from '../../src/workflows/fleet/types.js';
+import { parseHistoryJson } from './history-files.js';
 
 // Lease manager histories saved from real runs (scripts/record-fleet-histories.ts) must replay
 // against today's workflow code: a change that makes them diverge breaks every running manager.
@@ -17,16 +17,6 @@ interface ManifestEntry {
   workflowType: string;
   scenario: string;
 }
-
-// Parse JSON histories with the protobufjs JSON extension of the copy that defines the History type
-// (see replay.test.ts: npm may install two copies of protobufjs).
-const require = createRequire(import.meta.url);
-const protoEntry = require.resolve('@temporalio/proto');
-const { fromJson } = require(require.resolve('protobufjs/ext/protojson', { paths: [dirname(protoEntry)] }));
-const { patchProtobufRoot } = require('@temporalio/proto/lib/patch-protobuf-root');
-const historyType = patchProtobufRoot(require('@temporalio/proto')).lookupType(
-  'temporal.api.history.v1.History',
-);
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
@@ -58,7 +48,7 @@ const historyJson = (entry: { dir: string; file: string }) =>
 const histories = () =>
   manifest.map((entry) => ({
     workflowId: entry.workflowId,
-    history: fromJson(historyType, historyJson(entry), { ignoreUnknownFields: true }),
+    history: parseHistoryJson(historyJson(entry)),
   }));
 
 interface SavedEvent {

@@ -1,9 +1,9 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { bundleWorkflowCode, DefaultLogger, type ReplayResult, Runtime, Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { describe, expect, inject, it } from 'vitest';
+import { parseHistoryJson } from './history-files.js';
 
 // Histories saved from real runs (scripts/record-histories.ts) must replay against today's workflow
 // code. A change that makes them diverge is a breaking change for every open workflow: version it
@@ -17,19 +17,6 @@ interface ManifestEntry {
   scenario: string;
   description: string;
 }
-
-// The SDK parses JSON histories with `historyFromJSON`, whose protobufjs JSON extension comes from
-// @temporalio/common's own copy of protobufjs while the History type comes from @temporalio/proto's
-// copy; where npm installs two copies (as here, under a top-level protobufjs 7) it throws "type must
-// be a Type". Parse with the extension of the copy that defines the type, and hand the Worker a
-// History object.
-const require = createRequire(import.meta.url);
-const protoEntry = require.resolve('@temporalio/proto');
-const { fromJson } = require(require.resolve('protobufjs/ext/protojson', { paths: [dirname(protoEntry)] }));
-const { patchProtobufRoot } = require('@temporalio/proto/lib/patch-protobuf-root');
-const historyType = patchProtobufRoot(require('@temporalio/proto')).lookupType(
-  'temporal.api.history.v1.History',
-);
 
 // Replay Workers log each non-determinism they find; the results below are what counts.
 Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -65,7 +52,7 @@ const decode = (p: JsonPayload | undefined) =>
 type JsonHistory = { events: JsonEvent[] };
 
 const readHistory = (file: string): JsonHistory => JSON.parse(readFileSync(join(dir, file), 'utf8'));
-const parse = (json: JsonHistory) => fromJson(historyType, json, { ignoreUnknownFields: true });
+const parse = (json: JsonHistory) => parseHistoryJson(json);
 const histories = () =>
   manifest.map(({ file, workflowId }) => ({ workflowId, history: parse(readHistory(file)) }));
 
