@@ -1,4 +1,4 @@
-import { condition, continueAsNew, log, setHandler, workflowInfo } from '@temporalio/workflow';
+import { condition, continueAsNew, log, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import { HistoryBudget } from '../durable/history-budget.js';
 import { RecordedTimer } from '../durable/recorded-timer.js';
 import { SignalOutbox } from '../durable/signal-outbox.js';
@@ -33,6 +33,13 @@ const CHECK_BATCH = 200;
 const UPDATE_ROOM = 4;
 /** Without the check activity, a grant is probed at these ages (in ticks), then every 256 ticks. */
 const PROBE_CAP_TICKS = 256;
+
+/**
+ * The marker (`patched()`) of controllers whose signal and update handlers send the commands their
+ * change calls for before they return (see {@link concurrencyControllerWorkflow}). A run that started
+ * before it (its history has no marker) sends them from its loop until it continues as new.
+ */
+export const CONCURRENCY_SETTLE_IN_HANDLERS_PATCH = 'slotwise-concurrency-settle-in-handlers';
 
 /** What the outbox carries: a decision for a run, or a probe of a run (not carried over). */
 type OutboxTag = ConcurrencyEffect | { type: 'probe'; run: ConcurrencyRunRef };
@@ -80,6 +87,11 @@ const probeDue = (age: number) =>
  *   Releases come as signals (one per run, or one per batch from a Worker process). They are applied
  *   to a {@link ConcurrencyGrants} as they arrive; its decisions for other runs (a grant, a refusal, a
  *   replacement) are signalled to those runs.
+ * - A signal or update handler sends the decisions and timers its change calls for before it returns,
+ *   so the controller makes the same commands whether the SDK runs an activation's signals, updates
+ *   and other jobs in one batch or in two (it picks the mode on replay from a flag it records, and
+ *   has been seen to record it for a task it ran the other way); its loop sends only what timers,
+ *   checks and undeliverable decisions cause.
  * - No decision reads a clock. Time enters only as recorded timer firings (ticks): checks run on a
  *   tick, the idle exit on a timer that fired with nothing happening since it started. So replay is
  *   exact whatever the activations' clocks said (a query arriving during a pending workflow task can
@@ -112,6 +124,7 @@ export async function concurrencyControllerWorkflow(
 ): Promise<ConcurrencyControllerResult> {
   const { group, shard } = input;
   const generation = input.generation ?? 0;
+  const settleInHandlers = patched(CONCURRENCY_SETTLE_IN_HANDLERS_PATCH);
   const grants = new ConcurrencyGrants(input.state);
   let settings = mergeSettings({ ...DEFAULT_CONTROLLER_SETTINGS }, input.settings);
   let tick = input.tick ?? 0;
@@ -122,6 +135,7 @@ export async function concurrencyControllerWorkflow(
   let checkDue = false;
   let checkCursor = 0;
   const budget = new HistoryBudget(() => settings.maxHistoryEvents);
+  if (settleInHandlers) budget.spend(1); // the patch marker
   const checkTimer = new RecordedTimer();
   const idleTimer = new RecordedTimer();
   /** Runs holding a grant whose decision could not be delivered: checked at once. */
@@ -174,6 +188,29 @@ export async function concurrencyControllerWorkflow(
   const owed = () => outbox.inflight + (checkTimer.armed ? 1 : 0) + (idleTimer.armed ? 1 : 0);
   const mustContinueAsNew = () => workflowInfo().continueAsNewSuggested || budget.room(owed()) < UPDATE_ROOM;
 
+  /** Sends the decisions waiting, as many as the history budget allows (two events per signal: the command now, its outcome later). */
+  const flushDecisions = () =>
+    budget.spend(outbox.flush(Math.floor((budget.room(owed()) - UPDATE_ROOM) / 2)));
+  /** Arms the idle timer when nothing is left to do, and the check timer while grants are held. */
+  const armTimers = () => {
+    if (grants.idle && outbox.empty && suspects.size === 0 && !idleTimer.armed) {
+      idleTimer.arm(settings.idleTimeoutMs);
+      idleArmedAt = activity;
+      budget.spend(1);
+    }
+    if (grants.state.running.length > 0 && checkTimer.arm(settings.probeIntervalMs)) budget.spend(1);
+  };
+  /**
+   * What a signal or an update changed, sent before its handler returns: decisions, then timers (when
+   * the run must continue as new, the loop does that and carries the decisions over). See
+   * {@link CONCURRENCY_SETTLE_IN_HANDLERS_PATCH}.
+   */
+  const settle = () => {
+    if (!settleInHandlers || mustContinueAsNew()) return;
+    flushDecisions();
+    armTimers();
+  };
+
   setHandler(
     concurrencyAcquireUpdate,
     (request: ConcurrencyRequest): ConcurrencyDecision => {
@@ -181,6 +218,7 @@ export async function concurrencyControllerWorkflow(
       budget.spend(2);
       const effects = grants.request(request, Date.now(), tick);
       apply(effects, request.requestId);
+      settle();
       const own = effects.find((effect) => effect.run.requestId === request.requestId);
       return own ? decisionOf(own) : { requestId: request.requestId, outcome: 'queued' };
     },
@@ -210,6 +248,7 @@ export async function concurrencyControllerWorkflow(
           else push(effect);
         }
       }
+      settle();
       return requests.map((request) => answers.get(request.requestId)!);
     },
     {
@@ -223,15 +262,20 @@ export async function concurrencyControllerWorkflow(
   setHandler(concurrencyRequestSignal, (request) => {
     settings = mergeSettings(settings, request.settings);
     apply(grants.request(request, Date.now(), tick));
+    settle();
   });
   const released = (requestId: string) => {
     suspects.delete(requestId);
     ended.delete(requestId);
     apply(grants.release(requestId, Date.now(), false, tick));
   };
-  setHandler(concurrencyReleaseSignal, ({ requestId }) => released(requestId));
+  setHandler(concurrencyReleaseSignal, ({ requestId }) => {
+    released(requestId);
+    settle();
+  });
   setHandler(concurrencyReleaseBatchSignal, ({ requestIds }) => {
     for (const requestId of Array.isArray(requestIds) ? requestIds : []) released(requestId);
+    settle();
   });
   setHandler(concurrencyStateQuery, () => ({
     group,
@@ -344,19 +388,12 @@ export async function concurrencyControllerWorkflow(
       });
     }
 
-    // Two events per signal: the command now, its outcome later.
-    budget.spend(outbox.flush(Math.floor((budget.room(owed()) - UPDATE_ROOM) / 2)));
-
+    flushDecisions();
     const quiet = grants.idle && outbox.empty && suspects.size === 0;
     if (idleTimer.take() && quiet && activity === idleArmedAt) {
       return { group, generation, stats: grants.state.stats };
     }
-    if (quiet && !idleTimer.armed) {
-      idleTimer.arm(settings.idleTimeoutMs);
-      idleArmedAt = activity;
-      budget.spend(1);
-    }
-    if (grants.state.running.length > 0 && checkTimer.arm(settings.probeIntervalMs)) budget.spend(1);
+    armTimers();
 
     await condition(
       () =>
