@@ -9,13 +9,22 @@
 //
 //   npx tsx scripts/record-histories.ts           # the original set, test/fixtures/histories/*.json
 //   npx tsx scripts/record-histories.ts batched   # test/fixtures/histories/batched/
+//   npx tsx scripts/record-histories.ts settled   # test/fixtures/histories/settled/
 //
-// The original set was recorded before requests and releases travelled in batches (one
-// `slotwise.concurrency.acquire` update per run): it stays as it is, so controllers and runs that were
-// open across that upgrade keep replaying. The `batched` set is recorded with today's activities:
-// runs started together ask in `slotwise.concurrency.acquireBatch` updates and release in
-// `slotwise.concurrency.releaseBatch` signals, through a continue-as-new that carries waiting requests
-// and a reset of a waiting and of a working run.
+// Each set is what the code of its day wrote, and stays as it is once committed: a Worker must go on
+// replaying the histories of controllers and runs that were open across every upgrade since, so an old
+// set is never re-recorded with newer code (that would only test the newer path twice). A new path
+// gets a new set.
+// - The original set was recorded before requests and releases travelled in batches (one
+//   `slotwise.concurrency.acquire` update per run).
+// - The `batched` set: runs started together ask in `slotwise.concurrency.acquireBatch` updates and
+//   release in `slotwise.concurrency.releaseBatch` signals, through a continue-as-new that carries
+//   waiting requests, a reset of a waiting and of a working run, and the crash while queried. Its
+//   controllers predate the `slotwise-concurrency-settle-in-handlers` patch: they send the decisions
+//   and timers a signal or update causes from their loop (the old path, kept for them).
+// - The `settled` set: the same scenarios as `batched`, recorded by controllers with that patch (each
+//   controller history holds its marker), whose signal and update handlers send those decisions and
+//   timers before they return (the new path).
 //
 // Re-record only on purpose (a deliberate, versioned change of workflow code); commit the result.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -28,16 +37,21 @@ import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } 
 import { concurrencyActivities } from '../src/activities/concurrency-activities.js';
 import { startDevServer } from '../src/dev-server/dev-server.js';
 import { ensureTemporalCli } from '../src/dev-server/temporal-cli.js';
+import { CONCURRENCY_SETTLE_IN_HANDLERS_PATCH } from '../src/workflows/concurrency/controller-workflow.js';
 import type { WithConcurrencyOptions } from '../src/workflows/concurrency/options.js';
 import { concurrencyControllerId, concurrencyStateQuery } from '../src/workflows/concurrency/signals.js';
 
-const set = process.argv[2] ?? 'original';
-if (set !== 'original' && set !== 'batched') {
-  console.error(`usage: record-histories.ts [original|batched] (got ${JSON.stringify(set)})`);
+const SETS = ['original', 'batched', 'settled'] as const;
+const set = (process.argv[2] ?? 'original') as (typeof SETS)[number];
+if (!SETS.includes(set)) {
+  console.error(`usage: record-histories.ts [${SETS.join('|')}] (got ${JSON.stringify(set)})`);
   process.exit(2);
 }
-const batched = set === 'batched';
-const outDir = resolve(batched ? 'test/fixtures/histories/batched' : 'test/fixtures/histories');
+/** The scenarios of the `batched` set (runs started together, asking and releasing in batches); `settled` records them too. */
+const batched = set !== 'original';
+/** The `settled` set: every controller history must hold the marker of the settle-in-handlers patch. */
+const settled = set === 'settled';
+const outDir = resolve(set === 'original' ? 'test/fixtures/histories' : `test/fixtures/histories/${set}`);
 const taskQueue = 'slotwise-record-histories';
 /** Task queue of Workers without the concurrency activities: runs fall back to signals, controllers to probes. */
 const signalsQueue = 'slotwise-record-signals';
@@ -199,6 +213,26 @@ try {
         history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
     }
     for (const [i, run] of runs.entries()) {
+      if (settled) {
+        // The point of this set: controllers on the new path, which their patch marker says.
+        const events = await eventsOf(id, run);
+        const markers = events.filter((e) =>
+          Object.values(e.markerRecordedEventAttributes?.details ?? {}).some((details) =>
+            details.payloads?.some((p) =>
+              Buffer.from(p.data ?? [])
+                .toString('utf8')
+                .includes(CONCURRENCY_SETTLE_IN_HANDLERS_PATCH),
+            ),
+          ),
+        );
+        if (markers.length !== 1)
+          throw new Error(
+            `expected run ${i + 1} of the ${scenario} controller to record the ${CONCURRENCY_SETTLE_IN_HANDLERS_PATCH} marker once, found ${markers.length}`,
+          );
+        log(
+          `slotwise: ${scenario} controller run ${i + 1} of ${runs.length}: ${events.length} events, marker at event ${markers[0]!.eventId}`,
+        );
+      }
       const role = runs.length === 1 ? 'controller' : `controller-${i + 1}-of-${runs.length}`;
       await save(scenario, role, id, run, `controller of ${group}, run ${i + 1} of ${runs.length}`);
     }
@@ -209,7 +243,7 @@ try {
 
   const signalsRun = signalsWorker.run();
   await worker.runUntil(async () => {
-    // Only this set's files: other sets live in subdirectories (fleet/, batched/).
+    // Only this set's files: other sets live in subdirectories (fleet/, batched/, settled/).
     mkdirSync(outDir, { recursive: true });
     for (const file of readdirSync(outDir)) if (file.endsWith('.json')) rmSync(join(outDir, file));
 
@@ -264,7 +298,7 @@ try {
           }
         }
         log(
-          `slotwise: batched round-robin: asked in batches of ${sizes.asked.join(', ')} (${sizes.single} single updates), released in batches of ${sizes.released.join(', ')}`,
+          `slotwise: ${set} round-robin: asked in batches of ${sizes.asked.join(', ')} (${sizes.single} single updates), released in batches of ${sizes.released.join(', ')}`,
         );
         if (!sizes.asked.some((n) => n > 1) || sizes.released.length === 0 || sizes.single > 0)
           throw new Error(

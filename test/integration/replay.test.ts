@@ -27,11 +27,16 @@ const readManifest = (set: string): ManifestEntry[] =>
     ...m,
     file: set ? `${set}/${m.file}` : m.file,
   }));
-// The original set (one acquire update per run, before batching) and the batched set (acquireBatch
-// updates, releaseBatch signals): both must replay, the first for workflows open across the upgrade.
+// The original set (one acquire update per run, before batching), the batched set (acquireBatch
+// updates, releaseBatch signals, controllers without the settle-in-handlers patch) and the settled set
+// (the batched scenarios, controllers with the patch): all must replay, the older ones for workflows
+// open across the upgrades.
 const original = readManifest('');
 const batchedSet = readManifest('batched');
-const manifest: ManifestEntry[] = [...original, ...batchedSet];
+const settledSet = readManifest('settled');
+const manifest: ManifestEntry[] = [...original, ...batchedSet, ...settledSet];
+/** The patch marker of controllers whose handlers send what they decide (src/workflows/concurrency/controller-workflow.ts). */
+const SETTLE_PATCH = 'slotwise-concurrency-settle-in-handlers';
 
 interface JsonPayload {
   data?: string;
@@ -46,6 +51,10 @@ interface JsonEvent {
   workflowExecutionContinuedAsNewEventAttributes?: { input?: { payloads?: JsonPayload[] } };
   workflowExecutionStartedEventAttributes?: { originalExecutionRunId?: string; firstExecutionRunId?: string };
   workflowExecutionUpdateCompletedEventAttributes?: { outcome?: { success?: { payloads?: JsonPayload[] } } };
+  markerRecordedEventAttributes?: {
+    markerName?: string;
+    details?: Record<string, { payloads?: JsonPayload[] }>;
+  };
 }
 const decode = (p: JsonPayload | undefined) =>
   p?.data ? JSON.parse(Buffer.from(p.data, 'base64').toString('utf8')) : undefined;
@@ -123,45 +132,64 @@ describe('Worker.runReplayHistories() over saved concurrency histories', () => {
     expect(failed).toEqual([]);
   });
 
-  it('the batched set holds batch updates of several requests, batch release signals, a continue-as-new carrying waiting requests, resets and a crash', () => {
-    const controllers = batchedSet.filter((m) => m.workflowType === 'concurrencyControllerWorkflow');
-    const asked: number[] = [];
-    const released: number[] = [];
-    let singleUpdates = 0;
-    let carriedQueued = 0;
-    for (const { file } of controllers) {
-      for (const event of readHistory(file).events) {
-        const update = event.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input;
-        if (update?.name === 'slotwise.concurrency.acquireBatch')
-          asked.push(decode(update.args?.payloads?.[0]).length);
-        if (update?.name === 'slotwise.concurrency.acquire') singleUpdates++;
-        const signal = event.workflowExecutionSignaledEventAttributes;
-        if (signal?.signalName === 'slotwise.concurrency.releaseBatch')
-          released.push(decode(signal.input?.payloads?.[0]).requestIds.length);
-        const carried = decode(event.workflowExecutionContinuedAsNewEventAttributes?.input?.payloads?.[0]);
-        carriedQueued = Math.max(carriedQueued, carried?.state?.queued?.length ?? 0);
+  it.each([
+    { name: 'batched', set: batchedSet, patched: false },
+    { name: 'settled', set: settledSet, patched: true },
+  ])(
+    'the $name set holds batch updates of several requests, batch release signals, a continue-as-new carrying waiting requests, resets and a crash',
+    ({ name, set, patched }) => {
+      const controllers = set.filter((m) => m.workflowType === 'concurrencyControllerWorkflow');
+      // Which path its controllers took: the settled set's each record the patch marker once, the
+      // batched set's none (they predate it).
+      const patchIds = (file: string) =>
+        readHistory(file)
+          .events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch')
+          .map((e) => decode(e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0])?.id);
+      expect(controllers.map((c) => patchIds(c.file))).toEqual(
+        controllers.map(() => (patched ? [SETTLE_PATCH] : [])),
+      );
+      const asked: number[] = [];
+      const released: number[] = [];
+      let singleUpdates = 0;
+      let carriedQueued = 0;
+      for (const { file } of controllers) {
+        for (const event of readHistory(file).events) {
+          const update = event.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input;
+          if (update?.name === 'slotwise.concurrency.acquireBatch')
+            asked.push(decode(update.args?.payloads?.[0]).length);
+          if (update?.name === 'slotwise.concurrency.acquire') singleUpdates++;
+          const signal = event.workflowExecutionSignaledEventAttributes;
+          if (signal?.signalName === 'slotwise.concurrency.releaseBatch')
+            released.push(decode(signal.input?.payloads?.[0]).requestIds.length);
+          const carried = decode(event.workflowExecutionContinuedAsNewEventAttributes?.input?.payloads?.[0]);
+          carriedQueued = Math.max(carriedQueued, carried?.state?.queued?.length ?? 0);
+        }
       }
-    }
-    expect(singleUpdates).toBe(0);
-    expect(asked.filter((n) => n > 1).length).toBeGreaterThan(0);
-    expect(released.length).toBeGreaterThan(0);
-    expect(carriedQueued).toBeGreaterThan(0);
-    const files = batchedSet.map((m) => m.file);
-    expect(files).toEqual(
-      expect.arrayContaining([
-        'batched/reset--holder-waiting-reset-run.json',
-        'batched/reset--holder-working-reset-run.json',
-        'batched/crash--controller.json',
-      ]),
-    );
-    const resetRun = readHistory('batched/reset--holder-waiting-reset-run.json').events[0];
-    const replaced = batchedSet.find((m) => m.file === 'batched/reset--holder-waiting-before-reset.json');
-    expect(resetRun?.workflowExecutionStartedEventAttributes?.originalExecutionRunId).toBe(replaced?.runId);
-    const crash = readHistory('batched/crash--controller.json').events;
-    expect(crash.filter((e) => e.eventType === 'EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT').length).toBeGreaterThan(
-      0,
-    );
-  });
+      expect(singleUpdates).toBe(0);
+      expect(asked.filter((n) => n > 1).length).toBeGreaterThan(0);
+      expect(released.length).toBeGreaterThan(0);
+      expect(carriedQueued).toBeGreaterThan(0);
+      const files = set.map((m) => m.file);
+      expect(files).toEqual(
+        expect.arrayContaining([
+          `${name}/reset--holder-waiting-reset-run.json`,
+          `${name}/reset--holder-working-reset-run.json`,
+          `${name}/crash--controller.json`,
+        ]),
+      );
+      for (const run of ['waiting', 'working']) {
+        const resetRun = readHistory(`${name}/reset--holder-${run}-reset-run.json`).events[0];
+        const replaced = set.find((m) => m.file === `${name}/reset--holder-${run}-before-reset.json`);
+        expect(resetRun?.workflowExecutionStartedEventAttributes?.originalExecutionRunId).toBe(
+          replaced?.runId,
+        );
+      }
+      const crash = readHistory(`${name}/crash--controller.json`).events;
+      expect(
+        crash.filter((e) => e.eventType === 'EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT').length,
+      ).toBeGreaterThan(0);
+    },
+  );
 
   it('Worker.runReplayHistories() replays every controller history identically when its workflow tasks ran at other times', async () => {
     // A query arriving while a workflow task is pending can make the next activation run with a
@@ -218,7 +246,7 @@ describe('Worker.runReplayHistories() over saved concurrency histories', () => {
     expect(undetected.map(([file, e]) => `${file}: ${e}`)).toEqual([]);
   });
 
-  it('Worker.runReplayHistories() reports a non-determinism error for the batched controller histories when the batch handlers change their commands', async () => {
+  it('Worker.runReplayHistories() reports a non-determinism error for the batched and settled controller histories when the batch handlers change their commands', async () => {
     // The real controller with one handler changed: the test above can tell a change of what the
     // acquireBatch update or the releaseBatch signal does from no change at all.
     const outDir = resolve('test-results');
@@ -244,7 +272,7 @@ describe('Worker.runReplayHistories() over saved concurrency histories', () => {
       writeFileSync(codePath, bundle);
       return codePath;
     };
-    const controllers = batchedSet
+    const controllers = [...batchedSet, ...settledSet]
       .filter((m) => m.workflowType === 'concurrencyControllerWorkflow')
       .map((m) => ({ name: m.file, workflowId: m.workflowId, history: parse(readHistory(m.file)) }));
     const detected = async (codePath: string) => {
@@ -277,6 +305,9 @@ describe('Worker.runReplayHistories() over saved concurrency histories', () => {
     );
     expect(grantedInBatch.length).toBeGreaterThanOrEqual(2);
     expect(releasedInBatch.length).toBeGreaterThanOrEqual(3);
+    // The settled set (the patched controller, whose handlers send their commands) has both kinds too.
+    expect(grantedInBatch.filter((f) => f.startsWith('settled/')).length).toBeGreaterThanOrEqual(1);
+    expect(releasedInBatch.filter((f) => f.startsWith('settled/')).length).toBeGreaterThanOrEqual(1);
     expect((await detected(signalsOwn)).sort()).toEqual(grantedInBatch.sort());
     expect((await detected(dropsReleases)).sort()).toEqual(releasedInBatch.sort());
   });
