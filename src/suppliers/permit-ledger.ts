@@ -189,6 +189,8 @@ export class PermitLedger<X extends object = object> {
   #errors = 0;
   #waking = false;
   #wakeAgain = false;
+  /** Where the round-robin starts, given by {@link startTurnsAt} and not yet applied. */
+  #turnOffset: number | undefined;
 
   constructor(options: PermitLedgerOptions<X>) {
     this.name = options.name;
@@ -386,6 +388,17 @@ export class PermitLedger<X extends object = object> {
   }
 
   /**
+   * Where the round-robin across waiting groups starts: at the next wake-up that lets a waiting
+   * reservation through, the turn first moves `offset` groups on from the one whose turn is next
+   * (cyclically over the groups waiting then), and the round goes on from there. Owners that share
+   * a budget use it so that each starts serving at a different group (the fleet supplier: one place
+   * per process, from the order in which processes joined the fleet).
+   */
+  startTurnsAt(offset: number): void {
+    this.#turnOffset = offset;
+  }
+
+  /**
    * Lets waiting reservations through while the admit rule allows, round-robin across groups.
    * Owners call it whenever capacity may have grown (a limit changed, a new reading arrived).
    */
@@ -395,6 +408,10 @@ export class PermitLedger<X extends object = object> {
       return;
     }
     this.#waking = true;
+    // A start given by startTurnsAt holds from the first wake-up that lets a waiter through.
+    const offset = this.#waiters.size > 0 ? this.#turnOffset : undefined;
+    if (offset !== undefined) this.#waiters.rotate(offset);
+    let served = false;
     try {
       do {
         this.#wakeAgain = false;
@@ -417,9 +434,14 @@ export class PermitLedger<X extends object = object> {
           this.#watchAbortAfterGrant(record, waiter.signal);
           this.#emitReservation('granted', waiter.request, (this.#now() - waiter.enqueuedAt) / 1000);
           waiter.resolve(record.permit);
+          served = true;
         }
       } while (this.#wakeAgain);
     } finally {
+      if (offset !== undefined) {
+        if (served) this.#turnOffset = undefined;
+        else this.#waiters.rotate(-offset); // kept for a wake-up that serves, over the groups waiting then
+      }
       this.#waking = false;
     }
     for (const listener of this.#wakeListeners) {

@@ -52,6 +52,17 @@ export class WaiterQueue<T> {
     return this.#turns.map((key) => this.#groups.get(key)![0]!);
   }
 
+  /**
+   * Moves the next `count` turns (counted cyclically over the groups waiting now) to the back, in
+   * their order: the round-robin goes on from the group `count` places after the one next.
+   */
+  rotate(count: number): void {
+    const turns = this.#turns;
+    if (turns.length < 2) return;
+    const n = ((count % turns.length) + turns.length) % turns.length;
+    if (n > 0) turns.push(...turns.splice(0, n));
+  }
+
   /** Removes and returns the item whose turn is next; its group moves to the back of the turns. */
   shift(): T | undefined {
     const key = this.#turns.shift();

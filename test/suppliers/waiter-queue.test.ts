@@ -36,6 +36,17 @@ describe('WaiterQueue', () => {
     expect([queue.shift(), queue.shift(), queue.shift()]).toEqual(['a1', 'c1', 'c2']);
   });
 
+  it('rotate() moves the next turns to the back, cyclically over the groups waiting', () => {
+    const queue = new WaiterQueue<string>();
+    for (const item of ['a1', 'a2', 'b1', 'c1']) queue.push(item[0]!, item);
+    queue.rotate(4); // 4 places over 3 groups: one on
+    expect(queue.heads()).toEqual(['b1', 'c1', 'a1']);
+    queue.rotate(-1);
+    expect(queue.heads()).toEqual(['a1', 'b1', 'c1']);
+    queue.rotate(2);
+    expect([queue.shift(), queue.shift(), queue.shift(), queue.shift()]).toEqual(['c1', 'a1', 'b1', 'a2']);
+  });
+
   it('peek() returns the next item without removing it', () => {
     const queue = new WaiterQueue<number>();
     expect(queue.peek()).toBeUndefined();
