@@ -363,9 +363,10 @@ export class FleetSlotSupplier extends LedgerSlotSupplier {
   /**
    * The first time the fleet is contended, the ledger's round-robin over waiting task queues starts
    * where the order in which processes joined the fleet puts it (the first process to join at the
-   * queue whose turn is next, the second one further, ...), so processes that start together put
-   * their first polls on different queues rather than all on the same one, and a queue is not left
-   * with no poll at all while others have several. From there the ledger goes round the queues.
+   * first waiting queue in name order, the second at the second, ...), so processes that start
+   * together put their first polls on different queues rather than all on the same one, and a queue
+   * is not left with no poll at all while others have several. From there the ledger goes round the
+   * queues.
    */
   #placeTurns(): void {
     if (this.#turnsPlaced || !this.#client.contended) return;

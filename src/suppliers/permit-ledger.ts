@@ -389,10 +389,11 @@ export class PermitLedger<X extends object = object> {
 
   /**
    * Where the round-robin across waiting groups starts: at the next wake-up that lets a waiting
-   * reservation through, the turn first moves `offset` groups on from the one whose turn is next
-   * (cyclically over the groups waiting then), and the round goes on from there. Owners that share
-   * a budget use it so that each starts serving at a different group (the fleet supplier: one place
-   * per process, from the order in which processes joined the fleet).
+   * reservation through, the group `offset` places on (cyclically) in key order (slot type, then
+   * task queue name: the same in every process, whatever order its polls started waiting in) is
+   * served first, and the round goes on from there in turn order. Owners that share a budget use it
+   * so that each starts serving at a different group (the fleet supplier: one place per process,
+   * from the order in which processes joined the fleet).
    */
   startTurnsAt(offset: number): void {
     this.#turnOffset = offset;
@@ -409,8 +410,10 @@ export class PermitLedger<X extends object = object> {
     }
     this.#waking = true;
     // A start given by startTurnsAt holds from the first wake-up that lets a waiter through.
-    const offset = this.#waiters.size > 0 ? this.#turnOffset : undefined;
-    if (offset !== undefined) this.#waiters.rotate(offset);
+    const moved =
+      this.#turnOffset !== undefined && this.#waiters.size > 0
+        ? this.#waiters.startAt(this.#turnOffset)
+        : undefined;
     let served = false;
     try {
       do {
@@ -438,9 +441,9 @@ export class PermitLedger<X extends object = object> {
         }
       } while (this.#wakeAgain);
     } finally {
-      if (offset !== undefined) {
+      if (moved !== undefined) {
         if (served) this.#turnOffset = undefined;
-        else this.#waiters.rotate(-offset); // kept for a wake-up that serves, over the groups waiting then
+        else this.#waiters.rotate(-moved); // kept for a wake-up that serves, over the groups waiting then
       }
       this.#waking = false;
     }

@@ -63,6 +63,21 @@ export class WaiterQueue<T> {
     if (n > 0) turns.push(...turns.splice(0, n));
   }
 
+  /**
+   * Makes the group `offset` places on (cyclically) in key order the next to be served, the others
+   * following in turn order ({@link rotate}); key order does not depend on the order in which the
+   * groups started waiting. Returns how many turns moved (`rotate(-moved)` undoes it).
+   */
+  startAt(offset: number): number {
+    const turns = this.#turns;
+    if (turns.length < 2) return 0;
+    const sorted = [...turns].sort();
+    const key = sorted[((offset % sorted.length) + sorted.length) % sorted.length]!;
+    const moved = turns.indexOf(key);
+    this.rotate(moved);
+    return moved;
+  }
+
   /** Removes and returns the item whose turn is next; its group moves to the back of the turns. */
   shift(): T | undefined {
     const key = this.#turns.shift();

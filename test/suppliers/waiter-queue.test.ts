@@ -47,6 +47,16 @@ describe('WaiterQueue', () => {
     expect([queue.shift(), queue.shift(), queue.shift(), queue.shift()]).toEqual(['c1', 'a1', 'b1', 'a2']);
   });
 
+  it('startAt() serves first the group that many places on in key order, whatever order groups came in', () => {
+    const queue = new WaiterQueue<string>();
+    for (const item of ['c1', 'a1', 'b1']) queue.push(item[0]!, item);
+    expect(queue.startAt(1)).toBe(2); // b: c and a move to the back
+    expect(queue.heads()).toEqual(['b1', 'c1', 'a1']);
+    queue.rotate(-2);
+    expect(queue.heads()).toEqual(['c1', 'a1', 'b1']);
+    expect(queue.startAt(5)).toBe(0); // 5 places over 3 groups: c, already next
+  });
+
   it('peek() returns the next item without removing it', () => {
     const queue = new WaiterQueue<number>();
     expect(queue.peek()).toBeUndefined();
