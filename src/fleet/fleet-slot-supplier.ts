@@ -366,7 +366,7 @@ export class FleetSlotSupplier extends LedgerSlotSupplier {
    * first waiting queue in name order, the second at the second, ...), so processes that start
    * together put their first polls on different queues rather than all on the same one, and a queue
    * is not left with no poll at all while others have several. From there the ledger goes round the
-   * queues.
+   * waiting queues in name order (a queue that starts waiting later joins at the end of the round).
    */
   #placeTurns(): void {
     if (this.#turnsPlaced || !this.#client.contended) return;

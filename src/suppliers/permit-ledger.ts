@@ -388,12 +388,12 @@ export class PermitLedger<X extends object = object> {
   }
 
   /**
-   * Where the round-robin across waiting groups starts: at the next wake-up that lets a waiting
-   * reservation through, the group `offset` places on (cyclically) in key order (slot type, then
-   * task queue name: the same in every process, whatever order its polls started waiting in) is
-   * served first, and the round goes on from there in turn order. Owners that share a budget use it
-   * so that each starts serving at a different group (the fleet supplier: one place per process,
-   * from the order in which processes joined the fleet).
+   * Where the round-robin across waiting groups starts, and in which order it goes round: at each
+   * wake-up with reservations waiting, until one lets a waiter through, the groups waiting are put in
+   * key order (slot type, then task queue name: the same in every process, whatever order its polls
+   * started waiting in) starting with the one `offset` places on, cyclically. Owners that share a
+   * budget use it so that each starts serving at a different group (the fleet supplier: one place
+   * per process, from the order in which processes joined the fleet).
    */
   startTurnsAt(offset: number): void {
     this.#turnOffset = offset;
@@ -409,11 +409,9 @@ export class PermitLedger<X extends object = object> {
       return;
     }
     this.#waking = true;
-    // A start given by startTurnsAt holds from the first wake-up that lets a waiter through.
-    const moved =
-      this.#turnOffset !== undefined && this.#waiters.size > 0
-        ? this.#waiters.startAt(this.#turnOffset)
-        : undefined;
+    // A start given by startTurnsAt is put in place until a wake-up lets a waiter through.
+    const start = this.#waiters.size > 0 ? this.#turnOffset : undefined;
+    if (start !== undefined) this.#waiters.startAt(start);
     let served = false;
     try {
       do {
@@ -441,10 +439,7 @@ export class PermitLedger<X extends object = object> {
         }
       } while (this.#wakeAgain);
     } finally {
-      if (moved !== undefined) {
-        if (served) this.#turnOffset = undefined;
-        else this.#waiters.rotate(-moved); // kept for a wake-up that serves, over the groups waiting then
-      }
+      if (start !== undefined && served) this.#turnOffset = undefined;
       this.#waking = false;
     }
     for (const listener of this.#wakeListeners) {

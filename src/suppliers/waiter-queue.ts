@@ -53,29 +53,17 @@ export class WaiterQueue<T> {
   }
 
   /**
-   * Moves the next `count` turns (counted cyclically over the groups waiting now) to the back, in
-   * their order: the round-robin goes on from the group `count` places after the one next.
+   * Puts the turns in key order, starting with the group `offset` places on (cyclically): the
+   * round-robin then goes round the groups in key order from there (a group that starts waiting
+   * later still takes the last turn). Key order does not depend on the order in which the groups
+   * started waiting.
    */
-  rotate(count: number): void {
+  startAt(offset: number): void {
     const turns = this.#turns;
     if (turns.length < 2) return;
-    const n = ((count % turns.length) + turns.length) % turns.length;
-    if (n > 0) turns.push(...turns.splice(0, n));
-  }
-
-  /**
-   * Makes the group `offset` places on (cyclically) in key order the next to be served, the others
-   * following in turn order ({@link rotate}); key order does not depend on the order in which the
-   * groups started waiting. Returns how many turns moved (`rotate(-moved)` undoes it).
-   */
-  startAt(offset: number): number {
-    const turns = this.#turns;
-    if (turns.length < 2) return 0;
     const sorted = [...turns].sort();
-    const key = sorted[((offset % sorted.length) + sorted.length) % sorted.length]!;
-    const moved = turns.indexOf(key);
-    this.rotate(moved);
-    return moved;
+    const at = ((offset % sorted.length) + sorted.length) % sorted.length;
+    turns.splice(0, turns.length, ...sorted.slice(at), ...sorted.slice(0, at));
   }
 
   /** Removes and returns the item whose turn is next; its group moves to the back of the turns. */

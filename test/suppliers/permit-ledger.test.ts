@@ -119,7 +119,7 @@ describe('PermitLedger', () => {
     ]);
   });
 
-  it('startTurnsAt() serves first the group that many places on in key order, at the first wake-up that serves a waiter, once', async () => {
+  it('startTurnsAt() goes round the groups in key order from the one that many places on, set until a wake-up serves a waiter', async () => {
     const limit = { value: 0 };
     const { ledger } = ledgerWith(limit);
     ledger.startTurnsAt(1);
@@ -137,10 +137,10 @@ describe('PermitLedger', () => {
     limit.value = 4;
     ledger.wake();
     await flush();
-    // From q1, then round in turn order: q2, q0, and q1 again.
+    // From q1, then round in name order: q2, q0, and q1 again.
     expect(granted).toEqual(['q1', 'q2', 'q0', 'q1']);
     limit.value = 6;
-    ledger.wake(); // applied once: the round goes on (q2, q0) rather than starting again
+    ledger.wake(); // set once: the round goes on (q2, q0) rather than starting again
     await flush();
     expect(granted.slice(4)).toEqual(['q2', 'q0']);
   });

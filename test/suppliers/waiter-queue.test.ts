@@ -36,25 +36,21 @@ describe('WaiterQueue', () => {
     expect([queue.shift(), queue.shift(), queue.shift()]).toEqual(['a1', 'c1', 'c2']);
   });
 
-  it('rotate() moves the next turns to the back, cyclically over the groups waiting', () => {
+  it('startAt() puts the groups in key order from the one that many places on, whatever order they came in', () => {
     const queue = new WaiterQueue<string>();
-    for (const item of ['a1', 'a2', 'b1', 'c1']) queue.push(item[0]!, item);
-    queue.rotate(4); // 4 places over 3 groups: one on
+    for (const item of ['c1', 'a1', 'a2', 'b1']) queue.push(item[0]!, item);
+    queue.startAt(1);
     expect(queue.heads()).toEqual(['b1', 'c1', 'a1']);
-    queue.rotate(-1);
-    expect(queue.heads()).toEqual(['a1', 'b1', 'c1']);
-    queue.rotate(2);
-    expect([queue.shift(), queue.shift(), queue.shift(), queue.shift()]).toEqual(['c1', 'a1', 'b1', 'a2']);
-  });
-
-  it('startAt() serves first the group that many places on in key order, whatever order groups came in', () => {
-    const queue = new WaiterQueue<string>();
-    for (const item of ['c1', 'a1', 'b1']) queue.push(item[0]!, item);
-    expect(queue.startAt(1)).toBe(2); // b: c and a move to the back
-    expect(queue.heads()).toEqual(['b1', 'c1', 'a1']);
-    queue.rotate(-2);
+    queue.startAt(5); // 5 places over 3 groups: c
     expect(queue.heads()).toEqual(['c1', 'a1', 'b1']);
-    expect(queue.startAt(5)).toBe(0); // 5 places over 3 groups: c, already next
+    queue.push('0', '01'); // starts waiting later: last turn
+    expect([queue.shift(), queue.shift(), queue.shift(), queue.shift(), queue.shift()]).toEqual([
+      'c1',
+      'a1',
+      'b1',
+      '01',
+      'a2',
+    ]);
   });
 
   it('peek() returns the next item without removing it', () => {
