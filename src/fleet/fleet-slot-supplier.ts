@@ -190,10 +190,8 @@ export class FleetSlotSupplier extends LedgerSlotSupplier {
   #closed: Promise<void> | undefined;
   /** Activity permits issued to a poll that has no task yet, per task queue. */
   readonly #idlePolls = new Map<string, number>();
-  /** Activity task queues this supplier has served, in name order: its turn goes round them. */
-  readonly #queues: string[] = [];
-  /** Where in {@link #queues} the turn is: the queue after the last one served while contended. */
-  #turn: number | undefined;
+  /** Whether the ledger's round-robin was given this process's place (once, when first contended). */
+  #turnsPlaced = false;
 
   constructor(options: FleetSlotSupplierOptions) {
     checkOptionsObject(OWNER, options);
@@ -259,7 +257,10 @@ export class FleetSlotSupplier extends LedgerSlotSupplier {
       logger: this.ledger.logger,
       now: options.now ?? (() => performance.now()),
       demand: () => ({ inUse: this.ledger.issued, waiting: this.ledger.waiting }),
-      onChange: () => this.ledger.wake(),
+      onChange: () => {
+        this.#placeTurns();
+        this.ledger.wake();
+      },
     });
     this.#releaseHost =
       hostManager && connection instanceof NativeConnection
@@ -333,13 +334,14 @@ export class FleetSlotSupplier extends LedgerSlotSupplier {
    * Core reserves a permit before each poll, so a poll holds a lease while it waits for a task, up
    * to a minute on a task queue that has run dry. While the fleet is contended that lease is one
    * another process could use: then a task queue gets a second poll in this process only once its
-   * waiting one received a task, and the lease goes to a poll of another queue meanwhile.
+   * waiting one received a task, and the lease goes to a poll of another queue meanwhile (the
+   * ledger's round-robin offers the next waiting queue).
    */
   protected admit(request: ReservationContext): object | null {
     if (
       request.slotType === 'activity' &&
       this.#client.contended &&
-      ((this.#idlePolls.get(request.taskQueue) ?? 0) > 0 || !this.#hasTurn(request.taskQueue))
+      (this.#idlePolls.get(request.taskQueue) ?? 0) > 0
     ) {
       return null;
     }
@@ -356,46 +358,20 @@ export class FleetSlotSupplier extends LedgerSlotSupplier {
     if (record.permit.slotType !== 'activity') return;
     const queue = record.permit.taskQueue;
     this.#idlePolls.set(queue, (this.#idlePolls.get(queue) ?? 0) + 1);
-    if (this.#client.contended) this.#turn = this.#place(queue) + 1;
   }
 
   /**
-   * While the fleet is contended, this process's leases go round its activity task queues in name
-   * order: `queue` may have the next one if no other queue that could take it (a poll waiting here,
-   * no poll of its own without a task, below its ceiling) comes before it from the turn. The turn
-   * starts where the order in which processes joined the fleet puts it, so processes that start
-   * together put their first polls on different queues rather than all on the first one, and a
-   * queue is not left with no poll at all while others have several. Each grant moves the turn past
-   * the queue served.
+   * The first time the fleet is contended, the ledger's round-robin over waiting task queues starts
+   * where the order in which processes joined the fleet puts it (the first process to join at the
+   * first waiting queue in name order, the second at the second, ...), so processes that start
+   * together put their first polls on different queues rather than all on the same one, and a queue
+   * is not left with no poll at all while others have several. From there the ledger goes round the
+   * waiting queues in name order (a queue that starts waiting later joins at the end of the round).
    */
-  #hasTurn(queue: string): boolean {
-    const candidates = new Set([queue]);
-    for (const { slotType, taskQueue } of this.ledger.waitingByGroup()) {
-      if (slotType !== 'activity' || (this.#idlePolls.get(taskQueue) ?? 0) > 0) continue;
-      if (this.ledger.slotGroups.atCeiling({ slotType, taskQueue })) continue;
-      candidates.add(taskQueue);
-    }
-    if (candidates.size === 1) return true;
-    for (const candidate of candidates) this.#place(candidate);
-    const queues = this.#queues;
-    const from = this.#turn ?? this.#client.joinedAmong - 1;
-    for (let k = 0; k < queues.length; k++) {
-      const next = queues[(((from + k) % queues.length) + queues.length) % queues.length]!;
-      if (candidates.has(next)) return next === queue;
-    }
-    return true;
-  }
-
-  /** Where `queue` is in {@link #queues} (added in name order if new). */
-  #place(queue: string): number {
-    const queues = this.#queues;
-    let at = queues.indexOf(queue);
-    if (at >= 0) return at;
-    at = queues.findIndex((other) => other > queue);
-    if (at < 0) at = queues.length;
-    queues.splice(at, 0, queue);
-    if (this.#turn !== undefined && this.#turn > at) this.#turn++;
-    return at;
+  #placeTurns(): void {
+    if (this.#turnsPlaced || !this.#client.contended) return;
+    this.#turnsPlaced = true;
+    this.ledger.startTurnsAt(this.#client.joinedAmong - 1);
   }
 
   protected override onUsed(record: PermitRecord<object>): void {

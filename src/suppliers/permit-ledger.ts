@@ -189,6 +189,8 @@ export class PermitLedger<X extends object = object> {
   #errors = 0;
   #waking = false;
   #wakeAgain = false;
+  /** Where the round-robin starts, given by {@link startTurnsAt} and not yet applied. */
+  #turnOffset: number | undefined;
 
   constructor(options: PermitLedgerOptions<X>) {
     this.name = options.name;
@@ -386,6 +388,18 @@ export class PermitLedger<X extends object = object> {
   }
 
   /**
+   * Where the round-robin across waiting groups starts, and in which order it goes round: at each
+   * wake-up with reservations waiting, until one lets a waiter through, the groups waiting are put in
+   * key order (slot type, then task queue name: the same in every process, whatever order its polls
+   * started waiting in) starting with the one `offset` places on, cyclically. Owners that share a
+   * budget use it so that each starts serving at a different group (the fleet supplier: one place
+   * per process, from the order in which processes joined the fleet).
+   */
+  startTurnsAt(offset: number): void {
+    this.#turnOffset = offset;
+  }
+
+  /**
    * Lets waiting reservations through while the admit rule allows, round-robin across groups.
    * Owners call it whenever capacity may have grown (a limit changed, a new reading arrived).
    */
@@ -395,6 +409,10 @@ export class PermitLedger<X extends object = object> {
       return;
     }
     this.#waking = true;
+    // A start given by startTurnsAt is put in place until a wake-up lets a waiter through.
+    const start = this.#waiters.size > 0 ? this.#turnOffset : undefined;
+    if (start !== undefined) this.#waiters.startAt(start);
+    let served = false;
     try {
       do {
         this.#wakeAgain = false;
@@ -417,9 +435,11 @@ export class PermitLedger<X extends object = object> {
           this.#watchAbortAfterGrant(record, waiter.signal);
           this.#emitReservation('granted', waiter.request, (this.#now() - waiter.enqueuedAt) / 1000);
           waiter.resolve(record.permit);
+          served = true;
         }
       } while (this.#wakeAgain);
     } finally {
+      if (start !== undefined && served) this.#turnOffset = undefined;
       this.#waking = false;
     }
     for (const listener of this.#wakeListeners) {

@@ -45,8 +45,14 @@ class PairingQueues<T> {
     activity: new Map<string, Map<string, T[]>>(),
     local: new Map<string, Map<string, T[]>>(),
   };
+  /** What {@link remove} compares with: the item itself, or a field of it (one function per instance). */
+  readonly #identity: (item: T) => unknown;
   #size = 0;
   #empty = 0;
+
+  constructor(identity: (item: T) => unknown = (item) => item) {
+    this.#identity = identity;
+  }
 
   /** Items queued under every key. */
   get size(): number {
@@ -69,26 +75,39 @@ class PairingQueues<T> {
     this.#size++;
   }
 
-  /** Removes and returns the oldest item of `k` (`index` 0), or the item at `index` (see {@link indexOf}). */
-  take(k: PairingKey, index = 0): T | undefined {
-    const byQueue = k.isLocal ? this.#byKind.local : this.#byKind.activity;
-    const queue = byQueue.get(k.taskQueue)?.get(k.activityType);
-    if (queue === undefined || index >= queue.length) return undefined;
-    const item = index === 0 ? queue.shift() : queue.splice(index, 1)[0];
-    this.#size--;
-    if (queue.length === 0 && ++this.#empty > EMPTY_QUEUES_KEPT) this.#dropEmpty();
-    return item;
+  /** Removes and returns the oldest item of `k`. */
+  take(k: PairingKey): T | undefined {
+    const queue = this.#queueOf(k);
+    return queue === undefined || queue.length === 0 ? undefined : this.#takeAt(queue, 0);
   }
 
-  /** The queue of `k` (oldest first; empty or `undefined` when nothing is queued there), to read only. */
-  queueOf(k: PairingKey): readonly T[] | undefined {
+  /**
+   * Removes the item of `k` whose identity is `id`, searching from the newest (an item removed
+   * before its turn is most often one queued lately); returns whether it was there.
+   */
+  remove(k: PairingKey, id: unknown): boolean {
+    const queue = this.#queueOf(k);
+    if (queue === undefined) return false;
+    for (let i = queue.length - 1; i >= 0; i--) {
+      if (this.#identity(queue[i]!) === id) {
+        this.#takeAt(queue, i);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The one lookup of `k`'s queue. */
+  #queueOf(k: PairingKey): T[] | undefined {
     const byQueue = k.isLocal ? this.#byKind.local : this.#byKind.activity;
     return byQueue.get(k.taskQueue)?.get(k.activityType);
   }
 
-  indexOf(k: PairingKey, item: T): number {
-    const byQueue = k.isLocal ? this.#byKind.local : this.#byKind.activity;
-    return byQueue.get(k.taskQueue)?.get(k.activityType)?.indexOf(item) ?? -1;
+  #takeAt(queue: T[], index: number): T | undefined {
+    const item = index === 0 ? queue.shift() : queue.splice(index, 1)[0];
+    this.#size--;
+    if (queue.length === 0 && ++this.#empty > EMPTY_QUEUES_KEPT) this.#dropEmpty();
+    return item;
   }
 
   /** Every non-empty queue with its key. */
@@ -143,7 +162,7 @@ class PairingQueues<T> {
  * ```
  */
 export class SlotPairing {
-  readonly #unclaimed = new PairingQueues<UsedActivityPermit>();
+  readonly #unclaimed = new PairingQueues<UsedActivityPermit>((slot) => slot.permit);
   readonly #waiting = new PairingQueues<SlotClaim>();
   /** Task queues whose activity and local activity slots a slotwise supplier reserved. */
   readonly #served = { activity: new Set<string>(), local: new Set<string>() };
@@ -192,29 +211,18 @@ export class SlotPairing {
     if (this.#unclaimed.size === 0) return;
     if (slotInfo !== undefined) {
       if (slotInfo.type !== 'activity' && slotInfo.type !== 'local-activity') return; // never published
-      const key: PairingKey = {
-        taskQueue: permit.taskQueue,
-        activityType: slotInfo.activityType,
-        isLocal: slotInfo.type === 'local-activity',
-      };
-      const queue = this.#unclaimed.queueOf(key);
-      if (queue === undefined) return;
-      // From the newest: a permit released while unclaimed is most often one published lately.
-      for (let i = queue.length - 1; i >= 0; i--) {
-        if (queue[i]!.permit === permit) {
-          this.#unclaimed.take(key, i);
-          return;
-        }
-      }
+      // Only the one queue it was published to is searched.
+      this.#unclaimed.remove(
+        {
+          taskQueue: permit.taskQueue,
+          activityType: slotInfo.activityType,
+          isLocal: slotInfo.type === 'local-activity',
+        },
+        permit,
+      );
       return;
     }
-    for (const [key, queue] of this.#unclaimed.entries()) {
-      const index = queue.findIndex((slot) => slot.permit === permit);
-      if (index >= 0) {
-        this.#unclaimed.take(key, index);
-        return;
-      }
-    }
+    for (const [key] of this.#unclaimed.entries()) if (this.#unclaimed.remove(key, permit)) return;
   }
 
   /** Called when an activity execution starts; pairs at once if its permit was published first. */
@@ -228,8 +236,7 @@ export class SlotPairing {
 
   /** Withdraws a claim that was never paired (its activity ended first). */
   withdraw(key: PairingKey, claim: SlotClaim): void {
-    const index = this.#waiting.indexOf(key, claim);
-    if (index >= 0) this.#waiting.take(key, index);
+    this.#waiting.remove(key, claim);
   }
 
   /** Queues held for reuse, empty ones included (for tests: bounded whatever keys came and went). */

@@ -52,6 +52,20 @@ export class WaiterQueue<T> {
     return this.#turns.map((key) => this.#groups.get(key)![0]!);
   }
 
+  /**
+   * Puts the turns in key order, starting with the group `offset` places on (cyclically): the
+   * round-robin then goes round the groups in key order from there (a group that starts waiting
+   * later still takes the last turn). Key order does not depend on the order in which the groups
+   * started waiting.
+   */
+  startAt(offset: number): void {
+    const turns = this.#turns;
+    if (turns.length < 2) return;
+    const sorted = [...turns].sort();
+    const at = ((offset % sorted.length) + sorted.length) % sorted.length;
+    turns.splice(0, turns.length, ...sorted.slice(at), ...sorted.slice(0, at));
+  }
+
   /** Removes and returns the item whose turn is next; its group moves to the back of the turns. */
   shift(): T | undefined {
     const key = this.#turns.shift();

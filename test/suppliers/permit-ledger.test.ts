@@ -118,4 +118,30 @@ describe('PermitLedger', () => {
       { slotType: 'workflow', taskQueue: 'q', waiting: 1 },
     ]);
   });
+
+  it('startTurnsAt() goes round the groups in key order from the one that many places on, set until a wake-up serves a waiter', async () => {
+    const limit = { value: 0 };
+    const { ledger } = ledgerWith(limit);
+    ledger.startTurnsAt(1);
+    // Polls start waiting in an order of their own; the start is counted in name order (q1).
+    const queues = ['q2', 'q2', 'q0', 'q0', 'q1', 'q1'];
+    const granted: string[] = [];
+    for (const taskQueue of queues) {
+      void ledger
+        .reserve({ slotType: 'activity', taskQueue }, new AbortController().signal)
+        .then((permit) => granted.push(permit.taskQueue));
+    }
+    await flush();
+    // Wake-ups that serve nobody (here each reservation's, while nothing is admitted) keep the start.
+    expect(granted).toEqual([]);
+    limit.value = 4;
+    ledger.wake();
+    await flush();
+    // From q1, then round in name order: q2, q0, and q1 again.
+    expect(granted).toEqual(['q1', 'q2', 'q0', 'q1']);
+    limit.value = 6;
+    ledger.wake(); // set once: the round goes on (q2, q0) rather than starting again
+    await flush();
+    expect(granted.slice(4)).toEqual(['q2', 'q0']);
+  });
 });

@@ -36,6 +36,23 @@ describe('WaiterQueue', () => {
     expect([queue.shift(), queue.shift(), queue.shift()]).toEqual(['a1', 'c1', 'c2']);
   });
 
+  it('startAt() puts the groups in key order from the one that many places on, whatever order they came in', () => {
+    const queue = new WaiterQueue<string>();
+    for (const item of ['c1', 'a1', 'a2', 'b1']) queue.push(item[0]!, item);
+    queue.startAt(1);
+    expect(queue.heads()).toEqual(['b1', 'c1', 'a1']);
+    queue.startAt(5); // 5 places over 3 groups: c
+    expect(queue.heads()).toEqual(['c1', 'a1', 'b1']);
+    queue.push('0', '01'); // starts waiting later: last turn
+    expect([queue.shift(), queue.shift(), queue.shift(), queue.shift(), queue.shift()]).toEqual([
+      'c1',
+      'a1',
+      'b1',
+      '01',
+      'a2',
+    ]);
+  });
+
   it('peek() returns the next item without removing it', () => {
     const queue = new WaiterQueue<number>();
     expect(queue.peek()).toBeUndefined();

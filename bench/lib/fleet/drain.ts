@@ -64,6 +64,9 @@ export function startSkew(
   return skew;
 }
 
+/** How a permit change moves the count of pollers without a task: issued adds, used takes away. */
+const idleDelta = (kind: SlotEvent[1], delta: SlotEvent[2]): number => (kind === 'issued' ? delta : -delta);
+
 /**
  * Permit-milliseconds spent by pollers without a task on each queue after its last start, up to
  * `to` (counter ms): permits parked on a queue that had run dry while other queues still had work.
@@ -78,18 +81,15 @@ export function idleOnDryQueues(
 ): Map<string, number> {
   const idle = new Map<string, number>();
   for (const drain of drains) {
-    const of = (kind: SlotEvent[1]) =>
-      timelineOf(
-        events
-          .filter(([, k, , queue]) => k === kind && queue === drain.queue)
-          .map(([t, , delta]) => [fromAbsolute(t), delta] as const),
-      );
+    // One timeline of pollers without a task (issued minus used), not one of each to subtract.
+    const waiting = timelineOf(
+      events
+        .filter((event) => event[3] === drain.queue)
+        .map(([t, kind, delta]) => [fromAbsolute(t), idleDelta(kind, delta)] as const),
+    );
     const from = drain.last;
     const span = Math.max(0, to - from);
-    idle.set(
-      drain.queue,
-      span === 0 ? 0 : (meanLevel(of('issued'), from, to) - meanLevel(of('used'), from, to)) * span,
-    );
+    idle.set(drain.queue, span === 0 ? 0 : meanLevel(waiting, from, to) * span);
   }
   return idle;
 }
@@ -108,7 +108,7 @@ export function idlePollsAt(
     let level = 0;
     for (const [t, kind, delta, q] of events) {
       if (q !== queue || fromAbsolute(t) > at) continue;
-      level += kind === 'issued' ? delta : -delta;
+      level += idleDelta(kind, delta);
     }
     return level;
   });
