@@ -238,14 +238,6 @@ export class PermitLedger<X extends object = object> {
     return this.#live.values();
   }
 
-  /** Waiting reservations per `(slotType, taskQueue)`. */
-  waitingByGroup(): Array<{ slotType: SlotType; taskQueue: string; waiting: number }> {
-    return [...this.#waiters.countsByKey()].map(([key, waiting]) => {
-      const [slotType, taskQueue] = key.split('\u0000') as [SlotType, string];
-      return { slotType, taskQueue, waiting };
-    });
-  }
-
   /** The record of `permit` (live or released), or `undefined` for a permit this ledger never issued. */
   recordOf(permit: unknown): PermitRecord<X> | undefined {
     return typeof permit === 'object' && permit !== null ? this.#records.get(permit) : undefined;

@@ -108,17 +108,6 @@ describe('PermitLedger', () => {
     expect(ledger.release({})).toBe(false);
   });
 
-  it('waitingByGroup() counts waiters per slot type and task queue', () => {
-    const { ledger } = ledgerWith({ value: 0 });
-    void ledger.reserve(request, new AbortController().signal).catch(() => {});
-    void ledger.reserve({ slotType: 'workflow', taskQueue: 'q' }, new AbortController().signal);
-    void ledger.reserve(request, new AbortController().signal);
-    expect(ledger.waitingByGroup()).toEqual([
-      { slotType: 'activity', taskQueue: 'q', waiting: 2 },
-      { slotType: 'workflow', taskQueue: 'q', waiting: 1 },
-    ]);
-  });
-
   it('startTurnsAt() goes round the groups in key order from the one that many places on, set until a wake-up serves a waiter', async () => {
     const limit = { value: 0 };
     const { ledger } = ledgerWith(limit);
