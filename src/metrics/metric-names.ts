@@ -294,7 +294,7 @@ export const METRIC_DEFINITIONS: readonly MetricDefinition[] = [
     'heapLimitBytes',
     'gauge',
     'snapshot',
-    'V8 heap limit (heap_size_limit: --max-old-space-size and the young generation) the heap supplier admits against, in bytes.',
+    'V8 old-generation limit (--max-old-space-size) the heap supplier admits against, in bytes.',
   ),
   define(
     'chargedHeapBytes',

@@ -24,11 +24,12 @@ export interface HeapSlotSupplierOptions extends ResourceSupplierOptions {
 const OWNER = 'HeapSlotSupplier';
 
 /**
- * Issues permits while this process's projected V8 heap stays under `targetUtilization` of the heap
- * limit (`heap_size_limit` from `v8.getHeapStatistics()`: `--max-old-space-size` and the young
- * generation). Activities run in the Worker's main isolate, so a burst of activities that each keep
- * tens of megabytes reachable kills the Worker with "JavaScript heap out of memory" long before a
- * container limit is near when the heap limit is small. Declare `heapBytes` per task type (what a
+ * Issues permits while this process's projected V8 heap (`used_heap_size` from
+ * `v8.getHeapStatistics()`) stays under `targetUtilization` of the old generation's limit
+ * (`--max-old-space-size`; not `heap_size_limit`, which also counts the young generation that large
+ * objects never use; see `HeapMonitor`). Activities run in the Worker's main isolate, so a burst of
+ * activities that each keep tens of megabytes reachable kills the Worker with "JavaScript heap out of
+ * memory" long before a container limit is near when the heap limit is small. Declare `heapBytes` per task type (what a
  * task keeps reachable at most), or let the supplier learn it from readings.
  *
  * The reading is `used_heap_size`, garbage included. What a finished task left behind is garbage

@@ -13,6 +13,7 @@ interface Run {
   ready: Promise<{ limit: number; used: number }>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stderr: () => string;
+  stdout: () => string;
 }
 
 /** Starts the Worker of fixtures/heap-worker.ts with a small heap, gated or not. */
@@ -32,8 +33,8 @@ function startWorker(gate: 'heap' | 'none', taskQueue: string): Run {
   child.stderr!.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
   });
+  let out = '';
   const ready = new Promise<{ limit: number; used: number }>((resolve, reject) => {
-    let out = '';
     child.stdout!.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       const match = /^ready (\d+) (\d+)$/m.exec(out);
@@ -44,7 +45,7 @@ function startWorker(gate: 'heap' | 'none', taskQueue: string): Run {
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
-  return { child, ready, exited, stderr: () => stderr };
+  return { child, ready, exited, stderr: () => stderr, stdout: () => out };
 }
 
 describe('HeapSlotSupplier in a Worker with a small V8 heap', () => {
@@ -80,11 +81,20 @@ describe('HeapSlotSupplier in a Worker with a small V8 heap', () => {
         ]),
       ]);
       console.log(`heap: both outcomes after ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      const last = [...gated.stdout().matchAll(/peak (\d+) peakUsed (\d+)/g)].at(-1);
+      const [peak, peakUsed] = [Number(last?.[1]), Number(last?.[2])];
+      console.log(
+        `heap: the gated Worker ran at most ${peak} at once, heap used at most ${(peakUsed / 2 ** 20).toFixed(0)} MiB of a ${HEAP_MIB} MiB old space`,
+      );
       await doomed.terminate('the Worker died, as expected').catch(() => {});
       expect(death).not.toBeNull();
       expect(bare.stderr()).toContain('JavaScript heap out of memory');
       expect(completed).toBe(TASKS);
       expect(gated.stderr()).not.toContain('heap out of memory');
+      // The gate admits floor((0.7 x 160 MiB - used when idle) / 16 MiB): at least one, never the
+      // whole old space's worth (a 0.7 share of heap_size_limit, 208 MiB, let 6 in beside 45 MiB).
+      expect(peak).toBeGreaterThanOrEqual(1);
+      expect(peak).toBeLessThanOrEqual(Math.floor((0.7 * HEAP_MIB) / RETAIN_MIB));
     } finally {
       for (const run of [bare, gated]) {
         if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL');

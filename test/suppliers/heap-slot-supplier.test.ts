@@ -89,6 +89,39 @@ describe('HeapSlotSupplier', () => {
     expect(grantedOf(reservations)).toHaveLength(6);
   });
 
+  it('admits against the old generation (--max-old-space-size), not heap_size_limit with its young generation', async () => {
+    // A Worker started with --max-old-space-size=160: heap_size_limit 208 MiB. Target 0.7 of the
+    // 160 MiB old space is 112 MiB; 15 MiB used: 6 tasks of 16 MiB. Of 208 MiB it would be 8 (a
+    // 0.91 share of the old space; with a task's transient copy, V8 gave up at that in CI).
+    const sampler = new ResourceSampler({
+      cpu: false,
+      memory: false,
+      heap: {
+        statistics: () => ({
+          used_heap_size: 15 * MiB,
+          heap_size_limit: 208 * MiB,
+          total_heap_size: 20 * MiB,
+        }),
+        flags: ['--max-old-space-size=160'],
+      },
+      now: () => Date.now(),
+    });
+    const heap = new HeapSlotSupplier({
+      sampler,
+      now: () => Date.now(),
+      targetUtilization: 0.7,
+      minSlots: 0,
+      rampThrottleMs: 0,
+      costs: { default: { heapBytes: 16 * MiB } },
+    });
+    closeAfterTest(heap);
+    sampler.sampleNow();
+    const reservations = burst(heap, 10);
+    await flush();
+    expect(grantedOf(reservations)).toHaveLength(6);
+    expect(heap.snapshot().readings.heap).toMatchObject({ usedBytes: 15 * MiB, limitBytes: 160 * MiB });
+  });
+
   it('works as a part of a composite, with the heap read by a real sampler', async () => {
     let used = 30 * MiB;
     const sampler = new ResourceSampler({

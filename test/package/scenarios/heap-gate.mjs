@@ -1,10 +1,10 @@
 // A HeapSlotSupplier from the installed package, in a composite made by the other copy of slotwise
 // (`slotwiseOther`: the other module format in the mixed entries), gates a burst of 8 activities on
-// the V8 heap. Each task declares a cost of (target x heap limit - heap used now) / 4.5: the target
+// the V8 heap. Each task declares a cost of (target x heap limit - heap used now) / 4.5, with the
+// limit the supplier admits against (the old generation's, read by the package's HeapMonitor): the target
 // leaves room for 4 tasks and half of a fifth, so exactly 4 run at once whatever the heap limit of
 // the machine. The first 4 wait for each other, then hold their slots a little longer, so a fifth
 // admitted by mistake would start while they hold.
-import { getHeapStatistics } from 'node:v8';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 
@@ -14,7 +14,9 @@ const TASKS = 8;
 
 export default async function heapGate({ slotwise, slotwiseOther, env, format }) {
   const taskQueue = `package-heap-gate-${format}-${process.pid}`;
-  const { heap_size_limit: limit, used_heap_size: used } = getHeapStatistics();
+  const monitor = new slotwise.HeapMonitor();
+  const { limitBytes: limit, usedBytes: used } = monitor.read();
+  monitor.close();
   const heapBytes = Math.floor((TARGET * limit - used) / (ALLOWED + 0.5));
   const heap = new slotwise.HeapSlotSupplier({
     name: 'heap-gate',
