@@ -1,15 +1,20 @@
-import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 
 const INITIAL_BUFFER_BYTES = 4096;
 
 /**
  * A small text file (a cgroup or /proc file) read synchronously through a file handle opened once.
  * Each {@link read} reads from position 0 to the end with `fs.readSync`, so kernel files that change
- * in place are read afresh without re-opening. Before each read the path is checked against the
- * open handle (one `stat`): a file that was removed fails with `ENOENT` instead of giving the old
- * contents forever, and a file that was replaced (a new inode: a cgroup recreated, a file renamed
- * over) is re-opened. On a read error the handle is closed and re-opened once before the error is
- * thrown.
+ * in place are read afresh without re-opening. A file that was removed fails with `ENOENT` instead
+ * of giving the old contents forever, and a file that was replaced (a new inode: a cgroup recreated,
+ * a file renamed over) is re-opened: the kernel fails reads of a removed cgroup file through an
+ * open handle (`ENODEV`), and any other file removed or renamed over shows a link count of 0 on the
+ * open handle (one `fstat` per read); either way the path is opened again, which fails with
+ * `ENOENT` when nothing is there (a file renamed over whose old inode keeps another hard link is
+ * not noticed). On a read error the handle is closed and re-opened once before the error is thrown.
+ *
+ * The handle is checked, not the path: a `stat` of the path at every read looked the whole path up
+ * again, and was the larger part of what reading a cgroup file cost a sampler tick (issue 16).
  *
  * Internal: not exported from the package.
  *
@@ -25,8 +30,6 @@ export class SyncFile {
   /** Absolute path of the file. */
   readonly path: string;
   #fd: number | null = null;
-  /** Device and inode of the open handle. */
-  #identity: { dev: number; ino: number } | null = null;
   #buffer = Buffer.allocUnsafe(INITIAL_BUFFER_BYTES);
 
   constructor(path: string) {
@@ -58,7 +61,6 @@ export class SyncFile {
     if (this.#fd === null) return;
     const fd = this.#fd;
     this.#fd = null;
-    this.#identity = null;
     try {
       closeSync(fd);
     } catch {
@@ -67,24 +69,9 @@ export class SyncFile {
   }
 
   #readAll(): string {
-    if (this.#fd !== null) {
-      const now = statSync(this.path, { throwIfNoEntry: false });
-      if (now === undefined) {
-        this.close();
-        throw Object.assign(new Error(`ENOENT: ${this.path} was removed`), {
-          code: 'ENOENT',
-          path: this.path,
-        });
-      }
-      if (this.#identity === null || now.ino !== this.#identity.ino || now.dev !== this.#identity.dev) {
-        this.close(); // replaced: read the new file
-      }
-    }
-    if (this.#fd === null) {
-      this.#fd = openSync(this.path, 'r');
-      const opened = fstatSync(this.#fd);
-      this.#identity = { dev: opened.dev, ino: opened.ino };
-    }
+    // Removed or renamed over since it was opened (no link left): read what is at the path now.
+    if (this.#fd !== null && fstatSync(this.#fd).nlink === 0) this.close();
+    this.#fd ??= openSync(this.path, 'r');
     const fd = this.#fd;
     let length = 0;
     for (;;) {
