@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { digitsValue, isBlank } from './proc.js';
 import type { SyncFiles } from './sync-file.js';
 
 /** Which cgroup hierarchy a Linux host uses; `none` off Linux or without a mounted cgroup fs. */
@@ -116,10 +117,28 @@ export function parseMemoryLimit(text: string): number | null {
   return bytes >= CGROUP_V1_UNLIMITED_BYTES ? null : bytes;
 }
 
-/** Reads the value of `key` in a `key value` per line file (`cpu.stat`, `memory.stat`), or `null`. */
+/**
+ * Reads the value of `key` in a `key value` per line file (`cpu.stat`, `memory.stat`), or `null`:
+ * the first line that is `key`, blanks, digits and nothing but blanks after. Found with `indexOf`,
+ * not a regular expression built per call (a sampler reads these every tick).
+ */
 export function parseKeyedNumber(text: string, key: string): number | null {
-  const match = new RegExp(`^${key}\\s+(\\d+)\\s*$`, 'm').exec(text);
-  return match ? Number(match[1]) : null;
+  for (let at = text.indexOf(key); at !== -1; at = text.indexOf(key, at + 1)) {
+    if (at > 0 && text.charCodeAt(at - 1) !== 10) continue; // not at the start of a line
+    let end = text.indexOf('\n', at);
+    if (end === -1) end = text.length;
+    let i = at + key.length;
+    const blanks = i;
+    while (i < end && isBlank(text.charCodeAt(i))) i++;
+    if (i === blanks) continue;
+    const digits = i;
+    while (i < end && text.charCodeAt(i) >= 48 && text.charCodeAt(i) <= 57) i++;
+    if (i === digits) continue;
+    const value = digitsValue(text, digits, i);
+    while (i < end && isBlank(text.charCodeAt(i))) i++;
+    if (i === end) return value;
+  }
+  return null;
 }
 
 function parseByteCount(text: string, what: string): number {
