@@ -153,8 +153,11 @@ function parseByteCount(text: string, what: string): number {
 export interface CgroupMemory {
   /** v2 `memory.current` or v1 `memory.usage_in_bytes`. */
   usageBytes: number;
-  /** v2 `inactive_file` or v1 `total_inactive_file` from `memory.stat` (reclaimable page cache). */
-  inactiveFileBytes: number;
+  /**
+   * v2 `inactive_file` or v1 `total_inactive_file` from `memory.stat` (reclaimable page cache);
+   * `null` when `memory.stat` was not read (see {@link readCgroupMemory}'s `pageCache`).
+   */
+  inactiveFileBytes: number | null;
   /** The limit, or `null` for none. */
   limitBytes: number | null;
 }
@@ -185,22 +188,43 @@ export function readCpuUsageMs(files: SyncFiles, layout: CgroupLayout): number |
   return text === null ? null : parseByteCount(text, 'cpuacct.usage') / 1e6;
 }
 
-/** The cgroup's memory usage, page cache and limit, `null` without a usage file (e.g. the v2 root). */
-export function readCgroupMemory(files: SyncFiles, layout: CgroupLayout): CgroupMemory | null {
+/**
+ * When {@link readCgroupMemory} reads `memory.stat` for the page cache: `always`, `never`, or only
+ * when the cgroup has a memory limit (`withLimit`: the working set is measured against it only then).
+ */
+export type PageCacheRead = 'always' | 'withLimit' | 'never';
+
+/**
+ * The cgroup's memory usage, page cache and limit, `null` without a usage file (e.g. the v2 root).
+ * `memory.stat`, the largest of the files, is read only as `pageCache` says (a sampler reads these
+ * every tick, and a host without a cgroup memory limit never uses the page cache).
+ */
+export function readCgroupMemory(
+  files: SyncFiles,
+  layout: CgroupLayout,
+  pageCache: PageCacheRead = 'always',
+): CgroupMemory | null {
   if (layout.memoryDir === null) return null;
   const v2 = layout.version === 'v2';
   const usage = files
     .get(join(layout.memoryDir, v2 ? 'memory.current' : 'memory.usage_in_bytes'))
     .readIfExists();
   if (usage === null) return null;
-  const limit = files.get(join(layout.memoryDir, v2 ? 'memory.max' : 'memory.limit_in_bytes')).readIfExists();
-  const stat = files.get(join(layout.memoryDir, 'memory.stat')).readIfExists() ?? '';
-  const inactive = v2
-    ? parseKeyedNumber(stat, 'inactive_file')
-    : (parseKeyedNumber(stat, 'total_inactive_file') ?? parseKeyedNumber(stat, 'inactive_file'));
+  const limitText = files
+    .get(join(layout.memoryDir, v2 ? 'memory.max' : 'memory.limit_in_bytes'))
+    .readIfExists();
+  const limitBytes = limitText === null ? null : parseMemoryLimit(limitText);
+  let inactiveFileBytes: number | null = null;
+  if (pageCache === 'always' || (pageCache === 'withLimit' && limitBytes !== null)) {
+    const stat = files.get(join(layout.memoryDir, 'memory.stat')).readIfExists() ?? '';
+    const inactive = v2
+      ? parseKeyedNumber(stat, 'inactive_file')
+      : (parseKeyedNumber(stat, 'total_inactive_file') ?? parseKeyedNumber(stat, 'inactive_file'));
+    inactiveFileBytes = inactive ?? 0;
+  }
   return {
     usageBytes: parseByteCount(usage, v2 ? 'memory.current' : 'memory.usage_in_bytes'),
-    inactiveFileBytes: inactive ?? 0,
-    limitBytes: limit === null ? null : parseMemoryLimit(limit),
+    inactiveFileBytes,
+    limitBytes,
   };
 }
