@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { digitsValue, isBlank } from './proc.js';
 import type { SyncFiles } from './sync-file.js';
 
 /** Which cgroup hierarchy a Linux host uses; `none` off Linux or without a mounted cgroup fs. */
@@ -116,10 +117,28 @@ export function parseMemoryLimit(text: string): number | null {
   return bytes >= CGROUP_V1_UNLIMITED_BYTES ? null : bytes;
 }
 
-/** Reads the value of `key` in a `key value` per line file (`cpu.stat`, `memory.stat`), or `null`. */
+/**
+ * Reads the value of `key` in a `key value` per line file (`cpu.stat`, `memory.stat`), or `null`:
+ * the first line that is `key`, blanks, digits and nothing but blanks after. Found with `indexOf`,
+ * not a regular expression built per call (a sampler reads these every tick).
+ */
 export function parseKeyedNumber(text: string, key: string): number | null {
-  const match = new RegExp(`^${key}\\s+(\\d+)\\s*$`, 'm').exec(text);
-  return match ? Number(match[1]) : null;
+  for (let at = text.indexOf(key); at !== -1; at = text.indexOf(key, at + 1)) {
+    if (at > 0 && text.charCodeAt(at - 1) !== 10) continue; // not at the start of a line
+    let end = text.indexOf('\n', at);
+    if (end === -1) end = text.length;
+    let i = at + key.length;
+    const blanks = i;
+    while (i < end && isBlank(text.charCodeAt(i))) i++;
+    if (i === blanks) continue;
+    const digits = i;
+    while (i < end && text.charCodeAt(i) >= 48 && text.charCodeAt(i) <= 57) i++;
+    if (i === digits) continue;
+    const value = digitsValue(text, digits, i);
+    while (i < end && isBlank(text.charCodeAt(i))) i++;
+    if (i === end) return value;
+  }
+  return null;
 }
 
 function parseByteCount(text: string, what: string): number {
@@ -134,8 +153,11 @@ function parseByteCount(text: string, what: string): number {
 export interface CgroupMemory {
   /** v2 `memory.current` or v1 `memory.usage_in_bytes`. */
   usageBytes: number;
-  /** v2 `inactive_file` or v1 `total_inactive_file` from `memory.stat` (reclaimable page cache). */
-  inactiveFileBytes: number;
+  /**
+   * v2 `inactive_file` or v1 `total_inactive_file` from `memory.stat` (reclaimable page cache);
+   * `null` when `memory.stat` was not read (see {@link readCgroupMemory}'s `pageCache`).
+   */
+  inactiveFileBytes: number | null;
   /** The limit, or `null` for none. */
   limitBytes: number | null;
 }
@@ -166,22 +188,43 @@ export function readCpuUsageMs(files: SyncFiles, layout: CgroupLayout): number |
   return text === null ? null : parseByteCount(text, 'cpuacct.usage') / 1e6;
 }
 
-/** The cgroup's memory usage, page cache and limit, `null` without a usage file (e.g. the v2 root). */
-export function readCgroupMemory(files: SyncFiles, layout: CgroupLayout): CgroupMemory | null {
+/**
+ * When {@link readCgroupMemory} reads `memory.stat` for the page cache: `always`, `never`, or only
+ * when the cgroup has a memory limit (`withLimit`: the working set is measured against it only then).
+ */
+export type PageCacheRead = 'always' | 'withLimit' | 'never';
+
+/**
+ * The cgroup's memory usage, page cache and limit, `null` without a usage file (e.g. the v2 root).
+ * `memory.stat`, the largest of the files, is read only as `pageCache` says (a sampler reads these
+ * every tick, and a host without a cgroup memory limit never uses the page cache).
+ */
+export function readCgroupMemory(
+  files: SyncFiles,
+  layout: CgroupLayout,
+  pageCache: PageCacheRead = 'always',
+): CgroupMemory | null {
   if (layout.memoryDir === null) return null;
   const v2 = layout.version === 'v2';
   const usage = files
     .get(join(layout.memoryDir, v2 ? 'memory.current' : 'memory.usage_in_bytes'))
     .readIfExists();
   if (usage === null) return null;
-  const limit = files.get(join(layout.memoryDir, v2 ? 'memory.max' : 'memory.limit_in_bytes')).readIfExists();
-  const stat = files.get(join(layout.memoryDir, 'memory.stat')).readIfExists() ?? '';
-  const inactive = v2
-    ? parseKeyedNumber(stat, 'inactive_file')
-    : (parseKeyedNumber(stat, 'total_inactive_file') ?? parseKeyedNumber(stat, 'inactive_file'));
+  const limitText = files
+    .get(join(layout.memoryDir, v2 ? 'memory.max' : 'memory.limit_in_bytes'))
+    .readIfExists();
+  const limitBytes = limitText === null ? null : parseMemoryLimit(limitText);
+  let inactiveFileBytes: number | null = null;
+  if (pageCache === 'always' || (pageCache === 'withLimit' && limitBytes !== null)) {
+    const stat = files.get(join(layout.memoryDir, 'memory.stat')).readIfExists() ?? '';
+    const inactive = v2
+      ? parseKeyedNumber(stat, 'inactive_file')
+      : (parseKeyedNumber(stat, 'total_inactive_file') ?? parseKeyedNumber(stat, 'inactive_file'));
+    inactiveFileBytes = inactive ?? 0;
+  }
   return {
     usageBytes: parseByteCount(usage, v2 ? 'memory.current' : 'memory.usage_in_bytes'),
-    inactiveFileBytes: inactive ?? 0,
-    limitBytes: limit === null ? null : parseMemoryLimit(limit),
+    inactiveFileBytes,
+    limitBytes,
   };
 }

@@ -113,7 +113,7 @@ export async function describeHost(options: DescribeHostOptions = {}): Promise<H
   let memoryLimitBytes: number | null;
   try {
     cpuQuotaCores = orNull(() => readCpuQuotaCores(files, layout));
-    memoryLimitBytes = orNull(() => readCgroupMemory(files, layout)?.limitBytes ?? null);
+    memoryLimitBytes = orNull(() => readCgroupMemory(files, layout, 'never')?.limitBytes ?? null);
   } finally {
     files.closeAll();
   }

@@ -3,7 +3,13 @@ import { join } from 'node:path';
 import { brandClass } from '../class-brand.js';
 import { checkKnownKeys, checkOptionsObject } from '../option-checks.js';
 import { checkOption, checkRule } from '../option-rules.js';
-import { type CgroupLayout, type CgroupMemory, detectCgroup, readCgroupMemory } from './cgroup.js';
+import {
+  type CgroupLayout,
+  type CgroupMemory,
+  detectCgroup,
+  type PageCacheRead,
+  readCgroupMemory,
+} from './cgroup.js';
 import { type HostMemory, parseMeminfo, parseVmRssBytes } from './proc.js';
 import { checkClock, checkNonNegativeNumber, checkRoot } from './resource-options.js';
 import { MEMORY_OPTION_RULES, type MEMORY_SCOPES } from './sampler-options.js';
@@ -166,7 +172,7 @@ export class MemoryMonitor {
     if (this.#scope === 'process') {
       const rss = this.#processRss();
       if (override !== null) return { ...rss, limitBytes: override, scope: 'process', limitSource: 'option' };
-      const cgroup = this.#cgroup();
+      const cgroup = this.#cgroup('never');
       if (cgroup !== null && cgroup.limitBytes !== null) {
         return { ...rss, limitBytes: cgroup.limitBytes, scope: 'process', limitSource: cgroupSource };
       }
@@ -174,11 +180,12 @@ export class MemoryMonitor {
       return { ...rss, limitBytes: host.totalBytes, scope: 'process', limitSource: host.source };
     }
     if (this.#scope === 'cgroup') {
-      const cgroup = this.#cgroup();
+      // The page cache only when a limit makes the working set the reading (not for the host).
+      const cgroup = this.#cgroup(override === null ? 'withLimit' : 'always');
       const limit = override ?? cgroup?.limitBytes ?? null;
       if (cgroup && limit !== null) {
         return {
-          usedBytes: Math.max(0, cgroup.usageBytes - cgroup.inactiveFileBytes),
+          usedBytes: Math.max(0, cgroup.usageBytes - (cgroup.inactiveFileBytes ?? 0)),
           limitBytes: limit,
           scope: 'cgroup',
           source: cgroupSource,
@@ -196,14 +203,14 @@ export class MemoryMonitor {
     };
   }
 
-  #cgroup(): CgroupMemory | null {
-    let memory = readCgroupMemory(this.#files, this.#layout);
+  #cgroup(pageCache: PageCacheRead): CgroupMemory | null {
+    let memory = readCgroupMemory(this.#files, this.#layout, pageCache);
     if (memory === null && this.#cgroupSeen) {
       // The cgroup we read is gone (removed, or this process moved): find ours again.
       const gone = this.#layout.memoryDir;
       this.#files.closeAll();
       this.#layout = detectCgroup(this.#root);
-      memory = readCgroupMemory(this.#files, this.#layout);
+      memory = readCgroupMemory(this.#files, this.#layout, pageCache);
       if (memory === null) throw new Error(`the cgroup memory files in ${gone} were removed`);
     }
     if (memory !== null) this.#cgroupSeen = true;

@@ -49,8 +49,6 @@ const GONE = 0.005;
 export class CpuSlotSupplier extends SingleResourceSlotSupplier {
   protected readonly dimension = 'cpu' as const;
   protected readonly resource = 'cpu' as const;
-  /** The share of each task's cost the smoothed reading shows, following the monitor's smoothing. */
-  readonly #shown = new WeakMap<PermitRecord, number>();
 
   constructor(options: CpuSlotSupplierOptions = {}) {
     if (options?.sampler !== undefined && options.sampleIntervalMs !== undefined) {
@@ -109,7 +107,7 @@ export class CpuSlotSupplier extends SingleResourceSlotSupplier {
     releasedAt: number | undefined,
   ): readonly [number, number] | null {
     if (record.usedAt === undefined) return SHOWS_NONE;
-    const share = this.#shown.get(record) ?? 0;
+    const share = record.shown;
     if (releasedAt !== undefined && share < GONE) return null;
     return [share, share];
   }
@@ -137,15 +135,15 @@ export class CpuSlotSupplier extends SingleResourceSlotSupplier {
       if (record.usedAt === undefined) return;
       const running = Math.max(0, Math.min(end, cpu.at) - Math.max(record.usedAt, start));
       const share = span > 0 ? running / span : record.usedAt <= cpu.at && end > cpu.at ? 1 : 0;
-      const before = this.#shown.get(record) ?? 0;
-      this.#shown.set(record, before + alpha * (share - before));
+      // The share of each task's cost the smoothed reading shows, kept on its record.
+      record.shown += alpha * (share - record.shown);
     };
     for (const record of this.ledger.records()) follow(record, Number.POSITIVE_INFINITY);
     for (const { record, at } of this.recentReleases()) follow(record, at);
     // A released task this reading followed past its end only fades from here on: once it shows less
     // than GONE it never counts again, so it is not kept for retentionMs (2.65 s at the default
     // smoothing: a Worker at 1000 tasks/s followed 2650 of them at every reading).
-    this.forgetReleases((record) => (this.#shown.get(record) ?? 0) < GONE);
+    this.forgetReleases((record) => record.shown < GONE);
   }
 
   #tauMs(): number {

@@ -83,6 +83,34 @@ describe('MemoryMonitor', () => {
     expect(monitor.read().usedBytes).toBe(384 * MiB);
   });
 
+  it('read() leaves memory.stat unread where no limit makes the working set the reading (issue 16)', () => {
+    // memory.stat as a directory: reading it fails, so a read() that reads it throws.
+    const unlimited = v2Root(600 * MiB, 0, 'max\n');
+    unlimited.remove(`${V2}/memory.stat`);
+    unlimited.write(`${V2}/memory.stat/x`, '');
+    expect(new MemoryMonitor({ root: unlimited.root }).read()).toMatchObject({
+      scope: 'host',
+      usedBytes: 2_048_000_000,
+    });
+    expect(new MemoryMonitor({ root: unlimited.root, scope: 'process' }).read()).toMatchObject({
+      scope: 'process',
+      limitBytes: 8_192_000_000,
+    });
+    // With a limit (the cgroup's or the option's) the working set needs the page cache: it is read.
+    const limited = v2Root(600 * MiB, 0, `${GiB}\n`);
+    limited.remove(`${V2}/memory.stat`);
+    limited.write(`${V2}/memory.stat/x`, '');
+    expect(() => new MemoryMonitor({ root: limited.root }).read()).toThrow(/EISDIR/);
+    expect(() => new MemoryMonitor({ root: unlimited.root, limitBytes: GiB }).read()).toThrow(/EISDIR/);
+    // Read as before where it is a file: the page cache comes off the usage.
+    expect(
+      new MemoryMonitor({ root: v2Root(600 * MiB, 100 * MiB, 'max\n').root, limitBytes: GiB }).read(),
+    ).toMatchObject({
+      usedBytes: 500 * MiB,
+      limitSource: 'option',
+    });
+  });
+
   it.each([
     ['cgroup v2 memory.max `max`', () => v2Root(600 * MiB, 0, 'max\n')],
     ['cgroup v1 limit 9223372036854771712', () => v1Root(300 * MiB, '9223372036854771712\n')],

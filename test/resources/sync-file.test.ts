@@ -1,4 +1,4 @@
-import { renameSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SyncFile } from '../../src/resources/sync-file.js';
@@ -39,3 +39,20 @@ describe('SyncFile', () => {
     file.close();
   });
 });
+
+describe.runIf(process.platform === 'linux' && existsSync('/proc/self/stat'))(
+  'SyncFile on kernel files',
+  () => {
+    it('reads a /proc file without an fstat per read (its removal fails the read), a file elsewhere with one', () => {
+      const proc = new SyncFile('/proc/self/stat');
+      expect(proc.read()).toMatch(/^\d+ /);
+      expect(proc.checksLinks).toBe(false);
+      proc.close();
+      const fake = fakeRoot({ 'memory.current': '100\n' });
+      const file = new SyncFile(join(fake.root, 'memory.current'));
+      expect(file.read()).toBe('100\n');
+      expect(file.checksLinks).toBe(true);
+      file.close();
+    });
+  },
+);
