@@ -98,9 +98,13 @@ export function oldGenerationLimit(
   return young > 0 && young < heapSizeLimit / 2 ? heapSizeLimit - young : heapSizeLimit;
 }
 
-/** This process's Node flags: its command line's and NODE_OPTIONS'. */
-function processFlags(): string[] {
-  return [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean)];
+/**
+ * A process's Node flags: its command line's (`process.execArgv`) and those of `NODE_OPTIONS`.
+ *
+ * Internal: exported for tests.
+ */
+export function nodeFlags(execArgv: readonly string[], nodeOptions: string | undefined): string[] {
+  return [...execArgv, ...(nodeOptions ?? '').split(/\s+/).filter(Boolean)];
 }
 
 /**
@@ -143,7 +147,8 @@ export class HeapMonitor {
     this.#statistics = options.statistics ?? getHeapStatistics;
     this.#now = checkClock(OWNER, options.now);
     this.#ownHeap = options.statistics === undefined;
-    this.#flags = options.flags ?? (this.#ownHeap ? processFlags() : []);
+    this.#flags =
+      options.flags ?? (this.#ownHeap ? nodeFlags(process.execArgv, process.env.NODE_OPTIONS) : []);
     if (this.#ownHeap) this.#observeGcs();
   }
 
