@@ -530,20 +530,33 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
     dimension: CostDimension,
     record: PermitRecord<X>,
   ): Pick<GateTask, 'cost' | 'declared' | 'typeKey'> {
+    return this.#setCost({ cost: null, declared: false, typeKey: null }, gate, dimension, record);
+  }
+
+  /** Sets `task`'s cost, whether it was declared, and its learned type (the rule of {@link taskCost}). */
+  #setCost<T extends Pick<GateTask, 'cost' | 'declared' | 'typeKey'>>(
+    task: T,
+    gate: ResourceGate,
+    dimension: CostDimension,
+    record: PermitRecord<X>,
+  ): T {
     if (record.state === 'used' || record.slotInfo !== undefined) {
       const declared = declaredCost(this.costs, record.slotInfo)?.[dimension];
-      if (declared !== undefined) return { cost: declared, declared: true, typeKey: null };
+      if (declared !== undefined) {
+        task.cost = declared;
+        task.declared = true;
+        return task;
+      }
       const typeKey = typeKeyOf(record.slotInfo);
       if (typeKey !== null) {
-        return {
-          cost: gate.learnedCost(typeKey) ?? this.nextCost(gate, dimension, record.permit.slotType),
-          declared: false,
-          typeKey,
-        };
+        task.cost = gate.learnedCost(typeKey) ?? this.nextCost(gate, dimension, record.permit.slotType);
+        task.typeKey = typeKey;
+        return task;
       }
     }
-    const next = this.nextCost(gate, dimension, record.permit.slotType);
-    return { cost: next, declared: this.costs.default?.[dimension] !== undefined, typeKey: null };
+    task.cost = this.nextCost(gate, dimension, record.permit.slotType);
+    task.declared = this.costs.default?.[dimension] !== undefined;
+    return task;
   }
 
   /**
@@ -613,10 +626,10 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
   }
 
   /**
-   * One {@link GateTask}, its cost as {@link taskCost} says, built as one object of one shape: each
-   * reading builds one per followed task (~1000 at 1000 tasks/s), and going through taskCost's
-   * object first doubled what it allocated (issue 16). Fields set one by one: an object spread here
-   * cost ~30x more per task in V8.
+   * One {@link GateTask}, its cost set in place by the rule of {@link taskCost}, built as one object
+   * of one shape: each reading builds one per followed task (~1000 at 1000 tasks/s), and a second
+   * object for the cost first doubled what it allocated (issue 16). Fields set one by one: an object
+   * spread here cost ~30x more per task in V8.
    */
   #gateTask(
     gate: ResourceGate,
@@ -627,23 +640,7 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
     releasedAfterReading: boolean,
   ): GateTask {
     const task: GateTask = { cost: null, declared: false, typeKey: null, live, shown, releasedAfterReading };
-    if (record.state === 'used' || record.slotInfo !== undefined) {
-      const declared = declaredCost(this.costs, record.slotInfo)?.[dimension];
-      if (declared !== undefined) {
-        task.cost = declared;
-        task.declared = true;
-        return task;
-      }
-      const typeKey = typeKeyOf(record.slotInfo);
-      if (typeKey !== null) {
-        task.cost = gate.learnedCost(typeKey) ?? this.nextCost(gate, dimension, record.permit.slotType);
-        task.typeKey = typeKey;
-        return task;
-      }
-    }
-    task.cost = this.nextCost(gate, dimension, record.permit.slotType);
-    task.declared = this.costs.default?.[dimension] !== undefined;
-    return task;
+    return this.#setCost(task, gate, dimension, record);
   }
 
   /**
