@@ -131,6 +131,8 @@ export class HeapMonitor {
   #observer: PerformanceObserver | null = null;
   readonly #ownHeap: boolean;
   readonly #flags: readonly string[];
+  /** The old generation's limit worked out for the latest heap_size_limit seen. */
+  #oldFor: { heapSizeLimit: number; old: number } | null = null;
 
   constructor(options: HeapMonitorOptions = {}) {
     checkOptionsObject(OWNER, options);
@@ -190,12 +192,17 @@ export class HeapMonitor {
         `V8 heap statistics make no sense: used_heap_size ${String(used)}, heap_size_limit ${String(limit)}`,
       );
     }
-    const old = oldGenerationLimit(
-      limit,
-      this.#flags,
-      this.#ownHeap ? DEFAULT_SEMI_SPACE_MIB : 0,
-      this.#ownHeap ? resourceLimits : {},
-    );
+    // Worked out once per heap_size_limit (it does not change while a process runs), not per read.
+    if (this.#oldFor?.heapSizeLimit !== limit) {
+      const old = oldGenerationLimit(
+        limit,
+        this.#flags,
+        this.#ownHeap ? DEFAULT_SEMI_SPACE_MIB : 0,
+        this.#ownHeap ? resourceLimits : {},
+      );
+      this.#oldFor = { heapSizeLimit: limit, old };
+    }
+    const { old } = this.#oldFor;
     this.#last = {
       usedBytes: used,
       limitBytes: old,
