@@ -15,6 +15,7 @@ import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { concurrencyActivities } from '../src/activities/concurrency-activities.js';
+import { slotwiseWorkerOptions } from '../src/worker/slotwise-worker-options.js';
 import { concurrencyControllerId, concurrencyStateQuery } from '../src/workflows/concurrency/signals.js';
 import type { ConcurrencyStats } from '../src/workflows/concurrency/types.js';
 import { BENCH_DIR } from './lib/results.js';
@@ -97,18 +98,21 @@ async function measure(ctx: ScenarioContext): Promise<ScenarioReport> {
   const connection = await NativeConnection.connect({ address: env.address });
   const taskQueue = uniqueQueue('bench-concurrency');
   try {
-    const worker = await Worker.create({
-      connection,
-      taskQueue,
-      workflowBundle: { code },
-      activities: {
-        ...concurrencyActivities,
-        async work(ms: number) {
-          await Context.current().sleep(ms);
-          return ms;
+    // As users wire it: slotwiseWorkerOptions() adds the release sink for the concurrency activities.
+    const worker = await Worker.create(
+      slotwiseWorkerOptions({
+        connection,
+        taskQueue,
+        workflowBundle: { code },
+        activities: {
+          ...concurrencyActivities,
+          async work(ms: number) {
+            await Context.current().sleep(ms);
+            return ms;
+          },
         },
-      },
-    });
+      }),
+    );
     const cases = casesOf(ctx.args.quick);
     const results = new Map<string, CaseRound[]>(cases.map((c) => [c.id, []]));
     await worker.runUntil(async () => {

@@ -13,6 +13,8 @@
  * - `permitIds` (suppliers/permit-ledger.ts): the next permit id; permit ids are unique in the process.
  * - `suppliersPerKind` (suppliers/ledger-slot-supplier.ts): suppliers created so far per kind, for
  *   default names (`fixed-1`, `fixed-2`, ...).
+ * - `concurrencySinks` (activities/concurrency-activities.ts): the task queues whose Workers have the
+ *   concurrency release sink, and the client each one's activities use.
  *
  * Why they are process-wide: the published package has an ES module build and a CommonJS build, each
  * with several entry points (`slotwise`, `slotwise/activities`, ...). A program may load both builds
@@ -31,7 +33,8 @@ export type ProcessSingletonKey =
   | 'activityClaims'
   | 'resumeStates'
   | 'permitIds'
-  | 'suppliersPerKind';
+  | 'suppliersPerKind'
+  | 'concurrencySinks';
 
 /**
  * The layout version of the state below. Bump it whenever a singleton's type or meaning changes

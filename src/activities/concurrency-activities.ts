@@ -1,12 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { type Client, WithStartWorkflowOperation, WorkflowNotFoundError } from '@temporalio/client';
+import type { Logger } from '@temporalio/common';
+import type { InjectedSinks } from '@temporalio/worker';
+import { processWide } from '../process-state.js';
 import {
   CONCURRENCY_ACTIVITY_TYPES,
+  CONCURRENCY_SINK_NAME,
   type ConcurrencyAcquireInput,
+  type ConcurrencyAcquireOutput,
   type ConcurrencyActivities,
   type ConcurrencyHolderStatus,
   type ConcurrencyReleaseInput,
+  type ConcurrencySinks,
 } from '../workflows/concurrency/activity-contract.js';
 import type { ConcurrencyDecision, ConcurrencyRunRef } from '../workflows/concurrency/types.js';
 import { Batcher } from './concurrency-batcher.js';
@@ -210,17 +216,22 @@ async function releaseAll(
 /**
  * Sends a request to the group's controller, starting the controller when none is open
  * (update-with-start: one atomic call, no race between runs starting it), and returns its answer. The
- * requests this process makes to one controller at the same time travel together, as one update.
+ * requests this process makes to one controller at the same time travel together, as one update. The
+ * answer says whether this Worker has the release sink (the run then releases through it).
  */
-async function acquire(input: ConcurrencyAcquireInput): Promise<ConcurrencyDecision> {
+async function acquire(input: ConcurrencyAcquireInput): Promise<ConcurrencyAcquireOutput> {
   const context = Context.current();
-  const answer = await channelOf(clientOf('acquire')).submit(
+  const client = clientOf('acquire');
+  const answer = (await channelOf(client).submit(
     input.controllerId,
     { kind: 'acquire', input },
     context.cancellationSignal,
     deadlineOf(context),
-  );
-  return answer!;
+  ))!;
+  const queue = queueKey(context.info.namespace, context.info.taskQueue);
+  if (!sinkQueues.has(queue)) return answer;
+  sinkQueues.set(queue, client);
+  return { ...answer, releaseSink: true };
 }
 
 /**
@@ -246,27 +257,86 @@ function batchCapable(client: Client): Set<string> {
  * Releases this process sends a controller at the same time travel as one signal, with the requests
  * sent at that moment, to controllers known to take them (ones that answered a batch update from this
  * process; others get one signal each).
+ *
+ * The activity returns once the release is handed to this process's sends, not when the signal has
+ * reached the server: waiting cost every run a share of a batch update's round trip (a release leaves
+ * with the requests of that moment), for a guarantee the controller gives anyway. A release lost with
+ * its process (killed within those milliseconds) leaves a grant whose run has ended; the controller's
+ * holder check finds the run closed and reclaims the grant.
  */
 async function release(input: ConcurrencyReleaseInput): Promise<void> {
-  const client = clientOf('release');
-  if (batchCapable(client).has(input.controllerId)) {
-    const context = Context.current();
-    await channelOf(client).submit(
-      input.controllerId,
-      { kind: 'release', requestId: input.requestId },
-      context.cancellationSignal,
-      deadlineOf(context),
-    );
-    return;
-  }
+  sendRelease(clientOf('release'), input, Context.current().log);
+}
+
+/** Hands `input` to this process's sends to its controller; a failure to send is logged, not thrown. */
+function sendRelease(
+  client: Client,
+  { controllerId, requestId }: ConcurrencyReleaseInput,
+  logger: Pick<Logger, 'warn'>,
+): void {
+  const sent = batchCapable(client).has(controllerId)
+    ? channelOf(client).submit(controllerId, { kind: 'release', requestId })
+    : releaseOne(client, controllerId, requestId);
+  sent.catch((error: unknown) => {
+    // The controller's holder check reclaims the grant once it finds the run closed.
+    logger.warn('slotwise: a release did not reach its concurrency controller', {
+      controllerId,
+      requestId,
+      error,
+    });
+  });
+}
+
+async function releaseOne(client: Client, controllerId: string, requestId: string): Promise<undefined> {
   try {
-    await client.workflow
-      .getHandle(input.controllerId)
-      .signal(RELEASE_SIGNAL, { requestId: input.requestId });
+    await client.workflow.getHandle(controllerId).signal(RELEASE_SIGNAL, { requestId });
   } catch (error) {
-    if (error instanceof WorkflowNotFoundError) return;
-    throw error;
+    if (!(error instanceof WorkflowNotFoundError)) throw error;
   }
+  return undefined;
+}
+
+/**
+ * The task queues (`namespace`, NUL, `taskQueue`) whose Workers have the release sink, each with the
+ * client its concurrency activities last used (a sink is given none). Process-wide: the sink may come
+ * from one build of slotwise (`slotwiseWorkerOptions()` from `slotwise`) and the activities from
+ * another (`concurrencyActivities` from `slotwise/activities`, loaded with `require`).
+ */
+const sinkQueues = processWide('concurrencySinks', () => new Map<string, Client | undefined>());
+const queueKey = (namespace: string, taskQueue: string) => `${namespace}\u0000${taskQueue}`;
+
+/**
+ * The Worker sink through which `withConcurrency()` releases without a local activity, for the Worker
+ * of `taskQueue` in `namespace` (`slotwiseWorkerOptions()` adds it to Workers that register
+ * `concurrencyActivities`). Runs use it only when their acquire activity ran on a Worker that has it;
+ * `client` (the Worker's connection) sends a release of a run whose acquire ran in an earlier process.
+ */
+export function concurrencyReleaseSinks(
+  namespace: string,
+  taskQueue: string,
+  client: () => Client | undefined,
+  logger: Pick<Logger, 'warn'>,
+): InjectedSinks<ConcurrencySinks> {
+  const queue = queueKey(namespace, taskQueue);
+  if (!sinkQueues.has(queue)) sinkQueues.set(queue, undefined);
+  return {
+    [CONCURRENCY_SINK_NAME]: {
+      release: {
+        fn(_info, input) {
+          const via = sinkQueues.get(queue) ?? client();
+          if (via === undefined) {
+            // Only a run that acquired in an earlier process and ended before any acquire in this one.
+            logger.warn('slotwise: no client to release with yet; the controller reclaims the grant', {
+              ...input,
+            });
+            return;
+          }
+          sendRelease(via, input, logger);
+        },
+        callDuringReplay: false,
+      },
+    },
+  };
 }
 
 const isNotFound = (error: unknown) =>

@@ -1,8 +1,14 @@
 import { isAbsolute, resolve } from 'node:path';
+import { Client } from '@temporalio/client';
 import type { Logger } from '@temporalio/common';
 import { DefaultLogger, type WorkerOptions, type WorkerTuner } from '@temporalio/worker';
+import { concurrencyReleaseSinks } from '../activities/concurrency-activities.js';
 import { slotwiseActivityInterceptor } from '../activities/slot-interceptor.js';
 import { declareTunerSlotTypes } from '../suppliers/tuner-slot-types.js';
+import {
+  CONCURRENCY_ACTIVITY_TYPES,
+  CONCURRENCY_SINK_NAME,
+} from '../workflows/concurrency/activity-contract.js';
 
 /** Options of {@link slotwiseWorkerOptions}. */
 export interface SlotwiseWorkerOptionsSettings {
@@ -44,7 +50,10 @@ export function eagerDispatchRiskWarning(value: number): string {
  * - a relative `workflowsPath` is resolved against the current directory (the SDK would look for
  *   `./src/workflows.js` in `./src/src/`);
  * - each slotwise supplier of the tuner is told the slot types it serves there, so that one
- *   supplier serving several keeps room for all their floors from the start.
+ *   supplier serving several keeps room for all their floors from the start;
+ * - when the activities include `concurrencyActivities`, slotwise's release sink is added: runs of
+ *   `withConcurrency()` then give their grant back without a second local activity (nothing in their
+ *   history, no wait in their last workflow task).
  *
  * Returns new options; the ones passed in are not changed.
  *
@@ -91,6 +100,26 @@ export function slotwiseWorkerOptions(
   const activity = interceptors.activity ?? [];
   if (!activity.includes(slotwiseActivityInterceptor)) {
     result.interceptors = { ...interceptors, activity: [...activity, slotwiseActivityInterceptor] };
+  }
+  if (
+    // By name: concurrencyActivities of another build of slotwise (ESM or CommonJS) are other functions.
+    typeof (options.activities as Record<string, unknown> | undefined)?.[
+      CONCURRENCY_ACTIVITY_TYPES.release
+    ] === 'function' &&
+    options.sinks?.[CONCURRENCY_SINK_NAME] === undefined
+  ) {
+    const namespace = options.namespace ?? 'default';
+    const { connection } = options;
+    let client: Client | undefined;
+    const clientOf = () => {
+      if (connection !== undefined) client ??= new Client({ connection, namespace });
+      return client;
+    };
+    const logger = settings.logger ?? new DefaultLogger('WARN');
+    result.sinks = {
+      ...options.sinks,
+      ...concurrencyReleaseSinks(namespace, options.taskQueue, clientOf, logger),
+    };
   }
   return result;
 }

@@ -3,16 +3,22 @@ import { installedPackage, MODULE_FORMATS } from './installed-package.js';
 
 interface ConcurrencyResult {
   results: string[];
+  markersPerRun: number[];
+  released: number;
+  reclaimed: number;
   priorities: Array<{ fairnessKey: string }>;
   mostAtOnce: Record<string, number>;
   workCount: number;
 }
 
 describe.each(MODULE_FORMATS)('withConcurrency() from the installed package, loaded as %s', (format) => {
-  it('withConcurrency() runs 3 runs of each of 2 keys with exactly maxRuns = 1 at once per key, and all complete', async () => {
+  it('withConcurrency() runs 3 runs of each of 2 keys with exactly maxRuns = 1 at once per key, all complete and release through the Worker sink', async () => {
     const result = await installedPackage().runScenario<ConcurrencyResult>('concurrency.mjs', format);
     expect(result).toEqual({
       results: ['a', 'a', 'a', 'b', 'b', 'b'],
+      markersPerRun: [1, 1, 1, 1, 1, 1],
+      released: 6,
+      reclaimed: 0,
       priorities: ['a', 'a', 'a', 'b', 'b', 'b'].map((key) => ({ fairnessKey: key })),
       mostAtOnce: { a: 1, b: 1 },
       workCount: 6,

@@ -1,9 +1,12 @@
 import type { Context } from '@temporalio/activity';
 import type { WorkerTuner } from '@temporalio/worker';
+import type { WorkflowInfo } from '@temporalio/workflow';
 import { describe, expect, it } from 'vitest';
+import { concurrencyActivities } from '../../src/activities/concurrency-activities.js';
 import { claimOf, slotwiseActivityInterceptor } from '../../src/activities/slot-interceptor.js';
 import { FixedSlotSupplier } from '../../src/suppliers/fixed-slot-supplier.js';
 import { slotwiseWorkerOptions } from '../../src/worker/slotwise-worker-options.js';
+import { CONCURRENCY_SINK_NAME } from '../../src/workflows/concurrency/activity-contract.js';
 import { recordingLogger } from '../helpers/fakes.js';
 
 const tuner = (activity: unknown): WorkerTuner =>
@@ -86,6 +89,50 @@ describe('slotwiseWorkerOptions()', () => {
     expect(slotwiseWorkerOptions(options).interceptors?.activity).toEqual([
       mine,
       slotwiseActivityInterceptor,
+    ]);
+  });
+});
+
+describe('slotwiseWorkerOptions() and the concurrency release sink', () => {
+  const info = {} as WorkflowInfo;
+  const release = { controllerId: 'controller', requestId: 'run/1' };
+
+  it('adds the release sink when the activities include the concurrency activities, keeping the caller’s sinks', () => {
+    const mine = { audit: { record: { fn: () => undefined } } };
+    const options = slotwiseWorkerOptions({
+      taskQueue: 'sink-q1',
+      activities: { ...concurrencyActivities },
+      sinks: mine,
+    });
+    expect(Object.keys(options.sinks ?? {}).sort()).toEqual(['audit', CONCURRENCY_SINK_NAME]);
+    expect(options.sinks?.audit).toBe(mine.audit);
+    expect(options.sinks?.[CONCURRENCY_SINK_NAME]?.release?.callDuringReplay).toBe(false);
+  });
+
+  it('adds no sink without the concurrency activities, and keeps a release sink the caller set', () => {
+    expect(slotwiseWorkerOptions({ taskQueue: 'sink-q2', activities: {} }).sinks).toBeUndefined();
+    const own = { [CONCURRENCY_SINK_NAME]: { release: { fn: () => undefined } } };
+    const options = slotwiseWorkerOptions({
+      taskQueue: 'sink-q2',
+      activities: { ...concurrencyActivities },
+      sinks: own,
+    });
+    expect(options.sinks).toBe(own);
+  });
+
+  it('a release through the sink with no client yet (no acquire ran in this process, no connection) is logged, not thrown', () => {
+    const logger = recordingLogger();
+    const options = slotwiseWorkerOptions(
+      { taskQueue: 'sink-q3', activities: { ...concurrencyActivities } },
+      { logger },
+    );
+    options.sinks?.[CONCURRENCY_SINK_NAME]?.release?.fn(info, release);
+    expect(logger.entries).toEqual([
+      {
+        level: 'warn',
+        message: 'slotwise: no client to release with yet; the controller reclaims the grant',
+        meta: release,
+      },
     ]);
   });
 });

@@ -1,5 +1,6 @@
 // The slotwise concurrency activities as workflow code sees them: names and argument types only
 // (the implementations, which need a client, are in slotwise/activities). Workflow sandbox safe.
+import type { Sinks } from '@temporalio/workflow';
 import type {
   ConcurrencyControllerInput,
   ConcurrencyDecision,
@@ -36,6 +37,14 @@ export interface ConcurrencyAcquireInput {
   request: ConcurrencyRequest;
 }
 
+/**
+ * What the acquire activity returns: the controller's decision, and whether the Worker that ran it has
+ * slotwise's release sink (see {@link ConcurrencySinks}), so that the run gives its grant back through
+ * the sink instead of a second local activity. Recorded in the run's history with the answer, so a
+ * replay makes the same choice.
+ */
+export type ConcurrencyAcquireOutput = ConcurrencyDecision & { releaseSink?: true };
+
 /** Input of the release activity. */
 export interface ConcurrencyReleaseInput {
   controllerId: string;
@@ -58,7 +67,22 @@ export interface ConcurrencyHolderStatus {
 
 /** The slotwise concurrency activities, by type name. */
 export interface ConcurrencyActivities {
-  'slotwise.concurrency.acquire'(input: ConcurrencyAcquireInput): Promise<ConcurrencyDecision>;
+  'slotwise.concurrency.acquire'(input: ConcurrencyAcquireInput): Promise<ConcurrencyAcquireOutput>;
   'slotwise.concurrency.release'(input: ConcurrencyReleaseInput): Promise<void>;
   'slotwise.concurrency.checkHolders'(runs: ConcurrencyRunRef[]): Promise<ConcurrencyHolderStatus[]>;
+}
+
+/** Name of the Worker sink through which `withConcurrency()` gives a grant back. */
+export const CONCURRENCY_SINK_NAME = 'slotwiseConcurrency';
+
+/**
+ * The sink `withConcurrency()` releases through when its Worker has it (`slotwiseWorkerOptions()` and
+ * `withSlotwise()` add it to Workers that register `concurrencyActivities`). A sink call adds nothing to
+ * the run's history and costs its workflow task nothing: the Worker hands the release to its batched
+ * signals to the controller after the activation, and it is not called again when the run replays.
+ */
+export interface ConcurrencySinks extends Sinks {
+  [CONCURRENCY_SINK_NAME]: {
+    release(input: ConcurrencyReleaseInput): void;
+  };
 }

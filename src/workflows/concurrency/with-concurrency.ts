@@ -8,6 +8,7 @@ import {
   isCancellation,
   log,
   ParentClosePolicy,
+  proxySinks,
   setHandler,
   sleep,
   startChild,
@@ -15,7 +16,12 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { runWithScheduleHook, type ScheduleHook, scheduleHooksAvailable } from '../schedule-hooks.js';
-import { CONCURRENCY_ACTIVITY_TYPES } from './activity-contract.js';
+import {
+  CONCURRENCY_ACTIVITY_TYPES,
+  CONCURRENCY_SINK_NAME,
+  type ConcurrencyAcquireOutput,
+  type ConcurrencySinks,
+} from './activity-contract.js';
 import type { concurrencyControllerWorkflow } from './controller-workflow.js';
 import {
   ConcurrencyCancelledError,
@@ -115,7 +121,7 @@ async function ask(
   start: ConcurrencyControllerInput,
   request: ConcurrencyRequest,
   resolved: ResolvedConcurrencyOptions,
-): Promise<ConcurrencyDecision | undefined> {
+): Promise<ConcurrencyAcquireOutput | undefined> {
   if (resolved.activities) {
     try {
       const { [CONCURRENCY_ACTIVITY_TYPES.acquire]: acquire } = concurrencyLocalActivities();
@@ -134,7 +140,25 @@ async function ask(
   return undefined;
 }
 
-async function giveBack(resolved: ResolvedConcurrencyOptions, controllerId: string, requestId: string) {
+/**
+ * Gives the grant back: through the Worker's release sink when the acquire activity said this run's
+ * Worker has it (nothing in the history, no wait), else through the release activity, else by signal.
+ */
+async function giveBack(
+  resolved: ResolvedConcurrencyOptions,
+  controllerId: string,
+  requestId: string,
+  bySink: boolean,
+) {
+  if (bySink) {
+    // A sink call makes no command, so skipping it on replay changes nothing: the release was made when
+    // the run first got here. (The SDK would drop the call anyway, after logging an error on replay
+    // Workers, which have no sinks.)
+    if (!workflowInfo().unsafe.isReplayingHistoryEvents) {
+      proxySinks<ConcurrencySinks>()[CONCURRENCY_SINK_NAME].release({ controllerId, requestId });
+    }
+    return;
+  }
   if (resolved.activities) {
     try {
       const { [CONCURRENCY_ACTIVITY_TYPES.release]: release } = concurrencyLocalActivities();
@@ -275,12 +299,16 @@ export async function withConcurrency<T>(options: WithConcurrencyOptions, fn: ()
   };
   decisions.set(requestId, undefined);
   let mustRelease = true;
+  let releaseSink = false;
   try {
     // Not cancellable: a request cancelled in flight could still land after this run's release.
     const answer = await CancellationScope.nonCancellable(() =>
       ask(controllerId, resolved.controllerTaskQueue ?? info.taskQueue, start, request, resolved),
     );
-    if (answer) record(answer);
+    if (answer) {
+      releaseSink = answer.releaseSink === true;
+      record(answer);
+    }
     await condition(() => decisions.get(requestId) !== undefined);
     const decision = decisions.get(requestId)!;
     if (decision.outcome === 'rejected') {
@@ -307,6 +335,6 @@ export async function withConcurrency<T>(options: WithConcurrencyOptions, fn: ()
     decisions.delete(requestId);
     // Also after a cancellation.
     if (mustRelease)
-      await CancellationScope.nonCancellable(() => giveBack(resolved, controllerId, requestId));
+      await CancellationScope.nonCancellable(() => giveBack(resolved, controllerId, requestId, releaseSink));
   }
 }

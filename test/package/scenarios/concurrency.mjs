@@ -61,10 +61,29 @@ export default async function concurrency({ slotwise, activities, env, format })
           }),
         ),
       );
-      return Promise.all(handles.map((handle) => handle.result()));
+      const done = await Promise.all(handles.map((handle) => handle.result()));
+      // Releases go through the Worker's sink (slotwiseWorkerOptions() adds it): no release local
+      // activity in the runs' histories, only the acquire's marker.
+      const markersPerRun = await Promise.all(
+        handles.map(async (handle) => {
+          const history = await handle.fetchHistory();
+          return history.events.filter((event) => event.markerRecordedEventAttributes != null).length;
+        }),
+      );
+      // Every grant comes back (the sink's signal may still be on its way).
+      const controller = client.workflow.getHandle(`slotwise-concurrency:${group}`);
+      let state = await controller.query('slotwise.concurrency.state');
+      for (const deadline = Date.now() + 10_000; state.running.length > 0 && Date.now() < deadline; ) {
+        await sleep(100);
+        state = await controller.query('slotwise.concurrency.state');
+      }
+      return { done, markersPerRun, stats: state.stats };
     });
     return {
-      results,
+      results: results.done,
+      markersPerRun: results.markersPerRun,
+      released: results.stats.released,
+      reclaimed: results.stats.reclaimed,
       priorities,
       mostAtOnce: Object.fromEntries([...mostAtOnce].sort()),
       workCount: order.length,
