@@ -340,7 +340,7 @@ function report(cases: Case[], results: Map<string, CaseRound[]>, rounds: number
           `<= ${TARGET_RATIO}`,
         ]),
         notes: [
-          `Each workflow runs one activity of ${cases[0]!.workMs} ms; withConcurrency() uses maxRuns = runs, so no run waits for another: what it adds is asking and releasing (one local activity each; a Worker process gathers the requests to one controller made at the same time into one update, and its releases into one signal) and the controller's own workflow tasks on the same Worker.`,
+          `Each workflow runs one activity of ${cases[0]!.workMs} ms; withConcurrency() uses maxRuns = runs, so no run waits for another: what it adds is asking (a local activity; a Worker process gathers the requests to one controller made at the same time into one update), releasing (through the Worker sink slotwiseWorkerOptions() adds: nothing in the run's history; a process's releases to one controller go as one signal) and the controller's own workflow tasks on the same Worker.`,
           'Ratio = withConcurrency seconds / plain seconds of the same round; rounds alternate which goes first.',
         ],
       },
