@@ -10,6 +10,7 @@
 //   npx tsx scripts/record-histories.ts           # the original set, test/fixtures/histories/*.json
 //   npx tsx scripts/record-histories.ts batched   # test/fixtures/histories/batched/
 //   npx tsx scripts/record-histories.ts settled   # test/fixtures/histories/settled/
+//   npx tsx scripts/record-histories.ts sink      # test/fixtures/histories/sink/
 //
 // Each set is what the code of its day wrote, and stays as it is once committed: a Worker must go on
 // replaying the histories of controllers and runs that were open across every upgrade since, so an old
@@ -25,6 +26,10 @@
 // - The `settled` set: the same scenarios as `batched`, recorded by controllers with that patch (each
 //   controller history holds its marker), whose signal and update handlers send those decisions and
 //   timers before they return (the new path).
+// - The `sink` set: the `settled` scenarios with the runs' Worker made by `slotwiseWorkerOptions()`,
+//   which adds the release sink: the acquire answers in the runs' histories say so (`releaseSink`),
+//   and the runs release through the sink, with no release local activity in their histories (runs
+//   whose acquire activity ran out of time, as in the crash scenario, still release by activity).
 //
 // Re-record only on purpose (a deliberate, versioned change of workflow code); commit the result.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -37,11 +42,12 @@ import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } 
 import { concurrencyActivities } from '../src/activities/concurrency-activities.js';
 import { startDevServer } from '../src/dev-server/dev-server.js';
 import { ensureTemporalCli } from '../src/dev-server/temporal-cli.js';
+import { slotwiseWorkerOptions } from '../src/worker/slotwise-worker-options.js';
 import { CONCURRENCY_SETTLE_IN_HANDLERS_PATCH } from '../src/workflows/concurrency/controller-workflow.js';
 import type { WithConcurrencyOptions } from '../src/workflows/concurrency/options.js';
 import { concurrencyControllerId, concurrencyStateQuery } from '../src/workflows/concurrency/signals.js';
 
-const SETS = ['original', 'batched', 'settled'] as const;
+const SETS = ['original', 'batched', 'settled', 'sink'] as const;
 const set = (process.argv[2] ?? 'original') as (typeof SETS)[number];
 if (!SETS.includes(set)) {
   console.error(`usage: record-histories.ts [${SETS.join('|')}] (got ${JSON.stringify(set)})`);
@@ -49,8 +55,10 @@ if (!SETS.includes(set)) {
 }
 /** The scenarios of the `batched` set (runs started together, asking and releasing in batches); `settled` records them too. */
 const batched = set !== 'original';
-/** The `settled` set: every controller history must hold the marker of the settle-in-handlers patch. */
-const settled = set === 'settled';
+/** The `settled` and `sink` sets: every controller history must hold the marker of the settle-in-handlers patch. */
+const settled = set === 'settled' || set === 'sink';
+/** The `sink` set: the runs' Worker has the release sink. */
+const sink = set === 'sink';
 const outDir = resolve(set === 'original' ? 'test/fixtures/histories' : `test/fixtures/histories/${set}`);
 const taskQueue = 'slotwise-record-histories';
 /** Task queue of Workers without the concurrency activities: runs fall back to signals, controllers to probes. */
@@ -104,11 +112,12 @@ try {
     defaultHeartbeatThrottleInterval: '50ms',
     maxHeartbeatThrottleInterval: '50ms',
   } as const;
-  const worker = await Worker.create({
+  const runsWorkerOptions = {
     ...workerOptions,
     taskQueue,
     activities: { ...concurrencyActivities, simulatedWork },
-  });
+  };
+  const worker = await Worker.create(sink ? slotwiseWorkerOptions(runsWorkerOptions) : runsWorkerOptions);
   const signalsWorker = await Worker.create({
     ...workerOptions,
     taskQueue: signalsQueue,
@@ -195,6 +204,25 @@ try {
       ['workflow', 'show', '--address', server.address, '-w', workflowId, '-r', runId, '-o', 'json'],
       { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
     );
+    if (sink && type === 'concurrencyExampleWorkflow') {
+      // The point of this set: runs that learned from their acquire that the Worker has the sink.
+      const markers = (await eventsOf(workflowId, runId))
+        .map((e) => e.markerRecordedEventAttributes)
+        .filter((m) => m != null)
+        .map((m) =>
+          Object.values(m.details ?? {})
+            .flatMap((d) => d.payloads ?? [])
+            .map((p) => Buffer.from(p.data ?? []).toString('utf8'))
+            .join(' '),
+        );
+      const bySink = markers.filter((text) => text.includes('"releaseSink":true')).length;
+      const releases = markers.filter((text) => text.includes('slotwise.concurrency.release')).length;
+      log(
+        `slotwise: sink ${scenario} ${role}: ${bySink} acquire answers with the sink, ${releases} release activities`,
+      );
+      if (scenario === 'round-robin' && (bySink === 0 || releases > 0))
+        throw new Error(`expected ${scenario} ${role} to release through the sink, not by activity`);
+    }
     const file = `${scenario}--${role}.json`;
     writeFileSync(join(outDir, file), `${JSON.stringify(JSON.parse(json), null, 2)}\n`);
     manifest.push({ file, workflowId, runId, workflowType: type, scenario, description });
@@ -243,7 +271,7 @@ try {
 
   const signalsRun = signalsWorker.run();
   await worker.runUntil(async () => {
-    // Only this set's files: other sets live in subdirectories (fleet/, batched/, settled/).
+    // Only this set's files: other sets live in subdirectories (fleet/, batched/, settled/, sink/).
     mkdirSync(outDir, { recursive: true });
     for (const file of readdirSync(outDir)) if (file.endsWith('.json')) rmSync(join(outDir, file));
 

@@ -34,7 +34,10 @@ const readManifest = (set: string): ManifestEntry[] =>
 const original = readManifest('');
 const batchedSet = readManifest('batched');
 const settledSet = readManifest('settled');
-const manifest: ManifestEntry[] = [...original, ...batchedSet, ...settledSet];
+// The settled scenarios recorded with the runs' Worker from slotwiseWorkerOptions(): runs release
+// through its sink (their acquire answers say `releaseSink`), with no release local activity.
+const sinkSet = readManifest('sink');
+const manifest: ManifestEntry[] = [...original, ...batchedSet, ...settledSet, ...sinkSet];
 /** The patch marker of controllers whose handlers send what they decide (src/workflows/concurrency/controller-workflow.ts). */
 const SETTLE_PATCH = 'slotwise-concurrency-settle-in-handlers';
 
@@ -136,6 +139,7 @@ describe('Worker.runReplayHistories() over saved concurrency histories', () => {
   it.each([
     { name: 'batched', set: batchedSet, patched: false },
     { name: 'settled', set: settledSet, patched: true },
+    { name: 'sink', set: sinkSet, patched: true },
   ])(
     'the $name set holds batch updates of several requests, batch release signals, a continue-as-new carrying waiting requests, resets and a crash',
     ({ name, set, patched }) => {
@@ -191,6 +195,29 @@ describe('Worker.runReplayHistories() over saved concurrency histories', () => {
       ).toBeGreaterThan(0);
     },
   );
+
+  it('the sink set’s runs released through the Worker sink: one acquire answer saying releaseSink each, no release activity', () => {
+    const markerTexts = (file: string) =>
+      readHistory(file)
+        .events.map((e) => e.markerRecordedEventAttributes)
+        .filter((m) => m !== undefined)
+        .map((m) =>
+          Object.values(m.details ?? {})
+            .flatMap((d) => d.payloads ?? [])
+            .map((p) => Buffer.from(p.data ?? '', 'base64').toString('utf8'))
+            .join(' '),
+        );
+    const holders = sinkSet.filter((m) => m.file.startsWith('sink/round-robin--holder'));
+    expect(holders.map((m) => m.file)).toEqual([
+      'sink/round-robin--holder-first.json',
+      'sink/round-robin--holder-last.json',
+    ]);
+    for (const { file } of holders) {
+      const texts = markerTexts(file);
+      expect(texts.filter((t) => t.includes('"releaseSink":true'))).toHaveLength(1);
+      expect(texts.filter((t) => t.includes('slotwise.concurrency.release'))).toHaveLength(0);
+    }
+  });
 
   it('Worker.runReplayHistories() replays every settled history without SDK flag 2, as if the SDK had run each task with signals in two batches', async () => {
     // The settled controllers send what a signal or update causes from its handler, so the batch mode
