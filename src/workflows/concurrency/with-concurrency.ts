@@ -242,9 +242,11 @@ function scheduleHook({ key, group, policy }: ResolvedConcurrencyOptions): Sched
  *   it, by the controller's check when it does not (terminated, timed out).
  * - Cancelling the workflow while it waits stops the wait and throws the cancellation.
  *
- * Register `concurrencyActivities` (from `slotwise/activities`) on this run's Worker: a request and a
- * release then each cost a local activity inside a workflow task the run has anyway, instead of a
- * signal and an extra workflow task. Without them it falls back to signals. The group's controller is
+ * Register `concurrencyActivities` (from `slotwise/activities`) on this run's Worker, through
+ * `slotwiseWorkerOptions()` (from `slotwise`): a request then costs a local activity inside a workflow
+ * task the run has anyway, instead of a signal and an extra workflow task, and the release goes
+ * through the Worker sink that function adds (nothing in the history; without the sink, a second
+ * local activity). Without the activities it falls back to signals. The group's controller is
  * {@link concurrencyControllerWorkflow}: export it from the workflow bundle of the Workers of
  * `controller.taskQueue` (by default the caller's own task queue).
  *
