@@ -15,6 +15,8 @@
  *   default names (`fixed-1`, `fixed-2`, ...).
  * - `concurrencySinks` (activities/concurrency-activities.ts): the task queues whose Workers have the
  *   concurrency release sink, and the client each one's activities use.
+ * - `concurrencyReleases` (activities/concurrency-activities.ts): releases on their way to their
+ *   concurrency controllers, for a Worker's shutdown to wait for.
  *
  * Why they are process-wide: the published package has an ES module build and a CommonJS build, each
  * with several entry points (`slotwise`, `slotwise/activities`, ...). A program may load both builds
@@ -34,7 +36,8 @@ export type ProcessSingletonKey =
   | 'resumeStates'
   | 'permitIds'
   | 'suppliersPerKind'
-  | 'concurrencySinks';
+  | 'concurrencySinks'
+  | 'concurrencyReleases';
 
 /**
  * The layout version of the state below. Bump it whenever a singleton's type or meaning changes

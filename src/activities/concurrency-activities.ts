@@ -268,6 +268,35 @@ async function release(input: ConcurrencyReleaseInput): Promise<void> {
   sendRelease(clientOf('release'), input, Context.current().log);
 }
 
+/** Releases handed to this process's sends that have not reached the server yet (see {@link settleConcurrencyReleases}). */
+const releasesInFlight = processWide('concurrencyReleases', () => new Set<Promise<unknown>>());
+
+/**
+ * Waits until the releases this process has handed to its sends have reached their controllers (or
+ * failed), at most `timeoutMs`; resolves with how many were still on their way then. Call it after the
+ * Worker stopped and before closing its connection (`withSlotwise()`'s `close()` and
+ * `shutdownGracefully()` do): a release cut off by the close would leave its grant held until the
+ * controller's holder check reclaims it, tens of seconds later.
+ *
+ * @example
+ * ```ts
+ * import { settleConcurrencyReleases } from 'slotwise/internal/activities/concurrency-activities.js';
+ * await settleConcurrencyReleases(); // => 0 once every release has been sent
+ * ```
+ */
+export async function settleConcurrencyReleases(timeoutMs = 2_000): Promise<number> {
+  if (releasesInFlight.size === 0) return 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    Promise.allSettled([...releasesInFlight]),
+    new Promise((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    }),
+  ]);
+  clearTimeout(timer);
+  return releasesInFlight.size;
+}
+
 /** Hands `input` to this process's sends to its controller; a failure to send is logged, not thrown. */
 function sendRelease(
   client: Client,
@@ -277,14 +306,17 @@ function sendRelease(
   const sent = batchCapable(client).has(controllerId)
     ? channelOf(client).submit(controllerId, { kind: 'release', requestId })
     : releaseOne(client, controllerId, requestId);
-  sent.catch((error: unknown) => {
-    // The controller's holder check reclaims the grant once it finds the run closed.
-    logger.warn('slotwise: a release did not reach its concurrency controller', {
-      controllerId,
-      requestId,
-      error,
-    });
-  });
+  const settled = sent
+    .catch((error: unknown) => {
+      // The controller's holder check reclaims the grant once it finds the run closed.
+      logger.warn('slotwise: a release did not reach its concurrency controller', {
+        controllerId,
+        requestId,
+        error,
+      });
+    })
+    .finally(() => releasesInFlight.delete(settled));
+  releasesInFlight.add(settled);
 }
 
 async function releaseOne(client: Client, controllerId: string, requestId: string): Promise<undefined> {

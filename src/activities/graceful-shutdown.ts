@@ -1,6 +1,7 @@
 import type { Worker } from '@temporalio/worker';
 import { SlotwiseOptionsError } from '../errors.js';
 import type { SupplierSnapshot } from '../suppliers/types.js';
+import { settleConcurrencyReleases } from './concurrency-activities.js';
 
 /** Options of {@link shutdownGracefully}. */
 export interface ShutdownGracefullyOptions {
@@ -35,6 +36,8 @@ export interface ShutdownReport {
  * accepts that cancellation is recorded as failed and retried elsewhere. The grace time is a
  * `Worker.create()` option, so set it there; add `shutdownForceTime` to bound activities that ignore
  * cancellation. Calling this while the Worker already shuts down (after a SIGTERM, say) just waits.
+ * Once the Worker stopped, it also waits (at most 2 s) for the releases of `withConcurrency()` runs
+ * that ended last to reach their controllers, so that closing the connection next cuts none off.
  *
  * @param worker the Worker to stop.
  * @param running the promise `worker.run()` returned; its rejection is passed on.
@@ -83,6 +86,9 @@ export async function shutdownGracefully(
   const started = Date.now();
   if (status.runState === 'RUNNING') worker.shutdown();
   await running;
+  // Releases of withConcurrency() runs that ended last may still be on their way (at most 2 s): the
+  // caller closes the connection next.
+  await settleConcurrencyReleases();
   const durationMs = Date.now() - started;
   const leaks = suppliers
     .map((supplier) => supplier.snapshot())

@@ -1,5 +1,6 @@
 import type { Logger } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import { settleConcurrencyReleases } from '../activities/concurrency-activities.js';
 import { type BuiltTuner, buildTuner } from '../config/build-tuner.js';
 import { type ConfigWatcher, type ReloadResult, watchConfig } from '../config/config-watcher.js';
 import { parseListenAddress } from '../config/listen-address.js';
@@ -62,7 +63,8 @@ export interface SlotwiseWorker {
   watcher: ConfigWatcher | undefined;
   /**
    * Stops the watcher, the metrics server, metrics tracking and the sampler, and closes the connection
-   * withSlotwise opened (none when the Worker options had one). Call after the Worker stopped.
+   * withSlotwise opened (none when the Worker options had one), once the releases of `withConcurrency()`
+   * runs still on their way over it have been sent (at most 2 s). Call after the Worker stopped.
    */
   close(): Promise<void>;
 }
@@ -148,7 +150,11 @@ export async function withSlotwise(
             { cause: error },
           );
         }
-        cleanups.push(() => opened.close());
+        cleanups.push(async () => {
+          // Releases of withConcurrency() runs still on their way go out on this connection.
+          await settleConcurrencyReleases();
+          await opened.close();
+        });
         connection = opened;
       }
     } else if (temporal.address !== undefined) {
