@@ -58,6 +58,12 @@ export interface CpuMonitorOptions {
 
 const OWNER = 'CpuMonitor';
 const OPTION_KEYS = ['root', 'tauMs', 'now'];
+/**
+ * How often the quota files are read again (milliseconds): a quota set, changed or lifted while the
+ * process runs shows within this. Read at every tick (100 ms), they were 3 of the tick's 4 file
+ * operations (the quota, its period, and a check that the cgroup is still there).
+ */
+const QUOTA_REREAD_MS = 1_000;
 
 interface Counters {
   at: number;
@@ -99,6 +105,8 @@ export class CpuMonitor {
   #previous: Counters | null = null;
   #last: CpuReading | null = null;
   #hostSource: CpuSource = 'proc';
+  /** The quota as last read from the cgroup files, and when (re-read every {@link QUOTA_REREAD_MS}). */
+  #quota: { at: number; quotaCores: number | null } | undefined;
 
   constructor(options: CpuMonitorOptions = {}) {
     checkOptionsObject(OWNER, options);
@@ -131,7 +139,7 @@ export class CpuMonitor {
    */
   read(): CpuReading | null {
     const at = this.#now();
-    const { quotaCores, cgroupMs } = this.#cgroup();
+    const { quotaCores, cgroupMs } = this.#cgroup(at);
     const counters: Counters = { at, cgroupMs, host: this.#hostTimes() };
     const previous = this.#previous;
     if (previous === null) {
@@ -189,9 +197,17 @@ export class CpuMonitor {
   /**
    * The quota and the cgroup's CPU time. When the quota file of a cgroup read before has vanished
    * (the cgroup was removed, or this process moved), the cgroup is found again once; still missing
-   * is an error. A quota lifted in place (`max`, `-1`) is no error: the host is measured then.
+   * is an error. A quota lifted in place (`max`, `-1`) is no error: the host is measured then. The
+   * quota is read again every {@link QUOTA_REREAD_MS}, and at once when the usage file went away.
    */
-  #cgroup(): { quotaCores: number | null; cgroupMs: number | null } {
+  #cgroup(at: number): { quotaCores: number | null; cgroupMs: number | null } {
+    if (this.#quota !== undefined && at - this.#quota.at < QUOTA_REREAD_MS) {
+      const { quotaCores } = this.#quota;
+      if (quotaCores === null) return { quotaCores, cgroupMs: null };
+      const cgroupMs = readCpuUsageMs(this.#files, this.#layout);
+      if (cgroupMs !== null) return { quotaCores, cgroupMs };
+      // The usage file went away with the quota still known: look at the cgroup again now.
+    }
     const read = () => {
       const quotaCores = readCpuQuotaCores(this.#files, this.#layout);
       return { quotaCores, cgroupMs: quotaCores === null ? null : readCpuUsageMs(this.#files, this.#layout) };
@@ -203,6 +219,7 @@ export class CpuMonitor {
       if (!cpuQuotaFileExists(this.#layout)) throw new Error(`the cgroup CPU files in ${gone} were removed`);
     }
     const found = read();
+    this.#quota = { at, quotaCores: found.quotaCores };
     if (found.quotaCores !== null && found.cgroupMs !== null) this.#cgroupSeen = true;
     return found;
   }

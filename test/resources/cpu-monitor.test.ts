@@ -176,10 +176,11 @@ describe('CpuMonitor', () => {
     const { readAt } = baselined(v2Root('max 100000\n', 0));
     expect(readAt(250, { 'proc/stat': procStat(1100, 3100, 4) })).toMatchObject({ raw: 0.5, source: 'proc' });
 
+    // The quota files are read again a second after the last read (at 0).
     const quota = { [`${V2}/cpu.max`]: '100000 100000\n', [CPU_STAT]: 'usage_usec 100000\n' };
-    expect(readAt(500, quota)).toMatchObject({ raw: 0.5, source: 'proc', at: 250 }); // baseline only
+    expect(readAt(1000, quota)).toMatchObject({ raw: 0.5, source: 'proc', at: 250 }); // baseline only
 
-    expect(readAt(750, { [CPU_STAT]: 'usage_usec 350000\n' })).toMatchObject({
+    expect(readAt(1250, { [CPU_STAT]: 'usage_usec 350000\n' })).toMatchObject({
       raw: 1,
       source: 'cgroup-v2',
       usableCores: 1,
@@ -214,10 +215,32 @@ describe('CpuMonitor', () => {
       source: 'cgroup-v2',
       quotaCores: 0.5,
     });
-    // Lifted: the host is measured, no error.
+    // Lifted: the host is measured, no error (once the quota is read again, a second after 0).
     const lifted = { [`${V2}/cpu.max`]: 'max 100000\n', 'proc/stat': procStat(1100, 3100, 4) };
-    expect(readAt(500, lifted)).toMatchObject({ quotaCores: null });
+    expect(readAt(1000, lifted)).toMatchObject({ quotaCores: null });
     fake.remove(`${V2}/cpu.max`);
-    expect(() => readAt(750)).toThrow(`the cgroup CPU files in ${fake.root}/${V2} were removed`);
+    expect(() => readAt(2000)).toThrow(`the cgroup CPU files in ${fake.root}/${V2} were removed`);
+  });
+
+  it('read() reads the quota files once a second, not at every reading: a changed quota shows within 1 s', () => {
+    const { readAt } = baselined(v2Root('50000 100000\n', 0));
+    expect(readAt(250, { [CPU_STAT]: 'usage_usec 100000\n' })).toMatchObject({ quotaCores: 0.5 });
+    // Doubled at 250: readings keep the quota read at 0 until 1 s has passed.
+    expect(
+      readAt(500, { [`${V2}/cpu.max`]: '100000 100000\n', [CPU_STAT]: 'usage_usec 200000\n' }),
+    ).toMatchObject({
+      quotaCores: 0.5,
+      raw: 0.8, // 100 ms in 250 ms of 0.5 cores
+    });
+    expect(readAt(1000, { [CPU_STAT]: 'usage_usec 700000\n' })).toMatchObject({ quotaCores: 1, raw: 1 });
+  });
+
+  it('read() looks at the cgroup again at once when its usage file goes away between quota reads', () => {
+    const fake = v2Root('50000 100000\n', 0);
+    const { readAt } = baselined(fake);
+    expect(readAt(250, { [CPU_STAT]: 'usage_usec 100000\n' })).toMatchObject({ source: 'cgroup-v2' });
+    fake.remove(`${V2}/cpu.max`);
+    fake.remove(CPU_STAT);
+    expect(() => readAt(500)).toThrow(`the cgroup CPU files in ${fake.root}/${V2} were removed`);
   });
 });
