@@ -204,13 +204,21 @@ async function releaseAll(
   signal: AbortSignal,
   deadline: number,
 ): Promise<void> {
-  try {
-    await counted(client, signal, deadline, () =>
+  await unlessGone(
+    counted(client, signal, deadline, () =>
       client.workflow.getHandle(controllerId).signal(RELEASE_BATCH_SIGNAL, { requestIds }),
-    );
+    ),
+  );
+}
+
+/** A release signal's send; a controller that is gone holds nothing to release, so that is no error. */
+async function unlessGone(send: Promise<void>): Promise<undefined> {
+  try {
+    await send;
   } catch (error) {
     if (!(error instanceof WorkflowNotFoundError)) throw error;
   }
+  return undefined;
 }
 
 /**
@@ -288,7 +296,7 @@ export async function settleConcurrencyReleases(timeoutMs = 2_000): Promise<numb
   if (releasesInFlight.size === 0) return 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
   await Promise.race([
-    Promise.allSettled([...releasesInFlight]),
+    Promise.all([...releasesInFlight]), // each logs its failure and resolves
     new Promise((resolve) => {
       timer = setTimeout(resolve, timeoutMs);
     }),
@@ -305,7 +313,7 @@ function sendRelease(
 ): void {
   const sent = batchCapable(client).has(controllerId)
     ? channelOf(client).submit(controllerId, { kind: 'release', requestId })
-    : releaseOne(client, controllerId, requestId);
+    : unlessGone(client.workflow.getHandle(controllerId).signal(RELEASE_SIGNAL, { requestId }));
   const settled = sent
     .catch((error: unknown) => {
       // The controller's holder check reclaims the grant once it finds the run closed.
@@ -317,15 +325,6 @@ function sendRelease(
     })
     .finally(() => releasesInFlight.delete(settled));
   releasesInFlight.add(settled);
-}
-
-async function releaseOne(client: Client, controllerId: string, requestId: string): Promise<undefined> {
-  try {
-    await client.workflow.getHandle(controllerId).signal(RELEASE_SIGNAL, { requestId });
-  } catch (error) {
-    if (!(error instanceof WorkflowNotFoundError)) throw error;
-  }
-  return undefined;
 }
 
 /**
