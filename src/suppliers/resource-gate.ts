@@ -24,6 +24,9 @@ export interface GateTask {
    * The least and the most of its cost the latest reading can show, as ratios in [0, 1]: `[0, 0]` for
    * a permit waiting for a task, `[1, 1]` for a task that certainly shows in full, `[0, 1]` while it
    * may still be allocating (or freeing), an exact `[s, s]` where the reading's smoothing is known.
+   * One entry may stand for several released tasks priced alike (the CPU supplier's fading tasks):
+   * its shares are the sums of theirs, above 1 when they add up to more than one task, and the gate
+   * counts it as it would count them, since it only ever sums `cost x share`.
    */
   shown: readonly [low: number, high: number];
 }

@@ -805,16 +805,17 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
   }
 
   /**
-   * Stops following the tasks released before the latest reading that `gone` says no reading can
-   * show any more (a CPU share that only decays from here on), sooner than {@link retentionMs}. A
-   * walk of the followed releases: call it once per reading, not per decision.
+   * Stops following, one by one, the tasks released before the latest reading that `done` takes
+   * (a CPU share that only decays from here on: the supplier sums it with others alike, or no
+   * reading can show it any more), sooner than {@link retentionMs}. A walk of the followed
+   * releases: call it once per reading, not per decision.
    */
-  protected forgetReleases(gone: (record: PermitRecord<X>) => boolean): void {
+  protected forgetReleases(done: (release: ReleasedTask<X>) => boolean): void {
     const releases = this.#recentReleases;
     let kept = 0;
     for (let i = this.#recentHead; i < releases.length; i++) {
       const release = releases[i]!;
-      if (release.order < this.#lastReadingOrder && gone(release.record)) continue;
+      if (release.order < this.#lastReadingOrder && done(release)) continue;
       releases[kept++] = release;
     }
     releases.length = kept;

@@ -7,7 +7,7 @@ import {
   type MemorySlotSupplierOptions,
 } from '../../src/suppliers/memory-slot-supplier.js';
 import type { PermitRecord } from '../../src/suppliers/permit-ledger.js';
-import type { GateLoad } from '../../src/suppliers/resource-gate.js';
+import type { GateLoad, GateTask } from '../../src/suppliers/resource-gate.js';
 import type { SlotwisePermit } from '../../src/suppliers/types.js';
 import { activityInfo, reserveCtx, workflowInfo } from '../helpers/fakes.js';
 import { FakeSampler, GiB, handDriven, MiB } from './fixtures/fake-sampler.js';
@@ -28,6 +28,12 @@ class MemoryProbe extends MemorySlotSupplier {
 class CpuProbe extends CpuSlotSupplier {
   both(): [GateLoad, GateLoad] {
     return [this.load(), this.gate.loadOf(this.tasks())];
+  }
+  gateEntries(): GateTask[] {
+    return this.tasks();
+  }
+  outside(): number | null {
+    return this.gate.learning.outside;
   }
   followedReleases(): number {
     return this.recentReleases().length;
@@ -118,8 +124,11 @@ describe('a decision sums the same tasks learning lists', () => {
         expect(checks).toBeGreaterThan(200);
         // The run must have reached every kind of task a decision sums, or it proved little. (With
         // nothing declared, permits of unknown cost must have been summed; a memory supplier may also
-        // learn a cost from a task that ran alone, and then sums live and held tasks too.)
-        expect([...seen]).toEqual(expect.arrayContaining(declare ? ['held', 'live'] : ['unknown']));
+        // learn a cost from a task that ran alone, and then sums live and held tasks too.) CPU time
+        // is never held after a task ends: a CPU decision never sums a held task.
+        const held = kind === 'cpu' ? [] : ['held'];
+        expect([...seen]).toEqual(expect.arrayContaining(declare ? [...held, 'live'] : ['unknown']));
+        if (kind === 'cpu') expect(seen.has('held')).toBe(false);
         supplier.close();
       });
     }
@@ -175,9 +184,78 @@ describe('released tasks a decision follows', () => {
 });
 
 describe('released tasks the CPU supplier follows', () => {
-  it('are forgotten once a reading that followed them past their end shows less than 0.5 % of their cost', () => {
-    // Before: every release was followed for retentionMs (2.65 s at the default smoothing), so a
-    // Worker at 1000 tasks/s walked ~2650 of them at every reading, and a tight loop many more.
+  /** The entries for released tasks the gate takes in at a reading: `[cost, share]`. */
+  const releasedEntries = (supplier: CpuProbe) =>
+    supplier.gateEntries().flatMap((task) => (task.live ? [] : [[task.cost, task.shown[1]] as const]));
+
+  it('sums the released tasks a reading followed past their end, one running sum per cost group', () => {
+    // Before: every release was followed one by one until it showed under 0.5 % of its cost
+    // (2.65 s at the default smoothing), so a Worker at 1000 tasks/s walked ~2650 of them at every
+    // reading, most of a tick's time.
+    let now = 0;
+    const sampler = new FakeSampler({ cpu: true }, () => now);
+    const supplier = new CpuProbe({
+      ...handDriven(sampler, () => now),
+      minSlots: 0,
+      targetUtilization: 0.9,
+      costs: { default: { cpu: 0.25 }, activities: { heavy: { cpu: 1 } } },
+    });
+    sampler.cpuBusy(1, 8);
+    const long = supplier.tryReserveSlot(reserveCtx())!;
+    supplier.markSlotUsed({ permit: long, slotInfo: activityInfo() });
+    for (let i = 1; i <= 5; i++) {
+      now = 10 * i;
+      const permit = supplier.tryReserveSlot(reserveCtx())!;
+      supplier.markSlotUsed({ permit, slotInfo: activityInfo(i % 2 === 0 ? 'heavy' : 'light') });
+      now += i % 2 === 0 ? 30 : 1;
+      supplier.releaseSlot({ permit });
+    }
+    now = 95;
+    supplier.releaseSlot({ permit: long });
+    // One released after the sample of the next reading was taken (at 100 ms), before it comes in.
+    now = 99;
+    const late = supplier.tryReserveSlot(reserveCtx())!;
+    supplier.markSlotUsed({ permit: late, slotInfo: activityInfo('heavy') });
+    now = 101;
+    supplier.releaseSlot({ permit: late });
+    expect(supplier.followedReleases()).toBe(7);
+    sampler.cpuBusy(1, 8, 100);
+    const alpha = 1 - Math.exp(-100 / 500);
+    // Two groups: cost 0.25 (the 95 ms task and three 1 ms ones), cost 1 (two 30 ms ones). The late
+    // task shows 1 ms of this interval: it is followed one by one until the next reading.
+    expect(supplier.followedReleases()).toBe(1);
+    const quarter = alpha * (0.95 + 3 * 0.01);
+    const whole = alpha * 2 * 0.3;
+    const late1 = alpha * 0.01;
+    expect(releasedEntries(supplier)).toEqual([
+      [1, expect.closeTo(late1, 12)],
+      [0.25, expect.closeTo(quarter, 12)],
+      [1, expect.closeTo(whole, 12)],
+    ]);
+    expectSameLoad(supplier.both(), 'after the first reading', 3);
+    // Each sum fades by 1 - alpha = 0.82 per reading and is dropped under 0.005 of a task: the sum of
+    // cost 1 (with the late task from the second reading on) at the 17th, the other at the 19th.
+    const late2 = late1 + alpha * (0.01 - late1); // it showed 1 ms of the second interval too
+    for (let reading = 2; reading <= 19; reading++) {
+      now = 100 * reading;
+      sampler.cpuBusy(1, 8);
+      const fade = (1 - alpha) ** (reading - 1);
+      const ones = (whole * (1 - alpha) + late2) * (1 - alpha) ** (reading - 2);
+      expect(ones >= 0.005, `reading ${reading}`).toBe(reading < 17);
+      const expected = [[0.25, expect.closeTo(quarter * fade, 12)]];
+      if (ones >= 0.005) expected.push([1, expect.closeTo(ones, 12)]);
+      expect(supplier.followedReleases(), `reading ${reading}`).toBe(0);
+      expect(releasedEntries(supplier), `reading ${reading}`).toEqual(quarter * fade >= 0.005 ? expected : []);
+      expectSameLoad(supplier.both(), `reading ${reading}`, 3);
+    }
+    expect(releasedEntries(supplier)).toEqual([]);
+    supplier.close();
+  });
+
+  it('a thousand 1 ms tasks a second leave the outside usage where it was (each alone shows 0.2 %)', () => {
+    // Before: a 1 ms task shows 0.01 of an interval x the smoothing's 0.18, under the 0.5 % at which
+    // a released task was dropped, so none was counted and the reading's 0.25 core of them rose
+    // the usage outside our tasks by as much, and admission with it.
     let now = 0;
     const sampler = new FakeSampler({ cpu: true }, () => now);
     const supplier = new CpuProbe({
@@ -187,30 +265,31 @@ describe('released tasks the CPU supplier follows', () => {
       costs: { default: { cpu: 0.25 } },
     });
     sampler.cpuBusy(1, 8);
-    const long = supplier.tryReserveSlot(reserveCtx())!;
-    supplier.markSlotUsed({ permit: long, slotInfo: activityInfo() });
-    for (let i = 1; i <= 5; i++) {
-      now = 10 * i;
-      const permit = supplier.tryReserveSlot(reserveCtx())!;
-      supplier.markSlotUsed({ permit, slotInfo: activityInfo() });
-      now += 1;
-      supplier.releaseSlot({ permit });
-    }
-    now = 95;
-    supplier.releaseSlot({ permit: long });
-    expect(supplier.followedReleases()).toBe(6);
-    now = 100;
-    sampler.cpuBusy(1, 8);
-    // The 1 ms tasks show 1/100 of the interval x the smoothing's 0.18: gone. The 95 ms one shows 0.17.
-    expect(supplier.followedReleases()).toBe(1);
-    expectSameLoad(supplier.both(), 'after the first reading', 3);
-    // It fades by 0.82 per reading: under 0.005 at the 19th (1.9 s; retentionMs would keep it 2.65 s).
-    for (let reading = 2; reading <= 19; reading++) {
+    const alpha = 1 - Math.exp(-100 / 500);
+    let shown = 0; // what the monitor shows of our tasks, in task-equivalents
+    let walked = 0;
+    let refused = 0;
+    for (let reading = 1; reading <= 40; reading++) {
+      for (let ms = 0; ms < 100; ms++) {
+        now = 100 * (reading - 1) + ms;
+        const permit = supplier.tryReserveSlot(reserveCtx())!;
+        if (permit === null) refused++;
+        supplier.markSlotUsed({ permit, slotInfo: activityInfo() });
+        now += 0.5;
+        supplier.releaseSlot({ permit });
+      }
       now = 100 * reading;
-      sampler.cpuBusy(1, 8);
-      expect(supplier.followedReleases(), `reading ${reading}`).toBe(reading < 19 ? 1 : 0);
-      expectSameLoad(supplier.both(), `reading ${reading}`, 3);
+      shown += alpha * (100 * 0.005 - shown);
+      sampler.cpuBusy(1 + 0.25 * shown, 8);
+      walked = Math.max(walked, supplier.gateEntries().length);
+      expect(supplier.outside(), `reading ${reading}`).toBeCloseTo(1, 9);
     }
+    // The gate took in one sum, not ~2650 tasks. And no reservation was refused: before, each task
+    // released since the latest reading counted at its whole cost until the next one (at 25 ms,
+    // 25 x 0.25 core filled the target).
+    expect(walked).toBe(1);
+    expect(refused).toBe(0);
+    expect(supplier.snapshot()).toMatchObject({ issued: 0, used: 0 });
     supplier.close();
   });
 });
