@@ -245,7 +245,9 @@ describe('released tasks the CPU supplier follows', () => {
       const expected = [[0.25, expect.closeTo(quarter * fade, 12)]];
       if (ones >= 0.005) expected.push([1, expect.closeTo(ones, 12)]);
       expect(supplier.followedReleases(), `reading ${reading}`).toBe(0);
-      expect(releasedEntries(supplier), `reading ${reading}`).toEqual(quarter * fade >= 0.005 ? expected : []);
+      expect(releasedEntries(supplier), `reading ${reading}`).toEqual(
+        quarter * fade >= 0.005 ? expected : [],
+      );
       expectSameLoad(supplier.both(), `reading ${reading}`, 3);
     }
     expect(releasedEntries(supplier)).toEqual([]);
