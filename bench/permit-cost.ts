@@ -251,7 +251,10 @@ async function runPermitCost(ctx: ScenarioContext): Promise<ScenarioReport> {
   const { args, log } = ctx;
   // Quick: 300 samples still take three fresh readings (one per REFRESH_EVERY decisions).
   const samples = args.quick ? 300 : 10_000;
-  const warmUp = args.quick ? 100 : 500;
+  // Steady state: V8 optimizes a hot function after thousands of calls, on a background thread that
+  // shares the two cores. After 500, the first round still measured that work (composite p99 56 / 75
+  // us in round 1, 30-45 us in later rounds; bench/README.md, finding 17).
+  const warmUp = args.quick ? 100 : 10_000;
   const levels: readonly number[] = args.quick ? QUICK_LEVELS : LEVELS;
   const windowMs = args.quick ? 500 : 3000;
   const weighN = args.quick ? 1000 : 100_000;
