@@ -11,7 +11,6 @@ import {
   SHOWS_NONE,
 } from './resource-slot-supplier.js';
 import { SingleResourceSlotSupplier } from './single-resource-slot-supplier.js';
-import { familyOfSlotType } from './task-cost.js';
 
 /** Options of a {@link CpuSlotSupplier}. */
 export interface CpuSlotSupplierOptions extends ResourceSupplierOptions {
@@ -194,9 +193,7 @@ export class CpuSlotSupplier extends SingleResourceSlotSupplier {
    */
   #fades({ record, at: releasedAt }: ReleasedTask<object>, at: number): boolean {
     if (releasedAt > at) return false;
-    const { declared, cost, typeKey } = this.taskCost(this.gate, this.dimension, record);
-    // A declared cost, else a type (its key names its family), else a family: no string built per task.
-    const key = declared ? (cost as number) : (typeKey ?? familyOfSlotType(record.permit.slotType));
+    const key = this.costGroupOf(this.gate, this.dimension, record);
     const group = this.#fading.get(key);
     if (group === undefined) this.#fading.set(key, { record, shown: record.shown });
     else group.shown += record.shown;

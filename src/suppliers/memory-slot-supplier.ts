@@ -89,6 +89,14 @@ export class MemorySlotSupplier extends SingleResourceSlotSupplier {
     }
   }
 
+  /**
+   * A released task may hold anything up to its cost for `settleMs` (its default `shown` and
+   * `retentionMs`): the released tasks before a reading are counted per cost group, not walked.
+   */
+  protected override summedReleases(): boolean {
+    return true;
+  }
+
   protected reading(sample: ResourceSample): GateReading | null {
     const memory = sample.memory;
     if (memory === null) return null;

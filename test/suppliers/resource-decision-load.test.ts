@@ -20,6 +20,17 @@ class MemoryProbe extends MemorySlotSupplier {
   both(): [GateLoad, GateLoad] {
     return [this.load(), this.gate.loadOf(this.tasks())];
   }
+  /** Σ cost x the most shown of the released tasks the gate takes in. */
+  releasedAtMost(): number {
+    let sum = 0;
+    for (const task of this.tasks()) if (!task.live) sum += (task.cost ?? 0) * task.shown[1];
+    return sum;
+  }
+  /** What the gate made of the latest reading, and the tasks it took in. */
+  state(): { outside: number | null; baseline: number | null; projected: number | null; entries: number } {
+    const { outside, baseline } = this.gate.learning;
+    return { outside, baseline, projected: this.gate.project(this.load(), 0), entries: this.tasks().length };
+  }
   followedReleases(): number {
     return this.recentReleases().length;
   }
@@ -179,6 +190,106 @@ describe('released tasks a decision follows', () => {
     // A reading after them: only those released less than settleMs ago (4510..5000 ms) still count.
     sampler.memoryUsed(GiB, 4 * GiB);
     expect(supplier.followedReleases()).toBe(50);
+    supplier.close();
+  });
+});
+
+describe('released tasks the memory supplier follows', () => {
+  /** The same supplier walking every release at every reading, as before they were counted per group. */
+  class WalkingMemoryProbe extends MemoryProbe {
+    protected override summedReleases(): boolean {
+      return false;
+    }
+  }
+
+  for (const seed of [1, 2, 6]) {
+    it(`count per cost group and the gate makes of each reading what a walk made (seed ${seed})`, () => {
+      const runs = [MemoryProbe, WalkingMemoryProbe].map((Probe) => {
+        const next = random(seed);
+        let now = 0;
+        const sampler = new FakeSampler({ memory: true }, () => now);
+        const declare = seed % 2 === 1 || seed >= 6;
+        const supplier = new Probe({
+          ...handDriven(sampler, () => now),
+          minSlots: 0,
+          maxSlots: 64,
+          settleMs: 300,
+          targetUtilization: 0.9,
+          ...(declare
+            ? {
+                costs: {
+                  activities: { declared: { memoryBytes: 64 * MiB } },
+                  ...(seed >= 6 ? { default: { memoryBytes: 48 * MiB } } : {}),
+                },
+              }
+            : {}),
+        });
+        const run = new RandomRun<SlotwisePermit>(supplier, next, {
+          odds: { reserve: 0.4, use: 0.6, release: 0.85, drop: 0.88, limits: 0.9 },
+          reserveContext: () => (next() < 0.15 ? reserveCtx('q', 'workflow') : reserveCtx()),
+          taskOf: (permit) => (permit.slotType === 'workflow' ? TYPES[3]! : TYPES[Math.floor(next() * 3)]!),
+        });
+        const states: ReturnType<MemoryProbe['state']>[] = [];
+        run.steps(600, {
+          advance: (ms) => (now += ms),
+          otherwise: () => {
+            sampler.memoryUsed((200 + 50 * run.running.length + next() * 30) * MiB, 4 * GiB);
+            states.push(supplier.state());
+          },
+          check: () => {},
+        });
+        supplier.close();
+        return states;
+      });
+      const [summed, walked] = runs as [
+        ReturnType<MemoryProbe['state']>[],
+        ReturnType<MemoryProbe['state']>[],
+      ];
+      expect(summed.length).toBe(walked.length);
+      expect(summed.length).toBeGreaterThan(20);
+      let fewer = 0;
+      for (const [i, state] of summed.entries()) {
+        const other = walked[i]!;
+        for (const key of ['outside', 'baseline', 'projected'] as const) {
+          if (other[key] === null) expect(state[key], `reading ${i}: ${key}`).toBeNull();
+          else expect(state[key], `reading ${i}: ${key}`).toBeCloseTo(other[key]!, 0);
+        }
+        if (state.entries < other.entries) fewer++;
+      }
+      // The point of it: fewer entries for the gate at readings that followed several releases.
+      expect(fewer).toBeGreaterThan(5);
+    });
+  }
+
+  it('a thousand releases a second: one entry per cost group, counted on release and forget', () => {
+    let now = 0;
+    const sampler = new FakeSampler({ memory: true }, () => now);
+    const supplier = new MemoryProbe({
+      ...handDriven(sampler, () => now),
+      minSlots: 0,
+      settleMs: 1000,
+      targetUtilization: 0.9,
+      costs: { default: { memoryBytes: MiB }, activities: { big: { memoryBytes: 8 * MiB } } },
+    });
+    sampler.memoryUsed(GiB, 64 * GiB);
+    for (let ms = 0; ms < 3000; ms++) {
+      now = ms;
+      const permit = supplier.tryReserveSlot(reserveCtx())!;
+      supplier.markSlotUsed({ permit, slotInfo: activityInfo(ms % 4 === 0 ? 'big' : 'small') });
+      now += 0.5;
+      supplier.releaseSlot({ permit });
+      if (ms % 100 === 99) {
+        now = ms + 1;
+        sampler.memoryUsed(GiB, 64 * GiB);
+        // The releases of the last settleMs (1000 ms, or all so far): 1 in 4 of 8 MiB, the rest 1 MiB.
+        const followed = Math.min(ms + 1, 1000);
+        expect(supplier.state().entries, `at ${now} ms`).toBe(2);
+        expect(supplier.followedReleases()).toBe(followed);
+        // What the gate takes released tasks to hold at most: the whole cost of each.
+        const mostHeld = (followed / 4) * 8 * MiB + ((followed * 3) / 4) * MiB;
+        expect(supplier.releasedAtMost()).toBe(mostHeld);
+      }
+    }
     supplier.close();
   });
 });
