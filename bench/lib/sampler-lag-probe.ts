@@ -11,6 +11,7 @@
 import { PerformanceObserver } from 'node:perf_hooks';
 import { ResourceSampler } from '../../src/resources/sampler.js';
 import { CpuSlotSupplier } from '../../src/suppliers/cpu-slot-supplier.js';
+import { HeapSlotSupplier } from '../../src/suppliers/heap-slot-supplier.js';
 import { MemorySlotSupplier } from '../../src/suppliers/memory-slot-supplier.js';
 import { pacedLoop } from '../permit-cost.js';
 import { floorContender, type PermitContender, supplierContender } from './permit-contenders.js';
@@ -31,7 +32,8 @@ interface Ticks {
 function instrument(sampler: ResourceSampler): Ticks {
   const ticks: Ticks = { total: [], reads: [] };
   let reading = 0;
-  for (const monitor of [sampler.cpu, sampler.memory] as Array<{ read(): unknown } | null>) {
+  const heap = (sampler as unknown as { heap?: { read(): unknown } | null }).heap ?? null;
+  for (const monitor of [sampler.cpu, sampler.memory, heap] as Array<{ read(): unknown } | null>) {
     if (monitor === null) continue;
     const read = monitor.read.bind(monitor);
     monitor.read = () => {
@@ -112,6 +114,15 @@ const variants: Variant[] = [
       const memory = new MemorySlotSupplier({ ...open, costs: { default: { memoryBytes: 0 } } });
       const ticks = instrument(samplerOf(memory));
       return { contender: supplierContender('memory', 'memory', memory, () => memory.close()), ticks };
+    },
+  },
+  {
+    // Its releases are followed until a full collection, for up to 30 s.
+    id: 'heap',
+    create() {
+      const heap = new HeapSlotSupplier({ ...open, costs: { default: { heapBytes: 0 } } });
+      const ticks = instrument(samplerOf(heap));
+      return { contender: supplierContender('heap', 'heap', heap, () => heap.close()), ticks };
     },
   },
 ].filter((v) => only === undefined || only.includes(v.id));

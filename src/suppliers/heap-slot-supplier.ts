@@ -56,6 +56,8 @@ export class HeapSlotSupplier extends SingleResourceSlotSupplier {
   protected readonly resource = 'heap' as const;
   /** Full collections seen when each task was released: its garbage is gone after the next one. */
   readonly #gcsAtRelease = new WeakMap<PermitRecord, number | null>();
+  /** The full collections counted by the latest reading whose releases were forgotten. */
+  #gcsFollowed: number | null = null;
 
   constructor(options: HeapSlotSupplierOptions = {}) {
     if (options?.sampler !== undefined && options.sampleIntervalMs !== undefined) {
@@ -88,6 +90,30 @@ export class HeapSlotSupplier extends SingleResourceSlotSupplier {
   /** What a finished task leaves is garbage, collected before V8 gives up: it does not hold the heap. */
   protected override gateOptions() {
     return { releasedMayHold: false };
+  }
+
+  /**
+   * Every followed release before a reading may still show in full until a full collection, and the
+   * collection clears them all at once (see {@link beforeObserve}): they are counted per cost group,
+   * not walked at every reading (up to 30 s of releases: 30,000 at 1,000 tasks/s).
+   */
+  protected override summedReleases(): boolean {
+    return true;
+  }
+
+  /**
+   * A reading after a new full collection: the tasks released before it leave nothing any reading
+   * can show, so they stop being followed now (a walk once per full collection), not one by one at
+   * every reading until they are 30 s old.
+   */
+  protected override beforeObserve(sample: ResourceSample): void {
+    const gcs = sample.heap?.majorGcs;
+    if (gcs === null || gcs === undefined || gcs === this.#gcsFollowed) return;
+    this.#gcsFollowed = gcs;
+    this.forgetReleases(({ record }) => {
+      const before = this.#gcsAtRelease.get(record);
+      return before !== null && before !== undefined && gcs > before;
+    });
   }
 
   protected override onReleased(record: PermitRecord): void {

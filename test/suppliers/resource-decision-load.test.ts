@@ -7,7 +7,7 @@ import {
   type MemorySlotSupplierOptions,
 } from '../../src/suppliers/memory-slot-supplier.js';
 import type { PermitRecord } from '../../src/suppliers/permit-ledger.js';
-import type { GateLoad, GateTask } from '../../src/suppliers/resource-gate.js';
+import type { GateLoad, GateTask, ResourceGate } from '../../src/suppliers/resource-gate.js';
 import type { SlotwisePermit } from '../../src/suppliers/types.js';
 import { activityInfo, reserveCtx, workflowInfo } from '../helpers/fakes.js';
 import { FakeSampler, GiB, handDriven, MiB } from './fixtures/fake-sampler.js';
@@ -27,9 +27,8 @@ class MemoryProbe extends MemorySlotSupplier {
     return sum;
   }
   /** What the gate made of the latest reading, and the tasks it took in. */
-  state(): { outside: number | null; baseline: number | null; projected: number | null; entries: number } {
-    const { outside, baseline } = this.gate.learning;
-    return { outside, baseline, projected: this.gate.project(this.load(), 0), entries: this.tasks().length };
+  state(): GateState {
+    return gateState(this.gate, this.load(), this.tasks());
   }
   followedReleases(): number {
     return this.recentReleases().length;
@@ -55,6 +54,25 @@ class HeapProbe extends HeapSlotSupplier {
   both(): [GateLoad, GateLoad] {
     return [this.load(), this.gate.loadOf(this.tasks())];
   }
+  state(): GateState {
+    return gateState(this.gate, this.load(), this.tasks());
+  }
+  followedReleases(): number {
+    return this.recentReleases().length;
+  }
+}
+
+/** What a gate made of the latest reading, and how many entries it took in. */
+interface GateState {
+  outside: number | null;
+  baseline: number | null;
+  projected: number | null;
+  entries: number;
+}
+
+function gateState(gate: ResourceGate, load: GateLoad, tasks: readonly GateTask[]): GateState {
+  const { outside, baseline } = gate.learning;
+  return { outside, baseline, projected: gate.project(load, 0), entries: tasks.length };
 }
 
 const TYPES: SlotInfo[] = [
@@ -194,71 +212,82 @@ describe('released tasks a decision follows', () => {
   });
 });
 
-describe('released tasks the memory supplier follows', () => {
-  /** The same supplier walking every release at every reading, as before they were counted per group. */
+describe('released tasks the memory and heap suppliers follow', () => {
+  /** The same suppliers walking every release at every reading, as before they were counted per group. */
   class WalkingMemoryProbe extends MemoryProbe {
     protected override summedReleases(): boolean {
       return false;
     }
   }
+  class WalkingHeapProbe extends HeapProbe {
+    protected override summedReleases(): boolean {
+      return false;
+    }
+    // Nor forgets at a full collection the releases it covers: each waits for its own check.
+    protected override beforeObserve(): void {}
+  }
 
-  for (const seed of [1, 2, 6]) {
-    it(`count per cost group and the gate makes of each reading what a walk made (seed ${seed})`, () => {
-      const runs = [MemoryProbe, WalkingMemoryProbe].map((Probe) => {
-        const next = random(seed);
-        let now = 0;
-        const sampler = new FakeSampler({ memory: true }, () => now);
-        const declare = seed % 2 === 1 || seed >= 6;
-        const supplier = new Probe({
-          ...handDriven(sampler, () => now),
-          minSlots: 0,
-          maxSlots: 64,
-          settleMs: 300,
-          targetUtilization: 0.9,
-          ...(declare
-            ? {
-                costs: {
-                  activities: { declared: { memoryBytes: 64 * MiB } },
-                  ...(seed >= 6 ? { default: { memoryBytes: 48 * MiB } } : {}),
-                },
-              }
-            : {}),
+  for (const kind of ['memory', 'heap'] as const) {
+    for (const seed of [1, 2, 6]) {
+      it(`${kind}: counts per cost group, and the gate makes of each reading what a walk made (seed ${seed})`, () => {
+        const probes = kind === 'memory' ? [MemoryProbe, WalkingMemoryProbe] : [HeapProbe, WalkingHeapProbe];
+        const runs = probes.map((Probe) => {
+          const next = random(seed);
+          let now = 0;
+          const sampler = new FakeSampler({ memory: kind === 'memory', heap: kind === 'heap' }, () => now);
+          const declare = seed % 2 === 1 || seed >= 6;
+          const dimension = kind === 'memory' ? 'memoryBytes' : 'heapBytes';
+          const supplier = new Probe({
+            ...handDriven(sampler, () => now),
+            minSlots: 0,
+            maxSlots: 64,
+            settleMs: 300,
+            targetUtilization: 0.9,
+            ...(declare
+              ? {
+                  costs: {
+                    activities: { declared: { [dimension]: 64 * MiB } },
+                    ...(seed >= 6 ? { default: { [dimension]: 48 * MiB } } : {}),
+                  },
+                }
+              : {}),
+          });
+          const run = new RandomRun<SlotwisePermit>(supplier, next, {
+            odds: { reserve: 0.4, use: 0.6, release: 0.85, drop: 0.88, limits: 0.9 },
+            reserveContext: () => (next() < 0.15 ? reserveCtx('q', 'workflow') : reserveCtx()),
+            taskOf: (permit) => (permit.slotType === 'workflow' ? TYPES[3]! : TYPES[Math.floor(next() * 3)]!),
+          });
+          const states: GateState[] = [];
+          let gcs = 0;
+          run.steps(600, {
+            advance: (ms) => (now += ms),
+            otherwise: () => {
+              const used = (200 + 50 * run.running.length + next() * 30) * MiB;
+              if (kind === 'memory') sampler.memoryUsed(used, 4 * GiB);
+              else sampler.heapUsed(used, 4 * GiB, next() < 0.2 ? ++gcs : gcs);
+              states.push(supplier.state());
+            },
+            check: () => {},
+          });
+          supplier.close();
+          return states;
         });
-        const run = new RandomRun<SlotwisePermit>(supplier, next, {
-          odds: { reserve: 0.4, use: 0.6, release: 0.85, drop: 0.88, limits: 0.9 },
-          reserveContext: () => (next() < 0.15 ? reserveCtx('q', 'workflow') : reserveCtx()),
-          taskOf: (permit) => (permit.slotType === 'workflow' ? TYPES[3]! : TYPES[Math.floor(next() * 3)]!),
-        });
-        const states: ReturnType<MemoryProbe['state']>[] = [];
-        run.steps(600, {
-          advance: (ms) => (now += ms),
-          otherwise: () => {
-            sampler.memoryUsed((200 + 50 * run.running.length + next() * 30) * MiB, 4 * GiB);
-            states.push(supplier.state());
-          },
-          check: () => {},
-        });
-        supplier.close();
-        return states;
-      });
-      const [summed, walked] = runs as [
-        ReturnType<MemoryProbe['state']>[],
-        ReturnType<MemoryProbe['state']>[],
-      ];
-      expect(summed.length).toBe(walked.length);
-      expect(summed.length).toBeGreaterThan(20);
-      let fewer = 0;
-      for (const [i, state] of summed.entries()) {
-        const other = walked[i]!;
-        for (const key of ['outside', 'baseline', 'projected'] as const) {
-          if (other[key] === null) expect(state[key], `reading ${i}: ${key}`).toBeNull();
-          else expect(state[key], `reading ${i}: ${key}`).toBeCloseTo(other[key]!, 0);
+        const [summed, walked] = runs as [GateState[], GateState[]];
+        expect(summed.length).toBe(walked.length);
+        expect(summed.length).toBeGreaterThan(20);
+        let fewer = 0;
+        for (const [i, state] of summed.entries()) {
+          const other = walked[i]!;
+          for (const key of ['outside', 'baseline', 'projected'] as const) {
+            if (other[key] === null) expect(state[key], `reading ${i}: ${key}`).toBeNull();
+            else expect(state[key], `reading ${i}: ${key}`).toBeCloseTo(other[key]!, 0);
+          }
+          if (state.entries < other.entries) fewer++;
         }
-        if (state.entries < other.entries) fewer++;
-      }
-      // The point of it: fewer entries for the gate at readings that followed several releases.
-      expect(fewer).toBeGreaterThan(5);
-    });
+        // The point of it: fewer entries for the gate at readings that followed several releases.
+        expect(fewer).toBeGreaterThan(5);
+      });
+    }
   }
 
   it('a thousand releases a second: one entry per cost group, counted on release and forget', () => {
@@ -288,6 +317,40 @@ describe('released tasks the memory supplier follows', () => {
         // What the gate takes released tasks to hold at most: the whole cost of each.
         const mostHeld = (followed / 4) * 8 * MiB + ((followed * 3) / 4) * MiB;
         expect(supplier.releasedAtMost()).toBe(mostHeld);
+      }
+    }
+    supplier.close();
+  });
+});
+
+describe('released tasks the heap supplier follows', () => {
+  it('are one entry per cost group until a full collection, which forgets every one before it', () => {
+    // Before: each release was followed one by one until a reading saw a full collection after it,
+    // for up to 30 s: a Worker at 1000 tasks/s and few full collections walked ~30,000 per reading.
+    let now = 0;
+    const sampler = new FakeSampler({ heap: true }, () => now);
+    const supplier = new HeapProbe({
+      ...handDriven(sampler, () => now),
+      minSlots: 0,
+      targetUtilization: 0.9,
+      costs: { default: { heapBytes: MiB }, activities: { big: { heapBytes: 8 * MiB } } },
+    });
+    let gcs = 0;
+    sampler.heapUsed(GiB, 64 * GiB, gcs);
+    for (let ms = 0; ms < 20_000; ms++) {
+      now = ms;
+      const permit = supplier.tryReserveSlot(reserveCtx())!;
+      supplier.markSlotUsed({ permit, slotInfo: activityInfo(ms % 4 === 0 ? 'big' : 'small') });
+      now += 0.5;
+      supplier.releaseSlot({ permit });
+      if (ms % 100 === 99) {
+        now = ms + 1;
+        // A full collection at 10 s: every task released before it leaves nothing to show.
+        if (ms === 9_999) gcs++;
+        sampler.heapUsed(GiB, 64 * GiB, gcs);
+        const followed = ms === 9_999 ? 0 : ms < 10_000 ? ms + 1 : ms - 9_999;
+        expect(supplier.followedReleases(), `at ${now} ms`).toBe(followed);
+        expect(supplier.state().entries, `at ${now} ms`).toBe(followed === 0 ? 0 : 2);
       }
     }
     supplier.close();
