@@ -75,6 +75,49 @@ function gateState(gate: ResourceGate, load: GateLoad, tasks: readonly GateTask[
   return { outside, baseline, projected: gate.project(load, 0), entries: tasks.length };
 }
 
+/**
+ * One task a millisecond for `ms` ms (1 in 4 of type `big`, the rest `small`), each released 0.5 ms
+ * after it starts, with `reading(ms)` at the end of every 100 ms; `setNow` moves the test's clock.
+ */
+function thousandPerSecond(
+  supplier: {
+    tryReserveSlot: MemoryProbe['tryReserveSlot'];
+    markSlotUsed: MemoryProbe['markSlotUsed'];
+    releaseSlot: MemoryProbe['releaseSlot'];
+  },
+  ms: number,
+  setNow: (at: number) => void,
+  reading: (ms: number) => void,
+): void {
+  for (let at = 0; at < ms; at++) {
+    setNow(at);
+    const permit = supplier.tryReserveSlot(reserveCtx())!;
+    supplier.markSlotUsed({ permit, slotInfo: activityInfo(at % 4 === 0 ? 'big' : 'small') });
+    setNow(at + 0.5);
+    supplier.releaseSlot({ permit });
+    if (at % 100 === 99) {
+      setNow(at + 1);
+      reading(at);
+    }
+  }
+}
+
+/**
+ * A probe on a fake sampler of `resource` and the test's clock `now`, with minSlots 0, target 0.9,
+ * no ramp and `costs`.
+ */
+function drivenProbe<P>(
+  Probe: new (options: MemorySlotSupplierOptions) => P,
+  resource: 'cpu' | 'memory' | 'heap',
+  now: () => number,
+  costs: MemorySlotSupplierOptions['costs'],
+  settleMs?: number,
+): { sampler: FakeSampler; supplier: P } {
+  const sampler = new FakeSampler({ [resource]: true }, now);
+  const options = { ...handDriven(sampler, now), minSlots: 0, targetUtilization: 0.9, costs };
+  return { sampler, supplier: new Probe(settleMs === undefined ? options : { ...options, settleMs }) };
+}
+
 const TYPES: SlotInfo[] = [
   activityInfo('declared'),
   activityInfo('learned'),
@@ -292,23 +335,19 @@ describe('released tasks the memory and heap suppliers follow', () => {
 
   it('a thousand releases a second: one entry per cost group, counted on release and forget', () => {
     let now = 0;
-    const sampler = new FakeSampler({ memory: true }, () => now);
-    const supplier = new MemoryProbe({
-      ...handDriven(sampler, () => now),
-      minSlots: 0,
-      settleMs: 1000,
-      targetUtilization: 0.9,
-      costs: { default: { memoryBytes: MiB }, activities: { big: { memoryBytes: 8 * MiB } } },
-    });
+    const { sampler, supplier } = drivenProbe(
+      MemoryProbe,
+      'memory',
+      () => now,
+      { default: { memoryBytes: MiB }, activities: { big: { memoryBytes: 8 * MiB } } },
+      1000,
+    );
     sampler.memoryUsed(GiB, 64 * GiB);
-    for (let ms = 0; ms < 3000; ms++) {
-      now = ms;
-      const permit = supplier.tryReserveSlot(reserveCtx())!;
-      supplier.markSlotUsed({ permit, slotInfo: activityInfo(ms % 4 === 0 ? 'big' : 'small') });
-      now += 0.5;
-      supplier.releaseSlot({ permit });
-      if (ms % 100 === 99) {
-        now = ms + 1;
+    thousandPerSecond(
+      supplier,
+      3000,
+      (at) => (now = at),
+      (ms) => {
         sampler.memoryUsed(GiB, 64 * GiB);
         // The releases of the last settleMs (1000 ms, or all so far): 1 in 4 of 8 MiB, the rest 1 MiB.
         const followed = Math.min(ms + 1, 1000);
@@ -317,8 +356,8 @@ describe('released tasks the memory and heap suppliers follow', () => {
         // What the gate takes released tasks to hold at most: the whole cost of each.
         const mostHeld = (followed / 4) * 8 * MiB + ((followed * 3) / 4) * MiB;
         expect(supplier.releasedAtMost()).toBe(mostHeld);
-      }
-    }
+      },
+    );
     supplier.close();
   });
 });
@@ -328,31 +367,25 @@ describe('released tasks the heap supplier follows', () => {
     // Before: each release was followed one by one until a reading saw a full collection after it,
     // for up to 30 s: a Worker at 1000 tasks/s and few full collections walked ~30,000 per reading.
     let now = 0;
-    const sampler = new FakeSampler({ heap: true }, () => now);
-    const supplier = new HeapProbe({
-      ...handDriven(sampler, () => now),
-      minSlots: 0,
-      targetUtilization: 0.9,
-      costs: { default: { heapBytes: MiB }, activities: { big: { heapBytes: 8 * MiB } } },
+    const { sampler, supplier } = drivenProbe(HeapProbe, 'heap', () => now, {
+      default: { heapBytes: MiB },
+      activities: { big: { heapBytes: 8 * MiB } },
     });
     let gcs = 0;
     sampler.heapUsed(GiB, 64 * GiB, gcs);
-    for (let ms = 0; ms < 20_000; ms++) {
-      now = ms;
-      const permit = supplier.tryReserveSlot(reserveCtx())!;
-      supplier.markSlotUsed({ permit, slotInfo: activityInfo(ms % 4 === 0 ? 'big' : 'small') });
-      now += 0.5;
-      supplier.releaseSlot({ permit });
-      if (ms % 100 === 99) {
-        now = ms + 1;
+    thousandPerSecond(
+      supplier,
+      20_000,
+      (at) => (now = at),
+      (ms) => {
         // A full collection at 10 s: every task released before it leaves nothing to show.
         if (ms === 9_999) gcs++;
         sampler.heapUsed(GiB, 64 * GiB, gcs);
         const followed = ms === 9_999 ? 0 : ms < 10_000 ? ms + 1 : ms - 9_999;
         expect(supplier.followedReleases(), `at ${now} ms`).toBe(followed);
         expect(supplier.state().entries, `at ${now} ms`).toBe(followed === 0 ? 0 : 2);
-      }
-    }
+      },
+    );
     supplier.close();
   });
 });
@@ -367,12 +400,9 @@ describe('released tasks the CPU supplier follows', () => {
     // (2.65 s at the default smoothing), so a Worker at 1000 tasks/s walked ~2650 of them at every
     // reading, most of a tick's time.
     let now = 0;
-    const sampler = new FakeSampler({ cpu: true }, () => now);
-    const supplier = new CpuProbe({
-      ...handDriven(sampler, () => now),
-      minSlots: 0,
-      targetUtilization: 0.9,
-      costs: { default: { cpu: 0.25 }, activities: { heavy: { cpu: 1 } } },
+    const { sampler, supplier } = drivenProbe(CpuProbe, 'cpu', () => now, {
+      default: { cpu: 0.25 },
+      activities: { heavy: { cpu: 1 } },
     });
     sampler.cpuBusy(1, 8);
     const long = supplier.tryReserveSlot(reserveCtx())!;
@@ -433,13 +463,7 @@ describe('released tasks the CPU supplier follows', () => {
     // a released task was dropped, so none was counted and the reading's 0.25 core of them rose
     // the usage outside our tasks by as much, and admission with it.
     let now = 0;
-    const sampler = new FakeSampler({ cpu: true }, () => now);
-    const supplier = new CpuProbe({
-      ...handDriven(sampler, () => now),
-      minSlots: 0,
-      targetUtilization: 0.9,
-      costs: { default: { cpu: 0.25 } },
-    });
+    const { sampler, supplier } = drivenProbe(CpuProbe, 'cpu', () => now, { default: { cpu: 0.25 } });
     sampler.cpuBusy(1, 8);
     const alpha = 1 - Math.exp(-100 / 500);
     let shown = 0; // what the monitor shows of our tasks, in task-equivalents
