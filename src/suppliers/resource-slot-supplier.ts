@@ -707,8 +707,8 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
     const group = release.group;
     if (group === undefined) return;
     release.group = undefined;
-    if (--group.count === 0 && this.#releaseGroups.get(group.key) === group)
-      this.#releaseGroups.delete(group.key);
+    // A key gets a new group only after its old one emptied and was deleted: this is the one mapped.
+    if (--group.count === 0) this.#releaseGroups.delete(group.key);
   }
 
   /**
