@@ -11,6 +11,8 @@
  * - `resumeStates` (activities/resume-state.ts): what `proxyEvictableActivities()` told each running
  *   evictable call about its evicted predecessors, by activity context.
  * - `permitIds` (suppliers/permit-ledger.ts): the next permit id; permit ids are unique in the process.
+ * - `grantWatch` (suppliers/permit-ledger.ts): which ledgers have reservations waiting and which hold
+ *   granted permits whose reservation signals nothing listens on yet.
  * - `suppliersPerKind` (suppliers/ledger-slot-supplier.ts): suppliers created so far per kind, for
  *   default names (`fixed-1`, `fixed-2`, ...).
  * - `concurrencySinks` (activities/concurrency-activities.ts): the task queues whose Workers have the
@@ -35,6 +37,7 @@ export type ProcessSingletonKey =
   | 'activityClaims'
   | 'resumeStates'
   | 'permitIds'
+  | 'grantWatch'
   | 'suppliersPerKind'
   | 'concurrencySinks'
   | 'concurrencyReleases';

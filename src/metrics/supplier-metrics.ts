@@ -5,6 +5,7 @@ import { onEviction } from '../activities/eviction-registry.js';
 import { brandClass } from '../class-brand.js';
 import { SlotwiseOptionsError } from '../errors.js';
 import { checkKnownKeys, checkOptionsObject, describeValue, optionError } from '../option-checks.js';
+import { reclaimAbortedGrants } from '../suppliers/permit-ledger.js';
 import type { ReleaseReason, ReservationResult, SlotType, SupplierEvent } from '../suppliers/types.js';
 import {
   DEFAULT_METRIC_PREFIX,
@@ -452,17 +453,19 @@ export class SlotwiseMetrics {
       case 'counter':
         return new Counter({
           ...common,
-          ...(reader && {
-            collect(this: Counter<string>) {
-              this.reset();
-              self.#collect(definition.key, reader, (labels, value) => this.inc(labels, value));
-            },
-          }),
+          collect: reader
+            ? function (this: Counter<string>) {
+                this.reset();
+                self.#collect(definition.key, reader, (labels, value) => this.inc(labels, value));
+              }
+            : takeBackUnseenGrants,
         });
       case 'histogram':
         return new Histogram({
           ...common,
           buckets: definition.key === 'permitHoldSeconds' ? buckets.holdBuckets : buckets.waitBuckets,
+          // Counted from events: a grant core never saw is taken back (and counted) before a scrape.
+          collect: takeBackUnseenGrants,
         });
     }
   }
@@ -628,3 +631,11 @@ export class SlotwiseMetrics {
   }
 }
 brandClass(SlotwiseMetrics, 'SlotwiseMetrics');
+
+/**
+ * The `collect()` of the metrics counted from supplier events: a permit granted to a reservation
+ * aborted before core saw it is taken back (and counted as reclaimed) before a scrape reads them.
+ */
+function takeBackUnseenGrants(): void {
+  reclaimAbortedGrants();
+}

@@ -11,7 +11,7 @@ import { brandClass } from '../class-brand.js';
 import { checkName, optionError } from '../option-checks.js';
 import { processWide } from '../process-state.js';
 import { EagerRefusalWatch } from './eager-refusal-watch.js';
-import { PermitLedger, type PermitRecord } from './permit-ledger.js';
+import { PermitLedger, type PermitRecord, reclaimAbortedGrants } from './permit-ledger.js';
 import { slotPairing, type UsedActivityPermit } from './slot-pairing.js';
 import {
   checkCeilings,
@@ -383,8 +383,12 @@ export abstract class LedgerSlotSupplier<X extends object = object> implements C
     };
   }
 
-  /** Counts and capacity right now. */
+  /**
+   * Counts and capacity right now. A permit granted to a reservation that was aborted before core saw
+   * it is taken back first (the ledger does not listen for that while nothing waits).
+   */
   snapshot(): SupplierSnapshot {
+    reclaimAbortedGrants();
     return {
       name: this.ledger.name,
       capacity: this.capacity(),

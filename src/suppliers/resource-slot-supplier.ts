@@ -7,7 +7,7 @@ import {
   SUPPLIER_BASE_OPTION_KEYS,
   type SupplierBaseOptions,
 } from './ledger-slot-supplier.js';
-import type { PermitRecord } from './permit-ledger.js';
+import { type PermitRecord, reclaimAbortedGrants } from './permit-ledger.js';
 import { GATE_EPSILON, type GateLoad, type GateTask, type ResourceGate } from './resource-gate.js';
 import {
   checkResourceOption,
@@ -959,6 +959,7 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
 
   /** Counts and capacity, plus the latest readings, the charged cost and the learned costs. */
   override snapshot(): ResourceSupplierSnapshot {
+    reclaimAbortedGrants(); // before the readings count permits (per GPU)
     let readings: ResourceSupplierSnapshot['readings'] = {};
     let learned: LearnedCosts = { activities: {}, workflows: {} };
     try {

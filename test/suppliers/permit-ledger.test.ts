@@ -25,6 +25,23 @@ describe('PermitLedger', () => {
     expect(Object.isFrozen(a)).toBe(true);
   });
 
+  it('recordOf() knows only the permits it issued: not a copy, even one that carries every own key', async () => {
+    const { ledger } = ledgerWith({ value: 2 });
+    const permit = ledger.tryReserve(request)!;
+    expect(Object.keys(permit)).toEqual(['lane', 'id', 'supplier', 'slotType', 'taskQueue', 'sticky']);
+    expect(ledger.recordOf(permit)?.permit).toBe(permit);
+    const spread = { ...permit };
+    const forged = Object.defineProperties({}, Object.getOwnPropertyDescriptors(permit));
+    expect([ledger.recordOf(spread), ledger.recordOf(forged)]).toEqual([undefined, undefined]);
+    expect([ledger.release(spread), ledger.release(forged)]).toEqual([false, false]);
+    const other = ledgerWith({ value: 1 }).ledger;
+    expect(other.recordOf(permit)).toBeUndefined();
+    expect(ledger.release(permit)).toBe(true);
+    expect(ledger.recordOf(permit)?.state).toBe('released');
+    expect(ledger.release(permit)).toBe(false);
+    expect(ledger.issued).toBe(0);
+  });
+
   it('wake() lets waiters through when the admit rule changes its mind', async () => {
     const limit = { value: 0 };
     const { ledger } = ledgerWith(limit);
