@@ -80,8 +80,9 @@ async function measure(c: PermitContender, o: Options, gcs: GcEntry[]): Promise<
   gcs.length = 0;
   for (let i = 0; i < o.samples; i++) {
     if (i % REFRESH_EVERY === 0 && c.refresh) await c.refresh();
+    const signal = o.mode === 'async' ? new AbortController().signal : undefined; // as scenario 1a
     const t = performance.now();
-    const permit = o.mode === 'async' ? await c.reserve() : c.tryReserve();
+    const permit = signal ? await c.reserve(signal) : c.tryReserve();
     const end = performance.now();
     times[i] = (end - t) * 1000;
     starts[i] = t;
