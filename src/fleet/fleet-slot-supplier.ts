@@ -397,6 +397,14 @@ export class FleetSlotSupplier extends LedgerSlotSupplier {
     return this.#client.usable();
   }
 
+  /**
+   * Every permit holds a lease other processes wait for: a permit granted to a reservation that core
+   * then dropped (a Worker shutting down) is taken back at the abort, not when someone next looks.
+   */
+  protected override listensToEveryGrant(): boolean {
+    return true;
+  }
+
   override snapshot(): FleetSupplierSnapshot {
     return { ...super.snapshot(), fleet: this.#client.snapshot(this.ledger.issued) };
   }

@@ -153,9 +153,18 @@ export abstract class LedgerSlotSupplier<X extends object = object> implements C
         this.onReleased(record);
       },
       ...(options.now ? { now: options.now } : {}),
+      listenToEveryGrant: this.listensToEveryGrant(),
     });
     this.#eagerRefusals = new EagerRefusalWatch(this.ledger.name, this.ledger.logger);
     if (serves !== undefined) this.ledger.slotGroups.declare(serves);
+  }
+
+  /**
+   * Whether the ledger listens on every grant's reservation signal (see `PermitLedger`); called
+   * once, from the constructor, before a subclass's fields are set.
+   */
+  protected listensToEveryGrant(): boolean {
+    return false;
   }
 
   /** This supplier's name. */

@@ -83,6 +83,12 @@ export interface PermitLedgerOptions<X extends object> {
    */
   limit?: () => number | null;
   /**
+   * Listen on every grant's signal until the permit is marked used, even while nothing waits (see
+   * {@link PermitLedger}): for owners whose permits hold something other processes wait for.
+   * @default false
+   */
+  listenToEveryGrant?: boolean;
+  /**
    * Admits a floor permit: the owner's readings are not consulted, but it may still refuse (no GPU
    * with a free slot) or add fields to the permit. Same contract as {@link admit}.
    * @default () => ({})
@@ -149,8 +155,34 @@ interface GrantWatch {
   waitingLedgers: number;
   /** Ledgers holding grants that nothing listens on. */
   readonly holders: Set<GrantHolder>;
+  /** The sweep that runs while there are holders, and when it was set (`performance.now()`). */
+  sweep: { timer: ReturnType<typeof setTimeout>; armedAt: number } | undefined;
 }
-const grantWatch: GrantWatch = processWide('grantWatch', () => ({ waitingLedgers: 0, holders: new Set() }));
+const grantWatch: GrantWatch = processWide('grantWatch', () => ({
+  waitingLedgers: 0,
+  holders: new Set(),
+  sweep: undefined,
+}));
+
+/**
+ * How often grants nothing listens on are looked at while some exist: the bound on how long a permit
+ * core never saw stays issued when nothing else looks (a Worker shutting down drops polls whose
+ * permits are on their way, and nothing may ask for a slot after that).
+ */
+const SWEEP_MS = 1000;
+
+function armSweep(): void {
+  const now = performance.now();
+  // A sweep set while a test faked the timers may never fire: one long overdue is set again.
+  if (grantWatch.sweep !== undefined && now - grantWatch.sweep.armedAt < 5 * SWEEP_MS) return;
+  const timer = setTimeout(() => {
+    grantWatch.sweep = undefined;
+    reclaimAbortedGrants();
+    if (grantWatch.holders.size > 0) armSweep();
+  }, SWEEP_MS);
+  timer.unref?.();
+  grantWatch.sweep = { timer, armedAt: now };
+}
 
 /**
  * Takes back, in every ledger of the process, the granted permits that core never saw because
@@ -183,8 +215,10 @@ const groupKey = (request: ReservationContext): string =>
  * listened to while nothing waits anywhere in the process: Node's `addEventListener` on the fresh
  * signal core gives every reservation cost more than the rest of a decision (2 us at the median,
  * 25 us at the 99th percentile). Such a grant is taken back when a reservation has to wait (then
- * every grant's signal is listened to until nothing waits), when a `tryReserve` finds no room, or
- * when a supplier reports its counts ({@link reclaimAbortedGrants}).
+ * every grant's signal is listened to until nothing waits), when a `tryReserve` finds no room, when
+ * a supplier reports its counts ({@link reclaimAbortedGrants}), or at the latest about a second
+ * later. Owners whose permits hold a budget other processes share listen on every grant
+ * (`listenToEveryGrant`).
  *
  * Floors come before the admit rule: while a `(slotType, taskQueue)` holds fewer permits than the
  * floor of its slot type, its next reservation is granted without asking the admit rule (only
@@ -231,6 +265,7 @@ export class PermitLedger<X extends object = object> {
   readonly #unwatched = new Map<PermitRecord<X>, AbortSignal>();
   /** Whether this ledger counts among {@link GrantWatch.waitingLedgers}. */
   #countedWaiting = false;
+  readonly #listenToEveryGrant: boolean;
   /** What an abort after a grant does (one function per ledger, not one per grant). */
   readonly #onAbortAfterGrant = (watch: AbortWatch<X>): void => {
     this.#abortWatches.delete(watch.record);
@@ -262,6 +297,7 @@ export class PermitLedger<X extends object = object> {
     );
     this.#limit = options.limit ?? (() => null);
     this.#admitFloor = options.admitFloor ?? (() => ({}) as X);
+    this.#listenToEveryGrant = options.listenToEveryGrant ?? false;
   }
 
   /** Floors, ceilings and permits per `(slotType, taskQueue)`. */
@@ -606,12 +642,15 @@ export class PermitLedger<X extends object = object> {
   /** If core aborts after we granted, the permit never reached it: take it back. */
   /** Keeps `signal` with a fresh grant: listened to while a reservation waits somewhere, else not. */
   #followGrant(record: PermitRecord<X>, signal: AbortSignal): void {
-    if (grantWatch.waitingLedgers > 0) {
+    if (this.#listenToEveryGrant || grantWatch.waitingLedgers > 0) {
       this.#watchAbortAfterGrant(record, signal);
       return;
     }
     this.#unwatched.set(record, signal);
-    if (this.#unwatched.size === 1) grantWatch.holders.add(this);
+    if (this.#unwatched.size === 1) {
+      grantWatch.holders.add(this);
+      armSweep();
+    }
   }
 
   /** The first reservation waits here: every grant in the process gets its signal listened to. */

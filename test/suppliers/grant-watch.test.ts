@@ -100,6 +100,18 @@ describe('a permit granted to a reservation aborted before core saw it', () => {
     both.close();
   });
 
+  it('is taken back within about a second when nothing else looks', async () => {
+    const supplier = new FixedSlotSupplier({ slots: 1 });
+    const reasons: string[] = [];
+    supplier.subscribe((e) => e.type === 'release' && reasons.push(e.reason));
+    const c = controller();
+    await supplier.reserveSlot(reserveCtx(), c.signal);
+    c.abort('Request Cancelled');
+    expect(reasons).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(reasons).toEqual(['reclaimed']);
+  });
+
   it('is never taken back once marked used, even if its signal fires later', async () => {
     const supplier = new FixedSlotSupplier({ slots: 1 });
     const c = controller();
