@@ -15,6 +15,17 @@ function controller(): AbortController {
   return c;
 }
 
+/** A one-slot supplier whose slot went to a reservation aborted after the grant; `reasons` lists its releases. */
+async function slotGrantedThenAborted() {
+  const supplier = new FixedSlotSupplier({ slots: 1 });
+  const reasons: string[] = [];
+  supplier.subscribe((e) => e.type === 'release' && reasons.push(e.reason));
+  const c = controller();
+  await supplier.reserveSlot(reserveCtx(), c.signal);
+  c.abort('Request Cancelled');
+  return { supplier, reasons };
+}
+
 afterEach(() => {
   for (const c of pending.splice(0)) c.abort('test over');
 });
@@ -75,12 +86,8 @@ describe('a permit granted to a reservation aborted before core saw it', () => {
   });
 
   it('is taken back by a tryReserveSlot() that finds no room, which then gets it', async () => {
-    const supplier = new FixedSlotSupplier({ slots: 1 });
-    const reasons: string[] = [];
-    supplier.subscribe((e) => e.type === 'release' && reasons.push(e.reason));
-    const c = controller();
-    await supplier.reserveSlot(reserveCtx(), c.signal);
-    c.abort('Request Cancelled');
+    const { supplier, reasons } = await slotGrantedThenAborted();
+    expect(reasons).toEqual([]);
     expect(supplier.tryReserveSlot(reserveCtx())).not.toBeNull();
     expect(reasons).toEqual(['reclaimed']);
     expect(supplier.snapshot()).toMatchObject({ issued: 1, used: 0, waiting: 0 });
@@ -101,12 +108,7 @@ describe('a permit granted to a reservation aborted before core saw it', () => {
   });
 
   it('is taken back within about a second when nothing else looks', async () => {
-    const supplier = new FixedSlotSupplier({ slots: 1 });
-    const reasons: string[] = [];
-    supplier.subscribe((e) => e.type === 'release' && reasons.push(e.reason));
-    const c = controller();
-    await supplier.reserveSlot(reserveCtx(), c.signal);
-    c.abort('Request Cancelled');
+    const { reasons } = await slotGrantedThenAborted();
     expect(reasons).toEqual([]);
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(reasons).toEqual(['reclaimed']);
