@@ -639,7 +639,6 @@ export class PermitLedger<X extends object = object> {
     return record;
   }
 
-  /** If core aborts after we granted, the permit never reached it: take it back. */
   /** Keeps `signal` with a fresh grant: listened to while a reservation waits somewhere, else not. */
   #followGrant(record: PermitRecord<X>, signal: AbortSignal): void {
     if (this.#listenToEveryGrant || grantWatch.waitingLedgers > 0) {
@@ -670,14 +669,10 @@ export class PermitLedger<X extends object = object> {
 
   /** See {@link GrantHolder.watchGrants}. */
   watchGrants(): void {
-    const aborted: PermitRecord<X>[] = [];
-    for (const [record, signal] of this.#unwatched) {
-      if (signal.aborted) aborted.push(record);
-      else this.#watchAbortAfterGrant(record, signal);
-    }
+    this.reclaimAbortedGrants();
+    for (const [record, signal] of this.#unwatched) this.#watchAbortAfterGrant(record, signal);
     this.#unwatched.clear();
     grantWatch.holders.delete(this);
-    for (const record of aborted) this.release(record.permit, 'reclaimed');
   }
 
   /** See {@link GrantHolder.reclaimAbortedGrants}. */
@@ -688,6 +683,7 @@ export class PermitLedger<X extends object = object> {
     return aborted.length;
   }
 
+  /** If core aborts after we granted, the permit never reached it: take it back. */
   #watchAbortAfterGrant(record: PermitRecord<X>, signal: AbortSignal): void {
     const watch = new AbortWatch(record, signal, this.#onAbortAfterGrant);
     signal.addEventListener('abort', watch, ONCE);
