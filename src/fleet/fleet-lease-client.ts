@@ -12,6 +12,15 @@ const FIRST_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 5_000;
 const CLOSE_TIMEOUT_MS = 5_000;
 const LAPSE_LOG_INTERVAL_MS = 60_000;
+/**
+ * Most requests of one holder unanswered at once: the long poll and one newer request. A request
+ * replaced by a newer one stays in flight at the server until the manager applies the newer one, and
+ * the server admits only 10 updates in flight per workflow (`history.maxInFlightUpdates`): a holder
+ * that sent one request per demand change while the manager was slow filled that limit, and every
+ * further request of every holder failed with ResourceExhausted and was retried with a backoff of
+ * seconds. Changes made meanwhile go out together with the next request.
+ */
+const MAX_UNANSWERED = 2;
 
 /** What the supplier asks of its demand: permits out (each on a lease) and reservations waiting. */
 export interface FleetDemand {
@@ -152,6 +161,8 @@ export class FleetLeaseClient {
   #evaluateQueued = false;
   #timer: { at: number; handle: NodeJS.Timeout } | undefined;
   #inflightAborts = new Set<AbortController>();
+  /** Requests sent and not settled, the ones a newer request replaced included. */
+  #unanswered = 0;
   #closing: Promise<void> | undefined;
 
   constructor(options: FleetLeaseClientOptions) {
@@ -371,11 +382,26 @@ export class FleetLeaseClient {
       (needsMore && belowCap && want > current.want) ||
       (want === 0 && this.#held === 0 && current.want > 0);
     if (!matters) return;
+    // Too many requests of this holder still at the server: the next one goes when one settles.
+    if (this.#unanswered >= MAX_UNANSWERED) return;
     if (now >= at) this.#send(want, now);
     else this.#wakeAt(at);
   }
 
+  /**
+   * Leases to ask for beyond `want`, granted only from leases no other holder needs: while demand
+   * outgrows the leases held (not the first ones: a Worker's first polls ask for what they need)
+   * and the fleet is not contended, as many again, so a burst that keeps growing needs a round trip
+   * each time it doubles, not each time one more poll or task arrives. They are spare leases like
+   * any others: back after the linger, at once while others wait.
+   */
+  #extraFor(want: number): number {
+    if (this.#cap !== null || this.#held === 0 || want <= this.#held) return 0;
+    return Math.min(want, this.#slots - want);
+  }
+
   #send(want: number, now: number): void {
+    const extra = this.#extraFor(want);
     const seq = ++this.#seq;
     const carriesReturn = this.#returnPending;
     const request: FleetSyncRequest = {
@@ -384,6 +410,7 @@ export class FleetLeaseClient {
       want,
       hold: carriesReturn ? this.#held : KEEP_ALL,
       wait: true,
+      ...(extra > 0 ? { extra } : {}),
       label: this.#options.label,
       ...(this.#announceSlots ? { slots: this.#configuredSlots } : {}),
       ...(this.#view ? { known: { held: this.#held, cap: this.#cap, slots: this.#slots } } : {}),
@@ -400,6 +427,7 @@ export class FleetLeaseClient {
     this.#lastSentAt = now;
     const controller = new AbortController();
     this.#inflightAborts.add(controller);
+    this.#unanswered++;
     const timeout = setTimeout(() => controller.abort(new Error('timed out')), this.#requestTimeoutMs());
     let sent: Promise<FleetView>;
     try {
@@ -415,6 +443,9 @@ export class FleetLeaseClient {
       .finally(() => {
         clearTimeout(timeout);
         this.#inflightAborts.delete(controller);
+        this.#unanswered--;
+        // A replaced request settled: a change held back for it may go now.
+        if (this.#current !== inflight) this.changed();
       });
   }
 

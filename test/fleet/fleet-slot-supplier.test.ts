@@ -76,6 +76,99 @@ describe('FleetSlotSupplier', () => {
     expect(manager.held(supplier.holderId)).toBe(4);
   });
 
+  it('while its demand outgrows the leases it holds, it asks for as many again, so the next reservations need no round trip', async () => {
+    const manager = new FakeFleetManager(20);
+    const supplier = fleetSupplier(manager);
+    const permits = [1, 2].map(() => track(reserve(supplier)));
+    await settle();
+    expect(manager.requests[0]).toMatchObject({ want: 2 }); // the first leases: only what it needs
+    expect(manager.requests[0]!.extra).toBeUndefined();
+
+    permits.push(track(reserve(supplier)));
+    await settle();
+    const ask = manager.requests.find((r) => r.want === 3);
+    expect(ask).toMatchObject({ want: 3, extra: 3 });
+    expect(manager.held(supplier.holderId)).toBe(6);
+
+    const asked = manager.requests.length;
+    for (let i = 0; i < 3; i++) permits.push(track(reserve(supplier)));
+    await settle();
+    expect(permits.every((p) => p.settled())).toBe(true);
+    expect(manager.requests.slice(asked).filter((r) => r.extra !== undefined)).toEqual([]);
+    expect(supplier.snapshot()).toMatchObject({ issued: 6, fleet: { held: 6, inUse: 6 } });
+
+    // The extras were spare leases: back after the linger once demand falls.
+    for (const p of permits.splice(0, 4)) supplier.releaseSlot({ permit: p.value()! });
+    await settle(1_100);
+    expect(manager.held(supplier.holderId)).toBe(2);
+  });
+
+  it('keeps at most 2 requests unanswered while the manager is slow; the changes meanwhile go out together', async () => {
+    const manager = new FakeFleetManager(50);
+    const inner = manager.transport();
+    const held: Array<() => void> = [];
+    let unanswered = 0;
+    let most = 0;
+    const slow: typeof inner = {
+      ...inner,
+      sync: (request, signal) => {
+        unanswered++;
+        most = Math.max(most, unanswered);
+        return new Promise((resolve, reject) => {
+          held.push(() => {
+            inner.sync(request, signal).then(resolve, reject);
+          });
+        }).finally(() => unanswered--) as ReturnType<typeof inner.sync>;
+      },
+    };
+    const supplier = fleetSupplier(manager, { transport: slow });
+    const permits = [track(reserve(supplier))];
+    await settle();
+    held.shift()!(); // the first ask reaches the manager
+    await settle();
+    expect(permits[0]!.settled()).toBe(true);
+    // Demand changes every 30 ms while the manager takes nothing in.
+    for (let i = 0; i < 20; i++) {
+      permits.push(track(reserve(supplier)));
+      await settle(30);
+    }
+    expect(most).toBe(2);
+    // Let everything through: the last request carries the demand of all 21 reservations.
+    while (held.length > 0) {
+      held.shift()!();
+      await settle();
+    }
+    await settle(30);
+    while (held.length > 0) {
+      held.shift()!();
+      await settle();
+    }
+    expect(permits.every((p) => p.settled())).toBe(true);
+    expect(supplier.snapshot().issued).toBe(21);
+    expect(most).toBe(2);
+  });
+
+  it('asks for no extra leases while the fleet is contended, and gives extras back when another process needs them', async () => {
+    const manager = new FakeFleetManager(6);
+    const a = fleetSupplier(manager);
+    const aPermits = [track(reserve(a))];
+    await settle();
+    aPermits.push(track(reserve(a)));
+    await settle();
+    expect(manager.held(a.holderId)).toBe(4); // needs 2, asked 2 more
+    const b = fleetSupplier(manager);
+    const bPermits = [0, 1, 2, 3].map(() => track(reserve(b)));
+    await settle();
+    expect(bPermits.every((p) => p.settled())).toBe(true);
+    expect([manager.held(a.holderId), manager.held(b.holderId)]).toEqual([2, 4]);
+    // Contended now: a's next growth asks only what it needs.
+    aPermits.push(track(reserve(a)));
+    await settle();
+    expect(manager.requestsOf(a.holderId).at(-1)).toMatchObject({ want: 3 });
+    expect(manager.requestsOf(a.holderId).at(-1)!.extra).toBeUndefined();
+    expect(a.snapshot().issued + b.snapshot().issued).toBe(6);
+  });
+
   it('releaseSlot() keeps a spare lease for lingerMs, then gives it back', async () => {
     const manager = new FakeFleetManager(2);
     const supplier = fleetSupplier(manager, { lingerMs: 1_000 });

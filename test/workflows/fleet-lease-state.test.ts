@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { validateFleetSyncRequest } from '../../src/workflows/fleet/definitions.js';
 import { emptyFleetState, FleetLeases } from '../../src/workflows/fleet/lease-state.js';
 import { FLEET_TICKS_PER_TTL, type FleetLeaseState } from '../../src/workflows/fleet/types.js';
 
@@ -16,6 +17,38 @@ describe('FleetLeases', () => {
     expect(leases.contended).toBe(false);
     expect([leases.capOf('a'), leases.capOf('b')]).toEqual([null, null]);
     expect(leases.state.stats.granted).toBe(5);
+  });
+
+  it('sync() grants extra leases only from those no holder needs; they never make the fleet contended, and the cap sends them back', () => {
+    const leases = new FleetLeases(emptyFleetState('api', 7));
+    leases.sync({ holderId: 'a', seq: 1, want: 2, hold: 2, wait: false });
+    leases.sync({ holderId: 'a', seq: 2, want: 3, extra: 3, hold: 1_000_000, wait: false });
+    expect(held(leases)).toEqual({ a: 6 });
+    expect(leases.contended).toBe(false);
+    expect(leases.capOf('a')).toBeNull();
+    // b's demand takes the free lease first; a's extras are not demand, so the shares are the demands.
+    sync(leases, 'b', 1, 4);
+    expect(held(leases)).toEqual({ a: 6, b: 1 });
+    expect(leases.contended).toBe(true);
+    expect([leases.capOf('a'), leases.capOf('b')]).toEqual([3, 4]);
+    expect(leases.waiting).toBe(3);
+    // a gives back down to its cap; b gets them.
+    leases.sync({ holderId: 'a', seq: 3, want: 3, hold: 3, wait: false });
+    expect(held(leases)).toEqual({ a: 3, b: 4 });
+    expect(leases.contended).toBe(false);
+    expect(leases.state.stats.granted).toBe(10);
+  });
+
+  it('sync() grants extras from what is free after every demand, and a request without extra asks for none', () => {
+    const leases = new FleetLeases(emptyFleetState('api', 10));
+    sync(leases, 'a', 1, 2);
+    sync(leases, 'b', 1, 2);
+    leases.sync({ holderId: 'a', seq: 2, want: 4, extra: 4, hold: 1_000_000, wait: false });
+    expect(held(leases)).toEqual({ a: 8, b: 2 });
+    leases.sync({ holderId: 'a', seq: 3, want: 4, hold: 4, wait: false });
+    leases.sync({ holderId: 'b', seq: 2, want: 4, extra: 4, hold: 1_000_000, wait: false });
+    expect(held(leases)).toEqual({ a: 4, b: 6 });
+    expect(leases.state.holders.map((h) => h.extra)).toEqual([undefined, 4]);
   });
 
   it('sync() never grants more than slots; a later holder waits and caps are set to fair shares', () => {
@@ -192,5 +225,19 @@ describe('FleetLeases', () => {
     leases.setSlots(3);
     expect(leases.viewKey('a')).not.toBe(capped);
     expect(leases.viewKey('nobody')).toBe('gone|3');
+  });
+});
+
+describe('validateFleetSyncRequest()', () => {
+  const request = { holderId: 'h', seq: 1, want: 1, hold: 1, wait: false };
+  it('names the field that is wrong', () => {
+    expect(() => validateFleetSyncRequest({ ...request, want: -1 })).toThrow(
+      'fleet sync request: expected `want` to be an integer >= 0, got -1',
+    );
+    expect(() => validateFleetSyncRequest({ ...request, extra: 1.5 })).toThrow(
+      'fleet sync request: expected `extra` to be an integer >= 0, got 1.5',
+    );
+    expect(() => validateFleetSyncRequest({ ...request, extra: 2 })).not.toThrow();
+    expect(() => validateFleetSyncRequest(request)).not.toThrow();
   });
 });

@@ -124,6 +124,7 @@ export function validateFleetSyncRequest(request: FleetSyncRequest): void {
   if (!isCount(request.want)) fail('want', 'an integer >= 0', request.want);
   if (!isCount(request.hold)) fail('hold', 'an integer >= 0', request.hold);
   if (typeof request.wait !== 'boolean') fail('wait', 'a boolean', request.wait);
+  if (request.extra !== undefined && !isCount(request.extra)) fail('extra', 'an integer >= 0', request.extra);
   if (request.slots !== undefined) validateFleetSlots(request.slots);
   if (request.known !== undefined) {
     const { known } = request;

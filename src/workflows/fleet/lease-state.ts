@@ -72,6 +72,10 @@ export interface FleetSyncOutcome {
  *   first (round-robin across holders). The target is the holder's demand while everyone's demand
  *   fits in `slots`; otherwise (contended) its max-min fair share of `slots` over all demands, the
  *   remainder of an uneven split rotating one holder further each tick.
+ * - Ahead: a holder whose demand grows may ask for `extra` leases beyond it. While not contended,
+ *   leases still free after every target was met go to those holders, up to demand + extra. Extras
+ *   are never demand: they do not make the fleet contended nor change a fair share, and once it is
+ *   contended the holder's cap (its share of the demands) sends them back.
  * - Caps: while contended, a holder above its share is told (its `cap`) and gives leases back as
  *   their permits are released. The manager never takes back leases a holder may be using, except
  *   by expiry.
@@ -81,7 +85,8 @@ export interface FleetSyncOutcome {
  *
  * Invariants, under any sequence of calls: leases are granted only while fewer than `slots` are
  * held (so more than `slots` are held only after `slots` was lowered, and then no grant happens
- * until enough came back); no holder gets more than its target; no holder waits while a lease is
+ * until enough came back); no holder gets more than its target, except extras from leases no target
+ * claims; no holder waits while a lease is
  * free (work-conserving). The state is plain JSON ({@link FleetLeases.state}) and is mutated in place.
  *
  * @example
@@ -185,6 +190,8 @@ export class FleetLeases {
     holder.seq = request.seq;
     if (request.label !== undefined) holder.label = request.label;
     holder.want = request.want;
+    if (request.extra) holder.extra = request.extra;
+    else delete holder.extra;
     if (request.hold < holder.held) {
       state.stats.returned += holder.held - request.hold;
       holder.held = request.hold;
@@ -292,13 +299,28 @@ export class FleetLeases {
     }));
   }
 
-  /** Grants free leases one at a time to holders below their target, the one served longest ago first. */
+  /**
+   * Grants free leases one at a time to holders below their target, the one served longest ago
+   * first; then, while not contended, what is still free to holders that asked for `extra`, the same
+   * way, up to demand + extra.
+   */
   private schedule(): void {
     const { state } = this;
     const split = this.#split();
     state.bonus = split === null ? [] : this.#bonusFor(split);
     const targets = this.targets();
-    let free = state.slots - this.leased;
+    const free = this.#grantUpTo(targets, state.slots - this.leased);
+    if (free <= 0 || this.contended || !state.holders.some((h) => h.extra)) return;
+    const ahead = new Map(
+      state.holders.map((h) => [h.id, Math.min(state.slots, this.#demand(h) + (h.extra ?? 0))]),
+    );
+    this.#grantUpTo(ahead, free);
+  }
+
+  /** Grants up to `free` leases to holders below `targets`, round-robin; returns the leases left. */
+  #grantUpTo(targets: Map<string, number>, available: number): number {
+    const { state } = this;
+    let free = available;
     while (free > 0) {
       let next: FleetHolder | undefined;
       for (const holder of state.holders) {
@@ -318,6 +340,7 @@ export class FleetLeases {
       state.stats.granted++;
       free--;
     }
+    return free;
   }
 
   /**

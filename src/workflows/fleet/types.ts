@@ -153,6 +153,12 @@ export interface FleetSyncRequest {
   /** Leases the holder wants in all: in use plus waiting reservations. An integer >= 0. */
   want: number;
   /**
+   * Leases the holder would take beyond `want` if nobody else needs them (its demand is growing):
+   * granted only from leases free after every holder's target, never counted as demand, so they
+   * never make the fleet contended or change anyone's fair share. An integer >= 0; absent means 0.
+   */
+  extra?: number;
+  /**
    * Most leases the holder keeps: the manager takes back what it holds beyond this. An integer >= 0;
    * a holder never sets it below the leases it has in use.
    */
@@ -245,6 +251,8 @@ export interface FleetHolder {
   held: number;
   /** Leases wanted in all (the last request's `want`). */
   want: number;
+  /** Leases it would take beyond `want` from those nobody needs (the last request's `extra`). */
+  extra?: number;
   /** The last applied request's `seq`. */
   seq: number;
   /** The manager tick of the last renewal (any request renews). */
