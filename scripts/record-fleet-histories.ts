@@ -1,6 +1,6 @@
 // Regenerates test/fixtures/histories/fleet/: runs fleet lease managers on a fresh dev server through
 // scripted holders (grants, caps and returns, a holder that stops renewing, stale and repeated
-// requests, a size change, continue-as-new) and saves the event history of every manager run.
+// requests, a size change, extra leases asked ahead and sent back by a cap, continue-as-new) and saves the event history of every manager run.
 // test/integration/fleet-replay.test.ts replays them, so a change that breaks replay of the lease
 // manager fails CI.
 //
@@ -185,6 +185,33 @@ try {
     await a.sync({ want: 0, hold: 0, wait: false }, { seq: 6 });
     await a.sync({ want: 2, hold: 2, wait: false }, { seq: 3 });
     await saveManager('stale', fleet);
+  }
+
+  // Extras: a growing holder asks ahead and gets what nobody needs; another holder's demand makes the
+  // fleet contended, the cap sends the extras back, and the waiting holder's long poll is answered.
+  {
+    const fleet = 'extras';
+    const a = holder(fleet, 'holder-a', 6, quick);
+    const b = holder(fleet, 'holder-b', 6, quick);
+    await a.sync({ want: 1, hold: 1_000_000, wait: false, slots: 6 });
+    const grown = await a.sync({ want: 2, extra: 2, hold: 1_000_000, wait: false });
+    if (grown.held !== 4) throw new Error(`expected 4 leases with 2 extra, got ${grown.held}`);
+    let view = await b.sync({ want: 4, hold: 1_000_000, wait: false });
+    const waiting = (async () => {
+      while (view.held < 4) {
+        view = await b.sync({
+          want: 4,
+          hold: 1_000_000,
+          wait: true,
+          known: { held: view.held, cap: view.cap, slots: 6 },
+        });
+      }
+    })();
+    await a.sync({ want: 2, hold: 2, wait: false });
+    await waiting;
+    await a.sync({ want: 0, hold: 0, wait: false });
+    await b.sync({ want: 0, hold: 0, wait: false });
+    await saveManager('extras', fleet);
   }
 
   // Continue-as-new: two holders trade leases until the manager's history passes 100 events.
