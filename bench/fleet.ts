@@ -1,11 +1,14 @@
 // Scenario 6: fleet budgets (FleetSlotSupplier) across Worker processes on the dev server.
 //
-//   npx tsx bench/fleet.ts            # the scenario alone (rounds as the runner says)
+//   npx tsx bench/fleet.ts            # scenario 6 alone (rounds as the runner says)
 //   npx tsx bench/fleet.ts --quick    # smaller workloads: a smoke run, not for recording
+//   npx tsx bench/run-all.ts --only fleet-overhead   # scenario 6b
 //
 // Every run starts 3 Worker processes (child processes) on 3 task queues, every process polling all
 // 3 queues; the activities report their start and end to a counter in this process, so concurrency
-// is what the activities themselves saw. Per round:
+// is what the activities themselves saw. Two scenarios, each with its own preconditions: 6 (`fleet`)
+// is the fleet at its limit (1.), valid only where the machine can feed 5 slots at all; 6b
+// (`fleet-overhead`) is what a fleet that does not bind costs and a crash (2. and 3.). Per round:
 // 1. contention: fleet slots 5, 90 activities of 200 ms. Most at once (must be 5), the share of the
 //    time at 5 while work was queued (target >= 0.9), and what each reservation waited for its
 //    permit: with a spare lease (no round trip) and without (p50/p99). For reference, the same
@@ -53,8 +56,9 @@ import {
   type Scenario,
   type ScenarioContext,
   type ScenarioReport,
+  type Verdict,
 } from './lib/scenario.js';
-import { fmt, fmtSummary, median, quantile, summarize } from './lib/stats.js';
+import { fmt, fmtSummary, quantile, summarize } from './lib/stats.js';
 import { errorsOnlyLogger, uniqueQueue } from './lib/temporal.js';
 
 const FLEET_SLOTS = 5;
@@ -417,15 +421,29 @@ function fleetState(client: Client, fleet: string): Promise<FleetStateSnapshot> 
   return client.workflow.getHandle(fleetManagerId(fleet)).query(fleetStateQuery);
 }
 
-interface FleetRound {
+/** What scenario 6 measures: the fleet at its limit (`fleet`), or its cost and a crash (`fleet-overhead`). */
+type Part = 'contention' | 'overhead';
+
+interface ContentionRound {
   round: number;
   contention: WorkloadRun;
   baseline: WorkloadRun;
+}
+
+interface OverheadRound {
+  round: number;
   overhead: { fleet: WorkloadRun; fixed: WorkloadRun; ratio: number };
   kill: WorkloadRun;
 }
 
-async function measure(ctx: ScenarioContext): Promise<ScenarioReport> {
+interface Sizes {
+  contentionPerQueue: number;
+  overheadPerQueue: number;
+  killPerQueue: number;
+  server: { started: string; dynamicConfig: Readonly<Record<string, string>> | string };
+}
+
+async function measure(ctx: ScenarioContext, part: Part): Promise<ScenarioReport> {
   const dir = mkdtempSync(join(tmpdir(), 'slotwise-bench-fleet-'));
   let server: DevServer | undefined;
   let clientConnection: Connection | undefined;
@@ -453,7 +471,7 @@ async function measure(ctx: ScenarioContext): Promise<ScenarioReport> {
     const connection = await NativeConnection.connect({ address: env.address });
     const hosts: Array<() => Promise<void>> = [];
     try {
-      return await measureWith(ctx, {
+      return await measureWith(ctx, part, {
         address: env.address,
         client: env.client,
         bundlePath,
@@ -480,106 +498,147 @@ async function measure(ctx: ScenarioContext): Promise<ScenarioReport> {
   }
 }
 
-async function measureWith(ctx: ScenarioContext, where: Where): Promise<ScenarioReport> {
+async function measureWith(ctx: ScenarioContext, part: Part, where: Where): Promise<ScenarioReport> {
   const { args } = ctx;
-  const contentionPerQueue = args.quick ? 10 : 30;
-  const overheadPerQueue = args.quick ? 10 : 100;
-  const killPerQueue = args.quick ? 5 : 10;
-  const rounds: FleetRound[] = [];
-  for (let round = 1; round <= args.rounds; round++) {
-    const managerTaskQueue = uniqueQueue('bench-fleet-managers');
-    where.hostManagers(managerTaskQueue);
-    const contention = await runWorkload(where, {
-      supplier: (fleet) => ({ kind: 'fleet', fleet, slots: FLEET_SLOTS, managerTaskQueue, lingerMs: 500 }),
-      tasksPerQueue: contentionPerQueue,
-      workMs: 200,
-      level: FLEET_SLOTS,
-    });
-    ctx.log(
-      `round ${round} contention: ${contention.completed}/${contention.tasks} x 200 ms under a fleet of ${FLEET_SLOTS}: most at once ${contention.max}, at ${FLEET_SLOTS} for ${fmt((contention.shareAtLevel ?? 0) * 100, 1)} % while queued; acquire with a spare lease (n=${contention.acquire.spareCount}), waiting for a lease p50 ${fmt(contention.acquire.roundTripP50, 1)} ms p99 ${fmt(contention.acquire.roundTripP99, 1)} ms (n=${contention.acquire.roundTripCount}); leases after stop ${contention.leasesAfterStop}`,
-    );
-    ctx.log(`round ${round} contention: ${describeOccupancy(contention)}`);
-    ctx.log(`round ${round} contention drain: ${describeDrain(contention)}`);
-    const baseline = await runWorkload(where, {
-      supplier: () => ({ kind: 'fixed', slots: FLEET_SLOTS }),
-      processes: 1,
-      tasksPerQueue: contentionPerQueue,
-      workMs: 200,
-      level: FLEET_SLOTS,
-    });
-    ctx.log(
-      `round ${round} reference: one process with FixedSlotSupplier(${FLEET_SLOTS}): most at once ${baseline.max}, at ${FLEET_SLOTS} for ${fmt((baseline.shareAtLevel ?? 0) * 100, 1)} % while queued`,
-    );
-    ctx.log(`round ${round} reference: ${describeOccupancy(baseline)}`);
-    ctx.log(`round ${round} reference drain: ${describeDrain(baseline)}`);
-    const order: Array<'fleet' | 'fixed'> = round % 2 === 0 ? ['fixed', 'fleet'] : ['fleet', 'fixed'];
-    const overhead: Partial<Record<'fleet' | 'fixed', WorkloadRun>> = {};
-    for (const kind of order) {
-      overhead[kind] = await runWorkload(where, {
-        supplier: (fleet) =>
-          kind === 'fleet'
-            ? { kind: 'fleet', fleet, slots: 120, managerTaskQueue, lingerMs: 1_000 }
-            : { kind: 'fixed', slots: 40 },
-        tasksPerQueue: overheadPerQueue,
-        workMs: 50,
-      });
-    }
-    const ratio = overhead.fleet!.tasksPerSecond / overhead.fixed!.tasksPerSecond;
-    ctx.log(
-      `round ${round} overhead: ${overhead.fleet!.tasks} x 50 ms: fleet(120, not binding) ${fmt(overhead.fleet!.tasksPerSecond, 1)} tasks/s, FixedSlotSupplier(40) per process ${fmt(overhead.fixed!.tasksPerSecond, 1)} tasks/s, ratio ${fmt(ratio, 3)}; fleet acquire with a spare lease p50 ${fmt(overhead.fleet!.acquire.spareP50, 3)} ms p99 ${fmt(overhead.fleet!.acquire.spareP99, 3)} ms (n=${overhead.fleet!.acquire.spareCount}), waiting for the manager p50 ${fmt(overhead.fleet!.acquire.roundTripP50, 1)} ms p99 ${fmt(overhead.fleet!.acquire.roundTripP99, 1)} ms (n=${overhead.fleet!.acquire.roundTripCount})`,
-    );
-    const kill = await runWorkload(where, {
-      supplier: (fleet) => ({
-        kind: 'fleet',
-        fleet,
-        slots: FLEET_SLOTS,
-        managerTaskQueue,
-        leaseTtlMs: KILL_TTL_MS,
-        lingerMs: 200,
-      }),
-      tasksPerQueue: killPerQueue,
-      workMs: 1_000,
-      kill: true,
-    });
-    ctx.log(
-      `round ${round} kill -9: ${kill.takeover?.leases} leases back ${fmt(kill.takeover?.ms ?? Number.NaN, 0)} ms after the kill (TTL ${KILL_TTL_MS} ms); most at once ${kill.max}; ${kill.completed}/${kill.tasks} completed`,
-    );
-    rounds.push({
-      round,
-      contention,
-      baseline,
-      overhead: { fleet: overhead.fleet!, fixed: overhead.fixed!, ratio },
-      kill,
-    });
-  }
-  return report(args.rounds, rounds, {
-    contentionPerQueue,
-    overheadPerQueue,
-    killPerQueue,
+  const sizes: Sizes = {
+    contentionPerQueue: args.quick ? 10 : 30,
+    overheadPerQueue: args.quick ? 10 : 100,
+    killPerQueue: args.quick ? 5 : 10,
     server:
       args.address === null
         ? { started: 'by this scenario', dynamicConfig: FLEET_BENCH_DYNAMIC_CONFIG }
         : { started: `given: ${args.address}`, dynamicConfig: 'as configured there' },
-  });
+  };
+  const contentionRounds: ContentionRound[] = [];
+  const overheadRounds: OverheadRound[] = [];
+  for (let round = 1; round <= args.rounds; round++) {
+    const managerTaskQueue = uniqueQueue('bench-fleet-managers');
+    where.hostManagers(managerTaskQueue);
+    if (part === 'contention')
+      contentionRounds.push(await contentionRound(ctx, where, round, managerTaskQueue, sizes));
+    else overheadRounds.push(await overheadRound(ctx, where, round, managerTaskQueue, sizes));
+  }
+  return part === 'contention'
+    ? contentionReport(args.rounds, contentionRounds, sizes)
+    : overheadReport(args.rounds, overheadRounds, sizes);
 }
 
-function report(
-  roundCount: number,
-  rounds: FleetRound[],
-  sizes: {
-    contentionPerQueue: number;
-    overheadPerQueue: number;
-    killPerQueue: number;
-    server: { started: string; dynamicConfig: Readonly<Record<string, string>> | string };
-  },
-): ScenarioReport {
-  const of = (pick: (r: FleetRound) => number) => rounds.map(pick);
+async function contentionRound(
+  ctx: ScenarioContext,
+  where: Where,
+  round: number,
+  managerTaskQueue: string,
+  sizes: Sizes,
+): Promise<ContentionRound> {
+  const contention = await runWorkload(where, {
+    supplier: (fleet) => ({ kind: 'fleet', fleet, slots: FLEET_SLOTS, managerTaskQueue, lingerMs: 500 }),
+    tasksPerQueue: sizes.contentionPerQueue,
+    workMs: 200,
+    level: FLEET_SLOTS,
+  });
+  ctx.log(
+    `round ${round} contention: ${contention.completed}/${contention.tasks} x 200 ms under a fleet of ${FLEET_SLOTS}: most at once ${contention.max}, at ${FLEET_SLOTS} for ${fmt((contention.shareAtLevel ?? 0) * 100, 1)} % while queued; acquire with a spare lease (n=${contention.acquire.spareCount}), waiting for a lease p50 ${fmt(contention.acquire.roundTripP50, 1)} ms p99 ${fmt(contention.acquire.roundTripP99, 1)} ms (n=${contention.acquire.roundTripCount}); leases after stop ${contention.leasesAfterStop}`,
+  );
+  ctx.log(`round ${round} contention: ${describeOccupancy(contention)}`);
+  ctx.log(`round ${round} contention drain: ${describeDrain(contention)}`);
+  const baseline = await runWorkload(where, {
+    supplier: () => ({ kind: 'fixed', slots: FLEET_SLOTS }),
+    processes: 1,
+    tasksPerQueue: sizes.contentionPerQueue,
+    workMs: 200,
+    level: FLEET_SLOTS,
+  });
+  ctx.log(
+    `round ${round} reference: one process with FixedSlotSupplier(${FLEET_SLOTS}): most at once ${baseline.max}, at ${FLEET_SLOTS} for ${fmt((baseline.shareAtLevel ?? 0) * 100, 1)} % while queued`,
+  );
+  ctx.log(`round ${round} reference: ${describeOccupancy(baseline)}`);
+  ctx.log(`round ${round} reference drain: ${describeDrain(baseline)}`);
+  return { round, contention, baseline };
+}
+
+async function overheadRound(
+  ctx: ScenarioContext,
+  where: Where,
+  round: number,
+  managerTaskQueue: string,
+  sizes: Sizes,
+): Promise<OverheadRound> {
+  const order: Array<'fleet' | 'fixed'> = round % 2 === 0 ? ['fixed', 'fleet'] : ['fleet', 'fixed'];
+  const overhead: Partial<Record<'fleet' | 'fixed', WorkloadRun>> = {};
+  for (const kind of order) {
+    overhead[kind] = await runWorkload(where, {
+      supplier: (fleet) =>
+        kind === 'fleet'
+          ? { kind: 'fleet', fleet, slots: 120, managerTaskQueue, lingerMs: 1_000 }
+          : { kind: 'fixed', slots: 40 },
+      tasksPerQueue: sizes.overheadPerQueue,
+      workMs: 50,
+    });
+  }
+  const ratio = overhead.fleet!.tasksPerSecond / overhead.fixed!.tasksPerSecond;
+  ctx.log(
+    `round ${round} overhead: ${overhead.fleet!.tasks} x 50 ms: fleet(120, not binding) ${fmt(overhead.fleet!.tasksPerSecond, 1)} tasks/s, FixedSlotSupplier(40) per process ${fmt(overhead.fixed!.tasksPerSecond, 1)} tasks/s, ratio ${fmt(ratio, 3)}; fleet acquire with a spare lease p50 ${fmt(overhead.fleet!.acquire.spareP50, 3)} ms p99 ${fmt(overhead.fleet!.acquire.spareP99, 3)} ms (n=${overhead.fleet!.acquire.spareCount}), waiting for the manager p50 ${fmt(overhead.fleet!.acquire.roundTripP50, 1)} ms p99 ${fmt(overhead.fleet!.acquire.roundTripP99, 1)} ms (n=${overhead.fleet!.acquire.roundTripCount})`,
+  );
+  const kill = await runWorkload(where, {
+    supplier: (fleet) => ({
+      kind: 'fleet',
+      fleet,
+      slots: FLEET_SLOTS,
+      managerTaskQueue,
+      leaseTtlMs: KILL_TTL_MS,
+      lingerMs: 200,
+    }),
+    tasksPerQueue: sizes.killPerQueue,
+    workMs: 1_000,
+    kill: true,
+  });
+  ctx.log(
+    `round ${round} kill -9: ${kill.takeover?.leases} leases back ${fmt(kill.takeover?.ms ?? Number.NaN, 0)} ms after the kill (TTL ${KILL_TTL_MS} ms); most at once ${kill.max}; ${kill.completed}/${kill.tasks} completed`,
+  );
+  return { round, overhead: { fleet: overhead.fleet!, fixed: overhead.fixed!, ratio }, kill };
+}
+
+/** Runs that did not complete every activity, and fleet runs that left leases at the manager. */
+function completeness<R extends { round: number }>(
+  rounds: R[],
+  runsOf: (r: R) => WorkloadRun[],
+): { incomplete: string[]; leftover: string[]; verdict: Verdict } {
+  const incomplete = rounds.flatMap((r) =>
+    runsOf(r)
+      .filter((w) => w.completed !== w.tasks)
+      .map((w) => `round ${r.round}: ${w.completed}/${w.tasks}`),
+  );
+  const leftover = rounds.flatMap((r) =>
+    runsOf(r)
+      .filter((w) => w.leasesAfterStop !== null && w.leasesAfterStop !== 0)
+      .map((w) => `round ${r.round}: ${w.leasesAfterStop}`),
+  );
+  return {
+    incomplete,
+    leftover,
+    verdict: {
+      target: 'all activities complete and leases return to 0',
+      met: incomplete.length === 0 && leftover.length === 0,
+      note:
+        incomplete.length + leftover.length === 0
+          ? 'every run completed; 0 leases after every fleet run'
+          : `incomplete: ${incomplete.join(', ') || 'none'}; leases left: ${leftover.join(', ') || 'none'}`,
+    },
+  };
+}
+
+function serverNote(sizes: Sizes): string {
+  return `Server: ${sizes.server.started === 'by this scenario' ? 'a dev server of its own with one read and one write partition per task queue (the server default is 4: a poll on a partition with no task waits for one forwarded from another partition, at most 10 per second; bench/README.md, scenario 6)' : `${sizes.server.started}, with its own partition settings`}.`;
+}
+
+function contentionReport(roundCount: number, rounds: ContentionRound[], sizes: Sizes): ScenarioReport {
+  const of = (pick: (r: ContentionRound) => number) => rounds.map(pick);
   const share = summarize(of((r) => r.contention.shareAtLevel ?? Number.NaN));
   const baselineShare = summarize(of((r) => r.baseline.shareAtLevel ?? Number.NaN));
   /** Summary over the rounds of `value` of a part of one run that a run may lack (NaN where it does). */
   const partOf =
     <K extends 'occupancy' | 'everyQueue'>(part: K) =>
-    (pick: (r: FleetRound) => WorkloadRun, value: (p: NonNullable<WorkloadRun[K]>) => number) =>
+    (pick: (r: ContentionRound) => WorkloadRun, value: (p: NonNullable<WorkloadRun[K]>) => number) =>
       summarize(
         of((r) => {
           const p = pick(r)[part];
@@ -588,7 +647,7 @@ function report(
       );
   const occupancyOf = partOf('occupancy');
   const everyOf = partOf('everyQueue');
-  const occupancyRows = (name: string, pick: (r: FleetRound) => WorkloadRun): string[][] => [
+  const occupancyRows = (name: string, pick: (r: ContentionRound) => WorkloadRun): string[][] => [
     [
       `${name}: share at ${FLEET_SLOTS} while every queue had work / that part of the window`,
       `${fmtSummary(
@@ -644,36 +703,10 @@ function report(
       '',
     ],
   ];
-  const ratio = summarize(of((r) => r.overhead.ratio));
-  const takeoverMs = summarize(of((r) => r.kill.takeover?.ms ?? Number.NaN));
-  const runsOf = (r: FleetRound) => [r.contention, r.baseline, r.overhead.fleet, r.overhead.fixed, r.kill];
-  const fleetRunsOf = (r: FleetRound) => [r.contention, r.overhead.fleet, r.kill];
-  const maxFleet = Math.max(...rounds.flatMap((r) => [r.contention.max, r.kill.max]));
-  const incomplete = rounds.flatMap((r) =>
-    runsOf(r)
-      .filter((w) => w.completed !== w.tasks)
-      .map((w) => `round ${r.round}: ${w.completed}/${w.tasks}`),
-  );
-  const leftover = rounds.flatMap((r) =>
-    fleetRunsOf(r)
-      .filter((w) => w.leasesAfterStop !== 0)
-      .map((w) => `round ${r.round}: ${w.leasesAfterStop}`),
-  );
-  // Acquire latency in the fleet that does not bind: a reservation either finds a spare lease or
-  // waits for the manager's answer (a round trip), never for another task to end.
-  const latency = (pick: (w: WorkloadRun) => number) => summarize(of((r) => pick(r.overhead.fleet)));
-  const acquire = {
-    spareP50: latency((w) => w.acquire.spareP50),
-    spareP99: latency((w) => w.acquire.spareP99),
-    roundTripP50: latency((w) => w.acquire.roundTripP50),
-    roundTripP99: latency((w) => w.acquire.roundTripP99),
-  };
-  const n = (pick: (w: WorkloadRun) => number) => rounds.reduce((sum, r) => sum + pick(r.overhead.fleet), 0);
+  const maxFleet = Math.max(...rounds.map((r) => r.contention.max));
+  const { verdict: complete } = completeness(rounds, (r) => [r.contention, r.baseline]);
   const fullP50 = summarize(of((r) => r.contention.acquire.roundTripP50));
   const fullP99 = summarize(of((r) => r.contention.acquire.roundTripP99));
-  const fleetTps = summarize(of((r) => r.overhead.fleet.tasksPerSecond));
-  const fixedTps = summarize(of((r) => r.overhead.fixed.tasksPerSecond));
-  const killed = rounds.map((r) => r.kill.takeover?.leases ?? 0);
   const contended = rounds.map((r) => r.contention.max);
   return {
     settings: {
@@ -683,13 +716,6 @@ function report(
       activityPollersPerWorker: 2,
       fleetSlots: FLEET_SLOTS,
       contention: { activities: sizes.contentionPerQueue * 3, workMs: 200, lingerMs: 500 },
-      overhead: {
-        activities: sizes.overheadPerQueue * 3,
-        workMs: 50,
-        fleetSlots: 120,
-        fixedSlotsPerProcess: 40,
-      },
-      kill: { activities: sizes.killPerQueue * 3, workMs: 1_000, leaseTtlMs: KILL_TTL_MS, lingerMs: 200 },
     },
     preconditions: [
       // The machine's: whether three processes ever run 5 at once depends on dispatch latency (a busy
@@ -699,11 +725,6 @@ function report(
         contended.every((m) => m >= FLEET_SLOTS),
         `most at once per round: ${contended.join(', ')}`,
       ),
-      precondition(
-        'the killed process held at least one lease when it died',
-        killed.every((k) => k >= 1),
-        `leases it held per round: ${killed.join(', ')}`,
-      ),
       machineAllows(
         `one process with a local FixedSlotSupplier(${FLEET_SLOTS}) keeps ${FLEET_SLOTS} running >= 0.9 of the time (the machine can feed ${FLEET_SLOTS} slots at all)`,
         baselineShare.min >= 0.9,
@@ -712,7 +733,7 @@ function report(
     ],
     tables: [
       {
-        title: `Scenario 6 - fleet budget: 3 Worker processes (own processes) x 3 task queues + dev server; median [min..max] of ${roundCount} rounds`,
+        title: `Scenario 6 - fleet budget at its limit: 3 Worker processes (own processes) x 3 task queues + dev server; median [min..max] of ${roundCount} rounds`,
         headers: ['measure', 'value', 'target'],
         rows: [
           [`most running at once, fleet of ${FLEET_SLOTS}`, String(maxFleet), `<= ${FLEET_SLOTS}`],
@@ -728,31 +749,17 @@ function report(
           ],
           ...occupancyRows('fleet', (r) => r.contention),
           ...occupancyRows(`local FixedSlotSupplier(${FLEET_SLOTS})`, (r) => r.baseline),
-          ['acquire with a spare lease p50 ms', fmtSummary(acquire.spareP50, 3), 'no round trip'],
-          ['acquire with a spare lease p99 ms', fmtSummary(acquire.spareP99, 3), ''],
-          ['acquire waiting for a lease (a round trip) p50 ms', fmtSummary(acquire.roundTripP50, 1), ''],
-          ['acquire waiting for a lease (a round trip) p99 ms', fmtSummary(acquire.roundTripP99, 1), ''],
           [`acquire in the full fleet of ${FLEET_SLOTS} p50 ms`, fmtSummary(fullP50, 1), ''],
           [`acquire in the full fleet of ${FLEET_SLOTS} p99 ms`, fmtSummary(fullP99, 1), ''],
-          ['fleet(120, not binding) tasks/s', fmtSummary(fleetTps, 1), ''],
-          ['FixedSlotSupplier(40) per process tasks/s', fmtSummary(fixedTps, 1), ''],
-          ['tasks/s ratio fleet / fixed', fmtSummary(ratio, 3), '>= 0.9'],
-          [
-            `kill -9: leases back after ms (TTL ${KILL_TTL_MS})`,
-            fmtSummary(takeoverMs, 0),
-            `<= ${KILL_TTL_MS}`,
-          ],
         ],
         notes: [
-          `Server: ${sizes.server.started === 'by this scenario' ? 'a dev server of its own with one read and one write partition per task queue (the server default is 4: a poll on a partition with no task waits for one forwarded from another partition, at most 10 per second; bench/README.md, scenario 6)' : `${sizes.server.started}, with its own partition settings`}.`,
+          serverNote(sizes),
           'While every queue had work: from the latest first start of a queue to the earliest last start of one. Outside it a queue has run dry, and each poller of that queue holds a permit while it waits for a task that does not come (a poll waits up to a minute).',
           'Concurrency is what the activities reported to a counter in the bench process (start and end of each), not what the suppliers said.',
-          `Acquire = reserveSlot() from call to permit, in the fleet that does not bind: ${n((w) => w.acquire.spareCount)} found a spare lease and ${n((w) => w.acquire.roundTripCount)} waited for the lease manager's answer, over all rounds. In the full fleet of ${FLEET_SLOTS} a reservation also waits for a task to end somewhere in the fleet.`,
           'Share at the limit: from the first activity start to the last, the fraction of time the fleet ran exactly its limit (the time work was queued).',
           `Where the ${FLEET_SLOTS} permits' time went over the same window, from the activities' counter and each process's reserve/markUsed/release times: the activities' own work (time-averaged concurrency / ${FLEET_SLOTS}), a task holding the permit outside its work (delivery, reporting, completion), a poller holding it with no task yet, or no poller holding it (no poll asked for it, or the lease was elsewhere or with the manager). Dispatch gap: from an activity's end to the start of the activity that took its place.`,
           `What the workload allows at all: a permit is busy at most work / (work + gap) of the time, 200 / 205 = 0.976 for a 5 ms gap; ${FLEET_SLOTS} permits whose gaps fall independently are all busy 0.976^${FLEET_SLOTS} = 0.88 of the time, so >= 0.9 at ${FLEET_SLOTS} needs a gap under 4.3 ms per 200 ms task (a completion and a poll round trip through the server), or gaps that line up.`,
-          "kill -9: from the SIGKILL to the lease manager no longer listing the process. The manager drops a holder 8 of its ticks (TTL / 8 each) after its last renewal; each tick also takes the manager's workflow-task latency, which a busy machine stretches.",
-          'Every process polls all 3 queues with 2 pollers per Worker, and core reserves a permit before each poll: a permit held by a poller of a queue that has run dry does nothing until that poll ends. The one-process FixedSlotSupplier reference has the same pollers and says how much of the gap is that.',
+          'Every process polls all 3 queues with 2 pollers per Worker, and core reserves permits ahead of its polls: a permit held by a poller of a queue that has run dry does nothing until that poll ends. The one-process FixedSlotSupplier reference has the same pollers and says how much of the gap is that.',
         ],
       },
     ],
@@ -779,14 +786,112 @@ function report(
           3,
         )}`,
       },
+      complete,
+    ],
+    figures: [
       {
-        target: 'all activities complete and leases return to 0',
-        met: incomplete.length === 0 && leftover.length === 0,
-        note:
-          incomplete.length + leftover.length === 0
-            ? 'every run completed; 0 leases after every fleet run'
-            : `incomplete: ${incomplete.join(', ') || 'none'}; leases left: ${leftover.join(', ') || 'none'}`,
+        id: 'share-at-limit',
+        label: `share of queued time at ${FLEET_SLOTS}`,
+        value: share.median,
+        unit: 'ratio',
+        digits: 3,
       },
+      {
+        id: 'reference-share-at-limit',
+        label: `one process, FixedSlotSupplier(${FLEET_SLOTS}): share of queued time at ${FLEET_SLOTS}`,
+        value: baselineShare.median,
+        unit: 'ratio',
+        digits: 3,
+      },
+    ],
+    data: { rounds },
+  };
+}
+
+function overheadReport(roundCount: number, rounds: OverheadRound[], sizes: Sizes): ScenarioReport {
+  const of = (pick: (r: OverheadRound) => number) => rounds.map(pick);
+  const ratio = summarize(of((r) => r.overhead.ratio));
+  const takeoverMs = summarize(of((r) => r.kill.takeover?.ms ?? Number.NaN));
+  const maxKill = Math.max(...rounds.map((r) => r.kill.max));
+  const { verdict: complete } = completeness(rounds, (r) => [r.overhead.fleet, r.overhead.fixed, r.kill]);
+  // Acquire latency in the fleet that does not bind: a reservation either finds a spare lease or
+  // waits for the manager's answer (a round trip) or for a permit of its own process to come back.
+  const latency = (pick: (w: WorkloadRun) => number) => summarize(of((r) => pick(r.overhead.fleet)));
+  const acquire = {
+    spareP50: latency((w) => w.acquire.spareP50),
+    spareP99: latency((w) => w.acquire.spareP99),
+    roundTripP50: latency((w) => w.acquire.roundTripP50),
+    roundTripP99: latency((w) => w.acquire.roundTripP99),
+  };
+  const n = (pick: (w: WorkloadRun) => number) => rounds.reduce((sum, r) => sum + pick(r.overhead.fleet), 0);
+  const fleetTps = summarize(of((r) => r.overhead.fleet.tasksPerSecond));
+  const fixedTps = summarize(of((r) => r.overhead.fixed.tasksPerSecond));
+  const killed = rounds.map((r) => r.kill.takeover?.leases ?? 0);
+  return {
+    settings: {
+      server: sizes.server,
+      processes: 3,
+      taskQueues: 3,
+      activityPollersPerWorker: 2,
+      overhead: {
+        activities: sizes.overheadPerQueue * 3,
+        workMs: 50,
+        fleetSlots: 120,
+        fixedSlotsPerProcess: 40,
+      },
+      kill: {
+        activities: sizes.killPerQueue * 3,
+        workMs: 1_000,
+        fleetSlots: FLEET_SLOTS,
+        leaseTtlMs: KILL_TTL_MS,
+        lingerMs: 200,
+      },
+    },
+    preconditions: [
+      precondition(
+        'the killed process held at least one lease when it died',
+        killed.every((k) => k >= 1),
+        `leases it held per round: ${killed.join(', ')}`,
+      ),
+    ],
+    tables: [
+      {
+        title: `Scenario 6b - fleet budget overhead and kill -9: 3 Worker processes (own processes) x 3 task queues + dev server; median [min..max] of ${roundCount} rounds`,
+        headers: ['measure', 'value', 'target'],
+        rows: [
+          ['acquire with a spare lease p50 ms', fmtSummary(acquire.spareP50, 3), 'no round trip'],
+          ['acquire with a spare lease p99 ms', fmtSummary(acquire.spareP99, 3), ''],
+          ['acquire with no spare lease p50 ms', fmtSummary(acquire.roundTripP50, 1), ''],
+          ['acquire with no spare lease p99 ms', fmtSummary(acquire.roundTripP99, 1), ''],
+          ['fleet(120, not binding) tasks/s', fmtSummary(fleetTps, 1), ''],
+          ['FixedSlotSupplier(40) per process tasks/s', fmtSummary(fixedTps, 1), ''],
+          ['tasks/s ratio fleet / fixed', fmtSummary(ratio, 3), '>= 0.9'],
+          [
+            `most running at once in the kill run, fleet of ${FLEET_SLOTS}`,
+            String(maxKill),
+            `<= ${FLEET_SLOTS}`,
+          ],
+          [
+            `kill -9: leases back after ms (TTL ${KILL_TTL_MS})`,
+            fmtSummary(takeoverMs, 0),
+            `<= ${KILL_TTL_MS}`,
+          ],
+        ],
+        notes: [
+          serverNote(sizes),
+          `Acquire = reserveSlot() from call to permit, in the fleet that does not bind: ${n((w) => w.acquire.spareCount)} found a spare lease and ${n((w) => w.acquire.roundTripCount)} found none (they waited for the lease manager's answer or for a permit of their own process to be released), over all rounds.`,
+          "An idle Worker holds 11 activity permits whatever its poller count (core reserves ahead of its polls; SDK 1.24), so the 9 Workers hold about 99 of the fleet of 120 while they wait for tasks, and about 33 of each process's 40 local permits.",
+          "kill -9: from the SIGKILL to the lease manager no longer listing the process. The manager drops a holder at the first of its ticks (TTL / 8 each) at least 7/8 TTL after its last renewal reached it, so at most one TTL after that renewal plus the manager's workflow-task latency, which a busy machine stretches; a renewal sent just before the kill puts the takeover at that bound.",
+        ],
+      },
+    ],
+    verdicts: [
+      {
+        target: `never more than ${FLEET_SLOTS} activities at once across the 3 processes, a process killed`,
+        met: maxKill <= FLEET_SLOTS,
+        note: `most at once ${maxKill}`,
+      },
+      complete,
       {
         target: `kill -9 of a lease holder: its leases back within the TTL (${KILL_TTL_MS} ms)`,
         met: takeoverMs.max <= KILL_TTL_MS,
@@ -800,17 +905,10 @@ function report(
       {
         target: 'permit acquire latency with and without a spare lease (p50/p99)',
         met: null,
-        note: `spare p50 ${fmt(acquire.spareP50.median, 3)} ms p99 ${fmt(acquire.spareP99.median, 3)} ms; waiting for the manager p50 ${fmt(acquire.roundTripP50.median, 1)} ms p99 ${fmt(acquire.roundTripP99.median, 1)} ms; in the full fleet p50 ${fmt(fullP50.median, 1)} ms p99 ${fmt(fullP99.median, 1)} ms`,
+        note: `spare p50 ${fmt(acquire.spareP50.median, 3)} ms p99 ${fmt(acquire.spareP99.median, 3)} ms; no spare p50 ${fmt(acquire.roundTripP50.median, 1)} ms p99 ${fmt(acquire.roundTripP99.median, 1)} ms`,
       },
     ],
     figures: [
-      {
-        id: 'share-at-limit',
-        label: `share of queued time at ${FLEET_SLOTS}`,
-        value: share.median,
-        unit: 'ratio',
-        digits: 3,
-      },
       {
         id: 'tasks-per-s-ratio',
         label: 'fleet / FixedSlotSupplier tasks/s',
@@ -834,14 +932,14 @@ function report(
       },
       {
         id: 'acquire-wait-p50',
-        label: 'acquire waiting for a lease p50',
+        label: 'acquire with no spare lease p50',
         value: acquire.roundTripP50.median,
         unit: 'ms',
         digits: 1,
       },
       {
         id: 'acquire-wait-p99',
-        label: 'acquire waiting for a lease p99',
+        label: 'acquire with no spare lease p99',
         value: acquire.roundTripP99.median,
         unit: 'ms',
         digits: 1,
@@ -856,7 +954,14 @@ function report(
       {
         id: 'fleet-tasks-per-s',
         label: 'fleet(120) tasks/s',
-        value: median(of((r) => r.overhead.fleet.tasksPerSecond)),
+        value: fleetTps.median,
+        unit: 'tasks/s',
+        digits: 1,
+      },
+      {
+        id: 'fixed-tasks-per-s',
+        label: 'FixedSlotSupplier(40) per process tasks/s',
+        value: fixedTps.median,
         unit: 'tasks/s',
         digits: 1,
       },
@@ -865,7 +970,18 @@ function report(
   };
 }
 
-/** Scenario 6: a fleet budget across Worker processes. */
-export const fleet: Scenario = { name: 'fleet', title: '6 fleet budget', run: measure };
+/** Scenario 6: a fleet budget at its limit across Worker processes (the machine must feed its slots). */
+export const fleet: Scenario = {
+  name: 'fleet',
+  title: '6 fleet budget',
+  run: (ctx) => measure(ctx, 'contention'),
+};
+
+/** Scenario 6b: what a fleet budget that does not bind costs, and a lease holder killed. */
+export const fleetOverhead: Scenario = {
+  name: 'fleet-overhead',
+  title: '6b fleet overhead',
+  run: (ctx) => measure(ctx, 'overhead'),
+};
 
 if (isMain(import.meta.url)) runAsScript(fleet);

@@ -3,7 +3,7 @@
 // `npm run bench -- --quick` for the smoke run CI does.
 import { concurrencyOverhead } from './concurrency-overhead.js';
 import { cpuTracking } from './cpu-tracking.js';
-import { fleet } from './fleet.js';
+import { fleet, fleetOverhead } from './fleet.js';
 import { parseBenchArgs } from './lib/args.js';
 import { exitCodeOf, runScenarios } from './lib/runner.js';
 import type { Scenario } from './lib/scenario.js';
@@ -20,6 +20,7 @@ const SCENARIOS: readonly Scenario[] = [
   cpuTracking,
   reaction,
   fleet,
+  fleetOverhead,
   concurrencyOverhead,
 ];
 

@@ -15,6 +15,7 @@ const SCENARIOS = [
   'cpu-tracking',
   'reaction',
   'fleet',
+  'fleet-overhead',
   'concurrency-overhead',
 ];
 
