@@ -13,7 +13,7 @@
 //    time at 5 while work was queued (target >= 0.9), and what each reservation waited for its
 //    permit: with a spare lease (no round trip) and without (p50/p99). For reference, the same
 //    workload through one process with a local FixedSlotSupplier(5): what this machine allows at all.
-// 2. overhead: a fleet that does not bind (120 slots) against a local FixedSlotSupplier(40) in each
+// 2. overhead: a fleet that does not bind (180 slots) against a local FixedSlotSupplier(60) in each
 //    process, same workload (300 activities of 50 ms): tasks per second, ratio (target >= 0.9).
 //    Interleaved: odd rounds run the fleet first, even rounds the fixed supplier.
 // 3. kill -9: fleet slots 5, lease TTL 4 s, activities of 1 s; one process holding leases with work
@@ -77,6 +77,14 @@ export const FLEET_BENCH_DYNAMIC_CONFIG: Readonly<Record<string, string>> = {
   'matching.numTaskqueueWritePartitions': '1',
 };
 const KILL_TTL_MS = 4_000;
+/**
+ * Scenario 6b's fleet that does not bind, and the local supplier per process it is compared with. An
+ * idle Worker holds 11 activity permits (core reserves ahead of its polls), so a process of 3
+ * Workers holds 33 while it waits for tasks: a fleet of 120 (40 a process) was contended for much of
+ * each run. 60 a process leaves room for the running tasks and the reservations waiting.
+ */
+const OVERHEAD_FIXED_SLOTS = 60;
+const OVERHEAD_FLEET_SLOTS = 3 * OVERHEAD_FIXED_SLOTS;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function until<T>(read: () => Promise<T> | T, check: (value: T) => boolean, ms = 120_000): Promise<T> {
@@ -161,6 +169,12 @@ interface WorkloadRun {
   } | null;
   /** Leases the manager still counted after every process stopped (null: not a fleet). */
   leasesAfterStop: number | null;
+  /**
+   * Fleet runs: the share of the processes' state samples from the start of the work to its end in
+   * which the manager had capped the process (the fleet was contended: demand, idle polls included,
+   * exceeded its slots). Null: not a fleet.
+   */
+  contended: number | null;
   /** Leases of the killed process, and how long after the kill the manager had taken them back. */
   takeover?: { leases: number; ms: number };
 }
@@ -252,6 +266,19 @@ async function runWorkload(
       ...timeline.filter(([, n], i, all) => i > 0 && n > all[i - 1]![1]).map(([t]) => t),
     );
     const seconds = (counter.now() - firstStart) / 1000;
+    const workEnd = counter.now();
+    const samples = isFleet
+      ? children.flatMap((c) =>
+          c.states.filter(({ at }) => {
+            const t = counter.fromAbsolute(at);
+            return t >= firstStart && t <= workEnd;
+          }),
+        )
+      : [];
+    const contended = isFleet
+      ? samples.filter(({ state }) => state.fleet !== undefined && state.fleet.cap !== null).length /
+        Math.max(1, samples.length)
+      : null;
     // Activity ids are `<workflow id>/<index>/<attempt>`, one workflow per queue.
     const window =
       options.level === undefined
@@ -375,6 +402,7 @@ async function runWorkload(
       occupancy,
       drain,
       leasesAfterStop: state?.leased ?? null,
+      contended,
       ...(takeover ? { takeover } : {}),
     };
   } finally {
@@ -569,15 +597,15 @@ async function overheadRound(
     overhead[kind] = await runWorkload(where, {
       supplier: (fleet) =>
         kind === 'fleet'
-          ? { kind: 'fleet', fleet, slots: 120, managerTaskQueue, lingerMs: 1_000 }
-          : { kind: 'fixed', slots: 40 },
+          ? { kind: 'fleet', fleet, slots: OVERHEAD_FLEET_SLOTS, managerTaskQueue, lingerMs: 1_000 }
+          : { kind: 'fixed', slots: OVERHEAD_FIXED_SLOTS },
       tasksPerQueue: sizes.overheadPerQueue,
       workMs: 50,
     });
   }
   const ratio = overhead.fleet!.tasksPerSecond / overhead.fixed!.tasksPerSecond;
   ctx.log(
-    `round ${round} overhead: ${overhead.fleet!.tasks} x 50 ms: fleet(120, not binding) ${fmt(overhead.fleet!.tasksPerSecond, 1)} tasks/s, FixedSlotSupplier(40) per process ${fmt(overhead.fixed!.tasksPerSecond, 1)} tasks/s, ratio ${fmt(ratio, 3)}; fleet acquire with a spare lease p50 ${fmt(overhead.fleet!.acquire.spareP50, 3)} ms p99 ${fmt(overhead.fleet!.acquire.spareP99, 3)} ms (n=${overhead.fleet!.acquire.spareCount}), waiting for the manager p50 ${fmt(overhead.fleet!.acquire.roundTripP50, 1)} ms p99 ${fmt(overhead.fleet!.acquire.roundTripP99, 1)} ms (n=${overhead.fleet!.acquire.roundTripCount})`,
+    `round ${round} overhead: ${overhead.fleet!.tasks} x 50 ms: fleet(${OVERHEAD_FLEET_SLOTS}, not binding) ${fmt(overhead.fleet!.tasksPerSecond, 1)} tasks/s, FixedSlotSupplier(${OVERHEAD_FIXED_SLOTS}) per process ${fmt(overhead.fixed!.tasksPerSecond, 1)} tasks/s, ratio ${fmt(ratio, 3)}; fleet capped in ${fmt((overhead.fleet!.contended ?? 0) * 100, 1)} % of the samples; fleet acquire with a spare lease p50 ${fmt(overhead.fleet!.acquire.spareP50, 3)} ms p99 ${fmt(overhead.fleet!.acquire.spareP99, 3)} ms (n=${overhead.fleet!.acquire.spareCount}), waiting for the manager p50 ${fmt(overhead.fleet!.acquire.roundTripP50, 1)} ms p99 ${fmt(overhead.fleet!.acquire.roundTripP99, 1)} ms (n=${overhead.fleet!.acquire.roundTripCount})`,
   );
   const kill = await runWorkload(where, {
     supplier: (fleet) => ({
@@ -827,6 +855,7 @@ function overheadReport(roundCount: number, rounds: OverheadRound[], sizes: Size
   const fleetTps = summarize(of((r) => r.overhead.fleet.tasksPerSecond));
   const fixedTps = summarize(of((r) => r.overhead.fixed.tasksPerSecond));
   const killed = rounds.map((r) => r.kill.takeover?.leases ?? 0);
+  const contended = summarize(of((r) => r.overhead.fleet.contended ?? Number.NaN));
   return {
     settings: {
       server: sizes.server,
@@ -836,8 +865,8 @@ function overheadReport(roundCount: number, rounds: OverheadRound[], sizes: Size
       overhead: {
         activities: sizes.overheadPerQueue * 3,
         workMs: 50,
-        fleetSlots: 120,
-        fixedSlotsPerProcess: 40,
+        fleetSlots: OVERHEAD_FLEET_SLOTS,
+        fixedSlotsPerProcess: OVERHEAD_FIXED_SLOTS,
       },
       kill: {
         activities: sizes.killPerQueue * 3,
@@ -848,6 +877,14 @@ function overheadReport(roundCount: number, rounds: OverheadRound[], sizes: Size
       },
     },
     preconditions: [
+      // The script's: a fleet sized so that it does not bind. (Idle Workers hold 11 permits each.)
+      precondition(
+        `the fleet of ${OVERHEAD_FLEET_SLOTS} did not bind: no process capped in more than 5 % of its state samples`,
+        contended.max <= 0.05,
+        `capped share per round: ${of((r) => r.overhead.fleet.contended ?? Number.NaN)
+          .map((c) => fmt(c, 3))
+          .join(', ')}`,
+      ),
       precondition(
         'the killed process held at least one lease when it died',
         killed.every((k) => k >= 1),
@@ -863,8 +900,9 @@ function overheadReport(roundCount: number, rounds: OverheadRound[], sizes: Size
           ['acquire with a spare lease p99 ms', fmtSummary(acquire.spareP99, 3), ''],
           ['acquire with no spare lease p50 ms', fmtSummary(acquire.roundTripP50, 1), ''],
           ['acquire with no spare lease p99 ms', fmtSummary(acquire.roundTripP99, 1), ''],
-          ['fleet(120, not binding) tasks/s', fmtSummary(fleetTps, 1), ''],
-          ['FixedSlotSupplier(40) per process tasks/s', fmtSummary(fixedTps, 1), ''],
+          [`fleet(${OVERHEAD_FLEET_SLOTS}, not binding) tasks/s`, fmtSummary(fleetTps, 1), ''],
+          [`FixedSlotSupplier(${OVERHEAD_FIXED_SLOTS}) per process tasks/s`, fmtSummary(fixedTps, 1), ''],
+          ['fleet capped (contended), share of state samples', fmtSummary(contended, 3), '0'],
           ['tasks/s ratio fleet / fixed', fmtSummary(ratio, 3), '>= 0.9'],
           [
             `most running at once in the kill run, fleet of ${FLEET_SLOTS}`,
@@ -880,7 +918,7 @@ function overheadReport(roundCount: number, rounds: OverheadRound[], sizes: Size
         notes: [
           serverNote(sizes),
           `Acquire = reserveSlot() from call to permit, in the fleet that does not bind: ${n((w) => w.acquire.spareCount)} found a spare lease and ${n((w) => w.acquire.roundTripCount)} found none (they waited for the lease manager's answer or for a permit of their own process to be released), over all rounds.`,
-          "An idle Worker holds 11 activity permits whatever its poller count (core reserves ahead of its polls; SDK 1.24), so the 9 Workers hold about 99 of the fleet of 120 while they wait for tasks, and about 33 of each process's 40 local permits.",
+          `An idle Worker holds 11 activity permits whatever its poller count (core reserves ahead of its polls; SDK 1.24), so the 9 Workers hold about 99 of the fleet of ${OVERHEAD_FLEET_SLOTS} while they wait for tasks, and about 33 of each process's ${OVERHEAD_FIXED_SLOTS} local permits. Capped: the manager had capped the process (the fleet was contended) when it reported its state (every 100 ms), from the first activity start to the end of the work.`,
           "kill -9: from the SIGKILL to the lease manager no longer listing the process. The manager drops a holder at the first of its ticks (TTL / 8 each) at least 7/8 TTL after its last renewal reached it, so at most one TTL after that renewal plus the manager's workflow-task latency, which a busy machine stretches; a renewal sent just before the kill puts the takeover at that bound.",
         ],
       },
@@ -953,14 +991,14 @@ function overheadReport(roundCount: number, rounds: OverheadRound[], sizes: Size
       },
       {
         id: 'fleet-tasks-per-s',
-        label: 'fleet(120) tasks/s',
+        label: `fleet(${OVERHEAD_FLEET_SLOTS}) tasks/s`,
         value: fleetTps.median,
         unit: 'tasks/s',
         digits: 1,
       },
       {
         id: 'fixed-tasks-per-s',
-        label: 'FixedSlotSupplier(40) per process tasks/s',
+        label: `FixedSlotSupplier(${OVERHEAD_FIXED_SLOTS}) per process tasks/s`,
         value: fixedTps.median,
         unit: 'tasks/s',
         digits: 1,
