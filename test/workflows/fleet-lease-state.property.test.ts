@@ -95,9 +95,14 @@ function expectGrantsWithinTargets(leases: FleetLeases, before: Map<string, numb
     if (holder.held <= (before.get(holder.id) ?? 0)) continue;
     const ahead = Math.min(leases.state.slots, holder.want + (holder.extra ?? 0));
     if (holder.held > targets.get(holder.id)!) {
-      // Extras come only from leases no target claims: nobody waits, the fleet is not contended.
+      // Extras come only from leases no target claims: nobody waits, the fleet is not contended, and
+      // the extras held in all stay within half of the leases nobody demands.
       expect(leases.contended).toBe(false);
       expect(leases.waiting).toBe(0);
+      const { slots } = leases.state;
+      const demands = leases.state.holders.map((h) => Math.min(h.want, slots));
+      const extras = leases.state.holders.map((h, i) => Math.max(0, h.held - demands[i]!));
+      expect(sum(extras)).toBeLessThanOrEqual(Math.floor((slots - sum(demands)) / 2));
     }
     expect(holder.held).toBeLessThanOrEqual(Math.max(targets.get(holder.id)!, ahead));
     expect(holder.held).toBeLessThanOrEqual(holder.want + (holder.extra ?? 0));

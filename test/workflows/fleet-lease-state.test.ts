@@ -23,20 +23,21 @@ describe('FleetLeases', () => {
     const leases = new FleetLeases(emptyFleetState('api', 7));
     leases.sync({ holderId: 'a', seq: 1, want: 2, hold: 2, wait: false });
     leases.sync({ holderId: 'a', seq: 2, want: 3, extra: 3, hold: 1_000_000, wait: false });
-    expect(held(leases)).toEqual({ a: 6 });
+    // 3 demanded of 7: extras may take half of the other 4.
+    expect(held(leases)).toEqual({ a: 5 });
     expect(leases.contended).toBe(false);
     expect(leases.capOf('a')).toBeNull();
-    // b's demand takes the free lease first; a's extras are not demand, so the shares are the demands.
+    // b's demand takes the free leases first; a's extras are not demand, so the shares are the demands.
     sync(leases, 'b', 1, 4);
-    expect(held(leases)).toEqual({ a: 6, b: 1 });
+    expect(held(leases)).toEqual({ a: 5, b: 2 });
     expect(leases.contended).toBe(true);
     expect([leases.capOf('a'), leases.capOf('b')]).toEqual([3, 4]);
-    expect(leases.waiting).toBe(3);
+    expect(leases.waiting).toBe(2);
     // a gives back down to its cap; b gets them.
     leases.sync({ holderId: 'a', seq: 3, want: 3, hold: 3, wait: false });
     expect(held(leases)).toEqual({ a: 3, b: 4 });
     expect(leases.contended).toBe(false);
-    expect(leases.state.stats.granted).toBe(10);
+    expect(leases.state.stats.granted).toBe(9);
   });
 
   it('sync() grants extras from what is free after every demand, and a request without extra asks for none', () => {
@@ -44,10 +45,14 @@ describe('FleetLeases', () => {
     sync(leases, 'a', 1, 2);
     sync(leases, 'b', 1, 2);
     leases.sync({ holderId: 'a', seq: 2, want: 4, extra: 4, hold: 1_000_000, wait: false });
-    expect(held(leases)).toEqual({ a: 8, b: 2 });
+    // 6 demanded of 10: a's extras take half of the other 4, and b's demand can still grow by 2.
+    expect(held(leases)).toEqual({ a: 6, b: 2 });
+    sync(leases, 'b', 2, 4);
+    expect(held(leases)).toEqual({ a: 6, b: 4 });
+    expect(leases.contended).toBe(false);
     leases.sync({ holderId: 'a', seq: 3, want: 4, hold: 4, wait: false });
-    leases.sync({ holderId: 'b', seq: 2, want: 4, extra: 4, hold: 1_000_000, wait: false });
-    expect(held(leases)).toEqual({ a: 4, b: 6 });
+    leases.sync({ holderId: 'b', seq: 3, want: 4, extra: 4, hold: 1_000_000, wait: false });
+    expect(held(leases)).toEqual({ a: 4, b: 5 });
     expect(leases.state.holders.map((h) => h.extra)).toEqual([undefined, 4]);
   });
 

@@ -73,9 +73,10 @@ export interface FleetSyncOutcome {
  *   fits in `slots`; otherwise (contended) its max-min fair share of `slots` over all demands, the
  *   remainder of an uneven split rotating one holder further each tick.
  * - Ahead: a holder whose demand grows may ask for `extra` leases beyond it. While not contended,
- *   leases still free after every target was met go to those holders, up to demand + extra. Extras
- *   are never demand: they do not make the fleet contended nor change a fair share, and once it is
- *   contended the holder's cap (its share of the demands) sends them back.
+ *   leases still free after every target was met go to those holders, up to demand + extra, while
+ *   the extras held in all stay within half of the leases no holder demands. Extras are never
+ *   demand: they do not make the fleet contended nor change a fair share, and once it is contended
+ *   the holder's cap (its share of the demands) sends them back.
  * - Caps: while contended, a holder above its share is told (its `cap`) and gives leases back as
  *   their permits are released. The manager never takes back leases a holder may be using, except
  *   by expiry.
@@ -302,7 +303,7 @@ export class FleetLeases {
   /**
    * Grants free leases one at a time to holders below their target, the one served longest ago
    * first; then, while not contended, what is still free to holders that asked for `extra`, the same
-   * way, up to demand + extra.
+   * way, up to demand + extra and within half of the leases nobody demands.
    */
   private schedule(): void {
     const { state } = this;
@@ -311,10 +312,22 @@ export class FleetLeases {
     const targets = this.targets();
     const free = this.#grantUpTo(targets, state.slots - this.leased);
     if (free <= 0 || this.contended || !state.holders.some((h) => h.extra)) return;
+    // Extras take at most half of the leases no holder demands, so another holder's demand can grow
+    // by the other half without making the fleet contended (which would cap the holder of the extras
+    // and cost the grower a round trip while they come back).
+    let demanded = 0;
+    let extrasHeld = 0;
+    for (const holder of state.holders) {
+      const demand = this.#demand(holder);
+      demanded += demand;
+      extrasHeld += Math.max(0, holder.held - demand);
+    }
+    const room = Math.floor((state.slots - demanded) / 2) - extrasHeld;
+    if (room <= 0) return;
     const ahead = new Map(
       state.holders.map((h) => [h.id, Math.min(state.slots, this.#demand(h) + (h.extra ?? 0))]),
     );
-    this.#grantUpTo(ahead, free);
+    this.#grantUpTo(ahead, Math.min(free, room));
   }
 
   /** Grants up to `free` leases to holders below `targets`, round-robin; returns the leases left. */
