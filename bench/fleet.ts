@@ -14,7 +14,7 @@
 //    permit: with a spare lease (no round trip) and without (p50/p99). For reference, the same
 //    workload through one process with a local FixedSlotSupplier(5): what this machine allows at all.
 // 2. overhead: a fleet that does not bind (300 slots) against a local FixedSlotSupplier(100) in each
-//    process, same workload (300 activities of 50 ms): tasks per second, ratio (target >= 0.9).
+//    process, same workload (900 activities of 50 ms): tasks per second, ratio (target >= 0.9).
 //    Interleaved: odd rounds run the fleet first, even rounds the fixed supplier.
 // 3. kill -9: fleet slots 5, lease TTL 4 s, activities of 1 s; one process holding leases with work
 //    on them is killed: how long until the manager took its leases back, against the TTL.
@@ -540,7 +540,7 @@ async function measureWith(ctx: ScenarioContext, part: Part, where: Where): Prom
   const { args } = ctx;
   const sizes: Sizes = {
     contentionPerQueue: args.quick ? 10 : 30,
-    overheadPerQueue: args.quick ? 10 : 100,
+    overheadPerQueue: args.quick ? 10 : 300,
     killPerQueue: args.quick ? 5 : 10,
     server:
       args.address === null
