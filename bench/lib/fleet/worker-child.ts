@@ -5,6 +5,7 @@ import { Context } from '@temporalio/activity';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { FleetSlotSupplier } from '../../../src/fleet/fleet-slot-supplier.js';
 import { FixedSlotSupplier } from '../../../src/suppliers/fixed-slot-supplier.js';
+import { slotwiseWorkerOptions } from '../../../src/worker/slotwise-worker-options.js';
 import type { ChildCommand, ChildMessage, FleetChildConfig, SlotEvent } from './child-protocol.js';
 
 const send = (message: ChildMessage) => {
@@ -86,22 +87,27 @@ async function main(): Promise<void> {
     },
   };
 
+  // As a user wires slotwise suppliers by hand: slotwiseWorkerOptions() turns eager activity
+  // reservations off, without which a workflow task scheduling 128+ activities while fewer than 3
+  // permits are free stops the Worker (the SDK 1.24 issue in README's "Known issue"; seen here).
   const workers = await Promise.all(
     config.taskQueues.map((taskQueue) =>
-      Worker.create({
-        connection,
-        taskQueue,
-        workflowBundle: { codePath: config.bundlePath },
-        activities,
-        shutdownGraceTime: '1s',
-        ...(config.activityPollers ? { maxConcurrentActivityTaskPolls: config.activityPollers } : {}),
-        tuner: {
-          activityTaskSlotSupplier: supplier,
-          workflowTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
-          localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
-          nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
-        },
-      }),
+      Worker.create(
+        slotwiseWorkerOptions({
+          connection,
+          taskQueue,
+          workflowBundle: { codePath: config.bundlePath },
+          activities,
+          shutdownGraceTime: '1s',
+          ...(config.activityPollers ? { maxConcurrentActivityTaskPolls: config.activityPollers } : {}),
+          tuner: {
+            activityTaskSlotSupplier: supplier,
+            workflowTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
+            localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
+            nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
+          },
+        }),
+      ),
     ),
   );
   const running = workers.map((worker) => worker.run());
