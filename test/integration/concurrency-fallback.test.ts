@@ -150,10 +150,7 @@ async function runGroup(mode: Mode) {
         group,
         key,
         maxRuns: 1,
-        // Idle timeout well past the late updates (up to 2.1 s after a run asked, plus its wait): with
-        // 5 s a loaded CI machine once let the controller finish first, and a late update then met
-        // WorkflowNotFoundError instead of the controller.
-        controller: { probeIntervalMs: 500, idleTimeoutMs: 30_000 },
+        controller: { probeIntervalMs: 500, idleTimeoutMs: 5_000 },
       };
       return client.workflow.start('concurrencyExampleWorkflow', {
         taskQueue,
