@@ -124,6 +124,26 @@ try {
     return runs.length;
   };
 
+  /** Long-polls as `h` (wanting `want`) until it holds `until` leases (default `want`); returns the last view. */
+  const pollUntilHeld = async (
+    h: ReturnType<typeof holder>,
+    first: FleetView,
+    want: number,
+    slots: number,
+    until = want,
+  ) => {
+    let view = first;
+    while (view.held < until) {
+      view = await h.sync({
+        want,
+        hold: 1_000_000,
+        wait: true,
+        known: { held: view.held, cap: view.cap, slots },
+      });
+    }
+    return view;
+  };
+
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
   const quick = { leaseTtlMs: 1_600, idleTimeoutMs: 1_500 };
@@ -135,17 +155,7 @@ try {
     const b = holder(fleet, 'holder-b', 3, quick);
     await a.sync({ want: 3, hold: 1_000_000, wait: false, slots: 3 });
     // holder-b learns its cap at once, then waits in long polls until holder-a gives a lease back.
-    let view = await b.sync({ want: 2, hold: 1_000_000, wait: true });
-    const waiting = (async () => {
-      while (view.held < 1) {
-        view = await b.sync({
-          want: 2,
-          hold: 1_000_000,
-          wait: true,
-          known: { held: view.held, cap: view.cap, slots: 3 },
-        });
-      }
-    })();
+    const waiting = pollUntilHeld(b, await b.sync({ want: 2, hold: 1_000_000, wait: true }), 2, 3, 1);
     await sleep(100);
     await a.sync({ want: 3, hold: 2, wait: false });
     await waiting;
@@ -162,15 +172,7 @@ try {
     const dead = holder(fleet, 'holder-dead', 2, quick);
     const live = holder(fleet, 'holder-live', 2, quick);
     await dead.sync({ want: 2, hold: 1_000_000, wait: false, slots: 2 });
-    let view = await live.sync({ want: 2, hold: 1_000_000, wait: false });
-    while (view.held < 2) {
-      view = await live.sync({
-        want: 2,
-        hold: 1_000_000,
-        wait: true,
-        known: { held: view.held, cap: view.cap, slots: 2 },
-      });
-    }
+    await pollUntilHeld(live, await live.sync({ want: 2, hold: 1_000_000, wait: false }), 2, 2);
     await live.sync({ want: 0, hold: 0, wait: false });
     await saveManager('expiry', fleet);
   }
@@ -196,17 +198,7 @@ try {
     await a.sync({ want: 1, hold: 1_000_000, wait: false, slots: 6 });
     const grown = await a.sync({ want: 2, extra: 2, hold: 1_000_000, wait: false });
     if (grown.held !== 4) throw new Error(`expected 4 leases with 2 extra, got ${grown.held}`);
-    let view = await b.sync({ want: 4, hold: 1_000_000, wait: false });
-    const waiting = (async () => {
-      while (view.held < 4) {
-        view = await b.sync({
-          want: 4,
-          hold: 1_000_000,
-          wait: true,
-          known: { held: view.held, cap: view.cap, slots: 6 },
-        });
-      }
-    })();
+    const waiting = pollUntilHeld(b, await b.sync({ want: 4, hold: 1_000_000, wait: false }), 4, 6);
     await a.sync({ want: 2, hold: 2, wait: false });
     await waiting;
     await a.sync({ want: 0, hold: 0, wait: false });

@@ -160,9 +160,8 @@ export class FleetLeaseClient {
   #lastLapseLog = Number.NEGATIVE_INFINITY;
   #evaluateQueued = false;
   #timer: { at: number; handle: NodeJS.Timeout } | undefined;
+  /** One per request sent and not settled, the ones a newer request replaced included. */
   #inflightAborts = new Set<AbortController>();
-  /** Requests sent and not settled, the ones a newer request replaced included. */
-  #unanswered = 0;
   #closing: Promise<void> | undefined;
 
   constructor(options: FleetLeaseClientOptions) {
@@ -383,7 +382,7 @@ export class FleetLeaseClient {
       (want === 0 && this.#held === 0 && current.want > 0);
     if (!matters) return;
     // Too many requests of this holder still at the server: the next one goes when one settles.
-    if (this.#unanswered >= MAX_UNANSWERED) return;
+    if (this.#inflightAborts.size >= MAX_UNANSWERED) return;
     if (now >= at) this.#send(want, now);
     else this.#wakeAt(at);
   }
@@ -427,7 +426,6 @@ export class FleetLeaseClient {
     this.#lastSentAt = now;
     const controller = new AbortController();
     this.#inflightAborts.add(controller);
-    this.#unanswered++;
     const timeout = setTimeout(() => controller.abort(new Error('timed out')), this.#requestTimeoutMs());
     let sent: Promise<FleetView>;
     try {
@@ -443,7 +441,6 @@ export class FleetLeaseClient {
       .finally(() => {
         clearTimeout(timeout);
         this.#inflightAborts.delete(controller);
-        this.#unanswered--;
         // A replaced request settled: a change held back for it may go now.
         if (this.#current !== inflight) this.changed();
       });
