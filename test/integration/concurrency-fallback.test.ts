@@ -47,6 +47,21 @@ async function outlive(): Promise<void> {
   await sleep(200);
 }
 
+/** Resolves once `workflowId` has an open run (polled every 50 ms, at most 30 s). */
+async function untilOpen(workflowId: string): Promise<void> {
+  for (const until = Date.now() + 30_000; ; await sleep(50)) {
+    const status = await client.workflow
+      .getHandle(workflowId)
+      .describe()
+      .then(
+        (d) => d.status.name,
+        () => 'NOT_FOUND',
+      );
+    if (status === 'RUNNING') return;
+    if (Date.now() > until) throw new Error(`${workflowId}: no open run after 30 s (last seen ${status})`);
+  }
+}
+
 beforeAll(async () => {
   client = await testClient();
   worker = await createWorker({
@@ -70,10 +85,27 @@ beforeAll(async () => {
           // some point of the run's life (waiting, working, or after its release).
           const index = Number(input.request.workflowId.split('-').pop());
           await sleep((index % 4) * 700);
-          const late = client.workflow
-            .getHandle(input.controllerId)
-            .executeUpdate<ConcurrencyDecision[], [unknown]>('slotwise.concurrency.acquireBatch', {
-              args: [[input.request]],
+          const controller = client.workflow.getHandle(input.controllerId);
+          // Lands "again" only once the controller is open: the run whose signal found none starts it,
+          // two workflow tasks after its acquire timed out, which on a loaded machine can be later
+          // than this (a clean-clone CI run failed here with WorkflowNotFoundError).
+          const late = untilOpen(input.controllerId)
+            .then(() =>
+              controller.executeUpdate<ConcurrencyDecision[], [unknown]>(
+                'slotwise.concurrency.acquireBatch',
+                {
+                  args: [[input.request]],
+                },
+              ),
+            )
+            .catch(async (error: unknown) => {
+              const status = await controller.describe().then(
+                (d) => d.status.name,
+                (e: unknown) => String(e),
+              );
+              throw new Error(`late update for ${input.request.workflowId} failed (controller: ${status})`, {
+                cause: error,
+              });
             });
           lateUpdates.push(late);
           await late.catch(() => undefined);
