@@ -57,6 +57,11 @@ export interface ThroughputContender extends Contender {
   slots: number;
   /** Wire the Worker without slotwiseWorkerOptions() (the SDK's own path). @default false */
   raw?: boolean;
+  /**
+   * A bare custom supplier (bench/lib/suppliers.ts `FloorSlotSupplier`): what any custom supplier
+   * costs a Worker, measured beside slotwise and the built-in. Reported, never given a target.
+   */
+  floor?: boolean;
 }
 
 /** slotwise FixedSlotSupplier and Temporal fixed-size at each slot count, eager dispatch off and on. */
@@ -82,6 +87,21 @@ export const THROUGHPUT_CONTENDERS: ThroughputContender[] = SLOT_COUNTS.flatMap(
         slots,
         spec: { kind: 'fixed-size', numSlots: slots },
       },
+      // Without eager dispatch only: the floor is wired raw, as users of a plain custom supplier would
+      // wire it, and with eager on that path stalls (bench finding 1).
+      ...(eager
+        ? []
+        : [
+            {
+              id: `floor-fixed-${tag}`,
+              label: `bare custom supplier(${slots}) (floor)`,
+              builtIn: false,
+              floor: true,
+              eager,
+              slots,
+              spec: { kind: 'custom-floor', slots },
+            } satisfies ThroughputContender,
+          ]),
     ] satisfies ThroughputContender[];
   }),
 );
@@ -229,15 +249,16 @@ async function runThroughput(ctx: ScenarioContext): Promise<ScenarioReport> {
   if (!args.quick) {
     for (const c of THROUGHPUT_CONTENDERS) await runOnce(env, c, 200, 10, workMs, limitMs);
   }
-  const refOf = (id: string) => id.replace(/^slotwise-/, 'builtin-');
+  const refOf = (id: string) => id.replace(/^(slotwise|floor)-/, 'builtin-');
   // A server given with --address cannot be started afresh.
   const freshServers = process.env[SERVER_MODE_ENV] === 'fresh' && args.address === null;
   const runs: ThroughputRun[] = [];
   for (let round = 0; round < args.rounds; round++) {
-    // Each slotwise contender runs right beside its built-in reference, first or second in turn.
+    // Each built-in reference runs right beside the contenders measured against it (slotwise, and
+    // the floor where there is one), each taking every place in the group in turn.
     const pairs = list
-      .filter((c) => !c.builtIn)
-      .map((c) => list.filter((x) => x.id === c.id || x.id === refOf(c.id)));
+      .filter((c) => c.builtIn)
+      .map((b) => list.filter((x) => x.id === b.id || (!x.builtIn && refOf(x.id) === b.id)));
     for (const c of pairedOrder(pairs, round)) {
       const runEnv = freshServers ? await freshServerEnv(env) : env;
       let r: Awaited<ReturnType<typeof runOnce>>;
@@ -334,7 +355,27 @@ async function runThroughput(ctx: ScenarioContext): Promise<ScenarioReport> {
   const builtinHang = hangChecks.find((h) => h.contender === 'builtin-fixed-eager');
   const builtinRuns = runs.filter((r) => r.contender.startsWith('builtin-'));
   const builtinHung = builtinRuns.filter((r) => r.hung);
-  const ours = list.filter((c) => !c.builtIn);
+  const ours = list.filter((c) => !c.builtIn && !c.floor);
+  const floors = list.filter((c) => c.floor);
+  /** slotwise / the floor, per round, where the same slots and eager setting have a floor. */
+  const floorOf = (c: ThroughputContender) => floors.find((f) => refOf(f.id) === refOf(c.id));
+  const overFloor = Object.fromEntries(
+    ours.flatMap((c) => {
+      const f = floorOf(c);
+      return f
+        ? [
+            [
+              c.id,
+              {
+                floor: f,
+                tp: ratioSummary(of(c.id, 'tasksPerSecond'), of(f.id, 'tasksPerSecond')),
+                cpu: ratioSummary(of(c.id, 'cpuUsPerTask'), of(f.id, 'cpuUsPerTask')),
+              },
+            ],
+          ]
+        : [];
+    }),
+  );
   return {
     settings: {
       tasks,
@@ -380,7 +421,17 @@ async function runThroughput(ctx: ScenarioContext): Promise<ScenarioReport> {
         ],
         rows,
         notes: [
-          'ratio = slotwise / built-in with the same slots and eager setting, per round (the two run back to back, in turns first), median [min..max]; tasks/s: higher is better, schedule-to-start (s2s) and CPU: lower is better.',
+          'ratio = slotwise (or the floor) / built-in with the same slots and eager setting, per round (they run back to back, each first in turn), median [min..max]; tasks/s: higher is better, schedule-to-start (s2s) and CPU: lower is better.',
+          `the floor = a bare custom supplier (a count and a queue of waiters, nothing else; bench/lib/suppliers.ts FloorSlotSupplier), wired as the SDK documents, without slotwise: it pays what every custom supplier pays (core calling into the JS thread at reserve, mark used and release, the bridge's wrapping of each permit) and almost nothing of its own.${
+            Object.keys(overFloor).length
+              ? ` slotwise / the floor, median [min..max] per round: ${Object.entries(overFloor)
+                  .map(
+                    ([id, o]) =>
+                      `${list.find((c) => c.id === id)!.label} tasks/s ${fmtSummary(o.tp, 3)}, CPU ${fmtSummary(o.cpu, 3)}`,
+                  )
+                  .join('; ')}.`
+              : ''
+          }`,
           "Worker CPU us/task = the Worker process's CPU time (process.cpuUsage(): user + system, every thread: JS, core's Rust threads, GC) from the first workflow started to the last result, over the activities completed. It counts the Worker's own work per activity, whatever the dev server's speed, so it shows a per-activity cost where tasks/s (bound by the server on this machine) is too noisy to. It includes the benchmark's own two IPC messages per activity (start and end), the same for every contender.",
           "main loop busy = the Worker's main-thread event-loop utilization over the same window: every call core makes into a custom supplier (reserve, mark used, release) waits for that loop, the built-in's do not.",
           `All ${tasks} activities are scheduled at once (${workflows} workflows x ${Math.ceil(tasks / workflows)}), so schedule-to-start is mostly time spent in the backlog.`,
@@ -411,6 +462,14 @@ async function runThroughput(ctx: ScenarioContext): Promise<ScenarioReport> {
         met: null,
         note: `slotwise ${describeHang(rawHang, hangTasks, hangLimitMs)}`,
       },
+      ...floors.map((f) => {
+        const tp = ratios[f.id]!.tp;
+        return {
+          target: `${f.label}, the same measure (what any custom supplier pays; for comparison)`,
+          met: null,
+          note: `median ratio ${fmt(tp.median, 3)} (rounds ${fmt(tp.min, 3)}..${fmt(tp.max, 3)})`,
+        };
+      }),
     ],
     figures: [
       ...list.map((c) => ({
@@ -420,7 +479,7 @@ async function runThroughput(ctx: ScenarioContext): Promise<ScenarioReport> {
         unit: 'tasks/s',
         digits: 0,
       })),
-      ...ours.map((c) => ({
+      ...[...ours, ...floors].map((c) => ({
         id: `tasks-per-s-ratio/${c.id}`,
         label: `${c.label}: tasks/s / built-in`,
         value: ratios[c.id]!.tp.median,
@@ -434,13 +493,32 @@ async function runThroughput(ctx: ScenarioContext): Promise<ScenarioReport> {
         unit: 'us',
         digits: 0,
       })),
-      ...ours.map((c) => ({
+      ...[...ours, ...floors].map((c) => ({
         id: `cpu-ratio/${c.id}`,
         label: `${c.label}: Worker CPU per activity / built-in`,
         value: ratios[c.id]!.cpu.median,
         unit: 'ratio',
         digits: 3,
       })),
+      ...Object.entries(overFloor).flatMap(([id, o]) => {
+        const label = list.find((c) => c.id === id)!.label;
+        return [
+          {
+            id: `tasks-per-s-over-floor/${id}`,
+            label: `${label}: tasks/s / the floor`,
+            value: o.tp.median,
+            unit: 'ratio',
+            digits: 3,
+          },
+          {
+            id: `cpu-over-floor/${id}`,
+            label: `${label}: Worker CPU per activity / the floor`,
+            value: o.cpu.median,
+            unit: 'ratio',
+            digits: 3,
+          },
+        ];
+      }),
     ],
     data: { runs, hangChecks },
   };

@@ -110,15 +110,17 @@ export function isMain(metaUrl: string): boolean {
 /**
  * The run order of one round for contenders measured as pairs (or small groups) whose figures are
  * divided by each other: the groups rotate left by `round`, each group's members stay next to each
- * other, and their order within the group is reversed every other round. A ratio then compares two
+ * other, and each group's members rotate by one place a round (so over as many rounds as a group
+ * has members, each member runs first, second, ... once; groups start one place apart). A ratio then compares two
  * runs a few seconds apart, and a server that slows down over the run (its in-memory database
  * grows) favours neither side of a pair: with {@link rotate} on the flat list a pair could sit at
  * both ends of a round, minutes apart.
  */
 export function pairedOrder<T>(groups: readonly (readonly T[])[], round: number): T[] {
-  return rotate(groups, round).flatMap((group, i) =>
-    (round + i) % 2 === 0 ? [...group] : [...group].reverse(),
-  );
+  return rotate(
+    groups.map((group, g) => rotate(group, round + g)),
+    round,
+  ).flat();
 }
 
 /** `items` rotated left by `round`: each round starts with a different contender. */

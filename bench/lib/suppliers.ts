@@ -1,4 +1,10 @@
-import type { ActivitySlotInfo, SlotSupplier, TunerHolder } from '@temporalio/worker';
+import type {
+  ActivitySlotInfo,
+  CustomSlotSupplier,
+  SlotPermit,
+  SlotSupplier,
+  TunerHolder,
+} from '@temporalio/worker';
 import { CpuSlotSupplier, type CpuSlotSupplierOptions } from '../../src/suppliers/cpu-slot-supplier.js';
 import { FixedSlotSupplier } from '../../src/suppliers/fixed-slot-supplier.js';
 import type { LedgerSlotSupplier } from '../../src/suppliers/ledger-slot-supplier.js';
@@ -19,6 +25,7 @@ export type SupplierSpec =
       rampThrottleMs?: number;
     }
   | { kind: 'slotwise-fixed'; slots: number }
+  | { kind: 'custom-floor'; slots: number }
   | { kind: 'slotwise-memory'; options: Omit<MemorySlotSupplierOptions, 'sampler' | 'logger' | 'now'> }
   | { kind: 'slotwise-cpu'; options: Omit<CpuSlotSupplierOptions, 'sampler' | 'logger' | 'now'> };
 
@@ -61,6 +68,8 @@ export function buildActivitySupplier(spec: SupplierSpec): BuiltSupplier {
       const s = new FixedSlotSupplier({ slots: spec.slots, name: 'bench-fixed' });
       return { supplier: s, slotwise: s, close() {} };
     }
+    case 'custom-floor':
+      return { supplier: new FloorSlotSupplier(spec.slots), slotwise: null, close() {} };
     case 'slotwise-memory': {
       const s = new MemorySlotSupplier({ ...spec.options, name: 'bench-memory' });
       return { supplier: s, slotwise: s, close: () => s.close() };
@@ -83,4 +92,57 @@ export function benchTuner(activity: SlotSupplier<ActivitySlotInfo>, workflowSlo
     localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
     nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
   };
+}
+
+/**
+ * The least a custom supplier can be: a count of free slots and a FIFO of waiting reservations, an
+ * aborted wait removed and rejected with the signal's reason (what the SDK asks for), nothing else.
+ * Any custom supplier pays what core and the SDK's bridge do around these calls; this one adds almost
+ * nothing of its own, so a Worker running it shows that price alone.
+ */
+export class FloorSlotSupplier implements CustomSlotSupplier<ActivitySlotInfo> {
+  readonly type = 'custom' as const;
+  #free: number;
+  readonly #waiters = new Set<(permit: SlotPermit) => void>();
+
+  constructor(slots: number) {
+    this.#free = slots;
+  }
+
+  reserveSlot(_ctx: unknown, abortSignal: AbortSignal): Promise<SlotPermit> {
+    if (abortSignal.aborted) return Promise.reject(abortSignal.reason);
+    if (this.#free > 0) {
+      this.#free--;
+      return Promise.resolve({});
+    }
+    return new Promise((resolve, reject) => {
+      const grant = (permit: SlotPermit) => {
+        abortSignal.removeEventListener('abort', onAbort);
+        resolve(permit);
+      };
+      const onAbort = () => {
+        this.#waiters.delete(grant);
+        reject(abortSignal.reason);
+      };
+      abortSignal.addEventListener('abort', onAbort, { once: true });
+      this.#waiters.add(grant);
+    });
+  }
+
+  tryReserveSlot(): SlotPermit | null {
+    if (this.#free <= 0) return null;
+    this.#free--;
+    return {};
+  }
+
+  markSlotUsed(): void {}
+
+  releaseSlot(): void {
+    for (const grant of this.#waiters) {
+      this.#waiters.delete(grant);
+      grant({});
+      return;
+    }
+    this.#free++;
+  }
 }

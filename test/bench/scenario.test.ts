@@ -8,11 +8,26 @@ describe('pairedOrder', () => {
     ['s50e', 'b50e'],
   ];
 
-  it('keeps each pair side by side, rotates the pairs and swaps who goes first every other round', () => {
+  it('keeps each pair side by side, rotates the pairs and swaps who goes first every round', () => {
     expect(pairedOrder(pairs, 0)).toEqual(['s50', 'b50', 'b500', 's500', 's50e', 'b50e']);
-    expect(pairedOrder(pairs, 1)).toEqual(['b500', 's500', 's50e', 'b50e', 'b50', 's50']);
-    expect(pairedOrder(pairs, 2)).toEqual(['s50e', 'b50e', 'b50', 's50', 's500', 'b500']);
+    expect(pairedOrder(pairs, 1)).toEqual(['s500', 'b500', 'b50e', 's50e', 'b50', 's50']);
+    expect(pairedOrder(pairs, 2)).toEqual(['s50e', 'b50e', 's50', 'b50', 'b500', 's500']);
     expect(pairedOrder(pairs, 3)).toEqual(['b50', 's50', 's500', 'b500', 'b50e', 's50e']);
+  });
+
+  it('rotates a group of three through every place once in three rounds, next to a pair', () => {
+    const groups = [
+      ['s', 'f', 'b'],
+      ['s2', 'b2'],
+    ];
+    const places = new Map<string, number[]>();
+    for (let round = 0; round < 3; round++) {
+      const order = pairedOrder(groups, round);
+      const start = order.indexOf(order.find((x) => ['s', 'f', 'b'].includes(x))!);
+      expect(order.slice(start, start + 3).sort()).toEqual(['b', 'f', 's']); // side by side
+      for (const x of ['s', 'f', 'b']) places.set(x, [...(places.get(x) ?? []), order.indexOf(x) - start]);
+    }
+    expect(Object.fromEntries(places)).toEqual({ s: [0, 2, 1], f: [1, 0, 2], b: [2, 1, 0] });
   });
 
   it('puts each member first in as many rounds as second over an even number of rounds', () => {
