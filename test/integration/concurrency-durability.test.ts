@@ -1,12 +1,13 @@
 import { Context } from '@temporalio/activity';
 import { type Client, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import type { Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   concurrencyActivities,
   concurrencyCallsInFlight,
 } from '../../src/activities/concurrency-activities.js';
+import { CONCURRENCY_NO_STRANDED_DECISIONS_PATCH } from '../../src/workflows/concurrency/controller-workflow.js';
 import type { WithConcurrencyOptions } from '../../src/workflows/concurrency/options.js';
 import { concurrencyControllerId, concurrencyStateQuery } from '../../src/workflows/concurrency/signals.js';
 import type {
@@ -372,6 +373,84 @@ describe('withConcurrency() durability on a real Worker', () => {
     expect(lengths.filter((length) => length > maxHistoryEvents)).toEqual([]);
     expect(['a', 'b', 'c'].map((_, i) => recorder.max(`${group}/k${i}`))).toEqual([1, 1, 1]);
     console.log(`slotwise: controller run lengths ${lengths.join(', ')} (bound ${maxHistoryEvents})`);
+  });
+
+  it('withConcurrency() sends a decision the history has no room for from the next controller run, not at the next check tick', async () => {
+    // One key, maxRuns 1: every grant is a decision signal sent when the run before releases, and
+    // nothing else wakes the controller until its check tick (60 s here). Twelve bounds in a row, so
+    // some controller run meets the edge (room for an update, not for one more signal) with a
+    // decision to send: before the fix that grant waited for the tick.
+    const probeIntervalMs = 60_000;
+    const groups = Array.from({ length: 12 }, (_, g) => ({
+      group: uniqueQueue(`stranded-${g}`),
+      maxHistoryEvents: 100 + g,
+    }));
+    const runs = 14;
+    const t0 = Date.now();
+    const handles = (
+      await Promise.all(
+        groups.map(({ group, maxHistoryEvents }) =>
+          Promise.all(
+            Array.from({ length: runs }, () =>
+              startRun(
+                {
+                  group,
+                  key: 'only',
+                  maxRuns: 1,
+                  controller: { probeIntervalMs, idleTimeoutMs: 1_000, maxHistoryEvents },
+                },
+                0,
+              ),
+            ),
+          ),
+        ),
+      )
+    ).flat();
+    await Promise.all(handles.map((h) => h.result()));
+    const seconds = (Date.now() - t0) / 1000;
+    let strandedRuns = 0;
+    for (const { group, maxHistoryEvents } of groups) {
+      const result = await controllerResult(group);
+      expect(result.stats).toEqual({
+        granted: runs,
+        released: runs,
+        cancelled: 0,
+        rejected: 0,
+        reclaimed: 0,
+      });
+      expect(recorder.max(`${group}/only`)).toBe(1);
+      let runId: string | undefined = (
+        await client.workflow.getHandle(concurrencyControllerId(group)).describe()
+      ).runId;
+      while (runId) {
+        const events = await eventsOf(concurrencyControllerId(group), runId);
+        expect(events.length).toBeLessThanOrEqual(maxHistoryEvents);
+        const marker = events.some(
+          (e) =>
+            e.markerRecordedEventAttributes?.markerName === 'core_patch' &&
+            Buffer.from(e.markerRecordedEventAttributes.details?.['patch-data']?.payloads?.[0]?.data ?? [])
+              .toString('utf8')
+              .includes(CONCURRENCY_NO_STRANDED_DECISIONS_PATCH),
+        );
+        if (marker) {
+          strandedRuns++;
+          // The new path replays as it ran.
+          const history = await client.workflow
+            .getHandle(concurrencyControllerId(group), runId)
+            .fetchHistory();
+          await Worker.runReplayHistory(
+            { workflowBundle: { codePath: inject('workflowBundlePath') } },
+            history,
+          );
+        }
+        runId = events[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
+      }
+    }
+    console.log(
+      `slotwise: ${groups.length} groups of ${runs} runs in ${seconds.toFixed(1)} s, ${strandedRuns} controller runs continued as new for stranded decisions`,
+    );
+    expect(seconds).toBeLessThan(probeIntervalMs / 1000); // no grant waited for a tick
+    expect(strandedRuns).toBeGreaterThan(0); // and the edge was met
   });
 
   it('withConcurrency() with 4 shards spreads a group over 4 controllers and keeps maxRuns per key', async () => {

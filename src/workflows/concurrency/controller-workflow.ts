@@ -41,6 +41,14 @@ const PROBE_CAP_TICKS = 256;
  */
 export const CONCURRENCY_SETTLE_IN_HANDLERS_PATCH = 'slotwise-concurrency-settle-in-handlers';
 
+/**
+ * The marker of controllers that continue as new when decisions wait and the history has no room
+ * left to send one (before it, they waited for the next check tick or incoming signal: up to
+ * `probeIntervalMs` for a grant). Asked for only at that moment, so a run that never meets it records
+ * nothing, and a run recorded before it replays as it ran.
+ */
+export const CONCURRENCY_NO_STRANDED_DECISIONS_PATCH = 'slotwise-concurrency-no-stranded-decisions';
+
 /** What the outbox carries: a decision for a run, or a probe of a run (not carried over). */
 type OutboxTag = ConcurrencyEffect | { type: 'probe'; run: ConcurrencyRunRef };
 
@@ -187,6 +195,14 @@ export async function concurrencyControllerWorkflow(
   /** Events commands already sent will still add: signal outcomes and timer firings. */
   const owed = () => outbox.inflight + (checkTimer.armed ? 1 : 0) + (idleTimer.armed ? 1 : 0);
   const mustContinueAsNew = () => workflowInfo().continueAsNewSuggested || budget.room(owed()) < UPDATE_ROOM;
+  /** Decisions wait and the room left cannot send one (a signal is two events) without taking an update's. */
+  const stranded = () => outbox.unsent > 0 && budget.room(owed()) < UPDATE_ROOM + 2;
+  /** Whether this run continues as new for stranded decisions: asked once, when first needed. */
+  let strandedPatch: boolean | undefined;
+  const continuesWhenStranded = () => {
+    strandedPatch ??= patched(CONCURRENCY_NO_STRANDED_DECISIONS_PATCH);
+    return strandedPatch;
+  };
 
   /** Sends the decisions waiting, as many as the history budget allows (two events per signal: the command now, its outcome later). */
   const flushDecisions = () =>
@@ -369,7 +385,7 @@ export async function concurrencyControllerWorkflow(
       }
     }
 
-    if (mustContinueAsNew()) {
+    if (mustContinueAsNew() || (stranded() && continuesWhenStranded())) {
       // Decisions unsent or in flight are sent again by the next run; probes and checks start afresh.
       const carried: ConcurrencyEffect[] = [];
       for (const { tag } of outbox.carry()) if (tag.type !== 'probe') carried.push(tag);
@@ -400,7 +416,7 @@ export async function concurrencyControllerWorkflow(
         checkTimer.fired ||
         idleTimer.fired ||
         suspects.size > 0 ||
-        (outbox.unsent > 0 && budget.room(owed()) >= UPDATE_ROOM + 2) ||
+        (outbox.unsent > 0 && (budget.room(owed()) >= UPDATE_ROOM + 2 || strandedPatch !== false)) ||
         mustContinueAsNew() ||
         (grants.idle && outbox.empty && !idleTimer.armed) ||
         (grants.state.running.length > 0 && !checkTimer.armed),
