@@ -56,11 +56,11 @@ export function machineInfo(): MachineInfo {
 }
 
 function sourceState(): MachineInfo['source'] {
-  const git = (...args: string[]) =>
-    execFileSync('git', args, { cwd: join(BENCH_DIR, '..'), encoding: 'utf8' }).trim();
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: join(BENCH_DIR, '..'), encoding: 'utf8' });
   try {
     return {
-      commit: git('rev-parse', '--short', 'HEAD'),
+      commit: git('rev-parse', '--short', 'HEAD').trim(),
+      // Not trimmed: each line is "XY path", and X is a space for a change not yet staged.
       uncommittedSrcFiles: git('status', '--porcelain', '--', 'src')
         .split('\n')
         .filter(Boolean)
