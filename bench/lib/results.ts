@@ -56,7 +56,8 @@ export function machineInfo(): MachineInfo {
 }
 
 function sourceState(): MachineInfo['source'] {
-  const git = (...args: string[]) => execFileSync('git', args, { cwd: join(BENCH_DIR, '..'), encoding: 'utf8' });
+  const git = (...args: string[]) =>
+    execFileSync('git', args, { cwd: join(BENCH_DIR, '..'), encoding: 'utf8' });
   try {
     return {
       commit: git('rev-parse', '--short', 'HEAD').trim(),
