@@ -11,6 +11,7 @@
 //   npx tsx scripts/record-histories.ts batched   # test/fixtures/histories/batched/
 //   npx tsx scripts/record-histories.ts settled   # test/fixtures/histories/settled/
 //   npx tsx scripts/record-histories.ts sink      # test/fixtures/histories/sink/
+//   npx tsx scripts/record-histories.ts stranded  # test/fixtures/histories/stranded/
 //
 // Each set is what the code of its day wrote, and stays as it is once committed: a Worker must go on
 // replaying the histories of controllers and runs that were open across every upgrade since, so an old
@@ -30,6 +31,10 @@
 //   which adds the release sink: the acquire answers in the runs' histories say so (`releaseSink`),
 //   and the runs release through the sink, with no release local activity in their histories (runs
 //   whose acquire activity ran out of time, as in the crash scenario, still release by activity).
+// - The `stranded` set: one controller run that continued as new because decisions waited and its
+//   history had no room left to send one (it holds the `slotwise-concurrency-no-stranded-decisions`
+//   marker just before its continue-as-new), and the run after it, which sends the carried
+//   decisions. One-key groups with bounds 100-111 are run until one meets that edge.
 //
 // Re-record only on purpose (a deliberate, versioned change of workflow code); commit the result.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -43,11 +48,14 @@ import { concurrencyActivities } from '../src/activities/concurrency-activities.
 import { startDevServer } from '../src/dev-server/dev-server.js';
 import { ensureTemporalCli } from '../src/dev-server/temporal-cli.js';
 import { slotwiseWorkerOptions } from '../src/worker/slotwise-worker-options.js';
-import { CONCURRENCY_SETTLE_IN_HANDLERS_PATCH } from '../src/workflows/concurrency/controller-workflow.js';
+import {
+  CONCURRENCY_NO_STRANDED_DECISIONS_PATCH,
+  CONCURRENCY_SETTLE_IN_HANDLERS_PATCH,
+} from '../src/workflows/concurrency/controller-workflow.js';
 import type { WithConcurrencyOptions } from '../src/workflows/concurrency/options.js';
 import { concurrencyControllerId, concurrencyStateQuery } from '../src/workflows/concurrency/signals.js';
 
-const SETS = ['original', 'batched', 'settled', 'sink'] as const;
+const SETS = ['original', 'batched', 'settled', 'sink', 'stranded'] as const;
 const set = (process.argv[2] ?? 'original') as (typeof SETS)[number];
 if (!SETS.includes(set)) {
   console.error(`usage: record-histories.ts [${SETS.join('|')}] (got ${JSON.stringify(set)})`);
@@ -269,11 +277,102 @@ try {
 
   const firstRunId = async (handle: WorkflowHandle) => (await handle.describe()).runId;
 
+  /** Whether a run's history holds the patch marker `patchId`. */
+  const hasPatch = async (workflowId: string, runId: string, patchId: string) =>
+    (await eventsOf(workflowId, runId)).some((e) =>
+      Object.values(e.markerRecordedEventAttributes?.details ?? {}).some((details) =>
+        details.payloads?.some((p) =>
+          Buffer.from(p.data ?? [])
+            .toString('utf8')
+            .includes(patchId),
+        ),
+      ),
+    );
+
+  /**
+   * The `stranded` set: one-key groups (maxRuns 1, so each grant is a decision sent when the run
+   * before releases), bounds 100-111 and a 60 s check tick, until a controller run continues as new
+   * for stranded decisions; saves that run and the one after it.
+   */
+  const recordStranded = async () => {
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const groups = Array.from({ length: 12 }, (_, g) => ({
+        group: `stranded-${attempt}-${g}`,
+        maxHistoryEvents: 100 + g,
+      }));
+      const handles = (
+        await Promise.all(
+          groups.map(({ group, maxHistoryEvents }) =>
+            Promise.all(
+              Array.from({ length: 14 }, () =>
+                start(
+                  'stranded',
+                  {
+                    group,
+                    key: 'only',
+                    maxRuns: 1,
+                    controller: { probeIntervalMs: 60_000, idleTimeoutMs: 1_000, maxHistoryEvents },
+                  },
+                  0,
+                ),
+              ),
+            ),
+          ),
+        )
+      ).flat();
+      await Promise.all(handles.map((h) => h.result()));
+      for (const { group } of groups) {
+        const id = concurrencyControllerId(group);
+        await client.workflow.getHandle(id).result();
+        const runs: string[] = [];
+        for (
+          let runId: string | undefined = (await client.workflow.getHandle(id).describe()).runId;
+          runId;
+        ) {
+          runs.unshift(runId);
+          runId =
+            (await eventsOf(id, runId))[0]?.workflowExecutionStartedEventAttributes
+              ?.continuedExecutionRunId || undefined;
+        }
+        for (const [i, run] of runs.entries()) {
+          const next = runs[i + 1];
+          if (next === undefined || !(await hasPatch(id, run, CONCURRENCY_NO_STRANDED_DECISIONS_PATCH)))
+            continue;
+          log(
+            `slotwise: stranded: ${group} controller run ${i + 1} of ${runs.length} continued as new for stranded decisions`,
+          );
+          await save(
+            'stranded',
+            'controller-continued',
+            id,
+            run,
+            `controller of ${group}, run ${i + 1} of ${runs.length}: continued as new for stranded decisions`,
+          );
+          await save(
+            'stranded',
+            'controller-next',
+            id,
+            next,
+            `controller of ${group}, run ${i + 2} of ${runs.length}: sends the carried decisions`,
+          );
+          return;
+        }
+      }
+      log(`slotwise: stranded: no controller run met the edge in attempt ${attempt} of 3`);
+    }
+    throw new Error('no controller run continued as new for stranded decisions in 3 attempts');
+  };
+
   const signalsRun = signalsWorker.run();
   await worker.runUntil(async () => {
     // Only this set's files: other sets live in subdirectories (fleet/, batched/, settled/, sink/).
     mkdirSync(outDir, { recursive: true });
     for (const file of readdirSync(outDir)) if (file.endsWith('.json')) rmSync(join(outDir, file));
+
+    if (set === 'stranded') {
+      await recordStranded();
+      return;
+    }
 
     // GROUP_ROUND_ROBIN: 3 keys, 1 per key, 2 in the group, a controller that continues as new.
     {

@@ -37,9 +37,14 @@ const settledSet = readManifest('settled');
 // The settled scenarios recorded with the runs' Worker from slotwiseWorkerOptions(): runs release
 // through its sink (their acquire answers say `releaseSink`), with no release local activity.
 const sinkSet = readManifest('sink');
-const manifest: ManifestEntry[] = [...original, ...batchedSet, ...settledSet, ...sinkSet];
+// A controller run that continued as new because decisions waited with no room left to send one (its
+// marker right before), and the run after it, which sends them.
+const strandedSet = readManifest('stranded');
+const manifest: ManifestEntry[] = [...original, ...batchedSet, ...settledSet, ...sinkSet, ...strandedSet];
 /** The patch marker of controllers whose handlers send what they decide (src/workflows/concurrency/controller-workflow.ts). */
 const SETTLE_PATCH = 'slotwise-concurrency-settle-in-handlers';
+/** The patch marker of a controller run that continued as new for stranded decisions. */
+const STRANDED_PATCH = 'slotwise-concurrency-no-stranded-decisions';
 
 interface JsonPayload {
   data?: string;
@@ -195,6 +200,34 @@ describe('Worker.runReplayHistories() over saved concurrency histories', () => {
       ).toBeGreaterThan(0);
     },
   );
+
+  it('the stranded set holds a controller run that continued as new for stranded decisions, carrying them, and the run that sent them', () => {
+    expect(strandedSet.map((m) => m.file)).toEqual([
+      'stranded/stranded--controller-continued.json',
+      'stranded/stranded--controller-next.json',
+    ]);
+    const [continued, next] = strandedSet.map((m) => readHistory(m.file).events);
+    const types = continued!.map((e) => e.eventType);
+    const patchIds = continued!
+      .filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch')
+      .map((e) => decode(e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0])?.id);
+    expect(patchIds).toEqual([SETTLE_PATCH, STRANDED_PATCH]);
+    // The marker (with the SDK's search-attribute upsert that goes with a patch) is recorded by the
+    // workflow task that continues as new, with the decisions carried.
+    expect(types.slice(types.lastIndexOf('EVENT_TYPE_WORKFLOW_TASK_COMPLETED') + 1)).toEqual([
+      'EVENT_TYPE_MARKER_RECORDED',
+      'EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES',
+      'EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW',
+    ]);
+    const carried = decode(
+      continued!.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.input?.payloads?.[0],
+    );
+    expect(carried?.outbox?.length).toBeGreaterThan(0);
+    // The next run sends them: its history signals a run before anything else arrives.
+    expect(next!.map((e) => e.eventType)).toContain(
+      'EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED',
+    );
+  });
 
   it('the sink set’s runs released through the Worker sink: one acquire answer saying releaseSink each, no release activity', () => {
     const markerTexts = (file: string) =>
