@@ -381,75 +381,79 @@ describe('withConcurrency() durability on a real Worker', () => {
     // some controller run meets the edge (room for an update, not for one more signal) with a
     // decision to send: before the fix that grant waited for the tick.
     const probeIntervalMs = 60_000;
-    const groups = Array.from({ length: 12 }, (_, g) => ({
-      group: uniqueQueue(`stranded-${g}`),
-      maxHistoryEvents: 100 + g,
-    }));
     const runs = 14;
-    const t0 = Date.now();
-    const handles = (
-      await Promise.all(
-        groups.map(({ group, maxHistoryEvents }) =>
-          Promise.all(
-            Array.from({ length: runs }, () =>
-              startRun(
-                {
-                  group,
-                  key: 'only',
-                  maxRuns: 1,
-                  controller: { probeIntervalMs, idleTimeoutMs: 1_000, maxHistoryEvents },
-                },
-                0,
+    let strandedRuns = 0;
+    // Whether a run meets the edge depends on how the server batches events into workflow tasks:
+    // 1-5 controller runs met it per sweep of 12 groups in the runs seen, so up to 3 sweeps.
+    for (let attempt = 1; attempt <= 3 && strandedRuns === 0; attempt++) {
+      const groups = Array.from({ length: 12 }, (_, g) => ({
+        group: uniqueQueue(`stranded-${attempt}-${g}`),
+        maxHistoryEvents: 100 + g,
+      }));
+      const t0 = Date.now();
+      const handles = (
+        await Promise.all(
+          groups.map(({ group, maxHistoryEvents }) =>
+            Promise.all(
+              Array.from({ length: runs }, () =>
+                startRun(
+                  {
+                    group,
+                    key: 'only',
+                    maxRuns: 1,
+                    controller: { probeIntervalMs, idleTimeoutMs: 1_000, maxHistoryEvents },
+                  },
+                  0,
+                ),
               ),
             ),
           ),
-        ),
-      )
-    ).flat();
-    await Promise.all(handles.map((h) => h.result()));
-    const seconds = (Date.now() - t0) / 1000;
-    let strandedRuns = 0;
-    for (const { group, maxHistoryEvents } of groups) {
-      const result = await controllerResult(group);
-      expect(result.stats).toEqual({
-        granted: runs,
-        released: runs,
-        cancelled: 0,
-        rejected: 0,
-        reclaimed: 0,
-      });
-      expect(recorder.max(`${group}/only`)).toBe(1);
-      let runId: string | undefined = (
-        await client.workflow.getHandle(concurrencyControllerId(group)).describe()
-      ).runId;
-      while (runId) {
-        const events = await eventsOf(concurrencyControllerId(group), runId);
-        expect(events.length).toBeLessThanOrEqual(maxHistoryEvents);
-        const marker = events.some(
-          (e) =>
-            e.markerRecordedEventAttributes?.markerName === 'core_patch' &&
-            Buffer.from(e.markerRecordedEventAttributes.details?.['patch-data']?.payloads?.[0]?.data ?? [])
-              .toString('utf8')
-              .includes(CONCURRENCY_NO_STRANDED_DECISIONS_PATCH),
-        );
-        if (marker) {
-          strandedRuns++;
-          // The new path replays as it ran.
-          const history = await client.workflow
-            .getHandle(concurrencyControllerId(group), runId)
-            .fetchHistory();
-          await Worker.runReplayHistory(
-            { workflowBundle: { codePath: inject('workflowBundlePath') } },
-            history,
+        )
+      ).flat();
+      await Promise.all(handles.map((h) => h.result()));
+      const seconds = (Date.now() - t0) / 1000;
+      for (const { group, maxHistoryEvents } of groups) {
+        const result = await controllerResult(group);
+        expect(result.stats).toEqual({
+          granted: runs,
+          released: runs,
+          cancelled: 0,
+          rejected: 0,
+          reclaimed: 0,
+        });
+        expect(recorder.max(`${group}/only`)).toBe(1);
+        let runId: string | undefined = (
+          await client.workflow.getHandle(concurrencyControllerId(group)).describe()
+        ).runId;
+        while (runId) {
+          const events = await eventsOf(concurrencyControllerId(group), runId);
+          expect(events.length).toBeLessThanOrEqual(maxHistoryEvents);
+          const marker = events.some(
+            (e) =>
+              e.markerRecordedEventAttributes?.markerName === 'core_patch' &&
+              Buffer.from(e.markerRecordedEventAttributes.details?.['patch-data']?.payloads?.[0]?.data ?? [])
+                .toString('utf8')
+                .includes(CONCURRENCY_NO_STRANDED_DECISIONS_PATCH),
           );
+          if (marker) {
+            strandedRuns++;
+            // The new path replays as it ran.
+            const history = await client.workflow
+              .getHandle(concurrencyControllerId(group), runId)
+              .fetchHistory();
+            await Worker.runReplayHistory(
+              { workflowBundle: { codePath: inject('workflowBundlePath') } },
+              history,
+            );
+          }
+          runId = events[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
         }
-        runId = events[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
       }
+      console.log(
+        `slotwise: sweep ${attempt}: ${groups.length} groups of ${runs} runs in ${seconds.toFixed(1)} s, ${strandedRuns} controller runs continued as new for stranded decisions`,
+      );
+      expect(seconds).toBeLessThan(probeIntervalMs / 1000); // no grant waited for a tick
     }
-    console.log(
-      `slotwise: ${groups.length} groups of ${runs} runs in ${seconds.toFixed(1)} s, ${strandedRuns} controller runs continued as new for stranded decisions`,
-    );
-    expect(seconds).toBeLessThan(probeIntervalMs / 1000); // no grant waited for a tick
     expect(strandedRuns).toBeGreaterThan(0); // and the edge was met
   });
 
