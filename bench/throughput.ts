@@ -358,24 +358,18 @@ async function runThroughput(ctx: ScenarioContext): Promise<ScenarioReport> {
   const ours = list.filter((c) => !c.builtIn && !c.floor);
   const floors = list.filter((c) => c.floor);
   /** slotwise / the floor, per round, where the same slots and eager setting have a floor. */
-  const floorOf = (c: ThroughputContender) => floors.find((f) => refOf(f.id) === refOf(c.id));
-  const overFloor = Object.fromEntries(
-    ours.flatMap((c) => {
-      const f = floorOf(c);
-      return f
-        ? [
-            [
-              c.id,
-              {
-                floor: f,
-                tp: ratioSummary(of(c.id, 'tasksPerSecond'), of(f.id, 'tasksPerSecond')),
-                cpu: ratioSummary(of(c.id, 'cpuUsPerTask'), of(f.id, 'cpuUsPerTask')),
-              },
-            ],
-          ]
-        : [];
-    }),
-  );
+  const overFloor = ours.flatMap((c) => {
+    const f = floors.find((x) => refOf(x.id) === refOf(c.id));
+    return f
+      ? [
+          {
+            c,
+            tp: ratioSummary(of(c.id, 'tasksPerSecond'), of(f.id, 'tasksPerSecond')),
+            cpu: ratioSummary(of(c.id, 'cpuUsPerTask'), of(f.id, 'cpuUsPerTask')),
+          },
+        ]
+      : [];
+  });
   return {
     settings: {
       tasks,
@@ -423,12 +417,9 @@ async function runThroughput(ctx: ScenarioContext): Promise<ScenarioReport> {
         notes: [
           'ratio = slotwise (or the floor) / built-in with the same slots and eager setting, per round (they run back to back, each first in turn), median [min..max]; tasks/s: higher is better, schedule-to-start (s2s) and CPU: lower is better.',
           `the floor = a bare custom supplier (a count and a queue of waiters, nothing else; bench/lib/suppliers.ts FloorSlotSupplier), wired as the SDK documents, without slotwise: it pays what every custom supplier pays (core calling into the JS thread at reserve, mark used and release, the bridge's wrapping of each permit) and almost nothing of its own.${
-            Object.keys(overFloor).length
-              ? ` slotwise / the floor, median [min..max] per round: ${Object.entries(overFloor)
-                  .map(
-                    ([id, o]) =>
-                      `${list.find((c) => c.id === id)!.label} tasks/s ${fmtSummary(o.tp, 3)}, CPU ${fmtSummary(o.cpu, 3)}`,
-                  )
+            overFloor.length
+              ? ` slotwise / the floor, median [min..max] per round: ${overFloor
+                  .map((o) => `${o.c.label} tasks/s ${fmtSummary(o.tp, 3)}, CPU ${fmtSummary(o.cpu, 3)}`)
                   .join('; ')}.`
               : ''
           }`,
@@ -500,20 +491,19 @@ async function runThroughput(ctx: ScenarioContext): Promise<ScenarioReport> {
         unit: 'ratio',
         digits: 3,
       })),
-      ...Object.entries(overFloor).flatMap(([id, o]) => {
-        const label = list.find((c) => c.id === id)!.label;
+      ...overFloor.flatMap(({ c, tp, cpu }) => {
         return [
           {
-            id: `tasks-per-s-over-floor/${id}`,
-            label: `${label}: tasks/s / the floor`,
-            value: o.tp.median,
+            id: `tasks-per-s-over-floor/${c.id}`,
+            label: `${c.label}: tasks/s / the floor`,
+            value: tp.median,
             unit: 'ratio',
             digits: 3,
           },
           {
-            id: `cpu-over-floor/${id}`,
-            label: `${label}: Worker CPU per activity / the floor`,
-            value: o.cpu.median,
+            id: `cpu-over-floor/${c.id}`,
+            label: `${c.label}: Worker CPU per activity / the floor`,
+            value: cpu.median,
             unit: 'ratio',
             digits: 3,
           },

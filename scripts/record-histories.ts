@@ -236,31 +236,40 @@ try {
     manifest.push({ file, workflowId, runId, workflowType: type, scenario, description });
   };
 
-  /** Saves every run of a group's controller, oldest first, once it has completed. */
-  const saveController = async (scenario: string, group: string) => {
-    const id = concurrencyControllerId(group);
+  /** The runs of a completed controller, oldest first (its continue-as-new chain). */
+  const controllerRuns = async (id: string) => {
     await client.workflow.getHandle(id).result();
     const runs: string[] = [];
     let runId: string | undefined = (await client.workflow.getHandle(id).describe()).runId;
     while (runId) {
       runs.unshift(runId);
-      const history = await client.workflow.getHandle(id, runId).fetchHistory();
       runId =
-        history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
+        (await eventsOf(id, runId))[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId ||
+        undefined;
     }
+    return runs;
+  };
+  /** The events of a run that record the patch marker `patchId`. */
+  const patchMarkers = (events: Awaited<ReturnType<typeof eventsOf>>, patchId: string) =>
+    events.filter((e) =>
+      Object.values(e.markerRecordedEventAttributes?.details ?? {}).some((details) =>
+        details.payloads?.some((p) =>
+          Buffer.from(p.data ?? [])
+            .toString('utf8')
+            .includes(patchId),
+        ),
+      ),
+    );
+
+  /** Saves every run of a group's controller, oldest first, once it has completed. */
+  const saveController = async (scenario: string, group: string) => {
+    const id = concurrencyControllerId(group);
+    const runs = await controllerRuns(id);
     for (const [i, run] of runs.entries()) {
       if (settled) {
         // The point of this set: controllers on the new path, which their patch marker says.
         const events = await eventsOf(id, run);
-        const markers = events.filter((e) =>
-          Object.values(e.markerRecordedEventAttributes?.details ?? {}).some((details) =>
-            details.payloads?.some((p) =>
-              Buffer.from(p.data ?? [])
-                .toString('utf8')
-                .includes(CONCURRENCY_SETTLE_IN_HANDLERS_PATCH),
-            ),
-          ),
-        );
+        const markers = patchMarkers(events, CONCURRENCY_SETTLE_IN_HANDLERS_PATCH);
         if (markers.length !== 1)
           throw new Error(
             `expected run ${i + 1} of the ${scenario} controller to record the ${CONCURRENCY_SETTLE_IN_HANDLERS_PATCH} marker once, found ${markers.length}`,
@@ -276,18 +285,6 @@ try {
   };
 
   const firstRunId = async (handle: WorkflowHandle) => (await handle.describe()).runId;
-
-  /** Whether a run's history holds the patch marker `patchId`. */
-  const hasPatch = async (workflowId: string, runId: string, patchId: string) =>
-    (await eventsOf(workflowId, runId)).some((e) =>
-      Object.values(e.markerRecordedEventAttributes?.details ?? {}).some((details) =>
-        details.payloads?.some((p) =>
-          Buffer.from(p.data ?? [])
-            .toString('utf8')
-            .includes(patchId),
-        ),
-      ),
-    );
 
   /**
    * The `stranded` set: one-key groups (maxRuns 1, so each grant is a decision sent when the run
@@ -323,20 +320,13 @@ try {
       await Promise.all(handles.map((h) => h.result()));
       for (const { group } of groups) {
         const id = concurrencyControllerId(group);
-        await client.workflow.getHandle(id).result();
-        const runs: string[] = [];
-        for (
-          let runId: string | undefined = (await client.workflow.getHandle(id).describe()).runId;
-          runId;
-        ) {
-          runs.unshift(runId);
-          runId =
-            (await eventsOf(id, runId))[0]?.workflowExecutionStartedEventAttributes
-              ?.continuedExecutionRunId || undefined;
-        }
+        const runs = await controllerRuns(id);
         for (const [i, run] of runs.entries()) {
           const next = runs[i + 1];
-          if (next === undefined || !(await hasPatch(id, run, CONCURRENCY_NO_STRANDED_DECISIONS_PATCH)))
+          if (
+            next === undefined ||
+            patchMarkers(await eventsOf(id, run), CONCURRENCY_NO_STRANDED_DECISIONS_PATCH).length === 0
+          )
             continue;
           log(
             `slotwise: stranded: ${group} controller run ${i + 1} of ${runs.length} continued as new for stranded decisions`,

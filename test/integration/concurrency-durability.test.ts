@@ -162,6 +162,19 @@ async function eventsOf(workflowId: string, runId?: string) {
   return (await client.workflow.getHandle(workflowId, runId).fetchHistory()).events ?? [];
 }
 
+/** Every run of a group's controller (its continue-as-new chain), oldest first, with its events. */
+async function controllerRuns(group: string) {
+  const id = concurrencyControllerId(group);
+  const runs: Array<{ runId: string; events: Awaited<ReturnType<typeof eventsOf>> }> = [];
+  let runId: string | undefined = (await client.workflow.getHandle(id).describe()).runId;
+  while (runId) {
+    const events = await eventsOf(id, runId);
+    runs.unshift({ runId, events });
+    runId = events[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
+  }
+  return runs;
+}
+
 /** Ids of the workflow task completed events of a run, oldest first. */
 async function completedTasks(handle: WorkflowHandle): Promise<number[]> {
   return (await eventsOf(handle.workflowId))
@@ -361,14 +374,7 @@ describe('withConcurrency() durability on a real Worker', () => {
     expect(result.stats).toEqual({ granted: 60, released: 60, cancelled: 0, rejected: 0, reclaimed: 0 });
     expect(result.generation).toBeGreaterThanOrEqual(2);
     const lengths: number[] = [];
-    let runId: string | undefined = (
-      await client.workflow.getHandle(concurrencyControllerId(group)).describe()
-    ).runId;
-    while (runId) {
-      const events = await eventsOf(concurrencyControllerId(group), runId);
-      lengths.unshift(events.length);
-      runId = events[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
-    }
+    for (const { events } of await controllerRuns(group)) lengths.push(events.length);
     expect(lengths).toHaveLength(result.generation + 1);
     expect(lengths.filter((length) => length > maxHistoryEvents)).toEqual([]);
     expect(['a', 'b', 'c'].map((_, i) => recorder.max(`${group}/k${i}`))).toEqual([1, 1, 1]);
@@ -422,11 +428,7 @@ describe('withConcurrency() durability on a real Worker', () => {
           reclaimed: 0,
         });
         expect(recorder.max(`${group}/only`)).toBe(1);
-        let runId: string | undefined = (
-          await client.workflow.getHandle(concurrencyControllerId(group)).describe()
-        ).runId;
-        while (runId) {
-          const events = await eventsOf(concurrencyControllerId(group), runId);
+        for (const { runId, events } of await controllerRuns(group)) {
           expect(events.length).toBeLessThanOrEqual(maxHistoryEvents);
           const marker = events.some(
             (e) =>
@@ -446,7 +448,6 @@ describe('withConcurrency() durability on a real Worker', () => {
               history,
             );
           }
-          runId = events[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
         }
       }
       console.log(

@@ -416,7 +416,7 @@ export async function concurrencyControllerWorkflow(
         checkTimer.fired ||
         idleTimer.fired ||
         suspects.size > 0 ||
-        (outbox.unsent > 0 && (budget.room(owed()) >= UPDATE_ROOM + 2 || strandedPatch !== false)) ||
+        (outbox.unsent > 0 && (!stranded() || strandedPatch !== false)) ||
         mustContinueAsNew() ||
         (grants.idle && outbox.empty && !idleTimer.armed) ||
         (grants.state.running.length > 0 && !checkTimer.armed),
