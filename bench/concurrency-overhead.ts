@@ -174,7 +174,7 @@ async function measureRound(client: Client, taskQueue: string, c: Case, round: n
       controllerEvents[k] += counts[k];
   }
   for (const s of snapshots)
-    for (const k of Object.keys(stats) as Array<keyof ConcurrencyStats>) stats[k] += s.stats[k];
+    for (const k of Object.keys(stats) as Array<keyof ConcurrencyStats>) stats[k]! += s.stats[k] ?? 0;
   return {
     round,
     plainSeconds: seconds.plain!,

@@ -12,6 +12,7 @@
 //   npx tsx scripts/record-histories.ts settled   # test/fixtures/histories/settled/
 //   npx tsx scripts/record-histories.ts sink      # test/fixtures/histories/sink/
 //   npx tsx scripts/record-histories.ts stranded  # test/fixtures/histories/stranded/
+//   npx tsx scripts/record-histories.ts budget    # test/fixtures/histories/budget/
 //
 // Each set is what the code of its day wrote, and stays as it is once committed: a Worker must go on
 // replaying the histories of controllers and runs that were open across every upgrade since, so an old
@@ -35,6 +36,11 @@
 //   history had no room left to send one (it holds the `slotwise-concurrency-no-stranded-decisions`
 //   marker just before its continue-as-new), and the run after it, which sends the carried
 //   decisions. One-key groups with bounds 100-111 are run until one meets that edge.
+// - The `budget` set: a one-key group whose controller keeps at most 4 KiB of state
+//   (`maxStateBytes`) and continues as new every ~100 events: every run of its controller (the
+//   `slotwise-concurrency-state-budget` marker where a request first did not fit, `full` answers,
+//   continue-as-new carrying the tickets) and two runs that were answered `full`, waited on a timer
+//   and asked again.
 //
 // Re-record only on purpose (a deliberate, versioned change of workflow code); commit the result.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -51,11 +57,12 @@ import { slotwiseWorkerOptions } from '../src/worker/slotwise-worker-options.js'
 import {
   CONCURRENCY_NO_STRANDED_DECISIONS_PATCH,
   CONCURRENCY_SETTLE_IN_HANDLERS_PATCH,
+  CONCURRENCY_STATE_BUDGET_PATCH,
 } from '../src/workflows/concurrency/controller-workflow.js';
 import type { WithConcurrencyOptions } from '../src/workflows/concurrency/options.js';
 import { concurrencyControllerId, concurrencyStateQuery } from '../src/workflows/concurrency/signals.js';
 
-const SETS = ['original', 'batched', 'settled', 'sink', 'stranded'] as const;
+const SETS = ['original', 'batched', 'settled', 'sink', 'stranded', 'budget'] as const;
 const set = (process.argv[2] ?? 'original') as (typeof SETS)[number];
 if (!SETS.includes(set)) {
   console.error(`usage: record-histories.ts [${SETS.join('|')}] (got ${JSON.stringify(set)})`);
@@ -65,8 +72,8 @@ if (!SETS.includes(set)) {
 const batched = set !== 'original';
 /** The `settled` and `sink` sets: every controller history must hold the marker of the settle-in-handlers patch. */
 const settled = set === 'settled' || set === 'sink';
-/** The `sink` set: the runs' Worker has the release sink. */
-const sink = set === 'sink';
+/** The `sink` and `budget` sets: the runs' Worker has the release sink. */
+const sink = set === 'sink' || set === 'budget';
 const outDir = resolve(set === 'original' ? 'test/fixtures/histories' : `test/fixtures/histories/${set}`);
 const taskQueue = 'slotwise-record-histories';
 /** Task queue of Workers without the concurrency activities: runs fall back to signals, controllers to probes. */
@@ -353,6 +360,51 @@ try {
     throw new Error('no controller run continued as new for stranded decisions in 3 attempts');
   };
 
+  /**
+   * The `budget` set: 24 runs of one key (maxRuns 1) against a controller with 4 KiB of room and a
+   * bound of 100 events; saves every controller run and two runs answered `full` that asked again.
+   */
+  const recordBudget = async () => {
+    const group = 'budget-group';
+    const concurrency: WithConcurrencyOptions = {
+      group,
+      key: 'only',
+      maxRuns: 1,
+      controller: { idleTimeoutMs: 1_000, maxHistoryEvents: 100, maxStateBytes: 4_096 },
+    };
+    const handles = await Promise.all(Array.from({ length: 24 }, () => start('budget', concurrency, 50)));
+    await Promise.all(handles.map((h) => h.result()));
+    const id = concurrencyControllerId(group);
+    const runs = await saveController('budget', group);
+    const marked = [];
+    for (const run of runs)
+      if (patchMarkers(await eventsOf(id, run), CONCURRENCY_STATE_BUDGET_PATCH).length > 0) marked.push(run);
+    if (runs.length < 2 || marked.length === 0)
+      throw new Error(
+        `expected the budget controller to continue as new and record the ${CONCURRENCY_STATE_BUDGET_PATCH} marker: ${runs.length} runs, ${marked.length} with the marker`,
+      );
+    let saved = 0;
+    for (const handle of handles) {
+      const events = await eventsOf(handle.workflowId);
+      const asks = events.filter(
+        (e) => e.markerRecordedEventAttributes !== undefined && e.markerRecordedEventAttributes !== null,
+      ).length;
+      const timers = events.filter((e) => e.timerStartedEventAttributes).length;
+      if (asks < 2 || timers < 1) continue;
+      log(`slotwise: budget: ${handle.workflowId} asked ${asks} times, waited on ${timers} timers`);
+      await save(
+        'budget',
+        `answered-full-${++saved}`,
+        handle.workflowId,
+        await firstRunId(handle),
+        'a run answered full that asked again',
+      );
+      if (saved === 2) break;
+    }
+    if (saved < 2) throw new Error(`expected two runs answered full that asked again, found ${saved}`);
+    log(`slotwise: budget: ${runs.length} controller runs, the marker in ${marked.length}`);
+  };
+
   const signalsRun = signalsWorker.run();
   await worker.runUntil(async () => {
     // Only this set's files: other sets live in subdirectories (fleet/, batched/, settled/, sink/).
@@ -361,6 +413,10 @@ try {
 
     if (set === 'stranded') {
       await recordStranded();
+      return;
+    }
+    if (set === 'budget') {
+      await recordBudget();
       return;
     }
 

@@ -40,11 +40,23 @@ const sinkSet = readManifest('sink');
 // A controller run that continued as new because decisions waited with no room left to send one (its
 // marker right before), and the run after it, which sends them.
 const strandedSet = readManifest('stranded');
-const manifest: ManifestEntry[] = [...original, ...batchedSet, ...settledSet, ...sinkSet, ...strandedSet];
+// A controller with 4 KiB of room (`maxStateBytes`) answering `full`, through continue-as-new, and
+// two runs that were answered `full`, waited on a timer and asked again.
+const budgetSet = readManifest('budget');
+const manifest: ManifestEntry[] = [
+  ...original,
+  ...batchedSet,
+  ...settledSet,
+  ...sinkSet,
+  ...strandedSet,
+  ...budgetSet,
+];
 /** The patch marker of controllers whose handlers send what they decide (src/workflows/concurrency/controller-workflow.ts). */
 const SETTLE_PATCH = 'slotwise-concurrency-settle-in-handlers';
 /** The patch marker of a controller run that continued as new for stranded decisions. */
 const STRANDED_PATCH = 'slotwise-concurrency-no-stranded-decisions';
+/** The patch marker of a controller run that answered `full` to a request its state had no room for. */
+const BUDGET_PATCH = 'slotwise-concurrency-state-budget';
 
 interface JsonPayload {
   data?: string;
@@ -230,6 +242,32 @@ describe('Worker.runReplayHistories() over saved concurrency histories', () => {
       nextTypes.indexOf('EVENT_TYPE_WORKFLOW_TASK_SCHEDULED', 2),
     );
     expect(firstTask).toContain('EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED');
+  });
+
+  it('the budget set holds a controller that answered full and carried its line of tickets into continue-as-new, and runs that asked again after a timer', () => {
+    const controllers = budgetSet.filter((m) => m.file.includes('controller'));
+    const runs = budgetSet.filter((m) => m.file.includes('answered-full'));
+    expect(controllers.length).toBeGreaterThanOrEqual(2);
+    expect(runs.length).toBe(2);
+    const patchIds = controllers.flatMap((m) =>
+      readHistory(m.file)
+        .events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch')
+        .map((e) => decode(e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0])?.id),
+    );
+    expect(patchIds).toContain(BUDGET_PATCH);
+    const carriedTickets = controllers.map(
+      (m) =>
+        decode(
+          readHistory(m.file).events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.input
+            ?.payloads?.[0],
+        )?.state?.overflow?.issued ?? 0,
+    );
+    expect(Math.max(...carriedTickets)).toBeGreaterThan(0);
+    for (const { file } of runs) {
+      const types = readHistory(file).events.map((e) => e.eventType);
+      expect(types.filter((t) => t === 'EVENT_TYPE_MARKER_RECORDED').length).toBe(2); // asked twice
+      expect(types).toContain('EVENT_TYPE_TIMER_FIRED');
+    }
   });
 
   it('the sink set’s runs released through the Worker sink: one acquire answer saying releaseSink each, no release activity', () => {

@@ -9,10 +9,11 @@ interface ConcurrencyResult {
   priorities: Array<{ fairnessKey: string }>;
   mostAtOnce: Record<string, number>;
   workCount: number;
+  small: { results: number; granted: number; released: number; answeredFull: boolean; mostAtOnce: number };
 }
 
 describe.each(MODULE_FORMATS)('withConcurrency() from the installed package, loaded as %s', (format) => {
-  it('withConcurrency() runs 3 runs of each of 2 keys with exactly maxRuns = 1 at once per key, all complete and release through the Worker sink', async () => {
+  it('withConcurrency() runs 3 runs of each of 2 keys with exactly maxRuns = 1 at once per key, all complete and release through the Worker sink; 24 runs against a 4 KiB controller are answered full, ask again and all complete one at a time', async () => {
     const result = await installedPackage().runScenario<ConcurrencyResult>('concurrency.mjs', format);
     expect(result).toEqual({
       results: ['a', 'a', 'a', 'b', 'b', 'b'],
@@ -21,7 +22,8 @@ describe.each(MODULE_FORMATS)('withConcurrency() from the installed package, loa
       reclaimed: 0,
       priorities: ['a', 'a', 'a', 'b', 'b', 'b'].map((key) => ({ fairnessKey: key })),
       mostAtOnce: { a: 1, b: 1 },
-      workCount: 6,
+      workCount: 6 + 24,
+      small: { results: 24, granted: 24, released: 24, answeredFull: true, mostAtOnce: 1 },
     });
   });
 });

@@ -95,6 +95,12 @@ describe('resolveConcurrencyOptions', () => {
     expect(messageOf({ ...base, controller: { probeIntervalMs: 10 } })).toBe(
       'withConcurrency: expected `controller.probeIntervalMs` to be an integer >= 100, got `10` (number).',
     );
+    expect(messageOf({ ...base, controller: { maxStateBytes: 1024 } })).toBe(
+      'withConcurrency: expected `controller.maxStateBytes` to be an integer >= 4096, got `1024` (number).',
+    );
+    expect(resolveConcurrencyOptions({ ...base, controller: { maxStateBytes: 4096 } }).settings).toEqual({
+      maxStateBytes: 4096,
+    });
     expect(messageOf(null)).toBe('withConcurrency: expected an options object, got `null`.');
   });
 

@@ -112,6 +112,8 @@ function runSchedule(policy: ConcurrencyPolicy, ops: Op[]) {
         );
         waiting.delete(id);
         ended.set(id, 'rejected');
+      } else if (effect.type === 'full') {
+        throw new Error(`full answer for ${id} from a grant state without a byte budget`);
       } else {
         is(strategy, 'CANCEL_IN_PROGRESS');
         if (id === requested?.id) expect(id).not.toBe(requested?.id);

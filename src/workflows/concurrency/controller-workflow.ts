@@ -49,6 +49,14 @@ export const CONCURRENCY_SETTLE_IN_HANDLERS_PATCH = 'slotwise-concurrency-settle
  */
 export const CONCURRENCY_NO_STRANDED_DECISIONS_PATCH = 'slotwise-concurrency-no-stranded-decisions';
 
+/**
+ * The marker of controllers that answer `full` to a request their state has no room for
+ * (`maxStateBytes`); before it, a controller took every request, and one whose state outgrew the
+ * server's payload limit was terminated by the server at its next continue-as-new. Asked for only
+ * when a request first does not fit, so a run recorded before it replays as it ran.
+ */
+export const CONCURRENCY_STATE_BUDGET_PATCH = 'slotwise-concurrency-state-budget';
+
 /** What the outbox carries: a decision for a run, or a probe of a run (not carried over). */
 type OutboxTag = ConcurrencyEffect | { type: 'probe'; run: ConcurrencyRunRef };
 
@@ -58,7 +66,7 @@ const mergeSettings = (
 ): ConcurrencyControllerSettings => {
   if (!update) return current;
   const next = { ...current };
-  for (const name of ['probeIntervalMs', 'idleTimeoutMs', 'maxHistoryEvents'] as const) {
+  for (const name of ['probeIntervalMs', 'idleTimeoutMs', 'maxHistoryEvents', 'maxStateBytes'] as const) {
     const value = update[name];
     if (typeof value === 'number') next[name] = value;
   }
@@ -71,6 +79,10 @@ function decisionOf(effect: ConcurrencyEffect): ConcurrencyDecision {
   const { requestId } = effect.run;
   if (effect.type === 'grant') return { requestId, outcome: 'granted' };
   if (effect.type === 'reject') return { requestId, outcome: 'rejected', reason: effect.reason };
+  if (effect.type === 'full') {
+    const { reason, ticket, retryAfterMs } = effect;
+    return { requestId, outcome: 'full', reason, ticket, retryAfterMs };
+  }
   return {
     requestId,
     outcome: 'cancelled',
@@ -133,8 +145,18 @@ export async function concurrencyControllerWorkflow(
   const { group, shard } = input;
   const generation = input.generation ?? 0;
   const settleInHandlers = patched(CONCURRENCY_SETTLE_IN_HANDLERS_PATCH);
-  const grants = new ConcurrencyGrants(input.state);
   let settings = mergeSettings({ ...DEFAULT_CONTROLLER_SETTINGS }, input.settings);
+  /** Whether this run answers `full` to requests its state has no room for: asked once, when first needed. */
+  let budgetPatch: boolean | undefined;
+  const grants = new ConcurrencyGrants(input.state, {
+    get maxBytes() {
+      return settings.maxStateBytes;
+    },
+    enforce: () => {
+      budgetPatch ??= patched(CONCURRENCY_STATE_BUDGET_PATCH);
+      return budgetPatch;
+    },
+  });
   let tick = input.tick ?? 0;
   const holderCheck = () => (settings.activities ? 'describe' : 'probe');
   /** Changes with every request, release and check result: the idle exit needs it unchanged. */
@@ -161,7 +183,7 @@ export async function concurrencyControllerWorkflow(
 
   const outbox = new SignalOutbox<ConcurrencyDecision, OutboxTag>((message) => {
     const { tag } = message;
-    if (tag.type === 'reject' || (tag.type === 'cancel' && tag.queued)) return; // it holds nothing
+    if (tag.type === 'reject' || tag.type === 'full' || (tag.type === 'cancel' && tag.queued)) return; // it holds nothing
     const run = grants.findRunning(tag.run.requestId);
     if (run === undefined || run.runId !== tag.run.runId) return; // released, or moved on since
     if (tag.type === 'probe' || !settings.activities) reclaim(run.requestId, `${tag.type} not deliverable`);

@@ -9,6 +9,60 @@ import type {
 
 /** How many ended requests {@link ConcurrencyGrantState.closed} keeps. */
 const CLOSED_KEPT = 1000;
+/** Share of the byte budget the memory of ended requests may take (long ids make it shorter). */
+const CLOSED_SHARE = 1 / 8;
+/** Once full, refused requests come in again only when the state is back under this share of the budget. */
+const REOPEN_SHARE = 0.9;
+/** A refused run is told to wait this long per ticket ahead of it, within the bounds below. */
+const RETRY_MS_PER_TICKET = 10;
+const RETRY_MIN_MS = 1_000;
+const RETRY_MAX_MS = 300_000;
+
+/** UTF-8 bytes of `text` as JSON writes it (an escaped control character counts 6). */
+function textBytes(text: string | undefined): number {
+  if (text === undefined) return 0;
+  let bytes = 2;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code === 0x22 || code === 0x5c) bytes += 6;
+    else if (code < 0x80) bytes += 1;
+    else if (code < 0x800) bytes += 2;
+    else bytes += 3; // a surrogate pair counts 6, JSON writes it as 4 bytes: an over-estimate
+  }
+  return bytes;
+}
+
+/** Field names, separators and numbers of a run entry, rounded up. */
+const REF_OVERHEAD = 80;
+const RUNNING_OVERHEAD = 90;
+const CLOSED_OVERHEAD = 30;
+const LAST_GRANT_OVERHEAD = 30;
+
+/** JSON bytes of a waiting entry (an upper bound). */
+const queuedBytes = (run: ConcurrencyRunRef): number =>
+  REF_OVERHEAD +
+  textBytes(run.requestId) +
+  textBytes(run.key) +
+  textBytes(run.workflowId) +
+  textBytes(run.runId) +
+  textBytes(run.originalRunId);
+/** JSON bytes of a granted entry (an upper bound). */
+const runningBytes = (run: ConcurrencyRunningRun): number =>
+  queuedBytes(run) + RUNNING_OVERHEAD + textBytes(run.replacedBy);
+const closedBytes = (entry: { requestId: string; runId: string }): number =>
+  CLOSED_OVERHEAD + textBytes(entry.requestId) + textBytes(entry.runId);
+const lastGrantBytes = (key: string): number => LAST_GRANT_OVERHEAD + textBytes(key);
+
+/**
+ * How a {@link ConcurrencyGrants} keeps its state small enough to carry: at most `maxBytes` of JSON
+ * (runs granted and waiting, the round-robin memory, and at most an eighth of it for the memory of
+ * ended requests). `enforce` is asked when a request would not fit; `false` lets it in anyway (a
+ * controller replaying a history recorded before the budget existed).
+ */
+export interface GrantStateBudget {
+  maxBytes: number;
+  enforce: () => boolean;
+}
 
 const placeholderPolicy: ConcurrencyPolicy = { strategy: 'GROUP_ROUND_ROBIN', maxRuns: 1 };
 
@@ -73,10 +127,29 @@ const refOf = ({ requestId, key, workflowId, runId, originalRunId }: Concurrency
 export class ConcurrencyGrants {
   /** The state, mutated in place; hand it to a continue-as-new as is. */
   readonly state: ConcurrencyGrantState;
+  /** The byte budget new requests must fit in; none: every request is taken. */
+  budget: GrantStateBudget | undefined;
+  /** JSON bytes (an upper bound) of the granted and waiting runs and the round-robin memory. */
+  private entryBytes = 0;
+  /** JSON bytes (an upper bound) of {@link ConcurrencyGrantState.closed}. */
+  private closedBytes = 0;
 
   /** Starts from `state` (taken over, not copied), or from an empty state. */
-  constructor(state?: ConcurrencyGrantState) {
+  constructor(state?: ConcurrencyGrantState, budget?: GrantStateBudget) {
     this.state = state ?? emptyGrantState();
+    this.budget = budget;
+    for (const run of this.state.running) this.entryBytes += runningBytes(run);
+    for (const run of this.state.queued) this.entryBytes += queuedBytes(run);
+    for (const { key } of this.state.lastGrant) this.entryBytes += lastGrantBytes(key);
+    for (const entry of this.state.closed ?? []) this.closedBytes += closedBytes(entry);
+  }
+
+  /**
+   * JSON bytes the state's lists take (an upper bound, kept as they change): what a continue-as-new
+   * carries, apart from a few hundred bytes of policy and counters.
+   */
+  get bytes(): number {
+    return this.entryBytes + this.closedBytes;
   }
 
   /** No run holds a grant and none waits. */
@@ -126,14 +199,18 @@ export class ConcurrencyGrants {
     const queued = running ? undefined : state.queued.find(known);
     if (running || queued) {
       const run = (running ?? queued)!;
-      run.workflowId = request.workflowId;
-      run.runId = request.runId;
-      if (request.originalRunId !== undefined) run.originalRunId = request.originalRunId;
+      this.resize(run, running !== undefined, () => {
+        run.workflowId = request.workflowId;
+        run.runId = request.runId;
+        if (request.originalRunId !== undefined) run.originalRunId = request.originalRunId;
+      });
       return running ? [this.answerOf(running)] : [];
     }
     if (this.isClosed(request)) return []; // a late repeat: this run has had its turn
-    state.policy = { ...request.policy };
     const run = refOf(request);
+    const full = request.acceptsFull === true ? this.refuseForRoom(run, request.ticket) : undefined;
+    if (full) return [full];
+    state.policy = { ...request.policy };
     const { strategy, maxRuns } = state.policy;
     const effects: ConcurrencyEffect[] = [];
     if (strategy === 'CANCEL_NEWEST') {
@@ -155,16 +232,75 @@ export class ConcurrencyGrants {
       while (live.length >= maxRuns) {
         const victim = live.shift()!;
         state.stats.cancelled++;
-        if (victim.granted) {
-          victim.granted.cancelRequested = true;
-          victim.granted.replacedBy = run.workflowId;
+        const granted = victim.granted;
+        if (granted) {
+          this.resize(granted, true, () => {
+            granted.cancelRequested = true;
+            granted.replacedBy = run.workflowId;
+          });
         } else this.dequeue(victim.run.requestId);
         effects.push({ type: 'cancel', run: refOf(victim.run), queued: !victim.granted, by: run.workflowId });
       }
     }
     state.queued.push(run);
+    this.entryBytes += queuedBytes(run);
     effects.push(...this.schedule(now, tick));
     return effects;
+  }
+
+  /**
+   * A `full` effect when `run` is not let in: its entry (granted, the larger kind) and a round-robin
+   * entry for a new key would pass the budget, or runs refused before it still wait for room and
+   * its `ticket` is not among those let in. Tickets keep the order of refusals: once the state is back
+   * under {@link REOPEN_SHARE} of the budget, every ticket given so far may come in, and requests
+   * without one queue behind them (given the next tickets).
+   */
+  private refuseForRoom(run: ConcurrencyRunRef, ticket: number | undefined): ConcurrencyEffect | undefined {
+    const { budget, state } = this;
+    if (budget === undefined) return undefined;
+    const overflow = state.overflow;
+    this.reopen();
+    const held = ticket !== undefined && overflow !== undefined && ticket <= overflow.issued;
+    const inTurn = held
+      ? ticket <= overflow.admitted
+      : overflow === undefined || overflow.issued === overflow.admitted;
+    const newKey = !state.lastGrant.some((entry) => entry.key === run.key);
+    const cost = queuedBytes(run) + RUNNING_OVERHEAD + (newKey ? lastGrantBytes(run.key) : 0);
+    if (inTurn && this.entryBytes + cost <= this.entryLimit()) return undefined;
+    if (!budget.enforce()) {
+      this.budget = undefined; // replaying a run from before the budget: it took every request
+      return undefined;
+    }
+    state.overflow ??= { issued: 0, admitted: 0 };
+    const place = held ? ticket : ++state.overflow.issued;
+    state.stats.full = (state.stats.full ?? 0) + 1;
+    const reason =
+      `the controller's state is full (${this.bytes} of ${budget.maxBytes} bytes, \`controller.maxStateBytes\`): ` +
+      `granted ${state.running.length}, waiting ${state.queued.length}`;
+    // Runs far back in line ask again later: the line as a whole asks about 100 times a second at most.
+    const ahead = place - state.overflow.admitted;
+    const retryAfterMs = Math.min(RETRY_MAX_MS, Math.max(RETRY_MIN_MS, ahead * RETRY_MS_PER_TICKET));
+    return { type: 'full', run, ticket: place, retryAfterMs, reason };
+  }
+
+  /** The bytes granted and waiting runs may take: the budget less the share kept for ended requests. */
+  private entryLimit(): number {
+    return this.budget === undefined ? Number.POSITIVE_INFINITY : this.budget.maxBytes * (1 - CLOSED_SHARE);
+  }
+
+  /** Lets in every ticket given so far once the state is back under {@link REOPEN_SHARE} of its room. */
+  private reopen(): void {
+    const overflow = this.state.overflow;
+    if (overflow === undefined || overflow.admitted === overflow.issued) return;
+    if (this.entryBytes <= this.entryLimit() * REOPEN_SHARE) overflow.admitted = overflow.issued;
+  }
+
+  /** Applies `change` to a granted (`running`) or waiting entry, keeping the byte count. */
+  private resize(run: ConcurrencyRunRef, running: boolean, change: () => void): void {
+    const size = () => (running ? runningBytes(run as ConcurrencyRunningRun) : queuedBytes(run));
+    this.entryBytes -= size();
+    change();
+    this.entryBytes += size();
   }
 
   /**
@@ -185,8 +321,8 @@ export class ConcurrencyGrants {
     const known = (run: ConcurrencyRunRef) => run.requestId === requestId;
     const running = this.state.running.find(known);
     const queued = running ? undefined : this.state.queued.find(known);
-    if (running) running.runId = runId;
-    if (queued) queued.runId = runId;
+    if (running) this.resize(running, true, () => (running.runId = runId));
+    if (queued) this.resize(queued, false, () => (queued.runId = runId));
     return running ? [this.answerOf(running)] : [];
   }
 
@@ -200,6 +336,7 @@ export class ConcurrencyGrants {
     const index = state.running.findIndex((run) => run.requestId === requestId);
     if (index >= 0) {
       const [run] = state.running.splice(index, 1);
+      this.entryBytes -= runningBytes(run!);
       this.close(run!);
       state.stats.released++;
       if (reclaimed) state.stats.reclaimed++;
@@ -246,9 +383,12 @@ export class ConcurrencyGrants {
       if (best === undefined) break;
       const [run] = state.queued.splice(best.index, 1);
       const { key } = run!;
-      state.running.push({ ...run!, grantedAt: now, grantedTick: tick, cancelRequested: false });
+      const granted = { ...run!, grantedAt: now, grantedTick: tick, cancelRequested: false };
+      state.running.push(granted);
+      this.entryBytes += runningBytes(granted) - queuedBytes(run!);
       running.set(key, (running.get(key) ?? 0) + 1);
       state.stats.granted++;
+      if (!lastGrant.has(key)) this.entryBytes += lastGrantBytes(key);
       lastGrant.set(key, state.stats.granted);
       effects.push({ type: 'grant', run: run! });
     }
@@ -261,16 +401,29 @@ export class ConcurrencyGrants {
     const index = state.queued.findIndex((run) => run.requestId === requestId);
     if (index < 0) return;
     const [run] = state.queued.splice(index, 1);
+    this.entryBytes -= queuedBytes(run!);
     this.close(run!);
     this.forgetIfInactive(run!.key);
   }
 
-  /** Remembers that `run`'s request ended, keeping the last {@link CLOSED_KEPT}. */
+  /**
+   * Remembers that `run`'s request ended, keeping the last {@link CLOSED_KEPT}, and with a budget no
+   * more than {@link CLOSED_SHARE} of it.
+   */
   private close(run: ConcurrencyRunRef): void {
     this.state.closed ??= [];
     const { closed } = this.state;
-    closed.push({ requestId: run.requestId, runId: run.runId });
-    if (closed.length > CLOSED_KEPT) closed.splice(0, closed.length - CLOSED_KEPT);
+    const entry = { requestId: run.requestId, runId: run.runId };
+    closed.push(entry);
+    this.closedBytes += closedBytes(entry);
+    const limit = this.budget === undefined ? Number.POSITIVE_INFINITY : this.budget.maxBytes * CLOSED_SHARE;
+    let drop = 0;
+    while (closed.length - drop > CLOSED_KEPT || (this.closedBytes > limit && drop < closed.length - 1)) {
+      this.closedBytes -= closedBytes(closed[drop]!);
+      drop++;
+    }
+    if (drop > 0) closed.splice(0, drop);
+    this.reopen();
   }
 
   private isClosed(request: ConcurrencyRunRef): boolean {
@@ -288,6 +441,9 @@ export class ConcurrencyGrants {
     const { state } = this;
     if (state.running.some((r) => r.key === key) || state.queued.some((r) => r.key === key)) return;
     const index = state.lastGrant.findIndex((entry) => entry.key === key);
-    if (index >= 0) state.lastGrant.splice(index, 1);
+    if (index >= 0) {
+      state.lastGrant.splice(index, 1);
+      this.entryBytes -= lastGrantBytes(key);
+    }
   }
 }

@@ -63,13 +63,14 @@ export interface WithConcurrencyOptions {
  * ```ts
  * import { DEFAULT_CONTROLLER_SETTINGS } from 'slotwise/internal/workflows/concurrency/options.js';
  * DEFAULT_CONTROLLER_SETTINGS;
- * // => { probeIntervalMs: 10_000, idleTimeoutMs: 60_000, maxHistoryEvents: 2_000, activities: true }
+ * // => { probeIntervalMs: 10_000, idleTimeoutMs: 60_000, maxHistoryEvents: 2_000, maxStateBytes: 1_048_576, activities: true }
  * ```
  */
 export const DEFAULT_CONTROLLER_SETTINGS: Readonly<ConcurrencyControllerSettings> = Object.freeze({
   probeIntervalMs: 10_000,
   idleTimeoutMs: 60_000,
   maxHistoryEvents: 2_000,
+  maxStateBytes: 1_048_576,
   activities: true,
 });
 
@@ -173,6 +174,9 @@ export function resolveConcurrencyOptions(options: WithConcurrencyOptions): Reso
   }
   if (controller.maxHistoryEvents !== undefined) {
     settings.maxHistoryEvents = integer('controller.maxHistoryEvents', controller.maxHistoryEvents, 100);
+  }
+  if (controller.maxStateBytes !== undefined) {
+    settings.maxStateBytes = integer('controller.maxStateBytes', controller.maxStateBytes, 4_096);
   }
   if (controller.activities !== undefined) {
     if (typeof controller.activities !== 'boolean')

@@ -107,6 +107,15 @@ export interface ConcurrencyControllerSettings {
    */
   maxHistoryEvents: number;
   /**
+   * Most bytes the controller's carried state (runs granted and waiting, with the memory of recent
+   * ones) may take, as JSON. The state is the input of each continue-as-new and the state query's
+   * answer, and the server refuses payloads over its blob limit (2 MiB by default), which terminates a
+   * controller that continues as new with more. A request that does not fit is answered `full`: the
+   * run waits on a timer and asks again (with a ticket, so runs refused earlier come in first).
+   * @default 1_048_576
+   */
+  maxStateBytes: number;
+  /**
    * The Workers of the runs' task queues and of the controller's register `concurrencyActivities`
    * (from `slotwise/activities`): runs ask and release through local activities (no extra workflow
    * task each), and the controller finds runs that ended without releasing, or were reset, by
@@ -169,6 +178,16 @@ export interface ConcurrencyRequest extends ConcurrencyRunRef {
   policy: ConcurrencyPolicy;
   /** Controller settings this run asks for; missing ones keep their current value. */
   settings?: Partial<ConcurrencyControllerSettings>;
+  /**
+   * The place in line a controller with no room left gave this request (a `full` answer): asked again
+   * with it, the request goes before those refused after it.
+   */
+  ticket?: number;
+  /**
+   * The run waits and asks again when answered `full`. Runs of a slotwise from before that answer
+   * omit it, and their requests are kept whatever the budget: such a run would take `full` as leave to go.
+   */
+  acceptsFull?: boolean;
 }
 
 /**
@@ -220,6 +239,11 @@ export interface ConcurrencyStats {
   rejected: number;
   /** Grants freed because the controller found the run closed without releasing. */
   reclaimed: number;
+  /**
+   * Requests answered `full`: the controller's state had no room for them (`maxStateBytes`), so the
+   * run waits on a timer and asks again. Each ask counts. Absent before the first.
+   */
+  full?: number;
 }
 
 /**
@@ -256,6 +280,11 @@ export interface ConcurrencyGrantState {
    * Absent in states saved before it existed.
    */
   closed?: Array<{ requestId: string; runId: string }>;
+  /**
+   * Places in line of requests refused for want of room (`full`): `issued` tickets given so far,
+   * tickets up to `admitted` may come in once there is room. Absent until the first refusal.
+   */
+  overflow?: { issued: number; admitted: number };
 }
 
 /**
@@ -277,7 +306,9 @@ export type ConcurrencyEffect =
    */
   | { type: 'cancel'; run: ConcurrencyRunRef; queued: boolean; by: string }
   /** Tell the run it is refused (`CANCEL_NEWEST`). */
-  | { type: 'reject'; run: ConcurrencyRunRef; reason: string };
+  | { type: 'reject'; run: ConcurrencyRunRef; reason: string }
+  /** Tell the run there is no room for its request now: ask again later, with `ticket`. */
+  | { type: 'full'; run: ConcurrencyRunRef; ticket: number; retryAfterMs: number; reason: string };
 
 /**
  * The controller's answer to a request, signalled to the run that asked.
@@ -294,13 +325,19 @@ export interface ConcurrencyDecision {
   /**
    * `granted`: run now. `queued`: wait for a later `granted` (only as the answer to an acquire update).
    * `rejected`: refused, `reason` says why. `cancelled`: stop, a newer run of the key (`by`) replaces
-   * this one (`CANCEL_IN_PROGRESS`); a granted run keeps its grant until it has stopped.
+   * this one (`CANCEL_IN_PROGRESS`); a granted run keeps its grant until it has stopped. `full`: the
+   * controller's state has no room for another request (`maxStateBytes`); the request is not kept,
+   * ask again later with `ticket`.
    */
-  outcome: 'granted' | 'queued' | 'rejected' | 'cancelled';
+  outcome: 'granted' | 'queued' | 'rejected' | 'cancelled' | 'full';
   /** Why a run was rejected or cancelled. */
   reason?: string;
   /** Workflow id of the run that replaces a cancelled one. */
   by?: string;
+  /** The place in line a `full` answer gives: the request asked again with it goes first. */
+  ticket?: number;
+  /** How long a run answered `full` should wait before it asks again (longer the further back it is). */
+  retryAfterMs?: number;
 }
 
 /**

@@ -55,6 +55,20 @@ const scopes = new Map<string, CancellationScope>();
 let handlersInstalled = false;
 let requestSequence = 0;
 
+/** First wait, in ms, before a run answered `full` asks again; it doubles up to {@link FULL_RETRY_MAX_MS}. */
+const FULL_RETRY_FIRST_MS = 1_000;
+const FULL_RETRY_MAX_MS = 30_000;
+
+/**
+ * How long to wait before asking again after the `attempt`-th `full` answer (0-based): doubling, with
+ * jitter, and no less than the controller asked for (runs far back in line wait longer).
+ */
+const fullRetryDelay = (attempt: number, asked = 0): number => {
+  const base = Math.max(asked, Math.min(FULL_RETRY_MAX_MS, FULL_RETRY_FIRST_MS * 2 ** Math.min(attempt, 10)));
+  // Math.random is seeded per run in workflow code: replay draws the same numbers.
+  return Math.round(base * (0.75 + Math.random() * 0.5));
+};
+
 /** Records a decision; a `cancelled` one is final and cancels `fn` if it runs. */
 function record(decision: ConcurrencyDecision): void {
   const { requestId } = decision;
@@ -62,7 +76,7 @@ function record(decision: ConcurrencyDecision): void {
   const current = decisions.get(requestId);
   if (current?.outcome === 'cancelled' || current?.outcome === 'rejected') return;
   if (decision.outcome === 'queued') return;
-  if (current?.outcome === 'granted' && decision.outcome === 'granted') return; // told again
+  if (current?.outcome === 'granted' && decision.outcome !== 'cancelled') return; // told again, or late
   decisions.set(requestId, decision);
   if (decision.outcome === 'cancelled') scopes.get(requestId)?.cancel();
 }
@@ -293,6 +307,7 @@ export async function withConcurrency<T>(options: WithConcurrencyOptions, fn: ()
     originalRunId: info.originalExecutionRunId,
     policy: resolved.policy,
     settings: resolved.settings,
+    acceptsFull: true,
   };
   const start: ConcurrencyControllerInput = {
     group: resolved.group,
@@ -303,16 +318,31 @@ export async function withConcurrency<T>(options: WithConcurrencyOptions, fn: ()
   let mustRelease = true;
   let releaseSink = false;
   try {
-    // Not cancellable: a request cancelled in flight could still land after this run's release.
-    const answer = await CancellationScope.nonCancellable(() =>
-      ask(controllerId, resolved.controllerTaskQueue ?? info.taskQueue, start, request, resolved),
-    );
-    if (answer) {
-      releaseSink = answer.releaseSink === true;
-      record(answer);
+    let decision: ConcurrencyDecision;
+    for (let attempt = 0; ; attempt++) {
+      // Not cancellable: a request cancelled in flight could still land after this run's release.
+      const answer = await CancellationScope.nonCancellable(() =>
+        ask(controllerId, resolved.controllerTaskQueue ?? info.taskQueue, start, request, resolved),
+      );
+      if (answer) {
+        releaseSink = answer.releaseSink === true;
+        record(answer);
+      }
+      await condition(() => decisions.get(requestId) !== undefined);
+      decision = decisions.get(requestId)!;
+      if (decision.outcome !== 'full') break;
+      // The controller had no room to keep the request: wait (no slot held) and ask again, in line.
+      if (attempt === 0) {
+        log.warn('slotwise: withConcurrency() found its controller full; it waits and asks again', {
+          group: resolved.group,
+          key: resolved.key,
+          reason: decision.reason,
+        });
+      }
+      request.ticket = decision.ticket;
+      decisions.set(requestId, undefined);
+      await sleep(fullRetryDelay(attempt, decision.retryAfterMs));
     }
-    await condition(() => decisions.get(requestId) !== undefined);
-    const decision = decisions.get(requestId)!;
     if (decision.outcome === 'rejected') {
       mustRelease = false;
       throw new ConcurrencyRejectedError(resolved.group, resolved.key, decision.reason ?? 'refused');

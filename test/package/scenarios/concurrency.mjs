@@ -2,6 +2,8 @@
 // started with concurrencyPriority() from `slotwise/client`, on a Worker that registers
 // `concurrencyActivities` (from `slotwise/activities`) and runs the bundled controller workflow. The
 // activity counts how many runs of each key work at once; without the controller it would be 3.
+// Then 24 runs of key "c" in a group whose controller keeps at most 4 KiB of state: some are
+// answered `full`, wait and ask again, and all complete one at a time.
 import { createRequire } from 'node:module';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
@@ -77,7 +79,24 @@ export default async function concurrency({ slotwise, activities, env, format })
         await sleep(100);
         state = await controller.query('slotwise.concurrency.state');
       }
-      return { done, markersPerRun, stats: state.stats };
+      // A group with room for a few requests only: the others are answered full and ask again.
+      const small = await Promise.all(
+        Array.from({ length: 24 }, (_, i) =>
+          client.workflow.start('concurrencyWorkflow', {
+            taskQueue,
+            workflowId: `${taskQueue}-c-${i}`,
+            args: [{ group: `${group}-small`, key: 'c', maxRuns: 1, ms: 20, maxStateBytes: 4096 }],
+          }),
+        ),
+      );
+      const smallDone = await Promise.all(small.map((handle) => handle.result()));
+      const smallController = client.workflow.getHandle(`slotwise-concurrency:${group}-small`);
+      let smallState = await smallController.query('slotwise.concurrency.state');
+      for (const deadline = Date.now() + 10_000; smallState.running.length > 0 && Date.now() < deadline; ) {
+        await sleep(100);
+        smallState = await smallController.query('slotwise.concurrency.state');
+      }
+      return { done, markersPerRun, stats: state.stats, smallDone, smallStats: smallState.stats };
     });
     return {
       results: results.done,
@@ -85,8 +104,15 @@ export default async function concurrency({ slotwise, activities, env, format })
       released: results.stats.released,
       reclaimed: results.stats.reclaimed,
       priorities,
-      mostAtOnce: Object.fromEntries([...mostAtOnce].sort()),
+      mostAtOnce: Object.fromEntries([...mostAtOnce].filter(([key]) => key !== 'c').sort()),
       workCount: order.length,
+      small: {
+        results: results.smallDone.length,
+        granted: results.smallStats.granted,
+        released: results.smallStats.released,
+        answeredFull: (results.smallStats.full ?? 0) > 0,
+        mostAtOnce: mostAtOnce.get('c'),
+      },
     };
   } finally {
     await clientConnection.close();
