@@ -8,8 +8,8 @@
 // the activity (maxRuns = N, so no run ever waits for another), same server, same in-process Worker
 // (with the slotwise concurrency activities), rounds interleaved: odd rounds run the plain workflows
 // first, even rounds withConcurrency first. Seconds from the first start to the last result, and the
-// ratio withConcurrency / plain of the same round. Two groups: 10 keys on one controller, and 40 keys
-// over 4 controller shards.
+// ratio withConcurrency / plain of the same round. Three groups: 10 keys on one controller, 40 keys
+// over 4 controller shards, and 200 keys (one per run) on one controller.
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
@@ -80,6 +80,8 @@ function casesOf(quick: boolean): Case[] {
   return [
     { id: '10-keys', runs: 200, keys: 10, shards: 1, workMs: 100 },
     { id: '40-keys-4-shards', runs: 200, keys: 40, shards: 4, workMs: 100 },
+    // A key per run on one controller: does the overhead grow with the keys a controller serves?
+    { id: '200-keys', runs: 200, keys: 200, shards: 1, workMs: 100 },
   ];
 }
 
