@@ -68,15 +68,22 @@ function defined(value: unknown, message: string): void {
   if (value === undefined) expect(value, message).toBeDefined();
 }
 
-/** Runs a schedule, checking every invariant after every step; returns the model for final checks. */
-function runSchedule(policy: ConcurrencyPolicy, ops: Op[]) {
+/** JSON length of the four lists when empty: what the byte count leaves out. */
+const EMPTY_LISTS = JSON.stringify({ running: [], queued: [], lastGrant: [], closed: [] }).length;
+
+/**
+ * Runs a schedule, checking every invariant after every step; returns the model for final checks.
+ * With `maxBytes`, the grant state has that byte budget and requests accept `full` answers.
+ */
+function runSchedule(policy: ConcurrencyPolicy, ops: Op[], maxBytes?: number) {
   const { maxRuns, groupMaxRuns = Infinity, strategy } = policy;
-  let grants = new ConcurrencyGrants();
+  const budget = maxBytes === undefined ? undefined : { maxBytes, enforce: () => true };
+  let grants = new ConcurrencyGrants(undefined, budget);
   const granted = new Map<string, ModelRun>(); // holding a grant, per the effects seen
   const waiting = new Map<string, ModelRun>(); // asked, not granted, refused, cancelled or given up
   const cancelRequested = new Set<string>();
   const everGranted = new Set<string>();
-  const ended = new Map<string, 'rejected' | 'cancelledWaiting' | 'gaveUp'>();
+  const ended = new Map<string, 'rejected' | 'cancelledWaiting' | 'gaveUp' | 'full'>();
   const grantKeys: string[] = [];
   let order = 0;
   let now = 0;
@@ -113,7 +120,11 @@ function runSchedule(policy: ConcurrencyPolicy, ops: Op[]) {
         waiting.delete(id);
         ended.set(id, 'rejected');
       } else if (effect.type === 'full') {
-        throw new Error(`full answer for ${id} from a grant state without a byte budget`);
+        // Only the request just made, and only with a budget: it is not kept.
+        is(budget !== undefined, true);
+        is(id, requested?.id);
+        waiting.delete(id);
+        ended.set(id, 'full');
       } else {
         is(strategy, 'CANCEL_IN_PROGRESS');
         if (id === requested?.id) expect(id).not.toBe(requested?.id);
@@ -174,6 +185,14 @@ function runSchedule(policy: ConcurrencyPolicy, ops: Op[]) {
     for (const { key } of state.lastGrant) is(keys.has(key), true);
     is(state.stats.granted, everGranted.size);
     is(grants.idle, granted.size === 0 && waiting.size === 0);
+    if (maxBytes !== undefined) {
+      // The count is what a fresh count of the same state gives, and bounds the lists' JSON.
+      const { running, queued, lastGrant, closed } = state;
+      is(new ConcurrencyGrants(JSON.parse(JSON.stringify(state))).bytes, grants.bytes);
+      const lists = JSON.stringify({ running, queued, lastGrant, closed: closed ?? [] }).length;
+      atMost(lists - EMPTY_LISTS, grants.bytes);
+      atMost(grants.bytes, maxBytes);
+    }
   };
 
   const pickFrom = (pick: number, pool: ModelRun[]) => pool[pick % pool.length];
@@ -183,9 +202,16 @@ function runSchedule(policy: ConcurrencyPolicy, ops: Op[]) {
     if (op.type === 'request') {
       const run: ModelRun = { id: `r${order}`, key: `k${op.key}`, order: order++ };
       waiting.set(run.id, run);
-      const request = { requestId: run.id, key: run.key, workflowId: `wf-${run.id}`, runId: 'run', policy };
+      const request = {
+        requestId: run.id,
+        key: run.key,
+        workflowId: `wf-${run.id}`,
+        runId: 'run',
+        policy,
+        acceptsFull: budget !== undefined,
+      };
       apply(grants.request(request, now), run);
-      is(ended.has(run.id) && ended.get(run.id) !== 'rejected', false);
+      is(ended.has(run.id) && ended.get(run.id) !== 'rejected' && ended.get(run.id) !== 'full', false);
     } else if (op.type === 'release' || op.type === 'reclaim') {
       const run = pickFrom(op.pick, [...granted.values()]);
       if (!run) continue;
@@ -210,7 +236,7 @@ function runSchedule(policy: ConcurrencyPolicy, ops: Op[]) {
         is(repeated[0]!.type, cancelRequested.has(run.id) ? 'cancel' : 'grant');
       }
     } else {
-      grants = new ConcurrencyGrants(JSON.parse(JSON.stringify(grants.state)));
+      grants = new ConcurrencyGrants(JSON.parse(JSON.stringify(grants.state)), budget);
     }
     check();
   }
@@ -229,7 +255,7 @@ function runSchedule(policy: ConcurrencyPolicy, ops: Op[]) {
   for (let n = 0; n < order; n++) {
     is(everGranted.has(`r${n}`) || ended.has(`r${n}`), true);
   }
-  return { grantKeys };
+  return { grantKeys, ended };
 }
 
 describe('ConcurrencyGrants (property)', () => {
@@ -242,6 +268,22 @@ describe('ConcurrencyGrants (property)', () => {
         { numRuns: 3000 },
       );
     }, 60_000); // 3000 schedules: 3-11 s at a load average of 22 on 2 cores
+  }
+
+  for (const strategy of strategies) {
+    it(`with a byte budget, ${strategy} schedules keep every limit, keep the state within the budget and answer full only to the request made, over 2000 random schedules`, () => {
+      let full = 0;
+      fc.assert(
+        fc.property(scheduleArb(strategy), ({ policy, ops }) => {
+          const before = full;
+          // Room for four to eight entries of these short ids: schedules of up to 150 steps pass it.
+          const { ended } = runSchedule(policy, ops, 1_000);
+          full = before + [...ended.values()].filter((e) => e === 'full').length;
+        }),
+        { numRuns: 2000 },
+      );
+      expect(full).toBeGreaterThan(0); // the budget did bind
+    }, 60_000);
   }
 
   it('request()/release() serve keys round-robin: with one group slot, a key waiting through a grant is served before that key again', () => {
