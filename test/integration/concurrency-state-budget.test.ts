@@ -168,4 +168,40 @@ describe('controller state budget on the dev server', () => {
     expect(snapshot.stats.full).toBeGreaterThan(0);
     expect(snapshot.running.length + snapshot.queued.length).toBe(0);
   }, 180_000);
+
+  it('without the concurrency activities (requests and answers by signal), 30 runs against a 4 KiB controller are answered full by signal, ask again and all complete one at a time', async () => {
+    const group = `signals-${Date.now()}`;
+    const concurrency = {
+      group,
+      key: 'k',
+      maxRuns: 1,
+      controller: { maxStateBytes: 4_096, activities: false },
+    };
+    const handles = await Promise.all(
+      Array.from({ length: 30 }, (_, index) =>
+        client.workflow.start('concurrencyExampleWorkflow', {
+          taskQueue,
+          workflowId: `${group}--${index}`,
+          args: [{ concurrency, workMs: 20, index }],
+        }),
+      ),
+    );
+    const results = await Promise.all(handles.map((h) => h.result()));
+    expect(results).toEqual(Array.from({ length: 30 }, (_, index) => index));
+    expect(peak.get(group)).toBe(1);
+    const controller = client.workflow.getHandle(concurrencyControllerId(group));
+    const snapshot = await controller.query(concurrencyStateQuery);
+    expect(snapshot.holderCheck).toBe('probe');
+    expect(snapshot.stats).toMatchObject({ granted: 30, released: 30, reclaimed: 0 });
+    expect(snapshot.stats.full).toBeGreaterThan(0);
+    // The full answers went out as decision signals (there is no update to answer in).
+    const fullSignals = (await controller.fetchHistory()).events?.filter((e) =>
+      e.signalExternalWorkflowExecutionInitiatedEventAttributes?.input?.payloads?.some((p) =>
+        Buffer.from(p.data ?? [])
+          .toString('utf8')
+          .includes('"outcome":"full"'),
+      ),
+    );
+    expect(fullSignals?.length).toBeGreaterThan(0);
+  }, 180_000);
 });
