@@ -53,6 +53,15 @@ const closedBytes = (entry: { requestId: string; runId: string }): number =>
   CLOSED_OVERHEAD + textBytes(entry.requestId) + textBytes(entry.runId);
 const lastGrantBytes = (key: string): number => LAST_GRANT_OVERHEAD + textBytes(key);
 
+/** Adds `by` to the count of `key`, dropping counts that reach 0. */
+function bump(counts: Map<string, number>, key: string, by: number): void {
+  const next = (counts.get(key) ?? 0) + by;
+  if (next === 0) counts.delete(key);
+  else counts.set(key, next);
+}
+/** One key for a (request id, run id) pair of {@link ConcurrencyGrantState.closed}. */
+const pairOf = (requestId: string, runId: string): string => `${requestId}\u0000${runId}`;
+
 /**
  * How a {@link ConcurrencyGrants} keeps its state small enough to carry: at most `maxBytes` of JSON
  * (runs granted and waiting, the round-robin memory, and at most an eighth of it for the memory of
@@ -133,15 +142,38 @@ export class ConcurrencyGrants {
   private entryBytes = 0;
   /** JSON bytes (an upper bound) of {@link ConcurrencyGrantState.closed}. */
   private closedBytes = 0;
+  // Indexes of the state's lists, kept as they change and rebuilt from a carried state (never
+  // carried): lookups by request id and key without walking the lists, so a decision costs the same
+  // whether a group has ten runs and keys or thousands.
+  private readonly runningById = new Map<string, ConcurrencyRunningRun>();
+  private readonly queuedById = new Map<string, ConcurrencyRunRef>();
+  private readonly runningPerKeyCount = new Map<string, number>();
+  private readonly queuedPerKeyCount = new Map<string, number>();
+  private readonly lastGrantByKey = new Map<string, { key: string; grant: number }>();
+  private readonly closedPairs = new Map<string, number>();
 
   /** Starts from `state` (taken over, not copied), or from an empty state. */
   constructor(state?: ConcurrencyGrantState, budget?: GrantStateBudget) {
     this.state = state ?? emptyGrantState();
     this.budget = budget;
-    for (const run of this.state.running) this.entryBytes += runningBytes(run);
-    for (const run of this.state.queued) this.entryBytes += queuedBytes(run);
-    for (const { key } of this.state.lastGrant) this.entryBytes += lastGrantBytes(key);
-    for (const entry of this.state.closed ?? []) this.closedBytes += closedBytes(entry);
+    for (const run of this.state.running) {
+      this.entryBytes += runningBytes(run);
+      this.runningById.set(run.requestId, run);
+      bump(this.runningPerKeyCount, run.key, 1);
+    }
+    for (const run of this.state.queued) {
+      this.entryBytes += queuedBytes(run);
+      this.queuedById.set(run.requestId, run);
+      bump(this.queuedPerKeyCount, run.key, 1);
+    }
+    for (const entry of this.state.lastGrant) {
+      this.entryBytes += lastGrantBytes(entry.key);
+      this.lastGrantByKey.set(entry.key, entry);
+    }
+    for (const entry of this.state.closed ?? []) {
+      this.closedBytes += closedBytes(entry);
+      bump(this.closedPairs, pairOf(entry.requestId, entry.runId), 1);
+    }
   }
 
   /**
@@ -159,26 +191,22 @@ export class ConcurrencyGrants {
 
   /** How many runs of `key` hold a grant (including ones asked to cancel). */
   runningFor(key: string): number {
-    let count = 0;
-    for (const run of this.state.running) if (run.key === key) count++;
-    return count;
+    return this.runningPerKeyCount.get(key) ?? 0;
   }
 
   /** How many runs of `key` wait for a grant. */
   queuedFor(key: string): number {
-    let count = 0;
-    for (const run of this.state.queued) if (run.key === key) count++;
-    return count;
+    return this.queuedPerKeyCount.get(key) ?? 0;
   }
 
   /** Runs holding a grant, per key. */
   runningPerKey(): Record<string, number> {
-    return Object.fromEntries(this.countRunning());
+    return Object.fromEntries(this.runningPerKeyCount);
   }
 
   /** The run holding a grant under `requestId`, if any. */
   findRunning(requestId: string): ConcurrencyRunningRun | undefined {
-    return this.state.running.find((run) => run.requestId === requestId);
+    return this.runningById.get(requestId);
   }
 
   /**
@@ -194,9 +222,8 @@ export class ConcurrencyGrants {
    */
   request(request: ConcurrencyRequest, now: number, tick = 0): ConcurrencyEffect[] {
     const { state } = this;
-    const known = (run: ConcurrencyRunRef) => run.requestId === request.requestId;
-    const running = state.running.find(known);
-    const queued = running ? undefined : state.queued.find(known);
+    const running = this.runningById.get(request.requestId);
+    const queued = running ? undefined : this.queuedById.get(request.requestId);
     if (running || queued) {
       const run = (running ?? queued)!;
       this.resize(run, running !== undefined, () => {
@@ -243,6 +270,8 @@ export class ConcurrencyGrants {
       }
     }
     state.queued.push(run);
+    this.queuedById.set(run.requestId, run);
+    bump(this.queuedPerKeyCount, run.key, 1);
     this.entryBytes += queuedBytes(run);
     effects.push(...this.schedule(now, tick));
     return effects;
@@ -264,7 +293,7 @@ export class ConcurrencyGrants {
     const inTurn = held
       ? ticket <= overflow.admitted
       : overflow === undefined || overflow.issued === overflow.admitted;
-    const newKey = !state.lastGrant.some((entry) => entry.key === run.key);
+    const newKey = !this.lastGrantByKey.has(run.key);
     const cost = queuedBytes(run) + RUNNING_OVERHEAD + (newKey ? lastGrantBytes(run.key) : 0);
     if (inTurn && this.entryBytes + cost <= this.entryLimit()) return undefined;
     if (!budget.enforce()) {
@@ -318,9 +347,8 @@ export class ConcurrencyGrants {
    * reset); returns what the new run must be told. Unknown ids are a no-op.
    */
   moveRun(requestId: string, runId: string): ConcurrencyEffect[] {
-    const known = (run: ConcurrencyRunRef) => run.requestId === requestId;
-    const running = this.state.running.find(known);
-    const queued = running ? undefined : this.state.queued.find(known);
+    const running = this.runningById.get(requestId);
+    const queued = running ? undefined : this.queuedById.get(requestId);
     if (running) this.resize(running, true, () => (running.runId = runId));
     if (queued) this.resize(queued, false, () => (queued.runId = runId));
     return running ? [this.answerOf(running)] : [];
@@ -333,9 +361,11 @@ export class ConcurrencyGrants {
    */
   release(requestId: string, now: number, reclaimed = false, tick = 0): ConcurrencyEffect[] {
     const { state } = this;
-    const index = state.running.findIndex((run) => run.requestId === requestId);
-    if (index >= 0) {
-      const [run] = state.running.splice(index, 1);
+    const held = this.runningById.get(requestId);
+    if (held) {
+      const [run] = state.running.splice(state.running.indexOf(held), 1);
+      this.runningById.delete(requestId);
+      bump(this.runningPerKeyCount, held.key, -1);
       this.entryBytes -= runningBytes(run!);
       this.close(run!);
       state.stats.released++;
@@ -356,20 +386,14 @@ export class ConcurrencyGrants {
     return this.state.running.filter((run) => (run.grantedTick ?? 0) <= tick - 2).map(refOf);
   }
 
-  private countRunning(): Map<string, number> {
-    const counts = new Map<string, number>();
-    for (const run of this.state.running) counts.set(run.key, (counts.get(run.key) ?? 0) + 1);
-    return counts;
-  }
-
   /** Grants waiting runs, one per turn, to the key with room that was granted longest ago. */
   private schedule(now: number, tick: number): ConcurrencyEffect[] {
     const { state } = this;
     const { maxRuns, groupMaxRuns } = state.policy;
-    const running = this.countRunning();
-    const lastGrant = new Map(state.lastGrant.map(({ key, grant }) => [key, grant]));
+    const running = this.runningPerKeyCount;
+    const lastGrant = this.lastGrantByKey;
     const effects: ConcurrencyEffect[] = [];
-    while (groupMaxRuns === undefined || state.running.length < groupMaxRuns) {
+    while (state.queued.length > 0 && (groupMaxRuns === undefined || state.running.length < groupMaxRuns)) {
       let best: { index: number; served: number } | undefined;
       const seen = new Set<string>();
       for (let index = 0; index < state.queued.length; index++) {
@@ -377,30 +401,40 @@ export class ConcurrencyGrants {
         if (seen.has(key)) continue; // only a key's oldest request competes
         seen.add(key);
         if ((running.get(key) ?? 0) >= maxRuns) continue;
-        const served = lastGrant.get(key) ?? -1;
+        const served = lastGrant.get(key)?.grant ?? -1;
         if (best === undefined || served < best.served) best = { index, served };
       }
       if (best === undefined) break;
       const [run] = state.queued.splice(best.index, 1);
-      const { key } = run!;
+      const { key, requestId } = run!;
+      this.queuedById.delete(requestId);
+      bump(this.queuedPerKeyCount, key, -1);
       const granted = { ...run!, grantedAt: now, grantedTick: tick, cancelRequested: false };
       state.running.push(granted);
+      this.runningById.set(requestId, granted);
+      bump(running, key, 1);
       this.entryBytes += runningBytes(granted) - queuedBytes(run!);
-      running.set(key, (running.get(key) ?? 0) + 1);
       state.stats.granted++;
-      if (!lastGrant.has(key)) this.entryBytes += lastGrantBytes(key);
-      lastGrant.set(key, state.stats.granted);
+      const last = lastGrant.get(key);
+      if (last) last.grant = state.stats.granted;
+      else {
+        const entry = { key, grant: state.stats.granted };
+        state.lastGrant.push(entry);
+        lastGrant.set(key, entry);
+        this.entryBytes += lastGrantBytes(key);
+      }
       effects.push({ type: 'grant', run: run! });
     }
-    state.lastGrant = [...lastGrant].map(([key, grant]) => ({ key, grant }));
     return effects;
   }
 
   private dequeue(requestId: string): void {
     const { state } = this;
-    const index = state.queued.findIndex((run) => run.requestId === requestId);
-    if (index < 0) return;
-    const [run] = state.queued.splice(index, 1);
+    const waiting = this.queuedById.get(requestId);
+    if (waiting === undefined) return;
+    const [run] = state.queued.splice(state.queued.indexOf(waiting), 1);
+    this.queuedById.delete(requestId);
+    bump(this.queuedPerKeyCount, waiting.key, -1);
     this.entryBytes -= queuedBytes(run!);
     this.close(run!);
     this.forgetIfInactive(run!.key);
@@ -416,10 +450,13 @@ export class ConcurrencyGrants {
     const entry = { requestId: run.requestId, runId: run.runId };
     closed.push(entry);
     this.closedBytes += closedBytes(entry);
+    bump(this.closedPairs, pairOf(entry.requestId, entry.runId), 1);
     const limit = this.budget === undefined ? Number.POSITIVE_INFINITY : this.budget.maxBytes * CLOSED_SHARE;
     let drop = 0;
     while (closed.length - drop > CLOSED_KEPT || (this.closedBytes > limit && drop < closed.length - 1)) {
-      this.closedBytes -= closedBytes(closed[drop]!);
+      const dropped = closed[drop]!;
+      this.closedBytes -= closedBytes(dropped);
+      bump(this.closedPairs, pairOf(dropped.requestId, dropped.runId), -1);
       drop++;
     }
     if (drop > 0) closed.splice(0, drop);
@@ -427,23 +464,16 @@ export class ConcurrencyGrants {
   }
 
   private isClosed(request: ConcurrencyRunRef): boolean {
-    const { closed } = this.state;
-    if (closed === undefined) return false;
-    for (let i = closed.length - 1; i >= 0; i--) {
-      const entry = closed[i]!;
-      if (entry.requestId === request.requestId && entry.runId === request.runId) return true;
-    }
-    return false;
+    return this.closedPairs.has(pairOf(request.requestId, request.runId));
   }
 
   /** Drops the round-robin memory of a key with nothing granted or waiting, keeping the state bounded. */
   private forgetIfInactive(key: string): void {
-    const { state } = this;
-    if (state.running.some((r) => r.key === key) || state.queued.some((r) => r.key === key)) return;
-    const index = state.lastGrant.findIndex((entry) => entry.key === key);
-    if (index >= 0) {
-      state.lastGrant.splice(index, 1);
-      this.entryBytes -= lastGrantBytes(key);
-    }
+    if (this.runningPerKeyCount.has(key) || this.queuedPerKeyCount.has(key)) return;
+    const entry = this.lastGrantByKey.get(key);
+    if (entry === undefined) return;
+    this.state.lastGrant.splice(this.state.lastGrant.indexOf(entry), 1);
+    this.lastGrantByKey.delete(key);
+    this.entryBytes -= lastGrantBytes(key);
   }
 }
