@@ -4,6 +4,7 @@ import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { concurrencyActivities } from '../../src/activities/concurrency-activities.js';
 import { CONCURRENCY_STATE_BUDGET_PATCH } from '../../src/workflows/concurrency/controller-workflow.js';
+import type { WithConcurrencyOptions } from '../../src/workflows/concurrency/options.js';
 import {
   CONCURRENCY_CONTROLLER_WORKFLOW_TYPE,
   concurrencyAcquireBatchUpdate,
@@ -68,6 +69,32 @@ function fakeRequest(n: number, settings: ConcurrencyRequest['settings']): Concu
     settings,
     acceptsFull: true,
   };
+}
+
+/**
+ * Starts `count` runs of one key (maxRuns 1) of `group` with these controller options, and checks what
+ * every such case must show: all return their index, one works at a time, every grant was given back
+ * and some asks were answered full. Returns the controller's handle and final state.
+ */
+async function runOneKey(group: string, count: number, controller: WithConcurrencyOptions['controller']) {
+  const concurrency: WithConcurrencyOptions = { group, key: 'k', maxRuns: 1, controller };
+  const handles = await Promise.all(
+    Array.from({ length: count }, (_, index) =>
+      client.workflow.start('concurrencyExampleWorkflow', {
+        taskQueue,
+        workflowId: `${group}--${index}`,
+        args: [{ concurrency, workMs: 20, index }],
+      }),
+    ),
+  );
+  const results = await Promise.all(handles.map((h) => h.result()));
+  expect(results).toEqual(Array.from({ length: count }, (_, index) => index));
+  expect(peak.get(group)).toBe(1);
+  const handle = client.workflow.getHandle(concurrencyControllerId(group));
+  const snapshot = await handle.query(concurrencyStateQuery);
+  expect(snapshot.stats).toMatchObject({ granted: count, released: count, reclaimed: 0 });
+  expect(snapshot.stats.full).toBeGreaterThan(0);
+  return { controller: handle, snapshot };
 }
 
 describe('controller state budget on the dev server', () => {
@@ -136,64 +163,17 @@ describe('controller state budget on the dev server', () => {
   }, 120_000);
 
   it('runs refused for room wait and ask again: 80 runs of one key with maxRuns 1 and a 16 KiB budget all complete, one at a time', async () => {
-    const group = `small-${Date.now()}`;
-    const concurrency = {
-      group,
-      key: 'k',
-      maxRuns: 1,
-      controller: { maxStateBytes: 16_384 },
-    };
-    const handles = await Promise.all(
-      Array.from({ length: 80 }, (_, index) =>
-        client.workflow.start('concurrencyExampleWorkflow', {
-          taskQueue,
-          workflowId: `${group}--${index}`,
-          args: [{ concurrency, workMs: 20, index }],
-        }),
-      ),
-    );
-    const results = await Promise.all(handles.map((h) => h.result()));
-    expect(results).toEqual(Array.from({ length: 80 }, (_, index) => index));
-    expect(peak.get(group)).toBe(1);
-    const snapshot = await client.workflow
-      .getHandle(concurrencyControllerId(group))
-      .query(concurrencyStateQuery);
-    expect(snapshot.stats).toMatchObject({
-      granted: 80,
-      released: 80,
-      reclaimed: 0,
-      cancelled: 0,
-      rejected: 0,
-    });
-    expect(snapshot.stats.full).toBeGreaterThan(0);
+    const { snapshot } = await runOneKey(`small-${Date.now()}`, 80, { maxStateBytes: 16_384 });
+    expect(snapshot.stats).toMatchObject({ cancelled: 0, rejected: 0 });
     expect(snapshot.running.length + snapshot.queued.length).toBe(0);
   }, 180_000);
 
   it('without the concurrency activities (requests and answers by signal), 30 runs against a 4 KiB controller are answered full by signal, ask again and all complete one at a time', async () => {
-    const group = `signals-${Date.now()}`;
-    const concurrency = {
-      group,
-      key: 'k',
-      maxRuns: 1,
-      controller: { maxStateBytes: 4_096, activities: false },
-    };
-    const handles = await Promise.all(
-      Array.from({ length: 30 }, (_, index) =>
-        client.workflow.start('concurrencyExampleWorkflow', {
-          taskQueue,
-          workflowId: `${group}--${index}`,
-          args: [{ concurrency, workMs: 20, index }],
-        }),
-      ),
-    );
-    const results = await Promise.all(handles.map((h) => h.result()));
-    expect(results).toEqual(Array.from({ length: 30 }, (_, index) => index));
-    expect(peak.get(group)).toBe(1);
-    const controller = client.workflow.getHandle(concurrencyControllerId(group));
-    const snapshot = await controller.query(concurrencyStateQuery);
+    const { controller, snapshot } = await runOneKey(`signals-${Date.now()}`, 30, {
+      maxStateBytes: 4_096,
+      activities: false,
+    });
     expect(snapshot.holderCheck).toBe('probe');
-    expect(snapshot.stats).toMatchObject({ granted: 30, released: 30, reclaimed: 0 });
-    expect(snapshot.stats.full).toBeGreaterThan(0);
     // The full answers went out as decision signals (there is no update to answer in).
     const fullSignals = (await controller.fetchHistory()).events?.filter((e) =>
       e.signalExternalWorkflowExecutionInitiatedEventAttributes?.input?.payloads?.some((p) =>
