@@ -255,6 +255,10 @@ function scheduleHook({ key, group, policy }: ResolvedConcurrencyOptions): Sched
  * - However the run ends, the grant is freed: from a `finally` block when the workflow gets to run
  *   it, by the controller's check when it does not (terminated, timed out).
  * - Cancelling the workflow while it waits stops the wait and throws the cancellation.
+ * - A controller whose state has no room for another request (`controller.maxStateBytes`, so its
+ *   continue-as-new stays under the server's payload limit) answers `full`: the run logs a warning
+ *   once, waits on a durable timer (holding no slot) and asks again with the ticket it was given, so
+ *   runs refused earlier come in first.
  *
  * Register `concurrencyActivities` (from `slotwise/activities`) on this run's Worker, through
  * `slotwiseWorkerOptions()` (from `slotwise`): a request then costs a local activity inside a workflow
