@@ -148,7 +148,11 @@ export class ConcurrencyGrants {
   private readonly runningById = new Map<string, ConcurrencyRunningRun>();
   private readonly queuedById = new Map<string, ConcurrencyRunRef>();
   private readonly runningPerKeyCount = new Map<string, number>();
-  private readonly queuedPerKeyCount = new Map<string, number>();
+  /** Waiting runs per key, oldest first (the same objects as in the state's list). */
+  private readonly queuedPerKey = new Map<string, ConcurrencyRunRef[]>();
+  /** Position of each waiting run in request order: the round-robin tie-break between keys. */
+  private readonly queueOrder = new WeakMap<ConcurrencyRunRef, number>();
+  private nextQueueOrder = 0;
   private readonly lastGrantByKey = new Map<string, { key: string; grant: number }>();
   private readonly closedPairs = new Map<string, number>();
 
@@ -163,8 +167,7 @@ export class ConcurrencyGrants {
     }
     for (const run of this.state.queued) {
       this.entryBytes += queuedBytes(run);
-      this.queuedById.set(run.requestId, run);
-      bump(this.queuedPerKeyCount, run.key, 1);
+      this.indexQueued(run);
     }
     for (const entry of this.state.lastGrant) {
       this.entryBytes += lastGrantBytes(entry.key);
@@ -196,7 +199,7 @@ export class ConcurrencyGrants {
 
   /** How many runs of `key` wait for a grant. */
   queuedFor(key: string): number {
-    return this.queuedPerKeyCount.get(key) ?? 0;
+    return this.queuedPerKey.get(key)?.length ?? 0;
   }
 
   /** Runs holding a grant, per key. */
@@ -254,7 +257,7 @@ export class ConcurrencyGrants {
         ...state.running
           .filter((r) => r.key === run.key && !r.cancelRequested)
           .map((r) => ({ run: r, granted: r })),
-        ...state.queued.filter((r) => r.key === run.key).map((r) => ({ run: r })),
+        ...(this.queuedPerKey.get(run.key) ?? []).map((r) => ({ run: r })),
       ];
       while (live.length >= maxRuns) {
         const victim = live.shift()!;
@@ -270,8 +273,7 @@ export class ConcurrencyGrants {
       }
     }
     state.queued.push(run);
-    this.queuedById.set(run.requestId, run);
-    bump(this.queuedPerKeyCount, run.key, 1);
+    this.indexQueued(run);
     this.entryBytes += queuedBytes(run);
     effects.push(...this.schedule(now, tick));
     return effects;
@@ -394,21 +396,21 @@ export class ConcurrencyGrants {
     const lastGrant = this.lastGrantByKey;
     const effects: ConcurrencyEffect[] = [];
     while (state.queued.length > 0 && (groupMaxRuns === undefined || state.running.length < groupMaxRuns)) {
-      let best: { index: number; served: number } | undefined;
-      const seen = new Set<string>();
-      for (let index = 0; index < state.queued.length; index++) {
-        const { key } = state.queued[index]!;
-        if (seen.has(key)) continue; // only a key's oldest request competes
-        seen.add(key);
+      // Only a key's oldest request competes: the key served longest ago wins, and among keys never
+      // served (or tied), the one whose oldest request came first.
+      let best: { run: ConcurrencyRunRef; served: number; order: number } | undefined;
+      for (const [key, waiting] of this.queuedPerKey) {
         if ((running.get(key) ?? 0) >= maxRuns) continue;
+        const first = waiting[0]!;
         const served = lastGrant.get(key)?.grant ?? -1;
-        if (best === undefined || served < best.served) best = { index, served };
+        const order = this.queueOrder.get(first)!;
+        if (best === undefined || served < best.served || (served === best.served && order < best.order))
+          best = { run: first, served, order };
       }
       if (best === undefined) break;
-      const [run] = state.queued.splice(best.index, 1);
+      const [run] = state.queued.splice(state.queued.indexOf(best.run), 1);
       const { key, requestId } = run!;
-      this.queuedById.delete(requestId);
-      bump(this.queuedPerKeyCount, key, -1);
+      this.unindexQueued(run!);
       const granted = { ...run!, grantedAt: now, grantedTick: tick, cancelRequested: false };
       state.running.push(granted);
       this.runningById.set(requestId, granted);
@@ -428,13 +430,29 @@ export class ConcurrencyGrants {
     return effects;
   }
 
+  /** Adds a run just appended to the state's waiting list to the indexes. */
+  private indexQueued(run: ConcurrencyRunRef): void {
+    this.queuedById.set(run.requestId, run);
+    const waiting = this.queuedPerKey.get(run.key);
+    if (waiting) waiting.push(run);
+    else this.queuedPerKey.set(run.key, [run]);
+    this.queueOrder.set(run, this.nextQueueOrder++);
+  }
+
+  /** Removes a run taken out of the state's waiting list from the indexes. */
+  private unindexQueued(run: ConcurrencyRunRef): void {
+    this.queuedById.delete(run.requestId);
+    const waiting = this.queuedPerKey.get(run.key)!;
+    waiting.splice(waiting.indexOf(run), 1);
+    if (waiting.length === 0) this.queuedPerKey.delete(run.key);
+  }
+
   private dequeue(requestId: string): void {
     const { state } = this;
     const waiting = this.queuedById.get(requestId);
     if (waiting === undefined) return;
     const [run] = state.queued.splice(state.queued.indexOf(waiting), 1);
-    this.queuedById.delete(requestId);
-    bump(this.queuedPerKeyCount, waiting.key, -1);
+    this.unindexQueued(waiting);
     this.entryBytes -= queuedBytes(run!);
     this.close(run!);
     this.forgetIfInactive(run!.key);
@@ -469,7 +487,7 @@ export class ConcurrencyGrants {
 
   /** Drops the round-robin memory of a key with nothing granted or waiting, keeping the state bounded. */
   private forgetIfInactive(key: string): void {
-    if (this.runningPerKeyCount.has(key) || this.queuedPerKeyCount.has(key)) return;
+    if (this.runningPerKeyCount.has(key) || this.queuedPerKey.has(key)) return;
     const entry = this.lastGrantByKey.get(key);
     if (entry === undefined) return;
     this.state.lastGrant.splice(this.state.lastGrant.indexOf(entry), 1);
