@@ -386,9 +386,7 @@ try {
     let saved = 0;
     for (const handle of handles) {
       const events = await eventsOf(handle.workflowId);
-      const asks = events.filter(
-        (e) => e.markerRecordedEventAttributes !== undefined && e.markerRecordedEventAttributes !== null,
-      ).length;
+      const asks = events.filter((e) => e.markerRecordedEventAttributes != null).length;
       const timers = events.filter((e) => e.timerStartedEventAttributes).length;
       if (asks < 2 || timers < 1) continue;
       log(`slotwise: budget: ${handle.workflowId} asked ${asks} times, waited on ${timers} timers`);

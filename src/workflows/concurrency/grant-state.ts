@@ -160,23 +160,10 @@ export class ConcurrencyGrants {
   constructor(state?: ConcurrencyGrantState, budget?: GrantStateBudget) {
     this.state = state ?? emptyGrantState();
     this.budget = budget;
-    for (const run of this.state.running) {
-      this.entryBytes += runningBytes(run);
-      this.runningById.set(run.requestId, run);
-      bump(this.runningPerKeyCount, run.key, 1);
-    }
-    for (const run of this.state.queued) {
-      this.entryBytes += queuedBytes(run);
-      this.indexQueued(run);
-    }
-    for (const entry of this.state.lastGrant) {
-      this.entryBytes += lastGrantBytes(entry.key);
-      this.lastGrantByKey.set(entry.key, entry);
-    }
-    for (const entry of this.state.closed ?? []) {
-      this.closedBytes += closedBytes(entry);
-      bump(this.closedPairs, pairOf(entry.requestId, entry.runId), 1);
-    }
+    for (const run of this.state.running) this.trackRunning(run);
+    for (const run of this.state.queued) this.trackQueued(run);
+    for (const entry of this.state.lastGrant) this.trackLastGrant(entry);
+    for (const entry of this.state.closed ?? []) this.countClosed(entry, 1);
   }
 
   /**
@@ -273,8 +260,7 @@ export class ConcurrencyGrants {
       }
     }
     state.queued.push(run);
-    this.indexQueued(run);
-    this.entryBytes += queuedBytes(run);
+    this.trackQueued(run);
     effects.push(...this.schedule(now, tick));
     return effects;
   }
@@ -366,9 +352,7 @@ export class ConcurrencyGrants {
     const held = this.runningById.get(requestId);
     if (held) {
       const [run] = state.running.splice(state.running.indexOf(held), 1);
-      this.runningById.delete(requestId);
-      bump(this.runningPerKeyCount, held.key, -1);
-      this.entryBytes -= runningBytes(run!);
+      this.untrackRunning(held);
       this.close(run!);
       state.stats.released++;
       if (reclaimed) state.stats.reclaimed++;
@@ -409,42 +393,70 @@ export class ConcurrencyGrants {
       }
       if (best === undefined) break;
       const [run] = state.queued.splice(state.queued.indexOf(best.run), 1);
-      const { key, requestId } = run!;
-      this.unindexQueued(run!);
+      const { key } = run!;
+      this.untrackQueued(run!);
       const granted = { ...run!, grantedAt: now, grantedTick: tick, cancelRequested: false };
       state.running.push(granted);
-      this.runningById.set(requestId, granted);
-      bump(running, key, 1);
-      this.entryBytes += runningBytes(granted) - queuedBytes(run!);
+      this.trackRunning(granted);
       state.stats.granted++;
       const last = lastGrant.get(key);
       if (last) last.grant = state.stats.granted;
       else {
         const entry = { key, grant: state.stats.granted };
         state.lastGrant.push(entry);
-        lastGrant.set(key, entry);
-        this.entryBytes += lastGrantBytes(key);
+        this.trackLastGrant(entry);
       }
       effects.push({ type: 'grant', run: run! });
     }
     return effects;
   }
 
-  /** Adds a run just appended to the state's waiting list to the indexes. */
-  private indexQueued(run: ConcurrencyRunRef): void {
+  // What goes into or out of one of the state's lists goes into or out of its indexes and the byte
+  // count here, and only here.
+
+  /** A run just appended to the waiting list. */
+  private trackQueued(run: ConcurrencyRunRef): void {
     this.queuedById.set(run.requestId, run);
     const waiting = this.queuedPerKey.get(run.key);
     if (waiting) waiting.push(run);
     else this.queuedPerKey.set(run.key, [run]);
     this.queueOrder.set(run, this.nextQueueOrder++);
+    this.entryBytes += queuedBytes(run);
   }
 
-  /** Removes a run taken out of the state's waiting list from the indexes. */
-  private unindexQueued(run: ConcurrencyRunRef): void {
+  /** A run just taken out of the waiting list. */
+  private untrackQueued(run: ConcurrencyRunRef): void {
     this.queuedById.delete(run.requestId);
     const waiting = this.queuedPerKey.get(run.key)!;
     waiting.splice(waiting.indexOf(run), 1);
     if (waiting.length === 0) this.queuedPerKey.delete(run.key);
+    this.entryBytes -= queuedBytes(run);
+  }
+
+  /** A run just appended to the granted list. */
+  private trackRunning(run: ConcurrencyRunningRun): void {
+    this.runningById.set(run.requestId, run);
+    bump(this.runningPerKeyCount, run.key, 1);
+    this.entryBytes += runningBytes(run);
+  }
+
+  /** A run just taken out of the granted list. */
+  private untrackRunning(run: ConcurrencyRunningRun): void {
+    this.runningById.delete(run.requestId);
+    bump(this.runningPerKeyCount, run.key, -1);
+    this.entryBytes -= runningBytes(run);
+  }
+
+  /** An entry just appended to the round-robin memory. */
+  private trackLastGrant(entry: { key: string; grant: number }): void {
+    this.lastGrantByKey.set(entry.key, entry);
+    this.entryBytes += lastGrantBytes(entry.key);
+  }
+
+  /** An entry just appended to (`1`) or about to be dropped from (`-1`) the memory of ended requests. */
+  private countClosed(entry: { requestId: string; runId: string }, sign: 1 | -1): void {
+    bump(this.closedPairs, pairOf(entry.requestId, entry.runId), sign);
+    this.closedBytes += sign * closedBytes(entry);
   }
 
   private dequeue(requestId: string): void {
@@ -452,8 +464,7 @@ export class ConcurrencyGrants {
     const waiting = this.queuedById.get(requestId);
     if (waiting === undefined) return;
     const [run] = state.queued.splice(state.queued.indexOf(waiting), 1);
-    this.unindexQueued(waiting);
-    this.entryBytes -= queuedBytes(run!);
+    this.untrackQueued(waiting);
     this.close(run!);
     this.forgetIfInactive(run!.key);
   }
@@ -467,14 +478,11 @@ export class ConcurrencyGrants {
     const { closed } = this.state;
     const entry = { requestId: run.requestId, runId: run.runId };
     closed.push(entry);
-    this.closedBytes += closedBytes(entry);
-    bump(this.closedPairs, pairOf(entry.requestId, entry.runId), 1);
+    this.countClosed(entry, 1);
     const limit = this.budget === undefined ? Number.POSITIVE_INFINITY : this.budget.maxBytes * CLOSED_SHARE;
     let drop = 0;
     while (closed.length - drop > CLOSED_KEPT || (this.closedBytes > limit && drop < closed.length - 1)) {
-      const dropped = closed[drop]!;
-      this.closedBytes -= closedBytes(dropped);
-      bump(this.closedPairs, pairOf(dropped.requestId, dropped.runId), -1);
+      this.countClosed(closed[drop]!, -1);
       drop++;
     }
     if (drop > 0) closed.splice(0, drop);
