@@ -14,7 +14,7 @@ import type {
   ConcurrencyControllerResult,
   ConcurrencyControllerSnapshot,
 } from '../../src/workflows/concurrency/types.js';
-import { createWorker, testClient, uniqueQueue } from './helpers.js';
+import { controllerTotals, createWorker, testClient, uniqueQueue } from './helpers.js';
 
 // The guarantees of issue 12 that the strategy tests do not reach: dead-holder checks that add
 // nothing to the holders' histories, resets, CANCEL_IN_PROGRESS with activities that do not stop at
@@ -148,7 +148,7 @@ const snapshotOf = (group: string): Promise<ConcurrencyControllerSnapshot> =>
   client.workflow.getHandle(concurrencyControllerId(group)).query(concurrencyStateQuery);
 
 const controllerResult = (group: string): Promise<ConcurrencyControllerResult> =>
-  client.workflow.getHandle(concurrencyControllerId(group)).result();
+  controllerTotals(client, concurrencyControllerId(group));
 
 async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000) {
   const deadline = Date.now() + timeoutMs;

@@ -17,7 +17,7 @@ import type {
   ConcurrencyControllerResult,
   ConcurrencyControllerSnapshot,
 } from '../../src/workflows/concurrency/types.js';
-import { createWorker, testClient, uniqueQueue } from './helpers.js';
+import { controllerTotals, createWorker, testClient, uniqueQueue } from './helpers.js';
 
 // One Worker serves every test of this file (Worker start/stop dominates short tests); each test
 // uses its own concurrency group. The Worker's `simulatedWork` records, per concurrency key, how
@@ -127,9 +127,9 @@ async function startRun(
 const snapshotOf = (group: string): Promise<ConcurrencyControllerSnapshot> =>
   client.workflow.getHandle(concurrencyControllerId(group)).query(concurrencyStateQuery);
 
-/** The controller's result once it has gone idle and completed (following continue-as-new). */
+/** The controller's result once it has gone idle and completed, counters summed over every controller of the group. */
 const controllerResult = (group: string): Promise<ConcurrencyControllerResult> =>
-  client.workflow.getHandle(concurrencyControllerId(group)).result();
+  controllerTotals(client, concurrencyControllerId(group));
 
 /** Polls `check` every 50 ms until it returns true; fails after `timeoutMs`. */
 async function until(
@@ -434,5 +434,26 @@ describe('withConcurrency() across a real Worker and a real controller workflow'
     console.log(
       `slotwise: a terminated run's grant was reclaimed ${reclaimMs} ms after terminate (probe 500 ms)`,
     );
+  });
+
+  it('withConcurrency() starts a new controller under the same id when the last one went idle and completed', async () => {
+    const group = uniqueQueue('idle-exit');
+    const concurrency: WithConcurrencyOptions = {
+      group,
+      key: 'k',
+      maxRuns: 1,
+      controller: { probeIntervalMs: 500, idleTimeoutMs: 300 },
+    };
+    const id = concurrencyControllerId(group);
+    const first = await startRun(concurrency, 0);
+    expect(await first.result()).toBe(indexOf(first));
+    const firstController: ConcurrencyControllerResult = await client.workflow.getHandle(id).result();
+    const second = await startRun(concurrency, 0);
+    expect(await second.result()).toBe(indexOf(second));
+    const totals = await controllerTotals(client, id);
+    const one = { granted: 1, released: 1, cancelled: 0, rejected: 0, reclaimed: 0 };
+    expect(firstController.stats).toEqual(one);
+    expect(totals.chains).toBe(2);
+    expect(totals.stats).toEqual({ ...one, granted: 2, released: 2 });
   });
 });

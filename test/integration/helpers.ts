@@ -8,6 +8,7 @@ import {
   type WorkerTuner,
 } from '@temporalio/worker';
 import { afterAll, inject } from 'vitest';
+import type { ConcurrencyControllerResult, ConcurrencyStats } from '../../src/workflows/concurrency/types.js';
 
 // Keep the SDK's INFO chatter out of test output; warnings and errors still show.
 Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -75,4 +76,33 @@ export class ConcurrencyProbe {
       this.completed++;
     }
   }
+}
+
+/**
+ * A concurrency controller's result once its last run has completed, with the counters of every
+ * controller that served the workflow id added up. A controller completes after its idle timeout
+ * with nothing granted or waiting, and the next request starts a new one under the same id: on a
+ * loaded machine a group's first run can be done, and the controller gone, before the other runs
+ * ask. Counts asserted over a group are the sum; `chains` says how many controllers there were.
+ */
+export async function controllerTotals(
+  client: Client,
+  workflowId: string,
+): Promise<ConcurrencyControllerResult & { chains: number }> {
+  const handle = client.workflow.getHandle(workflowId);
+  const last: ConcurrencyControllerResult = await handle.result();
+  const { runId: lastRunId } = await handle.describe();
+  const stats: ConcurrencyStats = { ...last.stats };
+  let chains = 1;
+  for await (const execution of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
+    if (execution.status.name !== 'COMPLETED' || execution.runId === lastRunId) continue;
+    const earlier: ConcurrencyControllerResult = await client.workflow
+      .getHandle(workflowId, execution.runId)
+      .result();
+    chains++;
+    for (const [name, count] of Object.entries(earlier.stats) as Array<[keyof ConcurrencyStats, number]>)
+      stats[name] = (stats[name] ?? 0) + count;
+  }
+  if (chains > 1) console.log(`slotwise: ${workflowId} was served by ${chains} controllers in turn`);
+  return { ...last, stats, chains };
 }
