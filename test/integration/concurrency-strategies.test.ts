@@ -128,7 +128,7 @@ const snapshotOf = (group: string): Promise<ConcurrencyControllerSnapshot> =>
   client.workflow.getHandle(concurrencyControllerId(group)).query(concurrencyStateQuery);
 
 /** The controller's result once it has gone idle and completed, counters summed over every controller of the group. */
-const controllerResult = (group: string): Promise<ConcurrencyControllerResult> =>
+const controllerResult = (group: string): Promise<ConcurrencyControllerResult & { chains: number }> =>
   controllerTotals(client, concurrencyControllerId(group));
 
 /** Polls `check` every 50 ms until it returns true; fails after `timeoutMs`. */
@@ -199,7 +199,9 @@ describe('withConcurrency() across a real Worker and a real controller workflow'
       group,
       key,
       maxRuns: 30,
-      controller: fastController,
+      // One controller must see every run to hold every request in its one history: a longer idle
+      // exit than the other tests, so a loaded machine's slow starters do not find it gone.
+      controller: { ...fastController, idleTimeoutMs: 5_000 },
     });
     const handles = await Promise.all(
       Array.from({ length: 30 }, (_, i) => startRun(concurrency(`k${i % 3}`), 100, { index: i })),
@@ -208,6 +210,7 @@ describe('withConcurrency() across a real Worker and a real controller workflow'
     expect(results).toEqual(Array.from({ length: 30 }, (_, i) => i));
     const result = await controllerResult(group);
     expect(result.stats).toEqual({ granted: 30, released: 30, cancelled: 0, rejected: 0, reclaimed: 0 });
+    expect(result.chains).toBe(1);
     expect(result.generation).toBe(0); // one history holds every request and release
     const history = await client.workflow.getHandle(concurrencyControllerId(group)).fetchHistory();
     const payload = (p: unknown) => defaultPayloadConverter.fromPayload(p as Payload) as unknown;
