@@ -111,7 +111,8 @@ export interface ConcurrencyControllerSettings {
    * ones) may take, as JSON. The state is the input of each continue-as-new and the state query's
    * answer, and the server refuses payloads over its blob limit (2 MiB by default), which terminates a
    * controller that continues as new with more. A request that does not fit is answered `full`: the
-   * run waits on a timer and asks again (with a ticket, so runs refused earlier come in first).
+   * run waits on a timer and asks again (with a ticket, so runs refused earlier come in first). Keep
+   * it at half the server's limit at most: decisions not yet delivered are carried beside the state.
    * @default 1_048_576
    */
   maxStateBytes: number;
