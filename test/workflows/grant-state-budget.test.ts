@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ConcurrencyGrants, type GrantStateBudget } from '../../src/workflows/concurrency/grant-state.js';
+import { DEFAULT_CONTROLLER_SETTINGS } from '../../src/workflows/concurrency/options.js';
 import type {
+  ConcurrencyControllerInput,
   ConcurrencyEffect,
   ConcurrencyPolicy,
   ConcurrencyRequest,
@@ -181,5 +183,37 @@ describe('ConcurrencyGrants byte budget', () => {
     expect(closed.length).toBeGreaterThan(0);
     expect(closed.at(-1)!.requestId).toBe(long(199).requestId);
     expect(grants.state.stats.released).toBe(200);
+  });
+
+  it("at the default budget, the worst continue-as-new input (a full state, every granted run still to be told, a history of signals in flight) stays under the server's 2 MiB limit", () => {
+    const { maxStateBytes, maxHistoryEvents } = DEFAULT_CONTROLLER_SETTINGS;
+    const grants = new ConcurrencyGrants(undefined, budget(maxStateBytes));
+    // The memory of ended requests filled first, then one key per run so that every run is granted.
+    let n = 0;
+    for (; n < 20_000; n++) {
+      grants.request(request(n), n);
+      grants.release(request(n).requestId, n);
+    }
+    while (fullOf(grants.request(request(n, `tenant-${String(n).padStart(6, '0')}`), n)) === undefined) n++;
+    const { running } = grants.state;
+    expect(running.length).toBeGreaterThan(2_000);
+    expect(grants.state.queued).toEqual([]);
+    // Unsent decisions: one per granted run (the outbox keeps one unsent per run); in flight: at most
+    // one signal per two events of the history bound, each possibly a second decision for a run.
+    const outbox = [...running, ...running.slice(0, maxHistoryEvents / 2)].map((run) => grants.answerOf(run));
+    const input: ConcurrencyControllerInput = {
+      group: 'nightly-customer-reports',
+      state: grants.state,
+      outbox,
+      settings: { ...DEFAULT_CONTROLLER_SETTINGS },
+      generation: 1_000_000,
+      tick: 1_000_000,
+    };
+    const bytes = Buffer.byteLength(JSON.stringify(input));
+    console.log(
+      `slotwise: worst carried input at the default budget: ${bytes} bytes (${running.length} granted, ` +
+        `${outbox.length} decisions)`,
+    );
+    expect(bytes).toBeLessThan(2 * 1024 * 1024);
   });
 });
