@@ -14,43 +14,14 @@ import type {
   ConcurrencyControllerResult,
   ConcurrencyControllerSnapshot,
 } from '../../src/workflows/concurrency/types.js';
-import { controllerTotals, createWorker, testClient, uniqueQueue } from './helpers.js';
+import { controllerTotals, createWorker, testClient, uniqueQueue, until } from './helpers.js';
+import { KeyedConcurrency, simulatedWork } from './keyed-work.js';
 
 // The guarantees of issue 12 that the strategy tests do not reach: dead-holder checks that add
 // nothing to the holders' histories, resets, CANCEL_IN_PROGRESS with activities that do not stop at
 // once, and a controller history that stays under its bound. One Worker for the file.
 
-/** Activity executions per concurrency key (keyed through the calling workflow's id). */
-class KeyedActivities {
-  readonly keyOf = new Map<string, string>();
-  readonly events: Array<{ type: 'start' | 'end'; workflowId: string }> = [];
-  private readonly running = new Map<string, number>();
-  private readonly peak = new Map<string, number>();
-
-  begin(workflowId: string): void {
-    const key = this.keyOf.get(workflowId) ?? '?';
-    const now = (this.running.get(key) ?? 0) + 1;
-    this.running.set(key, now);
-    this.peak.set(key, Math.max(this.peak.get(key) ?? 0, now));
-    this.events.push({ type: 'start', workflowId });
-  }
-
-  end(workflowId: string): void {
-    const key = this.keyOf.get(workflowId) ?? '?';
-    this.running.set(key, this.running.get(key)! - 1);
-    this.events.push({ type: 'end', workflowId });
-  }
-
-  max(key: string): number {
-    return this.peak.get(key) ?? 0;
-  }
-
-  started(workflowId: string): boolean {
-    return this.events.some((e) => e.type === 'start' && e.workflowId === workflowId);
-  }
-}
-
-const recorder = new KeyedActivities();
+const recorder = new KeyedConcurrency();
 /** Groups whose `gatedWork` activities may finish. */
 const openGates = new Set<string>();
 const taskQueue = uniqueQueue('durability');
@@ -103,21 +74,7 @@ beforeAll(async () => {
           recorder.end(workflowId);
         }
       },
-      simulatedWork: async ({ ms, index }: { ms: number; index?: number }) => {
-        const context = Context.current();
-        const workflowId = context.info.workflowExecution?.workflowId ?? '';
-        recorder.begin(workflowId);
-        try {
-          const deadline = Date.now() + ms;
-          for (let left = ms; left > 0; left = deadline - Date.now()) {
-            context.heartbeat();
-            await context.sleep(Math.min(left, 50));
-          }
-          return index ?? 0;
-        } finally {
-          recorder.end(workflowId);
-        }
-      },
+      simulatedWork: simulatedWork(recorder),
     },
   });
   workerRun = worker.run();
@@ -149,14 +106,6 @@ const snapshotOf = (group: string): Promise<ConcurrencyControllerSnapshot> =>
 
 const controllerResult = (group: string): Promise<ConcurrencyControllerResult> =>
   controllerTotals(client, concurrencyControllerId(group));
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 async function eventsOf(workflowId: string, runId?: string) {
   return (await client.workflow.getHandle(workflowId, runId).fetchHistory()).events ?? [];
@@ -214,7 +163,7 @@ describe('withConcurrency() durability on a real Worker', () => {
     };
     // Same workflow, same path through it: one holds its grant ~30 ticks, the other ~1.
     const long = await startRun(concurrency, 3_000);
-    await until('the long run works', () => recorder.started(long.workflowId));
+    await until('the long run works', () => recorder.hasStarted(long.workflowId));
     // While it works, the controller checks it every tick (100 ms).
     const checked = until('the controller has checked it', async () => {
       return (await snapshotOf(group)).holderCheck === 'describe';
@@ -250,7 +199,7 @@ describe('withConcurrency() durability on a real Worker', () => {
       controller: { probeIntervalMs: 200, idleTimeoutMs: 500 },
     };
     const holder = await startRun(concurrency, 2_500);
-    await until('the holder works', () => recorder.started(holder.workflowId));
+    await until('the holder works', () => recorder.hasStarted(holder.workflowId));
     const waiter = await startRun(concurrency, 50);
     await until('the waiter waits', async () => (await snapshotOf(group)).queued.length === 1);
     // A no-op signal gives the waiter a workflow task after the one that asked; reset to it, so the
@@ -283,7 +232,7 @@ describe('withConcurrency() durability on a real Worker', () => {
       controller: { probeIntervalMs: 200, idleTimeoutMs: 500 },
     };
     const holder = await startRun(concurrency, 3_000);
-    await until('the holder works', () => recorder.started(holder.workflowId));
+    await until('the holder works', () => recorder.hasStarted(holder.workflowId));
     const waiter = await startRun(concurrency, 50);
     await until('the waiter waits', async () => (await snapshotOf(group)).queued.length === 1);
     const [firstTask] = await completedTasks(holder);
@@ -317,7 +266,7 @@ describe('withConcurrency() durability on a real Worker', () => {
     };
     const input = { cleanupMs: 1_500, heartbeatTimeout: true };
     const first = await startRun(concurrency, 60_000, 'stubbornWorkWorkflow', input);
-    await until('the first run works', () => recorder.started(first.workflowId));
+    await until('the first run works', () => recorder.hasStarted(first.workflowId));
     const second = await startRun(concurrency, 50, 'stubbornWorkWorkflow', input);
     expect(await second.result()).toBe('done');
     const failure = await failureOf(first);
@@ -352,7 +301,7 @@ describe('withConcurrency() durability on a real Worker', () => {
         '(it would never hear of a cancel), so a newer run could start while it still runs. Give it a ' +
         '`heartbeatTimeout` and heartbeat, and do not use `ABANDON`.',
     );
-    expect(recorder.started(run.workflowId)).toBe(false);
+    expect(recorder.hasStarted(run.workflowId)).toBe(false);
     // Its grant was given back.
     expect((await controllerResult(group)).stats).toMatchObject({ granted: 1, released: 1 });
   });
@@ -473,7 +422,7 @@ describe('withConcurrency() durability on a real Worker', () => {
       ),
     );
     // 3 runs per key: exactly 2 of each work, the third waits, until the gate opens.
-    const running = () => handles.filter((h) => recorder.started(h.workflowId)).length;
+    const running = () => handles.filter((h) => recorder.hasStarted(h.workflowId)).length;
     await until('2 runs of every key work', () => running() === 16);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(running()).toBe(16);
@@ -512,7 +461,7 @@ describe('withConcurrency() durability on a real Worker', () => {
     // Each hung send is given up after 3 s; the runs' local activities give up after 5 s and ask by
     // signal. No call of this process stays open on the unanswering controller.
     await until('no call to the controller is left open', () => concurrencyCallsInFlight() === 0, 30_000);
-    expect(handles.filter((h) => recorder.started(h.workflowId))).toEqual([]);
+    expect(handles.filter((h) => recorder.hasStarted(h.workflowId))).toEqual([]);
     const controllerWorker = await createWorker({
       taskQueue: controllerQueue,
       activities: concurrencyActivities,

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { concurrencyActivities } from '../../src/activities/concurrency-activities.js';
 import { concurrencyPriority } from '../../src/client/concurrency-priority.js';
 import { type DevServer, startDevServer } from '../../src/dev-server/dev-server.js';
-import { uniqueQueue } from './helpers.js';
+import { uniqueQueue, until } from './helpers.js';
 
 // Issue 12 #6: withConcurrency() decides who runs, task-queue fairness who is dispatched; the
 // activities of a run go out with its concurrency key as fairness key, so a flooded key does not hold
@@ -33,14 +33,6 @@ afterAll(async () => {
   await native?.close();
   await server?.stop();
 });
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe('withConcurrency() and task-queue fairness', () => {
   it('withConcurrency() dispatches the activities of a key with the key as fairness key: a flooded key does not hold back another', async () => {

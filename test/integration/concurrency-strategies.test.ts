@@ -1,4 +1,3 @@
-import { Context } from '@temporalio/activity';
 import { type Client, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import {
   ApplicationFailure,
@@ -17,49 +16,12 @@ import type {
   ConcurrencyControllerResult,
   ConcurrencyControllerSnapshot,
 } from '../../src/workflows/concurrency/types.js';
-import { controllerTotals, createWorker, testClient, uniqueQueue } from './helpers.js';
+import { controllerTotals, createWorker, testClient, uniqueQueue, until } from './helpers.js';
+import { KeyedConcurrency, simulatedWork } from './keyed-work.js';
 
 // One Worker serves every test of this file (Worker start/stop dominates short tests); each test
 // uses its own concurrency group. The Worker's `simulatedWork` records, per concurrency key, how
 // many activities run at once: the work itself, not the controller's bookkeeping.
-
-/** Per-key concurrency of the `simulatedWork` activity, keyed through the calling workflow's id. */
-class KeyedConcurrency {
-  readonly keyOf = new Map<string, string>();
-  readonly started: string[] = [];
-  readonly ended: string[] = [];
-  private readonly running = new Map<string, number>();
-  private readonly peak = new Map<string, number>();
-
-  begin(workflowId: string): void {
-    const key = this.key(workflowId);
-    const now = (this.running.get(key) ?? 0) + 1;
-    this.running.set(key, now);
-    this.peak.set(key, Math.max(this.peak.get(key) ?? 0, now));
-    this.started.push(workflowId);
-  }
-
-  end(workflowId: string): void {
-    const key = this.key(workflowId);
-    this.running.set(key, this.running.get(key)! - 1);
-    this.ended.push(workflowId);
-  }
-
-  /** The most activities of `key` that ran at once. */
-  max(key: string): number {
-    return this.peak.get(key) ?? 0;
-  }
-
-  runningNow(key: string): number {
-    return this.running.get(key) ?? 0;
-  }
-
-  private key(workflowId: string): string {
-    const key = this.keyOf.get(workflowId);
-    if (key === undefined) throw new Error(`no key recorded for workflow ${workflowId}`);
-    return key;
-  }
-}
 
 const recorder = new KeyedConcurrency();
 const taskQueue = uniqueQueue('concurrency');
@@ -76,22 +38,7 @@ beforeAll(async () => {
     maxHeartbeatThrottleInterval: '50ms',
     activities: {
       ...concurrencyActivities,
-      simulatedWork: async ({ ms, index }: { ms: number; index?: number }) => {
-        const context = Context.current();
-        const workflowId = context.info.workflowExecution?.workflowId ?? '';
-        recorder.begin(workflowId);
-        try {
-          const deadline = Date.now() + ms;
-          for (let left = ms; left > 0; left = deadline - Date.now()) {
-            context.heartbeat();
-            await context.sleep(Math.min(left, 50));
-          }
-          if ((index ?? 0) < 0) throw ApplicationFailure.nonRetryable('injected failure', 'InjectedFailure');
-          return index ?? 0;
-        } finally {
-          recorder.end(workflowId);
-        }
-      },
+      simulatedWork: simulatedWork(recorder),
     },
   });
   workerRun = worker.run();
@@ -130,19 +77,6 @@ const snapshotOf = (group: string): Promise<ConcurrencyControllerSnapshot> =>
 /** The controller's result once it has gone idle and completed, counters summed over every controller of the group. */
 const controllerResult = (group: string): Promise<ConcurrencyControllerResult & { chains: number }> =>
   controllerTotals(client, concurrencyControllerId(group));
-
-/** Polls `check` every 50 ms until it returns true; fails after `timeoutMs`. */
-async function until(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 20_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 const started = (handle: WorkflowHandle) => recorder.started.includes(handle.workflowId);
 

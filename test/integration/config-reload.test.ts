@@ -9,7 +9,7 @@ import { ConfigError } from '../../src/config/config-error.js';
 import { type ReloadResult, watchConfig } from '../../src/config/config-watcher.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { recordingLogger } from '../helpers/fakes.js';
-import { ConcurrencyProbe, createWorker, testClient, uniqueQueue } from './helpers.js';
+import { ConcurrencyProbe, createWorker, testClient, uniqueQueue, until } from './helpers.js';
 
 const sleep = (ms: number) => Context.current().sleep(ms);
 
@@ -18,15 +18,6 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'slotwise-reload-'));
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Resolves once `condition()` holds, checking every 10 ms; rejects after `timeoutMs`. */
-async function until(condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 describe('config hot reload with a running Worker', () => {
   it('watchConfig() raises activity slots from 1 to 3 without a restart, then keeps 3 when the new file is invalid', async () => {
@@ -60,22 +51,22 @@ describe('config hot reload with a running Worker', () => {
         workflowId: taskQueue,
         args: [{ tasks: 40, workMs: 300 }],
       });
-      await until(() => probe.completed >= 3, '3 activities to complete one at a time');
+      await until('3 activities to complete one at a time', () => probe.completed >= 3);
       expect(probe.max).toBe(1);
       expect(activity.snapshot().capacity).toBe(1);
 
       writeFileSync(path, 'activity:\n  supplier: { type: fixed, slots: 3 }\n');
-      await until(() => events.length === 1, 'the reload');
+      await until('the reload', () => events.length === 1);
       expect(events[0]).toEqual({
         config: { activity: { supplier: { type: 'fixed', slots: 3 } } },
         applied: [{ path: 'activity.supplier.slots', supplier: 'activity', from: 1, to: 3 }],
         restartRequired: [],
       });
-      await until(() => probe.running === 3, '3 activities running at once');
+      await until('3 activities running at once', () => probe.running === 3);
       expect(activity.snapshot().capacity).toBe(3);
 
       writeFileSync(path, 'activity:\n  supplier: { type: fixed, slots: 0 }\n');
-      await until(() => events.length === 2, 'the rejection');
+      await until('the rejection', () => events.length === 2);
       const message = `${path}: activity.supplier.slots: expected an integer >= 1, got 0`;
       expect(events[1]).toBeInstanceOf(ConfigError);
       expect((events[1] as ConfigError).message).toBe(message);

@@ -5,7 +5,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { describe, expect, inject, it } from 'vitest';
 import type { LedgerSlotSupplier } from '../../src/suppliers/ledger-slot-supplier.js';
 import { withSlotwise } from '../../src/worker/with-slotwise.js';
-import { ConcurrencyProbe, testClient, uniqueQueue } from './helpers.js';
+import { ConcurrencyProbe, testClient, uniqueQueue, until } from './helpers.js';
 
 /** How often a supplier answered core's tryReserveSlot (eager dispatch), from its events. */
 function eagerCalls(supplier: LedgerSlotSupplier): () => number {
@@ -14,13 +14,6 @@ function eagerCalls(supplier: LedgerSlotSupplier): () => number {
     if (event.type === 'reservation' && event.result.startsWith('eager-')) calls++;
   });
   return () => calls;
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; !condition(); ) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 // fanOutWorkflow schedules all its activities in its first workflow task, with the SDK's default
@@ -99,14 +92,14 @@ describe('eager activity dispatch with slotwise suppliers', () => {
           workflowId: `${taskQueue}-long`,
           args: [{ tasks: 50, workMs: 0 }],
         });
-        await until(() => supplier.snapshot().used === 50, 'the long activities hold all 50 slots');
+        await until('the long activities hold all 50 slots', () => supplier.snapshot().used === 50);
         // No slot is free while this workflow task schedules its 400 activities.
         const burstRun = client.workflow.execute('fanOutWorkflow', {
           taskQueue,
           workflowId: `${taskQueue}-burst`,
           args: [{ tasks: 400, workMs: 0 }],
         });
-        await until(() => supplier.snapshot().waiting > 0, 'pollers wait for a slot');
+        await until('pollers wait for a slot', () => supplier.snapshot().waiting > 0);
         releaseLong();
         return Promise.all([longRun, burstRun]);
       });

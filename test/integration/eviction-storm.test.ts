@@ -9,7 +9,7 @@ import { type EvictionEvent, evictionStats, onEviction } from '../../src/activit
 import { slotwiseActivityInterceptor } from '../../src/activities/slot-interceptor.js';
 import { type DevServer, startDevServer } from '../../src/dev-server/dev-server.js';
 import { FixedSlotSupplier } from '../../src/suppliers/fixed-slot-supplier.js';
-import { tunerWith, uniqueQueue } from './helpers.js';
+import { tunerWith, uniqueQueue, until } from './helpers.js';
 import type { EvictableFlagInput } from './workflows/eviction.js';
 
 // Issue 12's eviction measurements as tests: 20 waiters on 4 slots must not evict each other, new
@@ -146,13 +146,6 @@ afterAll(async () => {
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-async function until(what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!check()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await sleep(20);
-  }
-}
 
 const capacityEvictions = () => evictions.filter((e) => e.reason === 'capacity');
 

@@ -6,7 +6,7 @@ import { type EvictionEvent, evictionStats, onEviction } from '../../src/activit
 import { slotwiseActivityInterceptor } from '../../src/activities/slot-interceptor.js';
 import { SlotwiseMetrics } from '../../src/metrics/supplier-metrics.js';
 import { FixedSlotSupplier } from '../../src/suppliers/fixed-slot-supplier.js';
-import { createWorker, testClient, tunerWith, uniqueQueue } from './helpers.js';
+import { createWorker, testClient, tunerWith, uniqueQueue, until } from './helpers.js';
 import type { EvictableCallInput, EvictableFlagInput } from './workflows/eviction.js';
 
 /** The external conditions the waiting activities check, by name. */
@@ -57,14 +57,6 @@ const activities = {
     return name;
   },
 };
-
-async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -135,11 +127,11 @@ describe('evictableWait() on a real Worker', () => {
       });
     await worker.runUntil(async () => {
       const high = await wait('high', 5);
-      await until(() => evictionStats().waiting === 1, 'the first waits');
+      await until('the first waits', () => evictionStats().waiting === 1);
       const low = await wait('low', 1);
       await until(
-        () => evictionStats().waiting === 2 && supplier.snapshot().waiting > 0,
         'both wait, slots full',
+        () => evictionStats().waiting === 2 && supplier.snapshot().waiting > 0,
       );
       await sleep(500); // pollers wait on the full supplier: not new work, nothing is evicted
       expect(events).toEqual([]);
@@ -215,7 +207,7 @@ describe('evictableWait() on a real Worker', () => {
           },
         ],
       });
-      await until(() => evictionStats().waiting === 1, 'the waiter waits');
+      await until('the waiter waits', () => evictionStats().waiting === 1);
       const other = await client.workflow.start('evictableCallWorkflow', {
         taskQueue,
         workflowId: `${taskQueue}-other`,
@@ -257,7 +249,7 @@ describe('evictableWait() on a real Worker', () => {
           }),
         ),
       );
-      await until(() => evictionStats().waiting === 2, 'both wait');
+      await until('both wait', () => evictionStats().waiting === 2);
       // Work that outranks the waits (default priority key): it would evict a wait that allowed it.
       const newWork = await client.workflow.start('plainCallWorkflow', {
         taskQueue,
@@ -306,7 +298,7 @@ describe('evictableWait() on a real Worker', () => {
         }),
       ),
     );
-    await until(() => evictionStats().waiting === 2, 'both wait');
+    await until('both wait', () => evictionStats().waiting === 2);
     const shutdownAt = performance.now();
     first.shutdown();
     await running;

@@ -6,15 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { slotwiseActivityInterceptor } from '../../src/activities/slot-interceptor.js';
 import { exampleActivities } from '../../src/examples/activities.js';
 import { FixedSlotSupplier } from '../../src/suppliers/fixed-slot-supplier.js';
-import { createWorker, testClient, tunerWith, uniqueQueue } from './helpers.js';
-
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`timed out waiting until ${what}`);
-}
+import { createWorker, testClient, tunerWith, uniqueQueue, until } from './helpers.js';
 
 describe('the feature examples in src/activities and src/workflows', () => {
   it('renderJobsWorkflow() releases each slot early, so 3 jobs share 1 slot', async () => {
@@ -63,10 +55,10 @@ describe('the feature examples in src/activities and src/workflows', () => {
         workflowId: `${taskQueue}-long`,
         args: [{ below: 2_000_000_000 }],
       });
-      await until(() => supplier.snapshot().used === 1, 'the long count runs');
+      await until('the long count runs', () => supplier.snapshot().used === 1);
       await long.cancel();
       await expect(long.result()).rejects.toBeInstanceOf(WorkflowFailedError);
-      await until(() => supplier.snapshot().used === 0, 'the slot is free again');
+      await until('the slot is free again', () => supplier.snapshot().used === 0);
       expect((await long.describe()).status.name).toBe('CANCELLED');
     });
     expect(supplier.snapshot()).toMatchObject({ issued: 0, used: 0, waiting: 0 });
@@ -89,7 +81,7 @@ describe('the feature examples in src/activities and src/workflows', () => {
         workflowId: taskQueue,
         args: [{ path }],
       });
-      await until(() => supplier.snapshot().used === 1, 'the wait holds a slot');
+      await until('the wait holds a slot', () => supplier.snapshot().used === 1);
       writeFileSync(path, 'go');
       return handle.result();
     });

@@ -10,21 +10,9 @@ import { FleetSlotSupplier } from '../../src/fleet/fleet-slot-supplier.js';
 import { withSlotwise } from '../../src/worker/with-slotwise.js';
 import { fleetManagerId, fleetStateQuery } from '../../src/workflows/fleet/definitions.js';
 import { recordingLogger } from '../helpers/fakes.js';
-import { ConcurrencyProbe, testClient, uniqueQueue } from './helpers.js';
+import { ConcurrencyProbe, testClient, uniqueQueue, until } from './helpers.js';
 
 const sleep = (ms: number) => Context.current().sleep(ms);
-
-async function until(
-  condition: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 60_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 describe('type: fleet from a config file, its slots changed live', () => {
   it('withSlotwise() runs a fleet supplier from the config; a reload and `slotwise fleet set-slots` change the fleet size live', async () => {
@@ -79,11 +67,11 @@ describe('type: fleet from a config file, its slots changed live', () => {
         expect((await state()).slots).toBe(2);
 
         writeFileSync(path, config(3));
-        await until(() => reloads.length === 1, 'the reload');
+        await until('the reload', () => reloads.length === 1);
         expect(reloads[0]!.applied).toEqual([
           { path: 'activity.supplier.slots', supplier: 'activity', from: 2, to: 3 },
         ]);
-        await until(async () => (await state()).slots === 3, 'the manager to apply 3 slots');
+        await until('the manager to apply 3 slots', async () => (await state()).slots === 3);
         probe = new ConcurrencyProbe();
         expect(await burst(2)).toBe(12);
         expect(probe.max).toBe(3);

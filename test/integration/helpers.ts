@@ -60,6 +60,19 @@ export async function createWorker(
   });
 }
 
+/** Polls `check` every 20 ms until it holds; fails naming `what` after `timeoutMs`. */
+export async function until(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 /** Counts how many calls of an async function run at once. */
 export class ConcurrencyProbe {
   running = 0;
