@@ -63,16 +63,11 @@ export class CpuSlotSupplier extends SingleResourceSlotSupplier {
   readonly #fading = new Map<number | string, FadingGroup>();
 
   constructor(options: CpuSlotSupplierOptions = {}) {
-    if (options?.sampler !== undefined && options.sampleIntervalMs !== undefined) {
-      throw new SlotwiseOptionsError(
-        `${OWNER}: \`sampleIntervalMs\` applies only when the supplier creates its own sampler; set \`intervalMs\` on the sampler instead.`,
-      );
-    }
     super({
       kind: 'cpu',
       owner: OWNER,
       options,
-      extraKeys: ['sampleIntervalMs'],
+      ownSampler: { keys: ['sampleIntervalMs'], instead: 'set `intervalMs` on the sampler instead.' },
       makeSampler: () =>
         new ResourceSampler({
           intervalMs: checkSampleInterval(OWNER, options?.sampleIntervalMs, 'intervalMs'),

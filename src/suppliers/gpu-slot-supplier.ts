@@ -94,15 +94,6 @@ export class GpuSlotSupplier extends ResourceSlotSupplier<GpuPermitFields> {
   #warnedNoDevice = false;
 
   constructor(options: GpuSlotSupplierOptions = {}) {
-    if (options?.sampler !== undefined) {
-      for (const key of OWN_SAMPLER_KEYS) {
-        if (options[key] !== undefined) {
-          throw new SlotwiseOptionsError(
-            `${OWNER}: \`${key}\` applies only when the supplier creates its own sampler; configure the sampler's GPU monitor instead.`,
-          );
-        }
-      }
-    }
     const slotsPerDevice =
       options?.slotsPerDevice === undefined
         ? resourceOptionDefault('gpu', 'slotsPerDevice')!
@@ -111,7 +102,8 @@ export class GpuSlotSupplier extends ResourceSlotSupplier<GpuPermitFields> {
       kind: 'gpu',
       owner: OWNER,
       options,
-      extraKeys: ['slotsPerDevice', ...OWN_SAMPLER_KEYS],
+      extraKeys: ['slotsPerDevice'],
+      ownSampler: { keys: OWN_SAMPLER_KEYS, instead: "configure the sampler's GPU monitor instead." },
       makeSampler: () =>
         new ResourceSampler({
           cpu: false,

@@ -60,16 +60,11 @@ export class HeapSlotSupplier extends SingleResourceSlotSupplier {
   #gcsFollowed: number | null = null;
 
   constructor(options: HeapSlotSupplierOptions = {}) {
-    if (options?.sampler !== undefined && options.sampleIntervalMs !== undefined) {
-      throw new SlotwiseOptionsError(
-        `${OWNER}: \`sampleIntervalMs\` applies only when the supplier creates its own sampler; set \`intervalMs\` on the sampler instead.`,
-      );
-    }
     super({
       kind: 'heap',
       owner: OWNER,
       options,
-      extraKeys: ['sampleIntervalMs'],
+      ownSampler: { keys: ['sampleIntervalMs'], instead: 'set `intervalMs` on the sampler instead.' },
       makeSampler: () =>
         new ResourceSampler({
           intervalMs: checkSampleInterval(OWNER, options?.sampleIntervalMs, 'intervalMs'),

@@ -56,20 +56,14 @@ export class MemorySlotSupplier extends SingleResourceSlotSupplier {
   protected readonly resource = 'memory' as const;
 
   constructor(options: MemorySlotSupplierOptions = {}) {
-    if (options?.sampler !== undefined) {
-      for (const key of ['scope', 'limitBytes', 'sampleIntervalMs'] as const) {
-        if (options[key] !== undefined) {
-          throw new SlotwiseOptionsError(
-            `${OWNER}: \`${key}\` applies only when the supplier creates its own sampler; set it on the sampler's memory monitor instead.`,
-          );
-        }
-      }
-    }
     super({
       kind: 'memory',
       owner: OWNER,
       options,
-      extraKeys: ['scope', 'limitBytes', 'sampleIntervalMs'],
+      ownSampler: {
+        keys: ['scope', 'limitBytes', 'sampleIntervalMs'],
+        instead: "set it on the sampler's memory monitor instead.",
+      },
       makeSampler: () =>
         new ResourceSampler({
           intervalMs: checkSampleInterval(OWNER, options?.sampleIntervalMs, 'intervalMs'),

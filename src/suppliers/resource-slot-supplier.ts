@@ -1,4 +1,5 @@
 import { brandClass } from '../class-brand.js';
+import { SlotwiseOptionsError } from '../errors.js';
 import { checkKnownKeys, checkOptionsObject, MAX_TIMER_MS, optionError } from '../option-checks.js';
 import type { ResourceSample, ResourceSampler, SampledResource } from '../resources/sampler.js';
 import { GateSums, typeKeyOf } from './gate-sums.js';
@@ -180,6 +181,12 @@ export interface ResourceSupplierInit {
   defaults?: ResourceDefaults;
   /** Creates the sampler when `options.sampler` is not given. */
   makeSampler: () => ResourceSampler;
+  /**
+   * Option keys that configure the sampler `makeSampler` creates (accepted like `extraKeys`), and
+   * where to set them on a sampler passed in instead: given with `options.sampler`, each is an error
+   * that says so.
+   */
+  ownSampler?: { keys: readonly string[]; instead: string };
 }
 
 /** Which tasks a gate accounts for, and what its reading shows of each (see `gateTasks`). */
@@ -334,10 +341,22 @@ export abstract class ResourceSlotSupplier<X extends object = object> extends Le
     extraKeys = [],
     defaults,
     makeSampler,
+    ownSampler,
   }: ResourceSupplierInit) {
     checkOptionsObject(owner, options, true);
     const opts = options ?? {};
-    checkKnownKeys(owner, opts, [...RESOURCE_SUPPLIER_OPTION_KEYS, ...extraKeys]);
+    checkKnownKeys(owner, opts, [
+      ...RESOURCE_SUPPLIER_OPTION_KEYS,
+      ...extraKeys,
+      ...(ownSampler?.keys ?? []),
+    ]);
+    for (const key of opts.sampler === undefined ? [] : (ownSampler?.keys ?? [])) {
+      if ((opts as Record<string, unknown>)[key] !== undefined) {
+        throw new SlotwiseOptionsError(
+          `${owner}: \`${key}\` applies only when the supplier creates its own sampler; ${ownSampler!.instead}`,
+        );
+      }
+    }
     // Each option is checked and defaulted by its rule in resource-supplier-options.ts.
     const option = (key: ResourceOptionKey): number | null => {
       const value = opts[key as keyof ResourceSupplierOptions];
