@@ -1,5 +1,4 @@
 import type { Client } from '@temporalio/client';
-import { WorkflowNotFoundError } from '@temporalio/common';
 import {
   fleetManagerId,
   fleetSetSlotsUpdate,
@@ -7,9 +6,7 @@ import {
   validateFleetSlots,
 } from '../workflows/fleet/definitions.js';
 import type { FleetStateSnapshot } from '../workflows/fleet/types.js';
-
-/** How long a fleet's manager may take to answer, in milliseconds, before it counts as unreachable. */
-const ANSWER_TIMEOUT_MS = 10_000;
+import { ANSWER_TIMEOUT_MS, callRunning, type NotRunning } from './running-workflow.js';
 
 /**
  * Thrown by {@link getFleetState} and {@link setFleetSlots} when no lease manager runs for the fleet:
@@ -50,13 +47,12 @@ export class FleetNotRunningError extends Error {
  * ```
  */
 export async function getFleetState(client: Client, fleet: string): Promise<FleetStateSnapshot> {
-  const handle = client.workflow.getHandle(fleetManagerId(fleet));
-  await requireRunning(client, fleet);
-  try {
-    return await client.withDeadline(Date.now() + ANSWER_TIMEOUT_MS, () => handle.query(fleetStateQuery));
-  } catch (error) {
-    throw notRunning(fleet, error);
-  }
+  return callRunning(
+    client,
+    fleetManagerId(fleet),
+    (handle) => handle.query(fleetStateQuery),
+    notRunning(fleet),
+  );
 }
 
 /**
@@ -79,45 +75,23 @@ export async function setFleetSlots(
   slots: number,
 ): Promise<FleetStateSnapshot> {
   validateFleetSlots(slots);
-  await requireRunning(client, fleet);
-  const handle = client.workflow.getHandle(fleetManagerId(fleet));
-  try {
-    return await client.withDeadline(Date.now() + ANSWER_TIMEOUT_MS, () =>
-      handle.executeUpdate(fleetSetSlotsUpdate, { args: [{ slots }] }),
-    );
-  } catch (error) {
-    throw notRunning(fleet, error);
-  }
+  return callRunning(
+    client,
+    fleetManagerId(fleet),
+    (handle) => handle.executeUpdate(fleetSetSlotsUpdate, { args: [{ slots }] }),
+    notRunning(fleet),
+  );
 }
 
-async function requireRunning(client: Client, fleet: string): Promise<void> {
-  let status: string;
-  try {
-    status = (await client.workflow.getHandle(fleetManagerId(fleet)).describe()).status.name;
-  } catch (error) {
-    if (error instanceof WorkflowNotFoundError) {
-      throw new FleetNotRunningError(
-        fleet,
-        'it never ran in this namespace; check the fleet name and namespace',
-      );
-    }
-    throw error;
-  }
-  if (status !== 'RUNNING') {
-    throw new FleetNotRunningError(
+/** The error for a fleet whose manager cannot answer, saying why. */
+const notRunning =
+  (fleet: string) =>
+  (why: NotRunning): FleetNotRunningError =>
+    new FleetNotRunningError(
       fleet,
-      `its last manager is ${status.toLowerCase()} (no process held or wanted a lease for its idle timeout); the next process that needs a lease starts one with the slots of its config`,
+      why.kind === 'never'
+        ? 'it never ran in this namespace; check the fleet name and namespace'
+        : why.kind === 'closed'
+          ? `its last manager is ${why.status} (no process held or wanted a lease for its idle timeout); the next process that needs a lease starts one with the slots of its config`
+          : `its manager did not answer within ${ANSWER_TIMEOUT_MS / 1000} s; is a process that hosts lease managers running (${why.message})?`,
     );
-  }
-}
-
-function notRunning(fleet: string, error: unknown): unknown {
-  const message = error instanceof Error ? error.message : String(error);
-  if (/no poller|deadline|timed out|DEADLINE_EXCEEDED/i.test(message)) {
-    return new FleetNotRunningError(
-      fleet,
-      `its manager did not answer within ${ANSWER_TIMEOUT_MS / 1000} s; is a process that hosts lease managers running (${message})?`,
-    );
-  }
-  return error;
-}

@@ -1,8 +1,8 @@
-import { Client, Connection } from '@temporalio/client';
 import { FleetNotRunningError, getFleetState, setFleetSlots } from '../../client/fleet-admin.js';
 import type { FleetStateSnapshot } from '../../workflows/fleet/types.js';
 import { type CliIo, UsageError } from '../cli-io.js';
 import { parseCommandArgs } from '../parse-args.js';
+import { withTemporalClient } from '../temporal-client.js';
 import { textTable } from '../text-table.js';
 
 /** The text of `slotwise fleet --help`. */
@@ -74,40 +74,28 @@ export async function fleetCommand(argv: string[], io: CliIo): Promise<number> {
       );
     }
   }
-  const address = values.address ?? io.env.TEMPORAL_ADDRESS ?? 'localhost:7233';
-  const namespace = values.namespace ?? io.env.TEMPORAL_NAMESPACE ?? 'default';
-  let connection: Connection;
-  try {
-    connection = await Connection.connect({ address, connectTimeout: 5_000 });
-  } catch (error) {
-    io.err(
-      `slotwise fleet: cannot reach Temporal at ${address}: ${error instanceof Error ? error.message : String(error)}`,
-    );
-    return 1;
-  }
-  try {
-    const client = new Client({ connection, namespace });
-    const before = slots === undefined ? undefined : await getFleetState(client, fleet);
-    const state =
-      slots === undefined ? await getFleetState(client, fleet) : await setFleetSlots(client, fleet, slots);
-    if (values.json) {
-      io.out(JSON.stringify(state, null, 2));
-    } else {
-      if (before !== undefined) {
-        io.out(`slotwise fleet: '${fleet}' slots ${before.slots} -> ${state.slots}`);
+  return withTemporalClient('fleet', values, io, async (client) => {
+    try {
+      const before = slots === undefined ? undefined : await getFleetState(client, fleet);
+      const state =
+        slots === undefined ? await getFleetState(client, fleet) : await setFleetSlots(client, fleet, slots);
+      if (values.json) {
+        io.out(JSON.stringify(state, null, 2));
+      } else {
+        if (before !== undefined) {
+          io.out(`slotwise fleet: '${fleet}' slots ${before.slots} -> ${state.slots}`);
+        }
+        for (const line of describeFleet(state)) io.out(line);
       }
-      for (const line of describeFleet(state)) io.out(line);
+      return 0;
+    } catch (error) {
+      if (error instanceof FleetNotRunningError) {
+        io.err(`slotwise fleet: ${error.message}`);
+        return 1;
+      }
+      throw error;
     }
-    return 0;
-  } catch (error) {
-    if (error instanceof FleetNotRunningError) {
-      io.err(`slotwise fleet: ${error.message}`);
-      return 1;
-    }
-    throw error;
-  } finally {
-    await connection.close();
-  }
+  });
 }
 
 /** A fleet's state as lines of text: a summary, then one row per process. */
