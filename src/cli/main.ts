@@ -1,5 +1,6 @@
 import { type CliIo, processIo, UsageError } from './cli-io.js';
 import { cancelCommand } from './commands/cancel.js';
+import { concurrencyCommand } from './commands/concurrency.js';
 import { costsCommand } from './commands/costs.js';
 import { demoCommand } from './commands/demo.js';
 import { doctorCommand } from './commands/doctor.js';
@@ -27,6 +28,10 @@ const COMMANDS: Record<string, { summary: string; run: (argv: string[], io: CliI
   cancel: {
     summary: 'cancel many workflow runs by ids or by a visibility query (--dry-run to preview)',
     run: cancelCommand,
+  },
+  concurrency: {
+    summary: 'show a withConcurrency() group: limits, runs per key, counters (status)',
+    run: concurrencyCommand,
   },
 };
 

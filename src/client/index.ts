@@ -7,5 +7,10 @@ export {
   type CancelWorkflowsTarget,
   cancelWorkflows,
 } from './cancel-workflows.js';
+export {
+  ConcurrencyNotRunningError,
+  type ConcurrencyShard,
+  getConcurrencyState,
+} from './concurrency-admin.js';
 export { type ConcurrencyPriorityOptions, concurrencyPriority } from './concurrency-priority.js';
 export { FleetNotRunningError, getFleetState, setFleetSlots } from './fleet-admin.js';

@@ -8,8 +8,9 @@ import {
   TimeoutFailure,
 } from '@temporalio/common';
 import type { Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { concurrencyActivities } from '../../src/activities/concurrency-activities.js';
+import { main } from '../../src/cli/main.js';
 import type { WithConcurrencyOptions } from '../../src/workflows/concurrency/options.js';
 import { concurrencyControllerId, concurrencyStateQuery } from '../../src/workflows/concurrency/signals.js';
 import type {
@@ -392,5 +393,71 @@ describe('withConcurrency() across a real Worker and a real controller workflow'
     expect(firstController.stats).toEqual(one);
     expect(totals.chains).toBe(2);
     expect(totals.stats).toEqual({ ...one, granted: 2, released: 2 });
+  });
+  it('`slotwise concurrency status` shows the runs per key while a group works, and says why once its controller has completed', async () => {
+    const group = uniqueQueue('status');
+    const concurrency = (key: string): WithConcurrencyOptions => ({
+      group,
+      key,
+      maxRuns: 1,
+      controller: fastController,
+    });
+    const handles = [
+      await startRun(concurrency('a'), 3_000),
+      await startRun(concurrency('b'), 3_000),
+      await startRun(concurrency('a'), 0),
+      await startRun(concurrency('a'), 0),
+    ];
+    await until('a and b hold, two runs of a wait', async () => {
+      const state = await snapshotOf(group).catch(() => undefined); // no controller yet
+      return state?.running.length === 2 && state.queued.length === 2;
+    });
+    const address = ['--address', inject('temporalAddress')];
+    const cli = async (...argv: string[]) => {
+      const out: string[] = [];
+      const err: string[] = [];
+      const code = await main(['concurrency', 'status', ...argv, ...address], {
+        out: (line) => out.push(line),
+        err: (line) => err.push(line),
+        env: {},
+      });
+      return { code, out, err };
+    };
+    const shown = await cli(group);
+    expect(shown.code).toBe(0);
+    expect(shown.err).toEqual([]);
+    expect(shown.out[0]).toBe(`group '${group}': 2 running, 2 waiting; GROUP_ROUND_ROBIN, at most 1 per key`);
+    expect(shown.out[1]).toMatch(
+      /^controller run 1 \(continued as new 0 times\); long-held grants (described|not checked yet); granted 2, released 0, cancelled 0, rejected 0, reclaimed 0, full 0$/,
+    );
+    expect(shown.out.slice(2).map((line) => line.replace(/\d+\.\d s$/, 'N s'))).toEqual([
+      'key  running  waiting  held longest',
+      'a    1        2        N s',
+      'b    1        0        N s',
+    ]);
+    const json = await cli(group, '--json');
+    const [entry] = JSON.parse(json.out.join('\n'));
+    expect(entry).toMatchObject({ controller: concurrencyControllerId(group), answered: true });
+    expect(entry.state.runningPerKey).toEqual({ a: 1, b: 1 });
+
+    const nope = await cli(`${group}-nope`);
+    expect(nope.code).toBe(1);
+    expect(nope.err).toEqual([
+      `slotwise concurrency: no controller of concurrency group '${group}-nope' answers: it never ran in this namespace; check the group name, its controller.shards and the namespace`,
+    ]);
+    const sharded = await cli(group, '--shards', '2');
+    expect(sharded.code).toBe(1);
+    expect(sharded.err.map((line) => line.split(' answers: ')[0])).toEqual([
+      `slotwise concurrency: no controller of concurrency group '${group}' shard 1 of 2`,
+      `slotwise concurrency: no controller of concurrency group '${group}' shard 2 of 2`,
+    ]);
+
+    await Promise.all(handles.map((h) => h.result()));
+    expect((await controllerResult(group)).stats).toMatchObject({ granted: 4, released: 4 });
+    const done = await cli(group);
+    expect(done.code).toBe(1);
+    expect(done.err).toEqual([
+      `slotwise concurrency: no controller of concurrency group '${group}' answers: its last controller is completed (no run of the group held or waited for a grant for its idle timeout); the next run that asks starts one`,
+    ]);
   });
 });

@@ -68,6 +68,16 @@ describe('the installed slotwise bin', () => {
     expect(result.stdout).toMatch(/slotwise-burst-\d+ completed 3 activities/);
   });
 
+  it('`slotwise concurrency status` reaches the server and says why a group has no controller, exit code 1', async () => {
+    const group = `package-never-${process.pid}`;
+    const result = await installedPackage().slotwiseBin(['concurrency', 'status', group]);
+    expect({ code: result.code, stdout: result.stdout, stderr: result.stderr.trim() }).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `slotwise concurrency: no controller of concurrency group '${group}' answers: it never ran in this namespace; check the group name, its controller.shards and the namespace`,
+    });
+  });
+
   it('usage errors name the flag and suggest the one meant, with exit code 2', async () => {
     const pkg = installedPackage();
     const typo = await pkg.slotwiseBin(['worker', '--burts', '3']);

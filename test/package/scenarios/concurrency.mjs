@@ -2,6 +2,7 @@
 // started with concurrencyPriority() from `slotwise/client`, on a Worker that registers
 // `concurrencyActivities` (from `slotwise/activities`) and runs the bundled controller workflow. The
 // activity counts how many runs of each key work at once; without the controller it would be 3.
+// The group's state through getConcurrencyState() (and its error for a group that never ran).
 // Then 24 runs of key "c" in a group whose controller keeps at most 4 KiB of state: some are
 // answered `full`, wait and ask again, and all complete one at a time.
 import { createRequire } from 'node:module';
@@ -73,12 +74,17 @@ export default async function concurrency({ slotwise, activities, env, format })
         }),
       );
       // Every grant comes back (the sink's signal may still be on its way).
-      const controller = client.workflow.getHandle(`slotwise-concurrency:${group}`);
-      let state = await controller.query('slotwise.concurrency.state');
+      // getConcurrencyState() from `slotwise/client` queries the group's controller.
+      let state = await slotwiseClient.getConcurrencyState(client, group);
       for (const deadline = Date.now() + 10_000; state.running.length > 0 && Date.now() < deadline; ) {
         await sleep(100);
-        state = await controller.query('slotwise.concurrency.state');
+        state = await slotwiseClient.getConcurrencyState(client, group);
       }
+      const notRunning = await slotwiseClient.getConcurrencyState(client, `${group}-never`).then(
+        () => 'answered',
+        (error) =>
+          error instanceof slotwiseClient.ConcurrencyNotRunningError ? error.message : String(error),
+      );
       // A group with room for a few requests only: the others are answered full and ask again.
       const small = await Promise.all(
         Array.from({ length: 24 }, (_, i) =>
@@ -96,13 +102,14 @@ export default async function concurrency({ slotwise, activities, env, format })
         await sleep(100);
         smallState = await smallController.query('slotwise.concurrency.state');
       }
-      return { done, markersPerRun, stats: state.stats, smallDone, smallStats: smallState.stats };
+      return { done, markersPerRun, stats: state.stats, notRunning, smallDone, smallStats: smallState.stats };
     });
     return {
       results: results.done,
       markersPerRun: results.markersPerRun,
       released: results.stats.released,
       reclaimed: results.stats.reclaimed,
+      notRunning: results.notRunning.replace(group, '<group>'),
       priorities,
       mostAtOnce: Object.fromEntries([...mostAtOnce].filter(([key]) => key !== 'c').sort()),
       workCount: order.length,
