@@ -1,13 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { concurrencyControllerId, concurrencyStateQuery } from '../workflows/concurrency/signals.js';
-import type { ConcurrencyControllerSnapshot } from '../workflows/concurrency/types.js';
+import type { ConcurrencyControllerSnapshot, ConcurrencyShard } from '../workflows/concurrency/types.js';
 import { ANSWER_TIMEOUT_MS, callRunning, type NotRunning } from './running-workflow.js';
-
-/** One shard of a group: `index` in [0, `count`), `count` its `controller.shards`. */
-export interface ConcurrencyShard {
-  index: number;
-  count: number;
-}
 
 /**
  * Thrown by {@link getConcurrencyState} when no controller of the group (or of the shard) runs: no
@@ -62,7 +56,7 @@ export async function getConcurrencyState(
     );
   }
   if (shard !== undefined) {
-    const { index, count } = shard ?? {};
+    const { index, count } = shard ?? {}; // null is not a shard either
     if (!Number.isInteger(count) || count < 1 || count > 64) {
       throw new RangeError(
         `getConcurrencyState: expected shard.count to be an integer in [1, 64], got ${JSON.stringify(count)}`,
@@ -91,6 +85,7 @@ export async function getConcurrencyState(
   );
 }
 
-function shardText(shard: ConcurrencyShard | undefined): string {
+/** How a shard is named in messages: " shard 2 of 4" (1-based), or nothing for a group of one. */
+export function shardText(shard: ConcurrencyShard | undefined): string {
   return shard === undefined ? '' : ` shard ${shard.index + 1} of ${shard.count}`;
 }

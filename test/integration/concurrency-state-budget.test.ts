@@ -1,4 +1,3 @@
-import { Context } from '@temporalio/activity';
 import { type Client, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +12,7 @@ import {
 } from '../../src/workflows/concurrency/signals.js';
 import type { ConcurrencyDecision, ConcurrencyRequest } from '../../src/workflows/concurrency/types.js';
 import { createWorker, testClient, uniqueQueue } from './helpers.js';
+import { KeyedConcurrency, simulatedWork } from './keyed-work.js';
 
 // Issue 12, a group that holds a backlog: the controller carries its state (runs granted and waiting)
 // into each continue-as-new, and the server refuses a payload over 2 MiB (its default blob limit) by
@@ -23,9 +23,13 @@ const taskQueue = uniqueQueue('state-budget');
 let client: Client;
 let worker: Worker;
 let workerRun: Promise<void>;
-/** Activities running now and the most at once, per group. */
-const running = new Map<string, number>();
-const peak = new Map<string, number>();
+/** Activities running now and the most at once, per group (each run's key is its group here). */
+const recorder = new KeyedConcurrency();
+/** Records `workflowId` as a run of `group`; returns it. */
+const recorded = (group: string, workflowId: string) => {
+  recorder.keyOf.set(workflowId, group);
+  return workflowId;
+};
 
 beforeAll(async () => {
   client = await testClient();
@@ -33,18 +37,7 @@ beforeAll(async () => {
     taskQueue,
     activities: {
       ...concurrencyActivities,
-      simulatedWork: async ({ ms, index }: { ms: number; index?: number }) => {
-        const group = (Context.current().info.workflowExecution?.workflowId ?? '').split('--')[0]!;
-        const now = (running.get(group) ?? 0) + 1;
-        running.set(group, now);
-        peak.set(group, Math.max(peak.get(group) ?? 0, now));
-        try {
-          await new Promise((resolve) => setTimeout(resolve, ms));
-          return index ?? 0;
-        } finally {
-          running.set(group, running.get(group)! - 1);
-        }
-      },
+      simulatedWork: simulatedWork(recorder),
     },
   });
   workerRun = worker.run();
@@ -82,14 +75,14 @@ async function runOneKey(group: string, count: number, controller: WithConcurren
     Array.from({ length: count }, (_, index) =>
       client.workflow.start('concurrencyExampleWorkflow', {
         taskQueue,
-        workflowId: `${group}--${index}`,
+        workflowId: recorded(group, `${group}--${index}`),
         args: [{ concurrency, workMs: 20, index }],
       }),
     ),
   );
   const results = await Promise.all(handles.map((h) => h.result()));
   expect(results).toEqual(Array.from({ length: count }, (_, index) => index));
-  expect(peak.get(group)).toBe(1);
+  expect(recorder.max(group)).toBe(1);
   const handle = client.workflow.getHandle(concurrencyControllerId(group));
   const snapshot = await handle.query(concurrencyStateQuery);
   expect(snapshot.stats).toMatchObject({ granted: count, released: count, reclaimed: 0 });

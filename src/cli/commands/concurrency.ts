@@ -1,10 +1,10 @@
 import {
   ConcurrencyNotRunningError,
-  type ConcurrencyShard,
   getConcurrencyState,
+  shardText,
 } from '../../client/concurrency-admin.js';
 import { concurrencyControllerId } from '../../workflows/concurrency/signals.js';
-import type { ConcurrencyControllerSnapshot } from '../../workflows/concurrency/types.js';
+import type { ConcurrencyControllerSnapshot, ConcurrencyShard } from '../../workflows/concurrency/types.js';
 import { type CliIo, UsageError } from '../cli-io.js';
 import { intFlag, parseCommandArgs } from '../parse-args.js';
 import { withTemporalClient } from '../temporal-client.js';
@@ -113,13 +113,12 @@ export function describeConcurrency(
   { keys = 20, now = Date.now() }: { keys?: number; now?: number } = {},
 ): string[] {
   const { policy, stats } = state;
-  const where = state.shard ? ` shard ${state.shard.index + 1} of ${state.shard.count}` : '';
   const limits = `${policy.strategy}, at most ${policy.maxRuns} per key${policy.groupMaxRuns === undefined ? '' : `, ${policy.groupMaxRuns} in the group`}`;
   const check = { describe: 'described', probe: 'probed by signal', unknown: 'not checked yet' }[
     state.holderCheck
   ];
   const lines = [
-    `group '${state.group}'${where}: ${state.running.length} running, ${state.queued.length} waiting; ${limits}`,
+    `group '${state.group}'${shardText(state.shard)}: ${state.running.length} running, ${state.queued.length} waiting; ${limits}`,
     `controller run ${state.generation + 1} (continued as new ${state.generation} times); long-held grants ${check}; ` +
       `granted ${stats.granted}, released ${stats.released}, cancelled ${stats.cancelled}, rejected ${stats.rejected}, ` +
       `reclaimed ${stats.reclaimed}, full ${stats.full ?? 0}`,

@@ -1,5 +1,10 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { ConcurrencyControllerSnapshot, ConcurrencyDecision, ConcurrencyRequest } from './types.js';
+import type {
+  ConcurrencyControllerSnapshot,
+  ConcurrencyDecision,
+  ConcurrencyRequest,
+  ConcurrencyShard,
+} from './types.js';
 
 /**
  * Workflow type name of {@link concurrencyControllerWorkflow}, as runs start it.
@@ -25,7 +30,7 @@ export const CONCURRENCY_CONTROLLER_WORKFLOW_TYPE = 'concurrencyControllerWorkfl
  * snapshot.runningPerKey; // => { 'user-1': 2, 'user-2': 1 }
  * ```
  */
-export function concurrencyControllerId(group: string, shard?: { index: number; count: number }): string {
+export function concurrencyControllerId(group: string, shard?: ConcurrencyShard): string {
   if (shard === undefined || shard.count <= 1) return `slotwise-concurrency:${group}`;
   return `slotwise-concurrency:${group}#${shard.index}of${shard.count}`;
 }
@@ -40,7 +45,7 @@ export function concurrencyControllerId(group: string, shard?: { index: number; 
  * concurrencyShardOf('tenant-a', 4); // => { index: 1, count: 4 } (always the same for this key)
  * ```
  */
-export function concurrencyShardOf(key: string, count: number): { index: number; count: number } {
+export function concurrencyShardOf(key: string, count: number): ConcurrencyShard {
   let hash = 0x811c9dc5;
   for (let i = 0; i < key.length; i++) {
     hash ^= key.charCodeAt(i);

@@ -341,6 +341,12 @@ export interface ConcurrencyDecision {
   retryAfterMs?: number;
 }
 
+/** One shard of a group: `index` in [0, `count`), `count` its `controller.shards`. */
+export interface ConcurrencyShard {
+  index: number;
+  count: number;
+}
+
 /**
  * Input of the controller workflow (first start and every continue-as-new). `withConcurrency()`
  * starts the controller itself; starting one by hand only needs the group.
@@ -363,7 +369,7 @@ export interface ConcurrencyControllerInput {
   /** The group this controller serves. */
   group: string;
   /** Which shard of the group this controller serves, when the group has `shards` > 1. */
-  shard?: { index: number; count: number };
+  shard?: ConcurrencyShard;
   /** Grant state carried over; absent on a first start. */
   state?: ConcurrencyGrantState;
   /** Requests not yet applied (the request that started the controller). */
@@ -400,7 +406,7 @@ export interface ConcurrencyControllerSnapshot {
   /** The group this controller serves. */
   group: string;
   /** The shard of the group, when the group has `shards` > 1. */
-  shard?: { index: number; count: number };
+  shard?: ConcurrencyShard;
   /**
    * How the controller finds runs that ended without releasing: `describe` (its Workers run the
    * slotwise concurrency activities: nothing is added to the runs' histories), `probe` (they do not:
